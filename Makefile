@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Both set everything up first and are
+# quick when nothing changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test setup models web bench clean golden
+
+run: setup
+	$(BIN)/avatar-driver serve
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+setup: $(STAMP) models web
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/avatar-driver models fetch
+
+# The web viewer is built when web_avatar/ has one.
+web:
+	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar build; fi
+
+bench: setup
+	$(BIN)/python bench/bench_pipeline.py
+
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden.make_golden
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache test-output

@@ -1,0 +1,211 @@
+"""Rig definitions: which avatar channels exist and how features drive them.
+
+A rig is plain data (rigs/*.json). ``RigDefinition.from_dict`` validates it and
+``compile`` turns it into the matrices the mapper evaluates every frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES, BONES
+
+# The mapper's input vector: 52 ARKit weights, then the AU intensities.
+INPUT_NAMES: tuple[str, ...] = ARKIT_BLENDSHAPES + ACTION_UNITS
+_INPUT_INDEX = {n: i for i, n in enumerate(INPUT_NAMES)}
+CURVES = ("linear", "sigmoid")
+SMOOTHING_GROUPS = ("eyes", "brows", "mouth", "damped")
+
+
+class RigError(ValueError):
+    """A rig definition that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One output channel: weighted sum of inputs -> response curve -> gain/offset -> limits."""
+
+    name: str
+    sources: dict[str, float]
+    curve: str = "linear"
+    gain: float = 1.0
+    offset: float = 0.0
+    min: float = 0.0
+    max: float = 1.0
+    center: float = 0.5
+    slope: float = 10.0
+    smoothing: str = "mouth"
+
+
+@dataclass(frozen=True)
+class RigDefinition:
+    id: str
+    name: str
+    channels: tuple[ChannelSpec, ...]
+    # Canonical bone -> the avatar's node name.
+    bones: dict[str, str] = field(default_factory=dict)
+    # Share of the head rotation given to the neck bone; the head gets the rest.
+    neck_share: float = 0.4
+    description: str = ""
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.channels)
+
+    @property
+    def bone_names(self) -> tuple[str, ...]:
+        return tuple(b for b in BONES if b in self.bones)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RigDefinition":
+        if not isinstance(data, dict):
+            raise RigError("a rig definition must be a JSON object")
+        for key in ("id", "channels"):
+            if key not in data:
+                raise RigError(f"rig definition has no {key!r}")
+        rig_id = data["id"]
+        if not isinstance(rig_id, str) or not rig_id or not rig_id.replace("-", "").replace("_", "").isalnum():
+            raise RigError(f"rig id {rig_id!r} must be letters, digits, '-' or '_'")
+        channels = tuple(_channel_from_dict(rig_id, c) for c in data["channels"])
+        names = [c.name for c in channels]
+        if len(set(names)) != len(names):
+            raise RigError(f"rig {rig_id!r} has duplicate channel names")
+        bones = dict(data.get("bones", {}))
+        unknown = sorted(set(bones) - set(BONES))
+        if unknown:
+            raise RigError(f"rig {rig_id!r}: unknown bones {unknown}; known: {list(BONES)}")
+        neck_share = float(data.get("neck_share", 0.4))
+        if not 0.0 <= neck_share <= 1.0:
+            raise RigError(f"rig {rig_id!r}: neck_share must be within 0..1")
+        return cls(
+            id=rig_id,
+            name=str(data.get("name", rig_id)),
+            channels=channels,
+            bones=bones,
+            neck_share=neck_share,
+            description=str(data.get("description", "")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "channels": [_channel_to_dict(c) for c in self.channels],
+            "bones": dict(self.bones),
+            "neck_share": self.neck_share,
+        }
+
+
+def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
+    if not isinstance(c, dict) or "name" not in c or "from" not in c:
+        raise RigError(f"rig {rig_id!r}: each channel needs 'name' and 'from'")
+    sources = c["from"]
+    if isinstance(sources, str):
+        sources = {sources: 1.0}
+    if not isinstance(sources, dict) or not sources:
+        raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: 'from' must name at least one input")
+    unknown = sorted(s for s in sources if s not in _INPUT_INDEX)
+    if unknown:
+        raise RigError(
+            f"rig {rig_id!r}, channel {c['name']!r}: unknown inputs {unknown} "
+            "(use ARKit blendshape names or AU01..AU45)"
+        )
+    curve = c.get("curve", "linear")
+    if curve not in CURVES:
+        raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: curve must be one of {CURVES}")
+    smoothing = c.get("smoothing", _default_group(sources))
+    if smoothing not in SMOOTHING_GROUPS:
+        raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: smoothing must be one of {SMOOTHING_GROUPS}")
+    spec = ChannelSpec(
+        name=str(c["name"]),
+        sources={k: float(v) for k, v in sources.items()},
+        curve=curve,
+        gain=float(c.get("gain", 1.0)),
+        offset=float(c.get("offset", 0.0)),
+        min=float(c.get("min", 0.0)),
+        max=float(c.get("max", 1.0)),
+        center=float(c.get("center", 0.5)),
+        slope=float(c.get("slope", 10.0)),
+        smoothing=smoothing,
+    )
+    values = [spec.gain, spec.offset, spec.min, spec.max, spec.center, spec.slope, *spec.sources.values()]
+    if not all(np.isfinite(values)) or spec.min > spec.max:
+        raise RigError(f"rig {rig_id!r}, channel {spec.name!r}: numbers must be finite and min <= max")
+    return spec
+
+
+def _channel_to_dict(c: ChannelSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name, "from": dict(c.sources), "curve": c.curve}
+    if c.curve == "sigmoid":
+        out.update(center=c.center, slope=c.slope)
+    out.update(gain=c.gain, offset=c.offset, min=c.min, max=c.max, smoothing=c.smoothing)
+    return out
+
+
+def _default_group(sources: dict[str, float]) -> str:
+    names = " ".join(sources)
+    if "eye" in names or "AU43" in names or "AU45" in names or "AU05" in names or "AU07" in names:
+        return "eyes"
+    if "brow" in names or "AU01" in names or "AU02" in names or "AU04" in names:
+        return "brows"
+    return "mouth"
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRig:
+    """Matrices for evaluating all channels of a rig at once."""
+
+    rig: RigDefinition
+    weights: np.ndarray  # (channels, inputs)
+    is_sigmoid: np.ndarray
+    center: np.ndarray
+    slope: np.ndarray
+    gain: np.ndarray
+    offset: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def evaluate(self, inputs: np.ndarray) -> np.ndarray:
+        """Channel values for one input vector (order of INPUT_NAMES)."""
+        x = self.weights @ inputs
+        if self.is_sigmoid.any():
+            s = _normalised_sigmoid(x, self.center, self.slope)
+            x = np.where(self.is_sigmoid, s, x)
+        return np.clip(self.gain * x + self.offset, self.lo, self.hi)
+
+
+def _normalised_sigmoid(x: np.ndarray, center: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """A logistic curve rescaled so that 0 -> 0 and 1 -> 1: smooth onset, smooth top."""
+
+    def sig(v: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-slope * (v - center)))
+
+    lo, hi = sig(np.zeros_like(x)), sig(np.ones_like(x))
+    return np.clip((sig(np.clip(x, 0.0, 1.0)) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def compile_rig(rig: RigDefinition) -> CompiledRig:
+    n = len(rig.channels)
+    weights = np.zeros((n, len(INPUT_NAMES)))
+    for i, c in enumerate(rig.channels):
+        for name, w in c.sources.items():
+            weights[i, _INPUT_INDEX[name]] = w
+
+    def col(attr: str) -> np.ndarray:
+        return np.array([getattr(c, attr) for c in rig.channels], dtype=np.float64)
+
+    return CompiledRig(
+        rig=rig,
+        weights=weights,
+        is_sigmoid=np.array([c.curve == "sigmoid" for c in rig.channels], dtype=bool),
+        center=col("center"),
+        slope=col("slope"),
+        gain=col("gain"),
+        offset=col("offset"),
+        lo=col("min"),
+        hi=col("max"),
+    )

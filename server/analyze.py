@@ -1,0 +1,114 @@
+"""Offline analysis: the live pipeline on an image or a video file, as message records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Literal
+
+import cv2
+import numpy as np
+
+from avatar_mapping.features import FaceFeatures
+
+from .emitter import FrameEmitter, Outgoing
+from .inference.face import FaceTracker, FaceTrackerOptions
+from .inference.frame import Frame
+from .models.store import ModelStore
+from .protocol.messages import STRATEGIES
+from .rig_store import RigStore
+from .settings import Settings
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+class AnalyzeError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    input: Path
+    rig: str = "arkit52"
+    strategy: str = "direct"
+    encoding: Literal["jsonl", "cbor"] = "jsonl"
+    rate_hz: float | None = None
+    mirror: bool = False
+    session_id: str = "offline"
+
+
+def analyze(options: AnalyzeOptions, settings: Settings, out: BinaryIO) -> int:
+    """Write one emotion_update and one avatar_frame per output frame; returns the frame count."""
+    count = 0
+    for message in analyze_messages(options, settings):
+        if options.encoding == "jsonl":
+            out.write(message.encoded("named", "json").encode() + b"\n")
+        else:  # a CBOR sequence (RFC 8742)
+            out.write(message.encoded("named", "cbor"))
+        count += message.type == "avatar_frame"
+    out.flush()
+    return count
+
+
+def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Outgoing]:
+    if not options.input.is_file():
+        raise AnalyzeError(f"no such file: {options.input}")
+    if options.strategy not in STRATEGIES:
+        raise AnalyzeError(f"unknown strategy {options.strategy!r}; available: {list(STRATEGIES)}")
+    rig = RigStore.from_dir(settings.rigs_dir).get(options.rig)
+    if rig is None:
+        raise AnalyzeError(f"unknown rig {options.rig!r}; available: {RigStore.from_dir(settings.rigs_dir).ids()}")
+    model = ModelStore(settings.models).require("face_landmarker")
+    is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
+    emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9)  # one emotion_update per frame
+    tracker_options = FaceTrackerOptions(model, mode="image" if is_image else "video", mirror=options.mirror)
+    with FaceTracker(tracker_options) as tracker:
+        if is_image:
+            features = tracker.process(_read_image(options.input))
+            # A still has no motion: map it with the filter settled on the measured face.
+            yield from emitter.tick(features, 0.0, 0.0, 0)
+            return
+        yield from _video(options, tracker, emitter)
+
+
+def _read_image(path: Path) -> Frame:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AnalyzeError(f"{path} is not a readable image")
+    return Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 0)
+
+
+def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter) -> Iterator[Outgoing]:
+    cap = cv2.VideoCapture(str(options.input))
+    if not cap.isOpened():
+        raise AnalyzeError(f"{options.input} is not a readable video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    rate_hz = options.rate_hz or fps
+    features = FaceFeatures.absent(0)
+    tick = 0  # output tick k is at k * 1000 / rate_hz ms (integer count: no drift)
+
+    def ticks_before(t_ms: float) -> Iterator[Outgoing]:
+        nonlocal tick
+        while tick * 1000.0 / rate_hz < t_ms - 1e-6:
+            out_ms = tick * 1000.0 / rate_hz
+            yield from emitter.tick(features, 1.0 / rate_hz, (out_ms - features.capture_ms) / 1000.0,
+                                    int(round(out_ms)))
+            tick += 1
+
+    index = 0
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            t_ms = index * 1000.0 / fps
+            index += 1
+            # Every output tick before this frame is computed from what was known then.
+            yield from ticks_before(t_ms)
+            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            features = tracker.process(Frame(rgb, int(round(t_ms))))
+        yield from ticks_before(index * 1000.0 / fps)
+    finally:
+        cap.release()
+    if index == 0:
+        raise AnalyzeError(f"{options.input} has no readable frames")

@@ -1,0 +1,104 @@
+"""The ``avatar-driver`` command: serve, models, analyze."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="avatar-driver", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
+    serve.add_argument("--host", help="bind address (AVATAR_DRIVER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (AVATAR_DRIVER_PORT, default 8000)")
+
+    models = sub.add_parser("models", help="list or fetch model files")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    fetch = msub.add_parser("fetch", help="download and verify models (all when none named)")
+    fetch.add_argument("names", nargs="*")
+    msub.add_parser("list", help="show models and whether they are present")
+
+    analyze = sub.add_parser("analyze", help="run the pipeline on an image or a video file")
+    analyze.add_argument("input", type=Path)
+    analyze.add_argument("--rig", default="arkit52")
+    analyze.add_argument("--strategy", default="direct")
+    analyze.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl")
+    analyze.add_argument("--rate-hz", type=float, default=None,
+                         help="output frames per second for videos (default: the video's frame rate)")
+    analyze.add_argument("--mirror", action="store_true", help="mirror left/right (selfie avatars)")
+    analyze.add_argument("--out", default="-", help="output file, or - for standard output")
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return _serve(settings, args)
+    if args.command == "models":
+        return _models(settings, args)
+    return _analyze(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    app = create_app(settings)
+    print(f"avatar-driver: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    # Above our own message limit, so oversized messages get a protocol error, not a dropped socket.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                ws_max_size=max(16 << 20, 4 * settings.max_message_bytes))
+    return 0
+
+
+def _models(settings: Settings, args: argparse.Namespace) -> int:
+    from .models.store import ModelError, ModelStore
+
+    store = ModelStore(settings.models)
+    if args.models_command == "list":
+        for name, entry in sorted(store.manifest.items()):
+            state = "ready" if store.is_ready(name) else "missing"
+            print(f"{name:20} {state:8} {store.path(name)}  {entry.description}")
+        return 0
+    names = args.names or sorted(store.manifest)
+    try:
+        for name in names:
+            store.fetch(name)
+    except ModelError as e:
+        print(f"avatar-driver: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _analyze(settings: Settings, args: argparse.Namespace) -> int:
+    from avatar_mapping.rig import RigError
+
+    from .analyze import AnalyzeError, AnalyzeOptions, analyze
+    from .models.store import ModelError
+
+    options = AnalyzeOptions(input=args.input, rig=args.rig, strategy=args.strategy, encoding=args.format,
+                             rate_hz=args.rate_hz, mirror=args.mirror)
+    try:
+        if args.out == "-":
+            analyze(options, settings, sys.stdout.buffer)
+        else:
+            with open(args.out, "wb") as out:
+                analyze(options, settings, out)
+    except (AnalyzeError, ModelError, RigError) as e:
+        print(f"avatar-driver analyze: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Inference: decoding media and running the face model, off the event loop."""

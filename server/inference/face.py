@@ -1,0 +1,116 @@
+"""MediaPipe FaceLandmarker -> FaceFeatures. The only module that touches mediapipe types.
+
+One FaceTracker per session in VIDEO mode (it tracks between frames and needs
+monotonic timestamps), or in IMAGE mode for stills. Calls are blocking: the server
+runs them in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import mediapipe as mp
+import numpy as np
+from mediapipe.tasks.python import BaseOptions, vision
+
+from avatar_mapping.action_units import action_units
+from avatar_mapping.features import FaceFeatures, HeadPose
+from avatar_mapping.rotation import euler_from_matrix
+from avatar_mapping.vocabulary import ARKIT_INDEX
+
+from .frame import Frame
+from .gaze import GazeWeights, eye_gaze
+
+log = logging.getLogger(__name__)
+# Faces narrower than this (pixels) are tracked with reduced confidence.
+MIN_RELIABLE_FACE_PX = 80.0
+
+
+@dataclass(frozen=True)
+class FaceTrackerOptions:
+    model_path: Path
+    mode: Literal["video", "image"] = "video"
+    # Mirror the features (left/right swapped, yaw and roll negated) for selfie-style avatars.
+    mirror: bool = False
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    gaze: GazeWeights = field(default_factory=GazeWeights)
+
+
+class FaceTracker:
+    def __init__(self, options: FaceTrackerOptions):
+        self.options = options
+        running_mode = vision.RunningMode.VIDEO if options.mode == "video" else vision.RunningMode.IMAGE
+        self._landmarker = vision.FaceLandmarker.create_from_options(
+            vision.FaceLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(options.model_path)),
+                running_mode=running_mode,
+                num_faces=1,
+                min_face_detection_confidence=options.min_detection_confidence,
+                min_face_presence_confidence=options.min_presence_confidence,
+                min_tracking_confidence=options.min_tracking_confidence,
+                output_face_blendshapes=True,
+                output_facial_transformation_matrixes=True,
+            )
+        )
+        self._last_timestamp_ms = -1
+
+    def process(self, frame: Frame) -> FaceFeatures:
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
+        if self.options.mode == "video":
+            # MediaPipe rejects timestamps that do not increase; client clocks may repeat.
+            ts = max(int(frame.capture_ms), self._last_timestamp_ms + 1)
+            self._last_timestamp_ms = ts
+            result = self._landmarker.detect_for_video(image, ts)
+        else:
+            result = self._landmarker.detect(image)
+        features = _to_features(result, frame, self.options.gaze)
+        return features.mirror() if self.options.mirror and features.present else features
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWeights) -> FaceFeatures:
+    if not result.face_landmarks or not result.face_blendshapes:
+        return FaceFeatures.absent(frame.capture_ms)
+    blendshapes = np.zeros(len(ARKIT_INDEX))
+    for c in result.face_blendshapes[0]:
+        i = ARKIT_INDEX.get(c.category_name)
+        if i is not None:
+            blendshapes[i] = c.score
+    blendshapes = np.clip(blendshapes, 0.0, 1.0)
+    landmarks = result.face_landmarks[0]
+    normalized = np.array([(p.x, p.y) for p in landmarks], dtype=np.float64)
+    pixels = normalized * (frame.width, frame.height)
+    matrix = np.asarray(result.facial_transformation_matrixes[0], dtype=np.float64)
+    yaw, pitch, roll = euler_from_matrix(matrix[:3, :3])
+    left, right = eye_gaze(pixels, blendshapes, gaze)
+    return FaceFeatures(
+        present=True,
+        capture_ms=frame.capture_ms,
+        confidence=_confidence(normalized, pixels),
+        blendshapes=blendshapes,
+        action_units=action_units(blendshapes),
+        head=HeadPose(yaw, pitch, roll, tuple(float(v) for v in matrix[:3, 3])),
+        left_eye=left,
+        right_eye=right,
+    )
+
+
+def _confidence(normalized: np.ndarray, pixels: np.ndarray) -> float:
+    """MediaPipe exposes no per-face score: use the share of landmarks inside the image,
+    reduced for faces too small to track reliably."""
+    inside = np.mean((normalized >= 0.0).all(axis=1) & (normalized <= 1.0).all(axis=1))
+    width_px = float(np.ptp(pixels[:, 0]))
+    return float(inside * min(1.0, width_px / MIN_RELIABLE_FACE_PX))

@@ -1,0 +1,31 @@
+"""Prometheus metrics, one registry per app (so tests can run several apps)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS_S = (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.1, 0.2, 0.5, 1.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.stage_seconds = Histogram(
+            "avatar_driver_stage_seconds",
+            "Time per pipeline stage: decode, inference, mapping, encode, and frame_to_send "
+            "(video frame received -> first avatar_frame computed from it sent).",
+            ["stage"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
+        self.frames_in = Counter("avatar_driver_frames_in_total", "Media messages received.", ["kind"],
+                                 registry=self.registry)
+        self.frames_out = Counter("avatar_driver_messages_out_total", "Messages queued to clients.", ["type"],
+                                  registry=self.registry)
+        self.dropped = Counter("avatar_driver_frames_dropped_total",
+                               "Messages dropped: stale video frames (latest wins) or frames a slow client missed.",
+                               ["reason"], registry=self.registry)
+        self.client_errors = Counter("avatar_driver_client_errors_total", "Error messages sent to clients.",
+                                     ["code"], registry=self.registry)
+        self.sessions = Gauge("avatar_driver_sessions", "Open publisher sessions.", registry=self.registry)
+        self.watchers = Gauge("avatar_driver_watchers", "Open watcher connections.", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

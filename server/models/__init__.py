@@ -1,0 +1,1 @@
+"""The model store: a manifest of model files, their sources and checksums."""

@@ -1,0 +1,1 @@
+"""Protocol v1: the messages of docs/protocol.md and their CBOR/JSON encodings."""

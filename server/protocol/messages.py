@@ -1,0 +1,170 @@
+"""Typed payloads of protocol v1: parsing what clients send, building what the server sends."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from avatar_mapping.features import FaceFeatures
+from avatar_mapping.frame import AvatarFrame
+from avatar_mapping.vocabulary import VISEMES
+
+from .codec import PROTOCOL_VERSION, Encoding, ProtocolError, payload_bytes
+
+CLIENT_TYPES = ("hello", "video_frame", "audio_chunk", "bye")
+SERVER_TYPES = ("welcome", "avatar_frame", "emotion_update", "error")
+FORMATS = ("named", "packed")
+STRATEGIES = ("direct",)
+AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
+
+
+@dataclass(frozen=True)
+class Hello:
+    camera: bool
+    microphone: bool
+    rig: str
+    format: Literal["named", "packed"]
+    rate_hz: float
+    strategy: str = "direct"
+    mirror: bool = False
+    user_id: str | None = None
+    token: str | None = None
+
+    @classmethod
+    def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
+        consent = p.get("consent")
+        if not isinstance(consent, dict):
+            raise ProtocolError("bad_hello", "hello needs 'consent': {camera: bool, microphone: bool}")
+        camera, microphone = consent.get("camera", False), consent.get("microphone", False)
+        if not isinstance(camera, bool) or not isinstance(microphone, bool):
+            raise ProtocolError("bad_hello", "consent.camera and consent.microphone must be true or false")
+        fmt = p.get("format", "named")
+        if fmt not in FORMATS:
+            raise ProtocolError("bad_hello", f"format must be one of {list(FORMATS)}, got {fmt!r}")
+        rate = p.get("rate_hz", default_rate_hz)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) \
+                or not 1.0 <= rate <= max_rate_hz:
+            raise ProtocolError("bad_hello", f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
+        strategy = p.get("strategy", "direct")
+        if strategy not in STRATEGIES:
+            raise ProtocolError("bad_hello", f"unknown strategy {strategy!r}; available: {list(STRATEGIES)}")
+        rig = p.get("rig", "arkit52")
+        mirror = p.get("mirror", False)
+        user_id, token = p.get("user_id"), p.get("token")
+        if not isinstance(rig, str) or not isinstance(mirror, bool):
+            raise ProtocolError("bad_hello", "rig must be a string and mirror true or false")
+        if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
+            raise ProtocolError("bad_hello", "user_id must be a string of 1 to 128 characters")
+        if token is not None and not isinstance(token, str):
+            raise ProtocolError("bad_hello", "token must be a string")
+        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token)
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    capture_ms: int
+    image: bytes | None = None
+    rgb: bytes | None = None
+    width: int = 0
+    height: int = 0
+
+    @classmethod
+    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> "VideoFrame":
+        capture_ms = _capture_ms(p, fallback_ms)
+        if "image" in p:
+            return cls(capture_ms, image=payload_bytes(p, "image", encoding))
+        if "rgb" in p:
+            w, h = p.get("width"), p.get("height")
+            if not (isinstance(w, int) and isinstance(h, int)):
+                raise ProtocolError("bad_image", "raw 'rgb' frames need integer 'width' and 'height'")
+            return cls(capture_ms, rgb=payload_bytes(p, "rgb", encoding), width=w, height=h)
+        raise ProtocolError("bad_image", "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    capture_ms: int
+    pcm: bytes
+    sample_rate_hz: int
+
+    @classmethod
+    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> "AudioChunk":
+        pcm = payload_bytes(p, "pcm", encoding)
+        rate = p.get("sample_rate_hz")
+        if rate not in AUDIO_RATES_HZ:
+            raise ProtocolError("bad_audio", f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
+        if len(pcm) % 2:
+            raise ProtocolError("bad_audio", "pcm must be s16le mono: an even number of bytes")
+        return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
+
+
+def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:
+    v = p.get("capture_ms", fallback_ms)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ProtocolError("bad_message", "capture_ms must be a number of milliseconds")
+    return int(v)
+
+
+def welcome_payload(session_id: str, hello: Hello, channels: tuple[str, ...], bones: tuple[str, ...],
+                    emotion_rate_hz: float, limits: dict[str, Any], server_version: str) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "protocol_version": PROTOCOL_VERSION,
+        "server_version": server_version,
+        "rig": hello.rig,
+        "strategy": hello.strategy,
+        "format": hello.format,
+        "rate_hz": hello.rate_hz,
+        "emotion_rate_hz": emotion_rate_hz,
+        "channels": list(channels),
+        "bones": list(bones),
+        "visemes": list(VISEMES),
+        "limits": limits,
+    }
+
+
+def avatar_frame_payload(frame: AvatarFrame) -> dict[str, Any]:
+    bone_transforms: dict[str, Any] = frame.rotations_by_bone()
+    bone_transforms.update(
+        head_yaw_deg=frame.head_yaw_deg, head_pitch_deg=frame.head_pitch_deg, head_roll_deg=frame.head_roll_deg
+    )
+    return {
+        "blendshapes": frame.weights_by_name(),
+        "bone_transforms": bone_transforms,
+        "viseme": frame.viseme,
+        "viseme_conf": frame.viseme_conf,
+        "visemes": dict(frame.visemes),
+        "particles": dict(frame.particles),
+        "face_present": frame.face_present,
+        "capture_ms": frame.capture_ms,
+    }
+
+
+def emotion_update_payload(f: FaceFeatures, speaking_probability: float | None = None) -> dict[str, Any]:
+    """Face-emotion scores, valence and arousal stay empty/null until a classifier provides them."""
+    gaze_yaw = (f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2.0
+    gaze_pitch = (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2.0
+    return {
+        "emotion": None,
+        "scores": {},
+        "valence": None,
+        "arousal": None,
+        "au": f.action_units_by_name(),
+        "head_pose": {"yaw_deg": f.head.yaw_deg, "pitch_deg": f.head.pitch_deg, "roll_deg": f.head.roll_deg,
+                      "translation_cm": list(f.head.translation_cm)},
+        # Gaze direction in head space as tangents: x toward the subject's left, y downward.
+        "gaze": {"x": math.tan(math.radians(gaze_yaw)), "y": math.tan(math.radians(gaze_pitch))},
+        "eyes": {
+            "left": {"yaw_deg": f.left_eye.yaw_deg, "pitch_deg": f.left_eye.pitch_deg, "blink": f.blink_left},
+            "right": {"yaw_deg": f.right_eye.yaw_deg, "pitch_deg": f.right_eye.pitch_deg, "blink": f.blink_right},
+        },
+        "speaking_probability": speaking_probability,
+        "face_present": f.present,
+        "face_confidence": f.confidence,
+        "capture_ms": f.capture_ms,
+    }
+
+
+def error_payload(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message}

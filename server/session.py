@@ -1,0 +1,188 @@
+"""A live session: consent, the latest-frame slot, inference off the loop, the output clock.
+
+Video frames land in a one-element slot (latest wins; a frame replaced before
+inference reached it is counted as dropped). One worker thread per session runs
+decode + FaceLandmarker in VIDEO mode. The output clock ticks at the hello's
+rate_hz and maps the newest features, whatever rate frames arrive at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_mapping.features import FaceFeatures
+from avatar_mapping.rig import RigDefinition
+
+from .audio_buffer import PcmRingBuffer
+from .emitter import FrameEmitter, Outgoing
+from .inference.face import FaceTracker, FaceTrackerOptions
+from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from .metrics import Metrics
+from .outbox import Outbox
+from .protocol.codec import Encoding
+from .protocol.messages import AudioChunk, Hello, VideoFrame
+
+log = logging.getLogger(__name__)
+# Features older than this no longer describe the user: the avatar eases to rest.
+STALE_FEATURES_S = 0.5
+
+
+@dataclass
+class Subscriber:
+    outbox: Outbox
+    format: str
+    encoding: Encoding
+
+
+@dataclass
+class _Pending:
+    frame: VideoFrame
+    received_s: float
+
+
+class Session:
+    def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
+                 metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int):
+        self.id = session_id
+        self.hello = hello
+        self.rig = rig
+        self.metrics = metrics
+        self.max_image_pixels = max_image_pixels
+        self.emitter = FrameEmitter(session_id, rig, emotion_rate_hz)
+        self.subscribers: list[Subscriber] = []
+        self.audio = PcmRingBuffer()
+        self._model_path = model_path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"face-{session_id}")
+        self._tracker: FaceTracker | None = None
+        self._pending: _Pending | None = None
+        self._frame_ready = asyncio.Event()
+        self._features = FaceFeatures.absent(0)
+        self._features_received_s = time.monotonic()
+        self._features_sent = True
+        self._tasks: list[asyncio.Task] = []
+        self._on_frame_error = None
+
+    async def start(self, on_frame_error) -> None:
+        """Load the face model (if the camera is consented) and start the clocks."""
+        self._on_frame_error = on_frame_error
+        if self.hello.camera:
+            loop = asyncio.get_running_loop()
+            options = FaceTrackerOptions(model_path=self._model_path, mode="video", mirror=self.hello.mirror)
+            await loop.run_in_executor(self._executor, self._load_tracker, options)
+            self._tasks.append(asyncio.create_task(self._inference_loop(), name=f"inference-{self.id}"))
+        self._tasks.append(asyncio.create_task(self._output_loop(), name=f"output-{self.id}"))
+
+    def _load_tracker(self, options: FaceTrackerOptions) -> None:
+        self._tracker = FaceTracker(options)
+
+    def _close_tracker(self) -> None:
+        # MediaPipe must be closed explicitly: a landmarker left to the garbage collector
+        # can deadlock MediaPipe's dispatcher while another one is being created.
+        if self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+
+    def submit_video(self, frame: VideoFrame) -> None:
+        self.metrics.frames_in.labels("video").inc()
+        if self._pending is not None:
+            self.metrics.dropped.labels("stale").inc()
+        self._pending = _Pending(frame, time.monotonic())
+        self._frame_ready.set()
+
+    def submit_audio(self, chunk: AudioChunk) -> None:
+        self.metrics.frames_in.labels("audio").inc()
+        self.audio.append(chunk.pcm, chunk.sample_rate_hz, chunk.capture_ms)
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+
+    async def _inference_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._frame_ready.wait()
+            self._frame_ready.clear()
+            pending, self._pending = self._pending, None
+            if pending is None:
+                continue
+            try:
+                features = await loop.run_in_executor(self._executor, self._infer, pending.frame)
+            except ImageDecodeError as e:
+                self._on_frame_error("bad_image", str(e))
+                continue
+            except RuntimeError as e:  # MediaPipe reports graph failures as RuntimeError
+                log.exception("session %s: face inference failed", self.id)
+                self._on_frame_error("inference_failed", f"face inference failed: {e}")
+                continue
+            self._features = features
+            self._features_received_s = pending.received_s
+            self._features_sent = False
+
+    def _infer(self, vf: VideoFrame) -> FaceFeatures:
+        t0 = time.perf_counter()
+        if vf.image is not None:
+            frame = decode_image(vf.image, vf.capture_ms, self.max_image_pixels)
+        else:
+            frame = frame_from_rgb(vf.rgb or b"", vf.width, vf.height, vf.capture_ms, self.max_image_pixels)
+        t1 = time.perf_counter()
+        features = self._tracker.process(frame)
+        t2 = time.perf_counter()
+        self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
+        self.metrics.stage_seconds.labels("inference").observe(t2 - t1)
+        return features
+
+    async def _output_loop(self) -> None:
+        period = 1.0 / self.hello.rate_hz
+        last = time.monotonic()
+        next_tick = last
+        while True:
+            next_tick += period
+            now = time.monotonic()
+            if next_tick < now - period:  # fell far behind (suspended loop): do not burst
+                next_tick = now + period
+            await asyncio.sleep(max(0.0, next_tick - now))
+            now = time.monotonic()
+            self._tick(now - last, now)
+            last = now
+
+    def _tick(self, dt_s: float, now: float) -> None:
+        age_s = now - self._features_received_s
+        features = self._features
+        if features.present and age_s > STALE_FEATURES_S:
+            features = FaceFeatures.absent(features.capture_ms)
+        t0 = time.perf_counter()
+        messages = self.emitter.tick(features, dt_s, age_s, int(time.time() * 1000))
+        t1 = time.perf_counter()
+        self.publish(messages)
+        t2 = time.perf_counter()
+        self.metrics.stage_seconds.labels("mapping").observe(t1 - t0)
+        self.metrics.stage_seconds.labels("encode").observe(t2 - t1)
+        if not self._features_sent:
+            self._features_sent = True
+            self.metrics.stage_seconds.labels("frame_to_send").observe(time.monotonic() - self._features_received_s)
+
+    def publish(self, messages: list[Outgoing]) -> None:
+        for m in messages:
+            self.metrics.frames_out.labels(m.type).inc()
+            for s in self.subscribers:
+                s.outbox.put_data(m.encoded(s.format, s.encoding))
+
+    async def close(self) -> None:
+        """Stop the clocks and release the model. Safe to call when start() was interrupted."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        self._pending = None
+        # Queued behind any inference or model loading on the session's own thread, and
+        # submitted before the first await, so cancelling this coroutine cannot skip it.
+        self._executor.submit(self._close_tracker)
+        self._executor.shutdown(wait=False)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,40 @@
+"""Server settings, read from AVATAR_DRIVER_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AVATAR_DRIVER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Model cache (AVATAR_DRIVER_MODELS).
+    models: Path = Field(default_factory=lambda: Path(user_cache_dir("avatar-driver")) / "models")
+    rigs_dir: Path = REPO_ROOT / "rigs"
+    web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
+    # When set, hello messages and watchers must present this token.
+    token: str | None = None
+    # Browser origins allowed to open WebSockets; empty allows localhost origins only.
+    # "*" allows every origin. Clients that send no Origin header (native apps) are allowed.
+    # Comma-separated, e.g. "https://app.example.com,http://localhost:5173".
+    allowed_origins: str = ""
+    max_message_bytes: int = 2 * 1024 * 1024
+    max_messages_per_s: float = 200.0
+    # A session that sends this many bad messages within error_window_s is closed.
+    max_errors: int = 20
+    error_window_s: float = 10.0
+    max_sessions: int = 8
+    max_rate_hz: float = 60.0
+    default_rate_hz: float = 30.0
+    emotion_rate_hz: float = 10.0
+    max_image_pixels: int = 1920 * 1080
+    max_watchers_per_session: int = 16
+    log_level: str = "info"

@@ -1,0 +1,36 @@
+"""Shared fixtures: the real face model, real photos, and settings for test apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+
+from server.models.store import ModelStore
+from server.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "golden"
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The real face_landmarker.task; `make test` fetches it before the tests run."""
+    return ModelStore(Settings().models).require("face_landmarker")
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    return np.ascontiguousarray(data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def cat() -> np.ndarray:
+    return np.ascontiguousarray(data.chelsea())
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web")

@@ -1,0 +1,107 @@
+"""Builds the golden protocol fixtures: `make golden` rewrites tests/golden/*.cbor and *.json.
+
+Each <name>.cbor is one message exactly as the server or a client puts it on the wire;
+<name>.json is its decoded value in tagged JSON ({"$bytes": base64} for byte strings,
+{"$intmap": {...}} for maps with integer keys), for the Python, TypeScript and C# tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import numpy as np
+
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.rig import RigDefinition
+from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
+from server.emitter import FrameEmitter
+from server.protocol.messages import Hello, error_payload, welcome_payload
+
+HERE = Path(__file__).parent
+SESSION = "Gx3kQ9vTz1Ab"
+T0 = 1_700_000_123_456
+# A 2x2 PNG (red, green / blue, white), so fixtures carry a real decodable image.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVQIHWP8z8DA+J+BkYHh////DAAfDgT/hCY0AgAAAABJRU5ErkJggg==")
+
+
+def _rig() -> RigDefinition:
+    return RigDefinition.from_dict(json.loads((HERE.parents[1] / "rigs" / "arkit52.json").read_text()))
+
+
+def _features() -> FaceFeatures:
+    b = np.round(np.linspace(0.0, 1.0, len(ARKIT_BLENDSHAPES)) ** 2, 4)
+    return FaceFeatures.from_blendshapes(b, T0 - 40, confidence=0.97,
+                                         head=HeadPose(12.5, -4.25, 3.0, (1.5, -2.0, -55.0)),
+                                         left_eye=EyeGaze(6.0, -2.0), right_eye=EyeGaze(4.0, -2.5))
+
+
+def messages() -> dict[str, Any]:
+    rig = _rig()
+    hello = {"consent": {"camera": True, "microphone": True}, "rig": "arkit52", "format": "packed",
+             "rate_hz": 60, "user_id": "user-42", "strategy": "direct", "mirror": True}
+    parsed = Hello.parse(hello, 30.0, 60.0)
+    emitter = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0)
+    frame = AvatarMapper(rig).step(_features(), 0.0)
+    avatar = emitter.avatar_frame(frame, T0)
+    emotion = emitter.emotion_update(_features(), T0)
+    env = lambda t, p, seq, sid=SESSION: {"type": t, "session_id": sid, "timestamp_ms": T0, "sequence": seq,  # noqa: E731
+                                          "payload": p}
+    return {
+        "hello": env("hello", hello, 0, None),
+        "video_frame": env("video_frame", {"image": TINY_PNG, "capture_ms": T0 - 40}, 1, None),
+        "video_frame_rgb": env("video_frame", {"rgb": bytes(range(12)), "width": 2, "height": 2,
+                                               "capture_ms": T0 - 40}, 2, None),
+        "audio_chunk": env("audio_chunk", {"pcm": np.array([0, 1000, -1000, 32767, -32768], "<i2").tobytes(),
+                                           "sample_rate_hz": 16000, "capture_ms": T0 - 20}, 3, None),
+        "bye": env("bye", {}, 4, None),
+        "welcome": env("welcome", welcome_payload(SESSION, parsed, rig.channel_names, rig.bone_names, 10.0,
+                                                  {"max_message_bytes": 2097152, "max_messages_per_s": 200.0,
+                                                   "max_image_pixels": 2073600, "max_rate_hz": 60.0},
+                                                  "0.1.0"), 0),
+        "avatar_frame_named": avatar.named,
+        "avatar_frame_packed": avatar.packed,
+        "emotion_update": emotion.named,
+        "error": env("error", error_payload("bad_image", "image bytes could not be decoded (truncated or corrupt)"),
+                     None),
+    }
+
+
+def to_tagged(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return {"$bytes": base64.b64encode(v).decode()}
+    if isinstance(v, dict):
+        if v and all(isinstance(k, int) for k in v):
+            return {"$intmap": {str(k): to_tagged(x) for k, x in v.items()}}
+        return {k: to_tagged(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [to_tagged(x) for x in v]
+    return v
+
+
+def from_tagged(v: Any) -> Any:
+    if isinstance(v, dict):
+        if set(v) == {"$bytes"}:
+            return base64.b64decode(v["$bytes"])
+        if set(v) == {"$intmap"}:
+            return {int(k): from_tagged(x) for k, x in v["$intmap"].items()}
+        return {k: from_tagged(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [from_tagged(x) for x in v]
+    return v
+
+
+def main() -> None:
+    for name, value in messages().items():
+        (HERE / f"{name}.cbor").write_bytes(cbor2.dumps(value))
+        (HERE / f"{name}.json").write_text(json.dumps(to_tagged(value), indent=1) + "\n")
+        print(f"{name}: {len(cbor2.dumps(value))} bytes")
+
+
+if __name__ == "__main__":
+    main()

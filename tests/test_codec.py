@@ -1,0 +1,42 @@
+import base64
+import json
+
+import cbor2
+import pytest
+
+from server.protocol.codec import Envelope, ProtocolError, decode, encode, payload_bytes
+
+
+def test_cbor_and_json_carry_the_same_message():
+    env = Envelope("video_frame", {"image": b"\x89PNG..", "capture_ms": 5}, None, 10, 2)
+    c, _ = decode(encode(env, "cbor"))
+    j, enc = decode(encode(env, "json"))
+    assert enc == "json" and c.payload["image"] == payload_bytes(j.payload, "image", "json") == b"\x89PNG.."
+    assert (c.type, c.timestamp_ms, c.sequence) == (j.type, j.timestamp_ms, j.sequence) == ("video_frame", 10, 2)
+
+
+def test_json_never_emits_nan():
+    assert json.loads(encode(Envelope("error", {"x": float("nan")}), "json"))["payload"]["x"] is None
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xff\xff", "not valid CBOR"),
+    (cbor2.dumps([1, 2]), "must be a map"),
+    (cbor2.dumps({"payload": {}}), "no string 'type'"),
+    (cbor2.dumps({"type": "hello", "payload": [1]}), "'payload' must be a map"),
+    (cbor2.dumps({"type": "hello", "sequence": "7"}), "'sequence' must be an integer"),
+    ("{not json", "not valid JSON"),
+    (b"", "not valid CBOR"),
+])
+def test_malformed_messages_raise_bad_message(data, message):
+    with pytest.raises(ProtocolError, match=message) as e:
+        decode(data)
+    assert e.value.code == "bad_message"
+
+
+def test_payload_bytes_errors_are_specific():
+    with pytest.raises(ProtocolError, match="base64"):
+        payload_bytes({"pcm": "***"}, "pcm", "json")
+    with pytest.raises(ProtocolError, match="byte string"):
+        payload_bytes({"pcm": 5}, "pcm", "cbor")
+    assert payload_bytes({"pcm": base64.b64encode(b"ab").decode()}, "pcm", "json") == b"ab"

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.rotation import quat_multiply
+from avatar_mapping.vocabulary import ARKIT_INDEX
+from tests.test_rig import load
+
+DT = 1 / 60
+
+
+def smiling(capture_ms=0, smile=0.8, yaw=20.0):
+    b = np.zeros(52)
+    b[ARKIT_INDEX["mouthSmileLeft"]] = b[ARKIT_INDEX["mouthSmileRight"]] = smile
+    return FaceFeatures.from_blendshapes(b, capture_ms, head=HeadPose(yaw, 0.0, 0.0), confidence=1.0,
+                                         left_eye=EyeGaze(5.0, 0.0), right_eye=EyeGaze(5.0, 0.0))
+
+
+def run(mapper, features, seconds):
+    frames = []
+    for i in range(int(seconds / DT)):
+        frames.append(mapper.step(features, DT))
+    return frames
+
+
+def test_converges_to_the_mapped_face_and_splits_head_rotation():
+    m = AvatarMapper(load("simple"))
+    f = run(m, smiling(), 1.0)[-1]
+    assert f.weights_by_name()["smile"] == pytest.approx(0.88, abs=0.01)
+    assert f.head_yaw_deg == pytest.approx(20.0, abs=0.2)
+    rot = f.rotations_by_bone()
+    recomposed = quat_multiply(np.array(rot["neck"]), np.array(rot["head"]))
+    from avatar_mapping.rotation import quat_from_euler
+    assert np.allclose(recomposed, quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg), atol=1e-9)
+    assert rot["left_eye"][1] > 0  # gaze toward the subject's left is a +Y rotation
+
+
+def test_lost_face_holds_briefly_then_eases_to_rest_without_snapping():
+    m = AvatarMapper(load("simple"))
+    run(m, smiling(), 1.0)
+    absent = FaceFeatures.absent(1000)
+    frames = run(m, absent, 2.0)
+    smiles = np.array([f.weights_by_name()["smile"] for f in frames])
+    assert smiles[int(0.2 / DT)] > 0.8  # held during the grace period
+    assert np.max(np.abs(np.diff(smiles))) < 0.08  # no snap between frames
+    assert smiles[-1] < 0.02 and abs(frames[-1].head_yaw_deg) < 0.5  # back at rest
+    assert not frames[-1].face_present
+
+
+def test_same_inputs_same_output():
+    a, b = AvatarMapper(load("arkit52")), AvatarMapper(load("arkit52"))
+    for i in range(30):
+        f = smiling(i * 33, smile=0.5 + 0.3 * np.sin(i))
+        fa, fb = a.step(f, DT), b.step(f, DT)
+        assert np.array_equal(fa.weights, fb.weights) and np.array_equal(fa.rotations, fb.rotations)
+
+
+def test_jitter_on_a_still_face_is_below_five_percent():
+    rng = np.random.default_rng(1)
+    m = AvatarMapper(load("arkit52"))
+    base = smiling(smile=0.5).blendshapes
+    outs = []
+    for i in range(300):
+        noisy = np.clip(base + rng.normal(0, 0.03, 52), 0, 1)
+        outs.append(m.step(FaceFeatures.from_blendshapes(noisy, i * 16), DT).weights)
+    outs = np.array(outs[60:])
+    jitter_pct = 100 * np.mean(np.abs(np.diff(outs, axis=0)))  # channel range is 0..1
+    assert jitter_pct < 5.0
+
+
+def test_head_is_extrapolated_along_its_velocity_but_capped():
+    m = AvatarMapper(load("arkit52"))
+    m.step(smiling(0, yaw=0.0), DT)
+    m.step(smiling(100, yaw=10.0), DT)  # 100 deg/s
+    fresh = AvatarMapper(load("arkit52"))
+    fresh.step(smiling(0, yaw=0.0), DT)
+    fresh.step(smiling(100, yaw=10.0), DT)
+    ahead = m.step(smiling(100, yaw=10.0), DT, age_s=0.05).head_yaw_deg
+    now = fresh.step(smiling(100, yaw=10.0), DT, age_s=0.0).head_yaw_deg
+    assert ahead > now
+    capped = AvatarMapper(load("arkit52"))
+    capped.step(smiling(0, yaw=0.0), DT)
+    capped.step(smiling(100, yaw=10.0), DT)
+    far = capped.step(smiling(100, yaw=10.0), DT, age_s=5.0).head_yaw_deg
+    assert far <= 10.0 + 100 * 0.1 + 1e-6
+
+
+def test_rig_without_neck_gives_head_the_whole_rotation():
+    rig = load("arkit52")
+    from dataclasses import replace
+    rig = replace(rig, bones={"head": "Head"})
+    f = run(AvatarMapper(rig), smiling(yaw=30.0), 1.0)[-1]
+    assert f.bones == ("head",)
+    from avatar_mapping.rotation import quat_from_euler
+    assert np.allclose(f.rotations[0], quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg))

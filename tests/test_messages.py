@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from avatar_mapping.features import FaceFeatures
+from server.protocol.codec import ProtocolError
+from server.protocol.messages import AudioChunk, Hello, VideoFrame, emotion_update_payload
+
+CONSENT = {"consent": {"camera": True, "microphone": False}}
+
+
+def test_hello_defaults():
+    h = Hello.parse(CONSENT, 30.0, 60.0)
+    assert (h.camera, h.microphone, h.rig, h.format, h.rate_hz, h.strategy, h.mirror) == \
+        (True, False, "arkit52", "named", 30.0, "direct", False)
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({}, "needs 'consent'"),
+    ({"consent": {"camera": "yes"}}, "true or false"),
+    ({**CONSENT, "format": "xml"}, "format must be"),
+    ({**CONSENT, "rate_hz": 500}, "rate_hz must be"),
+    ({**CONSENT, "rate_hz": True}, "rate_hz must be"),
+    ({**CONSENT, "strategy": "magic"}, "unknown strategy"),
+    ({**CONSENT, "user_id": ""}, "user_id"),
+    ({**CONSENT, "mirror": "no"}, "mirror"),
+])
+def test_bad_hello(payload, message):
+    with pytest.raises(ProtocolError, match=message) as e:
+        Hello.parse(payload, 30.0, 60.0)
+    assert e.value.code == "bad_hello"
+
+
+def test_video_frame_forms():
+    assert VideoFrame.parse({"image": b"x", "capture_ms": 9}, "cbor", 0).image == b"x"
+    raw = VideoFrame.parse({"rgb": b"abc", "width": 1, "height": 1}, "cbor", 77)
+    assert raw.rgb == b"abc" and raw.capture_ms == 77
+    with pytest.raises(ProtocolError, match="needs 'image'"):
+        VideoFrame.parse({}, "cbor", 0)
+    with pytest.raises(ProtocolError, match="width"):
+        VideoFrame.parse({"rgb": b"abc"}, "cbor", 0)
+
+
+def test_audio_chunk_validation():
+    assert AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 48000}, "cbor", 0).sample_rate_hz == 48000
+    with pytest.raises(ProtocolError, match="sample_rate_hz"):
+        AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 8000}, "cbor", 0)
+    with pytest.raises(ProtocolError, match="even number"):
+        AudioChunk.parse({"pcm": b"\x00", "sample_rate_hz": 16000}, "cbor", 0)
+
+
+def test_emotion_update_of_an_absent_face_is_neutral():
+    p = emotion_update_payload(FaceFeatures.absent(3))
+    assert p["face_present"] is False and p["scores"] == {} and p["emotion"] is None
+    assert set(p["head_pose"]) >= {"yaw_deg", "pitch_deg", "roll_deg"}
+    assert all(v == 0.0 for v in p["au"].values()) and p["gaze"] == {"x": 0.0, "y": 0.0}
+    assert not np.isnan(p["face_confidence"])

@@ -1,0 +1,219 @@
+"""End to end over WebSocket with the real app and the real face model."""
+
+from __future__ import annotations
+
+import json
+
+import cbor2
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from server.app import create_app
+from server.protocol.packed import unpack_avatar_frame
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def msg(kind: str, payload: dict | None = None, seq: int = 0) -> bytes:
+    return cbor2.dumps({"type": kind, "session_id": None, "timestamp_ms": 0, "sequence": seq,
+                        "payload": payload or {}})
+
+
+def recv(ws) -> dict:
+    m = ws.receive()
+    if m["type"] == "websocket.close":
+        raise WebSocketDisconnect(m.get("code", 1000))
+    return cbor2.loads(m["bytes"]) if m.get("bytes") is not None else json.loads(m["text"])
+
+
+def recv_until(ws, kind: str, limit: int = 400) -> dict:
+    for _ in range(limit):
+        m = recv(ws)
+        if m.get("type", m.get(0)) in (kind, 1 if kind == "avatar_frame" else None):
+            return m
+    raise AssertionError(f"no {kind} within {limit} messages")
+
+
+def hello(camera=True, microphone=False, **extra) -> bytes:
+    return msg("hello", {"consent": {"camera": camera, "microphone": microphone}, **extra})
+
+
+@pytest.fixture()
+def client(settings):
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_hello_frames_and_a_smiling_avatar(client, astronaut):
+    image = jpeg(astronaut)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rig="arkit52", rate_hz=60))
+        welcome = recv(ws)
+        assert welcome["type"] == "welcome"
+        sid = welcome["payload"]["session_id"]
+        assert welcome["payload"]["channels"][:2] == ["browDownLeft", "browDownRight"]
+        frames = []
+        for i in range(30):
+            ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1000 + 33 * i}, i))
+            frames.append(recv_until(ws, "avatar_frame"))
+        while len(frames) < 60:
+            m = recv(ws)
+            if m["type"] == "avatar_frame":
+                frames.append(m)
+        ws.send_bytes(msg("bye"))
+    seqs = [f["sequence"] for f in frames]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs) and all(f["session_id"] == sid for f in frames)
+    last = frames[29]["payload"]  # the last one while video was still flowing
+    assert last["face_present"] is True
+    assert last["blendshapes"]["mouthSmileLeft"] > 0.5 and last["blendshapes"]["mouthSmileRight"] > 0.5
+    assert set(last["bone_transforms"]) >= {"head", "neck", "left_eye", "right_eye", "head_yaw_deg"}
+    assert abs(np.linalg.norm(last["bone_transforms"]["head"]) - 1) < 1e-6
+    # The output clock runs at the requested rate whatever the input rate.
+    intervals = np.diff([f["timestamp_ms"] for f in frames[10:]])
+    assert 10 <= np.median(intervals) <= 25
+
+
+def test_emotion_updates_carry_aus_and_pose(client, astronaut):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30))
+        recv(ws)
+        for i in range(6):
+            ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut), "capture_ms": 33 * i}))
+            recv_until(ws, "avatar_frame")
+        for _ in range(20):
+            e = recv_until(ws, "emotion_update")
+            if e["payload"]["face_present"]:
+                break
+    p = e["payload"]
+    assert p["au"]["AU12"] > 0.5 and set(p["head_pose"]) >= {"yaw_deg", "pitch_deg", "roll_deg"}
+    assert p["scores"] == {} and p["speaking_probability"] is None
+
+
+def test_watcher_receives_the_same_frames(client, astronaut):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30))
+        sid = recv(ws)["payload"]["session_id"]
+        with client.websocket_connect(f"/v1/sessions/{sid}/watch?format=packed") as watcher:
+            welcome = recv(watcher)
+            assert welcome["payload"]["watching"] is True and welcome["payload"]["format"] == "packed"
+            ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut), "capture_ms": 1}))
+            own = {recv_until(ws, "avatar_frame")["sequence"] for _ in range(5)}
+            watched = []
+            for _ in range(10):
+                m = recv_until(watcher, "avatar_frame")
+                watched.append(m)
+            assert {m[3] for m in watched} & own
+            named = unpack_avatar_frame(watched[-1], welcome["payload"]["channels"], welcome["payload"]["bones"])
+            assert named["session_id"] == sid
+    with pytest.raises(WebSocketDisconnect) as e, client.websocket_connect("/v1/sessions/nope/watch") as w:
+        recv(w)
+    assert e.value.code == 4404
+
+
+def test_bad_input_gets_specific_errors_and_the_session_survives(client, astronaut):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(msg("video_frame", {"image": b"x"}))
+        assert recv(ws)["payload"]["code"] == "no_hello"
+        ws.send_bytes(b"\xff\xfe garbage")
+        assert recv(ws)["payload"]["code"] == "bad_message"
+        ws.send_bytes(hello(rate_hz=20))
+        assert recv(ws)["type"] == "welcome"
+        cases = [
+            (msg("dance"), "unknown_type"),
+            (msg("video_frame", {"image": b"\xff\xd8\xff" + b"\x00" * 50}), "bad_image"),
+            (msg("video_frame", {"rgb": b"abc", "width": 10, "height": 10}), "bad_image"),
+            (msg("video_frame", {"image": b"x" * (2 * 1024 * 1024 + 1)}), "too_large"),
+            (msg("audio_chunk", {"pcm": b"\x00\x00", "sample_rate_hz": 16000}), "no_consent"),
+            (hello(), "bad_hello"),
+        ]
+        for data, code in cases:
+            ws.send_bytes(data)
+            m = recv_until(ws, "error")
+            assert m["payload"]["code"] == code, m
+            assert m["payload"]["message"]
+        ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut), "capture_ms": 5}))
+        for _ in range(200):
+            f = recv_until(ws, "avatar_frame")
+            if f["payload"]["face_present"]:
+                break
+        assert f["payload"]["face_present"] is True
+
+
+def test_no_processing_without_consent(client, astronaut):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
+        recv(ws)
+        ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut)}))
+        assert recv_until(ws, "error")["payload"]["code"] == "no_consent"
+        ws.send_bytes(msg("audio_chunk", {"pcm": b"\x00\x01" * 160, "sample_rate_hz": 16000}))
+        frames = [recv_until(ws, "avatar_frame") for _ in range(5)]
+    assert not any(f["payload"]["face_present"] for f in frames)
+    metrics = client.get("/metrics").text
+    assert 'avatar_driver_frames_in_total{kind="video"}' not in metrics
+    assert 'avatar_driver_frames_in_total{kind="audio"} 1.0' in metrics
+
+
+def test_repeated_violations_close_the_connection(settings):
+    settings.max_errors = 5
+    with TestClient(create_app(settings)) as c, c.websocket_connect("/v1/stream") as ws:
+        codes = []
+        with pytest.raises(WebSocketDisconnect) as e:
+            for _ in range(10):
+                ws.send_bytes(b"\xff")
+                codes.append(recv(ws)["payload"]["code"])
+        assert e.value.code == 1008 and "too_many_errors" in codes
+
+
+def test_json_text_messages_work_for_debugging(client, astronaut):
+    import base64
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_text(json.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "rig": "simple"}}))
+        welcome = recv(ws)
+        assert welcome["payload"]["rig"] == "simple" and "smile" in welcome["payload"]["channels"]
+        ws.send_text(json.dumps({"type": "video_frame", "payload": {
+            "image": base64.b64encode(jpeg(astronaut)).decode(), "capture_ms": 1}}))
+        for _ in range(200):
+            f = recv_until(ws, "avatar_frame")
+            if f["payload"]["face_present"] and f["payload"]["blendshapes"]["smile"] > 0.5:
+                break
+        assert f["payload"]["blendshapes"]["smile"] > 0.5
+
+
+def test_token_and_origin(settings):
+    settings.token = "s3cret"
+    with TestClient(create_app(settings)) as c:
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello())
+            assert recv(ws)["payload"]["code"] == "auth_failed"
+            with pytest.raises(WebSocketDisconnect) as e:
+                recv(ws)
+            assert e.value.code == 1008
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(token="s3cret"))
+            sid = recv(ws)["payload"]["session_id"]
+            with pytest.raises(WebSocketDisconnect) as e, c.websocket_connect(f"/v1/sessions/{sid}/watch") as w:
+                recv(w)
+            assert e.value.code == 1008
+            with c.websocket_connect(f"/v1/sessions/{sid}/watch?token=s3cret") as w:
+                assert recv(w)["type"] == "welcome"
+        with pytest.raises(WebSocketDisconnect), \
+                c.websocket_connect("/v1/stream", headers={"origin": "https://evil.example"}) as ws:
+            recv(ws)
+        with c.websocket_connect("/v1/stream", headers={"origin": "http://localhost:5173"}) as ws:
+            ws.send_bytes(hello(token="s3cret"))
+            assert recv(ws)["type"] == "welcome"
+
+
+def test_http_endpoints(client):
+    assert client.get("/healthz").json()["status"] == "ok"
+    rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}
+    assert rigs["arkit52"]["channels"] == 52 and "simple" in rigs
+    assert client.get("/v1/rigs/simple").json()["channels"][0]["name"] == "smile"
+    assert "unknown rig" in client.get("/v1/rigs/nope").json()["detail"]
+    assert "avatar_driver_stage_seconds" in client.get("/metrics").text
+    assert client.get("/").status_code == 200
