@@ -22,7 +22,7 @@ class HeadPose:
     translation_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
-    def quaternion(self) -> np.ndarray:
+    def quaternion(self) -> tuple[float, float, float, float]:
         return quat_from_euler(self.yaw_deg, self.pitch_deg, self.roll_deg)
 
 
@@ -71,8 +71,8 @@ class FaceFeatures:
         return float(self.blendshapes[9])
 
     @property
-    def head_quaternion(self) -> np.ndarray:
-        return self.head.quaternion if self.present else IDENTITY_QUAT.copy()
+    def head_quaternion(self) -> tuple[float, float, float, float]:
+        return self.head.quaternion if self.present else IDENTITY_QUAT
 
     def blendshapes_by_name(self) -> dict[str, float]:
         return {n: float(v) for n, v in zip(ARKIT_BLENDSHAPES, self.blendshapes)}

@@ -51,6 +51,11 @@ class AvatarMapper:
         self._presence = 0.0
         self._head_velocity = np.zeros(3)
         self._rest = self._compiled.evaluate(np.zeros(len(INPUT_NAMES)))
+        self._bones = rig.bone_names
+        self._cached_key: tuple[int, float] | None = None
+        self._cached_features: FaceFeatures | None = None
+        self._cached_channels = self._rest
+        self._neck_share = rig.neck_share if "neck" in rig.bones else 0.0
 
     def step(self, features: FaceFeatures, dt_s: float, age_s: float = 0.0) -> AvatarFrame:
         """Advance by dt_s; ``features`` is the newest measurement, ``age_s`` old."""
@@ -90,29 +95,34 @@ class AvatarMapper:
             head = np.zeros(3)
             eyes = np.zeros(4)
         else:
-            inputs = np.concatenate([f.blendshapes, f.action_units]) * p
-            channels = self._compiled.evaluate(inputs)
+            channels = self._channels(f, p)
             lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
             head = (np.array([f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg]) + self._head_velocity * lead) * p
             eyes = np.array([f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg]) * p
         return np.concatenate([channels, head, eyes])
 
+    def _channels(self, f: FaceFeatures, presence: float) -> np.ndarray:
+        """Rig curves of the features, reused while the same features are shown at full presence."""
+        key = (id(f), presence)
+        if self._cached_key != key or self._cached_features is not f:
+            self._cached_channels = self._compiled.evaluate(np.concatenate([f.blendshapes, f.action_units]) * presence)
+            self._cached_key, self._cached_features = key, f
+        return self._cached_channels
+
     def _frame(self, v: np.ndarray, features: FaceFeatures) -> AvatarFrame:
         n = self._n
         weights = np.clip(v[:n], self._compiled.lo, self._compiled.hi)
-        yaw, pitch, roll = (float(x) for x in v[n:n + 3])
-        ly, lp, ry, rp = (float(x) for x in v[n + 3:n + 7])
+        yaw, pitch, roll, ly, lp, ry, rp = v[n:n + 7].tolist()
         total = quat_from_euler(yaw, pitch, roll)
         # Without a neck bone the head carries the whole rotation.
-        neck_share = self.rig.neck_share if "neck" in self.rig.bones else 0.0
-        neck = quat_slerp(IDENTITY_QUAT, total, neck_share)
+        neck = quat_slerp(IDENTITY_QUAT, total, self._neck_share) if self._neck_share else IDENTITY_QUAT
         rotations = {
             "neck": neck,
             "head": quat_multiply(quat_conjugate(neck), total),
             "left_eye": quat_from_euler(ly, lp, 0.0),
             "right_eye": quat_from_euler(ry, rp, 0.0),
         }
-        bones = self.rig.bone_names
+        bones = self._bones
         last = self._last_present
         return AvatarFrame(
             channels=self.rig.channel_names,

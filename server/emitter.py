@@ -6,8 +6,8 @@ same records. Messages are encoded lazily, once per (format, encoding) asked for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, Callable
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
@@ -19,15 +19,26 @@ from .protocol.messages import avatar_frame_payload, emotion_update_payload
 from .protocol.packed import pack_avatar_frame
 
 
-@dataclass
 class Outgoing:
-    type: str
-    named: dict[str, Any]
-    packed: dict[int, Any] | None = None
-    _cache: dict[tuple[str, str], bytes | str] = field(default_factory=dict)
+    """One message for every subscriber; each form is built only if someone needs it."""
+
+    def __init__(self, type: str, build_named: Callable[[], dict[str, Any]],
+                 build_packed: Callable[[], dict[int, Any]] | None = None):
+        self.type = type
+        self._build_named = build_named
+        self._build_packed = build_packed
+        self._cache: dict[tuple[str, str], bytes | str] = {}
+
+    @cached_property
+    def named(self) -> dict[str, Any]:
+        return self._build_named()
+
+    @cached_property
+    def packed(self) -> dict[int, Any] | None:
+        return self._build_packed() if self._build_packed else None
 
     def encoded(self, fmt: str, encoding: Encoding) -> bytes | str:
-        key = ("packed" if fmt == "packed" and self.packed is not None else "named", encoding)
+        key = ("packed" if fmt == "packed" and self._build_packed else "named", encoding)
         if key not in self._cache:
             self._cache[key] = encode_map(self.packed if key[0] == "packed" else self.named, encoding)
         return self._cache[key]
@@ -57,13 +68,18 @@ class FrameEmitter:
     def avatar_frame(self, frame: AvatarFrame, timestamp_ms: int) -> Outgoing:
         seq = self.frame_sequence
         self.frame_sequence += 1
-        named = {"type": "avatar_frame", "session_id": self.session_id, "timestamp_ms": timestamp_ms,
-                 "sequence": seq, "payload": avatar_frame_payload(frame)}
-        return Outgoing("avatar_frame", named, pack_avatar_frame(frame, self.session_id, timestamp_ms, seq))
+        sid = self.session_id
+        return Outgoing(
+            "avatar_frame",
+            lambda: {"type": "avatar_frame", "session_id": sid, "timestamp_ms": timestamp_ms, "sequence": seq,
+                     "payload": avatar_frame_payload(frame)},
+            lambda: pack_avatar_frame(frame, sid, timestamp_ms, seq),
+        )
 
     def emotion_update(self, features: FaceFeatures, timestamp_ms: int) -> Outgoing:
         seq = self.emotion_sequence
         self.emotion_sequence += 1
-        return Outgoing("emotion_update", {"type": "emotion_update", "session_id": self.session_id,
-                                           "timestamp_ms": timestamp_ms, "sequence": seq,
-                                           "payload": emotion_update_payload(features)})
+        sid = self.session_id
+        return Outgoing("emotion_update", lambda: {"type": "emotion_update", "session_id": sid,
+                                                   "timestamp_ms": timestamp_ms, "sequence": seq,
+                                                   "payload": emotion_update_payload(features)})

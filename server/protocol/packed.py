@@ -10,6 +10,7 @@ welcome), 1 bone rotations (int16 LE x, y, z per bone, * 32767; w = sqrt(1 - x²
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import numpy as np
@@ -23,15 +24,16 @@ P_WEIGHTS, P_ROTATIONS, P_HEAD, P_VISEME, P_VISEME_CONF, P_PRESENT, P_CAPTURE, P
 
 
 def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int) -> dict[int, Any]:
-    weights = np.round(np.clip(frame.weights, 0.0, 1.0) * 65535.0).astype("<u2")
-    rotations = np.asarray(frame.rotations, dtype=np.float64).reshape(-1, 4)
-    rotations = np.where(rotations[:, 3:4] < 0.0, -rotations, rotations)  # canonical w >= 0
-    xyz = np.round(np.clip(rotations[:, :3], -1.0, 1.0) * 32767.0).astype("<i2")
-    head = np.round(np.clip([frame.head_yaw_deg, frame.head_pitch_deg, frame.head_roll_deg], -327.67, 327.67) * 100).astype("<i2")
+    weights = np.rint(np.clip(frame.weights, 0.0, 1.0) * 65535.0).astype("<u2")
+    xyz: list[int] = []
+    for x, y, z, w in np.asarray(frame.rotations, dtype=np.float64).reshape(-1, 4).tolist():
+        sign = -32767.0 if w < 0.0 else 32767.0  # q and -q are the same rotation: send w >= 0
+        xyz += (_i16(x * sign), _i16(y * sign), _i16(z * sign))
+    head = (_i16(frame.head_yaw_deg * 100.0), _i16(frame.head_pitch_deg * 100.0), _i16(frame.head_roll_deg * 100.0))
     payload: dict[int, Any] = {
         P_WEIGHTS: weights.tobytes(),
-        P_ROTATIONS: xyz.tobytes(),
-        P_HEAD: head.tobytes(),
+        P_ROTATIONS: struct.pack(f"<{len(xyz)}h", *xyz),
+        P_HEAD: struct.pack("<3h", *head),
         P_VISEME: VISEME_INDEX[frame.viseme],
         P_VISEME_CONF: int(round(min(max(frame.viseme_conf, 0.0), 1.0) * 255)),
         P_PRESENT: bool(frame.face_present),
@@ -48,6 +50,10 @@ def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, se
         K_SEQUENCE: int(sequence),
         K_PAYLOAD: payload,
     }
+
+
+def _i16(v: float) -> int:
+    return max(-32767, min(32767, round(v)))
 
 
 def unpack_avatar_frame(message: dict[int, Any], channels: list[str], bones: list[str]) -> dict[str, Any]:
