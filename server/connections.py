@@ -75,14 +75,21 @@ class PublisherConnection:
         sender = asyncio.create_task(self.outbox.drain_to(self.ws))
         try:
             await self._receive_loop()
-        finally:
-            if self.session is not None:
-                self.state.sessions.pop(self.session.id, None)
-                self.metrics.sessions.dec()
-                for w in self.state.watchers.pop(self.session.id, []):
-                    w.put_control(None)  # tells watchers the session ended
-                await self.session.close()
+            self._end_session()
             await self._flush_and_close(sender)
+        finally:  # also on cancellation: nothing here awaits
+            sender.cancel()
+            self._end_session()
+
+    def _end_session(self) -> None:
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        self.state.sessions.pop(session.id, None)
+        self.metrics.sessions.dec()
+        for w in self.state.watchers.pop(session.id, []):
+            w.put_control(None)  # tells watchers the session ended
+        session.close()
 
     async def _receive_loop(self) -> None:
         while self.close_code is None:
@@ -160,7 +167,7 @@ class PublisherConnection:
         try:
             await session.start(on_frame_error=self.send_error)
         except BaseException:
-            await session.close()
+            session.close()
             raise
         self.session = session
         self.state.sessions[session.id] = session
@@ -180,13 +187,12 @@ class PublisherConnection:
                                                 int(time.time() * 1000), None), self.encoding))
 
     async def _flush_and_close(self, sender: asyncio.Task) -> None:
-        # Give queued errors/frames a moment to go out before closing.
+        # Give queued errors a moment to go out before closing.
         for _ in range(20):
             if sender.done() or not self.outbox.pending:
                 break
             await asyncio.sleep(0.01)
         sender.cancel()
-        await asyncio.gather(sender, return_exceptions=True)
         if self.close_code is not None and not self.outbox.closed:
             try:
                 await self.ws.close(self.close_code)

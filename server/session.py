@@ -175,14 +175,13 @@ class Session:
             for s in self.subscribers:
                 s.outbox.put_data(m.encoded(s.format, s.encoding))
 
-    async def close(self) -> None:
-        """Stop the clocks and release the model. Safe to call when start() was interrupted."""
-        tasks, self._tasks = self._tasks, []
-        for t in tasks:
+    def close(self) -> None:
+        """Stop the clocks and release the model. Synchronous, so it completes even when the
+        connection's task is being cancelled; safe when start() was interrupted."""
+        for t in self._tasks:
             t.cancel()
+        self._tasks.clear()
         self._pending = None
-        # Queued behind any inference or model loading on the session's own thread, and
-        # submitted before the first await, so cancelling this coroutine cannot skip it.
+        # Queued behind any inference or model loading on the session's own thread.
         self._executor.submit(self._close_tracker)
         self._executor.shutdown(wait=False)
-        await asyncio.gather(*tasks, return_exceptions=True)
