@@ -54,16 +54,18 @@ def _weight_matrix() -> np.ndarray:
 
 
 AU_WEIGHTS: np.ndarray = _weight_matrix()
-_I = ARKIT_INDEX
+_SQ = [ARKIT_INDEX["eyeSquintLeft"], ARKIT_INDEX["eyeSquintRight"]]
+_SM = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
+_LL = [ARKIT_INDEX["mouthLowerDownLeft"], ARKIT_INDEX["mouthLowerDownRight"]]
+_JAW, _CLOSE = ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthClose"]
+_AU06, _AU25 = AU_INDEX["AU06"], AU_INDEX["AU25"]
 
 
 def action_units(blendshapes: np.ndarray) -> np.ndarray:
     """AU intensities (order of ACTION_UNITS) from a 52-vector of ARKit weights."""
     b = np.asarray(blendshapes, dtype=np.float64)
     au = AU_WEIGHTS @ b
-    squint = 0.5 * (b[_I["eyeSquintLeft"]] + b[_I["eyeSquintRight"]])
-    smile = 0.5 * (b[_I["mouthSmileLeft"]] + b[_I["mouthSmileRight"]])
-    au[AU_INDEX["AU06"]] = max(au[AU_INDEX["AU06"]], 2.0 * squint * smile)
-    lower_lip = 0.5 * (b[_I["mouthLowerDownLeft"]] + b[_I["mouthLowerDownRight"]])
-    au[AU_INDEX["AU25"]] = max(b[_I["jawOpen"]], lower_lip) - b[_I["mouthClose"]]
-    return np.clip(au, 0.0, 1.0)
+    sq, sm, ll = b[_SQ], b[_SM], b[_LL]
+    au[_AU06] = max(au[_AU06], 0.5 * (sq[0] + sq[1]) * (sm[0] + sm[1]))  # 2 * mean(squint) * mean(smile)
+    au[_AU25] = max(b[_JAW], 0.5 * (ll[0] + ll[1])) - b[_CLOSE]
+    return np.minimum(np.maximum(au, 0.0), 1.0)

@@ -1,4 +1,8 @@
-"""FaceFeatures + dt -> AvatarFrame for one rig: curves, presence easing, smoothing, bones."""
+"""One tick of the mapping: calibration -> fusion -> strategy -> rig -> smoothing -> bones.
+
+Stateful per session (filters, presence, velocity); call ``step`` once per output tick
+with the real dt. Same inputs and dt give the same frame.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from calibration.table import CalibrationTable
+
 from .features import FaceFeatures
 from .frame import AvatarFrame
-from .one_euro import OneEuroFilter, OneEuroParams
-from .rig import INPUT_NAMES, RigDefinition, compile_rig
+from .fused import FusedState, fuse
+from .rig import RigDefinition, compile_rig
 from .rotation import IDENTITY_QUAT, quat_conjugate, quat_from_euler, quat_multiply, quat_slerp
+from .smoothing import DEFAULT_SMOOTHING, GroupParams, GroupSmoother
+from .strategies import VIS, Direct, Strategy, StrategyContext, StrategyOutput
+from .voice import VoiceFeatures
+from .vocabulary import VISEMES
 
-DEFAULT_SMOOTHING: dict[str, OneEuroParams] = {
-    # Blinks are fast: little smoothing, so a blink is never swallowed.
-    "eyes": OneEuroParams(min_cutoff_hz=4.0, beta=2.0),
-    "brows": OneEuroParams(min_cutoff_hz=1.5, beta=1.0),
-    "mouth": OneEuroParams(min_cutoff_hz=2.5, beta=2.0),
-    # "linear with damping" rows of the design card's table.
-    "damped": OneEuroParams(min_cutoff_hz=0.8, beta=0.3),
-    # Angles in degrees: beta is per (deg/s).
-    "head": OneEuroParams(min_cutoff_hz=1.0, beta=0.02),
-    "gaze": OneEuroParams(min_cutoff_hz=2.0, beta=0.02),
-}
+# Posture: degrees of forward bend of spine and chest at slouch 1 / lean 1.
+SLOUCH_SPINE_DEG, SLOUCH_CHEST_DEG, LEAN_CHEST_DEG = 8.0, 6.0, 6.0
 
 
 @dataclass(frozen=True)
 class MapperOptions:
-    smoothing: dict[str, OneEuroParams] = field(default_factory=lambda: dict(DEFAULT_SMOOTHING))
+    smoothing: dict[str, GroupParams] = field(default_factory=lambda: dict(DEFAULT_SMOOTHING))
     # How long a lost face is held before easing to rest, and the easing time constant.
     absent_hold_s: float = 0.25
     rest_ease_s: float = 0.35
@@ -36,44 +37,74 @@ class MapperOptions:
     max_extrapolation_s: float = 0.1
 
 
-class AvatarMapper:
-    """Stateful per session: call ``step`` once per output tick with the real dt."""
+def rig_context(rig: RigDefinition) -> StrategyContext:
+    sources = {s for c in rig.channels for s in c.sources}
+    return StrategyContext(rig_has_visemes=any(s.startswith("viseme_") for s in sources),
+                           rig_reads_aus=any(s.startswith("AU") for s in sources))
 
-    def __init__(self, rig: RigDefinition, options: MapperOptions | None = None):
+
+class AvatarMapper:
+    def __init__(self, rig: RigDefinition, options: MapperOptions | None = None, strategy: Strategy | None = None,
+                 calibration: CalibrationTable | None = None):
         self.rig = rig
         self.options = options or MapperOptions()
+        self.strategy = strategy or Direct(rig_context(rig))
+        self.calibration = calibration or CalibrationTable.identity()
         self._compiled = compile_rig(rig)
-        groups = [c.smoothing for c in rig.channels] + ["head"] * 3 + ["gaze"] * 4
-        self._filter = OneEuroFilter.from_params([self.options.smoothing[g] for g in groups])
+        groups = [c.smoothing for c in rig.channels] + ["head"] * 3 + ["gaze"] * 4 + ["posture"] * 2
+        self._smoother = GroupSmoother(groups, self.options.smoothing)
         self._n = len(rig.channels)
+        self._bones = rig.bone_names
+        self._channel_names = rig.channel_names
+        self._raw = np.zeros(self._n + 9)  # channels, head yaw/pitch/roll, eyes (4), slouch, lean
+        self._neck_share = rig.neck_share if "neck" in rig.bones else 0.0
+        self._rest = self._compiled.evaluate(np.zeros(self._compiled.weights.shape[1]))
         self._last_present: FaceFeatures | None = None
+        self._fused: tuple[int, int, FusedState] | None = None  # (id(face), id(voice), state)
         self._absent_s = 0.0
         self._presence = 0.0
         self._head_velocity = np.zeros(3)
-        self._rest = self._compiled.evaluate(np.zeros(len(INPUT_NAMES)))
-        self._bones = rig.bone_names
-        self._cached_key: tuple[int, float] | None = None
-        self._cached_features: FaceFeatures | None = None
-        self._cached_channels = self._rest
-        self._neck_share = rig.neck_share if "neck" in rig.bones else 0.0
+        self.last_state: FusedState | None = None
+        self._strategy_out: tuple[FusedState, Strategy, StrategyOutput] | None = None
 
-    def step(self, features: FaceFeatures, dt_s: float, age_s: float = 0.0) -> AvatarFrame:
+    def set_strategy(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+
+    def set_calibration(self, table: CalibrationTable) -> None:
+        self.calibration = table
+        self._fused = None
+
+    def step(self, features: FaceFeatures, dt_s: float, age_s: float = 0.0,
+             voice: VoiceFeatures | None = None) -> AvatarFrame:
         """Advance by dt_s; ``features`` is the newest measurement, ``age_s`` old."""
         dt_s = max(0.0, float(dt_s))
         if features.present:
             self._track_velocity(features)
             self._last_present = features
             self._absent_s = 0.0
-            target_presence = 1.0
+            self._presence = 1.0
         else:
             self._absent_s += dt_s
-            target_presence = 1.0 if self._absent_s < self.options.absent_hold_s else 0.0
-        ease = 1.0 - math.exp(-dt_s / self.options.rest_ease_s) if dt_s > 0 else 0.0
-        self._presence += (target_presence - self._presence) * (1.0 if features.present else ease)
+            if self._absent_s >= self.options.absent_hold_s and dt_s > 0:
+                self._presence *= math.exp(-dt_s / self.options.rest_ease_s)
+                if self._presence < 1e-4:
+                    self._presence = 0.0
+        face = self._last_present if self._last_present is not None else features
+        state = self._fuse(face, voice)
+        if self.strategy.stateful or self._strategy_out is None or self._strategy_out[0] is not state \
+                or self._strategy_out[1] is not self.strategy:
+            self._strategy_out = (state, self.strategy, self.strategy.step(state, dt_s))
+        out = self._strategy_out[2]
+        raw = self._raw_targets(out, age_s)
+        smoothed = self._smoother(raw, dt_s)
+        return self._frame(smoothed, features, out, state)
 
-        raw = self._raw_targets(age_s)
-        smoothed = self._filter(raw, dt_s)
-        return self._frame(smoothed, features)
+    def _fuse(self, face: FaceFeatures, voice: VoiceFeatures | None) -> FusedState:
+        key = (id(face), id(voice))
+        if self._fused is None or self._fused[:2] != key or self._fused[2].face.capture_ms != face.capture_ms:
+            self._fused = (key[0], key[1], fuse(self.calibration.apply(face), voice))
+        self.last_state = self._fused[2]
+        return self._fused[2]
 
     def _track_velocity(self, f: FaceFeatures) -> None:
         prev = self._last_present
@@ -83,55 +114,62 @@ class AvatarMapper:
         if dt > 0.5:  # too far apart to say anything about motion
             self._head_velocity[:] = 0.0
             return
-        now = np.array([f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg])
-        before = np.array([prev.head.yaw_deg, prev.head.pitch_deg, prev.head.roll_deg])
-        self._head_velocity = (now - before) / dt
+        self._head_velocity = np.array([f.head.yaw_deg - prev.head.yaw_deg, f.head.pitch_deg - prev.head.pitch_deg,
+                                        f.head.roll_deg - prev.head.roll_deg]) / dt
 
-    def _raw_targets(self, age_s: float) -> np.ndarray:
-        f = self._last_present
+    def _raw_targets(self, out: StrategyOutput, age_s: float) -> np.ndarray:
         p = self._presence
-        if f is None or p <= 0.0:
-            channels = self._rest
-            head = np.zeros(3)
-            eyes = np.zeros(4)
-        else:
-            channels = self._channels(f, p)
-            lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
-            head = (np.array([f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg]) + self._head_velocity * lead) * p
-            eyes = np.array([f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg]) * p
-        return np.concatenate([channels, head, eyes])
+        f = self.last_state.face if self.last_state else None
+        raw, n = self._raw, self._n
+        if f is None or not f.present or p <= 0.0:
+            raw[:n] = self._rest
+            raw[n:] = 0.0
+            return raw
+        raw[:n] = self._compiled.evaluate(out.channels * p)
+        lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
+        h, v = f.head, self._head_velocity
+        raw[n:] = (h.yaw_deg + v[0] * lead, h.pitch_deg + out.head_pitch_offset_deg + v[1] * lead,
+                   h.roll_deg + v[2] * lead, f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg,
+                   f.right_eye.pitch_deg, out.slouch, out.lean)
+        raw[n:] *= p
+        return raw
 
-    def _channels(self, f: FaceFeatures, presence: float) -> np.ndarray:
-        """Rig curves of the features, reused while the same features are shown at full presence."""
-        key = (id(f), presence)
-        if self._cached_key != key or self._cached_features is not f:
-            self._cached_channels = self._compiled.evaluate(np.concatenate([f.blendshapes, f.action_units]) * presence)
-            self._cached_key, self._cached_features = key, f
-        return self._cached_channels
-
-    def _frame(self, v: np.ndarray, features: FaceFeatures) -> AvatarFrame:
+    def _frame(self, v: np.ndarray, features: FaceFeatures, out: StrategyOutput, state: FusedState) -> AvatarFrame:
         n = self._n
-        weights = np.clip(v[:n], self._compiled.lo, self._compiled.hi)
-        yaw, pitch, roll, ly, lp, ry, rp = v[n:n + 7].tolist()
+        weights = np.minimum(np.maximum(v[:n], self._compiled.lo), self._compiled.hi)
+        yaw, pitch, roll, ly, lp, ry, rp, slouch, lean = v[n:n + 9].tolist()
         total = quat_from_euler(yaw, pitch, roll)
         # Without a neck bone the head carries the whole rotation.
         neck = quat_slerp(IDENTITY_QUAT, total, self._neck_share) if self._neck_share else IDENTITY_QUAT
-        rotations = {
-            "neck": neck,
-            "head": quat_multiply(quat_conjugate(neck), total),
-            "left_eye": quat_from_euler(ly, lp, 0.0),
-            "right_eye": quat_from_euler(ry, rp, 0.0),
-        }
         bones = self._bones
+        rotation_of = {
+            "spine": lambda: quat_from_euler(0.0, slouch * SLOUCH_SPINE_DEG, 0.0),
+            "chest": lambda: quat_from_euler(0.0, slouch * SLOUCH_CHEST_DEG + lean * LEAN_CHEST_DEG, 0.0),
+            "neck": lambda: neck,
+            "head": lambda: quat_multiply(quat_conjugate(neck), total),
+            "left_eye": lambda: quat_from_euler(ly, lp, 0.0),
+            "right_eye": lambda: quat_from_euler(ry, rp, 0.0),
+        }
         last = self._last_present
+        visemes: dict[str, float] = {}
+        viseme, viseme_conf = "sil", 0.0
+        if state.voice.present:
+            vis = np.clip(out.channels[VIS] * self._presence, 0.0, 1.0)
+            visemes = dict(zip(VISEMES, vis.tolist()))
+            viseme = VISEMES[int(np.argmax(vis))] if vis.any() else "sil"
+            viseme_conf = float(state.voice.viseme_conf)
         return AvatarFrame(
-            channels=self.rig.channel_names,
+            channels=self._channel_names,
             weights=weights,
             bones=bones,
-            rotations=np.array([rotations[b] for b in bones]).reshape(len(bones), 4),
+            rotations=np.array([rotation_of[b]() for b in bones]).reshape(len(bones), 4),
             head_yaw_deg=yaw,
             head_pitch_deg=pitch,
             head_roll_deg=roll,
             face_present=features.present,
             capture_ms=features.capture_ms if features.present else (last.capture_ms if last else None),
+            viseme=viseme,
+            viseme_conf=viseme_conf,
+            visemes=visemes,
+            particles={k: v * self._presence for k, v in out.particles.items()},
         )

@@ -22,8 +22,9 @@ class OneEuroParams:
 
 
 def _alpha(cutoff_hz: np.ndarray, dt_s: float) -> np.ndarray:
-    tau = 1.0 / (2.0 * np.pi * cutoff_hz)
-    return 1.0 / (1.0 + tau / dt_s)
+    """Smoothing factor of a first-order low-pass: 1 / (1 + tau/dt), tau = 1 / (2 pi f_c)."""
+    r = (2.0 * np.pi * dt_s) * cutoff_hz
+    return r / (r + 1.0)
 
 
 class OneEuroFilter:
@@ -33,6 +34,7 @@ class OneEuroFilter:
         self.d_cutoff_hz = np.asarray(d_cutoff_hz, dtype=np.float64)
         self._x: np.ndarray | None = None
         self._dx = np.zeros_like(self.min_cutoff_hz)
+        self._d_alpha_for: tuple[float, np.ndarray] | None = None
 
     @classmethod
     def from_params(cls, params: list[OneEuroParams]) -> "OneEuroFilter":
@@ -52,8 +54,10 @@ class OneEuroFilter:
             if self._x is None:
                 self._x = x.copy()
             return self._x.copy()
+        if self._d_alpha_for is None or self._d_alpha_for[0] != dt_s:  # output ticks mostly share one dt
+            self._d_alpha_for = (dt_s, _alpha(self.d_cutoff_hz, dt_s))
         dx = (x - self._x) / dt_s
-        self._dx = self._dx + _alpha(self.d_cutoff_hz, dt_s) * (dx - self._dx)
+        self._dx += self._d_alpha_for[1] * (dx - self._dx)
         cutoff = self.min_cutoff_hz + self.beta * np.abs(self._dx)
         self._x = self._x + _alpha(cutoff, dt_s) * (x - self._x)
         return self._x.copy()

@@ -11,17 +11,28 @@ from typing import Any
 
 import numpy as np
 
-from .vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES, BONES
+from .vocabulary import BONES, CANONICAL_CHANNELS, CANONICAL_INDEX
 
-# The mapper's input vector: 52 ARKit weights, then the AU intensities.
-INPUT_NAMES: tuple[str, ...] = ARKIT_BLENDSHAPES + ACTION_UNITS
-_INPUT_INDEX = {n: i for i, n in enumerate(INPUT_NAMES)}
+# A rig reads the canonical channel vector: ARKit weights, AU intensities,
+# viseme_<name> weights and preset_<name> weights (vocabulary.CANONICAL_CHANNELS).
+INPUT_NAMES: tuple[str, ...] = CANONICAL_CHANNELS
+_INPUT_INDEX = CANONICAL_INDEX
 CURVES = ("linear", "sigmoid")
-SMOOTHING_GROUPS = ("eyes", "brows", "mouth", "damped")
+SMOOTHING_GROUPS = ("eyes", "brows", "mouth", "damped", "visemes", "presets")
 
 
 class RigError(ValueError):
     """A rig definition that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class MorphTarget:
+    """One morph target of the avatar that a channel drives (a channel may drive several,
+    e.g. the same-named target on head, teeth and eye meshes)."""
+
+    mesh: str
+    index: int
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class ChannelSpec:
     center: float = 0.5
     slope: float = 10.0
     smoothing: str = "mouth"
+    targets: tuple[MorphTarget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,8 @@ class RigDefinition:
     # Share of the head rotation given to the neck bone; the head gets the rest.
     neck_share: float = 0.4
     description: str = ""
+    # What `rig inspect` found and did not find; informational.
+    report: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -87,6 +101,7 @@ class RigDefinition:
             bones=bones,
             neck_share=neck_share,
             description=str(data.get("description", "")),
+            report=dict(data.get("report", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +112,7 @@ class RigDefinition:
             "channels": [_channel_to_dict(c) for c in self.channels],
             "bones": dict(self.bones),
             "neck_share": self.neck_share,
+            **({"report": self.report} if self.report else {}),
         }
 
 
@@ -112,8 +128,13 @@ def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
     if unknown:
         raise RigError(
             f"rig {rig_id!r}, channel {c['name']!r}: unknown inputs {unknown} "
-            "(use ARKit blendshape names or AU01..AU45)"
+            "(use ARKit blendshape names, AU01..AU45, viseme_<viseme> or preset_<preset>)"
         )
+    try:
+        targets = tuple(MorphTarget(str(t["mesh"]), int(t["index"]), float(t.get("weight", 1.0)))
+                        for t in c.get("targets", ()))
+    except (KeyError, TypeError, ValueError):
+        raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: targets need 'mesh' and 'index'") from None
     curve = c.get("curve", "linear")
     if curve not in CURVES:
         raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: curve must be one of {CURVES}")
@@ -131,6 +152,7 @@ def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
         center=float(c.get("center", 0.5)),
         slope=float(c.get("slope", 10.0)),
         smoothing=smoothing,
+        targets=targets,
     )
     values = [spec.gain, spec.offset, spec.min, spec.max, spec.center, spec.slope, *spec.sources.values()]
     if not all(np.isfinite(values)) or spec.min > spec.max:
@@ -143,11 +165,18 @@ def _channel_to_dict(c: ChannelSpec) -> dict[str, Any]:
     if c.curve == "sigmoid":
         out.update(center=c.center, slope=c.slope)
     out.update(gain=c.gain, offset=c.offset, min=c.min, max=c.max, smoothing=c.smoothing)
+    if c.targets:
+        out["targets"] = [{"mesh": t.mesh, "index": t.index, **({"weight": t.weight} if t.weight != 1.0 else {})}
+                          for t in c.targets]
     return out
 
 
 def _default_group(sources: dict[str, float]) -> str:
     names = " ".join(sources)
+    if all(s.startswith("viseme_") for s in sources):
+        return "visemes"
+    if all(s.startswith("preset_") for s in sources):
+        return "presets"
     if "eye" in names or "AU43" in names or "AU45" in names or "AU05" in names or "AU07" in names:
         return "eyes"
     if "brow" in names or "AU01" in names or "AU02" in names or "AU04" in names:
@@ -168,14 +197,15 @@ class CompiledRig:
     offset: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    has_sigmoid: bool = False
 
     def evaluate(self, inputs: np.ndarray) -> np.ndarray:
         """Channel values for one input vector (order of INPUT_NAMES)."""
         x = self.weights @ inputs
-        if self.is_sigmoid.any():
+        if self.has_sigmoid:
             s = _normalised_sigmoid(x, self.center, self.slope)
             x = np.where(self.is_sigmoid, s, x)
-        return np.clip(self.gain * x + self.offset, self.lo, self.hi)
+        return np.minimum(np.maximum(self.gain * x + self.offset, self.lo), self.hi)
 
 
 def _normalised_sigmoid(x: np.ndarray, center: np.ndarray, slope: np.ndarray) -> np.ndarray:
@@ -208,4 +238,5 @@ def compile_rig(rig: RigDefinition) -> CompiledRig:
         offset=col("offset"),
         lo=col("min"),
         hi=col("max"),
+        has_sigmoid=any(c.curve == "sigmoid" for c in rig.channels),
     )

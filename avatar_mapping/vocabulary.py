@@ -54,10 +54,28 @@ VISEME_INDEX: dict[str, int] = {name: i for i, name in enumerate(VISEMES)}
 # The 7 emotion classes of the protocol.
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "surprise", "disgust", "fear")
 
+# Expression presets (VRM 1.0 names, plus fear and disgust, which VRM lacks), driven by
+# emotion-based strategies and retargeted to rigs that only have a few emotion morphs.
+EXPRESSION_PRESETS: tuple[str, ...] = (
+    "happy", "sad", "angry", "surprised", "fear", "disgust", "relaxed", "neutral",
+)
+# Which emotion class each preset expresses.
+PRESET_OF_EMOTION: dict[str, str] = {
+    "neutral": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
+    "surprise": "surprised", "disgust": "disgust", "fear": "fear",
+}
+
 # Bones the server drives. Rotations are quaternions [x, y, z, w] in the glTF frame
 # (+Y up, +Z the avatar's forward, +X the avatar's left), local to the parent bone.
-BONES: tuple[str, ...] = ("neck", "head", "left_eye", "right_eye")
+# spine and chest carry posture (a slouch, a lean) from emotion strategies.
+BONES: tuple[str, ...] = ("spine", "chest", "neck", "head", "left_eye", "right_eye")
 BONE_INDEX: dict[str, int] = {name: i for i, name in enumerate(BONES)}
+
+# The canonical channel vector every strategy produces and every rig reads from:
+# ARKit weights, AU intensities, Oculus viseme weights (as "viseme_<name>", the usual
+# morph target spelling) and expression presets (as "preset_<name>").
+VISEME_CHANNELS: tuple[str, ...] = tuple(f"viseme_{v}" for v in VISEMES)
+PRESET_CHANNELS: tuple[str, ...] = tuple(f"preset_{p}" for p in EXPRESSION_PRESETS)
 
 
 def mirror_name(name: str) -> str:
@@ -74,3 +92,7 @@ def mirror_name(name: str) -> str:
 ARKIT_MIRROR_PERMUTATION: tuple[int, ...] = tuple(
     ARKIT_INDEX[mirror_name(n)] for n in ARKIT_BLENDSHAPES
 )
+
+
+CANONICAL_CHANNELS: tuple[str, ...] = ARKIT_BLENDSHAPES + ACTION_UNITS + VISEME_CHANNELS + PRESET_CHANNELS
+CANONICAL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CANONICAL_CHANNELS)}

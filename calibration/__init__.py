@@ -1,4 +1,2 @@
-"""Per-user calibration tables, their storage and the calibration wizard.
-
-The face slice maps uncalibrated features; the mapping-layer issue fills this package.
-"""
+"""Per-user calibration: tables (pure), the wizard's statistics (pure), adaptive ranges
+(pure) and their SQLite storage (store.py, the only module here that does I/O)."""

@@ -24,6 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("names", nargs="*")
     msub.add_parser("list", help="show models and whether they are present")
 
+    rig = sub.add_parser("rig", help="build rig definitions from avatars")
+    rsub = rig.add_subparsers(dest="rig_command", required=True)
+    inspect = rsub.add_parser("inspect", help="read a GLB/glTF/VRM and build its rig definition")
+    inspect.add_argument("avatar", type=Path)
+    inspect.add_argument("--out", type=Path, help="write the rig JSON here (e.g. rigs/my-avatar.json)")
+    inspect.add_argument("--id", help="rig id (default: from the file name)")
+
+    sub.add_parser("vocabulary", help="write the generated TypeScript and C# vocabularies")
+
     analyze = sub.add_parser("analyze", help="run the pipeline on an image or a video file")
     analyze.add_argument("input", type=Path)
     analyze.add_argument("--rig", default="arkit52")
@@ -41,7 +50,41 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args)
     if args.command == "models":
         return _models(settings, args)
+    if args.command == "rig":
+        return _rig(args)
+    if args.command == "vocabulary":
+        return _vocabulary()
     return _analyze(settings, args)
+
+
+def _rig(args: argparse.Namespace) -> int:
+    import json
+
+    from .rig_inspect import RigInspectError, inspect_file, summary
+
+    try:
+        rig = inspect_file(args.avatar, args.id)
+    except RigInspectError as e:
+        print(f"avatar-driver rig inspect: {e}", file=sys.stderr)
+        return 1
+    print(summary(rig))
+    if args.out:
+        args.out.write_text(json.dumps(rig.to_dict(), indent=1) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _vocabulary() -> int:
+    from avatar_mapping.codegen import render_csharp, render_typescript
+
+    from .settings import REPO_ROOT
+
+    for path, text in ((REPO_ROOT / "web_avatar/src/generated/vocabulary.ts", render_typescript()),
+                       (REPO_ROOT / "unity_client/Runtime/Generated/Vocabulary.cs", render_csharp())):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path.relative_to(REPO_ROOT)}")
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

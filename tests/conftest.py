@@ -34,3 +34,13 @@ def cat() -> np.ndarray:
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web")
+
+# Real third-party avatars (non-commercial licences): read from ../shared, never copied.
+AVATARS = REPO.parent / "shared" / "avatars"
+
+
+@pytest.fixture(scope="session")
+def avatars() -> Path:
+    if not (AVATARS / "brunette-t.glb").is_file():
+        pytest.fail(f"the shared test avatars are missing at {AVATARS}")
+    return AVATARS

@@ -1,0 +1,43 @@
+"""Emotion probabilities from action units by the EMFACS prototypes. Pure.
+
+Evidence for an emotion is the mean intensity of its prototype's AUs; neutral has a
+constant evidence; a softmax with a temperature turns evidence into probabilities.
+AU16 (lower lip depressor) is not measured, so disgust uses its AU10 variant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vocabulary import ACTION_UNITS, AU_INDEX, EMOTIONS
+
+PROTOTYPES: dict[str, tuple[str, ...]] = {
+    "happy": ("AU06", "AU12"),
+    "sad": ("AU01", "AU04", "AU15"),
+    "surprise": ("AU01", "AU02", "AU05", "AU26"),
+    "fear": ("AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26"),
+    "angry": ("AU04", "AU05", "AU07", "AU23"),
+    "disgust": ("AU09", "AU15", "AU10"),
+}
+NEUTRAL_EVIDENCE = 0.2
+TEMPERATURE = 0.08
+
+
+def _matrix() -> np.ndarray:
+    m = np.zeros((len(EMOTIONS), len(ACTION_UNITS)))
+    for emotion, aus in PROTOTYPES.items():
+        for au in aus:
+            m[EMOTIONS.index(emotion), AU_INDEX[au]] = 1.0 / len(aus)
+    return m
+
+
+_M = _matrix()
+_NEUTRAL = EMOTIONS.index("neutral")
+
+
+def prototype_probabilities(aus: np.ndarray) -> np.ndarray:
+    """Probabilities over EMOTIONS (neutral, happy, sad, angry, surprise, disgust, fear)."""
+    evidence = _M @ np.asarray(aus, dtype=np.float64)
+    evidence[_NEUTRAL] = NEUTRAL_EVIDENCE
+    z = np.exp((evidence - evidence.max()) / TEMPERATURE)
+    return z / z.sum()

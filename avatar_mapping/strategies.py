@@ -1,0 +1,294 @@
+"""Mapping strategies: FusedState -> the canonical channel vector, pluggable by name. Pure.
+
+Every strategy fills the same vector (vocabulary.CANONICAL_CHANNELS: ARKit, AUs,
+viseme_*, preset_*) plus a head offset, a posture and particles; the rig then maps that
+vector onto the avatar's own targets. Strategies may keep state (filters); they advance
+only with the dt they are given.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .action_units import action_units
+from .fused import FusedState
+from .vocabulary import (
+    ACTION_UNITS, ARKIT_BLENDSHAPES, ARKIT_INDEX, AU_INDEX, CANONICAL_CHANNELS, EMOTIONS, EXPRESSION_PRESETS,
+    PRESET_OF_EMOTION, VISEMES,
+)
+
+N_ARKIT, N_AU, N_VIS = len(ARKIT_BLENDSHAPES), len(ACTION_UNITS), len(VISEMES)
+ARKIT = slice(0, N_ARKIT)
+AU = slice(N_ARKIT, N_ARKIT + N_AU)
+VIS = slice(N_ARKIT + N_AU, N_ARKIT + N_AU + N_VIS)
+PRESET = slice(N_ARKIT + N_AU + N_VIS, len(CANONICAL_CHANNELS))
+
+# What each expression preset shows on an ARKit face, and its stylistic extras.
+PRESET_ARKIT: dict[str, dict[str, float]] = {
+    "happy": {"mouthSmileLeft": 0.8, "mouthSmileRight": 0.8, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4,
+              "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
+    "sad": {"mouthFrownLeft": 0.6, "mouthFrownRight": 0.6, "browInnerUp": 0.6, "mouthShrugLower": 0.3},
+    "angry": {"browDownLeft": 0.8, "browDownRight": 0.8, "noseSneerLeft": 0.3, "noseSneerRight": 0.3,
+              "mouthPressLeft": 0.4, "mouthPressRight": 0.4, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
+    "surprised": {"browInnerUp": 0.8, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8, "eyeWideLeft": 0.7,
+                  "eyeWideRight": 0.7, "jawOpen": 0.35},
+    "fear": {"browInnerUp": 0.7, "eyeWideLeft": 0.6, "eyeWideRight": 0.6, "mouthStretchLeft": 0.5,
+             "mouthStretchRight": 0.5},
+    "disgust": {"noseSneerLeft": 0.7, "noseSneerRight": 0.7, "mouthUpperUpLeft": 0.5, "mouthUpperUpRight": 0.5,
+                "browDownLeft": 0.3, "browDownRight": 0.3},
+    "relaxed": {"mouthSmileLeft": 0.25, "mouthSmileRight": 0.25, "eyeSquintLeft": 0.15, "eyeSquintRight": 0.15},
+    "neutral": {},
+}
+# Per preset: head pitch (degrees, + = down), slouch (0..1) and particle levels.
+PRESET_STYLE: dict[str, dict[str, float]] = {
+    "happy": {"glow_intensity": 0.2},
+    "sad": {"head_pitch_deg": 3.0, "slouch": 0.3},
+    "angry": {"head_pitch_deg": 1.5, "lean": 0.2},
+    "surprised": {"head_pitch_deg": -2.0, "lean": -0.1},
+    "fear": {"head_pitch_deg": 1.0, "lean": -0.2},
+    "disgust": {"head_pitch_deg": -1.0},
+}
+# Mouth shapes of each viseme on an ARKit face (for rigs without viseme targets).
+VISEME_ARKIT: dict[str, dict[str, float]] = {
+    "sil": {},
+    "PP": {"mouthPressLeft": 0.5, "mouthPressRight": 0.5, "mouthClose": 0.3},
+    "FF": {"mouthRollLower": 0.6, "mouthUpperUpLeft": 0.2, "mouthUpperUpRight": 0.2, "jawOpen": 0.1},
+    "TH": {"jawOpen": 0.15, "tongueOut": 0.4},
+    "DD": {"jawOpen": 0.25, "mouthStretchLeft": 0.2, "mouthStretchRight": 0.2},
+    "kk": {"jawOpen": 0.3, "mouthStretchLeft": 0.15, "mouthStretchRight": 0.15},
+    "CH": {"jawOpen": 0.15, "mouthFunnel": 0.5, "mouthPucker": 0.2},
+    "SS": {"jawOpen": 0.1, "mouthStretchLeft": 0.35, "mouthStretchRight": 0.35},
+    "nn": {"jawOpen": 0.2, "mouthClose": 0.1},
+    "RR": {"jawOpen": 0.2, "mouthFunnel": 0.3, "mouthPucker": 0.3},
+    "aa": {"jawOpen": 0.6, "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3},
+    "E": {"jawOpen": 0.35, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3, "mouthSmileLeft": 0.15,
+          "mouthSmileRight": 0.15},
+    "I": {"jawOpen": 0.25, "mouthStretchLeft": 0.4, "mouthStretchRight": 0.4},
+    "O": {"jawOpen": 0.45, "mouthFunnel": 0.6},
+    "U": {"jawOpen": 0.2, "mouthPucker": 0.8, "mouthFunnel": 0.3},
+}
+MOUTH = np.array([n.startswith(("jaw", "mouth", "tongue", "cheekPuff")) for n in ARKIT_BLENDSHAPES])
+
+
+def _table(rows: dict[str, dict[str, float]], keys: tuple[str, ...]) -> np.ndarray:
+    m = np.zeros((N_ARKIT, len(keys)))
+    for j, key in enumerate(keys):
+        for name, w in rows[key].items():
+            m[ARKIT_INDEX[name], j] = w
+    return m
+
+
+PRESET_TO_ARKIT = _table(PRESET_ARKIT, EXPRESSION_PRESETS)
+VISEME_TO_ARKIT = _table(VISEME_ARKIT, VISEMES)
+# (presets x emotions): which preset shows each emotion class.
+EMOTION_TO_PRESET = np.zeros((len(EXPRESSION_PRESETS), len(EMOTIONS)))
+for _j, _e in enumerate(EMOTIONS):
+    EMOTION_TO_PRESET[EXPRESSION_PRESETS.index(PRESET_OF_EMOTION[_e]), _j] = 1.0
+# Channels an emotion-driven face still takes from the tracked face: blinks and gaze.
+EYES = np.array([ARKIT_INDEX[n] for n in ARKIT_BLENDSHAPES if n.startswith(("eyeBlink", "eyeLook"))])
+
+
+@dataclass
+class StrategyOutput:
+    channels: np.ndarray  # canonical vector
+    head_pitch_offset_deg: float = 0.0
+    slouch: float = 0.0  # 0..1, bends spine and chest forward
+    lean: float = 0.0  # -1..1, + leans the chest forward
+    particles: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    """What a strategy needs to know about the rig it feeds."""
+
+    rig_has_visemes: bool = False
+    # False when no rig channel reads AUs: strategies then skip recomputing them.
+    rig_reads_aus: bool = True
+
+
+class Strategy(ABC):
+    name: str = ""
+    description: str = ""
+    # A stateless strategy gives the same output for the same state, so the mapper
+    # may reuse it while the state does not change.
+    stateful: bool = False
+
+    def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
+        self.context = context
+        self.params = dict(params or {})
+
+    @abstractmethod
+    def step(self, state: FusedState, dt_s: float) -> StrategyOutput: ...
+
+    def _base(self, state: FusedState) -> np.ndarray:
+        out = np.zeros(len(CANONICAL_CHANNELS))
+        if state.voice.present:
+            out[VIS] = state.voice.visemes
+        return out
+
+
+def _presets_of(emotion: np.ndarray) -> np.ndarray:
+    return EMOTION_TO_PRESET @ emotion
+
+
+_STYLE_KEYS = sorted({k for row in PRESET_STYLE.values() for k in row})
+_STYLE = np.array([[PRESET_STYLE.get(p, {}).get(k, 0.0) for p in EXPRESSION_PRESETS] for k in _STYLE_KEYS])
+
+
+def _style(presets: np.ndarray, out: StrategyOutput, gain: float) -> None:
+    for key, amount in zip(_STYLE_KEYS, (gain * (_STYLE @ presets)).tolist()):
+        if key == "head_pitch_deg":
+            out.head_pitch_offset_deg += amount
+        elif key in ("slouch", "lean"):
+            setattr(out, key, getattr(out, key) + amount)
+        else:
+            out.particles[key] = out.particles.get(key, 0.0) + amount
+
+
+class Direct(Strategy):
+    name = "direct"
+    description = "Calibrated ARKit blendshapes passed straight through."
+
+    def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
+        out = self._base(state)
+        out[ARKIT] = state.face.blendshapes
+        out[AU] = state.face.action_units
+        return StrategyOutput(out)
+
+
+class AuLinear(Strategy):
+    """params: {"rows": [...], "passthrough": [...]}, the table of rigs/strategies/au_linear.json."""
+
+    name = "au_linear"
+    description = "Action units -> blendshapes by a table (clamp, linear with damping, sigmoid per row)."
+
+    def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
+        super().__init__(context, params)
+        rows = self.params.get("rows")
+        if not rows:
+            raise ValueError("au_linear needs its table: params {'rows': [...]} (rigs/strategies/au_linear.json)")
+        self._au = np.array([AU_INDEX[r["au"]] for r in rows])
+        self._gain = np.array([float(r.get("gain", 1.0)) for r in rows])
+        self._curve = np.array([r.get("curve", "clamp") for r in rows])
+        self._center = np.array([float(r.get("center", 0.5)) for r in rows])
+        self._slope = np.array([float(r.get("slope", 10.0)) for r in rows])
+        self._tau = np.array([float(r.get("time_constant_s", 0.0)) for r in rows])
+        self._to = np.zeros((N_ARKIT, len(rows)))
+        for j, r in enumerate(rows):
+            for name in r["to"]:
+                self._to[ARKIT_INDEX[name], j] = 1.0
+        self._passthrough = np.array([ARKIT_INDEX[n] for n in self.params.get("passthrough", [])], dtype=int)
+        self._sig = self._curve == "sigmoid"
+        k, c = self._slope[self._sig], self._center[self._sig]
+        self._sig_lo, self._sig_hi = 1.0 / (1.0 + np.exp(k * c)), 1.0 / (1.0 + np.exp(-k * (1.0 - c)))
+        self._damped_rows = np.flatnonzero(self._curve == "damped")
+        damped_to = self._to[:, self._damped_rows]
+        self._damped_arkit = np.flatnonzero(damped_to.any(axis=1))  # ARKit channels of damped rows
+        self._damped_to = damped_to[self._damped_arkit]
+        self._damped: np.ndarray | None = None
+        self._static: tuple[FusedState, np.ndarray, np.ndarray] | None = None  # (state, y, canonical)
+        self.stateful = bool(len(self._damped_rows))
+
+    def _rows(self, x: np.ndarray) -> np.ndarray:
+        y = np.clip(self._gain * x, 0.0, 1.0)
+        sig = self._sig
+        if sig.any():  # logistic rescaled so that 0 -> 0 and 1 -> 1
+            s = 1.0 / (1.0 + np.exp(-self._slope[sig] * (x[sig] - self._center[sig])))
+            y[sig] = np.clip((s - self._sig_lo) / (self._sig_hi - self._sig_lo), 0.0, 1.0)
+        return y
+
+    def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
+        if self._static is None or self._static[0] is not state:
+            y = self._rows(state.face.action_units[self._au])
+            out = self._base(state)
+            arkit = np.clip(self._to @ y, 0.0, 1.0)
+            arkit[self._passthrough] = state.face.blendshapes[self._passthrough]
+            out[ARKIT] = arkit
+            out[AU] = state.face.action_units
+            self._static = (state, y, out)
+        _, y, out = self._static
+        if not self.stateful:
+            return StrategyOutput(out)
+        # Damped rows advance every tick with the real dt; only their targets change.
+        d = self._damped_rows
+        if self._damped is None:
+            self._damped = y[d].copy()
+        elif dt_s > 0:
+            self._damped += (1.0 - np.exp(-dt_s / np.maximum(self._tau[d], 1e-6))) * (y[d] - self._damped)
+        out = out.copy()
+        out[self._damped_arkit] = np.clip(self._damped_to @ self._damped, 0.0, 1.0)  # ARKit comes first
+        return StrategyOutput(out)
+
+
+class EmotionPreset(Strategy):
+    """params: intensity (1.0)."""
+
+    name = "emotion_preset"
+    description = "Emotion probabilities -> expression presets and posture, for stylised rigs and NPCs."
+
+    def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
+        gain = float(self.params.get("intensity", 1.0))
+        presets = _presets_of(state.emotion) * gain
+        out = self._base(state)
+        out[PRESET] = presets
+        arkit = PRESET_TO_ARKIT @ presets
+        arkit[EYES] = state.face.blendshapes[EYES]  # the avatar still blinks and looks where the user looks
+        if state.voice.present and not self.context.rig_has_visemes:
+            arkit = np.where(MOUTH, np.maximum(arkit, VISEME_TO_ARKIT @ state.voice.visemes), arkit)
+        out[ARKIT] = np.clip(arkit, 0.0, 1.0)
+        if self.context.rig_reads_aus:
+            out[AU] = action_units(out[ARKIT])
+        result = StrategyOutput(out)
+        _style(presets, result, 1.0)
+        return result
+
+
+class Hybrid(Strategy):
+    """params: accent (0.3), speaking_threshold (0.7), speaking_ramp (0.15)."""
+
+    name = "hybrid"
+    description = ("Calibrated ARKit plus an emotion accent; while the user speaks, the mouth follows the "
+                   "visemes, blended by confidence.")
+
+    def speech_weight(self, state: FusedState) -> float:
+        if not state.voice.present:
+            return 0.0
+        threshold = float(self.params.get("speaking_threshold", 0.7))
+        ramp = float(self.params.get("speaking_ramp", 0.15))
+        w = np.clip((state.voice.speaking_probability - threshold) / ramp, 0.0, 1.0)
+        return float(w * w * (3 - 2 * w) * np.clip(state.voice.viseme_conf, 0.0, 1.0))  # smoothstep
+
+    def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
+        accent = float(self.params.get("accent", 0.3))
+        presets = _presets_of(state.emotion)
+        presets[EXPRESSION_PRESETS.index("neutral")] = 0.0
+        out = self._base(state)
+        arkit = np.clip(state.face.blendshapes + accent * (PRESET_TO_ARKIT @ presets), 0.0, 1.0)
+        w = self.speech_weight(state)
+        if w > 0.0:
+            spoken = np.zeros(N_ARKIT) if self.context.rig_has_visemes else VISEME_TO_ARKIT @ state.voice.visemes
+            arkit = np.where(MOUTH, (1.0 - w) * arkit + w * spoken, arkit)
+            out[VIS] = w * state.voice.visemes
+        else:
+            out[VIS] = 0.0
+        out[ARKIT] = arkit
+        out[AU] = action_units(arkit) if self.context.rig_reads_aus and w > 0.0 else state.face.action_units
+        out[PRESET] = accent * presets
+        result = StrategyOutput(out)
+        _style(presets, result, accent)
+        return result
+
+
+STRATEGIES: dict[str, type[Strategy]] = {s.name: s for s in (Direct, AuLinear, EmotionPreset, Hybrid)}
+
+
+def make_strategy(name: str, context: StrategyContext, params: dict[str, Any] | None = None) -> Strategy:
+    try:
+        cls = STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; available: {sorted(STRATEGIES)}") from None
+    return cls(context, params)

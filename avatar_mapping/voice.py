@@ -1,0 +1,28 @@
+"""VoiceFeatures: what the audio path measured at one moment (the voice issue fills it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .vocabulary import VISEMES
+
+
+@dataclass(frozen=True, eq=False)
+class VoiceFeatures:
+    """``present=False`` means no audio analysis (no microphone consent, or no voice model)."""
+
+    present: bool
+    capture_ms: int
+    speaking_probability: float = 0.0
+    visemes: np.ndarray = field(default_factory=lambda: np.zeros(len(VISEMES)))  # weights, order of VISEMES
+    viseme_conf: float = 0.0
+
+    @classmethod
+    def silent(cls, capture_ms: int = 0) -> "VoiceFeatures":
+        return cls(present=False, capture_ms=capture_ms)
+
+    @property
+    def viseme(self) -> str:
+        return VISEMES[int(np.argmax(self.visemes))] if self.visemes.any() else "sil"

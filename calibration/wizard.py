@@ -1,0 +1,218 @@
+"""The calibration wizard: guided steps, per-step checks, robust statistics. Pure.
+
+`CalibrationRun` is a state machine fed with (features, time); it says what to show
+(prepare, recording, accepted, rejected, done) and computes the table at the end with
+medians and percentiles, so a few bad frames do not move the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from avatar_mapping.features import FaceFeatures
+from avatar_mapping.vocabulary import ARKIT_INDEX
+
+from .table import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, CalibrationTable, ChannelCurves
+
+# A step is rejected when fewer frames than this share have a face ...
+MIN_FACE_SHARE = 0.8
+# ... or when the head moves more than this (standard deviation of any angle).
+MAX_HEAD_MOTION_DEG = 4.0
+MIN_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class WizardStep:
+    name: str
+    instruction: str
+    duration_s: float
+    measures: tuple[str, ...] = ()  # channels whose maximum this step records
+    primary: tuple[str, ...] = ()  # channels that must visibly move, or the step is repeated
+
+
+STEPS: tuple[WizardStep, ...] = (
+    WizardStep("neutral", "Relax your face and look straight at the camera.", 3.0),
+    WizardStep("smile", "Smile as widely as you can.", 2.0,
+               ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft",
+                "eyeSquintRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthUpperUpLeft", "mouthUpperUpRight"),
+               ("mouthSmileLeft", "mouthSmileRight")),
+    WizardStep("brows_up", "Raise your eyebrows as high as you can.", 2.0,
+               ("browInnerUp", "browOuterUpLeft", "browOuterUpRight", "eyeWideLeft", "eyeWideRight"),
+               ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")),
+    WizardStep("frown", "Frown: pull your eyebrows down and together.", 2.0,
+               ("browDownLeft", "browDownRight", "noseSneerLeft", "noseSneerRight"), ("browDownLeft", "browDownRight")),
+    WizardStep("jaw_open", "Open your mouth wide.", 2.0,
+               ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight"),
+               ("jawOpen",)),
+    WizardStep("pucker", "Pucker your lips as for a kiss.", 2.0, ("mouthPucker", "mouthFunnel"), ("mouthPucker",)),
+    WizardStep("eyes_closed", "Close both eyes gently and keep them closed.", 2.0,
+               ("eyeBlinkLeft", "eyeBlinkRight"), ("eyeBlinkLeft", "eyeBlinkRight")),
+    WizardStep("look_left", "Keep your head still and look to your left.", 1.5,
+               ("eyeLookOutLeft", "eyeLookInRight")),
+    WizardStep("look_right", "Keep your head still and look to your right.", 1.5,
+               ("eyeLookInLeft", "eyeLookOutRight")),
+    WizardStep("look_up", "Keep your head still and look up.", 1.5, ("eyeLookUpLeft", "eyeLookUpRight")),
+    WizardStep("look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight")),
+)
+STEP_NAMES = tuple(s.name for s in STEPS)
+
+
+def check_step(step: WizardStep, samples: list[FaceFeatures], neutral: np.ndarray | None) -> str | None:
+    """Why a recorded step cannot be used, or None when it can."""
+    if not samples:
+        return "no frames arrived: is the camera on?"
+    faces = [f for f in samples if f.present]
+    if len(faces) < max(MIN_SAMPLES, MIN_FACE_SHARE * len(samples)):
+        return "no face: keep your face in the picture"
+    angles = np.array([(f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg) for f in faces])
+    if angles.std(axis=0).max() > MAX_HEAD_MOTION_DEG:
+        return "hold still: keep your head steady during the step"
+    if step.primary and neutral is not None:
+        idx = [ARKIT_INDEX[n] for n in step.primary]
+        peak = np.percentile(np.array([f.blendshapes[idx] for f in faces]), 90, axis=0)
+        if (peak - neutral[idx]).max() < MIN_SPAN:
+            return "the expression was too small to measure: try it more strongly"
+    return None
+
+
+def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], created_ms: int = 0) -> CalibrationTable:
+    """The table from accepted step recordings; `neutral` is required, the rest optional."""
+    if "neutral" not in recordings:
+        raise ValueError("calibration needs the neutral step")
+    neutral_faces = [f for f in recordings["neutral"] if f.present]
+    if len(neutral_faces) < MIN_SAMPLES:
+        raise ValueError("the neutral step has too few frames with a face")
+    nb = np.array([f.blendshapes for f in neutral_faces])
+    neutral = np.median(nb, axis=0)
+    rng = np.ones_like(neutral)
+    for step in STEPS:
+        faces = [f for f in recordings.get(step.name, []) if f.present]
+        if not faces or not step.measures:
+            continue
+        idx = [ARKIT_INDEX[n] for n in step.measures]
+        peak = np.percentile(np.array([f.blendshapes[idx] for f in faces]), 90, axis=0)
+        for i, p in zip(idx, peak):
+            if p - neutral[i] >= MIN_SPAN:
+                rng[i] = max(rng[i] if rng[i] < 1.0 else 0.0, p)
+    neutral = np.minimum(neutral, rng - MIN_SPAN / 2)
+    # Dead zone: the resting face's own noise, in units of the channel's span.
+    noise = 2.0 * nb.std(axis=0) / np.maximum(rng - neutral, 1e-6)
+    dead_zone = np.clip(noise, 0.0, 0.15)
+
+    heads = np.array([(f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg) for f in neutral_faces])
+    gaze = np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2, (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2)
+                     for f in neutral_faces])
+    gaze_offset = np.median(gaze, axis=0)
+    blink_open = tuple(float(neutral[i]) for i in BLINKS)
+    blink_closed = [1.0, 1.0]
+    closed = [f for f in recordings.get("eyes_closed", []) if f.present]
+    if closed:
+        levels = np.median(np.array([[f.blendshapes[i] for i in BLINKS] for f in closed]), axis=0)
+        for eye in range(2):
+            if levels[eye] - blink_open[eye] >= 2 * MIN_SPAN:
+                blink_closed[eye] = float(levels[eye])
+
+    def extent(step_names: tuple[str, str], axis: int) -> float:
+        values = []
+        for name in step_names:
+            faces = [f for f in recordings.get(name, []) if f.present]
+            if faces:
+                g = np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2,
+                               (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2) for f in faces])
+                values.append(np.percentile(np.abs(g[:, axis] - gaze_offset[axis]), 90))
+        return float(np.clip(np.mean(values), 5.0, 60.0)) if values else TARGET_GAZE_RANGE_DEG
+
+    return CalibrationTable(
+        user_id=user_id,
+        channels=ChannelCurves(neutral=neutral, range=rng, dead_zone=dead_zone),
+        head_neutral_deg=tuple(float(v) for v in np.median(heads, axis=0)),  # type: ignore[arg-type]
+        gaze_offset_deg=(float(gaze_offset[0]), float(gaze_offset[1])),
+        gaze_range_deg=(extent(("look_left", "look_right"), 0), extent(("look_up", "look_down"), 1)),
+        blink_open=blink_open,  # type: ignore[arg-type]
+        blink_closed=(blink_closed[0], blink_closed[1]),
+        created_ms=created_ms,
+        steps=tuple(s for s in STEP_NAMES if s in recordings),
+    )
+
+
+@dataclass
+class CalibrationRun:
+    """Drives the steps in order. Feed every new frame's features with the time in seconds."""
+
+    user_id: str
+    steps: tuple[WizardStep, ...] = STEPS
+    prepare_s: float = 1.5
+    max_attempts: int = 3
+    index: int = 0
+    state: str = "prepare"
+    attempts: int = 0
+    recordings: dict[str, list[FaceFeatures]] = field(default_factory=dict)
+    table: CalibrationTable | None = None
+    failure: str | None = None
+    _state_since: float | None = None
+    _samples: list[FaceFeatures] = field(default_factory=list)
+
+    @property
+    def step(self) -> WizardStep:
+        return self.steps[self.index]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+    def start(self, now_s: float) -> list[dict[str, Any]]:
+        self._state_since = now_s
+        return [self._event("prepare", remaining_s=self.prepare_s)]
+
+    def cancel(self) -> list[dict[str, Any]]:
+        self.state = "cancelled"
+        return [self._event("cancelled")]
+
+    def feed(self, features: FaceFeatures, now_s: float) -> list[dict[str, Any]]:
+        if self.finished:
+            return []
+        if self._state_since is None:
+            return self.start(now_s)
+        elapsed = now_s - self._state_since
+        if self.state == "prepare":
+            if elapsed < self.prepare_s:
+                return []
+            self.state, self._state_since, self._samples = "recording", now_s, []
+            return [self._event("recording", remaining_s=self.step.duration_s)]
+        self._samples.append(features)
+        if elapsed < self.step.duration_s:
+            return []
+        neutral = None
+        if "neutral" in self.recordings:
+            neutral = np.median(np.array([f.blendshapes for f in self.recordings["neutral"] if f.present]), axis=0)
+        reason = check_step(self.step, self._samples, neutral)
+        events: list[dict[str, Any]] = []
+        if reason is None:
+            self.recordings[self.step.name] = self._samples
+            events.append(self._event("accepted"))
+            self.attempts = 0
+            self.index += 1
+        else:
+            self.attempts += 1
+            events.append(self._event("rejected", reason=reason))
+            if self.attempts >= self.max_attempts:
+                if self.step.name == "neutral":
+                    self.state, self.failure = "failed", reason
+                    return events + [self._event("failed", reason=reason)]
+                self.attempts = 0
+                self.index += 1  # an optional step: go on without it
+        if self.index >= len(self.steps):
+            self.table = compute_table(self.user_id, self.recordings, created_ms=int(now_s * 1000))
+            self.state = "done"
+            return events + [{"state": "done", "step": None, "index": len(self.steps), "count": len(self.steps)}]
+        self.state, self._state_since = "prepare", now_s
+        return events + [self._event("prepare", remaining_s=self.prepare_s)]
+
+    def _event(self, state: str, **extra: Any) -> dict[str, Any]:
+        step = self.steps[min(self.index, len(self.steps) - 1)]
+        self.state = state if state in ("prepare", "recording", "failed", "cancelled") else self.state
+        return {"state": state, "step": step.name, "index": self.index, "count": len(self.steps),
+                "instruction": step.instruction, "duration_s": step.duration_s, "attempt": self.attempts + 1, **extra}

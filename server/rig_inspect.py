@@ -1,0 +1,320 @@
+"""Builds a rig definition from any GLB/glTF/VRM file (pygltflib), with a report.
+
+Reads morph target names from every mesh (`extras.targetNames`, per mesh or per
+primitive), VRM 0.x blendShapeMaster and VRM 1.0 expressions, and bones from VRM
+humanoid data or by name. Decodes morph target deltas (including EXT_meshopt_compression
+and quantised data) to report targets that do nothing. Matching and retargeting rules
+are in avatar_mapping/retarget.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import meshopt
+import numpy as np
+from pygltflib import GLTF2
+
+from avatar_mapping.retarget import expression_row, match_arkit, match_bones, match_viseme, retarget_sources
+from avatar_mapping.rig import RigDefinition
+from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
+
+_COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
+_DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+_VRM0_BONES = {"head": "head", "neck": "neck", "leftEye": "left_eye", "rightEye": "right_eye", "spine": "spine",
+               "chest": "chest"}
+
+
+class RigInspectError(ValueError):
+    """A file that is not a usable glTF/GLB/VRM, with the reason."""
+
+
+@dataclass(frozen=True)
+class Target:
+    mesh: str
+    mesh_index: int
+    index: int
+    name: str
+
+
+def load_gltf(data: bytes) -> GLTF2:
+    """Parse GLB or glTF JSON bytes, or raise RigInspectError."""
+    if data[:4] == b"glTF":
+        version = struct.unpack_from("<I", data, 4)[0] if len(data) >= 8 else 0
+        if version != 2:
+            raise RigInspectError(f"GLB version {version} is not supported (glTF 2.0 only)")
+        try:
+            return GLTF2.load_from_bytes(data)
+        except (ValueError, KeyError, TypeError, IndexError, struct.error) as e:
+            raise RigInspectError(f"the GLB file is damaged: {e}") from None
+    if data.lstrip()[:1] == b"{":
+        try:
+            return GLTF2.from_json(data.decode("utf-8"))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise RigInspectError(f"the glTF JSON is not valid: {e}") from None
+    raise RigInspectError("not a glTF file: expected GLB (starting with 'glTF') or glTF JSON")
+
+
+def inspect_file(path: Path, rig_id: str | None = None) -> RigDefinition:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RigInspectError(f"cannot read {path}: {e.strerror}") from None
+    return inspect_bytes(data, rig_id or _rig_id(path.stem), source=path.name, base_dir=path.parent)
+
+
+def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Path | None = None) -> RigDefinition:
+    gltf = load_gltf(data)
+    if not gltf.meshes:
+        raise RigInspectError("the file has no meshes")
+    return _Inspector(gltf, base_dir).rig(rig_id, source)
+
+
+def _rig_id(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "avatar"
+
+
+class _Inspector:
+    def __init__(self, gltf: GLTF2, base_dir: Path | None):
+        self.g = gltf
+        self.base_dir = base_dir
+        self._buffers: dict[int, bytes] = {}
+        self.ext = gltf.extensions or {}
+
+    # -- morph targets ----------------------------------------------------------------
+    def targets(self) -> list[Target]:
+        out = []
+        for mi, mesh in enumerate(self.g.meshes):
+            n = max((len(p.targets or []) for p in mesh.primitives), default=0)
+            names = (mesh.extras or {}).get("targetNames") or next(
+                ((p.extras or {}).get("targetNames") for p in mesh.primitives if (p.extras or {}).get("targetNames")),
+                None)
+            names = list(names or [])
+            mesh_name = mesh.name or f"mesh{mi}"
+            for i in range(n):
+                out.append(Target(mesh_name, mi, i, names[i] if i < len(names) else f"{mesh_name}_target{i}"))
+        return out
+
+    def zero_delta(self, t: Target) -> bool:
+        """True when every delta of the target is zero in every primitive."""
+        for prim in self.g.meshes[t.mesh_index].primitives:
+            targets = prim.targets or []
+            if t.index >= len(targets):
+                continue
+            for attr in ("POSITION", "NORMAL"):
+                acc = targets[t.index].get(attr) if isinstance(targets[t.index], dict) else getattr(targets[t.index], attr, None)
+                if acc is not None and self._accessor_nonzero(acc):
+                    return False
+        return True
+
+    def _accessor_nonzero(self, index: int) -> bool:
+        a = self.g.accessors[index]
+        if a.sparse is not None and a.sparse.count:
+            values = self._read(a.sparse.values.bufferView, a.sparse.values.byteOffset or 0, a.componentType,
+                                _COMPONENTS[a.type], a.sparse.count, None)
+            if np.any(values != 0):
+                return True
+        if a.bufferView is None:
+            return False
+        if a.max and a.min and not any(a.max) and not any(a.min):  # pygltflib gives [] when absent
+            return False
+        values = self._read(a.bufferView, a.byteOffset or 0, a.componentType, _COMPONENTS[a.type], a.count,
+                            self.g.bufferViews[a.bufferView].byteStride)
+        return bool(np.any(np.abs(values.astype(np.float64)) > (1e-7 if a.componentType == 5126 else 0)))
+
+    def _read(self, view_index: int, offset: int, component_type: int, components: int, count: int,
+              stride: int | None) -> np.ndarray:
+        view = self.g.bufferViews[view_index]
+        raw = self._view_bytes(view)
+        dtype = np.dtype(_DTYPES[component_type]).newbyteorder("<")
+        element = dtype.itemsize * components
+        stride = stride or element
+        rows = np.frombuffer(raw, dtype=np.uint8)
+        end = offset + stride * (count - 1) + element
+        if end > len(rows):
+            raise RigInspectError(f"accessor data runs past its buffer view {view_index}")
+        picked = np.lib.stride_tricks.as_strided(rows[offset:], shape=(count, element), strides=(stride, 1))
+        return np.ascontiguousarray(picked).view(dtype).reshape(count, components)
+
+    def _view_bytes(self, view: Any) -> bytes:
+        meshopt_ext = (view.extensions or {}).get("EXT_meshopt_compression")
+        if meshopt_ext:
+            buf = self._buffer(meshopt_ext["buffer"])
+            start = meshopt_ext.get("byteOffset", 0)
+            data = buf[start:start + meshopt_ext["byteLength"]]
+            decoded = meshopt.decode_gltf_buffer(data, meshopt_ext["count"], meshopt_ext["byteStride"],
+                                                 meshopt_ext.get("mode", "ATTRIBUTES"), meshopt_ext.get("filter"))
+            return np.asarray(decoded).tobytes()
+        buf = self._buffer(view.buffer)
+        start = view.byteOffset or 0
+        return buf[start:start + view.byteLength]
+
+    def _buffer(self, index: int) -> bytes:
+        if index not in self._buffers:
+            b = self.g.buffers[index]
+            if b.uri is None:
+                blob = self.g.binary_blob()
+                if blob is None:
+                    raise RigInspectError(f"buffer {index} has no data")
+                self._buffers[index] = blob
+            elif b.uri.startswith("data:"):
+                self._buffers[index] = base64.b64decode(b.uri.split(",", 1)[1])
+            elif self.base_dir is not None:
+                try:
+                    self._buffers[index] = (self.base_dir / b.uri).read_bytes()
+                except OSError as e:
+                    raise RigInspectError(f"buffer file {b.uri!r}: {e.strerror}") from None
+            else:
+                raise RigInspectError(f"buffer {index} refers to an external file {b.uri!r}; upload a GLB instead")
+        return self._buffers[index]
+
+    # -- VRM ----------------------------------------------------------------------------
+    def vrm_expressions(self) -> dict[str, list[tuple[int, int, float]]]:
+        """Expression name -> [(mesh index, morph index, weight 0..1)] from VRM 0.x or 1.0."""
+        out: dict[str, list[tuple[int, int, float]]] = {}
+        vrm0 = self.ext.get("VRM", {}).get("blendShapeMaster", {})
+        for group in vrm0.get("blendShapeGroups", []) or []:
+            name = group.get("presetName") or group.get("name")
+            if name and name != "unknown":
+                out[name] = [(b["mesh"], b["index"], float(b.get("weight", 100)) / 100.0) for b in group.get("binds", [])]
+        vrm1 = self.ext.get("VRMC_vrm", {}).get("expressions", {})
+        for kind in ("preset", "custom"):
+            for name, expr in (vrm1.get(kind) or {}).items():
+                binds = []
+                for b in expr.get("morphTargetBinds", []) or []:
+                    mesh = self.g.nodes[b["node"]].mesh if b.get("node") is not None else None
+                    if mesh is not None:
+                        binds.append((mesh, b["index"], float(b.get("weight", 1.0))))
+                out[name] = binds
+        return out
+
+    def bones(self) -> dict[str, str]:
+        nodes = self.g.nodes
+        humanoid0 = self.ext.get("VRM", {}).get("humanoid", {}).get("humanBones")
+        humanoid1 = self.ext.get("VRMC_vrm", {}).get("humanoid", {}).get("humanBones")
+        found: dict[str, int] = {}
+        if humanoid0:
+            for b in humanoid0:
+                if b.get("bone") in _VRM0_BONES and b.get("node") is not None:
+                    found[_VRM0_BONES[b["bone"]]] = b["node"]
+        elif humanoid1:
+            for name, b in humanoid1.items():
+                if name in _VRM0_BONES and b.get("node") is not None:
+                    found[_VRM0_BONES[name]] = b["node"]
+            if "chest" not in found and "upperChest" in humanoid1:
+                found["chest"] = humanoid1["upperChest"]["node"]
+        joints = {j for s in (self.g.skins or []) for j in s.joints}
+        candidates = {i: n.name for i, n in enumerate(nodes) if n.name and (not joints or i in joints)}
+        for bone, node in match_bones(candidates).items():
+            found.setdefault(bone, node)
+        return {bone: nodes[i].name or f"node{i}" for bone, i in found.items()}
+
+    # -- the rig ------------------------------------------------------------------------
+    def rig(self, rig_id: str, source: str) -> RigDefinition:
+        targets = self.targets()
+        by_name: dict[str, list[Target]] = defaultdict(list)
+        for t in targets:
+            by_name[t.name].append(t)
+        # A name does nothing only when every mesh's copy of it does nothing.
+        zero = sorted(n for n, ts in by_name.items() if all(self.zero_delta(t) for t in ts))
+        arkit = {n: match_arkit(n) for n in by_name}
+        arkit = {n: a for n, a in arkit.items() if a}
+        visemes = {n: match_viseme(n) for n in by_name if n not in arkit}
+        visemes = {n: v for n, v in visemes.items() if v}
+        working = {a for n, a in arkit.items() if n not in zero} | {f"viseme_{v}" for n, v in visemes.items()
+                                                                     if n not in zero}
+
+        def target_list(ts: list[Target]) -> list[dict[str, Any]]:
+            return [{"mesh": t.mesh, "index": t.index} for t in ts]
+
+        channels: list[dict[str, Any]] = []
+        for name, a in arkit.items():
+            if name not in zero:  # a target that does nothing costs bandwidth and shows nothing
+                channels.append({"name": name, "from": {a: 1.0}, "targets": target_list(by_name[name])})
+        for name, v in visemes.items():
+            if name not in zero:
+                channels.append({"name": name, "from": {f"viseme_{v}": 1.0}, "targets": target_list(by_name[name])})
+        bound: set[tuple[int, int]] = set()
+        expressions_mapped: list[str] = []
+        covered: list[str] = []  # preset-like targets whose motion working ARKit/viseme targets already show
+        for expr, binds in self.vrm_expressions().items():
+            row = expression_row(expr)
+            if row is None or not binds:
+                continue
+            sources = retarget_sources(row, working)
+            if not sources:
+                continue
+            bound.update((m, i) for m, i, _ in binds)
+            channels.append({"name": expr, "from": sources, "targets": [
+                {"mesh": self.g.meshes[m].name or f"mesh{m}", "index": i, "weight": w} for m, i, w in binds]})
+            expressions_mapped.append(expr)
+        for name, ts in by_name.items():
+            if name in arkit or name in visemes:
+                continue
+            row = expression_row(name)
+            free = [t for t in ts if (t.mesh_index, t.index) not in bound]
+            if row is None or not free or name in zero:
+                continue
+            sources = retarget_sources(row, working)
+            if sources:
+                channels.append({"name": name, "from": sources, "targets": target_list(free)})
+                expressions_mapped.append(name)
+            else:
+                covered.append(name)
+        driven = {c["name"] for c in channels}
+        bones = self.bones()
+        report = {
+            "source": source,
+            "meshes": [{"name": m.name, "targets": max((len(p.targets or []) for p in m.primitives), default=0)}
+                       for m in self.g.meshes],
+            "arkit": {"mapped": len(set(arkit.values())),
+                      "missing": [n for n in ARKIT_BLENDSHAPES if n not in set(arkit.values())],
+                      "working": len({a for a in arkit.values() if a in working})},
+            "visemes": {"mapped": len(set(visemes.values())),
+                        "missing": [v for v in VISEMES if v not in set(visemes.values())],
+                        "working": len({v for v in visemes.values() if f"viseme_{v}" in working})},
+            "expressions": sorted(expressions_mapped),
+            "covered_by_arkit_or_visemes": sorted(covered),
+            "bones": {"mapped": bones, "missing": [b for b in ("head", "neck", "left_eye", "right_eye", "spine", "chest")
+                                                   if b not in bones]},
+            "unmapped_targets": sorted(n for n in by_name if n not in driven and n not in covered and n not in zero
+                                       and not all((t.mesh_index, t.index) in bound for t in by_name[n])),
+            "zero_delta_targets": zero,
+        }
+        if not channels:
+            raise RigInspectError(f"no usable morph targets: found {len(by_name)} target names, none of them "
+                                  "ARKit, viseme, VRM or VRoid names")
+        return RigDefinition.from_dict({
+            "id": rig_id,
+            "name": f"{rig_id} (from {source})",
+            "description": f"Built by `avatar-driver rig inspect` from {source}.",
+            "channels": channels,
+            "bones": bones,
+            "neck_share": 0.4,
+            "report": report,
+        })
+
+
+def summary(rig: RigDefinition) -> str:
+    """A short human-readable account of an inspection."""
+    r = rig.report
+    lines = [f"rig {rig.id!r} from {r.get('source')}: {len(rig.channels)} channels",
+             f"  ARKit blendshapes: {r['arkit']['mapped']}/52" + (
+                 f" (missing: {', '.join(r['arkit']['missing'][:8])}{'…' if len(r['arkit']['missing']) > 8 else ''})"
+                 if r["arkit"]["missing"] else ""),
+             f"  visemes: {r['visemes']['mapped']}/15",
+             f"  working (non-zero) targets: {r['arkit']['working']} ARKit, {r['visemes']['working']} visemes",
+             f"  expressions and presets: {', '.join(r['expressions']) or 'none'}",
+             f"  presets shown by ARKit/viseme targets instead: {len(r['covered_by_arkit_or_visemes'])}",
+             f"  bones: {', '.join(f'{b}={n}' for b, n in r['bones']['mapped'].items()) or 'none'}"
+             + (f" (missing: {', '.join(r['bones']['missing'])})" if r["bones"]["missing"] else ""),
+             f"  unmapped morph targets: {len(r['unmapped_targets'])}",
+             f"  morph targets that do nothing (all deltas zero): {', '.join(r['zero_delta_targets']) or 'none'}"]
+    return "\n".join(lines)
