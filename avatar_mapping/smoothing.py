@@ -24,8 +24,8 @@ DEFAULT_SMOOTHING: dict[str, GroupParams] = {
     "mouth": OneEuroParams(min_cutoff_hz=2.5, beta=2.0),
     # "linear with damping" rows of the design card's table.
     "damped": OneEuroParams(min_cutoff_hz=0.8, beta=0.3),
-    # Viseme crossfades of about 45 ms: no pop, no mush.
-    "visemes": SpringParams(smooth_time_s=0.045),
+    # Viseme crossfades: 90 % of a change within ~50 ms (10-90 % rise ~42 ms): no pop, no mush.
+    "visemes": SpringParams(smooth_time_s=0.025),
     # Emotion presets and posture change slowly.
     "presets": SpringParams(smooth_time_s=0.25),
     # Slouch and lean (0..1): slow, barely speed-dependent.

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.vocabulary import ARKIT_INDEX
+from calibration.adaptive import AdaptiveRanges
+from calibration.wizard import STEPS, CalibrationRun, check_step, compute_table
+
+RNG = np.random.default_rng(7)
+REST = np.clip(RNG.uniform(0.0, 0.25, 52), 0, 1)  # this user's resting face: nothing is at 0
+REST[ARKIT_INDEX["eyeBlinkLeft"]] = REST[ARKIT_INDEX["eyeBlinkRight"]] = 0.25  # e.g. glasses
+
+
+def sample(step: str, t: int, noise=0.01, head_jitter=0.5, present=True, gaze=0.0):
+    b = REST.copy()
+    targets = {s.name: s.measures for s in STEPS}[step]
+    for name in targets:
+        b[ARKIT_INDEX[name]] = 0.75  # this user's own maximum
+    b = np.clip(b + RNG.normal(0, noise, 52), 0, 1)
+    if not present:
+        return FaceFeatures.absent(t)
+    gaze = {"look_left": 20.0, "look_right": -20.0}.get(step, gaze)
+    return FaceFeatures.from_blendshapes(b, t, head=HeadPose(*(RNG.normal(0, head_jitter, 3) + (0, 8, 0))),
+                                         left_eye=EyeGaze(2.0 + gaze, 1.0), right_eye=EyeGaze(2.0 + gaze, 1.0))
+
+
+def recordings():
+    return {s.name: [sample(s.name, i) for i in range(40)] for s in STEPS}
+
+
+def test_recorded_neutral_maps_to_zero_and_recorded_maximum_to_one():
+    table = compute_table("ana", recordings())
+    calibrated_rest = np.array([table.apply(sample("neutral", i)).blendshapes for i in range(30)])
+    assert np.median(calibrated_rest, axis=0).max() < 0.05
+    smile = np.median([table.apply(sample("smile", i)).blendshapes for i in range(30)], axis=0)
+    for name in ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft"):
+        assert smile[ARKIT_INDEX[name]] > 0.9
+    closed = np.median([table.apply(sample("eyes_closed", i)).blendshapes for i in range(30)], axis=0)
+    assert closed[ARKIT_INDEX["eyeBlinkLeft"]] > 0.9 and closed[ARKIT_INDEX["eyeBlinkRight"]] > 0.9
+    assert table.head_neutral_deg[1] == pytest.approx(8.0, abs=0.5)
+    assert table.gaze_offset_deg[0] == pytest.approx(2.0, abs=0.1)
+    assert table.gaze_range_deg[0] == pytest.approx(20.0, abs=1.0)
+
+
+def test_steps_are_rejected_for_no_face_motion_or_no_expression():
+    neutral = np.median([s.blendshapes for s in recordings()["neutral"]], axis=0)
+    smile = STEPS[1]
+    assert "no face" in check_step(smile, [sample("smile", i, present=i % 3 == 0) for i in range(30)], neutral)
+    assert "hold still" in check_step(smile, [sample("smile", i, head_jitter=8.0) for i in range(30)], neutral)
+    assert "too small" in check_step(smile, [sample("neutral", i) for i in range(30)], neutral)
+    assert check_step(smile, [sample("smile", i) for i in range(30)], neutral) is None
+    assert "no frames" in check_step(smile, [], neutral)
+
+
+def test_the_run_walks_every_step_and_repeats_a_bad_one():
+    run = CalibrationRun("ana", prepare_s=0.5)
+    events = run.start(0.0)
+    t, fps = 0.0, 30
+    bad_once = True
+    while not run.finished and t < 120:
+        t += 1 / fps
+        step = run.step.name
+        present = not (bad_once and step == "smile")
+        new = run.feed(sample(step, int(t * 1000), present=present), t)
+        events += new
+        if any(e["state"] == "rejected" for e in new):
+            bad_once = False
+    states = [(e["state"], e["step"]) for e in events]
+    assert ("rejected", "smile") in states and ("accepted", "smile") in states
+    assert [s for s, _ in states].count("accepted") == len(STEPS)
+    assert run.state == "done" and run.table is not None and set(run.table.steps) == {s.name for s in STEPS}
+    rejected = next(e for e in events if e["state"] == "rejected")
+    assert rejected["reason"].startswith("no face") and rejected["instruction"]
+
+
+def test_a_run_fails_when_neutral_never_works():
+    run = CalibrationRun("ana", prepare_s=0.1, max_attempts=2)
+    run.start(0.0)
+    t, events = 0.0, []
+    while not run.finished and t < 30:
+        t += 0.05
+        events += run.feed(FaceFeatures.absent(int(t * 1000)), t)
+    assert run.state == "failed" and events[-1]["state"] == "failed" and "no face" in run.failure
+
+
+def test_adaptive_ranges_follow_the_face_slowly_and_freeze():
+    a = AdaptiveRanges("u", rate_per_s=0.5)
+    for i in range(3000):
+        a.update(sample("smile" if i % 4 == 0 else "neutral", i), 1 / 30)
+    t = a.table()
+    i = ARKIT_INDEX["mouthSmileLeft"]
+    assert t.channels.neutral[i] < 0.3 and t.channels.range[i] > 0.6
+    frozen = t.channels.range.copy()
+    a.frozen = True
+    for j in range(300):
+        a.update(sample("neutral", j), 1 / 30)
+    assert np.array_equal(a.table().channels.range, frozen)

@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pytest
+
+from avatar_mapping.features import FaceFeatures
+from avatar_mapping.fused import FusedState, fuse
+from avatar_mapping.strategies import (
+    ARKIT, AU, PRESET, STRATEGIES, VIS, StrategyContext, make_strategy,
+)
+from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.vocabulary import (
+    ARKIT_INDEX, AU_INDEX, CANONICAL_CHANNELS, EMOTIONS, EXPRESSION_PRESETS, VISEME_INDEX, VISEMES,
+)
+from tests.conftest import REPO
+
+AU_TABLE = json.loads((REPO / "rigs" / "strategies" / "au_linear.json").read_text())
+CTX = StrategyContext()
+
+
+def face(**named):
+    b = np.zeros(52)
+    for k, v in named.items():
+        b[ARKIT_INDEX[k]] = v
+    return FaceFeatures.from_blendshapes(b, 0)
+
+
+def emotion(name):
+    e = np.zeros(len(EMOTIONS))
+    e[EMOTIONS.index(name)] = 1.0
+    return e
+
+
+def test_registry():
+    assert set(STRATEGIES) == {"direct", "au_linear", "emotion_preset", "hybrid"}
+    with pytest.raises(ValueError, match="unknown strategy"):
+        make_strategy("magic", CTX)
+    with pytest.raises(ValueError, match="needs its table"):
+        make_strategy("au_linear", CTX)
+
+
+def test_direct_passes_calibrated_arkit_through():
+    f = face(mouthSmileLeft=0.6, jawOpen=0.3)
+    out = make_strategy("direct", CTX).step(fuse(f), 1 / 60).channels
+    assert np.array_equal(out[ARKIT], f.blendshapes) and np.array_equal(out[AU], f.action_units)
+    assert len(out) == len(CANONICAL_CHANNELS) and not out[PRESET].any()
+
+
+def test_au_linear_follows_the_design_table():
+    s = make_strategy("au_linear", CTX, AU_TABLE)
+    f = face(mouthSmileLeft=0.5, mouthSmileRight=0.5, browDownLeft=0.1, browDownRight=0.1, eyeBlinkLeft=0.9)
+    out = s.step(fuse(f), 1 / 60).channels[ARKIT]
+    assert out[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.55)  # clamp(AU12 * 1.1)
+    assert out[ARKIT_INDEX["browDownLeft"]] < 0.1  # sigmoid: a slow onset below its centre
+    assert out[ARKIT_INDEX["eyeBlinkLeft"]] == 0.9 and out[ARKIT_INDEX["eyeBlinkRight"]] == 0.0  # per-eye passthrough
+    # AU06 is "linear with damping": a step reaches ~63 % after one time constant (0.15 s).
+    s2 = make_strategy("au_linear", CTX, AU_TABLE)
+    s2.step(fuse(face()), 1 / 60)
+    cheek = face(cheekSquintLeft=0.8, cheekSquintRight=0.8)
+    state = fuse(cheek)
+    values = [s2.step(state, 0.01).channels[ARKIT_INDEX["cheekSquintLeft"]] for _ in range(15)]
+    assert values[-1] == pytest.approx(0.8 * (1 - np.exp(-1)), abs=0.02)
+
+
+def test_emotion_preset_from_probabilities():
+    s = make_strategy("emotion_preset", CTX)
+    happy = s.step(FusedState(face(eyeBlinkLeft=1.0), emotion=emotion("happy")), 1 / 60)
+    assert happy.channels[PRESET][EXPRESSION_PRESETS.index("happy")] == 1.0
+    assert happy.channels[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.8)
+    assert happy.channels[ARKIT_INDEX["cheekSquintLeft"]] == pytest.approx(0.4)
+    assert happy.particles["glow_intensity"] == pytest.approx(0.2)
+    assert happy.channels[ARKIT_INDEX["eyeBlinkLeft"]] == 1.0  # still blinks with the user
+    sad = s.step(FusedState(face(), emotion=emotion("sad")), 1 / 60)
+    assert sad.head_pitch_offset_deg == pytest.approx(3.0) and sad.slouch == pytest.approx(0.3)
+    surprise = s.step(FusedState(face(), emotion=emotion("surprise")), 1 / 60)
+    assert surprise.channels[PRESET][EXPRESSION_PRESETS.index("surprised")] == 1.0
+
+
+def speaking(p, conf=1.0, viseme="aa"):
+    v = np.zeros(len(VISEMES))
+    v[VISEME_INDEX[viseme]] = 1.0
+    return VoiceFeatures(True, 0, speaking_probability=p, visemes=v, viseme_conf=conf)
+
+
+def test_hybrid_gives_the_mouth_to_visemes_while_speaking_without_a_pop():
+    s = make_strategy("hybrid", CTX, {"accent": 0.0})  # speech priority alone
+    f = face(jawOpen=0.05, mouthPucker=0.7, browInnerUp=0.6)
+    quiet = s.step(fuse(f, speaking(0.2)), 1 / 60).channels
+    assert quiet[ARKIT_INDEX["mouthPucker"]] == pytest.approx(0.7) and not quiet[VIS].any()
+    loud = s.step(fuse(f, speaking(0.95)), 1 / 60).channels
+    assert loud[ARKIT_INDEX["jawOpen"]] == pytest.approx(0.6)  # aa on an ARKit face
+    assert loud[ARKIT_INDEX["mouthPucker"]] == pytest.approx(0.0)
+    assert loud[ARKIT_INDEX["browInnerUp"]] == pytest.approx(0.6)  # brows stay with the face
+    assert loud[VIS][VISEME_INDEX["aa"]] == 1.0
+    # Crossing the threshold is a ramp, not a switch.
+    jaws = [s.step(fuse(f, speaking(p)), 1 / 60).channels[ARKIT_INDEX["jawOpen"]] for p in np.linspace(0.6, 0.95, 36)]
+    assert max(np.abs(np.diff(jaws))) < 0.06
+    unsure = s.step(fuse(f, speaking(0.95, conf=0.5)), 1 / 60).channels
+    assert 0.05 < unsure[ARKIT_INDEX["jawOpen"]] < 0.6  # blended by confidence
+
+
+def test_hybrid_leaves_the_mouth_shape_to_viseme_targets_when_the_rig_has_them():
+    s = make_strategy("hybrid", StrategyContext(rig_has_visemes=True))
+    out = s.step(fuse(face(jawOpen=0.4), speaking(0.95)), 1 / 60).channels
+    assert out[ARKIT_INDEX["jawOpen"]] == pytest.approx(0.0) and out[VIS][VISEME_INDEX["aa"]] == 1.0
+
+
+def test_emotion_accent_is_added_on_top_of_the_face():
+    s = make_strategy("hybrid", CTX, {"accent": 0.5})
+    out = s.step(FusedState(face(mouthSmileLeft=0.2), emotion=emotion("happy")), 1 / 60).channels
+    assert out[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.2 + 0.5 * 0.8)
+
+
+def test_prototypes_read_a_smile_as_happy():
+    f = FaceFeatures.from_blendshapes(np.array([0.9 if n in (ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"],
+                                                             ARKIT_INDEX["eyeSquintLeft"], ARKIT_INDEX["eyeSquintRight"])
+                                                else 0.0 for n in range(52)]), 0)
+    assert fuse(f).top_emotion == "happy"
+    assert fuse(face()).top_emotion == "neutral"
+    assert fuse(FaceFeatures.absent(0)).top_emotion is None
+    assert AU_INDEX["AU12"] >= 0
