@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, WebSocket
+from fastapi import Body, FastAPI, HTTPException, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from avatar_mapping.rig import RigError
+from calibration.store import CalibrationStore
+from calibration.table import CalibrationError, CalibrationTable
 
 from . import __version__
 from .connections import CLOSE_POLICY, PublisherConnection, origin_allowed, run_watcher, token_ok
 from .metrics import Metrics
 from .models.store import ModelStore
 from .outbox import Outbox
+from .rig_inspect import RigInspectError, inspect_bytes
 from .rig_store import RigStore
 from .session import Session
 from .settings import Settings
+from .strategy_registry import StrategyRegistry
 
 log = logging.getLogger(__name__)
 LANDING_PAGE = Path(__file__).with_name("static") / "index.html"
@@ -29,9 +37,22 @@ class AppState:
     settings: Settings
     rigs: RigStore
     models: ModelStore
+    calibration: CalibrationStore
+    strategies: StrategyRegistry
     metrics: Metrics = field(default_factory=Metrics)
     sessions: dict[str, Session] = field(default_factory=dict)
     watchers: dict[str, list[Outbox]] = field(default_factory=dict)
+
+    def publish_calibration(self, table: CalibrationTable) -> int:
+        """Store a new table version and apply it to the user's live sessions; returns the version."""
+        version = self.calibration.put(table)
+        self.apply_calibration(table.user_id, table)
+        return version
+
+    def apply_calibration(self, user_id: str, table: CalibrationTable | None) -> None:
+        for session in list(self.sessions.values()):
+            if session.hello.user_id == user_id:
+                session.set_calibration(table or CalibrationTable.identity(user_id))
 
     def limits(self) -> dict[str, Any]:
         s = self.settings
@@ -41,8 +62,15 @@ class AppState:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    state = AppState(settings, RigStore.from_dir(settings.rigs_dir), ModelStore(settings.models, progress=False))
-    app = FastAPI(title="avatar-driver", version=__version__,
+    state = AppState(settings, RigStore.from_dir(settings.rigs_dir, settings.data_dir / "rigs"),
+                     ModelStore(settings.models, progress=False),
+                     CalibrationStore(settings.data_dir / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir))
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.calibration.close()
+
+    app = FastAPI(title="avatar-driver", version=__version__, lifespan=lifespan,
                   description="Tracks a face from webcam frames and streams avatar animation frames.")
     app.state.avatar = state
 
@@ -62,6 +90,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if rig is None:
             raise HTTPException(404, f"unknown rig {rig_id!r}; available: {state.rigs.ids()}")
         return rig.to_dict()
+
+    @app.post("/v1/rigs", status_code=201)
+    async def upload_rig(request: Request, id: str | None = Query(None, description="rig id (default: file name)"),
+                         filename: str = Query("avatar.glb"), replace: bool = Query(False)) -> dict[str, Any]:
+        """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
+        limit = settings.max_upload_bytes
+        if int(request.headers.get("content-length") or 0) > limit:
+            raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > limit:
+                raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+        rig_id = id or Path(filename).stem
+        try:
+            rig = inspect_bytes(bytes(data), _safe_id(rig_id), source=Path(filename).name)
+            state.rigs.add(rig, replace=replace)
+        except (RigInspectError, RigError) as e:
+            raise HTTPException(422, str(e)) from None
+        except FileExistsError as e:
+            raise HTTPException(409, str(e)) from None
+        return rig.to_dict()
+
+    @app.get("/v1/strategies")
+    def list_strategies() -> list[dict[str, Any]]:
+        return state.strategies.describe()
+
+    @app.get("/v1/calibration/{user_id}")
+    def get_calibration(user_id: str, version: int | None = None) -> dict[str, Any]:
+        """The user's newest table (or one version): also the export format."""
+        table = state.calibration.get(user_id, version)
+        if table is None:
+            raise HTTPException(404, f"no calibration for user {user_id!r}")
+        return table.to_dict()
+
+    @app.get("/v1/calibration/{user_id}/history")
+    def calibration_history(user_id: str) -> list[dict[str, int]]:
+        return state.calibration.history(user_id)
+
+    @app.put("/v1/calibration/{user_id}")
+    def put_calibration(user_id: str, body: Any = Body(...)) -> dict[str, Any]:
+        """Import a table (the JSON of GET); it applies to the user's live sessions at once."""
+        try:
+            table = CalibrationTable.from_dict(body, user_id)
+        except CalibrationError as e:
+            raise HTTPException(422, str(e)) from None
+        return {"user_id": user_id, "version": state.publish_calibration(table)}
+
+    @app.delete("/v1/calibration/{user_id}")
+    def delete_calibration(user_id: str) -> dict[str, Any]:
+        removed = state.calibration.delete(user_id)
+        if not removed:
+            raise HTTPException(404, f"no calibration for user {user_id!r}")
+        state.apply_calibration(user_id, None)
+        return {"user_id": user_id, "removed_versions": removed}
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -96,3 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return FileResponse(LANDING_PAGE)
 
     return app
+
+
+def _safe_id(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:64] or "avatar"

@@ -17,7 +17,10 @@ from .limits import RateLimiter, ViolationWindow
 from .models.store import ModelError
 from .outbox import Outbox
 from .protocol.codec import Encoding, Envelope, ProtocolError, decode, encode
-from .protocol.messages import AudioChunk, Hello, VideoFrame, error_payload, welcome_payload
+from .protocol.messages import (
+    AudioChunk, CalibrationStart, Configure, Hello, VideoFrame, error_payload, welcome_payload,
+)
+from calibration.wizard import STEP_NAMES, CalibrationRun
 from .session import Session, Subscriber
 
 if TYPE_CHECKING:
@@ -140,11 +143,67 @@ class PublisherConnection:
                 if not self.session.hello.microphone:
                     raise ProtocolError("no_consent", "audio_chunk without microphone consent: chunk discarded")
                 self.session.submit_audio(AudioChunk.parse(env.payload, encoding, now_ms))
+        elif env.type in ("configure", "calibration_start", "calibration_step"):
+            if self.session is None:
+                raise ProtocolError("no_hello", f"{env.type} before hello")
+            if env.type == "configure":
+                self._configure(Configure.parse(env.payload))
+            elif env.type == "calibration_start":
+                self._start_calibration(CalibrationStart.parse(env.payload, STEP_NAMES))
+            else:
+                if env.payload.get("action") != "cancel":
+                    raise ProtocolError("bad_calibration", "calibration_step from a client takes {action: 'cancel'}")
+                self._send_calibration(self.session.cancel_calibration())
         elif env.type == "bye":
             self.close_code = CLOSE_NORMAL
         else:
-            raise ProtocolError("unknown_type", f"unknown message type {env.type!r}; "
-                                "expected hello, video_frame, audio_chunk or bye")
+            raise ProtocolError("unknown_type", f"unknown message type {env.type!r}; expected hello, video_frame, "
+                                "audio_chunk, configure, calibration_start, calibration_step or bye")
+
+    def _configure(self, cfg: Configure) -> None:
+        session = self.session
+        if cfg.strategy is not None or cfg.strategy_params is not None:
+            name = cfg.strategy or session.strategy_name
+            params = cfg.strategy_params if cfg.strategy_params is not None else (
+                session.strategy_params if cfg.strategy is None else {})
+            try:
+                strategy = self.state.strategies.make(name, session.rig, params)
+            except ValueError as e:
+                raise ProtocolError("bad_configure", str(e)) from None
+            session.set_strategy(name, params, strategy)
+        session.set_adaptive(cfg.adaptive, cfg.adaptive_frozen)
+        self._send("configured", session.config())
+
+    def _start_calibration(self, request: CalibrationStart) -> None:
+        session = self.session
+        if not session.hello.camera:
+            raise ProtocolError("no_consent", "calibration needs camera consent")
+        user_id = request.user_id or session.hello.user_id
+        if user_id is None:
+            raise ProtocolError("bad_calibration", "calibration needs a user_id (in hello or calibration_start)")
+        if session.calibration_run is not None:
+            raise ProtocolError("bad_calibration", "a calibration is already running; cancel it first")
+        self._send_calibration(session.start_calibration(request, user_id))
+
+    def _on_calibration(self, session: Session, run: CalibrationRun, events: list[dict]) -> None:
+        self._send_calibration(events)
+        if run.state == "done" and run.table is not None:
+            asyncio.create_task(self._save_calibration(run))
+        elif run.state == "failed":
+            self._send("calibration_result", {"user_id": run.user_id, "status": "failed", "reason": run.failure})
+
+    async def _save_calibration(self, run: CalibrationRun) -> None:
+        version = await asyncio.get_running_loop().run_in_executor(None, self.state.publish_calibration, run.table)
+        self._send("calibration_result", {"user_id": run.user_id, "status": "saved", "version": version,
+                                          "steps": list(run.table.steps), "table": run.table.to_dict()})
+
+    def _send_calibration(self, events: list[dict]) -> None:
+        for event in events:
+            self._send("calibration_step", event)
+
+    def _send(self, kind: str, payload: dict) -> None:
+        sid = self.session.id if self.session else None
+        self.outbox.put_control(encode(Envelope(kind, payload, sid, int(time.time() * 1000), None), self.encoding))
 
     async def _start_session(self, env: Envelope) -> None:
         s = self.settings
@@ -162,8 +221,17 @@ class PublisherConnection:
                 model_path = self.state.models.require("face_landmarker")
             except ModelError as e:
                 raise ProtocolError("model_missing", str(e)) from None
+        try:
+            strategy = self.state.strategies.make(hello.strategy, rig, hello.strategy_params)
+        except ValueError as e:
+            raise ProtocolError("bad_hello", str(e)) from None
+        calibration = None
+        if hello.user_id is not None:
+            calibration = await asyncio.get_running_loop().run_in_executor(
+                None, self.state.calibration.get, hello.user_id)
         session = Session(new_session_id(), hello, rig, model_path, self.metrics, s.emotion_rate_hz,
-                          s.max_image_pixels)
+                          s.max_image_pixels, strategy, calibration)
+        session.on_calibration = self._on_calibration
         try:
             await session.start(on_frame_error=self.send_error)
         except BaseException:
@@ -174,6 +242,7 @@ class PublisherConnection:
         self.metrics.sessions.inc()
         welcome = welcome_payload(session.id, hello, rig.channel_names, rig.bone_names, s.emotion_rate_hz,
                                   self.state.limits(), __version__)
+        welcome.update(session.config())
         self.outbox.put_control(encode(Envelope("welcome", welcome, session.id, int(time.time() * 1000), 0),
                                        self.encoding))
         session.subscribe(Subscriber(self.outbox, hello.format, self.encoding))
@@ -182,9 +251,7 @@ class PublisherConnection:
 
     def send_error(self, code: str, message: str) -> None:
         self.metrics.client_errors.labels(code).inc()
-        sid = self.session.id if self.session else None
-        self.outbox.put_control(encode(Envelope("error", error_payload(code, message), sid,
-                                                int(time.time() * 1000), None), self.encoding))
+        self._send("error", error_payload(code, message))
 
     async def _flush_and_close(self, sender: asyncio.Task) -> None:
         # Give queued errors a moment to go out before closing.

@@ -11,8 +11,11 @@ from typing import Any, Callable
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
+from avatar_mapping.fused import FusedState
 from avatar_mapping.mapper import AvatarMapper, MapperOptions
 from avatar_mapping.rig import RigDefinition
+from avatar_mapping.strategies import Strategy
+from calibration.table import CalibrationTable
 
 from .protocol.codec import Encoding, encode_map
 from .protocol.messages import avatar_frame_payload, emotion_update_payload
@@ -46,10 +49,11 @@ class Outgoing:
 
 class FrameEmitter:
     def __init__(self, session_id: str, rig: RigDefinition, emotion_rate_hz: float,
-                 mapper_options: MapperOptions | None = None):
+                 mapper_options: MapperOptions | None = None, strategy: Strategy | None = None,
+                 calibration: CalibrationTable | None = None):
         self.session_id = session_id
         self.rig = rig
-        self.mapper = AvatarMapper(rig, mapper_options)
+        self.mapper = AvatarMapper(rig, mapper_options, strategy, calibration)
         self.emotion_interval_s = 1.0 / emotion_rate_hz
         self.frame_sequence = 0
         self.emotion_sequence = 0
@@ -62,7 +66,7 @@ class FrameEmitter:
         self._since_emotion_s += dt_s
         if self._since_emotion_s >= self.emotion_interval_s:
             self._since_emotion_s = 0.0
-            out.append(self.emotion_update(features, timestamp_ms))
+            out.append(self.emotion_update(features, timestamp_ms, self.mapper.last_state))
         return out
 
     def avatar_frame(self, frame: AvatarFrame, timestamp_ms: int) -> Outgoing:
@@ -76,10 +80,10 @@ class FrameEmitter:
             lambda: pack_avatar_frame(frame, sid, timestamp_ms, seq),
         )
 
-    def emotion_update(self, features: FaceFeatures, timestamp_ms: int) -> Outgoing:
+    def emotion_update(self, features: FaceFeatures, timestamp_ms: int, state: FusedState | None = None) -> Outgoing:
         seq = self.emotion_sequence
         self.emotion_sequence += 1
         sid = self.session_id
         return Outgoing("emotion_update", lambda: {"type": "emotion_update", "session_id": sid,
                                                    "timestamp_ms": timestamp_ms, "sequence": seq,
-                                                   "payload": emotion_update_payload(features)})
+                                                   "payload": emotion_update_payload(features, state)})

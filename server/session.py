@@ -12,11 +12,15 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.rig import RigDefinition
+from avatar_mapping.strategies import Strategy
+from calibration.adaptive import AdaptiveRanges
+from calibration.table import CalibrationTable
+from calibration.wizard import STEPS, CalibrationRun
 
 from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
@@ -25,11 +29,13 @@ from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
 from .metrics import Metrics
 from .outbox import Outbox
 from .protocol.codec import Encoding
-from .protocol.messages import AudioChunk, Hello, VideoFrame
+from .protocol.messages import AudioChunk, CalibrationStart, Hello, VideoFrame
 
 log = logging.getLogger(__name__)
 # Features older than this no longer describe the user: the avatar eases to rest.
 STALE_FEATURES_S = 0.5
+# Adaptive ranges are pushed into the mapping this often.
+ADAPTIVE_PUSH_S = 1.0
 
 
 @dataclass
@@ -47,13 +53,21 @@ class _Pending:
 
 class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
-                 metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int):
+                 metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int, strategy: Strategy,
+                 calibration: CalibrationTable | None = None):
         self.id = session_id
         self.hello = hello
         self.rig = rig
         self.metrics = metrics
         self.max_image_pixels = max_image_pixels
-        self.emitter = FrameEmitter(session_id, rig, emotion_rate_hz)
+        self.strategy_name, self.strategy_params = hello.strategy, dict(hello.strategy_params or {})
+        self.calibration = calibration or CalibrationTable.identity(hello.user_id or "default")
+        self.emitter = FrameEmitter(session_id, rig, emotion_rate_hz, strategy=strategy, calibration=self.calibration)
+        self.adaptive = AdaptiveRanges(hello.user_id or "default") if hello.adaptive else None
+        self._since_adaptive_push_s = 0.0
+        self.calibration_run: CalibrationRun | None = None
+        # Called with (session, events) for wizard progress; set by the connection.
+        self.on_calibration = None
         self.subscribers: list[Subscriber] = []
         self.audio = PcmRingBuffer()
         self._model_path = model_path
@@ -86,6 +100,54 @@ class Session:
         if self._tracker is not None:
             self._tracker.close()
             self._tracker = None
+
+    def set_strategy(self, name: str, params: dict, strategy: Strategy) -> None:
+        self.strategy_name, self.strategy_params = name, dict(params)
+        self.emitter.mapper.set_strategy(strategy)
+
+    def set_calibration(self, table: CalibrationTable) -> None:
+        """A new table applies from the next frame, without reconnecting."""
+        self.calibration = table
+        self.emitter.mapper.set_calibration(self.adaptive.table(table) if self.adaptive else table)
+
+    def set_adaptive(self, enabled: bool | None, frozen: bool | None) -> None:
+        if enabled is not None:
+            self.adaptive = (self.adaptive or AdaptiveRanges(self.calibration.user_id)) if enabled else None
+            if not enabled:
+                self.emitter.mapper.set_calibration(self.calibration)
+        if frozen is not None and self.adaptive is not None:
+            self.adaptive.frozen = frozen
+
+    def config(self) -> dict:
+        return {"strategy": self.strategy_name, "strategy_params": self.strategy_params,
+                "adaptive": self.adaptive is not None,
+                "adaptive_frozen": bool(self.adaptive and self.adaptive.frozen),
+                "calibration_user_id": self.calibration.user_id if not self.calibration.is_identity else None}
+
+    def start_calibration(self, request: CalibrationStart, user_id: str) -> list[dict]:
+        steps = tuple(s for s in STEPS if request.steps is None or s.name in request.steps)
+        steps = tuple(replace(s, duration_s=s.duration_s * request.duration_scale) for s in steps)
+        self.calibration_run = CalibrationRun(user_id, steps=steps, prepare_s=request.prepare_s)
+        return self.calibration_run.start(time.monotonic())
+
+    def cancel_calibration(self) -> list[dict]:
+        run, self.calibration_run = self.calibration_run, None
+        return run.cancel() if run is not None else []
+
+    def _after_features(self, features: FaceFeatures, dt_s: float) -> None:
+        if self.adaptive is not None:
+            self.adaptive.update(features, dt_s)
+            self._since_adaptive_push_s += dt_s
+            if self._since_adaptive_push_s >= ADAPTIVE_PUSH_S and not self.adaptive.frozen:
+                self._since_adaptive_push_s = 0.0
+                self.emitter.mapper.set_calibration(self.adaptive.table(self.calibration))
+        run = self.calibration_run
+        if run is not None:
+            events = run.feed(features, time.monotonic())
+            if run.finished:
+                self.calibration_run = None
+            if events and self.on_calibration is not None:
+                self.on_calibration(self, run, events)
 
     def submit_video(self, frame: VideoFrame) -> None:
         self.metrics.frames_in.labels("video").inc()
@@ -122,9 +184,11 @@ class Session:
                 log.exception("session %s: face inference failed", self.id)
                 self._on_frame_error("inference_failed", f"face inference failed: {e}")
                 continue
+            dt_s = pending.received_s - self._features_received_s
             self._features = features
             self._features_received_s = pending.received_s
             self._features_sent = False
+            self._after_features(features, max(0.0, min(dt_s, 1.0)))
 
     def _infer(self, vf: VideoFrame) -> FaceFeatures:
         t0 = time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Model cache (AVATAR_DRIVER_MODELS).
     models: Path = Field(default_factory=lambda: Path(user_cache_dir("avatar-driver")) / "models")
     rigs_dir: Path = REPO_ROOT / "rigs"
+    # Calibration database and uploaded rigs (derived JSON only; never media).
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("avatar-driver")))
+    max_upload_bytes: int = 64 * 1024 * 1024
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
     # When set, hello messages and watchers must present this token.
     token: str | None = None

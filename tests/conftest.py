@@ -33,7 +33,8 @@ def cat() -> np.ndarray:
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
-    return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web")
+    return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web",
+                    data_dir=tmp_path / "data")
 
 # Real third-party avatars (non-commercial licences): read from ../shared, never copied.
 AVATARS = REPO.parent / "shared" / "avatars"

@@ -23,7 +23,7 @@ PACKED_MAX_BYTES = 200
 def test_every_message_type_has_a_fixture():
     types = {json.loads((GOLDEN / f"{n}.json").read_text()).get("type") for n in NAMES}
     assert {"hello", "video_frame", "audio_chunk", "bye", "welcome", "avatar_frame", "emotion_update",
-            "error"} <= types
+            "error", "configure", "configured", "calibration_start", "calibration_step", "calibration_result"} <= types
     assert "avatar_frame_packed" in NAMES
 
 
@@ -39,7 +39,8 @@ def test_encoder_still_produces_the_fixture_bytes(name):
         f"{name} changed on the wire: update docs/protocol.md, then `make golden`"
 
 
-@pytest.mark.parametrize("name", ["hello", "video_frame", "audio_chunk", "bye"])
+@pytest.mark.parametrize("name", ["hello", "video_frame", "audio_chunk", "bye", "configure", "calibration_start",
+                                  "calibration_step_cancel"])
 def test_client_fixtures_pass_the_server_decoder(name):
     env, encoding = decode((GOLDEN / f"{name}.cbor").read_bytes())
     assert env.type == json.loads((GOLDEN / f"{name}.json").read_text())["type"] and encoding == "cbor"

@@ -8,14 +8,16 @@ from typing import Any, Literal
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
-from avatar_mapping.vocabulary import VISEMES
+from avatar_mapping.fused import FusedState
+from avatar_mapping.strategies import STRATEGIES
+from avatar_mapping.vocabulary import EMOTIONS, VISEMES
 
 from .codec import PROTOCOL_VERSION, Encoding, ProtocolError, payload_bytes
 
-CLIENT_TYPES = ("hello", "video_frame", "audio_chunk", "bye")
-SERVER_TYPES = ("welcome", "avatar_frame", "emotion_update", "error")
+CLIENT_TYPES = ("hello", "video_frame", "audio_chunk", "configure", "calibration_start", "calibration_step", "bye")
+SERVER_TYPES = ("welcome", "avatar_frame", "emotion_update", "configured", "calibration_step", "calibration_result",
+                "error")
 FORMATS = ("named", "packed")
-STRATEGIES = ("direct",)
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
 
 
@@ -30,6 +32,8 @@ class Hello:
     mirror: bool = False
     user_id: str | None = None
     token: str | None = None
+    strategy_params: dict[str, Any] | None = None
+    adaptive: bool = False
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -48,7 +52,13 @@ class Hello:
             raise ProtocolError("bad_hello", f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
         strategy = p.get("strategy", "direct")
         if strategy not in STRATEGIES:
-            raise ProtocolError("bad_hello", f"unknown strategy {strategy!r}; available: {list(STRATEGIES)}")
+            raise ProtocolError("bad_hello", f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+        params = p.get("strategy_params")
+        if params is not None and not isinstance(params, dict):
+            raise ProtocolError("bad_hello", "strategy_params must be a map")
+        adaptive = p.get("adaptive", False)
+        if not isinstance(adaptive, bool):
+            raise ProtocolError("bad_hello", "adaptive must be true or false")
         rig = p.get("rig", "arkit52")
         mirror = p.get("mirror", False)
         user_id, token = p.get("user_id"), p.get("token")
@@ -58,7 +68,7 @@ class Hello:
             raise ProtocolError("bad_hello", "user_id must be a string of 1 to 128 characters")
         if token is not None and not isinstance(token, str):
             raise ProtocolError("bad_hello", "token must be a string")
-        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token)
+        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive)
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,57 @@ class AudioChunk:
         if len(pcm) % 2:
             raise ProtocolError("bad_audio", "pcm must be s16le mono: an even number of bytes")
         return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
+
+
+@dataclass(frozen=True)
+class Configure:
+    """Live changes to a session; absent fields stay as they are."""
+
+    strategy: str | None = None
+    strategy_params: dict[str, Any] | None = None
+    adaptive: bool | None = None
+    adaptive_frozen: bool | None = None
+
+    @classmethod
+    def parse(cls, p: dict[str, Any]) -> "Configure":
+        strategy = p.get("strategy")
+        if strategy is not None and strategy not in STRATEGIES:
+            raise ProtocolError("bad_configure", f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+        params = p.get("strategy_params")
+        if params is not None and not isinstance(params, dict):
+            raise ProtocolError("bad_configure", "strategy_params must be a map")
+        flags = {k: p.get(k) for k in ("adaptive", "adaptive_frozen")}
+        if any(v is not None and not isinstance(v, bool) for v in flags.values()):
+            raise ProtocolError("bad_configure", "adaptive and adaptive_frozen must be true or false")
+        if not (strategy or params is not None or any(v is not None for v in flags.values())):
+            raise ProtocolError("bad_configure", "configure needs strategy, strategy_params, adaptive or adaptive_frozen")
+        return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"])
+
+
+@dataclass(frozen=True)
+class CalibrationStart:
+    user_id: str | None
+    steps: tuple[str, ...] | None
+    prepare_s: float
+    duration_scale: float
+
+    @classmethod
+    def parse(cls, p: dict[str, Any], step_names: tuple[str, ...]) -> "CalibrationStart":
+        user_id = p.get("user_id")
+        if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
+            raise ProtocolError("bad_calibration", "user_id must be a string of 1 to 128 characters")
+        steps = p.get("steps")
+        if steps is not None:
+            if not isinstance(steps, list) or not steps or steps[0] != "neutral" \
+                    or any(s not in step_names for s in steps):
+                raise ProtocolError("bad_calibration", f"steps must start with 'neutral' and be among {list(step_names)}")
+            steps = tuple(steps)
+        prepare = p.get("prepare_s", 1.5)
+        scale = p.get("duration_scale", 1.0)
+        for name, v, lo, hi in (("prepare_s", prepare, 0.0, 10.0), ("duration_scale", scale, 0.1, 5.0)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise ProtocolError("bad_calibration", f"{name} must be a number from {lo:g} to {hi:g}")
+        return cls(user_id, steps, float(prepare), float(scale))
 
 
 def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:
@@ -141,13 +202,18 @@ def avatar_frame_payload(frame: AvatarFrame) -> dict[str, Any]:
     }
 
 
-def emotion_update_payload(f: FaceFeatures, speaking_probability: float | None = None) -> dict[str, Any]:
-    """Face-emotion scores, valence and arousal stay empty/null until a classifier provides them."""
+def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None) -> dict[str, Any]:
+    """Measurements of the newest frame, and the fused emotion estimate when there is one.
+
+    Valence and arousal stay null until the face-emotion classifier provides them."""
     gaze_yaw = (f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2.0
     gaze_pitch = (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2.0
+    known = state is not None and f.present and state.emotion.any()
+    voice = state.voice if state is not None else None
     return {
-        "emotion": None,
-        "scores": {},
+        "emotion": state.top_emotion if known else None,
+        "scores": dict(zip(EMOTIONS, state.emotion.tolist())) if known else {},
+        "emotion_source": state.emotion_source if known else None,
         "valence": None,
         "arousal": None,
         "au": f.action_units_by_name(),
@@ -159,7 +225,7 @@ def emotion_update_payload(f: FaceFeatures, speaking_probability: float | None =
             "left": {"yaw_deg": f.left_eye.yaw_deg, "pitch_deg": f.left_eye.pitch_deg, "blink": f.blink_left},
             "right": {"yaw_deg": f.right_eye.yaw_deg, "pitch_deg": f.right_eye.pitch_deg, "blink": f.blink_right},
         },
-        "speaking_probability": speaking_probability,
+        "speaking_probability": voice.speaking_probability if voice is not None and voice.present else None,
         "face_present": f.present,
         "face_confidence": f.confidence,
         "capture_ms": f.capture_ms,

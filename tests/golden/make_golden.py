@@ -19,6 +19,7 @@ from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
+from calibration.table import CalibrationTable
 from server.emitter import FrameEmitter
 from server.protocol.messages import Hello, error_payload, welcome_payload
 
@@ -47,9 +48,12 @@ def messages() -> dict[str, Any]:
              "rate_hz": 60, "user_id": "user-42", "strategy": "direct", "mirror": True}
     parsed = Hello.parse(hello, 30.0, 60.0)
     emitter = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0)
-    frame = AvatarMapper(rig).step(_features(), 0.0)
+    mapper = AvatarMapper(rig)
+    features = _features()
+    frame = mapper.step(features, 0.0)
     avatar = emitter.avatar_frame(frame, T0)
-    emotion = emitter.emotion_update(_features(), T0)
+    emotion = emitter.emotion_update(features, T0, mapper.last_state)
+    table = CalibrationTable.identity("user-42").to_dict()
     env = lambda t, p, seq, sid=SESSION: {"type": t, "session_id": sid, "timestamp_ms": T0, "sequence": seq,  # noqa: E731
                                           "payload": p}
     return {
@@ -69,6 +73,18 @@ def messages() -> dict[str, Any]:
         "emotion_update": emotion.named,
         "error": env("error", error_payload("bad_image", "image bytes could not be decoded (truncated or corrupt)"),
                      None),
+        "configure": env("configure", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False}, 5,
+                         None),
+        "configured": env("configured", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False,
+                                         "adaptive_frozen": False, "calibration_user_id": None}, None),
+        "calibration_start": env("calibration_start", {"user_id": "user-42", "steps": ["neutral", "smile"],
+                                                       "prepare_s": 1.5, "duration_scale": 1.0}, 6, None),
+        "calibration_step_cancel": env("calibration_step", {"action": "cancel"}, 7, None),
+        "calibration_step": env("calibration_step", {
+            "state": "rejected", "step": "smile", "index": 1, "count": 2, "instruction": "Smile as widely as you can.",
+            "duration_s": 2.0, "attempt": 1, "reason": "hold still: keep your head steady during the step"}, None),
+        "calibration_result": env("calibration_result", {"user_id": "user-42", "status": "saved", "version": 3,
+                                                         "steps": ["neutral", "smile"], "table": table}, None),
     }
 
 

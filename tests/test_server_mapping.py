@@ -1,0 +1,142 @@
+"""Strategies, calibration and rigs through the real app and the real face model."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from tests.test_calibration_table import table as example_table
+from tests.test_server_ws import hello, jpeg, msg, recv, recv_until
+
+
+@pytest.fixture()
+def client(settings):
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def frames_until(ws, predicate, image, limit=300):
+    """Keep sending the image and return the first avatar_frame payload that satisfies predicate."""
+    for i in range(limit):
+        ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1000 + 33 * i}))
+        m = recv_until(ws, "avatar_frame")
+        if predicate(m["payload"]):
+            return m
+    raise AssertionError("condition never met")
+
+
+def test_strategies_are_listed(client):
+    names = {s["name"] for s in client.get("/v1/strategies").json()}
+    assert names == {"direct", "au_linear", "emotion_preset", "hybrid"}
+
+
+def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
+    image = jpeg(astronaut)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rig="arkit52", rate_hz=30))
+        assert recv(ws)["payload"]["strategy"] == "direct"
+        before = frames_until(ws, lambda p: p["face_present"], image)
+        ws.send_bytes(msg("configure", {"strategy": "emotion_preset"}))
+        configured = recv_until(ws, "configured")
+        assert configured["payload"]["strategy"] == "emotion_preset"
+        after = frames_until(ws, lambda p: p["particles"].get("glow_intensity", 0) > 0.05, image)
+        ws.send_bytes(msg("configure", {"strategy": "nope"}))
+        assert recv_until(ws, "error")["payload"]["code"] == "bad_configure"
+        ws.send_bytes(msg("bye"))
+    # A smiling face reads as happy: the preset strategy adds the design card's glow.
+    assert after["sequence"] > before["sequence"]
+    assert after["payload"]["blendshapes"]["mouthSmileLeft"] > 0.3
+
+
+def test_calibration_wizard_over_the_websocket(client, astronaut):
+    """The astronaut always smiles: once her smile is recorded as her neutral face, it maps to ~0."""
+    image = jpeg(astronaut)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30, user_id="astro"))
+        recv(ws)
+        smiling = frames_until(ws, lambda p: p["face_present"] and p["blendshapes"]["mouthSmileLeft"] > 0.6, image)
+        ws.send_bytes(msg("calibration_start", {"steps": ["neutral"], "prepare_s": 0.2, "duration_scale": 0.25}))
+        states, result = [], None
+        for i in range(400):
+            ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 5000 + 33 * i}))
+            m = recv(ws)
+            if m.get("type") == "calibration_step":
+                states.append(m["payload"]["state"])
+            if m.get("type") == "calibration_result":
+                result = m["payload"]
+                break
+        assert states[:3] == ["prepare", "recording", "accepted"] and "done" in states
+        assert result["status"] == "saved" and result["version"] >= 1 and result["steps"] == ["neutral"]
+        calibrated = frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.1, image, limit=120)
+        ws.send_bytes(msg("bye"))
+    assert smiling["payload"]["blendshapes"]["mouthSmileLeft"] > 0.6
+    assert max(v for k, v in calibrated["payload"]["blendshapes"].items() if not k.startswith("eyeLook")) < 0.15
+    stored = client.get("/v1/calibration/astro").json()
+    assert stored["channels"]["mouthSmileLeft"]["neutral"] > 0.6
+
+
+def test_calibration_messages_are_checked(client):
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello())
+        recv(ws)
+        ws.send_bytes(msg("calibration_start", {}))
+        assert "user_id" in recv_until(ws, "error")["payload"]["message"]
+        ws.send_bytes(msg("calibration_start", {"user_id": "x", "steps": ["smile"]}))
+        assert recv_until(ws, "error")["payload"]["code"] == "bad_calibration"
+        ws.send_bytes(msg("calibration_step", {"action": "dance"}))
+        assert recv_until(ws, "error")["payload"]["code"] == "bad_calibration"
+
+
+def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronaut):
+    image = jpeg(astronaut)
+    smile_is_neutral = example_table().to_dict()
+    for ch in smile_is_neutral["channels"].values():
+        ch.update(neutral=0.0, range=1.0)
+    smile_is_neutral["channels"]["mouthSmileLeft"].update(neutral=0.95, range=1.0)  # her smile is ~0.9
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/v1/calibration/bo").status_code == 404
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(rate_hz=30, user_id="bo"))
+            recv(ws)
+            frames_until(ws, lambda p: p["face_present"] and p["blendshapes"]["mouthSmileLeft"] > 0.6, image)
+            r = c.put("/v1/calibration/bo", json=smile_is_neutral)
+            assert r.status_code == 200 and r.json()["version"] >= 1
+            # The new table applies to the open session without reconnecting.
+            frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.2, image, limit=120)
+            ws.send_bytes(msg("bye"))
+        r = c.put("/v1/calibration/bo", content=b'{"schema_version": 1, "channels": {"jawOpen": {"neutral": 2}}}',
+                  headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "outside" in r.json()["detail"]
+    with TestClient(create_app(settings)) as c:  # a restart
+        assert c.get("/v1/calibration/bo").json()["channels"]["mouthSmileLeft"]["neutral"] == 0.95
+        assert len(c.get("/v1/calibration/bo/history").json()) == 1
+        assert c.delete("/v1/calibration/bo").json()["removed_versions"] == 1
+        assert c.get("/v1/calibration/bo").status_code == 404
+
+
+def test_rig_upload_then_drive_it(client, avatars, astronaut):
+    data = (avatars / "brunette-t.glb").read_bytes()
+    r = client.post("/v1/rigs?filename=brunette-t.glb", content=data)
+    assert r.status_code == 201, r.text
+    assert r.json()["report"]["arkit"]["mapped"] == 52
+    assert client.post("/v1/rigs?filename=brunette-t.glb", content=data).status_code == 409
+    assert client.post("/v1/rigs?filename=brunette-t.glb&replace=true", content=data).status_code == 201
+    assert client.post("/v1/rigs?id=arkit52", content=data).status_code == 409  # built in
+    bad = client.post("/v1/rigs?filename=x.glb", content=b"definitely not a model")
+    assert bad.status_code == 422 and "not a glTF file" in bad.json()["detail"]
+    assert "brunette-t" in {x["id"] for x in client.get("/v1/rigs").json()}
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rig="brunette-t", rate_hz=30))
+        welcome = recv(ws)["payload"]
+        assert "viseme_aa" in welcome["channels"] and welcome["bones"][:2] == ["spine", "chest"]
+        f = frames_until(ws, lambda p: p["face_present"], jpeg(astronaut))
+        assert f["payload"]["blendshapes"]["mouthSmileLeft"] > 0.5
+        ws.send_bytes(msg("bye"))
+
+
+def test_upload_limit(settings):
+    settings.max_upload_bytes = 1000
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/rigs", content=b"glTF" + b"\0" * 2000)
+        assert r.status_code == 413 and "upload limit" in r.json()["detail"]
