@@ -198,24 +198,20 @@ class CompiledRig:
     lo: np.ndarray
     hi: np.ndarray
     has_sigmoid: bool = False
+    sigmoid_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    sigmoid_at_0: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sigmoid_span: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     def evaluate(self, inputs: np.ndarray) -> np.ndarray:
         """Channel values for one input vector (order of INPUT_NAMES)."""
         x = self.weights @ inputs
         if self.has_sigmoid:
-            s = _normalised_sigmoid(x, self.center, self.slope)
-            x = np.where(self.is_sigmoid, s, x)
+            # A logistic curve rescaled so that 0 -> 0 and 1 -> 1: smooth onset, smooth top.
+            i = self.sigmoid_index
+            v = np.minimum(np.maximum(x[i], 0.0), 1.0)
+            s = 1.0 / (1.0 + np.exp(-self.slope[i] * (v - self.center[i])))
+            x[i] = (s - self.sigmoid_at_0) / self.sigmoid_span
         return np.minimum(np.maximum(self.gain * x + self.offset, self.lo), self.hi)
-
-
-def _normalised_sigmoid(x: np.ndarray, center: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """A logistic curve rescaled so that 0 -> 0 and 1 -> 1: smooth onset, smooth top."""
-
-    def sig(v: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-slope * (v - center)))
-
-    lo, hi = sig(np.zeros_like(x)), sig(np.ones_like(x))
-    return np.clip((sig(np.clip(x, 0.0, 1.0)) - lo) / (hi - lo), 0.0, 1.0)
 
 
 def compile_rig(rig: RigDefinition) -> CompiledRig:
@@ -228,6 +224,9 @@ def compile_rig(rig: RigDefinition) -> CompiledRig:
     def col(attr: str) -> np.ndarray:
         return np.array([getattr(c, attr) for c in rig.channels], dtype=np.float64)
 
+    sig = np.flatnonzero([c.curve == "sigmoid" for c in rig.channels])
+    k, c0 = col("slope")[sig], col("center")[sig]
+    at_0, at_1 = 1.0 / (1.0 + np.exp(k * c0)), 1.0 / (1.0 + np.exp(-k * (1.0 - c0)))
     return CompiledRig(
         rig=rig,
         weights=weights,
@@ -238,5 +237,8 @@ def compile_rig(rig: RigDefinition) -> CompiledRig:
         offset=col("offset"),
         lo=col("min"),
         hi=col("max"),
-        has_sigmoid=any(c.curve == "sigmoid" for c in rig.channels),
+        has_sigmoid=bool(len(sig)),
+        sigmoid_index=sig,
+        sigmoid_at_0=at_0,
+        sigmoid_span=at_1 - at_0,
     )

@@ -131,6 +131,11 @@ class Strategy(ABC):
         return out
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Clip to 0..1 (np.clip's wrapper costs more than the work on small arrays)."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
 def _presets_of(emotion: np.ndarray) -> np.ndarray:
     return EMOTION_TO_PRESET @ emotion
 
@@ -190,22 +195,23 @@ class AuLinear(Strategy):
         self._damped_arkit = np.flatnonzero(damped_to.any(axis=1))  # ARKit channels of damped rows
         self._damped_to = damped_to[self._damped_arkit]
         self._damped: np.ndarray | None = None
+        self._gain_for: tuple[float, np.ndarray] | None = None
         self._static: tuple[FusedState, np.ndarray, np.ndarray] | None = None  # (state, y, canonical)
         self.stateful = bool(len(self._damped_rows))
 
     def _rows(self, x: np.ndarray) -> np.ndarray:
-        y = np.clip(self._gain * x, 0.0, 1.0)
+        y = _unit(self._gain * x)
         sig = self._sig
         if sig.any():  # logistic rescaled so that 0 -> 0 and 1 -> 1
             s = 1.0 / (1.0 + np.exp(-self._slope[sig] * (x[sig] - self._center[sig])))
-            y[sig] = np.clip((s - self._sig_lo) / (self._sig_hi - self._sig_lo), 0.0, 1.0)
+            y[sig] = _unit((s - self._sig_lo) / (self._sig_hi - self._sig_lo))
         return y
 
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
         if self._static is None or self._static[0] is not state:
             y = self._rows(state.face.action_units[self._au])
             out = self._base(state)
-            arkit = np.clip(self._to @ y, 0.0, 1.0)
+            arkit = _unit(self._to @ y)
             arkit[self._passthrough] = state.face.blendshapes[self._passthrough]
             out[ARKIT] = arkit
             out[AU] = state.face.action_units
@@ -218,9 +224,11 @@ class AuLinear(Strategy):
         if self._damped is None:
             self._damped = y[d].copy()
         elif dt_s > 0:
-            self._damped += (1.0 - np.exp(-dt_s / np.maximum(self._tau[d], 1e-6))) * (y[d] - self._damped)
+            if self._gain_for is None or self._gain_for[0] != dt_s:  # output ticks mostly share one dt
+                self._gain_for = (dt_s, 1.0 - np.exp(-dt_s / np.maximum(self._tau[d], 1e-6)))
+            self._damped += self._gain_for[1] * (y[d] - self._damped)
         out = out.copy()
-        out[self._damped_arkit] = np.clip(self._damped_to @ self._damped, 0.0, 1.0)  # ARKit comes first
+        out[self._damped_arkit] = _unit(self._damped_to @ self._damped)  # ARKit comes first
         return StrategyOutput(out)
 
 
@@ -239,7 +247,7 @@ class EmotionPreset(Strategy):
         arkit[EYES] = state.face.blendshapes[EYES]  # the avatar still blinks and looks where the user looks
         if state.voice.present and not self.context.rig_has_visemes:
             arkit = np.where(MOUTH, np.maximum(arkit, VISEME_TO_ARKIT @ state.voice.visemes), arkit)
-        out[ARKIT] = np.clip(arkit, 0.0, 1.0)
+        out[ARKIT] = _unit(arkit)
         if self.context.rig_reads_aus:
             out[AU] = action_units(out[ARKIT])
         result = StrategyOutput(out)
@@ -267,7 +275,7 @@ class Hybrid(Strategy):
         presets = _presets_of(state.emotion)
         presets[EXPRESSION_PRESETS.index("neutral")] = 0.0
         out = self._base(state)
-        arkit = np.clip(state.face.blendshapes + accent * (PRESET_TO_ARKIT @ presets), 0.0, 1.0)
+        arkit = _unit(state.face.blendshapes + accent * (PRESET_TO_ARKIT @ presets))
         w = self.speech_weight(state)
         if w > 0.0:
             spoken = np.zeros(N_ARKIT) if self.context.rig_has_visemes else VISEME_TO_ARKIT @ state.voice.visemes

@@ -15,9 +15,9 @@ from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import Frame
 from .models.store import ModelStore
-from .protocol.messages import STRATEGIES
 from .rig_store import RigStore
 from .settings import Settings
+from .strategy_registry import StrategyRegistry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -53,14 +53,18 @@ def analyze(options: AnalyzeOptions, settings: Settings, out: BinaryIO) -> int:
 def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Outgoing]:
     if not options.input.is_file():
         raise AnalyzeError(f"no such file: {options.input}")
-    if options.strategy not in STRATEGIES:
-        raise AnalyzeError(f"unknown strategy {options.strategy!r}; available: {list(STRATEGIES)}")
-    rig = RigStore.from_dir(settings.rigs_dir).get(options.rig)
+    rigs = RigStore.from_dir(settings.rigs_dir, settings.data_dir / "rigs")
+    rig = rigs.get(options.rig)
     if rig is None:
-        raise AnalyzeError(f"unknown rig {options.rig!r}; available: {RigStore.from_dir(settings.rigs_dir).ids()}")
+        raise AnalyzeError(f"unknown rig {options.rig!r}; available: {rigs.ids()}")
+    try:
+        strategy = StrategyRegistry(settings.rigs_dir).make(options.strategy, rig)
+    except ValueError as e:
+        raise AnalyzeError(str(e)) from None
     model = ModelStore(settings.models).require("face_landmarker")
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
-    emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9)  # one emotion_update per frame
+    # One emotion_update per output frame.
+    emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
     tracker_options = FaceTrackerOptions(model, mode="image" if is_image else "video", mirror=options.mirror)
     with FaceTracker(tracker_options) as tracker:
         if is_image:

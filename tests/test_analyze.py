@@ -28,6 +28,16 @@ def test_image_gives_one_emotion_update_and_one_frame(tmp_path, astronaut):
     assert records[1]["payload"]["au"]["AU12"] > 0.5
 
 
+def test_every_strategy_runs_offline(tmp_path, astronaut):
+    img = tmp_path / "astronaut.png"
+    cv2.imwrite(str(img), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    for strategy in ("au_linear", "emotion_preset", "hybrid"):
+        out = run_cli(img, "--strategy", strategy)
+        assert out.returncode == 0, out.stderr
+        frame = json.loads(out.stdout.splitlines()[0])["payload"]
+        assert frame["blendshapes"]["mouthSmileLeft"] > 0.3, strategy
+
+
 def test_cat_gives_a_rest_pose(tmp_path, cat):
     img = tmp_path / "cat.png"
     cv2.imwrite(str(img), cv2.cvtColor(cat, cv2.COLOR_RGB2BGR))
@@ -70,6 +80,8 @@ def test_errors_are_clear(tmp_path, settings):
     (tmp_path / "x.png").write_bytes(b"junk")
     with pytest.raises(AnalyzeError, match="unknown rig"):
         list(analyze_messages(AnalyzeOptions(tmp_path / "x.png", rig="nope"), settings))
+    with pytest.raises(AnalyzeError, match="unknown strategy"):
+        list(analyze_messages(AnalyzeOptions(tmp_path / "x.png", strategy="nope"), settings))
     with pytest.raises(AnalyzeError, match="not a readable image"):
         list(analyze_messages(AnalyzeOptions(tmp_path / "x.png"), settings))
     out = run_cli(tmp_path / "nope.mp4")

@@ -64,15 +64,15 @@ def test_au_linear_follows_the_design_table():
 
 def test_emotion_preset_from_probabilities():
     s = make_strategy("emotion_preset", CTX)
-    happy = s.step(FusedState(face(eyeBlinkLeft=1.0), emotion=emotion("happy")), 1 / 60)
+    happy = s.step(FusedState(face(eyeBlinkLeft=1.0), emotion_scores=emotion("happy")), 1 / 60)
     assert happy.channels[PRESET][EXPRESSION_PRESETS.index("happy")] == 1.0
     assert happy.channels[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.8)
     assert happy.channels[ARKIT_INDEX["cheekSquintLeft"]] == pytest.approx(0.4)
     assert happy.particles["glow_intensity"] == pytest.approx(0.2)
     assert happy.channels[ARKIT_INDEX["eyeBlinkLeft"]] == 1.0  # still blinks with the user
-    sad = s.step(FusedState(face(), emotion=emotion("sad")), 1 / 60)
+    sad = s.step(FusedState(face(), emotion_scores=emotion("sad")), 1 / 60)
     assert sad.head_pitch_offset_deg == pytest.approx(3.0) and sad.slouch == pytest.approx(0.3)
-    surprise = s.step(FusedState(face(), emotion=emotion("surprise")), 1 / 60)
+    surprise = s.step(FusedState(face(), emotion_scores=emotion("surprise")), 1 / 60)
     assert surprise.channels[PRESET][EXPRESSION_PRESETS.index("surprised")] == 1.0
 
 
@@ -107,7 +107,7 @@ def test_hybrid_leaves_the_mouth_shape_to_viseme_targets_when_the_rig_has_them()
 
 def test_emotion_accent_is_added_on_top_of_the_face():
     s = make_strategy("hybrid", CTX, {"accent": 0.5})
-    out = s.step(FusedState(face(mouthSmileLeft=0.2), emotion=emotion("happy")), 1 / 60).channels
+    out = s.step(FusedState(face(mouthSmileLeft=0.2), emotion_scores=emotion("happy")), 1 / 60).channels
     assert out[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.2 + 0.5 * 0.8)
 
 
