@@ -30,6 +30,7 @@ web:
 
 bench: setup
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_mapping.py
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.make_golden
