@@ -119,3 +119,40 @@ def test_prototypes_read_a_smile_as_happy():
     assert fuse(face()).top_emotion == "neutral"
     assert fuse(FaceFeatures.absent(0)).top_emotion is None
     assert AU_INDEX["AU12"] >= 0
+
+
+@pytest.fixture(scope="module")
+def recorded(model_path, astronaut):
+    """A feature sequence recorded by the real model from a tilting, smiling face."""
+    from server.inference.face import FaceTracker, FaceTrackerOptions
+    from server.inference.frame import Frame
+    from tests.test_face_tracker import rotated_video
+    angles = np.concatenate([np.linspace(0, 15, 10), np.linspace(15, -15, 20)])
+    with FaceTracker(FaceTrackerOptions(model_path, mode="video")) as t:
+        return [t.process(Frame(f, i * 33)) for i, f in enumerate(rotated_video(astronaut, angles, [(0, 0)] * 30))]
+
+
+def test_each_strategy_on_a_recorded_sequence(recorded):
+    from avatar_mapping.mapper import AvatarMapper
+    from tests.test_rig import load
+    rig = load("arkit52")
+    assert all(f.present for f in recorded)
+    outputs = {}
+    for name in STRATEGIES:
+        s = make_strategy(name, CTX, AU_TABLE if name == "au_linear" else None)
+        outputs[name] = [s.step(fuse(f), 1 / 30) for f in recorded]
+    smile = ARKIT_INDEX["mouthSmileLeft"]
+    au12 = AU_INDEX["AU12"]
+    for f, d, a in zip(recorded, outputs["direct"], outputs["au_linear"]):
+        assert d.channels[smile] == f.blendshapes[smile]
+        assert a.channels[smile] == pytest.approx(min(1.0, 1.1 * f.action_units[au12]))
+    happy = EXPRESSION_PRESETS.index("happy")
+    assert all(np.argmax(o.channels[PRESET]) == happy for o in outputs["emotion_preset"])
+    assert all(o.particles["glow_intensity"] > 0.1 for o in outputs["emotion_preset"])
+    # hybrid without a voice: the face plus a happy accent, never less than the face
+    assert all((h.channels[ARKIT] >= d.channels[ARKIT] - 1e-12).all()
+               for h, d in zip(outputs["hybrid"], outputs["direct"]))
+    # through the whole mapper, the head follows the recorded tilt
+    mapper = AvatarMapper(rig)
+    rolls = [mapper.step(f, 1 / 30).head_roll_deg for f in recorded]
+    assert max(rolls) - min(rolls) > 20
