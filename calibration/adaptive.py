@@ -13,7 +13,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 
-from .table import MIN_SPAN, CalibrationTable, ChannelCurves
+from .table import MIN_SPAN, CalibrationTable
 
 
 class AdaptiveRanges:

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from calibration.wizard import STEP_NAMES, CalibrationRun
+
 from . import __version__
 from .limits import RateLimiter, ViolationWindow
 from .models.store import ModelError
@@ -20,7 +22,6 @@ from .protocol.codec import Encoding, Envelope, ProtocolError, decode, encode
 from .protocol.messages import (
     AudioChunk, CalibrationStart, Configure, Hello, VideoFrame, error_payload, welcome_payload,
 )
-from calibration.wizard import STEP_NAMES, CalibrationRun
 from .session import Session, Subscriber
 
 if TYPE_CHECKING:
