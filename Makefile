@@ -12,6 +12,7 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar test; fi
 
 setup: $(STAMP) models web
 
@@ -24,8 +25,8 @@ $(STAMP): pyproject.toml
 models: $(STAMP)
 	$(BIN)/avatar-driver models fetch
 
-# The web viewer is built when web_avatar/ has one.
-web:
+# The web viewer is built when web_avatar/ has one (npm ci from the lockfile; rebuilt when stale).
+web: $(STAMP)
 	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar build; fi
 
 bench: setup

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("vocabulary", help="write the generated TypeScript and C# vocabularies")
 
+    avatar = sub.add_parser("avatar", help="build the default avatar (a CC0 head with ARKit + viseme targets)")
+    avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
+
     analyze = sub.add_parser("analyze", help="run the pipeline on an image or a video file")
     analyze.add_argument("input", type=Path)
     analyze.add_argument("--rig", default="arkit52")
@@ -54,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         return _rig(args)
     if args.command == "vocabulary":
         return _vocabulary()
+    if args.command == "avatar":
+        from .default_avatar import write
+        print(f"wrote {write(args.out)}")
+        return 0
     return _analyze(settings, args)
 
 

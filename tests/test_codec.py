@@ -40,3 +40,10 @@ def test_payload_bytes_errors_are_specific():
     with pytest.raises(ProtocolError, match="byte string"):
         payload_bytes({"pcm": 5}, "pcm", "cbor")
     assert payload_bytes({"pcm": base64.b64encode(b"ab").decode()}, "pcm", "json") == b"ab"
+
+
+def test_integral_floats_are_accepted_for_integer_fields():
+    env, _ = decode(cbor2.dumps({"type": "bye", "timestamp_ms": 1.7e12, "sequence": 3.0}))
+    assert env.timestamp_ms == 1_700_000_000_000 and isinstance(env.timestamp_ms, int) and env.sequence == 3
+    with pytest.raises(ProtocolError, match="integer"):
+        decode(cbor2.dumps({"type": "bye", "sequence": 2.5}))

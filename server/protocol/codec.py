@@ -92,16 +92,24 @@ def decode(data: bytes | str) -> tuple[Envelope, Encoding]:
         payload = {}
     if not isinstance(payload, dict):
         raise ProtocolError("bad_message", f"'payload' must be a map, got {type(payload).__name__}")
+    numbers = {}
     for key in ("timestamp_ms", "sequence"):
-        if value.get(key) is not None and not _is_int(value[key]):
-            raise ProtocolError("bad_message", f"{key!r} must be an integer")
+        numbers[key] = _integer(value.get(key), key)
     sid = value.get("session_id")
     return Envelope(kind, payload, sid if isinstance(sid, str) else None,
-                    value.get("timestamp_ms"), value.get("sequence")), encoding
+                    numbers["timestamp_ms"], numbers["sequence"]), encoding
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+def _integer(v: Any, key: str) -> int | None:
+    """An integer field; integral floats are accepted (JavaScript encoders write large
+    integers such as epoch milliseconds as float64)."""
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProtocolError("bad_message", f"{key!r} must be an integer")
+    return v
 
 
 def payload_bytes(payload: dict[str, Any], key: str, encoding: Encoding) -> bytes:

@@ -1,0 +1,147 @@
+import { Leva, useControls } from "leva";
+import { useEffect, useReducer, useRef, useState } from "react";
+import { runtime, type SessionSettings } from "./runtime";
+import type { AvatarModel } from "./scene/avatarModel";
+import { AvatarView } from "./scene/AvatarView";
+import { ChannelPanel, Hud } from "./ui/Hud";
+import { Wizard } from "./ui/Wizard";
+
+const DEFAULT_AVATAR = "/avatars/default.glb";
+const watchId = new URLSearchParams(location.search).get("watch");
+
+declare global {
+  interface Window {
+    __avatarDriver: Record<string, unknown>;
+  }
+}
+
+export function App() {
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const video = useRef<HTMLVideoElement>(null);
+  const [avatarUrl, setAvatarUrl] = useState(DEFAULT_AVATAR);
+  const [avatarInfo, setAvatarInfo] = useState("");
+  const [urlInput, setUrlInput] = useState("");
+  const [strategies, setStrategies] = useState<string[]>(["direct"]);
+  const [settings, setSettings] = useState<SessionSettings>({
+    camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+  });
+  const [consented, setConsented] = useState(false);
+  const tuning = useControls("playback", {
+    jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5 },
+    smoothing_ms: { value: 30, min: 0, max: 200, step: 5 },
+    capture_fps: { value: 20, min: 1, max: 60, step: 1 },
+  });
+
+  useEffect(() => {
+    runtime.listeners.add(rerender);
+    const timer = setInterval(rerender, 250); // HUD numbers
+    fetch("/v1/strategies").then((r) => r.json()).then((s) => setStrategies(s.map((x: { name: string }) => x.name)))
+      .catch(() => undefined);
+    if (watchId) runtime.watch(watchId);
+    window.__avatarDriver = {
+      runtime,
+      weight: (name: string) => runtime.driver?.weight(name) ?? 0,
+      avatar: () => avatarState,
+    };
+    return () => {
+      runtime.listeners.delete(rerender);
+      clearInterval(timer);
+    };
+  }, []);
+
+  useEffect(() => {
+    (runtime.buffer.options as { delayMs: number }).delayMs = tuning.jitter_delay_ms;
+    if (runtime.driver) runtime.driver.options = { ...runtime.driver.options, weightTauS: tuning.smoothing_ms / 1000 };
+    runtime.camera?.setFps(tuning.capture_fps);
+  }, [tuning]);
+
+  const start = async (s = settings) => {
+    setConsented(true);
+    runtime.calibrationEvents = [];
+    try {
+      await runtime.start({ ...s, fps: tuning.capture_fps }, video.current!);
+    } catch (e) {
+      runtime.lastError = `camera/microphone unavailable: ${(e as Error).message}`;
+      setConsented(false);
+    }
+  };
+  const stop = () => {
+    runtime.stop();
+    setConsented(false);
+  };
+
+  /** A user's avatar: shown at once, and its rig built by the server so the stream fits it. */
+  const useAvatar = async (url: string, file: Blob, filename: string) => {
+    setAvatarUrl(url);
+    setAvatarInfo(`building a rig for ${filename}…`);
+    const r = await fetch(`/v1/rigs?filename=${encodeURIComponent(filename)}&replace=true`, { method: "POST", body: file });
+    const rig = await r.json();
+    if (!r.ok) {
+      setAvatarInfo(`the server could not read ${filename}: ${rig.detail}`);
+      return;
+    }
+    const report = rig.report;
+    setAvatarInfo(`${filename}: ${rig.channels.length} channels, ARKit ${report.arkit.working}/52, visemes ${report.visemes.working}/15`);
+    const next = { ...settings, rig: rig.id };
+    setSettings(next);
+    if (consented) await start(next);
+  };
+  const onFile = (file: File | undefined) => file && void useAvatar(URL.createObjectURL(file), file, file.name);
+  const onUrl = async () => {
+    const blob = await (await fetch(urlInput)).blob();
+    await useAvatar(urlInput, blob, urlInput.split("/").pop() || "avatar.glb");
+  };
+  const onLoaded = (m: AvatarModel) => {
+    avatarState = { url: avatarUrl, morphs: m.morphs.size, bones: [...m.bones.keys()], vrm: Boolean(m.vrm) };
+    rerender();
+  };
+
+  return (
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); onFile(e.dataTransfer.files[0]); }}>
+      <aside>
+        <h1>avatar-driver</h1>
+        {watchId ? <p>Watching session <code>{watchId}</code>.</p> : !consented ? (
+          <section className="consent" data-testid="consent">
+            <h3>Before we start</h3>
+            <p>Your camera (and, if you allow it, your microphone) is sent to this server only, analysed in
+              memory to drive the avatar, and never recorded or written to disk. Nothing is sent until you press
+              Start; Stop ends it at once.</p>
+            <label><input type="checkbox" checked={settings.camera} onChange={(e) => setSettings({ ...settings, camera: e.target.checked })} /> Camera</label>
+            <label><input type="checkbox" checked={settings.microphone} onChange={(e) => setSettings({ ...settings, microphone: e.target.checked })} /> Microphone</label>
+            <label>User id (for calibration) <input value={settings.userId} placeholder="optional" onChange={(e) => setSettings({ ...settings, userId: e.target.value })} /></label>
+            <label>Strategy <select value={settings.strategy} onChange={(e) => setSettings({ ...settings, strategy: e.target.value })}>
+              {strategies.map((s) => <option key={s}>{s}</option>)}</select></label>
+            <label><input type="checkbox" checked={settings.mirror} onChange={(e) => setSettings({ ...settings, mirror: e.target.checked })} /> Mirror</label>
+            <button className="primary" data-testid="start" disabled={!settings.camera && !settings.microphone} onClick={() => void start()}>I agree — Start</button>
+          </section>
+        ) : (
+          <section>
+            <div className="recording" data-testid="recording">● {settings.camera ? "camera" : ""}{settings.camera && settings.microphone ? " + " : ""}{settings.microphone ? "microphone" : ""} on</div>
+            <button className="stop" data-testid="stop" onClick={stop}>Stop</button>
+            <label>Strategy <select value={(runtime.configured?.strategy as string) ?? settings.strategy}
+              onChange={(e) => runtime.send("configure", { strategy: e.target.value })}>
+              {strategies.map((s) => <option key={s}>{s}</option>)}</select></label>
+          </section>
+        )}
+        <section className="avatar-picker">
+          <h3>Avatar</h3>
+          <input type="file" accept=".glb,.gltf,.vrm" data-testid="avatar-file" onChange={(e) => onFile(e.target.files?.[0])} />
+          <div className="url"><input placeholder="https://…/avatar.vrm" value={urlInput} onChange={(e) => setUrlInput(e.target.value)} />
+            <button onClick={() => void onUrl()} disabled={!urlInput}>Load</button></div>
+          <button onClick={() => { setAvatarUrl(DEFAULT_AVATAR); setSettings({ ...settings, rig: "arkit52" }); }}>Default avatar</button>
+          <p className="muted">or drop a GLB/VRM anywhere. {avatarInfo}</p>
+        </section>
+        {consented && settings.camera && <Wizard userId={settings.userId} />}
+        <video ref={video} className="preview" muted playsInline style={{ display: consented && settings.camera ? "block" : "none" }} />
+      </aside>
+      <main>
+        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => { runtime.lastError = m; rerender(); }} />
+        <Hud />
+        <ChannelPanel />
+      </main>
+      <Leva collapsed />
+    </div>
+  );
+}
+
+let avatarState: Record<string, unknown> = {};

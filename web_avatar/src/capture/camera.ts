@@ -1,0 +1,54 @@
+// Camera frames as JPEG at a configurable rate. Encoded synchronously with toDataURL: in
+// Chromium, toBlob and OffscreenCanvas.convertToBlob were measured at ~1.2 s per 640x480
+// frame (the encode is deferred), toDataURL at a few milliseconds.
+export interface CameraCaptureOptions {
+  fps: number;
+  width: number;
+  height: number;
+  quality: number;
+  canSend: () => boolean;
+  send: (jpeg: Uint8Array, captureMs: number) => void;
+}
+
+export class CameraCapture {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly canvas: HTMLCanvasElement;
+  private sentTimes: number[] = [];
+
+  get fps(): number {
+    const now = performance.now();
+    this.sentTimes = this.sentTimes.filter((t) => now - t < 1000);
+    return this.sentTimes.length;
+  }
+
+  constructor(private readonly video: HTMLVideoElement, private options: CameraCaptureOptions) {
+    this.canvas = Object.assign(document.createElement("canvas"), { width: options.width, height: options.height });
+  }
+
+  start(): void {
+    this.stop();
+    this.timer = setInterval(() => this.grab(), 1000 / Math.max(1, Math.min(60, this.options.fps)));
+  }
+
+  setFps(fps: number): void {
+    this.options = { ...this.options, fps };
+    if (this.timer) this.start();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private grab(): void {
+    const v = this.video;
+    if (!v.videoWidth || !this.options.canSend()) return;
+    const captureMs = Date.now();
+    // A CPU-backed canvas: encoding a GPU canvas reads every frame back from the GPU.
+    this.canvas.getContext("2d", { willReadFrequently: true })!.drawImage(v, 0, 0, this.canvas.width, this.canvas.height);
+    const base64 = this.canvas.toDataURL("image/jpeg", this.options.quality).split(",", 2)[1];
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    this.options.send(bytes, captureMs);
+    this.sentTimes.push(performance.now());
+  }
+}

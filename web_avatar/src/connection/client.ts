@@ -1,0 +1,86 @@
+// One WebSocket to the server, as publisher (/v1/stream) or watcher (/v1/sessions/{id}/watch),
+// with automatic reconnect and exponential backoff. Packed frames are unpacked here.
+import { decodeCbor, encodeMessage, type Envelope, type Payload } from "../protocol/codec";
+import { isPacked, unpackAvatarFrame } from "../protocol/packed";
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ClientOptions {
+  url: string;
+  /** Publisher: the hello payload sent on every (re)connect. Watchers have none. */
+  hello?: Payload;
+  onMessage: (message: Envelope) => void;
+  onState: (state: ConnectionState, detail?: string) => void;
+  maxBackoffMs?: number;
+}
+
+export class AvatarClient {
+  private ws: WebSocket | null = null;
+  private sequence = 0;
+  private attempt = 0;
+  private stopped = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  welcome: Payload | null = null;
+
+  constructor(private readonly options: ClientOptions) {}
+
+  connect(): void {
+    this.stopped = false;
+    this.options.onState(this.attempt ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.options.url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      if (this.options.hello) this.send("hello", this.options.hello);
+    };
+    ws.onmessage = (e) => this.receive(e.data);
+    ws.onclose = (e) => {
+      this.ws = null;
+      if (this.stopped || e.code === 1000 || e.code === 1008 || e.code === 4404) {
+        this.options.onState("closed", e.reason || `code ${e.code}`);
+        return;
+      }
+      const delay = Math.min(this.options.maxBackoffMs ?? 8000, 500 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      this.options.onState("reconnecting", `retry in ${(delay / 1000).toFixed(1)} s`);
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  private receive(data: ArrayBuffer | string): void {
+    const value = typeof data === "string" ? JSON.parse(data) : decodeCbor(data);
+    if (isPacked(value)) {
+      const w = this.welcome as { channels: string[]; bones: string[] } | null;
+      if (w) this.options.onMessage(unpackAvatarFrame(value, w.channels, w.bones));
+      return;
+    }
+    const message = value as Envelope;
+    if (message.type === "welcome") {
+      this.welcome = message.payload;
+      this.options.onState("open", String(message.payload.session_id));
+    }
+    this.options.onMessage(message);
+  }
+
+  /** False when the socket is not open or its send buffer is backed up (the caller skips a frame). */
+  canSend(maxBufferedBytes = 1_000_000): boolean {
+    return this.ws?.readyState === WebSocket.OPEN && this.ws.bufferedAmount < maxBufferedBytes && this.welcome !== null;
+  }
+
+  send(type: string, payload: Payload): void {
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    this.ws.send(encodeMessage(type, payload, this.sequence++));
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ws?.readyState === WebSocket.OPEN) this.send("bye", {});
+    this.ws?.close(1000);
+    this.ws = null;
+  }
+}
+
+export function serverUrl(path: string): string {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+}

@@ -1,0 +1,51 @@
+// Applies a (jitter-buffered, smoothed) pose to a loaded avatar: morph targets by name on
+// every mesh, VRM expressions by name, bones by SLERP toward the target rotation.
+import * as THREE from "three";
+import { boneLocalRotation, type AvatarModel } from "../scene/avatarModel";
+import { smoothToward, type Quat } from "./math";
+import type { PoseFrame } from "./jitterBuffer";
+
+export interface DriveOptions {
+  /** Time constant of the client-side smoothing of weights (s); visemes use `visemeTauS`. */
+  weightTauS: number;
+  visemeTauS: number;
+  boneTauS: number;
+}
+
+export const DEFAULT_DRIVE: DriveOptions = { weightTauS: 0.03, visemeTauS: 0.015, boneTauS: 0.04 };
+
+export class AvatarDriver {
+  readonly applied = new Map<string, number>();
+  private readonly target = new THREE.Quaternion();
+
+  constructor(readonly model: AvatarModel, public options: DriveOptions = DEFAULT_DRIVE) {}
+
+  apply(pose: PoseFrame, dtS: number): void {
+    const { morphs, vrm } = this.model;
+    const expressions = vrm?.expressionManager;
+    for (const [name, value] of Object.entries(pose.weights)) {
+      const tau = name.startsWith("viseme_") ? this.options.visemeTauS : this.options.weightTauS;
+      const w = smoothToward(this.applied.get(name) ?? 0, value, dtS, tau);
+      this.applied.set(name, w);
+      if (expressions?.getExpression(name)) {
+        expressions.setValue(name, w);
+        continue;
+      }
+      for (const b of morphs.get(name) ?? []) {
+        if (b.mesh.morphTargetInfluences) b.mesh.morphTargetInfluences[b.index] = w;
+      }
+    }
+    for (const [bone, q] of Object.entries(pose.bones)) {
+      const binding = this.model.bones.get(bone);
+      if (!binding) continue;
+      boneLocalRotation(binding, q as Quat, this.target);
+      binding.node.quaternion.slerp(this.target, 1 - Math.exp(-dtS / this.options.boneTauS));
+    }
+    vrm?.update(dtS);
+  }
+
+  /** The weight applied to a channel (for the HUD, the debug panel and tests). */
+  weight(name: string): number {
+    return this.applied.get(name) ?? 0;
+  }
+}

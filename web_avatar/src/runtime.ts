@@ -1,0 +1,156 @@
+// The live state shared by the connection, the capture and the render loop. Mutable on
+// purpose: the render loop reads it 60 times a second without React re-rendering.
+import { AvatarClient, serverUrl, type ConnectionState } from "./connection/client";
+import { CameraCapture } from "./capture/camera";
+import { MicrophoneCapture } from "./capture/microphone";
+import { JitterBuffer, poseFromPayload } from "./driving/jitterBuffer";
+import type { AvatarDriver } from "./driving/applyPose";
+import { epochMs, type Envelope, type Payload } from "./protocol/codec";
+
+export interface SessionSettings {
+  camera: boolean;
+  microphone: boolean;
+  rig: string;
+  strategy: string;
+  format: "named" | "packed";
+  userId: string;
+  fps: number;
+  mirror: boolean;
+}
+
+export class Runtime {
+  client: AvatarClient | null = null;
+  camera: CameraCapture | null = null;
+  microphone: MicrophoneCapture | null = null;
+  stream: MediaStream | null = null;
+  readonly buffer = new JitterBuffer({ delayMs: 60, capacity: 64 });
+  driver: AvatarDriver | null = null;
+  state: ConnectionState = "idle";
+  stateDetail = "";
+  sessionId: string | null = null;
+  framesReceived = 0;
+  emotion: Payload | null = null;
+  lastError: string | null = null;
+  latencyMs: number | null = null;
+  calibrationEvents: Payload[] = [];
+  calibrationResult: Payload | null = null;
+  configured: Payload | null = null;
+  readonly listeners = new Set<() => void>();
+  private receivedTimes: number[] = [];
+
+  get outputHz(): number {
+    const now = performance.now();
+    this.receivedTimes = this.receivedTimes.filter((t) => now - t < 1000);
+    return this.receivedTimes.length;
+  }
+
+  get inputFps(): number {
+    return this.camera?.fps ?? 0;
+  }
+
+  /** Publisher: consent given, start capture and the stream. */
+  async start(settings: SessionSettings, video: HTMLVideoElement): Promise<void> {
+    this.stop();
+    this.stream = await navigator.mediaDevices.getUserMedia({
+      video: settings.camera ? { width: 640, height: 480 } : false,
+      audio: settings.microphone ? { channelCount: 1, echoCancellation: true } : false,
+    });
+    video.srcObject = this.stream;
+    await video.play().catch(() => undefined);
+    const hello: Payload = {
+      consent: { camera: settings.camera, microphone: settings.microphone },
+      rig: settings.rig, strategy: settings.strategy, format: settings.format, rate_hz: 60, mirror: settings.mirror,
+      ...(settings.userId ? { user_id: settings.userId } : {}),
+    };
+    const client = new AvatarClient({
+      url: serverUrl("/v1/stream"), hello,
+      onMessage: (m) => this.onMessage(m),
+      onState: (s, d) => this.setState(s, d),
+    });
+    this.client = client;
+    client.connect();
+    if (settings.camera) {
+      this.camera = new CameraCapture(video, {
+        fps: settings.fps, width: 640, height: 480, quality: 0.75,
+        canSend: () => client.canSend(),
+        send: (jpeg, captureMs) => client.send("video_frame", { image: jpeg, capture_ms: epochMs(captureMs) }),
+      });
+      this.camera.start();
+    }
+    if (settings.microphone) {
+      this.microphone = new MicrophoneCapture((pcm, rate, captureMs) => {
+        if (client.canSend()) client.send("audio_chunk", { pcm, sample_rate_hz: rate, capture_ms: epochMs(captureMs) });
+      });
+      await this.microphone.start(this.stream);
+    }
+  }
+
+  /** Watcher: another session's avatar, nothing captured. */
+  watch(sessionId: string): void {
+    this.stop();
+    this.client = new AvatarClient({
+      url: serverUrl(`/v1/sessions/${encodeURIComponent(sessionId)}/watch?format=packed`),
+      onMessage: (m) => this.onMessage(m),
+      onState: (s, d) => this.setState(s, d),
+    });
+    this.client.connect();
+  }
+
+  stop(): void {
+    this.camera?.stop();
+    void this.microphone?.stop();
+    this.client?.close();
+    this.stream?.getTracks().forEach((t) => t.stop());
+    this.camera = this.microphone = this.client = this.stream = null;
+    this.setState("idle");
+  }
+
+  send(type: string, payload: Payload): void {
+    this.client?.send(type, payload);
+  }
+
+  private setState(state: ConnectionState, detail = ""): void {
+    this.state = state;
+    this.stateDetail = detail;
+    if (state === "open") {
+      this.sessionId = detail;
+      this.buffer.reset(); // a (re)connected session starts its own sequence
+    }
+    this.notify();
+  }
+
+  private onMessage(m: Envelope): void {
+    switch (m.type) {
+      case "avatar_frame":
+        this.framesReceived++;
+        this.receivedTimes.push(performance.now());
+        this.buffer.push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
+        break;
+      case "emotion_update":
+        this.emotion = m.payload;
+        break;
+      case "error":
+        this.lastError = `${m.payload.code}: ${m.payload.message}`;
+        this.notify();
+        break;
+      case "calibration_step":
+        this.calibrationEvents.push({ ...m.payload, __at: Date.now() });
+        this.notify();
+        break;
+      case "calibration_result":
+        this.calibrationResult = m.payload;
+        this.notify();
+        break;
+      case "configured":
+        this.configured = m.payload;
+        this.notify();
+        break;
+    }
+  }
+
+  notify(): void {
+    this.listeners.forEach((f) => f());
+  }
+}
+
+export const runtime = new Runtime();

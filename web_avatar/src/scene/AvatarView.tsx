@@ -1,0 +1,61 @@
+import { OrbitControls } from "@react-three/drei";
+import { Canvas, useFrame, useThree } from "@react-three/fiber";
+import { useEffect, useState } from "react";
+import { AvatarDriver } from "../driving/applyPose";
+import { runtime } from "../runtime";
+import { loadAvatar, type AvatarModel } from "./avatarModel";
+
+function Driven({ model }: { model: AvatarModel }) {
+  useFrame((_, delta) => {
+    const pose = runtime.buffer.sample(Date.now());
+    if (!pose || !runtime.driver) return;
+    runtime.driver.apply(pose, Math.min(delta, 0.1));
+    if (pose.captureMs) runtime.latencyMs = Date.now() - pose.captureMs;
+  });
+  return <primitive object={model.root} />;
+}
+
+/** Frames the head of whichever avatar is loaded. */
+function Framing({ y }: { y: number }) {
+  const camera = useThree((s) => s.camera);
+  useEffect(() => {
+    camera.position.set(0, y, 0.75);
+    camera.lookAt(0, y - 0.02, 0);
+  }, [camera, y]);
+  return <OrbitControls target={[0, y - 0.02, 0]} enablePan={false} minDistance={0.2} maxDistance={3} makeDefault />;
+}
+
+export interface AvatarViewProps {
+  url: string;
+  onLoaded: (model: AvatarModel) => void;
+  onError: (message: string) => void;
+}
+
+export function AvatarView({ url, onLoaded, onError }: AvatarViewProps) {
+  const [model, setModel] = useState<AvatarModel | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    loadAvatar(url)
+      .then((m) => {
+        if (cancelled) return;
+        runtime.driver = new AvatarDriver(m);
+        setModel(m);
+        onLoaded(m);
+      })
+      .catch((e: Error) => !cancelled && onError(`could not load the avatar: ${e.message}`));
+    return () => {
+      cancelled = true;
+    };
+  }, [url]);
+  const y = model?.headHeight ?? 0.17;
+  return (
+    <Canvas camera={{ position: [0, y, 0.75], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true }}>
+      <color attach="background" args={["#1e2230"]} />
+      <hemisphereLight args={["#ffffff", "#404050", 1.6]} />
+      <directionalLight position={[1, 2, 2]} intensity={2.2} />
+      <directionalLight position={[-1.5, 1, 1]} intensity={0.8} />
+      {model && <Driven model={model} />}
+      <Framing y={y} />
+    </Canvas>
+  );
+}

@@ -1,0 +1,86 @@
+// The calibration wizard: steps with instructions, countdown and feedback, driven by the
+// server's calibration_step events; then a before/after comparison at rest.
+import { useEffect, useState } from "react";
+import { runtime } from "../runtime";
+
+const STEPS = ["neutral", "smile", "brows_up", "frown", "jaw_open", "pucker", "eyes_closed",
+  "look_left", "look_right", "look_up", "look_down"];
+
+export function Wizard({ userId }: { userId: string }) {
+  const [before, setBefore] = useState<Map<string, number> | null>(null);
+  const [stored, setStored] = useState<string>("");
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 200);
+    return () => clearInterval(t);
+  }, []);
+  const events = runtime.calibrationEvents;
+  const last = events[events.length - 1] as Record<string, any> | undefined;
+  const lastAt = (last as any)?.__at as number | undefined;
+  const remaining = last?.remaining_s && lastAt ? Math.max(0, last.remaining_s - (now - lastAt) / 1000) : null;
+  const result = runtime.calibrationResult as Record<string, any> | null;
+  const running = last && !["done", "failed", "cancelled"].includes(last.state) && !result;
+
+  const start = () => {
+    if (!userId) return;
+    setBefore(new Map(runtime.driver?.applied ?? []));
+    runtime.calibrationEvents = [];
+    runtime.calibrationResult = null;
+    runtime.send("calibration_start", { user_id: userId });
+  };
+  const api = async (method: string, body?: unknown) => {
+    const r = await fetch(`/v1/calibration/${encodeURIComponent(userId)}`, {
+      method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
+    });
+    const j = await r.json();
+    setStored(r.ok ? JSON.stringify(method === "GET" ? { steps: j.steps, created_ms: j.created_ms } : j) : j.detail);
+    return j;
+  };
+  const reset = async () => {
+    const table = await api("GET");
+    if (!table.channels) return;
+    for (const ch of Object.values(table.channels) as any[]) Object.assign(ch, { neutral: 0, range: 1, curve: "gain", gain: 1, gamma: 1, dead_zone: 0 });
+    Object.assign(table, { head_neutral_deg: { yaw: 0, pitch: 0, roll: 0 }, steps: [] });
+    table.gaze = { offset_deg: { yaw: 0, pitch: 0 }, range_deg: { yaw: 25, pitch: 25 } };
+    table.blink = { left: { open: 0, closed: 1 }, right: { open: 0, closed: 1 } };
+    await api("PUT", table);
+  };
+  const compare = result?.status === "saved" && before
+    ? [...before.entries()].filter(([n]) => !n.startsWith("viseme_")).sort((a, b) => b[1] - a[1]).slice(0, 8)
+    : [];
+
+  return (
+    <div className="wizard" data-testid="wizard">
+      <h3>Calibration {userId ? <span className="muted">for {userId}</span> : <span className="error">(set a user id first)</span>}</h3>
+      {!running && <button onClick={start} disabled={!userId || runtime.state !== "open"}>Start calibration</button>}
+      {running && <button onClick={() => runtime.send("calibration_step", { action: "cancel" })}>Cancel</button>}
+      {last && (
+        <div className={`step ${last.state}`}>
+          <div className="progress">step {Math.min(last.index + 1, last.count)} of {last.count}: <b>{last.step ?? "done"}</b> · {last.state}
+            {remaining !== null && running && <> · {remaining.toFixed(1)} s</>}</div>
+          {running && <div className="instruction">{last.state === "prepare" ? "Get ready: " : ""}{last.instruction}</div>}
+          {last.reason && <div className="error">{last.reason}</div>}
+        </div>
+      )}
+      <ol className="steps">
+        {STEPS.map((s) => {
+          const done = events.some((e: any) => e.step === s && e.state === "accepted");
+          return <li key={s} className={done ? "done" : last?.step === s ? "current" : ""}>{s}</li>;
+        })}
+      </ol>
+      {result && <div className={result.status === "saved" ? "ok" : "error"}>
+        {result.status === "saved" ? `saved as version ${result.version}; applied now` : `failed: ${result.reason}`}</div>}
+      {compare.length > 0 && (
+        <table className="compare"><thead><tr><th>at rest</th><th>before</th><th>after</th></tr></thead><tbody>
+          {compare.map(([n, b]) => <tr key={n}><td>{n}</td><td>{b.toFixed(2)}</td><td>{(runtime.driver?.weight(n) ?? 0).toFixed(2)}</td></tr>)}
+        </tbody></table>
+      )}
+      <div className="buttons">
+        <button onClick={() => void api("GET")} disabled={!userId}>Load</button>
+        <button onClick={() => void reset()} disabled={!userId}>Reset</button>
+        <button onClick={() => void api("DELETE")} disabled={!userId}>Delete</button>
+      </div>
+      {stored && <pre className="muted">{stored}</pre>}
+    </div>
+  );
+}

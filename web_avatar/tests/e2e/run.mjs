@@ -1,0 +1,149 @@
+// End to end in Debian's Chromium (headless) against the real server and the built viewer.
+// Chromium's fake camera and microphone play media made from a real photo. Prints
+// "N passed, N failed" and exits non-zero on any failure. Screenshots: test-output/e2e/.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const web = resolve(here, "../..");
+const repo = resolve(web, "..");
+const python = join(repo, ".venv/bin/python");
+const shots = join(web, "test-output/e2e");
+const avatars = resolve(repo, "../shared/avatars");
+mkdirSync(shots, { recursive: true });
+
+const results = [];
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`PASS ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.message}`);
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+const freePort = () => new Promise((ok) => {
+  const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
+});
+
+const media = mkdtempSync(join(tmpdir(), "avatar-e2e-"));
+const made = spawnSync(python, [join(here, "make_media.py"), media], { encoding: "utf8" });
+if (made.status !== 0) throw new Error(`could not make the test media: ${made.stderr}`);
+
+const port = await freePort();
+const server = spawn(join(repo, ".venv/bin/avatar-driver"), ["serve", "--port", String(port)], {
+  cwd: repo, env: { ...process.env, AVATAR_DRIVER_DATA_DIR: join(media, "data"), AVATAR_DRIVER_LOG_LEVEL: "warning" },
+  stdio: ["ignore", "inherit", "inherit"],
+});
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${join(media, "face.y4m")}`, `--use-file-for-fake-audio-capture=${join(media, "voice.wav")}`,
+    "--autoplay-policy=no-user-gesture-required", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const consoleErrors = [];
+page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+const hook = (expr) => page.evaluate(expr);
+const waitFor = (expr, timeout = 30000) => page.waitForFunction(expr, null, { timeout, polling: 100 });
+
+try {
+  await check("page loads with the default avatar and asks for consent first", async () => {
+    await page.goto(base);
+    await page.getByTestId("consent").waitFor();
+    await waitFor("window.__avatarDriver?.avatar().morphs >= 67");
+    assert(await hook("window.__avatarDriver.runtime.state") === "idle", "connected before consent");
+    await page.screenshot({ path: join(shots, "01-consent.png") });
+  });
+
+  await check("after consent it connects and frames flow both ways", async () => {
+    await page.locator("label", { hasText: "Microphone" }).locator("input").check();
+    await page.locator("label", { hasText: "User id" }).locator("input").fill("e2e-user");
+    await page.getByTestId("start").click();
+    await page.getByTestId("recording").waitFor();
+    await waitFor("window.__avatarDriver.runtime.state === 'open' && window.__avatarDriver.runtime.framesReceived > 60");
+    let m = "";
+    for (let i = 0; i < 100; i++) {  // the camera and the microphone start a moment after the socket
+      m = await (await fetch(`${base}/metrics`)).text();
+      if (/frames_in_total\{kind="video"\} [1-9]/.test(m) && /frames_in_total\{kind="audio"\} [1-9]/.test(m)) break;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert(/avatar_driver_frames_in_total\{kind="video"\} [1-9]/.test(m), "no video frames reached the server");
+    assert(/avatar_driver_frames_in_total\{kind="audio"\} [1-9]/.test(m), "no audio chunks reached the server");
+  });
+
+  await check("the avatar's smile rises when the video shows the smiling face", async () => {
+    // The fake camera loops: 1.5 s of a cat, then the smiling astronaut.
+    await waitFor("window.__avatarDriver.weight('mouthSmileLeft') < 0.1", 20000);
+    await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.45 && window.__avatarDriver.weight('mouthSmileRight') > 0.45", 20000);
+    await page.screenshot({ path: join(shots, "02-smiling.png") });
+    const hud = await page.getByTestId("hud").innerText();
+    console.log(`  HUD: ${hud.split("\n").slice(0, 2).join(" | ")}`);
+    assert(/open/.test(hud) && /happy/.test(hud), `HUD: ${hud}`);
+  });
+
+  await check("watch mode shows the same session in another tab", async () => {
+    const sid = await hook("window.__avatarDriver.runtime.sessionId");
+    const watcher = await browser.newPage({ viewport: { width: 900, height: 700 } });
+    await watcher.goto(`${base}/?watch=${sid}`);
+    await watcher.waitForFunction("window.__avatarDriver?.runtime.framesReceived > 30", null, { timeout: 20000 });
+    await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", null, { timeout: 20000, polling: 100 });
+    await watcher.screenshot({ path: join(shots, "03-watch.png") });
+    await watcher.close();
+  });
+
+  await check("the calibration wizard guides the first step and can be cancelled", async () => {
+    await page.getByText("Start calibration").click();
+    await page.getByText("Relax your face and look straight at the camera.").waitFor({ timeout: 10000 });
+    await page.screenshot({ path: join(shots, "04-wizard.png") });
+    await page.getByText("Cancel").click();
+    await page.getByText("cancelled").first().waitFor({ timeout: 5000 });
+  });
+
+  await check("a meshopt-compressed VRoid avatar loads and is driven through its own rig", async () => {
+    assert(existsSync(join(avatars, "vroid.glb")), `missing ${avatars}/vroid.glb`);
+    await page.getByTestId("avatar-file").setInputFiles(join(avatars, "vroid.glb"));
+    await waitFor("window.__avatarDriver.avatar().morphs > 100", 30000);
+    await page.getByText(/vroid\.glb: \d+ channels/).waitFor({ timeout: 30000 });
+    await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'vroid' && window.__avatarDriver.runtime.state === 'open'", 30000);
+    await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 30000);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(shots, "05-vroid.png") });
+  });
+
+  await check("stop ends capture and the stream at once", async () => {
+    await page.getByTestId("stop").click();
+    await page.getByTestId("consent").waitFor();
+    assert(await hook("window.__avatarDriver.runtime.stream") === null, "media still captured");
+  });
+
+  await check("no errors in the browser console", async () => {
+    const real = consoleErrors.filter((e) => !/favicon/.test(e));
+    assert(real.length === 0, real.slice(0, 3).join(" | "));
+  });
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+}
+const passed = results.filter(([, ok]) => ok).length;
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(results.length === passed ? 0 : 1);
