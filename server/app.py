@@ -19,6 +19,8 @@ from calibration.table import CalibrationError, CalibrationTable
 
 from . import __version__
 from .connections import CLOSE_POLICY, PublisherConnection, origin_allowed, run_watcher, token_ok
+from .ab_stats import results as ab_results
+from .ab_votes import VoteError, VoteStore, parse_vote
 from .metrics import Metrics
 from .models.store import ModelStore
 from .outbox import Outbox
@@ -39,6 +41,7 @@ class AppState:
     models: ModelStore
     calibration: CalibrationStore
     strategies: StrategyRegistry
+    votes: VoteStore
     metrics: Metrics = field(default_factory=Metrics)
     sessions: dict[str, Session] = field(default_factory=dict)
     watchers: dict[str, list[Outbox]] = field(default_factory=dict)
@@ -64,11 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     state = AppState(settings, RigStore.from_dir(settings.rigs_dir, settings.data_dir / "rigs"),
                      ModelStore(settings.models, progress=False),
-                     CalibrationStore(settings.data_dir / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir))
+                     CalibrationStore(settings.data_dir / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
+                     VoteStore(settings.data_dir / "ab_votes.sqlite3"))
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         state.calibration.close()
+        state.votes.close()
 
     app = FastAPI(title="avatar-driver", version=__version__, lifespan=lifespan,
                   description="Tracks a face from webcam frames and streams avatar animation frames.")
@@ -145,6 +150,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"no calibration for user {user_id!r}")
         state.apply_calibration(user_id, None)
         return {"user_id": user_id, "removed_versions": removed}
+
+    @app.post("/v1/ab/votes", status_code=201)
+    def post_vote(body: Any = Body(...)) -> dict[str, Any]:
+        """One vote of an A/B trial: {trial_id, strategy_a, strategy_b, chosen: A|B, rating?, comment?, blind}."""
+        try:
+            return {"id": state.votes.add(parse_vote(body))}
+        except VoteError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @app.get("/v1/ab/results")
+    def get_results() -> dict[str, Any]:
+        return ab_results(state.votes.all())
 
     @app.get("/metrics")
     def metrics() -> Response:

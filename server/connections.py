@@ -173,7 +173,18 @@ class PublisherConnection:
                 raise ProtocolError("bad_configure", str(e)) from None
             session.set_strategy(name, params, strategy)
         session.set_adaptive(cfg.adaptive, cfg.adaptive_frozen)
+        if cfg.compare is not None:
+            self._set_compare(session, cfg.compare, "bad_configure")
+        elif cfg.stop_compare:
+            session.set_compare(None, None, None)
         self._send("configured", session.config())
+
+    def _set_compare(self, session: Session, compare, code: str) -> None:
+        try:
+            strategy = self.state.strategies.make(compare.strategy, session.rig, compare.strategy_params)
+        except ValueError as e:
+            raise ProtocolError(code, str(e)) from None
+        session.set_compare(compare.strategy, compare.strategy_params, strategy)
 
     def _start_calibration(self, request: CalibrationStart) -> None:
         session = self.session
@@ -233,6 +244,8 @@ class PublisherConnection:
         session = Session(new_session_id(), hello, rig, model_path, self.metrics, s.emotion_rate_hz,
                           s.max_image_pixels, strategy, calibration)
         session.on_calibration = self._on_calibration
+        if hello.compare is not None:
+            self._set_compare(session, hello.compare, "bad_hello")
         try:
             await session.start(on_frame_error=self.send_error)
         except BaseException:

@@ -53,31 +53,58 @@ class FrameEmitter:
                  calibration: CalibrationTable | None = None):
         self.session_id = session_id
         self.rig = rig
+        self.mapper_options = mapper_options
         self.mapper = AvatarMapper(rig, mapper_options, strategy, calibration)
+        # A/B mode: a second mapping of the same features, streamed as variant "B".
+        self.mapper_b: AvatarMapper | None = None
         self.emotion_interval_s = 1.0 / emotion_rate_hz
         self.frame_sequence = 0
+        self.frame_sequence_b = 0
         self.emotion_sequence = 0
         self._since_emotion_s = float("inf")
 
+    def set_compare(self, strategy_b: Strategy | None) -> None:
+        """Start (or stop, with None) streaming a second strategy from the same input."""
+        if strategy_b is None:
+            self.mapper_b = None
+        elif self.mapper_b is None:
+            self.mapper_b = AvatarMapper(self.rig, self.mapper_options, strategy_b, self.mapper.calibration)
+        else:
+            self.mapper_b.set_strategy(strategy_b)
+
+    def set_calibration(self, table: CalibrationTable) -> None:
+        for mapper in (self.mapper, self.mapper_b):
+            if mapper is not None:
+                mapper.set_calibration(table)
+
     def tick(self, features: FaceFeatures, dt_s: float, age_s: float, timestamp_ms: int) -> list[Outgoing]:
-        """One output tick: always an avatar_frame, and an emotion_update when one is due."""
+        """One output tick: an avatar_frame per variant, and an emotion_update when one is due."""
         frame = self.mapper.step(features, dt_s, age_s)
-        out = [self.avatar_frame(frame, timestamp_ms)]
+        if self.mapper_b is None:
+            out = [self.avatar_frame(frame, timestamp_ms)]
+        else:
+            frame_b = self.mapper_b.step(features, dt_s, age_s)
+            out = [self.avatar_frame(frame, timestamp_ms, "A"), self.avatar_frame(frame_b, timestamp_ms, "B")]
         self._since_emotion_s += dt_s
         if self._since_emotion_s >= self.emotion_interval_s:
             self._since_emotion_s = 0.0
             out.append(self.emotion_update(features, timestamp_ms, self.mapper.last_state))
         return out
 
-    def avatar_frame(self, frame: AvatarFrame, timestamp_ms: int) -> Outgoing:
-        seq = self.frame_sequence
-        self.frame_sequence += 1
+    def avatar_frame(self, frame: AvatarFrame, timestamp_ms: int, variant: str | None = None) -> Outgoing:
+        """Each variant has its own sequence, so each stream stays contiguous."""
+        if variant == "B":
+            seq = self.frame_sequence_b
+            self.frame_sequence_b += 1
+        else:
+            seq = self.frame_sequence
+            self.frame_sequence += 1
         sid = self.session_id
         return Outgoing(
             "avatar_frame",
             lambda: {"type": "avatar_frame", "session_id": sid, "timestamp_ms": timestamp_ms, "sequence": seq,
-                     "payload": avatar_frame_payload(frame)},
-            lambda: pack_avatar_frame(frame, sid, timestamp_ms, seq),
+                     "payload": avatar_frame_payload(frame, variant)},
+            lambda: pack_avatar_frame(frame, sid, timestamp_ms, seq, variant),
         )
 
     def emotion_update(self, features: FaceFeatures, timestamp_ms: int, state: FusedState | None = None) -> Outgoing:

@@ -16,7 +16,8 @@ Message = bytes | str
 
 
 class Outbox:
-    def __init__(self, max_data: int = 2, max_control: int = 64, on_drop: Callable[[str], None] = lambda r: None):
+    # Room for one whole tick of an A/B session (two frames and an emotion update) plus one.
+    def __init__(self, max_data: int = 4, max_control: int = 64, on_drop: Callable[[str], None] = lambda r: None):
         self._control: deque[Message] = deque()
         self._data: deque[Message] = deque()
         self._max_data = max_data

@@ -66,6 +66,7 @@ class Session:
         self.adaptive = AdaptiveRanges(hello.user_id or "default") if hello.adaptive else None
         self._since_adaptive_push_s = 0.0
         self.calibration_run: CalibrationRun | None = None
+        self.compare: tuple[str, dict] | None = None
         # Called with (session, events) for wizard progress; set by the connection.
         self.on_calibration = None
         self.subscribers: list[Subscriber] = []
@@ -108,13 +109,17 @@ class Session:
     def set_calibration(self, table: CalibrationTable) -> None:
         """A new table applies from the next frame, without reconnecting."""
         self.calibration = table
-        self.emitter.mapper.set_calibration(self.adaptive.table(table) if self.adaptive else table)
+        self.emitter.set_calibration(self.adaptive.table(table) if self.adaptive else table)
+
+    def set_compare(self, name: str | None, params: dict | None, strategy: Strategy | None) -> None:
+        self.compare = (name, dict(params or {})) if name else None
+        self.emitter.set_compare(strategy)
 
     def set_adaptive(self, enabled: bool | None, frozen: bool | None) -> None:
         if enabled is not None:
             self.adaptive = (self.adaptive or AdaptiveRanges(self.calibration.user_id)) if enabled else None
             if not enabled:
-                self.emitter.mapper.set_calibration(self.calibration)
+                self.emitter.set_calibration(self.calibration)
         if frozen is not None and self.adaptive is not None:
             self.adaptive.frozen = frozen
 
@@ -122,7 +127,8 @@ class Session:
         return {"strategy": self.strategy_name, "strategy_params": self.strategy_params,
                 "adaptive": self.adaptive is not None,
                 "adaptive_frozen": bool(self.adaptive and self.adaptive.frozen),
-                "calibration_user_id": self.calibration.user_id if not self.calibration.is_identity else None}
+                "calibration_user_id": self.calibration.user_id if not self.calibration.is_identity else None,
+                "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None}
 
     def start_calibration(self, request: CalibrationStart, user_id: str) -> list[dict]:
         steps = tuple(s for s in STEPS if request.steps is None or s.name in request.steps)
@@ -140,7 +146,7 @@ class Session:
             self._since_adaptive_push_s += dt_s
             if self._since_adaptive_push_s >= ADAPTIVE_PUSH_S and not self.adaptive.frozen:
                 self._since_adaptive_push_s = 0.0
-                self.emitter.mapper.set_calibration(self.adaptive.table(self.calibration))
+                self.emitter.set_calibration(self.adaptive.table(self.calibration))
         run = self.calibration_run
         if run is not None:
             events = run.feed(features, time.monotonic())

@@ -40,7 +40,7 @@ def test_encoder_still_produces_the_fixture_bytes(name):
 
 
 @pytest.mark.parametrize("name", ["hello", "video_frame", "audio_chunk", "bye", "configure", "calibration_start",
-                                  "calibration_step_cancel"])
+                                  "calibration_step_cancel", "configure_compare"])
 def test_client_fixtures_pass_the_server_decoder(name):
     env, encoding = decode((GOLDEN / f"{name}.cbor").read_bytes())
     assert env.type == json.loads((GOLDEN / f"{name}.json").read_text())["type"] and encoding == "cbor"
@@ -70,3 +70,11 @@ def test_packed_frame_is_small_and_matches_the_named_frame():
         assert a["bone_transforms"][k] == pytest.approx(b["bone_transforms"][k], abs=PACKED_ANGLE_TOLERANCE_DEG)
     assert a["viseme"] == b["viseme"] and a["face_present"] == b["face_present"]
     assert a["capture_ms"] == b["capture_ms"]
+
+
+def test_variant_b_frame_says_so_in_both_forms():
+    welcome = cbor2.loads((GOLDEN / "welcome.cbor").read_bytes())["payload"]
+    packed = cbor2.loads((GOLDEN / "avatar_frame_packed_variant_b.cbor").read_bytes())
+    assert len((GOLDEN / "avatar_frame_packed_variant_b.cbor").read_bytes()) <= PACKED_MAX_BYTES
+    assert unpack_avatar_frame(packed, welcome["channels"], welcome["bones"])["payload"]["variant"] == "B"
+    assert cbor2.loads((GOLDEN / "avatar_frame_named_variant_b.cbor").read_bytes())["payload"]["variant"] == "B"

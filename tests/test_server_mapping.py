@@ -152,3 +152,33 @@ def test_upload_limit(settings):
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/rigs", content=b"glTF" + b"\0" * 2000)
         assert r.status_code == 413 and "upload limit" in r.json()["detail"]
+
+
+def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
+    from server.protocol.packed import unpack_avatar_frame
+    image = jpeg(astronaut)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30, format="packed", strategy="direct", compare={"strategy": "emotion_preset"}))
+        welcome = recv(ws)["payload"]
+        assert welcome["compare"] == {"strategy": "emotion_preset", "strategy_params": {}}
+        seen: dict[str, list] = {"A": [], "B": []}
+        for i in range(200):
+            ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 100 + 33 * i}))
+            m = recv(ws)
+            if m.get(0) == 1:
+                frame = unpack_avatar_frame(m, welcome["channels"], welcome["bones"])
+                seen[frame["payload"]["variant"]].append(frame)
+            if len(seen["A"]) > 20 and len(seen["B"]) > 20 and seen["B"][-1]["payload"]["face_present"]:
+                break
+        b = seen["B"][-1]
+        same_tick = [a for a in seen["A"] if a["timestamp_ms"] == b["timestamp_ms"]]
+        assert same_tick, "every tick maps the same features twice"  # one inference pass, two mappings
+        a = same_tick[0]
+        assert [f["sequence"] for f in seen["B"]] == list(range(seen["B"][0]["sequence"], seen["B"][0]["sequence"] + len(seen["B"])))
+        # direct passes the face through; the preset strategy shows "happy" its own way
+        assert a["payload"]["blendshapes"]["mouthSmileLeft"] != pytest.approx(b["payload"]["blendshapes"]["mouthSmileLeft"], abs=0.01)
+        ws.send_bytes(msg("configure", {"compare": None}))
+        assert recv_until(ws, "configured")["payload"]["compare"] is None
+        ws.send_bytes(msg("configure", {"compare": {"strategy": "nope"}}))
+        assert recv_until(ws, "error")["payload"]["code"] == "bad_configure"
+        ws.send_bytes(msg("bye"))

@@ -34,6 +34,8 @@ class Hello:
     token: str | None = None
     strategy_params: dict[str, Any] | None = None
     adaptive: bool = False
+    # A/B: a second strategy streamed as variant "B" from the same input.
+    compare: "Compare | None" = None
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -68,7 +70,24 @@ class Hello:
             raise ProtocolError("bad_hello", "user_id must be a string of 1 to 128 characters")
         if token is not None and not isinstance(token, str):
             raise ProtocolError("bad_hello", "token must be a string")
-        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive)
+        compare = Compare.parse(p["compare"], "bad_hello") if p.get("compare") is not None else None
+        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
+                   compare)
+
+
+@dataclass(frozen=True)
+class Compare:
+    strategy: str
+    strategy_params: dict[str, Any]
+
+    @classmethod
+    def parse(cls, p: Any, code: str) -> "Compare":
+        if not isinstance(p, dict) or p.get("strategy") not in STRATEGIES:
+            raise ProtocolError(code, f"compare needs {{strategy: one of {sorted(STRATEGIES)}, strategy_params?}}")
+        params = p.get("strategy_params", {})
+        if not isinstance(params, dict):
+            raise ProtocolError(code, "compare.strategy_params must be a map")
+        return cls(p["strategy"], params)
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,8 @@ class Configure:
     strategy_params: dict[str, Any] | None = None
     adaptive: bool | None = None
     adaptive_frozen: bool | None = None
+    compare: Compare | None = None
+    stop_compare: bool = False
 
     @classmethod
     def parse(cls, p: dict[str, Any]) -> "Configure":
@@ -129,9 +150,12 @@ class Configure:
         flags = {k: p.get(k) for k in ("adaptive", "adaptive_frozen")}
         if any(v is not None and not isinstance(v, bool) for v in flags.values()):
             raise ProtocolError("bad_configure", "adaptive and adaptive_frozen must be true or false")
-        if not (strategy or params is not None or any(v is not None for v in flags.values())):
-            raise ProtocolError("bad_configure", "configure needs strategy, strategy_params, adaptive or adaptive_frozen")
-        return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"])
+        compare = Compare.parse(p["compare"], "bad_configure") if p.get("compare") is not None else None
+        stop_compare = "compare" in p and p["compare"] is None
+        if not (strategy or params is not None or any(v is not None for v in flags.values()) or compare or stop_compare):
+            raise ProtocolError("bad_configure",
+                                "configure needs strategy, strategy_params, adaptive, adaptive_frozen or compare")
+        return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"], compare, stop_compare)
 
 
 @dataclass(frozen=True)
@@ -185,7 +209,7 @@ def welcome_payload(session_id: str, hello: Hello, channels: tuple[str, ...], bo
     }
 
 
-def avatar_frame_payload(frame: AvatarFrame) -> dict[str, Any]:
+def avatar_frame_payload(frame: AvatarFrame, variant: str | None = None) -> dict[str, Any]:
     bone_transforms: dict[str, Any] = frame.rotations_by_bone()
     bone_transforms.update(
         head_yaw_deg=frame.head_yaw_deg, head_pitch_deg=frame.head_pitch_deg, head_roll_deg=frame.head_roll_deg
@@ -199,6 +223,7 @@ def avatar_frame_payload(frame: AvatarFrame) -> dict[str, Any]:
         "particles": dict(frame.particles),
         "face_present": frame.face_present,
         "capture_ms": frame.capture_ms,
+        **({"variant": variant} if variant else {}),
     }
 
 

@@ -5,7 +5,7 @@ Envelope keys: 0 type (1 = avatar_frame), 1 session_id, 2 timestamp_ms, 3 sequen
 welcome), 1 bone rotations (int16 LE x, y, z per bone, * 32767; w = sqrt(1 - x²-y²-z²)
 >= 0), 2 head yaw/pitch/roll (int16 LE centidegrees), 3 viseme index, 4 viseme_conf
 (0..255), 5 face_present, 6 capture_ms (omitted when unknown), 7 viseme weights
-(uint8 x 15, omitted when empty).
+(uint8 x 15, omitted when empty), 8 variant (0 = "A", 1 = "B"; only in A/B sessions).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from avatar_mapping.vocabulary import VISEME_INDEX, VISEMES
 
 PACKED_TYPE_CODES = {"avatar_frame": 1}
 K_TYPE, K_SESSION, K_TIMESTAMP, K_SEQUENCE, K_PAYLOAD = range(5)
-P_WEIGHTS, P_ROTATIONS, P_HEAD, P_VISEME, P_VISEME_CONF, P_PRESENT, P_CAPTURE, P_VISEMES = range(8)
+P_WEIGHTS, P_ROTATIONS, P_HEAD, P_VISEME, P_VISEME_CONF, P_PRESENT, P_CAPTURE, P_VISEMES, P_VARIANT = range(9)
+VARIANTS = ("A", "B")
 
 
-def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int) -> dict[int, Any]:
+def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int,
+                      variant: str | None = None) -> dict[int, Any]:
     weights = np.rint(np.clip(frame.weights, 0.0, 1.0) * 65535.0).astype("<u2")
     xyz: list[int] = []
     for x, y, z, w in np.asarray(frame.rotations, dtype=np.float64).reshape(-1, 4).tolist():
@@ -43,6 +45,8 @@ def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, se
     if frame.visemes:
         v = np.array([frame.visemes.get(n, 0.0) for n in VISEMES])
         payload[P_VISEMES] = np.round(np.clip(v, 0.0, 1.0) * 255).astype(np.uint8).tobytes()
+    if variant is not None:
+        payload[P_VARIANT] = VARIANTS.index(variant)
     return {
         K_TYPE: PACKED_TYPE_CODES["avatar_frame"],
         K_SESSION: session_id,
@@ -81,5 +85,6 @@ def unpack_avatar_frame(message: dict[int, Any], channels: list[str], bones: lis
             "visemes": visemes,
             "face_present": bool(p[P_PRESENT]),
             "capture_ms": p.get(P_CAPTURE),
+            **({"variant": VARIANTS[p[P_VARIANT]]} if P_VARIANT in p else {}),
         },
     }

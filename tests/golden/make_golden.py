@@ -52,6 +52,7 @@ def messages() -> dict[str, Any]:
     features = _features()
     frame = mapper.step(features, 0.0)
     avatar = emitter.avatar_frame(frame, T0)
+    b_frame = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0).avatar_frame(frame, T0, variant="B")
     emotion = emitter.emotion_update(features, T0, mapper.last_state)
     table = CalibrationTable.identity("user-42").to_dict()
     env = lambda t, p, seq, sid=SESSION: {"type": t, "session_id": sid, "timestamp_ms": T0, "sequence": seq,  # noqa: E731
@@ -76,7 +77,12 @@ def messages() -> dict[str, Any]:
         "configure": env("configure", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False}, 5,
                          None),
         "configured": env("configured", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False,
-                                         "adaptive_frozen": False, "calibration_user_id": None}, None),
+                                         "adaptive_frozen": False, "calibration_user_id": None,
+                                         "compare": {"strategy": "emotion_preset", "strategy_params": {}}}, None),
+        "configure_compare": env("configure", {"compare": {"strategy": "emotion_preset", "strategy_params": {}}}, 8,
+                                 None),
+        "avatar_frame_packed_variant_b": b_frame.packed,
+        "avatar_frame_named_variant_b": b_frame.named,
         "calibration_start": env("calibration_start", {"user_id": "user-42", "steps": ["neutral", "smile"],
                                                        "prepare_s": 1.5, "duration_scale": 1.0}, 6, None),
         "calibration_step_cancel": env("calibration_step", {"action": "cancel"}, 7, None),

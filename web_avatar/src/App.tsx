@@ -3,6 +3,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView } from "./scene/AvatarView";
+import { ABControls, ABView } from "./ui/ABView";
 import { ChannelPanel, Hud } from "./ui/Hud";
 import { Wizard } from "./ui/Wizard";
 
@@ -26,6 +27,8 @@ export function App() {
     camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
   });
   const [consented, setConsented] = useState(false);
+  const [compare, setCompare] = useState<string | null>(null);
+  const [blind, setBlind] = useState(true);
   const tuning = useControls("playback", {
     jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5 },
     smoothing_ms: { value: 30, min: 0, max: 200, step: 5 },
@@ -40,7 +43,8 @@ export function App() {
     if (watchId) runtime.watch(watchId);
     window.__avatarDriver = {
       runtime,
-      weight: (name: string) => runtime.driver?.weight(name) ?? 0,
+      weight: (name: string) => runtime.drivers.A?.weight(name) ?? 0,
+      weightB: (name: string) => runtime.drivers.B?.weight(name) ?? 0,
       avatar: () => avatarState,
     };
     return () => {
@@ -50,8 +54,8 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    (runtime.buffer.options as { delayMs: number }).delayMs = tuning.jitter_delay_ms;
-    if (runtime.driver) runtime.driver.options = { ...runtime.driver.options, weightTauS: tuning.smoothing_ms / 1000 };
+    for (const b of Object.values(runtime.buffers)) (b.options as { delayMs: number }).delayMs = tuning.jitter_delay_ms;
+    for (const d of Object.values(runtime.drivers)) if (d) d.options = { ...d.options, weightTauS: tuning.smoothing_ms / 1000 };
     runtime.camera?.setFps(tuning.capture_fps);
   }, [tuning]);
 
@@ -68,6 +72,7 @@ export function App() {
   const stop = () => {
     runtime.stop();
     setConsented(false);
+    setCompare(null);
   };
 
   /** A user's avatar: shown at once, and its rig built by the server so the stream fits it. */
@@ -131,11 +136,14 @@ export function App() {
           <button onClick={() => { setAvatarUrl(DEFAULT_AVATAR); setSettings({ ...settings, rig: "arkit52" }); }}>Default avatar</button>
           <p className="muted">or drop a GLB/VRM anywhere. {avatarInfo}</p>
         </section>
+        {consented && <ABControls strategies={strategies} blind={blind} setBlind={setBlind} compare={compare} setCompare={setCompare} />}
         {consented && settings.camera && <Wizard userId={settings.userId} />}
         <video ref={video} className="preview" muted playsInline style={{ display: consented && settings.camera ? "block" : "none" }} />
       </aside>
       <main>
-        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => { runtime.lastError = m; rerender(); }} />
+        {compare && consented
+          ? <ABView url={avatarUrl} blind={blind} onError={(m) => { runtime.lastError = m; rerender(); }} />
+          : <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => { runtime.lastError = m; rerender(); }} />}
         <Hud />
         <ChannelPanel />
       </main>

@@ -18,13 +18,19 @@ export interface SessionSettings {
   mirror: boolean;
 }
 
+export type Variant = "A" | "B";
+
 export class Runtime {
   client: AvatarClient | null = null;
   camera: CameraCapture | null = null;
   microphone: MicrophoneCapture | null = null;
   stream: MediaStream | null = null;
-  readonly buffer = new JitterBuffer({ delayMs: 60, capacity: 64 });
-  driver: AvatarDriver | null = null;
+  /** One jitter buffer and one driver per stream: "A" (the session's strategy) and, in A/B, "B". */
+  readonly buffers: Record<Variant, JitterBuffer> = {
+    A: new JitterBuffer({ delayMs: 60, capacity: 64 }),
+    B: new JitterBuffer({ delayMs: 60, capacity: 64 }),
+  };
+  readonly drivers: Record<Variant, AvatarDriver | null> = { A: null, B: null };
   state: ConnectionState = "idle";
   stateDetail = "";
   sessionId: string | null = null;
@@ -102,6 +108,7 @@ export class Runtime {
     this.client?.close();
     this.stream?.getTracks().forEach((t) => t.stop());
     this.camera = this.microphone = this.client = this.stream = null;
+    this.configured = null;
     this.setState("idle");
   }
 
@@ -114,7 +121,8 @@ export class Runtime {
     this.stateDetail = detail;
     if (state === "open") {
       this.sessionId = detail;
-      this.buffer.reset(); // a (re)connected session starts its own sequence
+      this.buffers.A.reset(); // a (re)connected session starts its own sequence
+      this.buffers.B.reset();
     }
     this.notify();
   }
@@ -124,7 +132,8 @@ export class Runtime {
       case "avatar_frame":
         this.framesReceived++;
         this.receivedTimes.push(performance.now());
-        this.buffer.push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
+        this.buffers[(m.payload.variant as Variant | undefined) ?? "A"]
+          .push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
         break;
       case "emotion_update":
         this.emotion = m.payload;

@@ -15,7 +15,10 @@ export interface AvatarFramePayload {
   particles: Record<string, number>;
   face_present: boolean;
   capture_ms: number | null;
+  variant?: "A" | "B";
 }
+
+const VARIANTS = ["A", "B"] as const;
 
 function key(map: Record<string | number, unknown>, k: number): unknown {
   return map[k] ?? map[String(k)];
@@ -61,6 +64,8 @@ export function unpackAvatarFrame(value: unknown, channels: string[], bones: str
     face_present: Boolean(key(p, 5)),
     capture_ms: (key(p, 6) as number | undefined) ?? null,
   };
+  const variant = key(p, 8) as number | undefined;
+  if (variant !== undefined) payload.variant = VARIANTS[variant];
   return {
     type: "avatar_frame",
     session_id: key(m, 1) as string,

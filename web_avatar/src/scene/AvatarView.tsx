@@ -2,15 +2,16 @@ import { OrbitControls } from "@react-three/drei";
 import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useState } from "react";
 import { AvatarDriver } from "../driving/applyPose";
-import { runtime } from "../runtime";
+import { runtime, type Variant } from "../runtime";
 import { loadAvatar, type AvatarModel } from "./avatarModel";
 
-function Driven({ model }: { model: AvatarModel }) {
+function Driven({ model, variant }: { model: AvatarModel; variant: Variant }) {
   useFrame((_, delta) => {
-    const pose = runtime.buffer.sample(Date.now());
-    if (!pose || !runtime.driver) return;
-    runtime.driver.apply(pose, Math.min(delta, 0.1));
-    if (pose.captureMs) runtime.latencyMs = Date.now() - pose.captureMs;
+    const pose = runtime.buffers[variant].sample(Date.now());
+    const driver = runtime.drivers[variant];
+    if (!pose || !driver) return;
+    driver.apply(pose, Math.min(delta, 0.1));
+    if (pose.captureMs && variant === "A") runtime.latencyMs = Date.now() - pose.captureMs;
   });
   return <primitive object={model.root} />;
 }
@@ -27,26 +28,28 @@ function Framing({ y }: { y: number }) {
 
 export interface AvatarViewProps {
   url: string;
+  variant?: Variant;
   onLoaded: (model: AvatarModel) => void;
   onError: (message: string) => void;
 }
 
-export function AvatarView({ url, onLoaded, onError }: AvatarViewProps) {
+export function AvatarView({ url, variant = "A", onLoaded, onError }: AvatarViewProps) {
   const [model, setModel] = useState<AvatarModel | null>(null);
   useEffect(() => {
     let cancelled = false;
     loadAvatar(url)
       .then((m) => {
         if (cancelled) return;
-        runtime.driver = new AvatarDriver(m);
+        runtime.drivers[variant] = new AvatarDriver(m);
         setModel(m);
         onLoaded(m);
       })
       .catch((e: Error) => !cancelled && onError(`could not load the avatar: ${e.message}`));
     return () => {
       cancelled = true;
+      runtime.drivers[variant] = null;
     };
-  }, [url]);
+  }, [url, variant]);
   const y = model?.headHeight ?? 0.17;
   return (
     <Canvas camera={{ position: [0, y, 0.75], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true }}>
@@ -54,7 +57,7 @@ export function AvatarView({ url, onLoaded, onError }: AvatarViewProps) {
       <hemisphereLight args={["#ffffff", "#404050", 1.6]} />
       <directionalLight position={[1, 2, 2]} intensity={2.2} />
       <directionalLight position={[-1.5, 1, 1]} intensity={0.8} />
-      {model && <Driven model={model} />}
+      {model && <Driven model={model} variant={variant} />}
       <Framing y={y} />
     </Canvas>
   );

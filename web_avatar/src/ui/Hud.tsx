@@ -25,7 +25,7 @@ export function Hud() {
 }
 
 export function ChannelPanel() {
-  const driver = runtime.driver;
+  const driver = runtime.drivers.A;
   if (!driver) return null;
   const rows = [...driver.applied.entries()].sort(([a], [b]) => a.localeCompare(b));
   return (

@@ -23,7 +23,7 @@ export function Wizard({ userId }: { userId: string }) {
 
   const start = () => {
     if (!userId) return;
-    setBefore(new Map(runtime.driver?.applied ?? []));
+    setBefore(new Map(runtime.drivers.A?.applied ?? []));
     runtime.calibrationEvents = [];
     runtime.calibrationResult = null;
     runtime.send("calibration_start", { user_id: userId });
@@ -72,7 +72,7 @@ export function Wizard({ userId }: { userId: string }) {
         {result.status === "saved" ? `saved as version ${result.version}; applied now` : `failed: ${result.reason}`}</div>}
       {compare.length > 0 && (
         <table className="compare"><thead><tr><th>at rest</th><th>before</th><th>after</th></tr></thead><tbody>
-          {compare.map(([n, b]) => <tr key={n}><td>{n}</td><td>{b.toFixed(2)}</td><td>{(runtime.driver?.weight(n) ?? 0).toFixed(2)}</td></tr>)}
+          {compare.map(([n, b]) => <tr key={n}><td>{n}</td><td>{b.toFixed(2)}</td><td>{(runtime.drivers.A?.weight(n) ?? 0).toFixed(2)}</td></tr>)}
         </tbody></table>
       )}
       <div className="buttons">

@@ -126,6 +126,19 @@ try {
     await page.getByText("cancelled").first().waitFor({ timeout: 5000 });
   });
 
+  await check("the A/B view drives two avatars from one input and stores a blind vote", async () => {
+    await page.getByTestId("ab-strategy").selectOption("emotion_preset");
+    await page.getByTestId("ab-view").waitFor({ timeout: 10000 });
+    await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3 && window.__avatarDriver.weightB('mouthSmileLeft') > 0.3", 40000);
+    await page.screenshot({ path: join(shots, "05-ab.png") });
+    await page.getByTestId("vote-left").click();
+    await page.getByTestId("ab-results").getByText(/n=1/).waitFor({ timeout: 10000 });
+    const results = await (await fetch(`${base}/v1/ab/results`)).json();
+    assert(results.votes === 1 && results.pairs[0].strategies.includes("emotion_preset"), JSON.stringify(results));
+    await page.getByTestId("ab-strategy").selectOption("");
+    await page.getByTestId("ab-view").waitFor({ state: "detached", timeout: 10000 });
+  });
+
   await check("a meshopt-compressed VRoid avatar loads and is driven through its own rig", async () => {
     assert(existsSync(join(avatars, "vroid.glb")), `missing ${avatars}/vroid.glb`);
     await page.getByTestId("avatar-file").setInputFiles(join(avatars, "vroid.glb"));
@@ -134,7 +147,7 @@ try {
     await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'vroid' && window.__avatarDriver.runtime.state === 'open'", 60000);
     await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 60000);
     await page.waitForTimeout(500);
-    await page.screenshot({ path: join(shots, "05-vroid.png") });
+    await page.screenshot({ path: join(shots, "06-vroid.png") });
   });
 
   await check("stop ends capture and the stream at once", async () => {

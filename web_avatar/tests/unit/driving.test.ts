@@ -74,3 +74,15 @@ describe("smoothing", () => {
     expect((2 * Math.asin(s[1]) * 180) / Math.PI).toBeCloseTo(30 * (1 - Math.exp(-1)), 1);
   });
 });
+
+describe("blind A/B trials", async () => {
+  const { newTrial } = await import("../../src/ui/ABView");
+  it("shuffles sides only in blind mode, with a fresh id per trial", () => {
+    let flip = false;
+    const random = () => ((flip = !flip) ? 0.2 : 0.8);
+    const lefts = Array.from({ length: 6 }, () => newTrial(true, random).left);
+    expect(new Set(lefts)).toEqual(new Set(["A", "B"]));
+    expect(Array.from({ length: 6 }, () => newTrial(false, random).left)).toEqual(Array(6).fill("A"));
+    expect(newTrial(true).id).not.toBe(newTrial(true).id);
+  });
+});

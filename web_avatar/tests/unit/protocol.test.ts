@@ -63,6 +63,17 @@ describe("golden fixtures", () => {
   });
 });
 
+describe("A/B frames", () => {
+  it("carry their variant in both forms", () => {
+    const welcome = fixture("welcome") as { payload: { channels: string[]; bones: string[] } };
+    const packed = unpackAvatarFrame(fixture("avatar_frame_packed_variant_b"), welcome.payload.channels, welcome.payload.bones);
+    expect((packed.payload as Record<string, unknown>).variant).toBe("B");
+    expect((fixture("avatar_frame_named_variant_b") as any).payload.variant).toBe("B");
+    const single = unpackAvatarFrame(fixture("avatar_frame_packed"), welcome.payload.channels, welcome.payload.bones);
+    expect((single.payload as Record<string, unknown>).variant).toBeUndefined();
+  });
+});
+
 describe("client encoding", () => {
   it("writes plain CBOR maps with byte strings the server accepts", () => {
     const bytes = encodeMessage("video_frame", { image: new Uint8Array([1, 2, 3]), capture_ms: 5 }, 7);
