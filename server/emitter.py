@@ -15,6 +15,7 @@ from avatar_mapping.fused import FusedState
 from avatar_mapping.mapper import AvatarMapper, MapperOptions
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import Strategy
+from avatar_mapping.voice import VoiceFeatures
 from calibration.table import CalibrationTable
 
 from .protocol.codec import Encoding, encode_map
@@ -77,13 +78,14 @@ class FrameEmitter:
             if mapper is not None:
                 mapper.set_calibration(table)
 
-    def tick(self, features: FaceFeatures, dt_s: float, age_s: float, timestamp_ms: int) -> list[Outgoing]:
+    def tick(self, features: FaceFeatures, dt_s: float, age_s: float, timestamp_ms: int,
+             voice: VoiceFeatures | None = None) -> list[Outgoing]:
         """One output tick: an avatar_frame per variant, and an emotion_update when one is due."""
-        frame = self.mapper.step(features, dt_s, age_s)
+        frame = self.mapper.step(features, dt_s, age_s, voice)
         if self.mapper_b is None:
             out = [self.avatar_frame(frame, timestamp_ms)]
         else:
-            frame_b = self.mapper_b.step(features, dt_s, age_s)
+            frame_b = self.mapper_b.step(features, dt_s, age_s, voice)
             out = [self.avatar_frame(frame, timestamp_ms, "A"), self.avatar_frame(frame_b, timestamp_ms, "B")]
         self._since_emotion_s += dt_s
         if self._since_emotion_s >= self.emotion_interval_s:

@@ -18,6 +18,7 @@ from pathlib import Path
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import Strategy
+from avatar_mapping.voice import VoiceFeatures
 from calibration.adaptive import AdaptiveRanges
 from calibration.table import CalibrationTable
 from calibration.wizard import STEPS, CalibrationRun
@@ -26,6 +27,7 @@ from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from .inference.vad import VadOptions, VoiceActivityDetector
 from .metrics import Metrics
 from .outbox import Outbox
 from .protocol.codec import Encoding
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 STALE_FEATURES_S = 0.5
 # Adaptive ranges are pushed into the mapping this often.
 ADAPTIVE_PUSH_S = 1.0
+# Audio waiting for voice activity detection is bounded (chunks are ~100 ms).
+MAX_PENDING_AUDIO_CHUNKS = 50
 
 
 @dataclass
@@ -54,7 +58,7 @@ class _Pending:
 class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
                  metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int, strategy: Strategy,
-                 calibration: CalibrationTable | None = None):
+                 calibration: CalibrationTable | None = None, vad_path: Path | None = None):
         self.id = session_id
         self.hello = hello
         self.rig = rig
@@ -81,6 +85,14 @@ class Session:
         self._features_sent = True
         self._tasks: list[asyncio.Task] = []
         self._on_frame_error = None
+        # Audio: its own thread, so voice activity never waits behind face inference.
+        self._vad_path = vad_path
+        self._vad: VoiceActivityDetector | None = None
+        self._audio_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"audio-{session_id}")
+        self._audio_pending: list[AudioChunk] = []
+        self._audio_ready = asyncio.Event()
+        self._voice = VoiceFeatures.silent(0)
+        self._voice_received_s = 0.0
 
     async def start(self, on_frame_error) -> None:
         """Load the face model (if the camera is consented) and start the clocks."""
@@ -90,7 +102,30 @@ class Session:
             options = FaceTrackerOptions(model_path=self._model_path, mode="video", mirror=self.hello.mirror)
             await loop.run_in_executor(self._executor, self._load_tracker, options)
             self._tasks.append(asyncio.create_task(self._inference_loop(), name=f"inference-{self.id}"))
+        if self.hello.microphone and self._vad_path is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._audio_executor, self._load_vad)
+            self._tasks.append(asyncio.create_task(self._audio_loop(), name=f"audio-{self.id}"))
         self._tasks.append(asyncio.create_task(self._output_loop(), name=f"output-{self.id}"))
+
+    def _load_vad(self) -> None:
+        self._vad = VoiceActivityDetector(VadOptions(self._vad_path))
+
+    async def _audio_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._audio_ready.wait()
+            self._audio_ready.clear()
+            chunks, self._audio_pending = self._audio_pending, []
+            for chunk in chunks:
+                t0 = time.perf_counter()
+                frames = await loop.run_in_executor(self._audio_executor, self._vad.push_pcm, chunk.pcm,
+                                                    chunk.sample_rate_hz, chunk.capture_ms)
+                self.metrics.stage_seconds.labels("vad").observe(time.perf_counter() - t0)
+                if frames:
+                    last = frames[-1]
+                    self._voice = VoiceFeatures(True, int(last.end_ms), speaking_probability=last.probability)
+                    self._voice_received_s = time.monotonic()
 
     def _load_tracker(self, options: FaceTrackerOptions) -> None:
         self._tracker = FaceTracker(options)
@@ -165,6 +200,13 @@ class Session:
     def submit_audio(self, chunk: AudioChunk) -> None:
         self.metrics.frames_in.labels("audio").inc()
         self.audio.append(chunk.pcm, chunk.sample_rate_hz, chunk.capture_ms)
+        if self._vad_path is None:
+            return
+        if len(self._audio_pending) >= MAX_PENDING_AUDIO_CHUNKS:
+            self._audio_pending.pop(0)
+            self.metrics.dropped.labels("audio_backlog").inc()
+        self._audio_pending.append(chunk)
+        self._audio_ready.set()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.append(subscriber)
@@ -228,8 +270,11 @@ class Session:
         features = self._features
         if features.present and age_s > STALE_FEATURES_S:
             features = FaceFeatures.absent(features.capture_ms)
+        voice = self._voice
+        if voice.present and now - self._voice_received_s > STALE_FEATURES_S:
+            voice = VoiceFeatures.silent(voice.capture_ms)  # the microphone stopped sending
         t0 = time.perf_counter()
-        messages = self.emitter.tick(features, dt_s, age_s, int(time.time() * 1000))
+        messages = self.emitter.tick(features, dt_s, age_s, int(time.time() * 1000), voice)
         t1 = time.perf_counter()
         self.publish(messages)
         t2 = time.perf_counter()
@@ -255,3 +300,5 @@ class Session:
         # Queued behind any inference or model loading on the session's own thread.
         self._executor.submit(self._close_tracker)
         self._executor.shutdown(wait=False)
+        self._audio_pending = []
+        self._audio_executor.shutdown(wait=False)

@@ -219,3 +219,32 @@ def test_http_endpoints(client):
     assert "unknown rig" in client.get("/v1/rigs/nope").json()["detail"]
     assert "avatar_driver_stage_seconds" in client.get("/metrics").text
     assert client.get("/").status_code == 200
+
+
+def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
+    from tests.test_vad import espeak
+    speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
+    silence = np.zeros(16000, "<i2")
+
+    def speaking_after(samples: np.ndarray, t0_ms: int) -> float:
+        for i in range(0, len(samples), 1600):  # 100 ms chunks, as the viewer sends them
+            ws.send_bytes(msg("audio_chunk", {"pcm": samples[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
+                                              "capture_ms": t0_ms + i // 16}))
+        for _ in range(40):  # the newest emotion_update after the audio was analysed
+            e = recv_until(ws, "emotion_update")
+            if e["payload"]["speaking_probability"] is not None and e["timestamp_ms"] > sent_at + 150:
+                return e["payload"]["speaking_probability"]
+        raise AssertionError("no speaking probability")
+
+    import time
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
+        recv(ws)
+        sent_at = int(time.time() * 1000)
+        quiet = speaking_after(silence, 0)
+        mid = len(speech) // 2
+        sent_at = int(time.time() * 1000)
+        talking = speaking_after(speech[:mid], 1000)
+        ws.send_bytes(msg("bye"))
+    assert quiet < 0.3 and talking > 0.5
+    assert "avatar_driver_stage_seconds_count{stage=\"vad\"}" in client.get("/metrics").text
