@@ -32,6 +32,7 @@ web: $(STAMP)
 bench: setup
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_mapping.py
+	$(BIN)/python bench/bench_voice.py
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.make_golden

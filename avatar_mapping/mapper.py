@@ -118,14 +118,25 @@ class AvatarMapper:
                                         f.head.roll_deg - prev.head.roll_deg]) / dt
 
     def _raw_targets(self, out: StrategyOutput, age_s: float) -> np.ndarray:
+        """Face-driven values fade with face presence; voice-driven ones (visemes) do not, so a
+        microphone alone still moves the mouth."""
         p = self._presence
-        f = self.last_state.face if self.last_state else None
+        state = self.last_state
+        f = state.face if state else None
         raw, n = self._raw, self._n
-        if f is None or not f.present or p <= 0.0:
+        has_face = f is not None and f.present and p > 0.0
+        has_voice = state is not None and state.voice.present
+        if not (has_face or has_voice):
             raw[:n] = self._rest
             raw[n:] = 0.0
             return raw
-        raw[:n] = self._compiled.evaluate(out.channels * p)
+        canonical = out.channels * p if has_face else np.zeros_like(out.channels)
+        if has_voice:
+            canonical[VIS] = out.channels[VIS]
+        raw[:n] = self._compiled.evaluate(canonical)
+        if not has_face:
+            raw[n:] = 0.0
+            return raw
         lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
         h, v = f.head, self._head_velocity
         raw[n:] = (h.yaw_deg + v[0] * lead, h.pitch_deg + out.head_pitch_offset_deg + v[1] * lead,
@@ -154,7 +165,7 @@ class AvatarMapper:
         visemes: dict[str, float] = {}
         viseme, viseme_conf = "sil", 0.0
         if state.voice.present:
-            vis = np.clip(out.channels[VIS] * self._presence, 0.0, 1.0)
+            vis = np.clip(out.channels[VIS], 0.0, 1.0)
             visemes = dict(zip(VISEMES, vis.tolist()))
             viseme = VISEMES[int(np.argmax(vis))] if vis.any() else "sil"
             viseme_conf = float(state.voice.viseme_conf)

@@ -27,7 +27,7 @@ from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
-from .inference.vad import VadOptions, VoiceActivityDetector
+from .inference.voice import VoiceAnalyzer
 from .metrics import Metrics
 from .outbox import Outbox
 from .protocol.codec import Encoding
@@ -87,7 +87,7 @@ class Session:
         self._on_frame_error = None
         # Audio: its own thread, so voice activity never waits behind face inference.
         self._vad_path = vad_path
-        self._vad: VoiceActivityDetector | None = None
+        self._voice_analyzer: VoiceAnalyzer | None = None
         self._audio_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"audio-{session_id}")
         self._audio_pending: list[AudioChunk] = []
         self._audio_ready = asyncio.Event()
@@ -109,7 +109,7 @@ class Session:
         self._tasks.append(asyncio.create_task(self._output_loop(), name=f"output-{self.id}"))
 
     def _load_vad(self) -> None:
-        self._vad = VoiceActivityDetector(VadOptions(self._vad_path))
+        self._voice_analyzer = VoiceAnalyzer(self._vad_path)
 
     async def _audio_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -119,12 +119,11 @@ class Session:
             chunks, self._audio_pending = self._audio_pending, []
             for chunk in chunks:
                 t0 = time.perf_counter()
-                frames = await loop.run_in_executor(self._audio_executor, self._vad.push_pcm, chunk.pcm,
-                                                    chunk.sample_rate_hz, chunk.capture_ms)
-                self.metrics.stage_seconds.labels("vad").observe(time.perf_counter() - t0)
-                if frames:
-                    last = frames[-1]
-                    self._voice = VoiceFeatures(True, int(last.end_ms), speaking_probability=last.probability)
+                voice = await loop.run_in_executor(self._audio_executor, self._voice_analyzer.push, chunk.pcm,
+                                                   chunk.sample_rate_hz, chunk.capture_ms)
+                self.metrics.stage_seconds.labels("voice").observe(time.perf_counter() - t0)
+                if voice is not None:
+                    self._voice = voice
                     self._voice_received_s = time.monotonic()
 
     def _load_tracker(self, options: FaceTrackerOptions) -> None:

@@ -94,3 +94,20 @@ def test_rig_without_neck_gives_head_the_whole_rotation():
     assert f.bones == ("head",)
     from avatar_mapping.rotation import quat_from_euler
     assert np.allclose(f.rotations[0], quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg))
+
+
+def test_voice_moves_the_mouth_without_a_face():
+    from avatar_mapping.voice import VoiceFeatures
+    from avatar_mapping.vocabulary import VISEME_INDEX
+    from dataclasses import replace
+    rig = load("arkit52")
+    rig = replace(rig, channels=rig.channels + (type(rig.channels[0])(name="viseme_aa", sources={"viseme_aa": 1.0},
+                                                                       smoothing="visemes"),))
+    m = AvatarMapper(rig)
+    v = np.zeros(15)
+    v[VISEME_INDEX["aa"]] = 1.0
+    voice = VoiceFeatures(True, 0, speaking_probability=0.9, visemes=v, viseme_conf=0.8)
+    frames = [m.step(FaceFeatures.absent(i * 16), DT, voice=voice) for i in range(30)]
+    last = frames[-1]
+    assert not last.face_present and last.viseme == "aa" and last.weights_by_name()["viseme_aa"] > 0.9
+    assert last.weights_by_name()["mouthSmileLeft"] == 0.0  # no face: the face channels rest

@@ -232,12 +232,26 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
                                               "capture_ms": t0_ms + i // 16}))
         for _ in range(40):  # the newest emotion_update after the audio was analysed
             e = recv_until(ws, "emotion_update")
+            spoken_visemes.update(f["payload"]["viseme"] for f in frames_seen if f["payload"]["viseme"] != "sil")
             if e["payload"]["speaking_probability"] is not None and e["timestamp_ms"] > sent_at + 150:
                 return e["payload"]["speaking_probability"]
         raise AssertionError("no speaking probability")
 
     import time
+    spoken_visemes: set[str] = set()
+    frames_seen: list[dict] = []
     with client.websocket_connect("/v1/stream") as ws:
+        original_recv = ws.receive
+
+        def receive():  # keep every avatar_frame seen while waiting for emotion updates
+            m = original_recv()
+            if m.get("bytes"):
+                decoded = cbor2.loads(m["bytes"])
+                if decoded.get("type") == "avatar_frame":
+                    frames_seen.append(decoded)
+            return m
+
+        ws.receive = receive
         ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
         recv(ws)
         sent_at = int(time.time() * 1000)
@@ -247,4 +261,5 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
         talking = speaking_after(speech[:mid], 1000)
         ws.send_bytes(msg("bye"))
     assert quiet < 0.3 and talking > 0.5
-    assert "avatar_driver_stage_seconds_count{stage=\"vad\"}" in client.get("/metrics").text
+    assert spoken_visemes, "avatar frames carry the real-time visemes while speaking"
+    assert "avatar_driver_stage_seconds_count{stage=\"voice\"}" in client.get("/metrics").text

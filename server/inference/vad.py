@@ -62,7 +62,10 @@ class VoiceActivityDetector:
             self._rate = rate_hz
         samples = to_model_rate(pcm_to_float(pcm), rate_hz)
         samples = np.nan_to_num(self._dc(samples), nan=0.0, posinf=0.0, neginf=0.0)
-        chunk_end_ms = capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ
+        return self.push_samples(samples, capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ)
+
+    def push_samples(self, samples: np.ndarray, chunk_end_ms: float) -> list[VadFrame]:
+        """Feed clean 16 kHz float audio whose last sample was captured at chunk_end_ms."""
         buffered = np.concatenate([self._pending, samples])
         frames: list[VadFrame] = []
         n = len(buffered) // FRAME_SAMPLES

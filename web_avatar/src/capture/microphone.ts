@@ -1,6 +1,7 @@
-// Microphone as 16 kHz s16le mono PCM through an AudioWorklet, in 100 ms chunks.
+// Microphone as 16 kHz s16le mono PCM through an AudioWorklet, in 20 ms chunks.
 export const MIC_RATE_HZ = 16000;
-const CHUNK_SAMPLES = 1600;
+// 20 ms: lip-sync latency matters more than the message count (50/s, under the server limit).
+const CHUNK_SAMPLES = 320;
 
 export class MicrophoneCapture {
   private context: AudioContext | null = null;

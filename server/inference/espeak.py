@@ -1,0 +1,98 @@
+"""Speech with known phoneme timings from libespeak-ng (ctypes), for training and tests.
+
+espeak-ng reports every phoneme it speaks with its start in the audio; `phoneme_visemes`
+turns espeak's English phoneme mnemonics into Oculus visemes (documented table).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from dataclasses import dataclass
+
+import numpy as np
+
+# espeak's English phoneme mnemonics -> Oculus visemes.
+ESPEAK_TO_VISEME: dict[str, str] = {
+    "p": "PP", "b": "PP", "m": "PP", "f": "FF", "v": "FF", "T": "TH", "D": "TH",
+    "t": "DD", "d": "DD", "t#": "DD", "d#": "DD", "k": "kk", "g": "kk", "N": "kk", "x": "kk",
+    "tS": "CH", "dZ": "CH", "S": "CH", "Z": "CH", "s": "SS", "z": "SS", "n": "nn", "l": "nn", "n-": "nn",
+    "l-": "nn", "r": "RR", "r-": "RR", "3:": "RR", "3": "RR", "w": "U", "j": "I", "h": "aa",
+    "a": "aa", "aa": "aa", "A:": "aa", "A@": "aa", "a#": "aa", "aI": "aa", "aU": "aa", "@": "aa", "@2": "aa",
+    "@5": "aa", "V": "aa", "a2": "aa", "E": "E", "e@": "E", "eI": "E", "e": "E", "E2": "E",
+    "I": "I", "i": "I", "i:": "I", "I2": "I", "I#": "I", "i@": "I", "i@3": "I",
+    "0": "O", "O:": "O", "O@": "O", "oU": "O", "OI": "O", "o@": "O", "O": "O",
+    "U": "U", "u:": "U", "U@": "U", "u": "U",
+}
+
+
+def phoneme_viseme(mnemonic: str) -> str:
+    """Viseme of one espeak phoneme ('_' pauses and unknown symbols are silence)."""
+    m = mnemonic.lstrip("'',")
+    if m.startswith("_") or not m:
+        return "sil"
+    return ESPEAK_TO_VISEME.get(m) or ESPEAK_TO_VISEME.get(m.rstrip("0123456789#"), "sil")
+
+
+@dataclass(frozen=True)
+class SpokenText:
+    audio: np.ndarray  # float32 mono
+    rate_hz: int
+    phonemes: list[tuple[float, str]]  # (start_ms, espeak mnemonic)
+
+    def viseme_at(self, t_ms: float) -> str:
+        current = "sil"
+        for start, p in self.phonemes:
+            if start > t_ms:
+                break
+            current = phoneme_viseme(p)
+        return current
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_PHONEME_EVENT, _SYNCHRONOUS, _PHONEME_EVENTS = 7, 2, 1
+_lib = None
+_rate = 0
+
+
+def speak(text: str, voice: str = "en-us", words_per_minute: int = 160) -> SpokenText:
+    """Synthesise text with espeak-ng and return the audio with phoneme start times."""
+    global _lib, _rate
+    if _lib is None:
+        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        _lib = ctypes.CDLL(name)
+        _rate = _lib.espeak_Initialize(_SYNCHRONOUS, 0, None, _PHONEME_EVENTS)
+        if _rate <= 0:
+            raise RuntimeError("espeak-ng could not be initialised")
+    audio: list[np.ndarray] = []
+    phonemes: list[tuple[float, str]] = []
+
+    def collect(wav, n, events):  # called by espeak during synthesis
+        if n > 0:
+            audio.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        i = 0
+        while events[i].type != 0:
+            if events[i].type == _PHONEME_EVENT:
+                phonemes.append((events[i].sample * 1000.0 / _rate, events[i].id.string.decode()))
+            i += 1
+        return 0
+
+    callback = _CALLBACK(collect)  # keep a reference for the duration of the call
+    _lib.espeak_SetSynthCallback(callback)
+    _lib.espeak_SetVoiceByName(voice.encode())
+    _lib.espeak_SetParameter(1, words_per_minute, 0)  # espeakRATE
+    data = text.encode()
+    _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
+    _lib.espeak_Synchronize()
+    samples = np.concatenate(audio).astype(np.float32) / 32768.0 if audio else np.zeros(0, np.float32)
+    return SpokenText(samples, _rate, phonemes)

@@ -1,0 +1,121 @@
+"""Real-time visemes: a frame-level spectral classifier, 10 ms hop, ~23 ms added latency.
+
+Each 10 ms, a 25 ms Hann window ending at the newest sample gives 13 MFCCs and a log
+energy. Below the energy gate the frame is silence; otherwise per-viseme Gaussian
+prototypes (diagonal covariance) score it, and a softmax gives viseme weights and a
+confidence. Energy also gives a jaw opening. Prototypes are data
+(server/models/viseme_prototypes.json), trained by `python -m server.inference.train_visemes`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.fft import dct
+
+from avatar_mapping.vocabulary import VISEMES
+
+RATE_HZ = 16000
+HOP = 160  # 10 ms
+WINDOW = 400  # 25 ms
+N_FFT = 512
+N_MELS = 26
+N_MFCC = 13
+PROTOTYPES_PATH = Path(__file__).resolve().parents[1] / "models" / "viseme_prototypes.json"
+
+
+def _mel_filterbank() -> np.ndarray:
+    mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
+    inv = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
+    points = inv(np.linspace(mel(80), mel(7600), N_MELS + 2))
+    bins = np.floor((N_FFT + 1) * points / RATE_HZ).astype(int)
+    fb = np.zeros((N_MELS, N_FFT // 2 + 1))
+    for i in range(N_MELS):
+        lo, mid, hi = bins[i], bins[i + 1], bins[i + 2]
+        fb[i, lo:mid] = (np.arange(lo, mid) - lo) / max(mid - lo, 1)
+        fb[i, mid:hi] = (hi - np.arange(mid, hi)) / max(hi - mid, 1)
+    return fb
+
+
+_FB = _mel_filterbank()
+_WIN = np.hanning(WINDOW)
+
+
+def frame_features(window: np.ndarray) -> tuple[np.ndarray, float]:
+    """(13 MFCCs, log energy) of one 25 ms window at 16 kHz."""
+    spectrum = np.abs(np.fft.rfft(window * _WIN, N_FFT)) ** 2
+    log_mel = np.log(_FB @ spectrum + 1e-10)
+    return dct(log_mel, type=2, norm="ortho")[:N_MFCC], float(np.log(np.mean(window ** 2) + 1e-10))
+
+
+def features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every 10 ms hop of a whole 16 kHz signal (frame i ends at sample (i+1)*HOP)."""
+    padded = np.concatenate([np.zeros(WINDOW - HOP, np.float32), audio])
+    n = len(audio) // HOP
+    out = [frame_features(padded[i * HOP:i * HOP + WINDOW]) for i in range(n)]
+    return np.array([o[0] for o in out]).reshape(n, N_MFCC), np.array([o[1] for o in out])
+
+
+@dataclass(frozen=True)
+class VisemePrototypes:
+    mean: np.ndarray  # (visemes, N_MFCC)
+    std: np.ndarray
+    visemes: tuple[str, ...]
+    energy_gate: float  # log energy below which a frame is silence
+    loud: float  # log energy of a fully open jaw
+
+    @classmethod
+    def load(cls, path: Path = PROTOTYPES_PATH) -> "VisemePrototypes":
+        d = json.loads(Path(path).read_text())
+        return cls(np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"])
+
+    def to_dict(self) -> dict:
+        return {"visemes": list(self.visemes), "mean": self.mean.round(5).tolist(), "std": self.std.round(5).tolist(),
+                "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
+
+
+@dataclass(frozen=True)
+class VisemeFrame:
+    end_ms: float
+    weights: np.ndarray  # over VISEMES
+    confidence: float
+    jaw_open: float
+
+
+class RealtimeVisemes:
+    """Streaming: push 16 kHz float audio, get a VisemeFrame per completed 10 ms hop."""
+
+    def __init__(self, prototypes: VisemePrototypes | None = None, temperature: float = 4.0):
+        self.p = prototypes or VisemePrototypes.load()
+        self.temperature = temperature
+        self._index = np.array([VISEMES.index(v) for v in self.p.visemes])
+        self._tail = np.zeros(WINDOW - HOP, np.float32)
+        self._pending = np.zeros(0, np.float32)
+
+    def classify(self, mfcc: np.ndarray, log_energy: float) -> tuple[np.ndarray, float, float]:
+        weights = np.zeros(len(VISEMES))
+        jaw = float(np.clip((log_energy - self.p.energy_gate) / (self.p.loud - self.p.energy_gate), 0.0, 1.0))
+        if log_energy < self.p.energy_gate:
+            weights[VISEMES.index("sil")] = 1.0
+            return weights, 1.0, 0.0
+        score = -0.5 * (((mfcc - self.p.mean) / self.p.std) ** 2).sum(axis=1) / self.temperature
+        z = np.exp(score - score.max())
+        weights[self._index] = z / z.sum()
+        return weights, float(weights.max()), jaw
+
+    def push(self, audio_16k: np.ndarray, end_ms: float) -> list[VisemeFrame]:
+        buffered = np.concatenate([self._pending, audio_16k.astype(np.float32)])
+        n = len(buffered) // HOP
+        frames = []
+        stream = np.concatenate([self._tail, buffered[:n * HOP]])
+        for i in range(n):
+            mfcc, energy = frame_features(stream[i * HOP:i * HOP + WINDOW])
+            w, conf, jaw = self.classify(mfcc, energy)
+            frames.append(VisemeFrame(end_ms - 1000.0 * (len(buffered) - (i + 1) * HOP) / RATE_HZ, w, conf, jaw))
+        if n:
+            self._tail = stream[-(WINDOW - HOP):]
+        self._pending = buffered[n * HOP:]
+        return frames

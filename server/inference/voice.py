@@ -1,0 +1,52 @@
+"""The live audio path of a session: PCM chunks -> VoiceFeatures.
+
+Resamples once (16 kHz), removes DC, then runs voice activity (32 ms) and the real-time
+viseme classifier (10 ms hop) on the same samples. Blocking; the session's audio thread
+runs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from avatar_mapping.voice import VoiceFeatures
+
+from .audio import MODEL_RATE_HZ, DcBlocker, pcm_to_float, to_model_rate
+from .realtime_visemes import RealtimeVisemes
+from .vad import VadOptions, VoiceActivityDetector
+
+
+class VoiceAnalyzer:
+    def __init__(self, vad_model: Path):
+        self.vad = VoiceActivityDetector(VadOptions(vad_model))
+        self.visemes = RealtimeVisemes()
+        self._dc = DcBlocker()
+        self._rate: int | None = None
+        self._speaking = 0.0
+
+    def push(self, pcm: bytes, rate_hz: int, capture_ms: float) -> VoiceFeatures | None:
+        """Analyse one chunk; the newest state, or None when no frame completed yet."""
+        if rate_hz != self._rate:  # a new stream: start clean
+            self.vad.reset()
+            self.visemes = RealtimeVisemes(self.visemes.p)
+            self._dc = DcBlocker()
+            self._rate = rate_hz
+        samples = to_model_rate(pcm_to_float(pcm), rate_hz)
+        samples = np.nan_to_num(self._dc(samples), nan=0.0, posinf=0.0, neginf=0.0)
+        end_ms = capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ
+        vad_frames = self.vad.push_samples(samples, end_ms)
+        if vad_frames:
+            self._speaking = vad_frames[-1].probability
+        vis_frames = self.visemes.push(samples, end_ms)
+        if not vis_frames:
+            return None
+        last = vis_frames[-1]
+        # Below the speech threshold the mouth is told silence, whatever the spectrum says.
+        weights = last.weights if self._speaking >= self.vad.options.threshold else _SILENCE
+        return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
+                             viseme_conf=last.confidence if weights is last.weights else 1.0)
+
+
+_SILENCE = np.eye(15)[0]
