@@ -24,7 +24,7 @@ from .ab_votes import VoteError, VoteStore, parse_vote
 from .metrics import Metrics
 from .models.store import ModelStore
 from .outbox import Outbox
-from .rig_inspect import RigInspectError, inspect_bytes
+from .rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
 from .rig_store import RigStore
 from .session import Session
 from .settings import Settings
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
         rig_id = id or Path(filename).stem
         try:
-            rig = inspect_bytes(bytes(data), _safe_id(rig_id), source=Path(filename).name)
+            rig = inspect_bytes(bytes(data), rig_id_from_name(rig_id), source=Path(filename).name)
             state.rigs.add(rig, replace=replace)
         except (RigInspectError, RigError) as e:
             raise HTTPException(422, str(e)) from None
@@ -196,9 +196,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return FileResponse(LANDING_PAGE)
 
     return app
-
-
-def _safe_id(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:64] or "avatar"

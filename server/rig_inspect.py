@@ -67,7 +67,7 @@ def inspect_file(path: Path, rig_id: str | None = None) -> RigDefinition:
         data = path.read_bytes()
     except OSError as e:
         raise RigInspectError(f"cannot read {path}: {e.strerror}") from None
-    return inspect_bytes(data, rig_id or _rig_id(path.stem), source=path.name, base_dir=path.parent)
+    return inspect_bytes(data, rig_id or rig_id_from_name(path.stem), source=path.name, base_dir=path.parent)
 
 
 def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Path | None = None) -> RigDefinition:
@@ -77,8 +77,9 @@ def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Pa
     return _Inspector(gltf, base_dir).rig(rig_id, source)
 
 
-def _rig_id(stem: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "avatar"
+def rig_id_from_name(name: str) -> str:
+    """A valid rig id from a file name or a user's choice: letters, digits, '-' and '_'."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:64] or "avatar"
 
 
 class _Inspector:
