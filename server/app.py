@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "sessions": len(state.sessions),
-                "models": {"face_landmarker": state.models.path("face_landmarker").is_file()}}
+                "models": {name: state.models.path(name).is_file() for name in sorted(state.models.manifest)}}
 
     @app.get("/v1/rigs")
     def list_rigs() -> list[dict[str, Any]]:

@@ -212,7 +212,8 @@ def test_token_and_origin(settings):
 
 
 def test_http_endpoints(client):
-    assert client.get("/healthz").json()["status"] == "ok"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["models"] == {"face_landmarker": True, "silero_vad": True}
     rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}
     assert rigs["arkit52"]["channels"] == 52 and "simple" in rigs
     assert client.get("/v1/rigs/simple").json()["channels"][0]["name"] == "smile"
