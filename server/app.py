@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Body, FastAPI, HTTPException, Query, Request, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from avatar_mapping.rig import RigError
 from calibration.store import CalibrationStore
@@ -21,8 +22,10 @@ from . import __version__
 from .connections import CLOSE_POLICY, PublisherConnection, origin_allowed, run_watcher, token_ok
 from .ab_stats import results as ab_results
 from .ab_votes import VoteError, VoteStore, parse_vote
+from .animate import AnimateError, animate
 from .metrics import Metrics
-from .models.store import ModelStore
+from .models.store import ModelError, ModelStore
+from .protocol.codec import encode_map
 from .outbox import Outbox
 from .rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
 from .rig_store import RigStore
@@ -150,6 +153,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"no calibration for user {user_id!r}")
         state.apply_calibration(user_id, None)
         return {"user_id": user_id, "removed_versions": removed}
+
+    @app.post("/v1/animate")
+    async def animate_line(request: Request, transcript: str | None = Query(None, max_length=2000),
+                           rate_hz: float = Query(60.0), format: str = Query("json")) -> Response:
+        """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
+        with format=cbor): forced alignment when a transcript is given, phone recognition otherwise."""
+        data = await request.body()
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"the file is over the upload limit of {settings.max_upload_bytes} bytes")
+        if format not in ("json", "cbor"):
+            raise HTTPException(422, "format must be json or cbor")
+        try:
+            vad = state.models.require("silero_vad")
+            timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad)
+        except AnimateError as e:
+            raise HTTPException(422, str(e)) from None
+        except ModelError as e:
+            raise HTTPException(503, str(e)) from None
+        if format == "cbor":
+            return Response(encode_map(timeline, "cbor"), media_type="application/cbor")
+        return Response(encode_map(timeline, "json"), media_type="application/json")
 
     @app.post("/v1/ab/votes", status_code=201)
     def post_vote(body: Any = Body(...)) -> dict[str, Any]:

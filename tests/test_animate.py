@@ -1,0 +1,46 @@
+"""POST /v1/animate: a recorded line and its transcript -> a viseme timeline."""
+
+import io
+import wave
+
+import cbor2
+import numpy as np
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.inference.espeak import speak
+
+
+def wav_bytes(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def test_a_spoken_line_becomes_a_timeline(settings):
+    text = "Please bring me the yellow book from the shelf."
+    spoken = speak(text)
+    silence = np.zeros(int(0.5 * spoken.rate_hz), np.float32)
+    data = wav_bytes(np.concatenate([silence, spoken.audio, silence]), spoken.rate_hz)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/animate", params={"transcript": text, "rate_hz": 30}, content=data)
+        assert r.status_code == 200, r.text
+        t = r.json()
+        cb = cbor2.loads(c.post("/v1/animate", params={"transcript": text, "rate_hz": 30, "format": "cbor"},
+                                content=data).content)
+        bad = c.post("/v1/animate", content=b"RIFF not really")
+        no_text = c.post("/v1/animate", content=data).json()
+    assert t["method"] == "alignment" and t["rate_hz"] == 30
+    assert len(t["frames"]) == int(np.ceil(t["duration_ms"] * 30 / 1000))
+    assert [p["phone"] for p in t["phones"] if p["phone"] != "SIL"][:3] == ["P", "L", "IY"]
+    first, middle = t["frames"][2], t["frames"][len(t["frames"]) // 2]
+    assert first["viseme"] == "sil" and first["speaking_probability"] < 0.5  # the leading silence
+    assert middle["speaking_probability"] > 0.5
+    assert {f["viseme"] for f in t["frames"]} >= {"PP", "aa", "sil"}
+    assert cb["frames"] == t["frames"]
+    assert bad.status_code == 422 and "WAV" in bad.json()["detail"]
+    assert no_text["method"] == "recognition"

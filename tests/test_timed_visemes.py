@@ -1,0 +1,79 @@
+"""Timed visemes from pocketsphinx alignment, checked against espeak-ng's own phoneme timing."""
+
+import numpy as np
+import pytest
+
+from avatar_mapping.vocabulary import VISEMES
+from server.inference.audio import to_model_rate
+from server.inference.espeak import phoneme_viseme, speak
+from server.inference.timed_visemes import AlignmentError, Phone, align, timed_phones, viseme_track
+
+# Fixed before measuring; none is dropped when it fails to align.
+SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
+             "And here is another one, a little later.", "We will meet at noon by the old museum.",
+             "My brother keeps a small boat near the harbour.", "Turn left at the second light and park behind the shop.")
+MIN_ALIGNED = 4
+MIN_AGREEMENT = 0.70  # of 10 ms frames, aligned sentences (the issue's target)
+MAX_MEDIAN_BOUNDARY_ERROR_MS = 40.0
+
+
+def boundaries(items):
+    """Start times where the viseme changes to a non-silent one; items are (start_ms, viseme)."""
+    out, last = [], None
+    for start, v in items:
+        if v != last and v != "sil":
+            out.append(start)
+        last = v
+    return out
+
+
+@pytest.fixture(scope="module")
+def measured():
+    stats = {"alignment": [0, 0], "recognition": [0, 0]}
+    errors = []
+    for text in SENTENCES:
+        spoken = speak(text)
+        audio = to_model_rate(spoken.audio, spoken.rate_hz)
+        phones, how = timed_phones(audio, text)
+        track = viseme_track(phones, 1000.0 * len(audio) / 16000)
+        stats[how][0] += sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((i + 0.5) * 10.0)
+                             for i, w in enumerate(track))
+        stats[how][1] += len(track)
+        if how == "alignment":
+            predicted = boundaries([(p.start_ms, p.viseme) for p in phones])
+            truth = boundaries([(s, phoneme_viseme(p)) for s, p in spoken.phonemes])
+            errors += [min(abs(b - x) for x in predicted) for b in truth]
+    return stats, errors
+
+
+def test_forced_alignment_meets_the_targets(measured):
+    stats, errors = measured
+    aligned, frames = stats["alignment"]
+    agreement = aligned / frames
+    fallback = stats["recognition"][0] / max(stats["recognition"][1], 1)
+    print(f"timed visemes: aligned agreement {agreement:.3f} on {frames} frames, median boundary error "
+          f"{np.median(errors):.1f} ms; phone-recognition fallback {fallback:.3f} on {stats['recognition'][1]} frames")
+    assert frames >= MIN_ALIGNED * 150  # at least four sentences aligned
+    assert agreement >= MIN_AGREEMENT
+    assert np.median(errors) <= MAX_MEDIAN_BOUNDARY_ERROR_MS
+
+
+def test_without_a_transcript_phone_recognition_finds_speech():
+    spoken = speak(SENTENCES[0])
+    phones, how = timed_phones(to_model_rate(spoken.audio, spoken.rate_hz))
+    assert how == "recognition" and len([p for p in phones if p.viseme != "sil"]) >= 15
+    assert all(b.start_ms >= a.start_ms for a, b in zip(phones, phones[1:]))
+
+
+def test_crossfades_are_smooth_and_sum_to_one():
+    track = viseme_track([Phone(100, 200, "AA"), Phone(200, 300, "M")], 400)
+    assert np.allclose(track.sum(axis=1), 1.0)
+    aa = track[:, VISEMES.index("aa")]
+    assert aa[15] == pytest.approx(1.0) and aa[35] == 0.0
+    assert np.max(np.abs(np.diff(aa))) <= 10.0 / 40.0 + 1e-9  # 40 ms ramps at 10 ms frames
+
+
+def test_bad_transcripts_are_reported():
+    audio = to_model_rate(speak("hello").audio, 22050)
+    with pytest.raises(AlignmentError, match="no words"):
+        align(audio, "!!!")
