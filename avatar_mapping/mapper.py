@@ -89,7 +89,9 @@ class AvatarMapper:
                 self._presence *= math.exp(-dt_s / self.options.rest_ease_s)
                 if self._presence < 1e-4:
                     self._presence = 0.0
-        face = self._last_present if self._last_present is not None else features
+        # While the face fades, the strategy still sees the last face; once it has faded (or
+        # never appeared) it sees no face, so its output holds only what the voice drives.
+        face = self._last_present if self._last_present is not None and self._presence > 0.0 else features
         state = self._fuse(face, voice)
         if self.strategy.stateful or self._strategy_out is None or self._strategy_out[0] is not state \
                 or self._strategy_out[1] is not self.strategy:
@@ -130,9 +132,12 @@ class AvatarMapper:
             raw[:n] = self._rest
             raw[n:] = 0.0
             return raw
-        canonical = out.channels * p if has_face else np.zeros_like(out.channels)
-        if has_voice:
-            canonical[VIS] = out.channels[VIS]
+        if has_face:
+            canonical = out.channels * p
+            if has_voice:
+                canonical[VIS] = out.channels[VIS]
+        else:  # computed without a face: everything in it comes from the voice
+            canonical = out.channels
         raw[:n] = self._compiled.evaluate(canonical)
         if not has_face:
             raw[n:] = 0.0

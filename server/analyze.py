@@ -10,8 +10,13 @@ import cv2
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
+from avatar_mapping.voice import VoiceFeatures
 
+from .animate import AnimateError, read_wav
 from .emitter import FrameEmitter, Outgoing
+from .inference.audio import to_model_rate
+from .inference.timed_visemes import timed_phones, viseme_track
+from .inference.vad import VadOptions, VoiceActivityDetector
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import Frame
 from .models.store import ModelStore
@@ -20,6 +25,33 @@ from .settings import Settings
 from .strategy_registry import StrategyRegistry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+AUDIO_SUFFIXES = {".wav"}
+
+
+class VoiceTimeline:
+    """Voice features of a whole recorded line, looked up by time: timed visemes (alignment
+    with the transcript, or phone recognition) and voice activity."""
+
+    def __init__(self, wav: Path, transcript: str | None, vad_model: Path):
+        try:
+            samples, rate = read_wav(wav.read_bytes())
+        except (AnimateError, OSError) as e:
+            raise AnalyzeError(f"{wav}: {e}") from None
+        audio = to_model_rate(samples, rate)
+        self.duration_ms = 1000.0 * len(audio) / 16000
+        phones, self.method = timed_phones(audio, transcript)
+        self._track = viseme_track(phones, self.duration_ms, 100.0)  # 10 ms resolution
+        frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)
+        self._vad_t = np.array([f.end_ms for f in frames])
+        self._vad_p = np.array([f.probability for f in frames])
+
+    def at(self, t_ms: float) -> VoiceFeatures:
+        if t_ms > self.duration_ms:
+            return VoiceFeatures.silent(int(t_ms))
+        w = self._track[min(int(t_ms / 10.0), len(self._track) - 1)]
+        k = min(int(np.searchsorted(self._vad_t, t_ms)), len(self._vad_p) - 1) if len(self._vad_p) else -1
+        return VoiceFeatures(True, int(t_ms), speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
+                             visemes=w, viseme_conf=float(w.max()))
 
 
 class AnalyzeError(RuntimeError):
@@ -35,6 +67,8 @@ class AnalyzeOptions:
     rate_hz: float | None = None
     mirror: bool = False
     session_id: str = "offline"
+    audio: Path | None = None  # a WAV to go with a video; or INPUT itself is a WAV
+    transcript: str | None = None
 
 
 def analyze(options: AnalyzeOptions, settings: Settings, out: BinaryIO) -> int:
@@ -61,7 +95,18 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
         strategy = StrategyRegistry(settings.rigs_dir).make(options.strategy, rig)
     except ValueError as e:
         raise AnalyzeError(str(e)) from None
-    model = ModelStore(settings.models).require("face_landmarker")
+    store = ModelStore(settings.models)
+    if options.input.suffix.lower() in AUDIO_SUFFIXES:
+        emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
+        yield from _audio_only(VoiceTimeline(options.input, options.transcript, store.require("silero_vad")),
+                               emitter, options.rate_hz or 60.0)
+        return
+    voice = None
+    if options.audio is not None:
+        if not options.audio.is_file():
+            raise AnalyzeError(f"no such file: {options.audio}")
+        voice = VoiceTimeline(options.audio, options.transcript, store.require("silero_vad"))
+    model = store.require("face_landmarker")
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
     # One emotion_update per output frame.
     emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
@@ -70,9 +115,18 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
         if is_image:
             features = tracker.process(_read_image(options.input))
             # A still has no motion: map it with the filter settled on the measured face.
-            yield from emitter.tick(features, 0.0, 0.0, 0)
+            yield from emitter.tick(features, 0.0, 0.0, 0, voice.at(0.0) if voice else None)
             return
-        yield from _video(options, tracker, emitter)
+        yield from _video(options, tracker, emitter, voice)
+
+
+def _audio_only(voice: VoiceTimeline, emitter: FrameEmitter, rate_hz: float) -> Iterator[Outgoing]:
+    """A recorded line without video: the mouth from the voice, the face at rest."""
+    face = FaceFeatures.absent(0)
+    n = int(np.ceil(voice.duration_ms * rate_hz / 1000.0))
+    for k in range(n):
+        t_ms = k * 1000.0 / rate_hz
+        yield from emitter.tick(face, 1.0 / rate_hz, 0.0, int(round(t_ms)), voice.at(t_ms))
 
 
 def _read_image(path: Path) -> Frame:
@@ -82,7 +136,8 @@ def _read_image(path: Path) -> Frame:
     return Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 0)
 
 
-def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter) -> Iterator[Outgoing]:
+def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
+           voice: VoiceTimeline | None = None) -> Iterator[Outgoing]:
     cap = cv2.VideoCapture(str(options.input))
     if not cap.isOpened():
         raise AnalyzeError(f"{options.input} is not a readable video")
@@ -96,7 +151,7 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter)
         while tick * 1000.0 / rate_hz < t_ms - 1e-6:
             out_ms = tick * 1000.0 / rate_hz
             yield from emitter.tick(features, 1.0 / rate_hz, (out_ms - features.capture_ms) / 1000.0,
-                                    int(round(out_ms)))
+                                    int(round(out_ms)), voice.at(out_ms) if voice else None)
             tick += 1
 
     index = 0

@@ -36,13 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     avatar = sub.add_parser("avatar", help="build the default avatar (a CC0 head with ARKit + viseme targets)")
     avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
 
-    analyze = sub.add_parser("analyze", help="run the pipeline on an image or a video file")
-    analyze.add_argument("input", type=Path)
+    analyze = sub.add_parser("analyze", help="run the pipeline on an image, a video or a WAV file")
+    analyze.add_argument("input", type=Path, help="image, video, or a WAV of a spoken line")
+    analyze.add_argument("--audio", type=Path, help="a WAV to go with the video (its mouth comes from the voice)")
+    analyze.add_argument("--transcript", help="what is said in the audio (forced alignment); else phone recognition")
     analyze.add_argument("--rig", default="arkit52")
     analyze.add_argument("--strategy", default="direct")
     analyze.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl")
     analyze.add_argument("--rate-hz", type=float, default=None,
-                         help="output frames per second for videos (default: the video's frame rate)")
+                         help="output frames per second (default: the video's frame rate; 60 for audio alone)")
     analyze.add_argument("--mirror", action="store_true", help="mirror left/right (selfie avatars)")
     analyze.add_argument("--out", default="-", help="output file, or - for standard output")
 
@@ -137,7 +139,7 @@ def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     from .models.store import ModelError
 
     options = AnalyzeOptions(input=args.input, rig=args.rig, strategy=args.strategy, encoding=args.format,
-                             rate_hz=args.rate_hz, mirror=args.mirror)
+                             rate_hz=args.rate_hz, mirror=args.mirror, audio=args.audio, transcript=args.transcript)
     try:
         if args.out == "-":
             analyze(options, settings, sys.stdout.buffer)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import cbor2
+import numpy as np
 import cv2
 import pytest
 
@@ -86,3 +87,40 @@ def test_errors_are_clear(tmp_path, settings):
         list(analyze_messages(AnalyzeOptions(tmp_path / "x.png"), settings))
     out = run_cli(tmp_path / "nope.mp4")
     assert out.returncode == 1 and "no such file" in out.stderr
+
+
+def test_a_wav_alone_gives_a_speaking_mouth(tmp_path):
+    from server.inference.espeak import speak
+    from tests.test_animate import wav_bytes
+    text = "Please bring me the yellow book from the shelf."
+    spoken = speak(text)
+    wav = tmp_path / "line.wav"
+    wav.write_bytes(wav_bytes(spoken.audio, spoken.rate_hz))
+    out = run_cli(wav, "--transcript", text, "--rate-hz", 30, "--rig", "arkit52", "--strategy", "hybrid")
+    assert out.returncode == 0, out.stderr
+    frames = [json.loads(line) for line in out.stdout.splitlines() if '"avatar_frame"' in line[:40]]
+    assert len(frames) == int(np.ceil(1000 * len(spoken.audio) / spoken.rate_hz * 30 / 1000))
+    visemes = {f["payload"]["viseme"] for f in frames}
+    assert {"PP", "aa"} <= visemes and not any(f["payload"]["face_present"] for f in frames)
+    # hybrid shows the visemes on the ARKit mouth: the jaw opens during the line
+    assert max(f["payload"]["blendshapes"]["jawOpen"] for f in frames) > 0.3
+
+
+def test_video_with_audio(tmp_path, astronaut):
+    from server.inference.espeak import speak
+    from tests.test_animate import wav_bytes
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for _ in range(20):
+        writer.write(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    writer.release()
+    spoken = speak("Hello there.")
+    wav = tmp_path / "hello.wav"
+    wav.write_bytes(wav_bytes(spoken.audio, spoken.rate_hz))
+    out = run_cli(video, "--audio", wav, "--transcript", "hello there", "--rate-hz", 20)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    frames = [r for r in records if r["type"] == "avatar_frame"]
+    emotions = [r for r in records if r["type"] == "emotion_update"]
+    assert any(f["payload"]["viseme"] != "sil" for f in frames) and frames[-1]["payload"]["face_present"]
+    assert max(e["payload"]["speaking_probability"] or 0 for e in emotions) > 0.5
