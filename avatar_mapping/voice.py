@@ -18,6 +18,10 @@ class VoiceFeatures:
     speaking_probability: float = 0.0
     visemes: np.ndarray = field(default_factory=lambda: np.zeros(len(VISEMES)))  # weights, order of VISEMES
     viseme_conf: float = 0.0
+    # Speech emotion: arousal 0..1 and its confidence, and where it came from ("prosody").
+    arousal: float | None = None
+    emotion_confidence: float = 0.0
+    emotion_source: str | None = None
 
     @classmethod
     def silent(cls, capture_ms: int = 0) -> "VoiceFeatures":

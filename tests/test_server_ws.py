@@ -241,6 +241,7 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
     import time
     spoken_visemes: set[str] = set()
     frames_seen: list[dict] = []
+    emotions_seen: list[dict] = []
     with client.websocket_connect("/v1/stream") as ws:
         original_recv = ws.receive
 
@@ -250,6 +251,8 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
                 decoded = cbor2.loads(m["bytes"])
                 if decoded.get("type") == "avatar_frame":
                     frames_seen.append(decoded)
+                elif decoded.get("type") == "emotion_update":
+                    emotions_seen.append(decoded)
             return m
 
         ws.receive = receive
@@ -263,4 +266,7 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
         ws.send_bytes(msg("bye"))
     assert quiet < 0.3 and talking > 0.5
     assert spoken_visemes, "avatar frames carry the real-time visemes while speaking"
+    speech_emotion = [e for e in emotions_seen if e["payload"]["speech_emotion"]]
+    assert speech_emotion and speech_emotion[-1]["payload"]["speech_emotion"]["source"] == "prosody"
+    assert 0.0 <= speech_emotion[-1]["payload"]["speech_emotion"]["arousal"] <= 1.0
     assert "avatar_driver_stage_seconds_count{stage=\"voice\"}" in client.get("/metrics").text

@@ -65,8 +65,11 @@ _lib = None
 _rate = 0
 
 
-def speak(text: str, voice: str = "en-us", words_per_minute: int = 160) -> SpokenText:
-    """Synthesise text with espeak-ng and return the audio with phoneme start times."""
+def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: int = 50,
+          volume: int = 100, pitch_range: int = 50) -> SpokenText:
+    """Synthesise text with espeak-ng and return the audio with phoneme start times.
+
+    pitch and pitch_range are 0..100 (espeak's scale), volume 0..200."""
     global _lib, _rate
     if _lib is None:
         name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
@@ -90,7 +93,8 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160) -> Spoke
     callback = _CALLBACK(collect)  # keep a reference for the duration of the call
     _lib.espeak_SetSynthCallback(callback)
     _lib.espeak_SetVoiceByName(voice.encode())
-    _lib.espeak_SetParameter(1, words_per_minute, 0)  # espeakRATE
+    for parameter, value in ((1, words_per_minute), (2, volume), (3, pitch), (4, pitch_range)):
+        _lib.espeak_SetParameter(parameter, value, 0)  # espeakRATE, VOLUME, PITCH, RANGE
     data = text.encode()
     _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
     _lib.espeak_Synchronize()

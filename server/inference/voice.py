@@ -14,8 +14,15 @@ import numpy as np
 from avatar_mapping.voice import VoiceFeatures
 
 from .audio import MODEL_RATE_HZ, DcBlocker, pcm_to_float, to_model_rate
+from .prosody import ProsodyEstimate, estimate
 from .realtime_visemes import RealtimeVisemes
 from .vad import VadOptions, VoiceActivityDetector
+
+
+# Speech emotion from prosody (no speech-emotion model here): the last 2 s of speech,
+# re-estimated every 0.5 s of new speech.
+PROSODY_WINDOW_S = 2.0
+PROSODY_EVERY_S = 0.5
 
 
 class VoiceAnalyzer:
@@ -25,6 +32,9 @@ class VoiceAnalyzer:
         self._dc = DcBlocker()
         self._rate: int | None = None
         self._speaking = 0.0
+        self._speech = np.zeros(0, np.float32)
+        self._since_prosody = 0
+        self._prosody = ProsodyEstimate(None, 0.0, {})
 
     def push(self, pcm: bytes, rate_hz: int, capture_ms: float) -> VoiceFeatures | None:
         """Analyse one chunk; the newest state, or None when no frame completed yet."""
@@ -39,14 +49,23 @@ class VoiceAnalyzer:
         vad_frames = self.vad.push_samples(samples, end_ms)
         if vad_frames:
             self._speaking = vad_frames[-1].probability
+        if self._speaking >= self.vad.options.threshold:
+            self._speech = np.concatenate([self._speech, samples])[-int(PROSODY_WINDOW_S * MODEL_RATE_HZ):]
+            self._since_prosody += len(samples)
+            if self._since_prosody >= PROSODY_EVERY_S * MODEL_RATE_HZ and len(self._speech) >= MODEL_RATE_HZ:
+                self._since_prosody = 0
+                self._prosody = estimate(self._speech)
         vis_frames = self.visemes.push(samples, end_ms)
         if not vis_frames:
             return None
         last = vis_frames[-1]
         # Below the speech threshold the mouth is told silence, whatever the spectrum says.
         weights = last.weights if self._speaking >= self.vad.options.threshold else _SILENCE
+        p = self._prosody
         return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
-                             viseme_conf=last.confidence if weights is last.weights else 1.0)
+                             viseme_conf=last.confidence if weights is last.weights else 1.0,
+                             arousal=p.arousal, emotion_confidence=p.confidence,
+                             emotion_source=p.source if p.arousal is not None else None)
 
 
 _SILENCE = np.eye(15)[0]

@@ -251,6 +251,10 @@ def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None) -> 
             "right": {"yaw_deg": f.right_eye.yaw_deg, "pitch_deg": f.right_eye.pitch_deg, "blink": f.blink_right},
         },
         "speaking_probability": voice.speaking_probability if voice is not None and voice.present else None,
+        # Speech emotion: arousal (0..1) with a confidence; no valence from prosody.
+        "speech_emotion": ({"source": voice.emotion_source, "arousal": voice.arousal,
+                            "confidence": voice.emotion_confidence}
+                           if voice is not None and voice.present and voice.arousal is not None else None),
         "face_present": f.present,
         "face_confidence": f.confidence,
         "capture_ms": f.capture_ms,
