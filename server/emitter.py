@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Callable
 
+from avatar_mapping.emotion_tracker import EmotionTracker
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.fused import FusedState
@@ -63,6 +64,7 @@ class FrameEmitter:
         self.frame_sequence_b = 0
         self.emotion_sequence = 0
         self._since_emotion_s = float("inf")
+        self.emotions = EmotionTracker()
 
     def set_compare(self, strategy_b: Strategy | None) -> None:
         """Start (or stop, with None) streaming a second strategy from the same input."""
@@ -82,6 +84,9 @@ class FrameEmitter:
              voice: VoiceFeatures | None = None) -> list[Outgoing]:
         """One output tick: an avatar_frame per variant, and an emotion_update when one is due."""
         frame = self.mapper.step(features, dt_s, age_s, voice)
+        state = self.mapper.last_state
+        if state is not None and state.face.present:
+            self.emotions.update(state.emotion, state.face.confidence, dt_s)
         if self.mapper_b is None:
             out = [self.avatar_frame(frame, timestamp_ms)]
         else:
@@ -113,6 +118,7 @@ class FrameEmitter:
         seq = self.emotion_sequence
         self.emotion_sequence += 1
         sid = self.session_id
+        top, scores = self.emotions.top, self.emotions.scores
         return Outgoing("emotion_update", lambda: {"type": "emotion_update", "session_id": sid,
                                                    "timestamp_ms": timestamp_ms, "sequence": seq,
-                                                   "payload": emotion_update_payload(features, state)})
+                                                   "payload": emotion_update_payload(features, state, top, scores)})

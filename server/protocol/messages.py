@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.fused import FusedState
@@ -227,17 +229,21 @@ def avatar_frame_payload(frame: AvatarFrame, variant: str | None = None) -> dict
     }
 
 
-def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None) -> dict[str, Any]:
-    """Measurements of the newest frame, and the fused emotion estimate when there is one.
+def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None, top: str | None = None,
+                           scores: np.ndarray | None = None) -> dict[str, Any]:
+    """Measurements of the newest frame, and the emotion estimate when there is one: the
+    tracked (smoothed, hysteresis) top class and scores when given, else the state's own.
 
     Valence and arousal stay null until the face-emotion classifier provides them."""
     gaze_yaw = (f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2.0
     gaze_pitch = (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2.0
     known = state is not None and f.present and state.emotion.any()
     voice = state.voice if state is not None else None
+    if known and scores is None:
+        top, scores = state.top_emotion, state.emotion
     return {
-        "emotion": state.top_emotion if known else None,
-        "scores": dict(zip(EMOTIONS, state.emotion.tolist())) if known else {},
+        "emotion": top if known else None,
+        "scores": dict(zip(EMOTIONS, np.asarray(scores).tolist())) if known else {},
         "emotion_source": state.emotion_source if known else None,
         "valence": None,
         "arousal": None,
