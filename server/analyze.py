@@ -10,13 +10,9 @@ import cv2
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
-from avatar_mapping.voice import VoiceFeatures
 
-from .animate import AnimateError, read_wav
+from .animate import AnimateError, VoiceTimeline
 from .emitter import FrameEmitter, Outgoing
-from .inference.audio import to_model_rate
-from .inference.timed_visemes import timed_phones, viseme_track
-from .inference.vad import VadOptions, VoiceActivityDetector
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import Frame
 from .models.store import ModelStore
@@ -26,32 +22,6 @@ from .strategy_registry import StrategyRegistry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 AUDIO_SUFFIXES = {".wav"}
-
-
-class VoiceTimeline:
-    """Voice features of a whole recorded line, looked up by time: timed visemes (alignment
-    with the transcript, or phone recognition) and voice activity."""
-
-    def __init__(self, wav: Path, transcript: str | None, vad_model: Path):
-        try:
-            samples, rate = read_wav(wav.read_bytes())
-        except (AnimateError, OSError) as e:
-            raise AnalyzeError(f"{wav}: {e}") from None
-        audio = to_model_rate(samples, rate)
-        self.duration_ms = 1000.0 * len(audio) / 16000
-        phones, self.method = timed_phones(audio, transcript)
-        self._track = viseme_track(phones, self.duration_ms, 100.0)  # 10 ms resolution
-        frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)
-        self._vad_t = np.array([f.end_ms for f in frames])
-        self._vad_p = np.array([f.probability for f in frames])
-
-    def at(self, t_ms: float) -> VoiceFeatures:
-        if t_ms > self.duration_ms:
-            return VoiceFeatures.silent(int(t_ms))
-        w = self._track[min(int(t_ms / 10.0), len(self._track) - 1)]
-        k = min(int(np.searchsorted(self._vad_t, t_ms)), len(self._vad_p) - 1) if len(self._vad_p) else -1
-        return VoiceFeatures(True, int(t_ms), speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
-                             visemes=w, viseme_conf=float(w.max()))
 
 
 class AnalyzeError(RuntimeError):
@@ -98,14 +68,9 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
     store = ModelStore(settings.models)
     if options.input.suffix.lower() in AUDIO_SUFFIXES:
         emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-        yield from _audio_only(VoiceTimeline(options.input, options.transcript, store.require("silero_vad")),
-                               emitter, options.rate_hz or 60.0)
+        yield from _audio_only(_voice(options.input, options.transcript, store), emitter, options.rate_hz or 60.0)
         return
-    voice = None
-    if options.audio is not None:
-        if not options.audio.is_file():
-            raise AnalyzeError(f"no such file: {options.audio}")
-        voice = VoiceTimeline(options.audio, options.transcript, store.require("silero_vad"))
+    voice = _voice(options.audio, options.transcript, store) if options.audio is not None else None
     model = store.require("face_landmarker")
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
     # One emotion_update per output frame.
@@ -118,6 +83,15 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
             yield from emitter.tick(features, 0.0, 0.0, 0, voice.at(0.0) if voice else None)
             return
         yield from _video(options, tracker, emitter, voice)
+
+
+def _voice(wav: Path, transcript: str | None, store: ModelStore) -> VoiceTimeline:
+    if not wav.is_file():
+        raise AnalyzeError(f"no such file: {wav}")
+    try:
+        return VoiceTimeline(wav.read_bytes(), transcript, store.require("silero_vad"))
+    except AnimateError as e:
+        raise AnalyzeError(f"{wav}: {e}") from None
 
 
 def _audio_only(voice: VoiceTimeline, emitter: FrameEmitter, rate_hz: float) -> Iterator[Outgoing]:

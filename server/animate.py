@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import VISEMES
 
 from .inference.audio import MODEL_RATE_HZ, to_model_rate
@@ -37,34 +38,50 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
+class VoiceTimeline:
+    """Voice features of a whole recorded line, looked up by time: timed visemes (alignment
+    with the transcript, or phone recognition) and voice activity."""
+
+    def __init__(self, wav: bytes, transcript: str | None, vad_model):
+        samples, rate = read_wav(wav)
+        audio = to_model_rate(samples, rate)
+        self.duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
+        self.phones, self.method = timed_phones(audio, transcript)
+        self._track = viseme_track(self.phones, self.duration_ms, 100.0)  # 10 ms resolution
+        frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)
+        self._vad_t = np.array([f.end_ms for f in frames])
+        self._vad_p = np.array([f.probability for f in frames])
+
+    def at(self, t_ms: float) -> VoiceFeatures:
+        if t_ms > self.duration_ms:
+            return VoiceFeatures.silent(int(t_ms))
+        w = self._track[min(int(t_ms / 10.0), len(self._track) - 1)]
+        k = min(int(np.searchsorted(self._vad_t, t_ms)), len(self._vad_p) - 1) if len(self._vad_p) else -1
+        return VoiceFeatures(True, int(t_ms), speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
+                             visemes=w, viseme_conf=float(w.max()))
+
+
 def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model) -> dict[str, Any]:
     """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript."""
     if not 1.0 <= rate_hz <= 120.0:
         raise AnimateError("rate_hz must be from 1 to 120")
-    samples, rate = read_wav(wav)
-    audio = to_model_rate(samples, rate)
-    duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
-    phones, method = timed_phones(audio, transcript)
-    track = viseme_track(phones, duration_ms, rate_hz)
-    vad = VoiceActivityDetector(VadOptions(vad_model))
-    vad_frames = vad.push_samples(audio, duration_ms)
-    vad_t = np.array([f.end_ms for f in vad_frames])
-    vad_p = np.array([f.probability for f in vad_frames])
+    timeline = VoiceTimeline(wav, transcript, vad_model)
     frames = []
-    for i, w in enumerate(track):
+    for i in range(int(np.ceil(timeline.duration_ms * rate_hz / 1000.0))):
         t_ms = (i + 0.5) * 1000.0 / rate_hz
-        k = int(np.searchsorted(vad_t, t_ms)) if len(vad_t) else 0
+        v = timeline.at(t_ms)
         frames.append({
             "t_ms": round(t_ms, 1),
-            "viseme": VISEMES[int(np.argmax(w))],
-            "viseme_conf": round(float(w.max()), 4),
-            "visemes": {v: round(float(x), 4) for v, x in zip(VISEMES, w) if x > 0.0},
-            "speaking_probability": round(float(vad_p[min(k, len(vad_p) - 1)]), 4) if len(vad_p) else 0.0,
+            "viseme": v.viseme,
+            "viseme_conf": round(v.viseme_conf, 4),
+            "visemes": {name: round(float(x), 4) for name, x in zip(VISEMES, v.visemes) if x > 0.0},
+            "speaking_probability": round(v.speaking_probability, 4),
         })
     return {
-        "duration_ms": round(duration_ms, 1),
+        "duration_ms": round(timeline.duration_ms, 1),
         "rate_hz": rate_hz,
-        "method": method,  # "alignment" (with the transcript) or "recognition"
-        "phones": [{"phone": p.name, "viseme": p.viseme, "start_ms": p.start_ms, "end_ms": p.end_ms} for p in phones],
+        "method": timeline.method,  # "alignment" (with the transcript) or "recognition"
+        "phones": [{"phone": p.name, "viseme": p.viseme, "start_ms": p.start_ms, "end_ms": p.end_ms}
+                   for p in timeline.phones],
         "frames": frames,
     }
