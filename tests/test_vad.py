@@ -7,7 +7,7 @@ import wave
 import numpy as np
 import pytest
 
-from server.inference.audio import to_model_rate
+from server.inference.audio import PcmConditioner, to_model_rate
 from server.inference.vad import VadOptions, VoiceActivityDetector, speech_segments
 from server.models.store import ModelStore
 from server.settings import Settings
@@ -57,12 +57,15 @@ def mixed(tmp_path):
 
 
 def run(vad_path, x: np.ndarray, rate: int = 16000, chunk_ms: int = 100):
+    """Client PCM chunks through the production conditioning, then voice activity."""
     vad = VoiceActivityDetector(VadOptions(vad_path))
+    condition = PcmConditioner()
     pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
     step = rate * chunk_ms // 1000
     frames = []
     for i in range(0, len(pcm), step):
-        frames += vad.push_pcm(pcm[i:i + step].tobytes(), rate, 1000.0 * i / rate)
+        samples, _ = condition(pcm[i:i + step].tobytes(), rate)
+        frames += vad.push_samples(samples, 1000.0 * (i + len(pcm[i:i + step])) / rate)
     return frames
 
 

@@ -37,3 +37,21 @@ class DcBlocker:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y, self._state = lfilter(self._b, self._a, x, zi=self._state)
         return y.astype(np.float32)
+
+
+class PcmConditioner:
+    """Client PCM chunks -> clean 16 kHz float audio: resampled, DC removed, NaN/inf zeroed.
+    A change of sample rate starts a new stream."""
+
+    def __init__(self) -> None:
+        self.rate_hz: int | None = None
+        self._dc = DcBlocker()
+
+    def __call__(self, pcm: bytes, rate_hz: int) -> tuple[np.ndarray, bool]:
+        """(samples, restarted): restarted is True when this chunk began a new stream."""
+        restarted = rate_hz != self.rate_hz
+        if restarted:
+            self.rate_hz = rate_hz
+            self._dc = DcBlocker()
+        samples = self._dc(to_model_rate(pcm_to_float(pcm), rate_hz))
+        return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0), restarted

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .audio import MODEL_RATE_HZ, DcBlocker, pcm_to_float, to_model_rate
+from .audio import MODEL_RATE_HZ
 
 FRAME_SAMPLES = 512  # 32 ms
 CONTEXT_SAMPLES = 64
@@ -51,21 +51,10 @@ class VoiceActivityDetector:
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._dc = DcBlocker()
-        self._rate: int | None = None
-        self._end_ms: float | None = None
-
-    def push_pcm(self, pcm: bytes, rate_hz: int, capture_ms: float) -> list[VadFrame]:
-        """Feed a chunk of s16le audio; returns a probability for every completed 32 ms frame."""
-        if rate_hz != self._rate:
-            self.reset()
-            self._rate = rate_hz
-        samples = to_model_rate(pcm_to_float(pcm), rate_hz)
-        samples = np.nan_to_num(self._dc(samples), nan=0.0, posinf=0.0, neginf=0.0)
-        return self.push_samples(samples, capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ)
 
     def push_samples(self, samples: np.ndarray, chunk_end_ms: float) -> list[VadFrame]:
-        """Feed clean 16 kHz float audio whose last sample was captured at chunk_end_ms."""
+        """Feed clean 16 kHz float audio (see audio.PcmConditioner) whose last sample was
+        captured at chunk_end_ms; returns a probability for every completed 32 ms frame."""
         buffered = np.concatenate([self._pending, samples])
         frames: list[VadFrame] = []
         n = len(buffered) // FRAME_SAMPLES

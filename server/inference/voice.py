@@ -13,7 +13,7 @@ import numpy as np
 
 from avatar_mapping.voice import VoiceFeatures
 
-from .audio import MODEL_RATE_HZ, DcBlocker, pcm_to_float, to_model_rate
+from .audio import MODEL_RATE_HZ, PcmConditioner
 from .prosody import ProsodyEstimate, estimate
 from .realtime_visemes import RealtimeVisemes
 from .vad import VadOptions, VoiceActivityDetector
@@ -29,8 +29,7 @@ class VoiceAnalyzer:
     def __init__(self, vad_model: Path):
         self.vad = VoiceActivityDetector(VadOptions(vad_model))
         self.visemes = RealtimeVisemes()
-        self._dc = DcBlocker()
-        self._rate: int | None = None
+        self._condition = PcmConditioner()
         self._speaking = 0.0
         self._speech = np.zeros(0, np.float32)
         self._since_prosody = 0
@@ -38,13 +37,10 @@ class VoiceAnalyzer:
 
     def push(self, pcm: bytes, rate_hz: int, capture_ms: float) -> VoiceFeatures | None:
         """Analyse one chunk; the newest state, or None when no frame completed yet."""
-        if rate_hz != self._rate:  # a new stream: start clean
+        samples, restarted = self._condition(pcm, rate_hz)
+        if restarted:  # a new stream: start clean
             self.vad.reset()
             self.visemes = RealtimeVisemes(self.visemes.p)
-            self._dc = DcBlocker()
-            self._rate = rate_hz
-        samples = to_model_rate(pcm_to_float(pcm), rate_hz)
-        samples = np.nan_to_num(self._dc(samples), nan=0.0, posinf=0.0, neginf=0.0)
         end_ms = capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ
         vad_frames = self.vad.push_samples(samples, end_ms)
         if vad_frames:
