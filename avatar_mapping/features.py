@@ -58,8 +58,10 @@ class FaceFeatures:
 
     @classmethod
     def from_blendshapes(cls, blendshapes: np.ndarray, capture_ms: int, **kwargs) -> "FaceFeatures":
-        """Features whose AUs are derived from the given 52 blendshape weights."""
+        """Features whose AUs are derived from the given 52 blendshape weights (confidence 1
+        unless given: the face is known, not detected)."""
         b = np.clip(np.asarray(blendshapes, dtype=np.float64), 0.0, 1.0)
+        kwargs.setdefault("confidence", 1.0)
         return cls(present=True, capture_ms=capture_ms, blendshapes=b, action_units=action_units(b), **kwargs)
 
     @property

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
 from .emotion_prototypes import prototype_probabilities
 from .features import FaceFeatures
 from .voice import VoiceFeatures
@@ -17,18 +18,32 @@ from .vocabulary import EMOTIONS
 class FusedState:
     face: FaceFeatures
     voice: VoiceFeatures = field(default_factory=VoiceFeatures.silent)
-    # Probabilities over EMOTIONS, all zeros when nothing is known. With source
-    # "au_prototypes" and no array given, they are computed from the face on first use.
+    # Probabilities over EMOTIONS given directly (tests, replays); otherwise fused from
+    # the face's estimate and the voice's speech emotion on first use.
     emotion_scores: np.ndarray | None = None
-    emotion_source: str = "none"
+    # The face's own estimate (a classifier's); the AU prototypes when None.
+    face_emotion: EmotionEvidence | None = None
 
     @cached_property
-    def emotion(self) -> np.ndarray:
+    def fused_emotion(self) -> FusedEmotion:
         if self.emotion_scores is not None:
-            return self.emotion_scores
-        if self.emotion_source == "au_prototypes" and self.face.present:
-            return prototype_probabilities(self.face.action_units)
-        return np.zeros(len(EMOTIONS))
+            scores = np.asarray(self.emotion_scores, np.float64)
+            return FusedEmotion(True, scores, *affect(scores), 1.0, ("given",))
+        evidence: list[EmotionEvidence] = []
+        if self.face.present:
+            evidence.append(self.face_emotion or EmotionEvidence(
+                "au_prototypes", self.face.confidence, prototype_probabilities(self.face.action_units)))
+        if self.voice.present:
+            evidence += self.voice.speech_emotion
+        return fuse_emotion(tuple(evidence))
+
+    @property
+    def emotion(self) -> np.ndarray:
+        return self.fused_emotion.scores
+
+    @property
+    def emotion_source(self) -> str:
+        return self.fused_emotion.source
 
     @property
     def top_emotion(self) -> str | None:
@@ -36,7 +51,5 @@ class FusedState:
 
 
 def fuse(face: FaceFeatures, voice: VoiceFeatures | None = None) -> FusedState:
-    """Face (calibrated) and voice into one state. Emotion comes from the face's AU
-    prototypes while no classifier is present (computed only when something reads it)."""
-    voice = voice or VoiceFeatures.silent(face.capture_ms)
-    return FusedState(face, voice, None, "au_prototypes" if face.present else "none")
+    """Face (calibrated) and voice into one state; emotion is fused when something reads it."""
+    return FusedState(face, voice or VoiceFeatures.silent(face.capture_ms))

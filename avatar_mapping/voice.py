@@ -1,4 +1,4 @@
-"""VoiceFeatures: what the audio path measured at one moment (the voice issue fills it)."""
+"""VoiceFeatures: what the audio path measured at one moment."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .emotion_fusion import EmotionEvidence
 from .vocabulary import VISEMES
 
 
@@ -18,10 +19,8 @@ class VoiceFeatures:
     speaking_probability: float = 0.0
     visemes: np.ndarray = field(default_factory=lambda: np.zeros(len(VISEMES)))  # weights, order of VISEMES
     viseme_conf: float = 0.0
-    # Speech emotion: arousal 0..1 and its confidence, and where it came from ("prosody").
-    arousal: float | None = None
-    emotion_confidence: float = 0.0
-    emotion_source: str | None = None
+    # Speech emotion, one entry per source: SenseVoice class scores, prosody arousal.
+    speech_emotion: tuple[EmotionEvidence, ...] = ()
 
     @classmethod
     def silent(cls, capture_ms: int = 0) -> "VoiceFeatures":

@@ -1,7 +1,8 @@
 """Benchmark of the live voice path. Prints one JSON object; not a test.
 
 CPU time per second of audio for each stage (resampling from 48 kHz, voice activity,
-real-time visemes), on espeak-ng speech, and the real-time path's added latency.
+real-time visemes), on espeak-ng speech, the real-time path's added latency, and
+SenseVoice's real-time factor where its weights are installed (null with the reason otherwise).
 
 Usage: python bench/bench_voice.py
 """
@@ -24,6 +25,7 @@ from server.inference.realtime_visemes import HOP, RATE_HZ, WINDOW, RealtimeVise
 from server.inference.vad import VadOptions, VoiceActivityDetector  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from server.speech_service import SpeechService  # noqa: E402
 
 
 def main() -> None:
@@ -52,6 +54,7 @@ def main() -> None:
     vis_s = time.process_time() - t0
 
     print(json.dumps({
+        "sensevoice": sensevoice_rtf(audio, seconds),
         "audio_seconds": round(seconds, 2),
         "cpu_ms_per_audio_second": {"resample_48k_to_16k": round(1000 * resample / seconds, 2),
                                     "voice_activity": round(1000 * vad_s / seconds, 2),
@@ -62,6 +65,26 @@ def main() -> None:
             "note": "plus the client's audio chunking (100 ms chunks in the viewer: up to 100 ms)"},
         "targets": {"realtime_added_latency_le_50ms": 1000.0 * (WINDOW / 2 + HOP) / RATE_HZ <= 50},
     }, indent=1))
+
+
+def sensevoice_rtf(audio: np.ndarray, seconds: float) -> dict:
+    """Wall time / audio time on 1 s windows (the live path) and on the whole line."""
+    speech = SpeechService.from_settings(Settings())
+    status = speech.load()
+    if not status.available:
+        return {"rtf_1s_windows": None, "rtf_whole_line": None, "reason": status.reason}
+    speech.recognize_blocking(audio[:RATE_HZ])  # warm-up
+    t0 = time.perf_counter()
+    n = 0
+    for i in range(0, len(audio) - RATE_HZ, RATE_HZ):
+        speech.recognize_blocking(audio[i:i + RATE_HZ])
+        n += 1
+    windows = (time.perf_counter() - t0) / max(n, 1)
+    t0 = time.perf_counter()
+    speech.recognize_blocking(audio)
+    whole = time.perf_counter() - t0
+    speech.close()
+    return {"rtf_1s_windows": round(windows, 4), "rtf_whole_line": round(whole / seconds, 4), "device": status.reason}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from .inference.frame import Frame
 from .models.store import ModelStore
 from .rig_store import RigStore
 from .settings import Settings
+from .speech_service import SpeechService
 from .strategy_registry import StrategyRegistry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -66,11 +67,12 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
     except ValueError as e:
         raise AnalyzeError(str(e)) from None
     store = ModelStore(settings.models)
-    if options.input.suffix.lower() in AUDIO_SUFFIXES:
+    wav = options.input if options.input.suffix.lower() in AUDIO_SUFFIXES else options.audio
+    voice = _voice(wav, options.transcript, store, settings) if wav is not None else None
+    if wav is options.input:
         emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-        yield from _audio_only(_voice(options.input, options.transcript, store), emitter, options.rate_hz or 60.0)
+        yield from _audio_only(voice, emitter, options.rate_hz or 60.0)
         return
-    voice = _voice(options.audio, options.transcript, store) if options.audio is not None else None
     model = store.require("face_landmarker")
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
     # One emotion_update per output frame.
@@ -85,13 +87,17 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
         yield from _video(options, tracker, emitter, voice)
 
 
-def _voice(wav: Path, transcript: str | None, store: ModelStore) -> VoiceTimeline:
+def _voice(wav: Path, transcript: str | None, store: ModelStore, settings: Settings) -> VoiceTimeline:
     if not wav.is_file():
         raise AnalyzeError(f"no such file: {wav}")
+    speech = SpeechService.from_settings(settings)
+    speech.load()
     try:
-        return VoiceTimeline(wav.read_bytes(), transcript, store.require("silero_vad"))
+        return VoiceTimeline(wav.read_bytes(), transcript, store.require("silero_vad"), speech.recognize_blocking)
     except AnimateError as e:
         raise AnalyzeError(f"{wav}: {e}") from None
+    finally:
+        speech.close()
 
 
 def _audio_only(voice: VoiceTimeline, emitter: FrameEmitter, rate_hz: float) -> Iterator[Outgoing]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import io
 import wave
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import VISEMES
 
 from .inference.audio import MODEL_RATE_HZ, to_model_rate
 from .inference.timed_visemes import timed_phones, viseme_track
 from .inference.vad import VadOptions, VoiceActivityDetector
+from .protocol.messages import transcript_payload
+
+if TYPE_CHECKING:
+    from .inference.sensevoice import SpeechRecognition
 
 
 class AnimateError(ValueError):
@@ -38,14 +43,29 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
+# Recognises a whole line: SpeechService.recognize_blocking (None in degraded mode).
+Recognize = Callable[[np.ndarray], "SpeechRecognition | None"]
+
+
 class VoiceTimeline:
     """Voice features of a whole recorded line, looked up by time: timed visemes (alignment
-    with the transcript, or phone recognition) and voice activity."""
+    with the transcript, or phone recognition) and voice activity. Without a given
+    transcript, SenseVoice's (when it runs, and the line is English: the aligner's
+    acoustic model is English) is used for the alignment."""
 
-    def __init__(self, wav: bytes, transcript: str | None, vad_model):
+    def __init__(self, wav: bytes, transcript: str | None, vad_model, recognize: Recognize | None = None):
         samples, rate = read_wav(wav)
         audio = to_model_rate(samples, rate)
         self.duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
+        self.speech = recognize(audio) if recognize is not None else None
+        self.transcript_source = "given" if transcript else None
+        if not transcript and self.speech is not None and self.speech.present and \
+                self.speech.transcript.language in (None, "en"):
+            transcript, self.transcript_source = self.speech.text, "sensevoice"
+        self.transcript = transcript
+        self._speech_emotion = ((EmotionEvidence("sensevoice", self.speech.emotion_confidence,
+                                                 self.speech.emotion_scores),)
+                                if self.speech is not None and self.speech.emotion_scores is not None else ())
         self.phones, self.method = timed_phones(audio, transcript)
         self._track = viseme_track(self.phones, self.duration_ms, 100.0)  # 10 ms resolution
         frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)
@@ -58,14 +78,15 @@ class VoiceTimeline:
         w = self._track[min(int(t_ms / 10.0), len(self._track) - 1)]
         k = min(int(np.searchsorted(self._vad_t, t_ms)), len(self._vad_p) - 1) if len(self._vad_p) else -1
         return VoiceFeatures(True, int(t_ms), speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
-                             visemes=w, viseme_conf=float(w.max()))
+                             visemes=w, viseme_conf=float(w.max()), speech_emotion=self._speech_emotion)
 
 
-def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model) -> dict[str, Any]:
+def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model,
+            recognize: Recognize | None = None) -> dict[str, Any]:
     """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript."""
     if not 1.0 <= rate_hz <= 120.0:
         raise AnimateError("rate_hz must be from 1 to 120")
-    timeline = VoiceTimeline(wav, transcript, vad_model)
+    timeline = VoiceTimeline(wav, transcript, vad_model, recognize)
     frames = []
     for i in range(int(np.ceil(timeline.duration_ms * rate_hz / 1000.0))):
         t_ms = (i + 0.5) * 1000.0 / rate_hz
@@ -81,6 +102,9 @@ def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model) -> di
         "duration_ms": round(timeline.duration_ms, 1),
         "rate_hz": rate_hz,
         "method": timeline.method,  # "alignment" (with the transcript) or "recognition"
+        "transcript": timeline.transcript,
+        "transcript_source": timeline.transcript_source,  # "given", "sensevoice" or null
+        "speech": transcript_payload(timeline.speech) if timeline.speech is not None else None,
         "phones": [{"phone": p.name, "viseme": p.viseme, "start_ms": p.start_ms, "end_ms": p.end_ms}
                    for p in timeline.phones],
         "frames": frames,

@@ -30,6 +30,7 @@ from .outbox import Outbox
 from .rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
 from .rig_store import RigStore
 from .session import Session
+from .speech_service import SpeechService
 from .settings import Settings
 from .strategy_registry import StrategyRegistry
 
@@ -45,6 +46,7 @@ class AppState:
     calibration: CalibrationStore
     strategies: StrategyRegistry
     votes: VoteStore
+    speech: SpeechService
     metrics: Metrics = field(default_factory=Metrics)
     sessions: dict[str, Session] = field(default_factory=dict)
     watchers: dict[str, list[Outbox]] = field(default_factory=dict)
@@ -71,10 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = AppState(settings, RigStore.from_dir(settings.rigs_dir, settings.data_dir / "rigs"),
                      ModelStore(settings.models, progress=False),
                      CalibrationStore(settings.data_dir / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
-                     VoteStore(settings.data_dir / "ab_votes.sqlite3"))
+                     VoteStore(settings.data_dir / "ab_votes.sqlite3"),
+                     SpeechService.from_settings(settings))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(state.speech.load)
         yield
+        state.speech.close()
         state.calibration.close()
         state.votes.close()
 
@@ -85,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "sessions": len(state.sessions),
-                "models": {name: state.models.path(name).is_file() for name in sorted(state.models.manifest)}}
+                "models": {name: state.models.path(name).exists() for name in sorted(state.models.manifest)},
+                "speech_recognition": state.speech.status.as_dict()}
 
     @app.get("/v1/rigs")
     def list_rigs() -> list[dict[str, Any]]:
@@ -166,7 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(422, "format must be json or cbor")
         try:
             vad = state.models.require("silero_vad")
-            timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad)
+            timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad,
+                                              state.speech.recognize_blocking)
         except AnimateError as e:
             raise HTTPException(422, str(e)) from None
         except ModelError as e:

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     msub = models.add_subparsers(dest="models_command", required=True)
     fetch = msub.add_parser("fetch", help="download and verify models (all when none named)")
     fetch.add_argument("names", nargs="*")
+    fetch.add_argument("--from", dest="from_dir", type=Path,
+                       help="take a folder model (sensevoice) from a local copy instead of its hub")
     msub.add_parser("list", help="show models and whether they are present")
 
     rig = sub.add_parser("rig", help="build rig definitions from avatars")
@@ -119,13 +121,16 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
     store = ModelStore(settings.models)
     if args.models_command == "list":
         for name, entry in sorted(store.manifest.items()):
-            state = "ready" if store.is_ready(name) else "missing"
+            state = "ready" if store.is_ready(name) else "optional" if entry.optional else "missing"
             print(f"{name:20} {state:8} {store.path(name)}  {entry.description}")
         return 0
-    names = args.names or sorted(store.manifest)
+    names = args.names or sorted(n for n, e in store.manifest.items() if not e.optional)
+    if args.from_dir is not None and len(names) != 1:
+        print("avatar-driver: --from takes exactly one model name", file=sys.stderr)
+        return 2
     try:
         for name in names:
-            store.fetch(name)
+            store.fetch(name, from_dir=args.from_dir)
     except ModelError as e:
         print(f"avatar-driver: {e}", file=sys.stderr)
         return 1

@@ -244,7 +244,7 @@ class PublisherConnection:
             calibration = await asyncio.get_running_loop().run_in_executor(
                 None, self.state.calibration.get, hello.user_id)
         session = Session(new_session_id(), hello, rig, model_path, self.metrics, s.emotion_rate_hz,
-                          s.max_image_pixels, strategy, calibration, vad_path)
+                          s.max_image_pixels, strategy, calibration, vad_path, self.state.speech)
         session.on_calibration = self._on_calibration
         if hello.compare is not None:
             self._set_compare(session, hello.compare, "bad_hello")

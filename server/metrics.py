@@ -13,7 +13,7 @@ class Metrics:
         self.stage_seconds = Histogram(
             "avatar_driver_stage_seconds",
             "Time per pipeline stage: decode, inference, mapping, encode, and frame_to_send "
-            "(video frame received -> first avatar_frame computed from it sent).",
+            "(video frame received -> first avatar_frame computed from it sent), voice, speech_recognition.",
             ["stage"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
         self.frames_in = Counter("avatar_driver_frames_in_total", "Media messages received.", ["kind"],
                                  registry=self.registry)
@@ -24,6 +24,9 @@ class Metrics:
                                ["reason"], registry=self.registry)
         self.client_errors = Counter("avatar_driver_client_errors_total", "Error messages sent to clients.",
                                      ["code"], registry=self.registry)
+        self.stage_failures = Counter("avatar_driver_stage_failures_total",
+                                      "Inputs a stage failed on and skipped (the session goes on).", ["stage"],
+                                      registry=self.registry)
         self.sessions = Gauge("avatar_driver_sessions", "Open publisher sessions.", registry=self.registry)
         self.watchers = Gauge("avatar_driver_watchers", "Open watcher connections.", registry=self.registry)
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import Strategy
@@ -27,11 +28,14 @@ from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from .inference.sensevoice import SpeechRecognition
+from .inference.speech_segments import SpeechSegmenter, SpeechWindow
 from .inference.voice import VoiceAnalyzer
 from .metrics import Metrics
 from .outbox import Outbox
 from .protocol.codec import Encoding
-from .protocol.messages import AudioChunk, CalibrationStart, Hello, VideoFrame
+from .protocol.messages import AudioChunk, CalibrationStart, Hello, VideoFrame, transcript_payload
+from .speech_service import SpeechService
 
 log = logging.getLogger(__name__)
 # Features older than this no longer describe the user: the avatar eases to rest.
@@ -40,6 +44,8 @@ STALE_FEATURES_S = 0.5
 ADAPTIVE_PUSH_S = 1.0
 # Audio waiting for voice activity detection is bounded (chunks are ~100 ms).
 MAX_PENDING_AUDIO_CHUNKS = 50
+# The last recognised speech emotion stays part of the fused state this long.
+SPEECH_EMOTION_HOLD_S = 4.0
 
 
 @dataclass
@@ -58,7 +64,8 @@ class _Pending:
 class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
                  metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int, strategy: Strategy,
-                 calibration: CalibrationTable | None = None, vad_path: Path | None = None):
+                 calibration: CalibrationTable | None = None, vad_path: Path | None = None,
+                 speech: SpeechService | None = None):
         self.id = session_id
         self.hello = hello
         self.rig = rig
@@ -93,6 +100,13 @@ class Session:
         self._audio_ready = asyncio.Event()
         self._voice = VoiceFeatures.silent(0)
         self._voice_received_s = 0.0
+        # Speech recognition (shared SenseVoice): finals in order, partial windows latest-wins.
+        self._speech = speech if speech is not None and speech.available else None
+        self._speech_pending: list[SpeechWindow] = []
+        self._speech_ready = asyncio.Event()
+        self._speech_emotion: EmotionEvidence | None = None
+        self._speech_emotion_s = 0.0
+        self._transcript_sequence = 0
 
     async def start(self, on_frame_error) -> None:
         """Load the face model (if the camera is consented) and start the clocks."""
@@ -106,10 +120,12 @@ class Session:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._audio_executor, self._load_vad)
             self._tasks.append(asyncio.create_task(self._audio_loop(), name=f"audio-{self.id}"))
+            if self._speech is not None:
+                self._tasks.append(asyncio.create_task(self._speech_loop(), name=f"speech-{self.id}"))
         self._tasks.append(asyncio.create_task(self._output_loop(), name=f"output-{self.id}"))
 
     def _load_vad(self) -> None:
-        self._voice_analyzer = VoiceAnalyzer(self._vad_path)
+        self._voice_analyzer = VoiceAnalyzer(self._vad_path, SpeechSegmenter() if self._speech else None)
 
     async def _audio_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -125,6 +141,49 @@ class Session:
                 if voice is not None:
                     self._voice = voice
                     self._voice_received_s = time.monotonic()
+                for window in self._voice_analyzer.take_windows():
+                    self._queue_speech(window)
+
+    def _queue_speech(self, window: SpeechWindow) -> None:
+        if self._speech is None:
+            return
+        if not window.final:  # a newer partial window replaces one not yet recognised
+            stale = [w for w in self._speech_pending if not w.final]
+            for w in stale:
+                self._speech_pending.remove(w)
+                self.metrics.dropped.labels("speech_window").inc()
+        self._speech_pending.append(window)
+        self._speech_ready.set()
+
+    async def _speech_loop(self) -> None:
+        while True:
+            await self._speech_ready.wait()
+            self._speech_ready.clear()
+            while self._speech_pending:
+                window = self._speech_pending.pop(0)
+                t0 = time.perf_counter()
+                try:
+                    result = await self._speech.recognize(window)
+                except (RuntimeError, ValueError) as e:  # torch/FunASR errors, unexpected tags
+                    log.warning("session %s: speech recognition failed on %d ms of audio: %s",
+                                self.id, window.end_ms - window.start_ms, e)
+                    self.metrics.stage_failures.labels("speech_recognition").inc()
+                    continue
+                self.metrics.stage_seconds.labels("speech_recognition").observe(time.perf_counter() - t0)
+                self._on_speech(result)
+
+    def _on_speech(self, result: SpeechRecognition) -> None:
+        if result.present and result.emotion_scores is not None:
+            self._speech_emotion = EmotionEvidence("sensevoice", result.emotion_confidence, result.emotion_scores)
+            self._speech_emotion_s = time.monotonic()
+        if result.present or result.final:
+            seq = self._transcript_sequence
+            self._transcript_sequence += 1
+            payload = transcript_payload(result)
+            sid = self.id
+            self.publish([Outgoing("transcript", lambda: {"type": "transcript", "session_id": sid,
+                                                          "timestamp_ms": int(time.time() * 1000),
+                                                          "sequence": seq, "payload": payload})])
 
     def _load_tracker(self, options: FaceTrackerOptions) -> None:
         self._tracker = FaceTracker(options)
@@ -272,6 +331,8 @@ class Session:
         voice = self._voice
         if voice.present and now - self._voice_received_s > STALE_FEATURES_S:
             voice = VoiceFeatures.silent(voice.capture_ms)  # the microphone stopped sending
+        if voice.present and self._speech_emotion is not None and now - self._speech_emotion_s < SPEECH_EMOTION_HOLD_S:
+            voice = replace(voice, speech_emotion=voice.speech_emotion + (self._speech_emotion,))
         t0 = time.perf_counter()
         messages = self.emitter.tick(features, dt_s, age_s, int(time.time() * 1000), voice)
         t1 = time.perf_counter()
@@ -300,4 +361,5 @@ class Session:
         self._executor.submit(self._close_tracker)
         self._executor.shutdown(wait=False)
         self._audio_pending = []
+        self._speech_pending = []
         self._audio_executor.shutdown(wait=False)

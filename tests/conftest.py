@@ -34,7 +34,7 @@ def cat() -> np.ndarray:
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web",
-                    data_dir=tmp_path / "data")
+                    data_dir=tmp_path / "data", sensevoice_dir=tmp_path / "no-sensevoice")
 
 # Real third-party avatars (non-commercial licences): read from ../shared, never copied.
 AVATARS = REPO.parent / "shared" / "avatars"
@@ -45,3 +45,17 @@ def avatars() -> Path:
     if not (AVATARS / "brunette-t.glb").is_file():
         pytest.fail(f"the shared test avatars are missing at {AVATARS}")
     return AVATARS
+
+
+@pytest.fixture(scope="session")
+def tiny_sensevoice(tmp_path_factory) -> Path:
+    """A randomly initialised SenseVoiceSmall in the hub's folder layout (tests/sensevoice_tiny.py)."""
+    from tests.sensevoice_tiny import build_tiny_sensevoice
+    return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-random"))
+
+
+@pytest.fixture(scope="session")
+def scripted_sensevoice(tmp_path_factory) -> Path:
+    """The same, its CTC head biased so that it says "the" and its emotion frame favours HAPPY."""
+    from tests.sensevoice_tiny import build_tiny_sensevoice
+    return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0})

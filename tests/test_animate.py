@@ -44,3 +44,15 @@ def test_a_spoken_line_becomes_a_timeline(settings):
     assert cb["frames"] == t["frames"]
     assert bad.status_code == 422 and "WAV" in bad.json()["detail"]
     assert no_text["method"] == "recognition"
+
+
+def test_sensevoice_transcript_and_emotion_join_the_timeline(settings, scripted_sensevoice):
+    """Without a given transcript, SenseVoice's transcript drives the alignment, and its
+    speech emotion goes with the line (scripted tiny model: it always says "the")."""
+    spoken = speak("the")
+    settings.sensevoice_dir = scripted_sensevoice
+    with TestClient(create_app(settings)) as c:
+        out = c.post("/v1/animate", content=wav_bytes(spoken.audio, spoken.rate_hz)).json()
+    assert (out["transcript"], out["transcript_source"], out["method"]) == ("the", "sensevoice", "alignment")
+    assert out["speech"]["emotion_scores"]["happy"] > 0.99
+    assert "DH" in {p["phone"] for p in out["phones"]}

@@ -77,3 +77,39 @@ def test_require_tells_the_user_the_fetch_command(tmp_path):
         store(tmp_path).require("m")
     with pytest.raises(ModelError, match="unknown model"):
         store(tmp_path).require("other")
+
+
+def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path, tiny_sensevoice):
+    """`models fetch sensevoice --from FOLDER`: copied, SHA256SUMS written; a changed file is caught."""
+    from server.inference.sensevoice import SenseVoiceOptions, SenseVoiceRecognizer, SpeechModelUnavailable
+    s = ModelStore(tmp_path / "cache", progress=False)
+    assert not s.is_ready("sensevoice")
+    folder = s.fetch("sensevoice", log=lambda m: None, from_dir=tiny_sensevoice)
+    assert folder == tmp_path / "cache" / "SenseVoiceSmall" and s.is_ready("sensevoice")
+    assert (folder / "SHA256SUMS").read_text().count("\n") == 5  # every file of the folder
+    SenseVoiceRecognizer(SenseVoiceOptions(folder))  # loads from the cache
+    (folder / "am.mvn").write_text("tampered")
+    assert not s.is_ready("sensevoice")
+    with pytest.raises(SpeechModelUnavailable, match="am.mvn is missing or changed"):
+        SenseVoiceRecognizer(SenseVoiceOptions(folder))
+
+
+def test_folder_model_failures_name_each_hub(tmp_path):
+    """Here the hub is unreachable: the error says so per source, and a folder without the
+    weights is refused."""
+    entry = ModelEntry("sv", "SenseVoiceSmall", None, (ModelSource("huggingface", repo="FunAudioLLM/SenseVoiceSmall"),),
+                       files=("model.pt",))
+    s = ModelStore(tmp_path, {"sv": entry}, progress=False)
+    with pytest.raises(ModelError) as e:
+        s.fetch("sv", log=lambda m: None)
+    assert "huggingface FunAudioLLM/SenseVoiceSmall:" in str(e.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelError, match="missing model.pt"):
+        s.fetch("sv", log=lambda m: None, from_dir=empty)
+
+
+def test_sensevoice_is_optional_and_hub_sourced():
+    e = load_manifest()["sensevoice"]
+    assert e.optional and [s.kind for s in e.sources] == ["modelscope", "huggingface"]
+    assert e.sources[0].repo == "iic/SenseVoiceSmall"

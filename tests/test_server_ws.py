@@ -213,7 +213,9 @@ def test_token_and_origin(settings):
 
 def test_http_endpoints(client):
     health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["models"] == {"face_landmarker": True, "silero_vad": True}
+    assert health["status"] == "ok" and health["models"] == {"face_landmarker": True, "sensevoice": False, "silero_vad": True}
+    assert health["speech_recognition"]["available"] is False  # degraded mode, with its reason
+    assert "models fetch sensevoice" in health["speech_recognition"]["reason"]
     rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}
     assert rigs["arkit52"]["channels"] == 52 and "simple" in rigs
     assert client.get("/v1/rigs/simple").json()["channels"][0]["name"] == "smile"
@@ -267,6 +269,45 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
     assert quiet < 0.3 and talking > 0.5
     assert spoken_visemes, "avatar frames carry the real-time visemes while speaking"
     speech_emotion = [e for e in emotions_seen if e["payload"]["speech_emotion"]]
-    assert speech_emotion and speech_emotion[-1]["payload"]["speech_emotion"]["source"] == "prosody"
-    assert 0.0 <= speech_emotion[-1]["payload"]["speech_emotion"]["arousal"] <= 1.0
+    last = speech_emotion[-1]["payload"] if speech_emotion else None
+    assert last and [e["source"] for e in last["speech_emotion"]] == ["prosody"]  # degraded mode: no SenseVoice here
+    assert 0.0 <= last["speech_emotion"][0]["arousal"] <= 1.0
+    # No face and no speech-emotion classes: arousal is known, valence is not made up.
+    assert last["arousal"] == pytest.approx(last["speech_emotion"][0]["arousal"]) and last["valence"] is None
     assert "avatar_driver_stage_seconds_count{stage=\"voice\"}" in client.get("/metrics").text
+
+
+def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scripted_sensevoice, tmp_path):
+    """The live path with SenseVoice: VAD segments -> the shared recogniser -> `transcript`
+    messages and SenseVoice scores fused into emotion_update (scripted tiny model)."""
+    from tests.test_vad import espeak
+    speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
+    pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
+    settings.sensevoice_dir = scripted_sensevoice
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/healthz").json()["speech_recognition"]["available"] is True
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
+            recv(ws)
+            for i in range(0, len(pcm), 1600):
+                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
+                                                  "capture_ms": 10_000 + i // 16}))
+            transcripts, fused = [], None
+            for _ in range(3000):
+                m = recv(ws)
+                if m["type"] == "transcript":
+                    transcripts.append(m["payload"])
+                elif m["type"] == "emotion_update" and any(e["source"] == "sensevoice"
+                                                           for e in m["payload"]["speech_emotion"]):
+                    fused = m["payload"]
+                if fused and any(t["final"] for t in transcripts):
+                    break
+            ws.send_bytes(msg("bye"))
+    partial = [t for t in transcripts if not t["final"]]
+    final = [t for t in transcripts if t["final"]][0]  # the comma's pause may end a first segment
+    assert partial, "sliding windows give results before the speaker stops"
+    assert final["text"] == "the" and final["emotion_scores"]["happy"] > 0.99
+    # The segment lies on the audio's capture clock, around the spoken part (0.5 s in).
+    assert 10_000 + 200 <= final["start_ms"] <= 10_000 + 500 < final["end_ms"] <= 10_000 + len(pcm) // 16
+    assert fused["emotion"] == "happy" and fused["emotion_source"] == "prosody+sensevoice"
+    assert fused["valence"] > 0.5

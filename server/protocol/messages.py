@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from avatar_mapping.emotion_fusion import EmotionEvidence, affect
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.fused import FusedState
 from avatar_mapping.strategies import STRATEGIES
 from avatar_mapping.vocabulary import EMOTIONS, VISEMES
 
+if TYPE_CHECKING:
+    from ..inference.sensevoice import SpeechRecognition
+
 from .codec import PROTOCOL_VERSION, Encoding, ProtocolError, payload_bytes
 
 CLIENT_TYPES = ("hello", "video_frame", "audio_chunk", "configure", "calibration_start", "calibration_step", "bye")
 SERVER_TYPES = ("welcome", "avatar_frame", "emotion_update", "configured", "calibration_step", "calibration_result",
-                "error")
+                "transcript", "error")
 FORMATS = ("named", "packed")
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
 
@@ -233,20 +237,23 @@ def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None, top
                            scores: np.ndarray | None = None) -> dict[str, Any]:
     """Measurements of the newest frame, and the emotion estimate when there is one: the
     tracked (smoothed, hysteresis) top class and scores when given, else the state's own.
-
-    Valence and arousal stay null until the face-emotion classifier provides them."""
+    Valence, arousal and dominance follow the reported scores (and measured speech arousal)."""
     gaze_yaw = (f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2.0
     gaze_pitch = (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2.0
-    known = state is not None and f.present and state.emotion.any()
+    fused = state.fused_emotion if state is not None else None
+    known = fused is not None and fused.scores.any()
     voice = state.voice if state is not None else None
+    speech = voice.speech_emotion if voice is not None and voice.present else ()
     if known and scores is None:
-        top, scores = state.top_emotion, state.emotion
+        top, scores = state.top_emotion, fused.scores
+    valence, arousal, dominance = affect(np.asarray(scores) if known else None, speech, fused.confidence if known else 0.0)
     return {
         "emotion": top if known else None,
         "scores": dict(zip(EMOTIONS, np.asarray(scores).tolist())) if known else {},
-        "emotion_source": state.emotion_source if known else None,
-        "valence": None,
-        "arousal": None,
+        "emotion_source": fused.source if known else None,
+        "valence": valence,
+        "arousal": arousal,
+        "dominance": dominance,
         "au": f.action_units_by_name(),
         "head_pose": {"yaw_deg": f.head.yaw_deg, "pitch_deg": f.head.pitch_deg, "roll_deg": f.head.roll_deg,
                       "translation_cm": list(f.head.translation_cm)},
@@ -257,13 +264,29 @@ def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None, top
             "right": {"yaw_deg": f.right_eye.yaw_deg, "pitch_deg": f.right_eye.pitch_deg, "blink": f.blink_right},
         },
         "speaking_probability": voice.speaking_probability if voice is not None and voice.present else None,
-        # Speech emotion: arousal (0..1) with a confidence; no valence from prosody.
-        "speech_emotion": ({"source": voice.emotion_source, "arousal": voice.arousal,
-                            "confidence": voice.emotion_confidence}
-                           if voice is not None and voice.present and voice.arousal is not None else None),
+        # Speech emotion per source: SenseVoice class scores, prosody arousal (no valence from prosody).
+        "speech_emotion": [_speech_evidence(e) for e in speech],
         "face_present": f.present,
         "face_confidence": f.confidence,
         "capture_ms": f.capture_ms,
+    }
+
+
+def _speech_evidence(e: EmotionEvidence) -> dict[str, Any]:
+    scores = dict(zip(EMOTIONS, np.asarray(e.scores).tolist())) if e.scores is not None else None
+    return {"source": e.source, "confidence": e.confidence, "arousal": e.arousal, "scores": scores,
+            "emotion": max(scores, key=scores.__getitem__) if scores else None}
+
+
+def transcript_payload(r: SpeechRecognition) -> dict[str, Any]:
+    """A recognised stretch of speech; times on the capture clock of the audio."""
+    t = r.transcript
+    return {
+        "final": r.final, "start_ms": r.start_ms, "end_ms": r.end_ms, "text": t.text, "language": t.language,
+        "emotion": t.emotion, "events": list(t.events),
+        "emotion_scores": dict(zip(EMOTIONS, r.emotion_scores.tolist())) if r.emotion_scores is not None else None,
+        "words": [{"text": w.text, "start_ms": r.start_ms + w.start_ms, "end_ms": r.start_ms + w.end_ms}
+                  for w in t.words],
     }
 
 

@@ -15,13 +15,18 @@ from typing import Any
 import cbor2
 import numpy as np
 
+from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.fused import FusedState
 from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.rig import RigDefinition
+from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from calibration.table import CalibrationTable
 from server.emitter import FrameEmitter
-from server.protocol.messages import Hello, error_payload, welcome_payload
+from server.inference.sensevoice import SpeechRecognition
+from server.inference.speech_tags import parse_result
+from server.protocol.messages import Hello, error_payload, transcript_payload, welcome_payload
 
 HERE = Path(__file__).parent
 SESSION = "Gx3kQ9vTz1Ab"
@@ -53,7 +58,13 @@ def messages() -> dict[str, Any]:
     frame = mapper.step(features, 0.0)
     avatar = emitter.avatar_frame(frame, T0)
     b_frame = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0).avatar_frame(frame, T0, variant="B")
-    emotion = emitter.emotion_update(features, T0, mapper.last_state)
+    speech_scores = np.array([0.125, 0.5, 0.0625, 0.0625, 0.125, 0.0625, 0.0625])
+    voice = VoiceFeatures(True, T0 - 20, speaking_probability=0.875, speech_emotion=(
+        EmotionEvidence("sensevoice", 0.75, scores=speech_scores), EmotionEvidence("prosody", 0.5, arousal=0.625)))
+    emotion = emitter.emotion_update(features, T0, FusedState(mapper.last_state.face, voice))
+    heard = SpeechRecognition(True, T0 - 1500, T0 - 300, True, parse_result(
+        {"key": "seg", "text": "<|en|><|HAPPY|><|Laughter|><|withitn|>Hello there.",
+         "timestamp": [[90, 450], [510, 960]], "words": ["Hello", "there."]}), speech_scores, 0.75)
     table = CalibrationTable.identity("user-42").to_dict()
     env = lambda t, p, seq, sid=SESSION: {"type": t, "session_id": sid, "timestamp_ms": T0, "sequence": seq,  # noqa: E731
                                           "payload": p}
@@ -89,6 +100,7 @@ def messages() -> dict[str, Any]:
         "calibration_step": env("calibration_step", {
             "state": "rejected", "step": "smile", "index": 1, "count": 2, "instruction": "Smile as widely as you can.",
             "duration_s": 2.0, "attempt": 1, "reason": "hold still: keep your head steady during the step"}, None),
+        "transcript": env("transcript", transcript_payload(heard), 0),
         "calibration_result": env("calibration_result", {"user_id": "user-42", "status": "saved", "version": 3,
                                                          "steps": ["neutral", "smile"], "table": table}, None),
     }
