@@ -21,6 +21,8 @@ from avatar_mapping.action_units import action_units
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, ARKIT_INDEX
 
+from .voice import VisemeCalibration, VoiceCalibrationError
+
 SCHEMA_VERSION = 1
 CURVES = ("gain", "gamma", "sigmoid")
 N = len(ARKIT_BLENDSHAPES)
@@ -57,6 +59,8 @@ class CalibrationTable:
     blink_closed: tuple[float, float] = (1.0, 1.0)
     created_ms: int = 0
     steps: tuple[str, ...] = ()
+    # The user's voice for the real-time visemes (the wizard's voice steps), if recorded.
+    visemes: VisemeCalibration | None = None
 
     @classmethod
     def identity(cls, user_id: str = "default") -> "CalibrationTable":
@@ -69,7 +73,7 @@ class CalibrationTable:
                 and set(c.curve) == {"gain"} and self.head_neutral_deg == (0.0, 0.0, 0.0)
                 and self.gaze_offset_deg == (0.0, 0.0)
                 and self.gaze_range_deg == (TARGET_GAZE_RANGE_DEG, TARGET_GAZE_RANGE_DEG)
-                and self.blink_open == (0.0, 0.0) and self.blink_closed == (1.0, 1.0))
+                and self.blink_open == (0.0, 0.0) and self.blink_closed == (1.0, 1.0) and self.visemes is None)
 
     @cached_property
     def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -133,6 +137,7 @@ class CalibrationTable:
                      "range_deg": {"yaw": self.gaze_range_deg[0], "pitch": self.gaze_range_deg[1]}},
             "blink": {"left": {"open": self.blink_open[0], "closed": self.blink_closed[0]},
                       "right": {"open": self.blink_open[1], "closed": self.blink_closed[1]}},
+            "visemes": self.visemes.to_dict() if self.visemes is not None else None,
         }
 
     @classmethod
@@ -182,6 +187,10 @@ class CalibrationTable:
         steps = data.get("steps", [])
         if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
             raise CalibrationError("'steps' must be a list of step names")
+        try:
+            visemes = VisemeCalibration.from_dict(data["visemes"]) if data.get("visemes") is not None else None
+        except VoiceCalibrationError as e:
+            raise CalibrationError(str(e)) from None
         return cls(
             user_id=uid,
             channels=ChannelCurves(np.array(cols["neutral"]), np.array(cols["range"]), tuple(cols["curve"]),
@@ -196,6 +205,7 @@ class CalibrationTable:
             blink_closed=blink_closed,
             created_ms=int(_num(data.get("created_ms", 0), "created_ms", 0, 1e15)),
             steps=tuple(steps),
+            visemes=visemes,
         )
 
 

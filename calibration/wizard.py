@@ -7,7 +7,7 @@ medians and percentiles, so a few bad frames do not move the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from avatar_mapping.features import FaceFeatures
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
 from .table import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, CalibrationTable, ChannelCurves
+from .voice import VoiceStep, check_voice_step, compute_viseme_calibration
 
 # A step is rejected when fewer frames than this share have a face ...
 MIN_FACE_SHARE = 0.8
@@ -31,6 +32,7 @@ class WizardStep:
     duration_s: float
     measures: tuple[str, ...] = ()  # channels whose maximum this step records
     primary: tuple[str, ...] = ()  # channels that must visibly move, or the step is repeated
+    viseme: str | None = None  # a voice step: records the microphone, not the face
 
 
 STEPS: tuple[WizardStep, ...] = (
@@ -57,7 +59,19 @@ STEPS: tuple[WizardStep, ...] = (
     WizardStep("look_up", "Keep your head still and look up.", 1.5, ("eyeLookUpLeft", "eyeLookUpRight")),
     WizardStep("look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight")),
 )
-STEP_NAMES = tuple(s.name for s in STEPS)
+# Voice steps (sessions with a microphone): held sounds for the real-time visemes.
+VOICE_STEPS: tuple[WizardStep, ...] = (
+    WizardStep("say_aa", "Say a long, open 'aah', as in 'father'.", 2.0, viseme="aa"),
+    WizardStep("say_ee", "Say a long 'eee', as in 'see'.", 2.0, viseme="I"),
+    WizardStep("say_oo", "Say a long 'ooo', as in 'food'.", 2.0, viseme="U"),
+    WizardStep("say_oh", "Say a long 'ohh', as in 'go'.", 2.0, viseme="O"),
+    WizardStep("say_eh", "Say a long 'ehh', as in 'bed'.", 2.0, viseme="E"),
+    WizardStep("say_ss", "Hiss a long 'sss'.", 2.0, viseme="SS"),
+    WizardStep("say_ff", "Say a long 'fff', top teeth on the lower lip.", 2.0, viseme="FF"),
+    WizardStep("hum_mm", "Hum a long 'mmm' with your lips closed.", 2.0, viseme="PP"),
+)
+ALL_STEPS = STEPS + VOICE_STEPS
+STEP_NAMES = tuple(s.name for s in ALL_STEPS)
 
 
 def check_step(step: WizardStep, samples: list[FaceFeatures], neutral: np.ndarray | None) -> str | None:
@@ -78,8 +92,15 @@ def check_step(step: WizardStep, samples: list[FaceFeatures], neutral: np.ndarra
     return None
 
 
-def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], created_ms: int = 0) -> CalibrationTable:
-    """The table from accepted step recordings; `neutral` is required, the rest optional."""
+def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], created_ms: int = 0,
+                  voice: list[VoiceStep] | None = None, base: CalibrationTable | None = None) -> CalibrationTable:
+    """The table from accepted step recordings; `neutral` is required for the face part,
+    the rest optional. Without face steps the face part is `base`'s (a voice-only run)."""
+    visemes = compute_viseme_calibration(voice) if voice else (base.visemes if base is not None else None)
+    if "neutral" not in recordings and voice:
+        base = base or CalibrationTable.identity(user_id)
+        return replace(base, user_id=user_id, created_ms=created_ms, visemes=visemes,
+                       steps=tuple(dict.fromkeys(base.steps + tuple(s for s in STEP_NAMES if s in _voice_names(voice)))))
     if "neutral" not in recordings:
         raise ValueError("calibration needs the neutral step")
     neutral_faces = [f for f in recordings["neutral"] if f.present]
@@ -134,8 +155,14 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
         blink_open=blink_open,  # type: ignore[arg-type]
         blink_closed=(blink_closed[0], blink_closed[1]),
         created_ms=created_ms,
-        steps=tuple(s for s in STEP_NAMES if s in recordings),
+        steps=tuple(s for s in STEP_NAMES if s in recordings or s in _voice_names(voice or [])),
+        visemes=visemes,
     )
+
+
+def _voice_names(voice: list[VoiceStep]) -> set[str]:
+    by_viseme = {s.viseme: s.name for s in VOICE_STEPS}
+    return {by_viseme[v.viseme] for v in voice}
 
 
 @dataclass
@@ -152,8 +179,11 @@ class CalibrationRun:
     recordings: dict[str, list[FaceFeatures]] = field(default_factory=dict)
     table: CalibrationTable | None = None
     failure: str | None = None
+    base: CalibrationTable | None = None  # the user's table so far: kept where this run records nothing
+    voice: list[VoiceStep] = field(default_factory=list)
     _state_since: float | None = None
     _samples: list[FaceFeatures] = field(default_factory=list)
+    _audio: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def step(self) -> WizardStep:
@@ -172,6 +202,15 @@ class CalibrationRun:
         return [self._event("cancelled")]
 
     def feed(self, features: FaceFeatures, now_s: float) -> list[dict[str, Any]]:
+        """A new face frame (face steps record it; it also moves the clock)."""
+        return self._advance(now_s, features=features)
+
+    def feed_audio(self, mfcc: np.ndarray, log_energy: np.ndarray, now_s: float) -> list[dict[str, Any]]:
+        """New microphone frames (10 ms MFCCs and log energies; voice steps record them)."""
+        return self._advance(now_s, audio=(mfcc, log_energy))
+
+    def _advance(self, now_s: float, features: FaceFeatures | None = None,
+                 audio: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
         if self.finished:
             return []
         if self._state_since is None:
@@ -180,18 +219,31 @@ class CalibrationRun:
         if self.state == "prepare":
             if elapsed < self.prepare_s:
                 return []
-            self.state, self._state_since, self._samples = "recording", now_s, []
+            self.state, self._state_since, self._samples, self._audio = "recording", now_s, [], []
             return [self._event("recording", remaining_s=self.step.duration_s)]
-        self._samples.append(features)
+        if features is not None:
+            self._samples.append(features)
+        if audio is not None:
+            self._audio.append(audio)
         if elapsed < self.step.duration_s:
             return []
-        neutral = None
-        if "neutral" in self.recordings:
-            neutral = np.median(np.array([f.blendshapes for f in self.recordings["neutral"] if f.present]), axis=0)
-        reason = check_step(self.step, self._samples, neutral)
+        step = self.step
+        if step.viseme is not None:
+            recorded = VoiceStep(step.viseme, np.concatenate([a[0] for a in self._audio]) if self._audio
+                                 else np.zeros((0, 13)), np.concatenate([a[1] for a in self._audio]) if self._audio
+                                 else np.zeros(0))
+            reason = check_voice_step(recorded)
+        else:
+            neutral = None
+            if "neutral" in self.recordings:
+                neutral = np.median(np.array([f.blendshapes for f in self.recordings["neutral"] if f.present]), axis=0)
+            reason = check_step(step, self._samples, neutral)
         events: list[dict[str, Any]] = []
         if reason is None:
-            self.recordings[self.step.name] = self._samples
+            if step.viseme is not None:
+                self.voice.append(recorded)
+            else:
+                self.recordings[step.name] = self._samples
             events.append(self._event("accepted"))
             self.attempts = 0
             self.index += 1
@@ -205,7 +257,7 @@ class CalibrationRun:
                 self.attempts = 0
                 self.index += 1  # an optional step: go on without it
         if self.index >= len(self.steps):
-            self.table = compute_table(self.user_id, self.recordings, created_ms=int(now_s * 1000))
+            self.table = compute_table(self.user_id, self.recordings, int(now_s * 1000), self.voice, self.base)
             self.state = "done"
             return events + [{"state": "done", "step": None, "index": len(self.steps), "count": len(self.steps)}]
         self.state, self._state_since = "prepare", now_s

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from calibration.wizard import STEP_NAMES, CalibrationRun
+from calibration.wizard import STEPS, VOICE_STEPS, CalibrationRun
 
 from . import __version__
 from .limits import RateLimiter, ViolationWindow
@@ -150,7 +150,8 @@ class PublisherConnection:
             if env.type == "configure":
                 self._configure(Configure.parse(env.payload))
             elif env.type == "calibration_start":
-                self._start_calibration(CalibrationStart.parse(env.payload, STEP_NAMES))
+                self._start_calibration(CalibrationStart.parse(env.payload, tuple(s.name for s in STEPS),
+                                                               tuple(s.name for s in VOICE_STEPS)))
             else:
                 if env.payload.get("action") != "cancel":
                     raise ProtocolError("bad_calibration", "calibration_step from a client takes {action: 'cancel'}")
@@ -188,14 +189,19 @@ class PublisherConnection:
 
     def _start_calibration(self, request: CalibrationStart) -> None:
         session = self.session
-        if not session.hello.camera:
-            raise ProtocolError("no_consent", "calibration needs camera consent")
+        steps = session.calibration_steps(request)
+        if not steps:
+            raise ProtocolError("no_consent", "calibration needs camera or microphone consent")
+        if any(s.viseme is None for s in steps) and not session.hello.camera:
+            raise ProtocolError("no_consent", "the face steps of the calibration need camera consent")
+        if any(s.viseme is not None for s in steps) and not session.hello.microphone:
+            raise ProtocolError("no_consent", "the voice steps of the calibration need microphone consent")
         user_id = request.user_id or session.hello.user_id
         if user_id is None:
             raise ProtocolError("bad_calibration", "calibration needs a user_id (in hello or calibration_start)")
         if session.calibration_run is not None:
             raise ProtocolError("bad_calibration", "a calibration is already running; cancel it first")
-        self._send_calibration(session.start_calibration(request, user_id))
+        self._send_calibration(session.start_calibration(steps, request, user_id))
 
     def _on_calibration(self, session: Session, run: CalibrationRun, events: list[dict]) -> None:
         self._send_calibration(events)

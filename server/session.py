@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.rig import RigDefinition
@@ -22,12 +24,13 @@ from avatar_mapping.strategies import Strategy
 from avatar_mapping.voice import VoiceFeatures
 from calibration.adaptive import AdaptiveRanges
 from calibration.table import CalibrationTable
-from calibration.wizard import STEPS, CalibrationRun
+from calibration.wizard import ALL_STEPS, STEPS, VOICE_STEPS, CalibrationRun, WizardStep
 
 from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from .inference.realtime_visemes import VisemeFrame, VisemePrototypes, adapt_prototypes
 from .inference.sensevoice import SpeechRecognition
 from .inference.speech_segments import SpeechSegmenter, SpeechWindow
 from .inference.voice import VoiceAnalyzer
@@ -44,6 +47,7 @@ STALE_FEATURES_S = 0.5
 ADAPTIVE_PUSH_S = 1.0
 # Audio waiting for voice activity detection is bounded (chunks are ~100 ms).
 MAX_PENDING_AUDIO_CHUNKS = 50
+DEFAULT_PROTOTYPES = VisemePrototypes.load()
 # The last recognised speech emotion stays part of the fused state this long.
 SPEECH_EMOTION_HOLD_S = 4.0
 
@@ -126,6 +130,26 @@ class Session:
 
     def _load_vad(self) -> None:
         self._voice_analyzer = VoiceAnalyzer(self._vad_path, SpeechSegmenter() if self._speech else None)
+        self._apply_voice_calibration()
+
+    def _apply_voice_calibration(self) -> None:
+        """The user's viseme prototypes (calibration's voice steps), or the defaults."""
+        analyzer = self._voice_analyzer
+        if analyzer is None:
+            return
+        cal = self.calibration.visemes
+        analyzer.visemes.set_prototypes(adapt_prototypes(DEFAULT_PROTOTYPES, cal) if cal else DEFAULT_PROTOTYPES)
+
+    def _calibration_audio(self, frames: list[VisemeFrame]) -> None:
+        run = self.calibration_run
+        if run is None or not frames:
+            return
+        events = run.feed_audio(np.array([f.mfcc for f in frames]), np.array([f.log_energy for f in frames]),
+                                time.monotonic())
+        if run.finished:
+            self.calibration_run = None
+        if events and self.on_calibration is not None:
+            self.on_calibration(self, run, events)
 
     async def _audio_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -141,6 +165,7 @@ class Session:
                 if voice is not None:
                     self._voice = voice
                     self._voice_received_s = time.monotonic()
+                self._calibration_audio(self._voice_analyzer.last_frames)
                 for window in self._voice_analyzer.take_windows():
                     self._queue_speech(window)
 
@@ -203,6 +228,7 @@ class Session:
         """A new table applies from the next frame, without reconnecting."""
         self.calibration = table
         self.emitter.set_calibration(self.adaptive.table(table) if self.adaptive else table)
+        self._apply_voice_calibration()
 
     def set_compare(self, name: str | None, params: dict | None, strategy: Strategy | None) -> None:
         self.compare = (name, dict(params or {})) if name else None
@@ -223,10 +249,17 @@ class Session:
                 "calibration_user_id": self.calibration.user_id if not self.calibration.is_identity else None,
                 "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None}
 
-    def start_calibration(self, request: CalibrationStart, user_id: str) -> list[dict]:
-        steps = tuple(s for s in STEPS if request.steps is None or s.name in request.steps)
+    def calibration_steps(self, request: CalibrationStart) -> tuple[WizardStep, ...]:
+        """The steps asked for, or face steps with a camera and voice steps with a microphone."""
+        if request.steps is not None:
+            return tuple(s for s in ALL_STEPS if s.name in request.steps)
+        return (STEPS if self.hello.camera else ()) + (VOICE_STEPS if self.hello.microphone else ())
+
+    def start_calibration(self, steps: tuple[WizardStep, ...], request: CalibrationStart, user_id: str) -> list[dict]:
+        """What the run does not record is kept from the user's current table."""
         steps = tuple(replace(s, duration_s=s.duration_s * request.duration_scale) for s in steps)
-        self.calibration_run = CalibrationRun(user_id, steps=steps, prepare_s=request.prepare_s)
+        base = None if self.calibration.is_identity else self.calibration
+        self.calibration_run = CalibrationRun(user_id, steps=steps, prepare_s=request.prepare_s, base=base)
         return self.calibration_run.start(time.monotonic())
 
     def cancel_calibration(self) -> list[dict]:

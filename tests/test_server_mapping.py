@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -182,3 +185,45 @@ def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
         ws.send_bytes(msg("configure", {"compare": {"strategy": "nope"}}))
         assert recv_until(ws, "error")["payload"]["code"] == "bad_configure"
         ws.send_bytes(msg("bye"))
+
+
+def test_voice_calibration_over_the_websocket(client):
+    """A microphone session runs a voice step; the saved table carries the user's viseme
+    means and keeps the face part they already had."""
+    from server.inference.espeak import speak
+    from server.inference.audio import to_model_rate
+    spoken = speak(" ".join(["[[A:]]"] * 8), words_per_minute=80)
+    held = (np.clip(to_model_rate(spoken.audio, spoken.rate_hz), -1, 1) * 32767).astype("<i2")
+    pcm = np.concatenate([np.zeros(8000, "<i2"), held, np.zeros(8000, "<i2")])
+    face = example_table().to_dict()
+    assert client.put("/v1/calibration/singer", json=face).status_code == 200
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30, user_id="singer"))
+        recv(ws)
+        ws.send_bytes(msg("calibration_start", {"steps": ["say_aa"], "prepare_s": 0.3, "duration_scale": 1.0}))
+        result, states, t0 = None, [], time.monotonic()
+        i = 0
+        while result is None and time.monotonic() - t0 < 20:
+            if i < len(pcm):  # real time: the wizard's clock is the wall clock
+                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
+                                                  "capture_ms": i // 16}))
+                i += 1600
+                time.sleep(0.1)
+            else:
+                ws.send_bytes(msg("audio_chunk", {"pcm": np.zeros(1600, "<i2").tobytes(), "sample_rate_hz": 16000,
+                                                  "capture_ms": i // 16}))
+                i += 1600
+                time.sleep(0.1)
+            while True:
+                m = recv(ws)
+                if m["type"] == "calibration_step":
+                    states.append(m["payload"]["state"])
+                if m["type"] == "calibration_result":
+                    result = m["payload"]
+                if m["type"] in ("avatar_frame", "calibration_result"):
+                    break
+        ws.send_bytes(msg("bye"))
+    assert "accepted" in states and result["status"] == "saved", states
+    table = result["table"]
+    assert set(table["visemes"]["means"]) == {"aa"} and table["visemes"]["frames"]["aa"] >= 50
+    assert table["channels"] == face["channels"]  # the face part is the one stored before

@@ -300,7 +300,7 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
                 elif m["type"] == "emotion_update" and any(e["source"] == "sensevoice"
                                                            for e in m["payload"]["speech_emotion"]):
                     fused = m["payload"]
-                if fused and any(t["final"] for t in transcripts):
+                if fused and any(t["final"] for t in transcripts) and any(not t["final"] for t in transcripts):
                     break
             ws.send_bytes(msg("bye"))
     partial = [t for t in transcripts if not t["final"]]

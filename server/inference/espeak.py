@@ -61,6 +61,7 @@ class _Event(ctypes.Structure):
 
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 _PHONEME_EVENT, _SYNCHRONOUS, _PHONEME_EVENTS = 7, 2, 1
+_PHONEME_INPUT = 0x100  # espeakPHONEMES: [[...]] in the text is phoneme mnemonics
 _lib = None
 _rate = 0
 
@@ -69,7 +70,8 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: i
           volume: int = 100, pitch_range: int = 50) -> SpokenText:
     """Synthesise text with espeak-ng and return the audio with phoneme start times.
 
-    pitch and pitch_range are 0..100 (espeak's scale), volume 0..200."""
+    pitch and pitch_range are 0..100 (espeak's scale), volume 0..200. Phoneme mnemonics
+    in double brackets are spoken as such: "[[A::::]]" is a held "aah"."""
     global _lib, _rate
     if _lib is None:
         name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
@@ -96,7 +98,7 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: i
     for parameter, value in ((1, words_per_minute), (2, volume), (3, pitch), (4, pitch_range)):
         _lib.espeak_SetParameter(parameter, value, 0)  # espeakRATE, VOLUME, PITCH, RANGE
     data = text.encode()
-    _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
+    _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _PHONEME_INPUT, None, None)
     _lib.espeak_Synchronize()
     samples = np.concatenate(audio).astype(np.float32) / 32768.0 if audio else np.zeros(0, np.float32)
     return SpokenText(samples, _rate, phonemes)

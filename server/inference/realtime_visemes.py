@@ -17,6 +17,7 @@ import numpy as np
 from scipy.fft import dct
 
 from avatar_mapping.vocabulary import VISEMES
+from calibration.voice import VisemeCalibration
 
 RATE_HZ = 16000
 HOP = 160  # 10 ms
@@ -77,12 +78,39 @@ class VisemePrototypes:
                 "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
 
 
+def adapt_prototypes(p: VisemePrototypes, user: VisemeCalibration, tau_frames: float = 60.0) -> VisemePrototypes:
+    """A user's prototypes (MAP adaptation): each recorded viseme's mean moves toward the
+    user's, weighted by its frame count against tau_frames; the others shift by the mean
+    offset of the recorded ones (voice and microphone colouring). The energy gate follows
+    the user's noise floor (never below the default) and the jaw's full opening their loud level."""
+    mean = p.mean.copy()
+    offsets = []
+    for v, user_mean in user.means.items():
+        if v not in p.visemes:
+            continue
+        i = p.visemes.index(v)
+        n = user.frames[v]
+        adapted = (n * np.asarray(user_mean) + tau_frames * p.mean[i]) / (n + tau_frames)
+        offsets.append(adapted - p.mean[i])
+        mean[i] = adapted
+    if offsets:
+        shift = np.mean(offsets, axis=0)
+        for i, v in enumerate(p.visemes):
+            if v not in user.means:
+                mean[i] = p.mean[i] + shift
+    gate = p.energy_gate if user.noise_floor is None else max(p.energy_gate, user.noise_floor + 2.3)
+    loud = max(user.loud, gate + 1.0)
+    return VisemePrototypes(mean, p.std, p.visemes, gate, loud)
+
+
 @dataclass(frozen=True)
 class VisemeFrame:
     end_ms: float
     weights: np.ndarray  # over VISEMES
     confidence: float
     jaw_open: float
+    mfcc: np.ndarray  # the features it was classified from (for calibration)
+    log_energy: float
 
 
 class RealtimeVisemes:
@@ -94,6 +122,12 @@ class RealtimeVisemes:
         self._index = np.array([VISEMES.index(v) for v in self.p.visemes])
         self._tail = np.zeros(WINDOW - HOP, np.float32)
         self._pending = np.zeros(0, np.float32)
+
+    def set_prototypes(self, prototypes: VisemePrototypes) -> None:
+        """Switch prototypes mid-stream (a new calibration); the same visemes in the same order."""
+        if prototypes.visemes != self.p.visemes:
+            raise ValueError("new prototypes must cover the same visemes")
+        self.p = prototypes
 
     def classify(self, mfcc: np.ndarray, log_energy: float) -> tuple[np.ndarray, float, float]:
         weights = np.zeros(len(VISEMES))
@@ -114,7 +148,8 @@ class RealtimeVisemes:
         for i in range(n):
             mfcc, energy = frame_features(stream[i * HOP:i * HOP + WINDOW])
             w, conf, jaw = self.classify(mfcc, energy)
-            frames.append(VisemeFrame(end_ms - 1000.0 * (len(buffered) - (i + 1) * HOP) / RATE_HZ, w, conf, jaw))
+            frames.append(VisemeFrame(end_ms - 1000.0 * (len(buffered) - (i + 1) * HOP) / RATE_HZ, w, conf, jaw,
+                                      mfcc, energy))
         if n:
             self._tail = stream[-(WINDOW - HOP):]
         self._pending = buffered[n * HOP:]

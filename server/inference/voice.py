@@ -16,7 +16,7 @@ from avatar_mapping.voice import VoiceFeatures
 
 from .audio import MODEL_RATE_HZ, PcmConditioner
 from .prosody import ProsodyEstimate, estimate
-from .realtime_visemes import RealtimeVisemes
+from .realtime_visemes import RealtimeVisemes, VisemeFrame
 from .speech_segments import SpeechSegmenter, SpeechWindow
 from .vad import VadOptions, VoiceActivityDetector
 
@@ -39,6 +39,7 @@ class VoiceAnalyzer:
         self._speech = np.zeros(0, np.float32)
         self._since_prosody = 0
         self._prosody = ProsodyEstimate(None, 0.0, {})
+        self.last_frames: list[VisemeFrame] = []  # the real-time viseme frames of the last chunk
 
     def push(self, pcm: bytes, rate_hz: int, capture_ms: float) -> VoiceFeatures | None:
         """Analyse one chunk; the newest state, or None when no frame completed yet."""
@@ -62,6 +63,7 @@ class VoiceAnalyzer:
                 self._since_prosody = 0
                 self._prosody = estimate(self._speech)
         vis_frames = self.visemes.push(samples, end_ms)
+        self.last_frames = vis_frames
         if not vis_frames:
             return None
         last = vis_frames[-1]

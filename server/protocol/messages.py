@@ -172,15 +172,20 @@ class CalibrationStart:
     duration_scale: float
 
     @classmethod
-    def parse(cls, p: dict[str, Any], step_names: tuple[str, ...]) -> "CalibrationStart":
+    def parse(cls, p: dict[str, Any], face_steps: tuple[str, ...], voice_steps: tuple[str, ...] = ()
+              ) -> "CalibrationStart":
+        """Face steps, when asked for, start with 'neutral'; voice steps may come alone."""
         user_id = p.get("user_id")
         if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
             raise ProtocolError("bad_calibration", "user_id must be a string of 1 to 128 characters")
         steps = p.get("steps")
         if steps is not None:
-            if not isinstance(steps, list) or not steps or steps[0] != "neutral" \
-                    or any(s not in step_names for s in steps):
-                raise ProtocolError("bad_calibration", f"steps must start with 'neutral' and be among {list(step_names)}")
+            known = face_steps + voice_steps
+            if not isinstance(steps, list) or not steps or any(s not in known for s in steps):
+                raise ProtocolError("bad_calibration", f"steps must be among {list(known)}")
+            face = [s for s in steps if s in face_steps]
+            if face and face[0] != "neutral":
+                raise ProtocolError("bad_calibration", "face steps must start with 'neutral'")
             steps = tuple(steps)
         prepare = p.get("prepare_s", 1.5)
         scale = p.get("duration_scale", 1.0)
