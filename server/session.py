@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from .audio_buffer import PcmRingBuffer
 from .emitter import FrameEmitter, Outgoing
 from .inference.face import FaceTracker, FaceTrackerOptions
 from .inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from .inference.lookahead_visemes import LookaheadOptions, LookaheadVisemes
 from .inference.realtime_visemes import VisemeFrame, VisemePrototypes, adapt_prototypes
 from .inference.sensevoice import SpeechRecognition
 from .inference.speech_segments import SpeechSegmenter, SpeechWindow
@@ -111,6 +113,7 @@ class Session:
         self._speech_emotion: EmotionEvidence | None = None
         self._speech_emotion_s = 0.0
         self._transcript_sequence = 0
+        self._face_history: deque[tuple[float, FaceFeatures]] = deque()  # look-ahead lip-sync only
 
     async def start(self, on_frame_error) -> None:
         """Load the face model (if the camera is consented) and start the clocks."""
@@ -129,7 +132,9 @@ class Session:
         self._tasks.append(asyncio.create_task(self._output_loop(), name=f"output-{self.id}"))
 
     def _load_vad(self) -> None:
-        self._voice_analyzer = VoiceAnalyzer(self._vad_path, SpeechSegmenter() if self._speech else None)
+        delay = self.hello.lipsync_delay_ms
+        self._voice_analyzer = VoiceAnalyzer(self._vad_path, SpeechSegmenter() if self._speech else None,
+                                             LookaheadVisemes(LookaheadOptions(delay)) if delay else None)
         self._apply_voice_calibration()
 
     def _apply_voice_calibration(self) -> None:
@@ -326,6 +331,8 @@ class Session:
             dt_s = pending.received_s - self._features_received_s
             self._features = features
             self._features_received_s = pending.received_s
+            if self.hello.lipsync_delay_ms:
+                self._face_history.append((pending.received_s, features))
             self._features_sent = False
             self._after_features(features, max(0.0, min(dt_s, 1.0)))
 
@@ -356,9 +363,22 @@ class Session:
             self._tick(now - last, now)
             last = now
 
+    def _delayed_features(self, now: float) -> tuple[FaceFeatures, float]:
+        """Look-ahead lip-sync delays the face as much as the mouth: the newest features
+        received at least delay_ms ago (and when they were received)."""
+        cutoff = now - self.hello.lipsync_delay_ms / 1000.0
+        while len(self._face_history) > 1 and self._face_history[1][0] <= cutoff:
+            self._face_history.popleft()
+        if self._face_history and self._face_history[0][0] <= cutoff:
+            return self._face_history[0][1], self._face_history[0][0]
+        return FaceFeatures.absent(0), now
+
     def _tick(self, dt_s: float, now: float) -> None:
         age_s = now - self._features_received_s
         features = self._features
+        if self.hello.lipsync_delay_ms:
+            features, received_s = self._delayed_features(now)
+            age_s = now - received_s - self.hello.lipsync_delay_ms / 1000.0
         if features.present and age_s > STALE_FEATURES_S:
             features = FaceFeatures.absent(features.capture_ms)
         voice = self._voice

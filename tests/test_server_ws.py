@@ -311,3 +311,26 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
     assert 10_000 + 200 <= final["start_ms"] <= 10_000 + 500 < final["end_ms"] <= 10_000 + len(pcm) // 16
     assert fused["emotion"] == "happy" and fused["emotion_source"] == "prosody+sensevoice"
     assert fused["valence"] > 0.5
+
+
+def test_lookahead_lipsync_session(client, tmp_path):
+    """hello.lipsync lookahead: the mouth comes from streamed phone recognition, 300 ms behind."""
+    from tests.test_vad import espeak
+    speech = (np.clip(espeak("Please bring me the yellow book from the shelf.", tmp_path), -1, 1) * 32767).astype("<i2")
+    pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(8000, "<i2")])
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(camera=False, microphone=True, lipsync={"mode": "lookahead", "delay_ms": 50}))
+        assert "delay_ms" in recv_until(ws, "error")["payload"]["message"]
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30, lipsync={"mode": "lookahead", "delay_ms": 300}))
+        recv(ws)
+        for i in range(0, len(pcm), 1600):
+            ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
+                                              "capture_ms": i // 16}))
+        visemes = set()
+        for _ in range(300):
+            m = recv(ws)
+            if m["type"] == "avatar_frame":
+                visemes.add(m["payload"]["viseme"])
+        ws.send_bytes(msg("bye"))
+    assert len(visemes - {"sil"}) >= 3, visemes

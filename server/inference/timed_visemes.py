@@ -80,12 +80,23 @@ def align(audio_16k: np.ndarray, transcript: str) -> list[Phone]:
     return [Phone(p.start * FRAME_MS, (p.start + p.duration) * FRAME_MS, p.name) for p in alignment.phones()]
 
 
+def phone_decoder() -> Decoder:
+    """pocketsphinx in phone-loop mode (its English phone language model)."""
+    model = str(Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin")
+    return Decoder(samprate=16000, allphone=model, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+
+def decoded_phones(decoder: Decoder, offset_ms: float = 0.0) -> list[Phone]:
+    """The decoder's phones so far (partial during an utterance), times shifted by offset_ms."""
+    return [Phone(offset_ms + s.start_frame * FRAME_MS, offset_ms + (s.end_frame + 1) * FRAME_MS, s.word)
+            for s in decoder.seg()]
+
+
 def recognise_phones(audio_16k: np.ndarray) -> list[Phone]:
     """Phone recognition, for audio without a usable transcript."""
-    model = str(Path(get_model_path()) / "en-us" / "en-us-phone.lm.bin")
-    decoder = Decoder(samprate=16000, allphone=model, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+    decoder = phone_decoder()
     _decode(decoder, _pcm(audio_16k))
-    return [Phone(s.start_frame * FRAME_MS, (s.end_frame + 1) * FRAME_MS, s.word) for s in decoder.seg()]
+    return decoded_phones(decoder)
 
 
 def timed_phones(audio_16k: np.ndarray, transcript: str | None = None) -> tuple[list[Phone], str]:
@@ -102,9 +113,14 @@ def viseme_track(phones: list[Phone], duration_ms: float, rate_hz: float = 100.0
     """(frames, 15) viseme weights at rate_hz: each phone's viseme, crossfaded over
     CROSSFADE_MS around every boundary (coarticulation: neighbours blend, no pops)."""
     n = int(np.ceil(duration_ms * rate_hz / 1000.0))
-    t = (np.arange(n) + 0.5) * 1000.0 / rate_hz
-    weights = np.zeros((n, len(VISEMES)))
-    covered = np.zeros(n)
+    return visemes_at(phones, (np.arange(n) + 0.5) * 1000.0 / rate_hz)
+
+
+def visemes_at(phones: list[Phone], t_ms: np.ndarray) -> np.ndarray:
+    """(len(t_ms), 15) crossfaded viseme weights at the given times."""
+    t = np.asarray(t_ms, dtype=np.float64)
+    weights = np.zeros((len(t), len(VISEMES)))
+    covered = np.zeros(len(t))
     half = CROSSFADE_MS / 2
     for p in phones:
         rise = np.clip((t - (p.start_ms - half)) / CROSSFADE_MS, 0.0, 1.0)

@@ -7,6 +7,7 @@ runs it.
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.voice import VoiceFeatures
 
 from .audio import MODEL_RATE_HZ, PcmConditioner
+from .lookahead_visemes import LookaheadVisemes
 from .prosody import ProsodyEstimate, estimate
 from .realtime_visemes import RealtimeVisemes, VisemeFrame
 from .speech_segments import SpeechSegmenter, SpeechWindow
@@ -28,10 +30,15 @@ PROSODY_EVERY_S = 0.5
 
 
 class VoiceAnalyzer:
-    def __init__(self, vad_model: Path, segmenter: SpeechSegmenter | None = None):
-        """``segmenter``: also cut speech windows for a recogniser (see take_windows)."""
+    def __init__(self, vad_model: Path, segmenter: SpeechSegmenter | None = None,
+                 lookahead: LookaheadVisemes | None = None):
+        """``segmenter``: also cut speech windows for a recogniser (see take_windows).
+        ``lookahead``: visemes from streamed phone recognition, delay_ms behind the audio
+        (the features returned then describe that earlier moment)."""
         self.vad = VoiceActivityDetector(VadOptions(vad_model))
         self.segmenter = segmenter
+        self.lookahead = lookahead
+        self._speaking_history: deque[tuple[float, float]] = deque(maxlen=64)  # (end_ms, probability)
         self._windows: list[SpeechWindow] = []
         self.visemes = RealtimeVisemes()
         self._condition = PcmConditioner()
@@ -53,7 +60,10 @@ class VoiceAnalyzer:
         vad_frames = self.vad.push_samples(samples, end_ms)
         if vad_frames:
             self._speaking = vad_frames[-1].probability
+            self._speaking_history.extend((f.end_ms, f.probability) for f in vad_frames)
         speaking = self._speaking >= self.vad.options.threshold
+        if self.lookahead is not None:
+            self.lookahead.push(samples, end_ms, speaking)
         if self.segmenter is not None:
             self._windows += self.segmenter.push(samples, speaking, end_ms)
         if speaking:
@@ -66,14 +76,23 @@ class VoiceAnalyzer:
         self.last_frames = vis_frames
         if not vis_frames:
             return None
+        p = self._prosody
+        prosody = (EmotionEvidence(p.source, p.confidence, arousal=p.arousal),) if p.arousal is not None else ()
+        if self.lookahead is not None:
+            t = self.lookahead.read_ms
+            weights, conf = self.lookahead.at(t)
+            return VoiceFeatures(True, int(t), speaking_probability=self._speaking_at(t), visemes=weights,
+                                 viseme_conf=conf, speech_emotion=prosody)
         last = vis_frames[-1]
         # Below the speech threshold the mouth is told silence, whatever the spectrum says.
         weights = last.weights if self._speaking >= self.vad.options.threshold else _SILENCE
-        p = self._prosody
-        prosody = (EmotionEvidence(p.source, p.confidence, arousal=p.arousal),) if p.arousal is not None else ()
         return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
                              viseme_conf=last.confidence if weights is last.weights else 1.0,
                              speech_emotion=prosody)
+
+    def _speaking_at(self, t_ms: float) -> float:
+        earlier = [p for end, p in self._speaking_history if end <= t_ms]
+        return earlier[-1] if earlier else 0.0
 
 
     def take_windows(self) -> list[SpeechWindow]:

@@ -42,6 +42,9 @@ class Hello:
     adaptive: bool = False
     # A/B: a second strategy streamed as variant "B" from the same input.
     compare: "Compare | None" = None
+    # Lip-sync: "realtime" (spectral classifier, ~23 ms) or "lookahead" (streamed phone
+    # recognition read delay_ms behind; the whole avatar is delayed to match).
+    lipsync_delay_ms: float | None = None
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -78,7 +81,21 @@ class Hello:
             raise ProtocolError("bad_hello", "token must be a string")
         compare = Compare.parse(p["compare"], "bad_hello") if p.get("compare") is not None else None
         return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
-                   compare)
+                   compare, _lipsync(p.get("lipsync")))
+
+
+def _lipsync(p: Any) -> float | None:
+    """hello.lipsync: {mode: "realtime"} (default) or {mode: "lookahead", delay_ms: 100..1000}."""
+    if p is None:
+        return None
+    if not isinstance(p, dict) or p.get("mode") not in ("realtime", "lookahead"):
+        raise ProtocolError("bad_hello", "lipsync must be {mode: 'realtime'} or {mode: 'lookahead', delay_ms}")
+    if p["mode"] == "realtime":
+        return None
+    delay = p.get("delay_ms", 300)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 100 <= delay <= 1000:
+        raise ProtocolError("bad_hello", f"lipsync.delay_ms must be a number from 100 to 1000, got {delay!r}")
+    return float(delay)
 
 
 @dataclass(frozen=True)
