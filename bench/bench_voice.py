@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from server.inference.audio import to_model_rate  # noqa: E402
 from server.inference.espeak import speak  # noqa: E402
+from server.inference.lookahead_visemes import LookaheadVisemes  # noqa: E402
 from server.inference.realtime_visemes import HOP, RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
 from server.inference.vad import VadOptions, VoiceActivityDetector  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
@@ -53,12 +54,20 @@ def main() -> None:
         rv.push(audio[i:i + chunk16], 1000.0 * (i + chunk16) / RATE_HZ)
     vis_s = time.process_time() - t0
 
+    la = LookaheadVisemes()
+    t0 = time.process_time()
+    for i in range(0, len(audio), chunk16):
+        chunk = audio[i:i + chunk16]
+        la.push(chunk, 1000.0 * (i + chunk16) / RATE_HZ, bool(np.sqrt(np.mean(chunk ** 2)) > 0.01))
+    lookahead_s = time.process_time() - t0
+
     print(json.dumps({
         "sensevoice": sensevoice_rtf(audio, seconds),
         "audio_seconds": round(seconds, 2),
         "cpu_ms_per_audio_second": {"resample_48k_to_16k": round(1000 * resample / seconds, 2),
                                     "voice_activity": round(1000 * vad_s / seconds, 2),
-                                    "realtime_visemes": round(1000 * vis_s / seconds, 2)},
+                                    "realtime_visemes": round(1000 * vis_s / seconds, 2),
+                                    "lookahead_visemes": round(1000 * lookahead_s / seconds, 2)},
         "realtime_visemes_added_latency_ms": {
             "analysis_window_half": 1000.0 * WINDOW / 2 / RATE_HZ,
             "hop": 1000.0 * HOP / RATE_HZ,
