@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_mapping.py
 	$(BIN)/python bench/bench_voice.py
+	$(BIN)/python bench/eval_face_emotion.py
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.make_golden

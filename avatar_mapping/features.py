@@ -51,6 +51,8 @@ class FaceFeatures:
     left_eye: EyeGaze = field(default_factory=EyeGaze)
     right_eye: EyeGaze = field(default_factory=EyeGaze)
     mirrored: bool = False
+    # The face-emotion classifier's probabilities over EMOTIONS, when one runs.
+    emotion_scores: np.ndarray | None = None
 
     @classmethod
     def absent(cls, capture_ms: int) -> "FaceFeatures":

@@ -21,8 +21,6 @@ class FusedState:
     # Probabilities over EMOTIONS given directly (tests, replays); otherwise fused from
     # the face's estimate and the voice's speech emotion on first use.
     emotion_scores: np.ndarray | None = None
-    # The face's own estimate (a classifier's); the AU prototypes when None.
-    face_emotion: EmotionEvidence | None = None
 
     @cached_property
     def fused_emotion(self) -> FusedEmotion:
@@ -31,8 +29,11 @@ class FusedState:
             return FusedEmotion(True, scores, *affect(scores), 1.0, ("given",))
         evidence: list[EmotionEvidence] = []
         if self.face.present:
-            evidence.append(self.face_emotion or EmotionEvidence(
-                "au_prototypes", self.face.confidence, prototype_probabilities(self.face.action_units)))
+            # The ensemble: the classifier (when it ran) and the AU prototypes as a second opinion.
+            if self.face.emotion_scores is not None:
+                evidence.append(EmotionEvidence("face_cnn", self.face.confidence, self.face.emotion_scores))
+            evidence.append(EmotionEvidence("au_prototypes", self.face.confidence,
+                                            prototype_probabilities(self.face.action_units)))
         if self.voice.present:
             evidence += self.voice.speech_emotion
         return fuse_emotion(tuple(evidence))

@@ -60,6 +60,8 @@ def pct(values: list[float]) -> dict[str, float]:
 
 
 def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
+    """Per-stage times; face inference includes the face-emotion CNN when it is fetched."""
+    emotion_model = ModelStore(Settings().models).optional("face_emotion")
     rig = RigStore.from_dir(REPO_ROOT / "rigs").get(rig_id)
     mapper = AvatarMapper(rig)
     emitter = FrameEmitter("benchSession", rig, 10.0)
@@ -67,7 +69,7 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
          "mapping_plus_encode_packed_ms": []}
     sizes = {"named": [], "packed": []}
     present = 0
-    with FaceTracker(FaceTrackerOptions(model, mode="video")) as tracker:
+    with FaceTracker(FaceTrackerOptions(model, mode="video", emotion_model=emotion_model)) as tracker:
         for i, jpg in enumerate(frames):
             t0 = time.perf_counter()
             frame = decode_image(jpg, i * 33, 1920 * 1080)

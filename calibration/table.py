@@ -19,7 +19,7 @@ import numpy as np
 
 from avatar_mapping.action_units import action_units
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
-from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, ARKIT_INDEX
+from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, ARKIT_INDEX, EMOTIONS
 
 from .voice import VisemeCalibration, VoiceCalibrationError
 
@@ -61,6 +61,8 @@ class CalibrationTable:
     steps: tuple[str, ...] = ()
     # The user's voice for the real-time visemes (the wizard's voice steps), if recorded.
     visemes: VisemeCalibration | None = None
+    # The face-emotion classifier's mean scores on the user's resting face (neutral step).
+    emotion_baseline: tuple[float, ...] | None = None
 
     @classmethod
     def identity(cls, user_id: str = "default") -> "CalibrationTable":
@@ -73,7 +75,8 @@ class CalibrationTable:
                 and set(c.curve) == {"gain"} and self.head_neutral_deg == (0.0, 0.0, 0.0)
                 and self.gaze_offset_deg == (0.0, 0.0)
                 and self.gaze_range_deg == (TARGET_GAZE_RANGE_DEG, TARGET_GAZE_RANGE_DEG)
-                and self.blink_open == (0.0, 0.0) and self.blink_closed == (1.0, 1.0) and self.visemes is None)
+                and self.blink_open == (0.0, 0.0) and self.blink_closed == (1.0, 1.0) and self.visemes is None
+                and self.emotion_baseline is None)
 
     @cached_property
     def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -83,6 +86,8 @@ class CalibrationTable:
                 kinds == "gamma", kinds == "sigmoid")
 
     def apply(self, f: FaceFeatures) -> FaceFeatures:
+        if f.present and self.emotion_baseline is not None and f.emotion_scores is not None:
+            f = replace(f, emotion_scores=remove_resting_face(f.emotion_scores, self.emotion_baseline))
         if not f.present or self.is_identity:
             return f
         c = self.channels
@@ -138,6 +143,8 @@ class CalibrationTable:
             "blink": {"left": {"open": self.blink_open[0], "closed": self.blink_closed[0]},
                       "right": {"open": self.blink_open[1], "closed": self.blink_closed[1]}},
             "visemes": self.visemes.to_dict() if self.visemes is not None else None,
+            "emotion_baseline": (dict(zip(EMOTIONS, self.emotion_baseline)) if self.emotion_baseline is not None
+                                 else None),
         }
 
     @classmethod
@@ -187,6 +194,11 @@ class CalibrationTable:
         steps = data.get("steps", [])
         if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
             raise CalibrationError("'steps' must be a list of step names")
+        baseline = data.get("emotion_baseline")
+        if baseline is not None:
+            if not isinstance(baseline, dict) or set(baseline) != set(EMOTIONS):
+                raise CalibrationError(f"emotion_baseline must map each of {list(EMOTIONS)} to a probability")
+            baseline = tuple(_num(baseline[e], f"emotion_baseline.{e}", 1e-6, 1.0) for e in EMOTIONS)
         try:
             visemes = VisemeCalibration.from_dict(data["visemes"]) if data.get("visemes") is not None else None
         except VoiceCalibrationError as e:
@@ -206,7 +218,20 @@ class CalibrationTable:
             created_ms=int(_num(data.get("created_ms", 0), "created_ms", 0, 1e15)),
             steps=tuple(steps),
             visemes=visemes,
+            emotion_baseline=baseline,
         )
+
+
+# What a resting face should read as after its baseline is removed.
+REST_PRIOR = np.array([0.7 if e == "neutral" else 0.05 for e in EMOTIONS])
+
+
+def remove_resting_face(scores: np.ndarray, baseline: tuple[float, ...]) -> np.ndarray:
+    """Scores relative to the user's resting face: p'(c) ∝ p(c) / rest(c) · prior(c). The
+    resting face itself reads as the prior (neutral 0.7); a class the face moves toward
+    rises as much relative to rest as it did in the raw scores."""
+    p = np.asarray(scores, np.float64) / np.maximum(np.asarray(baseline), 1e-6) * REST_PRIOR
+    return p / p.sum()
 
 
 def _num(v: Any, what: str, lo: float, hi: float) -> float:

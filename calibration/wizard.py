@@ -146,6 +146,8 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
                 values.append(np.percentile(np.abs(g[:, axis] - gaze_offset[axis]), 90))
         return float(np.clip(np.mean(values), 5.0, 60.0)) if values else TARGET_GAZE_RANGE_DEG
 
+    rest = [f.emotion_scores for f in neutral_faces if f.emotion_scores is not None]
+    baseline = tuple(float(x) for x in np.clip(np.mean(rest, axis=0), 1e-6, 1.0)) if rest else None
     return CalibrationTable(
         user_id=user_id,
         channels=ChannelCurves(neutral=neutral, range=rng, dead_zone=dead_zone),
@@ -157,6 +159,7 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
         created_ms=created_ms,
         steps=tuple(s for s in STEP_NAMES if s in recordings or s in _voice_names(voice or [])),
         visemes=visemes,
+        emotion_baseline=baseline,
     )
 
 

@@ -77,7 +77,9 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
     # One emotion_update per output frame.
     emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-    tracker_options = FaceTrackerOptions(model, mode="image" if is_image else "video", mirror=options.mirror)
+    tracker_options = FaceTrackerOptions(model, mode="image" if is_image else "video", mirror=options.mirror,
+                                         emotion_model=store.optional("face_emotion") if settings.face_emotion
+                                         else None)
     with FaceTracker(tracker_options) as tracker:
         if is_image:
             features = tracker.process(_read_image(options.input))

@@ -62,6 +62,11 @@ class AppState:
             if session.hello.user_id == user_id:
                 session.set_calibration(table or CalibrationTable.identity(user_id))
 
+    @property
+    def face_emotion_path(self) -> Path | None:
+        """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only)."""
+        return self.models.optional("face_emotion") if self.settings.face_emotion else None
+
     def limits(self) -> dict[str, Any]:
         s = self.settings
         return {"max_message_bytes": s.max_message_bytes, "max_messages_per_s": s.max_messages_per_s,

