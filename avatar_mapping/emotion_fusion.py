@@ -45,7 +45,7 @@ class FusionOptions:
     min_confidence: float = 0.3
     # Reliability of each kind of source relative to the others (documented in docs/voice.md).
     reliability: tuple[tuple[str, float], ...] = (
-        ("face_cnn", 1.0), ("au_prototypes", 0.8), ("sensevoice", 0.7), ("prosody", 0.6))
+        ("face_cnn", 1.0), ("au_prototypes", 0.8), ("sensevoice", 0.7), ("prosody", 0.6), ("au_intensity", 0.5))
 
     def weight(self, e: EmotionEvidence) -> float:
         if e.confidence < self.min_confidence:

@@ -41,3 +41,14 @@ def prototype_probabilities(aus: np.ndarray) -> np.ndarray:
     evidence[_NEUTRAL] = NEUTRAL_EVIDENCE
     z = np.exp((evidence - evidence.max()) / TEMPERATURE)
     return z / z.sum()
+
+
+_ACTIVE = sorted({AU_INDEX[au] for aus in PROTOTYPES.values() for au in aus})
+
+
+def expression_arousal(aus: np.ndarray) -> float:
+    """Arousal 0..1 from how strongly the face moves: 0.5 (calm) at rest, rising with the
+    mean of the three strongest prototype AUs (a wide-eyed, open-mouthed face is aroused
+    whatever the class)."""
+    strongest = np.sort(np.asarray(aus, dtype=np.float64)[_ACTIVE])[-3:]
+    return float(0.5 + 0.5 * np.clip(strongest.mean(), 0.0, 1.0))

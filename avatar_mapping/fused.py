@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
-from .emotion_prototypes import prototype_probabilities
+from .emotion_prototypes import expression_arousal, prototype_probabilities
 from .features import FaceFeatures
 from .voice import VoiceFeatures
 from .vocabulary import EMOTIONS
@@ -34,6 +34,8 @@ class FusedState:
                 evidence.append(EmotionEvidence("face_cnn", self.face.confidence, self.face.emotion_scores))
             evidence.append(EmotionEvidence("au_prototypes", self.face.confidence,
                                             prototype_probabilities(self.face.action_units)))
+            evidence.append(EmotionEvidence("au_intensity", self.face.confidence,
+                                            arousal=expression_arousal(self.face.action_units)))
         if self.voice.present:
             evidence += self.voice.speech_emotion
         return fuse_emotion(tuple(evidence))

@@ -44,3 +44,13 @@ def test_prosody_alone_gives_arousal_and_no_made_up_valence():
     assert f.present and not f.scores.any()
     assert f.arousal == pytest.approx(0.9) and f.valence is None and f.dominance is None
     assert affect(None) == (None, None, None)
+
+
+def test_a_strongly_moving_face_raises_arousal():
+    from avatar_mapping.emotion_prototypes import expression_arousal
+    from avatar_mapping.vocabulary import AU_INDEX
+    still = np.zeros(len(AU_INDEX))
+    startled = still.copy()
+    for au in ("AU01", "AU02", "AU05", "AU26"):
+        startled[AU_INDEX[au]] = 0.9
+    assert expression_arousal(still) == 0.5 and expression_arousal(startled) == pytest.approx(0.95)

@@ -92,7 +92,7 @@ def test_emotion_updates_carry_aus_and_pose(client, astronaut):
     p = e["payload"]
     assert p["au"]["AU12"] > 0.5 and set(p["head_pose"]) >= {"yaw_deg", "pitch_deg", "roll_deg"}
     # Until the face-emotion classifier lands, scores come from the AU prototypes, and say so.
-    assert p["emotion"] == "happy" and p["emotion_source"] == "face_cnn+au_prototypes"
+    assert p["emotion"] == "happy" and p["emotion_source"] == "face_cnn+au_prototypes+au_intensity"
     assert abs(sum(p["scores"].values()) - 1) < 1e-6 and p["speaking_probability"] is None
 
 
