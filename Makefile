@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # make setup TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test setup models web bench clean golden
+.PHONY: run test setup models web bench clean golden unity-test
 
 run: setup
 	$(BIN)/avatar-driver serve
@@ -16,6 +16,11 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar test; fi
+	AVATAR_DRIVER=$(BIN)/avatar-driver bash 'unity_client/Tools~/test.sh'
+
+# The Unity package alone (Mono's mcs; Debian: mono-devel).
+unity-test: setup
+	AVATAR_DRIVER=$(BIN)/avatar-driver bash 'unity_client/Tools~/test.sh'
 
 setup: $(STAMP) models web
 

@@ -12,10 +12,10 @@ from .action_units import AU_FROM_BLENDSHAPES
 from .vocabulary import ARKIT_BLENDSHAPES, VISEMES
 
 _ARKIT_BY_KEY = {n.lower(): n for n in ARKIT_BLENDSHAPES}
-_PREFIXES = ("blendshape1", "blendshape", "arkit", "bs", "shapes", "face", "head", "mesh")
-_VISEME_BY_KEY = {v.lower(): v for v in VISEMES}
+ARKIT_PREFIXES = ("blendshape1", "blendshape", "arkit", "bs", "shapes", "face", "head", "mesh")
+VISEME_ALIASES = {v.lower(): v for v in VISEMES}
 # VRChat spells two visemes differently.
-_VISEME_BY_KEY.update({"ch": "CH", "ss": "SS", "nn": "nn", "rr": "RR", "th": "TH", "dd": "DD", "kk": "kk",
+VISEME_ALIASES.update({"ch": "CH", "ss": "SS", "nn": "nn", "rr": "RR", "th": "TH", "dd": "DD", "kk": "kk",
                        "ff": "FF", "pp": "PP", "ih": "I", "oh": "O", "ou": "U", "e": "E"})
 
 
@@ -33,7 +33,7 @@ def match_arkit(name: str) -> str | None:
     key = _key(name)
     if key in _ARKIT_BY_KEY:
         return _ARKIT_BY_KEY[key]
-    for prefix in _PREFIXES:
+    for prefix in ARKIT_PREFIXES:
         if key.startswith(prefix) and key[len(prefix):] in _ARKIT_BY_KEY:
             return _ARKIT_BY_KEY[key[len(prefix):]]
     return None
@@ -42,7 +42,7 @@ def match_arkit(name: str) -> str | None:
 def match_viseme(name: str) -> str | None:
     """Oculus viseme of `viseme_aa`, `Viseme_AA`, `vrc.v_aa` and the like."""
     m = re.fullmatch(r"(?:vrc\.)?(?:viseme|v)[_\-\s]?([a-z]+)", name.strip(), flags=re.I)
-    return _VISEME_BY_KEY.get(m.group(1).lower()) if m else None
+    return VISEME_ALIASES.get(m.group(1).lower()) if m else None
 
 
 # Expressions for rigs without (working) ARKit targets: canonical channel -> weight. Each
@@ -124,12 +124,12 @@ BONE_NAMES: dict[str, tuple[str, ...]] = {
     "spine": ("spine", "spine1", "hips"),
     "chest": ("chest", "upperchest", "spine2", "spine1"),
 }
-_BONE_PREFIXES = ("mixamorig", "jbipc", "jbipl", "jbipr", "jadjl", "jadjr", "armature", "bip01", "def", "cc_base_")
+BONE_PREFIXES = ("mixamorig", "jbipc", "jbipl", "jbipr", "jadjl", "jadjr", "armature", "bip01", "def", "cc_base_")
 
 
 def normalise_bone(name: str) -> str:
     key = re.sub(r"[^a-z0-9]", "", name.lower())
-    for prefix in _BONE_PREFIXES:
+    for prefix in BONE_PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix):
             # "J_Adj_L_FaceEye" keeps its side: "jadjl" + "faceeye" -> "faceeyel"
             side = {"jbipl": "l", "jadjl": "l", "jbipr": "r", "jadjr": "r"}.get(prefix, "")

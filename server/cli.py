@@ -91,7 +91,7 @@ def _vocabulary() -> int:
     from .settings import REPO_ROOT
 
     for path, text in ((REPO_ROOT / "web_avatar/src/generated/vocabulary.ts", render_typescript()),
-                       (REPO_ROOT / "unity_client/Runtime/Generated/Vocabulary.cs", render_csharp())):
+                       (REPO_ROOT / "unity_client/Runtime/Protocol/Vocabulary.generated.cs", render_csharp())):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"wrote {path.relative_to(REPO_ROOT)}")

@@ -7,7 +7,7 @@ from tests.conftest import REPO
 
 def test_generated_files_are_current():
     ts = (REPO / "web_avatar/src/generated/vocabulary.ts").read_text()
-    cs = (REPO / "unity_client/Runtime/Generated/Vocabulary.cs").read_text()
+    cs = (REPO / "unity_client/Runtime/Protocol/Vocabulary.generated.cs").read_text()
     assert ts == render_typescript() and cs == render_csharp(), "run `avatar-driver vocabulary` and commit"
 
 

@@ -1,4 +1,6 @@
 // Generated from avatar_mapping/vocabulary.py by `avatar-driver vocabulary`. Do not edit.
+using System.Collections.Generic;
+
 namespace AvatarDriver.Protocol
 {
     /// <summary>Channel, bone and class names shared with the server.</summary>
@@ -240,5 +242,80 @@ namespace AvatarDriver.Protocol
             "preset_relaxed",
             "preset_neutral",
         };
+    }
+
+    /// <summary>How avatar morph targets and bones are recognised (the server's rig inspector's tables).</summary>
+    public static class NameTables
+    {
+        public static readonly string[] ArkitPrefixes = { "blendshape1", "blendshape", "arkit", "bs", "shapes", "face", "head", "mesh" };
+        public static readonly Dictionary<string, string> VisemeAliases = new Dictionary<string, string>
+        {
+            { "sil", "sil" },
+            { "pp", "PP" },
+            { "ff", "FF" },
+            { "th", "TH" },
+            { "dd", "DD" },
+            { "kk", "kk" },
+            { "ch", "CH" },
+            { "ss", "SS" },
+            { "nn", "nn" },
+            { "rr", "RR" },
+            { "aa", "aa" },
+            { "e", "E" },
+            { "i", "I" },
+            { "o", "O" },
+            { "u", "U" },
+            { "ih", "I" },
+            { "oh", "O" },
+            { "ou", "U" },
+        };
+        public static readonly Dictionary<string, string> ExpressionAliases = new Dictionary<string, string>
+        {
+            { "joy", "happy" },
+            { "sorrow", "sad" },
+            { "fun", "relaxed" },
+            { "a", "aa" },
+            { "i", "ih" },
+            { "u", "ou" },
+            { "e", "ee" },
+            { "o", "oh" },
+            { "blink_l", "blinkLeft" },
+            { "blink_r", "blinkRight" },
+            { "lookup", "lookUp" },
+            { "lookdown", "lookDown" },
+            { "lookleft", "lookLeft" },
+            { "lookright", "lookRight" },
+            { "surprise", "surprised" },
+            { "blinkleft", "blinkLeft" },
+            { "blinkright", "blinkRight" },
+            { "fcl_all_joy", "happy" },
+            { "fcl_all_angry", "angry" },
+            { "fcl_all_sorrow", "sad" },
+            { "fcl_all_fun", "relaxed" },
+            { "fcl_all_surprised", "surprised" },
+            { "fcl_all_neutral", "neutral" },
+            { "fcl_mth_a", "aa" },
+            { "fcl_mth_i", "ih" },
+            { "fcl_mth_u", "ou" },
+            { "fcl_mth_e", "ee" },
+            { "fcl_mth_o", "oh" },
+            { "fcl_mth_close", "mouthClose" },
+            { "fcl_eye_close", "blink" },
+            { "fcl_eye_close_l", "blinkLeft" },
+            { "fcl_eye_close_r", "blinkRight" },
+            { "fcl_eye_surprised", "eyeWide" },
+            { "fcl_brw_surprised", "browUp" },
+            { "fcl_brw_angry", "browDown" },
+        };
+        public static readonly Dictionary<string, string[]> BoneNames = new Dictionary<string, string[]>
+        {
+            { "head", new[] { "head" } },
+            { "neck", new[] { "neck" } },
+            { "left_eye", new[] { "lefteye", "eyeleft", "eyel", "lefteyeball", "faceeyel", "adjlfaceeye" } },
+            { "right_eye", new[] { "righteye", "eyeright", "eyer", "righteyeball", "faceeyer", "adjrfaceeye" } },
+            { "spine", new[] { "spine", "spine1", "hips" } },
+            { "chest", new[] { "chest", "upperchest", "spine2", "spine1" } },
+        };
+        public static readonly string[] BonePrefixes = { "mixamorig", "jbipc", "jbipl", "jbipr", "jadjl", "jadjr", "armature", "bip01", "def", "cc_base_" };
     }
 }
