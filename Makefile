@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python bench/bench_mapping.py
 	$(BIN)/python bench/bench_voice.py
 	$(BIN)/python bench/eval_face_emotion.py
+	$(BIN)/python bench/bench_replay.py
 
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden.make_golden

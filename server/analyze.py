@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
+from avatar_mapping.voice import VoiceFeatures
 
 from .animate import AnimateError, VoiceTimeline
 from .emitter import FrameEmitter, Outgoing
@@ -153,3 +154,37 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
         cap.release()
     if index == 0:
         raise AnalyzeError(f"{options.input} has no readable frames")
+
+
+def record(options: AnalyzeOptions, settings: Settings, out_path: Path) -> int:
+    """The feature stream of a video (and optional WAV) as a recording; returns the samples written."""
+    from .recording import Recorder, new_header
+
+    store = ModelStore(settings.models)
+    voice = _voice(options.audio, options.transcript, store, settings) if options.audio is not None else None
+    cap = cv2.VideoCapture(str(options.input))
+    if not cap.isOpened():
+        raise AnalyzeError(f"{options.input} is not a readable video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    header = new_header(options.rig, options.strategy, {}, None, options.rate_hz or 60.0, f"video:{options.input.name}")
+    tracker_options = FaceTrackerOptions(store.require("face_landmarker"), mode="video", mirror=options.mirror,
+                                         emotion_model=store.optional("face_emotion") if settings.face_emotion
+                                         else None)
+    recorder = Recorder(out_path.open("wb"), header)
+    index = 0
+    try:
+        with FaceTracker(tracker_options) as tracker:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                t_ms = index * 1000.0 / fps
+                index += 1
+                face = tracker.process(Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), int(round(t_ms))))
+                recorder.write(t_ms, face, voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms)))
+    finally:
+        cap.release()
+        recorder.close()
+    if index == 0:
+        raise AnalyzeError(f"{options.input} has no readable frames")
+    return recorder.items

@@ -28,6 +28,7 @@ from .models.store import ModelError, ModelStore
 from .protocol.codec import encode_map
 from .outbox import Outbox
 from .rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
+from .recording_store import RecordingStore
 from .rig_store import RigStore
 from .session import Session
 from .speech_service import SpeechService
@@ -47,6 +48,7 @@ class AppState:
     strategies: StrategyRegistry
     votes: VoteStore
     speech: SpeechService
+    recordings: RecordingStore
     metrics: Metrics = field(default_factory=Metrics)
     sessions: dict[str, Session] = field(default_factory=dict)
     watchers: dict[str, list[Outbox]] = field(default_factory=dict)
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      ModelStore(settings.models, progress=False),
                      CalibrationStore(settings.data_dir / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
                      VoteStore(settings.data_dir / "ab_votes.sqlite3"),
-                     SpeechService.from_settings(settings))
+                     SpeechService.from_settings(settings), RecordingStore(settings.data_dir / "recordings"))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -165,6 +167,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"no calibration for user {user_id!r}")
         state.apply_calibration(user_id, None)
         return {"user_id": user_id, "removed_versions": removed}
+
+    @app.get("/v1/recordings")
+    def list_recordings() -> list[dict[str, Any]]:
+        """Feature recordings of sessions that consented (consent.record), for `avatar-driver ab`."""
+        return state.recordings.list()
+
+    @app.get("/v1/recordings/{recording_id}")
+    def get_recording(recording_id: str) -> FileResponse:
+        path = state.recordings.find(recording_id)
+        if path is None:
+            raise HTTPException(404, f"no recording {recording_id!r}")
+        return FileResponse(path, media_type="application/cbor-seq", filename=path.name)
+
+    @app.delete("/v1/recordings/{recording_id}")
+    def delete_recording(recording_id: str) -> dict[str, Any]:
+        path = state.recordings.find(recording_id)
+        if path is None:
+            raise HTTPException(404, f"no recording {recording_id!r}")
+        path.unlink()
+        return {"deleted": recording_id}
 
     @app.post("/v1/animate")
     async def animate_line(request: Request, transcript: str | None = Query(None, max_length=2000),

@@ -50,6 +50,29 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("--mirror", action="store_true", help="mirror left/right (selfie avatars)")
     analyze.add_argument("--out", default="-", help="output file, or - for standard output")
 
+    rec = sub.add_parser("record", help="record a video's feature stream (no media) for A/B replays")
+    rec.add_argument("input", type=Path, help="a video")
+    rec.add_argument("--audio", type=Path, help="a WAV to go with it")
+    rec.add_argument("--transcript", help="what is said in the audio")
+    rec.add_argument("--rig", default="arkit52")
+    rec.add_argument("--mirror", action="store_true")
+    rec.add_argument("--rate-hz", type=float, default=60.0, help="the replay rate stored in the recording")
+    rec.add_argument("--out", type=Path, required=True, help="the recording (.cborseq)")
+
+    ab = sub.add_parser("ab", help="compare mapping strategies on a recording")
+    absub = ab.add_subparsers(dest="ab_command", required=True)
+    for name, text in (("replay", "replay a recording through strategies A and B; prints the metrics"),
+                       ("report", "replay and write an HTML report with a JSON of its numbers")):
+        cmd = absub.add_parser(name, help=text)
+        cmd.add_argument("recording", type=Path)
+        cmd.add_argument("--a", required=True, help="STRATEGY[:key=value,...] or STRATEGY:{json}")
+        cmd.add_argument("--b", required=True, help="the other strategy")
+        cmd.add_argument("--rig", help="rig id (default: the recording's)")
+        cmd.add_argument("--calibration", help="a user id (the stored table) or a table JSON file")
+        cmd.add_argument("--rate-hz", type=float, help="replay rate (default: the recording's)")
+        cmd.add_argument("--out", type=Path, help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
+                                                  "report: the HTML file (the JSON goes beside it)")
+
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -65,7 +88,82 @@ def main(argv: list[str] | None = None) -> int:
         from .default_avatar import write
         print(f"wrote {write(args.out)}")
         return 0
+    if args.command == "record":
+        return _record(settings, args)
+    if args.command == "ab":
+        return _ab(settings, args)
     return _analyze(settings, args)
+
+
+def _record(settings: Settings, args: argparse.Namespace) -> int:
+    from .analyze import AnalyzeError, AnalyzeOptions, record
+    from .models.store import ModelError
+
+    options = AnalyzeOptions(input=args.input, rig=args.rig, rate_hz=args.rate_hz, mirror=args.mirror,
+                             audio=args.audio, transcript=args.transcript)
+    try:
+        n = record(options, settings, args.out)
+    except (AnalyzeError, ModelError) as e:
+        print(f"avatar-driver record: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {n} samples", file=sys.stderr)
+    return 0
+
+
+def _ab(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from calibration.store import CalibrationStore
+    from calibration.table import CalibrationError, CalibrationTable
+
+    from .ab_replay import ReplayError, Variant, replay
+    from .ab_report import report_data, write_report
+    from .ab_stats import results
+    from .ab_votes import VoteStore
+    from .recording import Recording, RecordingError
+    from .rig_store import RigStore
+    from .strategy_registry import StrategyRegistry
+
+    try:
+        rec = Recording.read(args.recording)
+        rigs = RigStore.from_dir(settings.rigs_dir, settings.data_dir / "rigs")
+        rig = rigs.get(args.rig or rec.header.rig)
+        if rig is None:
+            raise ReplayError(f"unknown rig {args.rig or rec.header.rig!r}; available: {rigs.ids()}")
+        calibration = None
+        if args.calibration:
+            if Path(args.calibration).is_file():
+                calibration = CalibrationTable.from_dict(json.loads(Path(args.calibration).read_text()))
+            else:
+                store = CalibrationStore(settings.data_dir / "calibration.sqlite3")
+                calibration = store.get(args.calibration)
+                store.close()
+                if calibration is None:
+                    raise ReplayError(f"no calibration stored for user {args.calibration!r}")
+        registry = StrategyRegistry(settings.rigs_dir)
+        a, b = (replay(rec, Variant.parse(v), rig, registry, calibration, args.rate_hz) for v in (args.a, args.b))
+    except (ReplayError, RecordingError, CalibrationError, OSError, json.JSONDecodeError) as e:
+        print(f"avatar-driver ab {args.ab_command}: {e}", file=sys.stderr)
+        return 1
+    votes_db = settings.data_dir / "ab_votes.sqlite3"
+    votes = None
+    if votes_db.is_file():
+        store = VoteStore(votes_db)
+        votes = results(store.all())
+        store.close()
+    data = report_data(args.recording.name, a, b, votes)
+    if args.ab_command == "report":
+        out = args.out or args.recording.with_suffix(".html")
+        write_report(out, out.with_suffix(".json"), data, a, b)
+        print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
+        return 0
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "a.cborseq").write_bytes(a.stream_bytes())
+        (args.out / "b.cborseq").write_bytes(b.stream_bytes())
+        (args.out / "metrics.json").write_text(json.dumps(data, indent=1))
+    print(json.dumps(data, indent=1))
+    return 0
 
 
 def _rig(args: argparse.Namespace) -> int:

@@ -250,9 +250,10 @@ class PublisherConnection:
         if hello.user_id is not None:
             calibration = await asyncio.get_running_loop().run_in_executor(
                 None, self.state.calibration.get, hello.user_id)
-        session = Session(new_session_id(), hello, rig, model_path, self.metrics, s.emotion_rate_hz,
+        session_id = new_session_id()
+        session = Session(session_id, hello, rig, model_path, self.metrics, s.emotion_rate_hz,
                           s.max_image_pixels, strategy, calibration, vad_path, self.state.speech,
-                          emotion_path)
+                          emotion_path, self.state.recordings.path_for(session_id) if hello.record else None)
         session.on_calibration = self._on_calibration
         if hello.compare is not None:
             self._set_compare(session, hello.compare, "bad_hello")

@@ -40,6 +40,7 @@ from .metrics import Metrics
 from .outbox import Outbox
 from .protocol.codec import Encoding
 from .protocol.messages import AudioChunk, CalibrationStart, Hello, VideoFrame, transcript_payload
+from .recording import Recorder, new_header
 from .speech_service import SpeechService
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, model_path: Path | None,
                  metrics: Metrics, emotion_rate_hz: float, max_image_pixels: int, strategy: Strategy,
                  calibration: CalibrationTable | None = None, vad_path: Path | None = None,
-                 speech: SpeechService | None = None, emotion_model_path: Path | None = None):
+                 speech: SpeechService | None = None, emotion_model_path: Path | None = None,
+                 recording_path: Path | None = None):
         self.id = session_id
         self.hello = hello
         self.rig = rig
@@ -115,6 +117,10 @@ class Session:
         self._speech_emotion_s = 0.0
         self._transcript_sequence = 0
         self._face_history: deque[tuple[float, FaceFeatures]] = deque()  # look-ahead lip-sync only
+        # consent.record: the features each tick maps, from the session's start (never media).
+        self.recording_path = recording_path if hello.record else None
+        self._recorder: Recorder | None = None
+        self._started_s = time.monotonic()
 
     async def start(self, on_frame_error) -> None:
         """Load the face model (if the camera is consented) and start the clocks."""
@@ -388,6 +394,8 @@ class Session:
             voice = VoiceFeatures.silent(voice.capture_ms)  # the microphone stopped sending
         if voice.present and self._speech_emotion is not None and now - self._speech_emotion_s < SPEECH_EMOTION_HOLD_S:
             voice = replace(voice, speech_emotion=voice.speech_emotion + (self._speech_emotion,))
+        if self.recording_path is not None:
+            self._record(now, features, voice)
         t0 = time.perf_counter()
         messages = self.emitter.tick(features, dt_s, age_s, int(time.time() * 1000), voice)
         t1 = time.perf_counter()
@@ -398,6 +406,15 @@ class Session:
         if not self._features_sent:
             self._features_sent = True
             self.metrics.stage_seconds.labels("frame_to_send").observe(time.monotonic() - self._features_received_s)
+
+    def _record(self, now: float, features: FaceFeatures, voice: VoiceFeatures) -> None:
+        if self._recorder is None:
+            self.recording_path.parent.mkdir(parents=True, exist_ok=True)
+            header = new_header(self.rig.id, self.strategy_name, self.strategy_params,
+                                None if self.calibration.is_identity else self.calibration.to_dict(),
+                                self.hello.rate_hz, f"session:{self.id}")
+            self._recorder = Recorder(self.recording_path.open("wb"), header)
+        self._recorder.write(1000.0 * (now - self._started_s), features, voice)
 
     def publish(self, messages: list[Outgoing]) -> None:
         for m in messages:
@@ -417,4 +434,7 @@ class Session:
         self._executor.shutdown(wait=False)
         self._audio_pending = []
         self._speech_pending = []
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
         self._audio_executor.shutdown(wait=False)

@@ -45,6 +45,8 @@ class Hello:
     # Lip-sync: "realtime" (spectral classifier, ~23 ms) or "lookahead" (streamed phone
     # recognition read delay_ms behind; the whole avatar is delayed to match).
     lipsync_delay_ms: float | None = None
+    # consent.record: the session's feature stream (never media) is recorded for A/B replays.
+    record: bool = False
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -52,6 +54,9 @@ class Hello:
         if not isinstance(consent, dict):
             raise ProtocolError("bad_hello", "hello needs 'consent': {camera: bool, microphone: bool}")
         camera, microphone = consent.get("camera", False), consent.get("microphone", False)
+        record = consent.get("record", False)
+        if not isinstance(record, bool):
+            raise ProtocolError("bad_hello", "consent.record must be true or false")
         if not isinstance(camera, bool) or not isinstance(microphone, bool):
             raise ProtocolError("bad_hello", "consent.camera and consent.microphone must be true or false")
         fmt = p.get("format", "named")
@@ -81,7 +86,7 @@ class Hello:
             raise ProtocolError("bad_hello", "token must be a string")
         compare = Compare.parse(p["compare"], "bad_hello") if p.get("compare") is not None else None
         return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
-                   compare, _lipsync(p.get("lipsync")))
+                   compare, _lipsync(p.get("lipsync")), record)
 
 
 def _lipsync(p: Any) -> float | None:

@@ -1,0 +1,169 @@
+"""Feature recordings: a session's FaceFeatures/VoiceFeatures stream (never audio or video)
+as a CBOR sequence (RFC 8742) — one header item, then one item per new measurement.
+
+Header: ``{format: "avatar-driver-recording", version: 1, rig, strategy, strategy_params,
+calibration (table JSON or null), rate_hz, created_ms, source}``.
+Item: ``{t_ms, face?, voice?}``: time since the start on the session's clock, and whichever
+features changed. Arrays are little-endian float64 byte strings, so a replay sees exactly
+the recorded values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+import cbor2
+import numpy as np
+
+from avatar_mapping.emotion_fusion import EmotionEvidence
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.voice import VoiceFeatures
+
+FORMAT, VERSION = "avatar-driver-recording", 1
+
+
+class RecordingError(ValueError):
+    pass
+
+
+def _arr(a: np.ndarray | None) -> bytes | None:
+    return None if a is None else np.ascontiguousarray(a, dtype="<f8").tobytes()
+
+
+def _unarr(b: bytes | None) -> np.ndarray | None:
+    return None if b is None else np.frombuffer(b, dtype="<f8").copy()
+
+
+def face_to_cbor(f: FaceFeatures) -> dict[str, Any]:
+    return {"present": f.present, "capture_ms": f.capture_ms, "confidence": f.confidence,
+            "blendshapes": _arr(f.blendshapes), "action_units": _arr(f.action_units),
+            "head": [f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg, *f.head.translation_cm],
+            "eyes": [f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg],
+            "mirrored": f.mirrored, "emotion_scores": _arr(f.emotion_scores)}
+
+
+def face_from_cbor(d: dict[str, Any]) -> FaceFeatures:
+    h, e = d["head"], d["eyes"]
+    return FaceFeatures(present=d["present"], capture_ms=d["capture_ms"], confidence=d["confidence"],
+                        blendshapes=_unarr(d["blendshapes"]), action_units=_unarr(d["action_units"]),
+                        head=HeadPose(h[0], h[1], h[2], (h[3], h[4], h[5])), left_eye=EyeGaze(e[0], e[1]),
+                        right_eye=EyeGaze(e[2], e[3]), mirrored=d["mirrored"],
+                        emotion_scores=_unarr(d.get("emotion_scores")))
+
+
+def voice_to_cbor(v: VoiceFeatures) -> dict[str, Any]:
+    return {"present": v.present, "capture_ms": v.capture_ms, "speaking_probability": v.speaking_probability,
+            "visemes": _arr(v.visemes), "viseme_conf": v.viseme_conf,
+            "speech_emotion": [{"source": e.source, "confidence": e.confidence, "scores": _arr(e.scores),
+                                "arousal": e.arousal} for e in v.speech_emotion]}
+
+
+def voice_from_cbor(d: dict[str, Any]) -> VoiceFeatures:
+    return VoiceFeatures(d["present"], d["capture_ms"], d["speaking_probability"], _unarr(d["visemes"]),
+                         d["viseme_conf"], tuple(EmotionEvidence(e["source"], e["confidence"], _unarr(e["scores"]),
+                                                                 e["arousal"]) for e in d["speech_emotion"]))
+
+
+@dataclass(frozen=True)
+class RecordingHeader:
+    rig: str
+    strategy: str
+    strategy_params: dict[str, Any]
+    calibration: dict[str, Any] | None
+    rate_hz: float
+    created_ms: int
+    source: str
+
+    def to_cbor(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "rig": self.rig, "strategy": self.strategy,
+                "strategy_params": self.strategy_params, "calibration": self.calibration, "rate_hz": self.rate_hz,
+                "created_ms": self.created_ms, "source": self.source}
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    t_ms: float
+    face: FaceFeatures
+    voice: VoiceFeatures
+
+
+class Recorder:
+    """Writes a recording as measurements change. Not thread-safe: one writer (the session's loop)."""
+
+    def __init__(self, out: BinaryIO, header: RecordingHeader):
+        self._out = out
+        self._face: FaceFeatures | None = None
+        self._voice: VoiceFeatures | None = None
+        self.items = 0
+        cbor2.dump(header.to_cbor(), out)
+
+    def write(self, t_ms: float, face: FaceFeatures, voice: VoiceFeatures) -> None:
+        item: dict[str, Any] = {"t_ms": float(t_ms)}
+        if face is not self._face:
+            item["face"] = face_to_cbor(face)
+            self._face = face
+        if voice is not self._voice:
+            item["voice"] = voice_to_cbor(voice)
+            self._voice = voice
+        if len(item) > 1:
+            cbor2.dump(item, self._out)
+            self.items += 1
+
+    def close(self) -> None:
+        self._out.close()
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    header: RecordingHeader
+    samples: tuple[Sample, ...]
+
+    @property
+    def duration_ms(self) -> float:
+        return self.samples[-1].t_ms if self.samples else 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> "Recording":
+        with Path(path).open("rb") as f:
+            items = list(_items(f, path))
+        if not items or items[0].get("format") != FORMAT:
+            raise RecordingError(f"{path} is not an avatar-driver recording")
+        if items[0].get("version") != VERSION:
+            raise RecordingError(f"{path}: recording version {items[0].get('version')} is not {VERSION}")
+        h = items[0]
+        header = RecordingHeader(h["rig"], h["strategy"], h.get("strategy_params") or {}, h.get("calibration"),
+                                 float(h.get("rate_hz", 60.0)), int(h.get("created_ms", 0)), h.get("source", ""))
+        face, voice = FaceFeatures.absent(0), VoiceFeatures.silent(0)
+        samples = []
+        for item in items[1:]:
+            try:
+                if "face" in item:
+                    face = face_from_cbor(item["face"])
+                if "voice" in item:
+                    voice = voice_from_cbor(item["voice"])
+                samples.append(Sample(float(item["t_ms"]), face, voice))
+            except (KeyError, TypeError, ValueError) as e:
+                raise RecordingError(f"{path}: item {len(samples) + 1} is malformed: {e!r}") from None
+        return cls(header, tuple(samples))
+
+
+def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
+    decoder = cbor2.CBORDecoder(f)
+    while f.peek(1) if hasattr(f, "peek") else True:
+        try:
+            item = decoder.decode()
+        except EOFError:
+            return
+        except cbor2.CBORDecodeError as e:
+            raise RecordingError(f"{path}: not a CBOR sequence: {e}") from None
+        if not isinstance(item, dict):
+            raise RecordingError(f"{path}: every item of a recording is a map")
+        yield item
+
+
+def new_header(rig: str, strategy: str, strategy_params: dict, calibration: dict | None, rate_hz: float,
+               source: str) -> RecordingHeader:
+    return RecordingHeader(rig, strategy, dict(strategy_params), calibration, rate_hz, int(time.time() * 1000), source)

@@ -1,0 +1,53 @@
+"""Feature recordings: exact round trips, only changes written, clear errors."""
+
+import io
+
+import cbor2
+import numpy as np
+import pytest
+
+from avatar_mapping.emotion_fusion import EmotionEvidence
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.voice import VoiceFeatures
+from server.recording import Recorder, Recording, RecordingError, new_header
+
+
+def face(k: float) -> FaceFeatures:
+    return FaceFeatures.from_blendshapes(np.linspace(0, 1, 52) * k / 3.0, int(k * 33), confidence=0.9,
+                                        head=HeadPose(k, -k, 0.5, (1.0, 2.0, -50.0)), left_eye=EyeGaze(1.0, 2.0),
+                                        right_eye=EyeGaze(3.0, 4.0), emotion_scores=np.full(7, 1 / 7))
+
+
+def test_round_trip_is_exact_and_only_changes_are_written(tmp_path):
+    path = tmp_path / "r.cborseq"
+    voice = VoiceFeatures(True, 10, 0.75, np.eye(15)[3] / 3.0, 0.5,
+                          (EmotionEvidence("prosody", 0.5, arousal=0.6),))
+    faces = [face(k) for k in range(3)]
+    rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
+    rec.write(0.0, faces[0], voice)
+    rec.write(16.7, faces[0], voice)  # nothing new: not written
+    rec.write(33.3, faces[1], voice)
+    rec.write(66.7, faces[2], voice)
+    rec.close()
+    assert rec.items == 3
+    back = Recording.read(path)
+    assert back.header.rig == "arkit52" and back.header.rate_hz == 60.0 and len(back.samples) == 3
+    got = back.samples[2]
+    assert got.t_ms == 66.7 and np.array_equal(got.face.blendshapes, faces[2].blendshapes)
+    assert np.array_equal(got.face.action_units, faces[2].action_units) and repr(got.face.head) == repr(faces[2].head)
+    assert np.array_equal(got.face.emotion_scores, faces[2].emotion_scores)
+    assert np.array_equal(got.voice.visemes, voice.visemes) and got.voice.speech_emotion[0].arousal == 0.6
+
+
+def test_not_a_recording(tmp_path):
+    bad = tmp_path / "x.cborseq"
+    bad.write_bytes(cbor2.dumps({"format": "something-else"}))
+    with pytest.raises(RecordingError, match="not an avatar-driver recording"):
+        Recording.read(bad)
+    bad.write_bytes(cbor2.dumps({"format": "avatar-driver-recording", "version": 1, "rig": "r", "strategy": "s"})
+                    + cbor2.dumps({"t_ms": 0, "face": {"present": True}}))
+    with pytest.raises(RecordingError, match="item 1 is malformed"):
+        Recording.read(bad)
+    bad.write_bytes(b"\xff\xff")
+    with pytest.raises(RecordingError):
+        Recording.read(bad)
