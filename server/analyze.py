@@ -74,13 +74,10 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
         emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
         yield from _audio_only(voice, emitter, options.rate_hz or 60.0)
         return
-    model = store.require("face_landmarker")
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
     # One emotion_update per output frame.
     emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-    tracker_options = FaceTrackerOptions(model, mode="image" if is_image else "video", mirror=options.mirror,
-                                         emotion_model=store.optional("face_emotion") if settings.face_emotion
-                                         else None)
+    tracker_options = _tracker_options(store, settings, "image" if is_image else "video", options.mirror)
     with FaceTracker(tracker_options) as tracker:
         if is_image:
             features = tracker.process(_read_image(options.input))
@@ -119,12 +116,38 @@ def _read_image(path: Path) -> Frame:
     return Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 0)
 
 
+def _video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
+    """The video's frame rate, and its frames with capture_ms from the frame index."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise AnalyzeError(f"{path} is not a readable video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+
+    def frames() -> Iterator[Frame]:
+        index = 0
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                yield Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), int(round(index * 1000.0 / fps)))
+                index += 1
+        finally:
+            cap.release()
+        if index == 0:
+            raise AnalyzeError(f"{path} has no readable frames")
+
+    return fps, frames()
+
+
+def _tracker_options(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
+    return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
+                              emotion_model=store.optional("face_emotion") if settings.face_emotion else None)
+
+
 def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
            voice: VoiceTimeline | None = None) -> Iterator[Outgoing]:
-    cap = cv2.VideoCapture(str(options.input))
-    if not cap.isOpened():
-        raise AnalyzeError(f"{options.input} is not a readable video")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    fps, frames = _video_frames(options.input)
     rate_hz = options.rate_hz or fps
     features = FaceFeatures.absent(0)
     tick = 0  # output tick k is at k * 1000 / rate_hz ms (integer count: no drift)
@@ -138,22 +161,12 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
             tick += 1
 
     index = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            t_ms = index * 1000.0 / fps
-            index += 1
-            # Every output tick before this frame is computed from what was known then.
-            yield from ticks_before(t_ms)
-            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            features = tracker.process(Frame(rgb, int(round(t_ms))))
+    for frame in frames:
+        # Every output tick before this frame is computed from what was known then.
         yield from ticks_before(index * 1000.0 / fps)
-    finally:
-        cap.release()
-    if index == 0:
-        raise AnalyzeError(f"{options.input} has no readable frames")
+        index += 1
+        features = tracker.process(frame)
+    yield from ticks_before(index * 1000.0 / fps)
 
 
 def record(options: AnalyzeOptions, settings: Settings, out_path: Path) -> int:
@@ -162,29 +175,14 @@ def record(options: AnalyzeOptions, settings: Settings, out_path: Path) -> int:
 
     store = ModelStore(settings.models)
     voice = _voice(options.audio, options.transcript, store, settings) if options.audio is not None else None
-    cap = cv2.VideoCapture(str(options.input))
-    if not cap.isOpened():
-        raise AnalyzeError(f"{options.input} is not a readable video")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    fps, frames = _video_frames(options.input)
     header = new_header(options.rig, options.strategy, {}, None, options.rate_hz or 60.0, f"video:{options.input.name}")
-    tracker_options = FaceTrackerOptions(store.require("face_landmarker"), mode="video", mirror=options.mirror,
-                                         emotion_model=store.optional("face_emotion") if settings.face_emotion
-                                         else None)
     recorder = Recorder(out_path.open("wb"), header)
-    index = 0
     try:
-        with FaceTracker(tracker_options) as tracker:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
+        with FaceTracker(_tracker_options(store, settings, "video", options.mirror)) as tracker:
+            for index, frame in enumerate(frames):
                 t_ms = index * 1000.0 / fps
-                index += 1
-                face = tracker.process(Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), int(round(t_ms))))
-                recorder.write(t_ms, face, voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms)))
+                recorder.write(t_ms, tracker.process(frame), voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms)))
     finally:
-        cap.release()
         recorder.close()
-    if index == 0:
-        raise AnalyzeError(f"{options.input} has no readable frames")
     return recorder.items

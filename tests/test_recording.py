@@ -1,6 +1,5 @@
 """Feature recordings: exact round trips, only changes written, clear errors."""
 
-import io
 
 import cbor2
 import numpy as np

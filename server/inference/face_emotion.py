@@ -14,9 +14,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from avatar_mapping.vocabulary import EMOTIONS
+
+from .onnx_session import small_model_session
 
 # The model's output order (fer's labels), and where each goes in the protocol's order.
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -29,21 +30,13 @@ _RIGHT_EYE, _LEFT_EYE = (33, 133), (263, 362)
 class FaceEmotionOptions:
     model_path: Path
     margin: float = 0.2  # around the landmarks' box (fer pads its detector box by ~10 px a side)
-    providers: tuple[str, ...] | None = None  # default: CUDA when available, then CPU
 
-
-def default_providers() -> list[str]:
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
 class FaceEmotionClassifier:
     def __init__(self, options: FaceEmotionOptions):
         self.options = options
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        self._session = ort.InferenceSession(str(options.model_path), so,
-                                             providers=list(options.providers or default_providers()))
+        self._session = small_model_session(options.model_path)
         shape = self._session.get_inputs()[0].shape  # (batch, 1, H, W)
         self.size = (int(shape[3]), int(shape[2]))
         self._input = self._session.get_inputs()[0].name

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from .audio import MODEL_RATE_HZ
+from .onnx_session import small_model_session
 
 FRAME_SAMPLES = 512  # 32 ms
 CONTEXT_SAMPLES = 64
@@ -31,19 +31,10 @@ class VadFrame:
     probability: float
 
 
-def providers() -> list[str]:
-    """CUDA when onnxruntime-gpu and a GPU are present, else CPU."""
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-
-
 class VoiceActivityDetector:
     def __init__(self, options: VadOptions):
         self.options = options
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1  # 32 ms frames are tiny; threads only add latency
-        so.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(options.model_path), so, providers=providers())
+        self._session = small_model_session(options.model_path)
         self._sr = np.array(MODEL_RATE_HZ, dtype=np.int64)
         self.reset()
 
