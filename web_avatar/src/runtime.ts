@@ -36,6 +36,8 @@ export class Runtime {
   sessionId: string | null = null;
   framesReceived = 0;
   emotion: Payload | null = null;
+  /** The newest `transcript` (only while the server runs SenseVoice). */
+  transcript: Payload | null = null;
   lastError: string | null = null;
   latencyMs: number | null = null;
   calibrationEvents: Payload[] = [];
@@ -137,6 +139,10 @@ export class Runtime {
         break;
       case "emotion_update":
         this.emotion = m.payload;
+        break;
+      case "transcript":
+        this.transcript = m.payload;
+        this.notify();
         break;
       case "error":
         this.lastError = `${m.payload.code}: ${m.payload.message}`;

@@ -19,6 +19,17 @@ export function Hud() {
         ))}
       </div>
       {e?.emotion_source && <div className="muted">emotion from {e.emotion_source}</div>}
+      {typeof e?.arousal === "number" && (
+        <div className="muted">
+          valence {typeof e.valence === "number" ? e.valence.toFixed(2) : "–"} · arousal {e.arousal.toFixed(2)}
+        </div>
+      )}
+      {runtime.transcript?.text && (
+        <div className="transcript" data-testid="transcript">
+          “{runtime.transcript.text}”{runtime.transcript.final ? "" : " …"}
+          {runtime.transcript.emotion && <span className="muted"> ({runtime.transcript.emotion})</span>}
+        </div>
+      )}
       {runtime.lastError && <div className="error">{runtime.lastError}</div>}
     </div>
   );
