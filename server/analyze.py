@@ -142,7 +142,8 @@ def _video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
 
 def _tracker_options(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
     return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
-                              emotion_model=store.optional("face_emotion") if settings.face_emotion else None)
+                              emotion_model=store.optional(settings.face_emotion_model) if settings.face_emotion
+                              else None)
 
 
 def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,

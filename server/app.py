@@ -67,7 +67,7 @@ class AppState:
     @property
     def face_emotion_path(self) -> Path | None:
         """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only)."""
-        return self.models.optional("face_emotion") if self.settings.face_emotion else None
+        return self.models.optional(self.settings.face_emotion_model) if self.settings.face_emotion else None
 
     def limits(self) -> dict[str, Any]:
         s = self.settings

@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     emotion_rate_hz: float = 10.0
     max_image_pixels: int = 1920 * 1080
     max_watchers_per_session: int = 16
-    # The face-emotion CNN (model "face_emotion"); off: emotion from the AU prototypes only.
+    # The face-emotion CNN; off: emotion from the AU prototypes only. Which network: the model
+    # store's "face_emotion" (FER2013, the default) or "face_emotion_faceapi" (face-api).
     face_emotion: bool = True
+    face_emotion_model: str = "face_emotion"
     # SenseVoice (transcript, speech emotion): off, or its model folder (default: <models>/SenseVoiceSmall).
     speech_recognition: bool = True
     sensevoice_dir: Path | None = None

