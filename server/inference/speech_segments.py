@@ -44,10 +44,6 @@ class SpeechSegmenter:
         self._silence_s = 0.0
         self._since_window = 0
 
-    @property
-    def in_speech(self) -> bool:
-        return bool(self._segment)
-
     def push(self, samples: np.ndarray, speaking: bool, end_ms: float) -> list[SpeechWindow]:
         o = self.options
         n = len(samples)
