@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .fused import FusedState
 from .vocabulary import EMOTIONS
 
 
@@ -21,6 +22,12 @@ class EmotionTracker:
         self.top: str | None = None
         self._challenger: str | None = None
         self._challenge_s = 0.0
+
+    def observe(self, state: FusedState | None, dt_s: float) -> str | None:
+        """One tick of a mapped state: its fused emotion, when it has one."""
+        if state is not None and state.fused_emotion.present:
+            return self.update(state.emotion, state.fused_emotion.confidence, dt_s)
+        return self.top
 
     def update(self, probabilities: np.ndarray, confidence: float, dt_s: float) -> str | None:
         if confidence < self.min_confidence or not probabilities.any():

@@ -103,9 +103,7 @@ def replay(rec: Recording, variant: Variant, rig: RigDefinition, registry: Strat
             i += 1
         s = rec.samples[i]
         frame = mapper.step(s.face, dt, max(0.0, (t - s.t_ms) / 1000.0), s.voice)
-        state = mapper.last_state
-        if state is not None and state.fused_emotion.present:
-            tracker.update(state.emotion, state.fused_emotion.confidence, dt)
+        tracker.observe(mapper.last_state, dt)
         weights.append(frame.weights)
         inputs.append(s.face.blendshapes)
         speaking.append(s.voice.speaking_probability if s.voice.present else 0.0)

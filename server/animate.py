@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import VISEMES
 
@@ -63,9 +62,8 @@ class VoiceTimeline:
                 self.speech.transcript.language in (None, "en"):
             transcript, self.transcript_source = self.speech.text, "sensevoice"
         self.transcript = transcript
-        self._speech_emotion = ((EmotionEvidence("sensevoice", self.speech.emotion_confidence,
-                                                 self.speech.emotion_scores),)
-                                if self.speech is not None and self.speech.emotion_scores is not None else ())
+        evidence = self.speech.emotion_evidence() if self.speech is not None else None
+        self._speech_emotion = (evidence,) if evidence is not None else ()
         self.phones, self.method = timed_phones(audio, transcript)
         self._track = viseme_track(self.phones, self.duration_ms, 100.0)  # 10 ms resolution
         frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)

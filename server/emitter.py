@@ -84,9 +84,7 @@ class FrameEmitter:
              voice: VoiceFeatures | None = None) -> list[Outgoing]:
         """One output tick: an avatar_frame per variant, and an emotion_update when one is due."""
         frame = self.mapper.step(features, dt_s, age_s, voice)
-        state = self.mapper.last_state
-        if state is not None and state.fused_emotion.present:
-            self.emotions.update(state.emotion, state.fused_emotion.confidence, dt_s)
+        self.emotions.observe(self.mapper.last_state, dt_s)
         if self.mapper_b is None:
             out = [self.avatar_frame(frame, timestamp_ms)]
         else:

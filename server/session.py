@@ -211,8 +211,9 @@ class Session:
                 self._on_speech(result)
 
     def _on_speech(self, result: SpeechRecognition) -> None:
-        if result.present and result.emotion_scores is not None:
-            self._speech_emotion = EmotionEvidence("sensevoice", result.emotion_confidence, result.emotion_scores)
+        evidence = result.emotion_evidence() if result.present else None
+        if evidence is not None:
+            self._speech_emotion = evidence
             self._speech_emotion_s = time.monotonic()
         if result.present or result.final:
             seq = self._transcript_sequence

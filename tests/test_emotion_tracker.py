@@ -37,3 +37,14 @@ def test_low_confidence_is_ignored():
     t.update(p(sad=1.0), 1.0, 1 / 30)
     for _ in range(100):
         assert t.update(p(angry=1.0), 0.2, 1 / 30) == "sad"
+
+
+def test_observe_takes_a_mapped_state_and_skips_states_without_emotion():
+    from avatar_mapping.features import FaceFeatures
+    from avatar_mapping.fused import FusedState
+    t = EmotionTracker()
+    assert t.observe(None, 0.1) is None
+    assert t.observe(FusedState(FaceFeatures.absent(0)), 0.1) is None  # nothing known: no update
+    happy = np.zeros(len(EMOTIONS))
+    happy[EMOTIONS.index("happy")] = 1.0
+    assert t.observe(FusedState(FaceFeatures.absent(0), emotion_scores=happy), 0.1) == "happy"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.vocabulary import EMOTIONS
 
 from ..models.store import CHECKSUMS, verify_folder
@@ -58,6 +59,12 @@ class SpeechRecognition:
     @property
     def text(self) -> str:
         return self.transcript.text
+
+    def emotion_evidence(self) -> EmotionEvidence | None:
+        """Its speech emotion as fusion evidence; None without scores."""
+        if self.emotion_scores is None:
+            return None
+        return EmotionEvidence("sensevoice", self.emotion_confidence, self.emotion_scores)
 
 
 def check_model_dir(model_dir: Path) -> None:

@@ -85,7 +85,7 @@ class VoiceAnalyzer:
                                  viseme_conf=conf, speech_emotion=prosody)
         last = vis_frames[-1]
         # Below the speech threshold the mouth is told silence, whatever the spectrum says.
-        weights = last.weights if self._speaking >= self.vad.options.threshold else _SILENCE
+        weights = last.weights if speaking else _SILENCE
         return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
                              viseme_conf=last.confidence if weights is last.weights else 1.0,
                              speech_emotion=prosody)
@@ -93,7 +93,6 @@ class VoiceAnalyzer:
     def _speaking_at(self, t_ms: float) -> float:
         earlier = [p for end, p in self._speaking_history if end <= t_ms]
         return earlier[-1] if earlier else 0.0
-
 
     def take_windows(self) -> list[SpeechWindow]:
         """Speech cut for the recogniser since the last call (empty without a segmenter)."""

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-INPUT, OUTPUT = "input", "probabilities"
+from .onnx_graph import INPUT, OUTPUT, GraphBuilder
+
 SIZE = 112
 MEAN_RGB = (122.782, 117.001, 104.298)
 CLASSES = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
@@ -52,58 +53,32 @@ def load_tfjs_weights(manifest: Path, weights: Path) -> dict[str, np.ndarray]:
 
 
 def convert(manifest: Path, weights: Path, onnx_path: Path) -> Path:
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
     w = load_tfjs_weights(manifest, weights)
-    nodes, inits = [], []
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), name))
-        return name
-
-    def conv(x: str, kernel_hwio: np.ndarray, name: str, stride: int, group: int = 1, bias: np.ndarray | None = None) -> str:
-        k = kernel_hwio.transpose(3, 2, 0, 1) if group == 1 else kernel_hwio.transpose(2, 3, 0, 1)
-        inputs = [x, const(f"{name}.w", k)] + ([const(f"{name}.b", bias)] if bias is not None else [])
-        nodes.append(helper.make_node("Conv", inputs, [name], kernel_shape=list(k.shape[2:]), strides=[stride, stride],
-                                      group=group, auto_pad="SAME_UPPER"))
-        return name
+    g = GraphBuilder()
 
     def separable(x: str, prefix: str, stride: int) -> str:
-        depthwise = w[f"{prefix}/depthwise_filter"]  # (3, 3, in, 1)
-        mid = conv(x, depthwise, f"{prefix}/depthwise", stride, group=depthwise.shape[2])
-        return conv(mid, w[f"{prefix}/pointwise_filter"], prefix, 1, bias=w[f"{prefix}/bias"])
-
-    def op(kind: str, inputs: list[str], name: str) -> str:
-        nodes.append(helper.make_node(kind, inputs, [name]))
-        return name
+        depthwise = w[f"{prefix}/depthwise_filter"]  # (3, 3, in, 1) -> (in, 1, 3, 3)
+        mid = g.conv(x, depthwise.transpose(2, 3, 0, 1), f"{prefix}/depthwise", stride, group=depthwise.shape[2])
+        return g.conv(mid, w[f"{prefix}/pointwise_filter"].transpose(3, 2, 0, 1), prefix, bias=w[f"{prefix}/bias"])
 
     x = INPUT
     for b in range(4):
         p = f"dense{b}"
-        c0 = conv(x, w[f"{p}/conv0/filters"], f"{p}/conv0", 2, bias=w[f"{p}/conv0/bias"]) if b == 0 \
-            else separable(x, f"{p}/conv0", 2)
-        out1 = op("Relu", [c0], f"{p}/out1")
+        c0 = g.conv(x, w[f"{p}/conv0/filters"].transpose(3, 2, 0, 1), f"{p}/conv0", 2, bias=w[f"{p}/conv0/bias"]) \
+            if b == 0 else separable(x, f"{p}/conv0", 2)
+        out1 = g.node("Relu", [c0], f"{p}/out1")
         out2 = separable(out1, f"{p}/conv1", 1)
-        s12 = op("Add", [out1, out2], f"{p}/s12")
-        out3 = separable(op("Relu", [s12], f"{p}/in3"), f"{p}/conv2", 1)
-        s123 = op("Add", [s12, out3], f"{p}/s123")
-        out4 = separable(op("Relu", [s123], f"{p}/in4"), f"{p}/conv3", 1)
-        x = op("Relu", [op("Add", [s123, out4], f"{p}/s1234")], f"{p}/out")
-    nodes.append(helper.make_node("AveragePool", [x], ["pooled"], kernel_shape=[7, 7], strides=[2, 2]))
-    nodes.append(helper.make_node("Flatten", ["pooled"], ["features"]))
-    nodes.append(helper.make_node("Gemm", ["features", const("fc.w", w["fc/weights"]), const("fc.b", w["fc/bias"])],
-                                  ["logits"]))
-    nodes.append(helper.make_node("Softmax", ["logits"], [OUTPUT], axis=-1))
-    graph = helper.make_graph(nodes, "faceapi_expression",
-                              [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
-                              [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", len(CLASSES)])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
-                              producer_name="avatar-driver convert_faceapi_onnx")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, onnx_path)
-    return Path(onnx_path)
+        s12 = g.node("Add", [out1, out2], f"{p}/s12")
+        out3 = separable(g.node("Relu", [s12], f"{p}/in3"), f"{p}/conv2", 1)
+        s123 = g.node("Add", [s12, out3], f"{p}/s123")
+        out4 = separable(g.node("Relu", [s123], f"{p}/in4"), f"{p}/conv3", 1)
+        x = g.node("Relu", [g.node("Add", [s123, out4], f"{p}/s1234")], f"{p}/out")
+    pooled = g.node("AveragePool", [x], "pooled", kernel_shape=[7, 7], strides=[2, 2])
+    features = g.node("Flatten", [pooled], "features")
+    logits = g.node("Gemm", [features, g.const("fc.w", w["fc/weights"]), g.const("fc.b", w["fc/bias"])], "logits")
+    g.node("Softmax", [logits], OUTPUT, axis=-1)
+    return g.save(onnx_path, "faceapi_expression", ["batch", 3, SIZE, SIZE], len(CLASSES),
+                  "avatar-driver convert_faceapi_onnx")
 
 
 if __name__ == "__main__":
