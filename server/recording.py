@@ -95,19 +95,22 @@ class Recorder:
 
     def __init__(self, out: BinaryIO, header: RecordingHeader):
         self._out = out
-        self._face: FaceFeatures | None = None
-        self._voice: VoiceFeatures | None = None
+        # The last written object and its encoding, per kind: a new object with the same
+        # values (a stale face replaced by an absent one each tick) is not written again.
+        self._last: dict[str, tuple[object, dict[str, Any] | None]] = {"face": (None, None), "voice": (None, None)}
         self.items = 0
         cbor2.dump(header.to_cbor(), out)
 
     def write(self, t_ms: float, face: FaceFeatures, voice: VoiceFeatures) -> None:
         item: dict[str, Any] = {"t_ms": float(t_ms)}
-        if face is not self._face:
-            item["face"] = face_to_cbor(face)
-            self._face = face
-        if voice is not self._voice:
-            item["voice"] = voice_to_cbor(voice)
-            self._voice = voice
+        for kind, value, encode in (("face", face, face_to_cbor), ("voice", voice, voice_to_cbor)):
+            last, last_encoded = self._last[kind]
+            if value is last:
+                continue
+            encoded = encode(value)
+            if encoded != last_encoded:
+                item[kind] = encoded
+            self._last[kind] = (value, encoded)
         if len(item) > 1:
             cbor2.dump(item, self._out)
             self.items += 1

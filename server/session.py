@@ -115,6 +115,7 @@ class Session:
         self._speech_ready = asyncio.Event()
         self._speech_emotion: EmotionEvidence | None = None
         self._speech_emotion_s = 0.0
+        self._voice_with_speech: tuple = (None, None, None)  # (voice, evidence, voice with it)
         self._transcript_sequence = 0
         self._face_history: deque[tuple[float, FaceFeatures]] = deque()  # look-ahead lip-sync only
         # consent.record: the features each tick maps, from the session's start (never media).
@@ -394,7 +395,7 @@ class Session:
         if voice.present and now - self._voice_received_s > STALE_FEATURES_S:
             voice = VoiceFeatures.silent(voice.capture_ms)  # the microphone stopped sending
         if voice.present and self._speech_emotion is not None and now - self._speech_emotion_s < SPEECH_EMOTION_HOLD_S:
-            voice = replace(voice, speech_emotion=voice.speech_emotion + (self._speech_emotion,))
+            voice = self._with_speech_emotion(voice)
         if self.recording_path is not None:
             self._record(now, features, voice)
         t0 = time.perf_counter()
@@ -407,6 +408,15 @@ class Session:
         if not self._features_sent:
             self._features_sent = True
             self.metrics.stage_seconds.labels("frame_to_send").observe(time.monotonic() - self._features_received_s)
+
+    def _with_speech_emotion(self, voice: VoiceFeatures) -> VoiceFeatures:
+        """The voice with the held SenseVoice evidence added, built once per (voice, evidence)
+        pair: the same object every tick keeps the mapper's fused-state cache warm."""
+        base, evidence, combined = self._voice_with_speech
+        if voice is not base or self._speech_emotion is not evidence:
+            combined = replace(voice, speech_emotion=voice.speech_emotion + (self._speech_emotion,))
+            self._voice_with_speech = (voice, self._speech_emotion, combined)
+        return combined
 
     def _record(self, now: float, features: FaceFeatures, voice: VoiceFeatures) -> None:
         if self._recorder is None:

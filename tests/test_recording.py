@@ -50,3 +50,14 @@ def test_not_a_recording(tmp_path):
     bad.write_bytes(b"\xff\xff")
     with pytest.raises(RecordingError):
         Recording.read(bad)
+
+
+def test_equal_values_in_a_new_object_are_not_written_again(tmp_path):
+    path = tmp_path / "r.cborseq"
+    rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
+    silent = VoiceFeatures.silent(0)
+    for k in range(10):  # a stale face replaced by a fresh absent one on every tick
+        rec.write(k * 16.7, FaceFeatures.absent(5), silent)
+    rec.write(200.0, face(1), silent)
+    rec.close()
+    assert rec.items == 2 and len(Recording.read(path).samples) == 2
