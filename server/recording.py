@@ -154,14 +154,13 @@ class Recording:
 
 
 def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
+    """Every item; the sequence ends only between items (a cut-off last item is an error)."""
     decoder = cbor2.CBORDecoder(f)
-    while f.peek(1) if hasattr(f, "peek") else True:
+    while f.peek(1):
         try:
             item = decoder.decode()
-        except EOFError:
-            return
         except cbor2.CBORDecodeError as e:
-            raise RecordingError(f"{path}: not a CBOR sequence: {e}") from None
+            raise RecordingError(f"{path}: not a CBOR sequence (or cut off): {e}") from None
         if not isinstance(item, dict):
             raise RecordingError(f"{path}: every item of a recording is a map")
         yield item

@@ -61,3 +61,13 @@ def test_equal_values_in_a_new_object_are_not_written_again(tmp_path):
     rec.write(200.0, face(1), silent)
     rec.close()
     assert rec.items == 2 and len(Recording.read(path).samples) == 2
+
+
+def test_a_cut_off_recording_is_reported(tmp_path):
+    path = tmp_path / "r.cborseq"
+    rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
+    rec.write(0.0, face(1), VoiceFeatures.silent(0))
+    rec.close()
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(RecordingError, match="cut off"):
+        Recording.read(path)
