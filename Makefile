@@ -14,6 +14,7 @@ run: setup
 	$(BIN)/avatar-driver serve
 
 test: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar test; fi
 	AVATAR_DRIVER=$(BIN)/avatar-driver bash 'unity_client/Tools~/test.sh'

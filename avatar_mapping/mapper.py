@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from calibration.table import CalibrationTable
-
+from .face_calibration import FaceCalibration
 from .features import FaceFeatures
 from .frame import AvatarFrame
 from .fused import FusedState, fuse
@@ -45,11 +44,11 @@ def rig_context(rig: RigDefinition) -> StrategyContext:
 
 class AvatarMapper:
     def __init__(self, rig: RigDefinition, options: MapperOptions | None = None, strategy: Strategy | None = None,
-                 calibration: CalibrationTable | None = None):
+                 calibration: FaceCalibration | None = None):
         self.rig = rig
         self.options = options or MapperOptions()
         self.strategy = strategy or Direct(rig_context(rig))
-        self.calibration = calibration or CalibrationTable.identity()
+        self.calibration = calibration or FaceCalibration()
         self._compiled = compile_rig(rig)
         groups = [c.smoothing for c in rig.channels] + ["head"] * 3 + ["gaze"] * 4 + ["posture"] * 2
         self._smoother = GroupSmoother(groups, self.options.smoothing)
@@ -70,7 +69,7 @@ class AvatarMapper:
     def set_strategy(self, strategy: Strategy) -> None:
         self.strategy = strategy
 
-    def set_calibration(self, table: CalibrationTable) -> None:
+    def set_calibration(self, table: FaceCalibration) -> None:
         self.calibration = table
         self._fused = None
 

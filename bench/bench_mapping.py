@@ -28,13 +28,13 @@ from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose  # noqa: E40
 from avatar_mapping.mapper import AvatarMapper  # noqa: E402
 from avatar_mapping.smoothing import jitter_percent  # noqa: E402
 from avatar_mapping.strategies import STRATEGIES  # noqa: E402
+from server.assets.rig_inspect import inspect_file  # noqa: E402
+from server.assets.rig_store import RigStore  # noqa: E402
+from server.assets.strategy_registry import StrategyRegistry  # noqa: E402
 from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
 from server.inference.frame import Frame  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
-from server.rig_inspect import inspect_file  # noqa: E402
-from server.rig_store import RigStore  # noqa: E402
 from server.settings import REPO_ROOT, Settings  # noqa: E402
-from server.strategy_registry import StrategyRegistry  # noqa: E402
 
 AVATARS = REPO_ROOT.parent / "shared" / "avatars"
 

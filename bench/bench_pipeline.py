@@ -31,11 +31,11 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_mapping.mapper import AvatarMapper  # noqa: E402
-from server.emitter import FrameEmitter  # noqa: E402
+from server.assets.rig_store import RigStore  # noqa: E402
 from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
 from server.inference.frame import decode_image  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
-from server.rig_store import RigStore  # noqa: E402
+from server.protocol import envelopes  # noqa: E402
 from server.settings import REPO_ROOT, Settings  # noqa: E402
 
 W, H, FPS = 640, 480, 30
@@ -64,7 +64,6 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
     emotion_model = ModelStore(Settings().models).optional("face_emotion")
     rig = RigStore.from_dir(REPO_ROOT / "rigs").get(rig_id)
     mapper = AvatarMapper(rig)
-    emitter = FrameEmitter("benchSession", rig, 10.0)
     t = {"decode_ms": [], "inference_ms": [], "mapping_ms": [], "encode_named_ms": [], "encode_packed_ms": [],
          "mapping_plus_encode_packed_ms": []}
     sizes = {"named": [], "packed": []}
@@ -77,11 +76,11 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
             features = tracker.process(frame)
             t2 = time.perf_counter()
             present += features.present
-            for _ in range(2):  # a 60 Hz output clock maps twice per 30 fps input frame
+            for j in range(2):  # a 60 Hz output clock maps twice per 30 fps input frame
                 m0 = time.perf_counter()
                 out = mapper.step(features, 1 / 60)
                 m1 = time.perf_counter()
-                msg = emitter.avatar_frame(out, int(time.time() * 1000))
+                msg = envelopes.avatar_frame(out, "benchSession", int(time.time() * 1000), 2 * i + j)
                 e0 = time.perf_counter()
                 packed = msg.encoded("packed", "cbor")
                 e1 = time.perf_counter()

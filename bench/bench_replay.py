@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_mapping.features import FaceFeatures, HeadPose  # noqa: E402
 from avatar_mapping.voice import VoiceFeatures  # noqa: E402
-from server.ab_replay import Variant, replay  # noqa: E402
-from server.recording import Recorder, Recording, new_header  # noqa: E402
-from server.rig_store import RigStore  # noqa: E402
+from server.assets.rig_store import RigStore  # noqa: E402
+from server.assets.strategy_registry import StrategyRegistry  # noqa: E402
+from server.protocol.recording import Recorder, Recording, new_header  # noqa: E402
 from server.settings import REPO_ROOT  # noqa: E402
-from server.strategy_registry import StrategyRegistry  # noqa: E402
+from server.tools.ab_replay import Variant, replay  # noqa: E402
 
 SECONDS, RATE = 60, 60.0
 

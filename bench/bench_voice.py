@@ -23,10 +23,10 @@ from server.inference.audio import to_model_rate  # noqa: E402
 from server.inference.espeak import speak  # noqa: E402
 from server.inference.lookahead_visemes import LookaheadVisemes  # noqa: E402
 from server.inference.realtime_visemes import HOP, RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
+from server.inference.speech_service import SpeechService  # noqa: E402
 from server.inference.vad import VadOptions, VoiceActivityDetector  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.speech_service import SpeechService  # noqa: E402
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from avatar_mapping.face_calibration import MIN_SPAN
 from avatar_mapping.features import FaceFeatures
 
-from .table import MIN_SPAN, CalibrationTable
+from .table import CalibrationTable
 
 
 class AdaptiveRanges:

@@ -1,21 +1,23 @@
 """The calibration wizard: guided steps, per-step checks, robust statistics. Pure.
 
-`CalibrationRun` is a state machine fed with (features, time); it says what to show
-(prepare, recording, accepted, rejected, done) and computes the table at the end with
-medians and percentiles, so a few bad frames do not move the result.
+`CalibrationRun` is a state machine fed with (features, time); it says what to show as
+typed `WizardEvent`s (prepare, recording, accepted, rejected, done, failed, cancelled) and
+computes the table at the end with medians and percentiles, so a few bad frames do not move
+the result.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from enum import StrEnum
 
 import numpy as np
 
+from avatar_mapping.face_calibration import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, ChannelCurves
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
-from .table import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, CalibrationTable, ChannelCurves
+from .table import CalibrationTable
 from .voice import VoiceStep, check_voice_step, compute_viseme_calibration
 
 # A step is rejected when fewer frames than this share have a face ...
@@ -23,6 +25,36 @@ MIN_FACE_SHARE = 0.8
 # ... or when the head moves more than this (standard deviation of any angle).
 MAX_HEAD_MOTION_DEG = 4.0
 MIN_SAMPLES = 5
+
+
+class WizardState(StrEnum):
+    PREPARE = "prepare"  # countdown before a step records
+    RECORDING = "recording"
+    ACCEPTED = "accepted"  # the step's recording is usable
+    REJECTED = "rejected"  # it is not (the event says why); the step is repeated or skipped
+    DONE = "done"  # the table is computed
+    FAILED = "failed"  # the neutral step failed three times: no table
+    CANCELLED = "cancelled"
+
+
+FINISHED = (WizardState.DONE, WizardState.FAILED, WizardState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class WizardEvent:
+    """What changed, for the user: the state, the step it concerns (None once done) and its
+    position; while a step runs its instruction, duration and attempt; with prepare and
+    recording the time left, with rejected and failed the reason."""
+
+    state: WizardState
+    step: str | None
+    index: int
+    count: int
+    instruction: str | None = None
+    duration_s: float | None = None
+    attempt: int | None = None
+    remaining_s: float | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +209,7 @@ class CalibrationRun:
     prepare_s: float = 1.5
     max_attempts: int = 3
     index: int = 0
-    state: str = "prepare"
+    state: WizardState = WizardState.PREPARE
     attempts: int = 0
     recordings: dict[str, list[FaceFeatures]] = field(default_factory=dict)
     table: CalibrationTable | None = None
@@ -194,36 +226,35 @@ class CalibrationRun:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
+        return self.state in FINISHED
 
-    def start(self, now_s: float) -> list[dict[str, Any]]:
+    def start(self, now_s: float) -> list[WizardEvent]:
         self._state_since = now_s
-        return [self._event("prepare", remaining_s=self.prepare_s)]
+        return [self._event(WizardState.PREPARE, remaining_s=self.prepare_s)]
 
-    def cancel(self) -> list[dict[str, Any]]:
-        self.state = "cancelled"
-        return [self._event("cancelled")]
+    def cancel(self) -> list[WizardEvent]:
+        return [self._event(WizardState.CANCELLED)]
 
-    def feed(self, features: FaceFeatures, now_s: float) -> list[dict[str, Any]]:
+    def feed(self, features: FaceFeatures, now_s: float) -> list[WizardEvent]:
         """A new face frame (face steps record it; it also moves the clock)."""
         return self._advance(now_s, features=features)
 
-    def feed_audio(self, mfcc: np.ndarray, log_energy: np.ndarray, now_s: float) -> list[dict[str, Any]]:
+    def feed_audio(self, mfcc: np.ndarray, log_energy: np.ndarray, now_s: float) -> list[WizardEvent]:
         """New microphone frames (10 ms MFCCs and log energies; voice steps record them)."""
         return self._advance(now_s, audio=(mfcc, log_energy))
 
     def _advance(self, now_s: float, features: FaceFeatures | None = None,
-                 audio: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict[str, Any]]:
+                 audio: tuple[np.ndarray, np.ndarray] | None = None) -> list[WizardEvent]:
         if self.finished:
             return []
         if self._state_since is None:
             return self.start(now_s)
         elapsed = now_s - self._state_since
-        if self.state == "prepare":
+        if self.state == WizardState.PREPARE:
             if elapsed < self.prepare_s:
                 return []
-            self.state, self._state_since, self._samples, self._audio = "recording", now_s, [], []
-            return [self._event("recording", remaining_s=self.step.duration_s)]
+            self._state_since, self._samples, self._audio = now_s, [], []
+            return [self._event(WizardState.RECORDING, remaining_s=self.step.duration_s)]
         if features is not None:
             self._samples.append(features)
         if audio is not None:
@@ -241,33 +272,36 @@ class CalibrationRun:
             if "neutral" in self.recordings:
                 neutral = np.median(np.array([f.blendshapes for f in self.recordings["neutral"] if f.present]), axis=0)
             reason = check_step(step, self._samples, neutral)
-        events: list[dict[str, Any]] = []
+        events: list[WizardEvent] = []
         if reason is None:
             if step.viseme is not None:
                 self.voice.append(recorded)
             else:
                 self.recordings[step.name] = self._samples
-            events.append(self._event("accepted"))
+            events.append(self._event(WizardState.ACCEPTED))
             self.attempts = 0
             self.index += 1
         else:
             self.attempts += 1
-            events.append(self._event("rejected", reason=reason))
+            events.append(self._event(WizardState.REJECTED, reason=reason))
             if self.attempts >= self.max_attempts:
                 if self.step.name == "neutral":
-                    self.state, self.failure = "failed", reason
-                    return events + [self._event("failed", reason=reason)]
+                    self.failure = reason
+                    return events + [self._event(WizardState.FAILED, reason=reason)]
                 self.attempts = 0
                 self.index += 1  # an optional step: go on without it
         if self.index >= len(self.steps):
             self.table = compute_table(self.user_id, self.recordings, int(now_s * 1000), self.voice, self.base)
-            self.state = "done"
-            return events + [{"state": "done", "step": None, "index": len(self.steps), "count": len(self.steps)}]
-        self.state, self._state_since = "prepare", now_s
-        return events + [self._event("prepare", remaining_s=self.prepare_s)]
+            self.state = WizardState.DONE
+            return events + [WizardEvent(WizardState.DONE, None, len(self.steps), len(self.steps))]
+        self._state_since = now_s
+        return events + [self._event(WizardState.PREPARE, remaining_s=self.prepare_s)]
 
-    def _event(self, state: str, **extra: Any) -> dict[str, Any]:
+    def _event(self, state: WizardState, remaining_s: float | None = None, reason: str | None = None) -> WizardEvent:
+        """An event about the current step; the run takes its state unless it is a verdict
+        on a recording (accepted, rejected), which is not a state the run stays in."""
         step = self.steps[min(self.index, len(self.steps) - 1)]
-        self.state = state if state in ("prepare", "recording", "failed", "cancelled") else self.state
-        return {"state": state, "step": step.name, "index": self.index, "count": len(self.steps),
-                "instruction": step.instruction, "duration_s": step.duration_s, "attempt": self.attempts + 1, **extra}
+        if state not in (WizardState.ACCEPTED, WizardState.REJECTED):
+            self.state = state
+        return WizardEvent(state, step.name, self.index, len(self.steps), step.instruction, step.duration_s,
+                           self.attempts + 1, remaining_s, reason)

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     inspect.add_argument("--out", type=Path, help="write the rig JSON here (e.g. rigs/my-avatar.json)")
     inspect.add_argument("--id", help="rig id (default: from the file name)")
 
-    sub.add_parser("vocabulary", help="write the generated TypeScript and C# vocabularies")
+    sub.add_parser("vocabulary", help="write the generated TypeScript and C# vocabularies and wire constants")
 
     avatar = sub.add_parser("avatar", help="build the default avatar (a CC0 head with ARKit + viseme targets)")
     avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "vocabulary":
         return _vocabulary()
     if args.command == "avatar":
-        from .default_avatar import write
+        from .assets.default_avatar import write
         print(f"wrote {write(args.out)}")
         return 0
     if args.command == "record":
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _record(settings: Settings, args: argparse.Namespace) -> int:
-    from .analyze import AnalyzeError, AnalyzeOptions, record
+    from .tools.analyze import AnalyzeError, AnalyzeOptions
+    from .tools.record import record
     from .models.store import ModelError
 
     options = AnalyzeOptions(input=args.input, rig=args.rig, rate_hz=args.rate_hz, mirror=args.mirror,
@@ -116,13 +117,13 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
     from calibration.store import CalibrationStore
     from calibration.table import CalibrationError, CalibrationTable
 
-    from .ab_replay import ReplayError, Variant, replay
-    from .ab_report import report_data, write_report
-    from .ab_stats import results
-    from .ab_votes import VoteStore
-    from .recording import Recording, RecordingError
-    from .rig_store import RigStore
-    from .strategy_registry import StrategyRegistry
+    from .tools.ab_replay import ReplayError, Variant, replay
+    from .tools.ab_report import report_data, write_report
+    from .tools.ab_stats import results
+    from .stores.votes import VoteStore
+    from .protocol.recording import Recording, RecordingError
+    from .assets.rig_store import RigStore
+    from .assets.strategy_registry import StrategyRegistry
 
     try:
         rec = Recording.read(args.recording)
@@ -169,7 +170,7 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
 def _rig(args: argparse.Namespace) -> int:
     import json
 
-    from .rig_inspect import RigInspectError, inspect_file, summary
+    from .assets.rig_inspect import RigInspectError, inspect_file, summary
 
     try:
         rig = inspect_file(args.avatar, args.id)
@@ -184,15 +185,14 @@ def _rig(args: argparse.Namespace) -> int:
 
 
 def _vocabulary() -> int:
-    from avatar_mapping.codegen import render_csharp, render_typescript
-
+    from .protocol.codegen import generated_files
     from .settings import REPO_ROOT
 
-    for path, text in ((REPO_ROOT / "web_avatar/src/generated/vocabulary.ts", render_typescript()),
-                       (REPO_ROOT / "unity_client/Runtime/Protocol/Vocabulary.generated.cs", render_csharp())):
+    for relative, text in generated_files().items():
+        path = REPO_ROOT / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(f"wrote {path.relative_to(REPO_ROOT)}")
+        print(f"wrote {relative}")
     return 0
 
 
@@ -238,7 +238,7 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     from avatar_mapping.rig import RigError
 
-    from .analyze import AnalyzeError, AnalyzeOptions, analyze
+    from .tools.analyze import AnalyzeError, AnalyzeOptions, analyze
     from .models.store import ModelError
 
     options = AnalyzeOptions(input=args.input, rig=args.rig, strategy=args.strategy, encoding=args.format,

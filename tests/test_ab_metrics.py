@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
-from server.ab_metrics import (added_latency_ms, expressiveness, jitter_percent, lag_ms, mouth_speech,
+from server.tools.ab_metrics import (added_latency_ms, expressiveness, jitter_percent, lag_ms, mouth_speech,
                                saturation_share, stream_metrics, switches_per_min)
 
 RATE = 60.0

@@ -5,11 +5,11 @@ import pytest
 
 from avatar_mapping.features import HeadPose
 from avatar_mapping.voice import VoiceFeatures
-from server.ab_replay import ReplayError, Variant, replay
-from server.ab_report import render_html, report_data
-from server.recording import Recorder, Recording, new_header
-from server.rig_store import RigStore
-from server.strategy_registry import StrategyRegistry
+from server.tools.ab_replay import ReplayError, Variant, replay
+from server.tools.ab_report import render_html, report_data
+from server.protocol.recording import Recorder, Recording, new_header
+from server.assets.rig_store import RigStore
+from server.assets.strategy_registry import StrategyRegistry
 from tests.conftest import REPO
 from tests.test_recording import face
 
@@ -83,7 +83,7 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
     assert sid in listed and listed[sid]["bytes"] > 1000
     data = client.get(f"/v1/recordings/{sid}").content
     assert image[:64] not in data  # features only, never the frames
-    path = client.app.state.avatar.recordings.find(sid)
+    path = client.app.state.services.recordings.find(sid)
     rec = Recording.read(path)
     assert rec.header.source == f"session:{sid}" and any(s.face.present for s in rec.samples)
     rig = RigStore.from_dir(REPO / "rigs", REPO / "no-uploads").get("arkit52")

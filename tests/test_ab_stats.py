@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from server.ab_stats import binomial_two_sided_p, results, wilson_interval
+from server.tools.ab_stats import binomial_two_sided_p, results, wilson_interval
 
 
 def test_wilson_interval_known_values():

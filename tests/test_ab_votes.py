@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from server.ab_votes import VoteError, parse_vote
+from server.stores.votes import VoteError, parse_vote
 from server.app import create_app
 
 VOTE = {"trial_id": "t1", "strategy_a": "direct", "strategy_b": "hybrid", "chosen": "A", "rating": 5,

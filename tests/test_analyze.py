@@ -9,7 +9,7 @@ import numpy as np
 import cv2
 import pytest
 
-from server.analyze import AnalyzeError, AnalyzeOptions, analyze_messages
+from server.tools.analyze import AnalyzeError, AnalyzeOptions, analyze_messages
 from tests.test_face_tracker import rotated_video
 
 

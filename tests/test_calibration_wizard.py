@@ -63,14 +63,14 @@ def test_the_run_walks_every_step_and_repeats_a_bad_one():
         present = not (bad_once and step == "smile")
         new = run.feed(sample(step, int(t * 1000), present=present), t)
         events += new
-        if any(e["state"] == "rejected" for e in new):
+        if any(e.state == "rejected" for e in new):
             bad_once = False
-    states = [(e["state"], e["step"]) for e in events]
+    states = [(e.state, e.step) for e in events]
     assert ("rejected", "smile") in states and ("accepted", "smile") in states
     assert [s for s, _ in states].count("accepted") == len(STEPS)
     assert run.state == "done" and run.table is not None and set(run.table.steps) == {s.name for s in STEPS}
-    rejected = next(e for e in events if e["state"] == "rejected")
-    assert rejected["reason"].startswith("no face") and rejected["instruction"]
+    rejected = next(e for e in events if e.state == "rejected")
+    assert rejected.reason.startswith("no face") and rejected.instruction
 
 
 def test_a_run_fails_when_neutral_never_works():
@@ -80,7 +80,7 @@ def test_a_run_fails_when_neutral_never_works():
     while not run.finished and t < 30:
         t += 0.05
         events += run.feed(FaceFeatures.absent(int(t * 1000)), t)
-    assert run.state == "failed" and events[-1]["state"] == "failed" and "no face" in run.failure
+    assert run.state == "failed" and events[-1].state == "failed" and "no face" in run.failure
 
 
 def test_adaptive_ranges_follow_the_face_slowly_and_freeze():

@@ -3,8 +3,8 @@
 import pytest
 
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
-from server.default_avatar import build_parts, write
-from server.rig_inspect import inspect_file
+from server.assets.default_avatar import build_parts, write
+from server.assets.rig_inspect import inspect_file
 
 
 @pytest.fixture(scope="module")

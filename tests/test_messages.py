@@ -1,9 +1,10 @@
-import numpy as np
+"""Parsing what clients send: defaults, validation with specific codes."""
+
 import pytest
 
-from avatar_mapping.features import FaceFeatures
 from server.protocol.codec import ProtocolError
-from server.protocol.messages import AudioChunk, Hello, VideoFrame, emotion_update_payload
+from server.protocol.constants import ErrorCode
+from server.protocol.messages import AudioChunk, Hello, VideoFrame
 
 CONSENT = {"consent": {"camera": True, "microphone": False}}
 
@@ -27,7 +28,7 @@ def test_hello_defaults():
 def test_bad_hello(payload, message):
     with pytest.raises(ProtocolError, match=message) as e:
         Hello.parse(payload, 30.0, 60.0)
-    assert e.value.code == "bad_hello"
+    assert e.value.code == ErrorCode.BAD_HELLO
 
 
 def test_video_frame_forms():
@@ -46,11 +47,3 @@ def test_audio_chunk_validation():
         AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 8000}, "cbor", 0)
     with pytest.raises(ProtocolError, match="even number"):
         AudioChunk.parse({"pcm": b"\x00", "sample_rate_hz": 16000}, "cbor", 0)
-
-
-def test_emotion_update_of_an_absent_face_is_neutral():
-    p = emotion_update_payload(FaceFeatures.absent(3))
-    assert p["face_present"] is False and p["scores"] == {} and p["emotion"] is None
-    assert set(p["head_pose"]) >= {"yaw_deg", "pitch_deg", "roll_deg"}
-    assert all(v == 0.0 for v in p["au"].values()) and p["gaze"] == {"x": 0.0, "y": 0.0}
-    assert not np.isnan(p["face_confidence"])

@@ -8,7 +8,7 @@ import pytest
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.voice import VoiceFeatures
-from server.recording import Recorder, Recording, RecordingError, new_header
+from server.protocol.recording import Recorder, Recording, RecordingError, new_header
 
 
 def face(k: float) -> FaceFeatures:

@@ -9,7 +9,7 @@ import pygltflib
 import pytest
 
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
-from server.rig_inspect import RigInspectError, inspect_bytes, inspect_file
+from server.assets.rig_inspect import RigInspectError, inspect_bytes, inspect_file
 
 
 def test_ready_player_me_maps_everything(avatars):

@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 
 from server.inference.speech_segments import SpeechWindow
-from server.speech_service import SpeechService
+from server.inference.speech_service import SpeechService
 
 
 def test_degraded_mode_reports_why(tmp_path, caplog):

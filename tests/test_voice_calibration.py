@@ -59,7 +59,7 @@ def test_a_silent_step_is_rejected_and_the_calibration_round_trips():
     assert "no audio" in check_voice_step(VoiceStep("aa", np.zeros((0, 13)), np.zeros(0)))
     cal = compute_viseme_calibration(held_steps()[:2])
     assert set(cal.means) == {"aa", "I"} and cal.noise_floor == pytest.approx(np.log(1e-7))
-    table = CalibrationTable("u", visemes=cal)
+    table = CalibrationTable(user_id="u", visemes=cal)
     back = CalibrationTable.from_dict(table.to_dict())
     assert back.visemes.means["aa"] == pytest.approx(cal.means["aa"], abs=1e-4)
     bad = table.to_dict()

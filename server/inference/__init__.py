@@ -1,1 +1,1 @@
-"""Inference: decoding media and running the face model, off the event loop."""
+"""Inference: decoding media and running the face, voice and speech models, off the event loop."""

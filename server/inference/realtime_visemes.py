@@ -10,14 +10,15 @@ confidence. Energy also gives a jaw opening. Prototypes are data
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from scipy.fft import dct
 
 from avatar_mapping.vocabulary import VISEMES
-from calibration.voice import VisemeCalibration
 
 RATE_HZ = 16000
 HOP = 160  # 10 ms
@@ -78,7 +79,18 @@ class VisemePrototypes:
                 "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
 
 
-def adapt_prototypes(p: VisemePrototypes, user: VisemeCalibration, tau_frames: float = 60.0) -> VisemePrototypes:
+class UserVoice(Protocol):
+    """A user's recorded visemes, as the calibration wizard measures them (its
+    ``calibration.voice.VisemeCalibration`` is one): mean MFCC vector and frame count per
+    recorded viseme, and the loudness of their noise floor and of their loud speech."""
+
+    means: Mapping[str, Sequence[float]]
+    frames: Mapping[str, int]
+    noise_floor: float | None
+    loud: float
+
+
+def adapt_prototypes(p: VisemePrototypes, user: UserVoice, tau_frames: float = 60.0) -> VisemePrototypes:
     """A user's prototypes (MAP adaptation): each recorded viseme's mean moves toward the
     user's, weighted by its frame count against tau_frames; the others shift by the mean
     offset of the recorded ones (voice and microphone colouring). The energy gate follows

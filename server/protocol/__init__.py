@@ -1,1 +1,2 @@
-"""Protocol v1: the messages of docs/protocol.md and their CBOR/JSON encodings."""
+"""Protocol v1: every message of docs/protocol.md, its constants and CBOR/JSON encodings,
+the bus messages between a session and its stages, and the recording file format."""

@@ -15,16 +15,17 @@ from typing import Any, Literal
 
 import cbor2
 
+from .constants import ErrorCode
+
 Encoding = Literal["cbor", "json"]
-PROTOCOL_VERSION = 1
 
 
 class ProtocolError(ValueError):
     """A message the server cannot accept; ``code`` goes into the error message."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
         self.message = message
 
 
@@ -75,23 +76,23 @@ def decode(data: bytes | str) -> tuple[Envelope, Encoding]:
         try:
             value = json.loads(data)
         except ValueError as e:
-            raise ProtocolError("bad_message", f"text message is not valid JSON: {e}") from None
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"text message is not valid JSON: {e}") from None
     else:
         encoding = "cbor"
         try:
             value = cbor2.loads(data)
         except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError) as e:
-            raise ProtocolError("bad_message", f"binary message is not valid CBOR: {e}") from None
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message is not valid CBOR: {e}") from None
     if not isinstance(value, dict):
-        raise ProtocolError("bad_message", f"a message must be a map, got {type(value).__name__}")
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"a message must be a map, got {type(value).__name__}")
     kind = value.get("type")
     if not isinstance(kind, str):
-        raise ProtocolError("bad_message", "message has no string 'type'")
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "message has no string 'type'")
     payload = value.get("payload", {})
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
-        raise ProtocolError("bad_message", f"'payload' must be a map, got {type(payload).__name__}")
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'payload' must be a map, got {type(payload).__name__}")
     numbers = {}
     for key in ("timestamp_ms", "sequence"):
         numbers[key] = _integer(value.get(key), key)
@@ -108,7 +109,7 @@ def _integer(v: Any, key: str) -> int | None:
     if isinstance(v, float) and v.is_integer():
         return int(v)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise ProtocolError("bad_message", f"{key!r} must be an integer")
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"{key!r} must be an integer")
     return v
 
 
@@ -121,5 +122,5 @@ def payload_bytes(payload: dict[str, Any], key: str, encoding: Encoding) -> byte
         try:
             return base64.b64decode(v, validate=True)
         except ValueError:
-            raise ProtocolError("bad_message", f"{key!r} is not valid base64") from None
-    raise ProtocolError("bad_message", f"payload needs {key!r} as a byte string")
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"{key!r} is not valid base64") from None
+    raise ProtocolError(ErrorCode.BAD_MESSAGE, f"payload needs {key!r} as a byte string")

@@ -1,28 +1,17 @@
-"""Typed payloads of protocol v1: parsing what clients send, building what the server sends."""
+"""Typed payloads of what clients send in protocol v1, parsed and validated (a specific
+ProtocolError with the reason otherwise). What the server sends is built in envelopes.py."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import numpy as np
-
-from avatar_mapping.emotion_fusion import EmotionEvidence, affect
-from avatar_mapping.features import FaceFeatures
-from avatar_mapping.frame import AvatarFrame
-from avatar_mapping.fused import FusedState
 from avatar_mapping.strategies import STRATEGIES
-from avatar_mapping.vocabulary import EMOTIONS, VISEMES
 
-if TYPE_CHECKING:
-    from ..inference.sensevoice import SpeechRecognition
+from .codec import Encoding, ProtocolError, payload_bytes
+from .constants import ErrorCode
 
-from .codec import PROTOCOL_VERSION, Encoding, ProtocolError, payload_bytes
-
-CLIENT_TYPES = ("hello", "video_frame", "audio_chunk", "configure", "calibration_start", "calibration_step", "bye")
-SERVER_TYPES = ("welcome", "avatar_frame", "emotion_update", "configured", "calibration_step", "calibration_result",
-                "transcript", "error")
 FORMATS = ("named", "packed")
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
 
@@ -52,39 +41,39 @@ class Hello:
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
         consent = p.get("consent")
         if not isinstance(consent, dict):
-            raise ProtocolError("bad_hello", "hello needs 'consent': {camera: bool, microphone: bool}")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "hello needs 'consent': {camera: bool, microphone: bool}")
         camera, microphone = consent.get("camera", False), consent.get("microphone", False)
         record = consent.get("record", False)
         if not isinstance(record, bool):
-            raise ProtocolError("bad_hello", "consent.record must be true or false")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "consent.record must be true or false")
         if not isinstance(camera, bool) or not isinstance(microphone, bool):
-            raise ProtocolError("bad_hello", "consent.camera and consent.microphone must be true or false")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "consent.camera and consent.microphone must be true or false")
         fmt = p.get("format", "named")
         if fmt not in FORMATS:
-            raise ProtocolError("bad_hello", f"format must be one of {list(FORMATS)}, got {fmt!r}")
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"format must be one of {list(FORMATS)}, got {fmt!r}")
         rate = p.get("rate_hz", default_rate_hz)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) \
                 or not 1.0 <= rate <= max_rate_hz:
-            raise ProtocolError("bad_hello", f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
         strategy = p.get("strategy", "direct")
         if strategy not in STRATEGIES:
-            raise ProtocolError("bad_hello", f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
-            raise ProtocolError("bad_hello", "strategy_params must be a map")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "strategy_params must be a map")
         adaptive = p.get("adaptive", False)
         if not isinstance(adaptive, bool):
-            raise ProtocolError("bad_hello", "adaptive must be true or false")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "adaptive must be true or false")
         rig = p.get("rig", "arkit52")
         mirror = p.get("mirror", False)
         user_id, token = p.get("user_id"), p.get("token")
         if not isinstance(rig, str) or not isinstance(mirror, bool):
-            raise ProtocolError("bad_hello", "rig must be a string and mirror true or false")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "rig must be a string and mirror true or false")
         if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
-            raise ProtocolError("bad_hello", "user_id must be a string of 1 to 128 characters")
+            raise ProtocolError(ErrorCode.BAD_HELLO, "user_id must be a string of 1 to 128 characters")
         if token is not None and not isinstance(token, str):
-            raise ProtocolError("bad_hello", "token must be a string")
-        compare = Compare.parse(p["compare"], "bad_hello") if p.get("compare") is not None else None
+            raise ProtocolError(ErrorCode.BAD_HELLO, "token must be a string")
+        compare = Compare.parse(p["compare"], ErrorCode.BAD_HELLO) if p.get("compare") is not None else None
         return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
                    compare, _lipsync(p.get("lipsync")), record)
 
@@ -94,12 +83,12 @@ def _lipsync(p: Any) -> float | None:
     if p is None:
         return None
     if not isinstance(p, dict) or p.get("mode") not in ("realtime", "lookahead"):
-        raise ProtocolError("bad_hello", "lipsync must be {mode: 'realtime'} or {mode: 'lookahead', delay_ms}")
+        raise ProtocolError(ErrorCode.BAD_HELLO, "lipsync must be {mode: 'realtime'} or {mode: 'lookahead', delay_ms}")
     if p["mode"] == "realtime":
         return None
     delay = p.get("delay_ms", 300)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 100 <= delay <= 1000:
-        raise ProtocolError("bad_hello", f"lipsync.delay_ms must be a number from 100 to 1000, got {delay!r}")
+        raise ProtocolError(ErrorCode.BAD_HELLO, f"lipsync.delay_ms must be a number from 100 to 1000, got {delay!r}")
     return float(delay)
 
 
@@ -109,7 +98,7 @@ class Compare:
     strategy_params: dict[str, Any]
 
     @classmethod
-    def parse(cls, p: Any, code: str) -> "Compare":
+    def parse(cls, p: Any, code: ErrorCode) -> "Compare":
         if not isinstance(p, dict) or p.get("strategy") not in STRATEGIES:
             raise ProtocolError(code, f"compare needs {{strategy: one of {sorted(STRATEGIES)}, strategy_params?}}")
         params = p.get("strategy_params", {})
@@ -134,9 +123,9 @@ class VideoFrame:
         if "rgb" in p:
             w, h = p.get("width"), p.get("height")
             if not (isinstance(w, int) and isinstance(h, int)):
-                raise ProtocolError("bad_image", "raw 'rgb' frames need integer 'width' and 'height'")
+                raise ProtocolError(ErrorCode.BAD_IMAGE, "raw 'rgb' frames need integer 'width' and 'height'")
             return cls(capture_ms, rgb=payload_bytes(p, "rgb", encoding), width=w, height=h)
-        raise ProtocolError("bad_image", "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
+        raise ProtocolError(ErrorCode.BAD_IMAGE, "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
 
 
 @dataclass(frozen=True)
@@ -150,9 +139,9 @@ class AudioChunk:
         pcm = payload_bytes(p, "pcm", encoding)
         rate = p.get("sample_rate_hz")
         if rate not in AUDIO_RATES_HZ:
-            raise ProtocolError("bad_audio", f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
+            raise ProtocolError(ErrorCode.BAD_AUDIO, f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
         if len(pcm) % 2:
-            raise ProtocolError("bad_audio", "pcm must be s16le mono: an even number of bytes")
+            raise ProtocolError(ErrorCode.BAD_AUDIO, "pcm must be s16le mono: an even number of bytes")
         return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
 
 
@@ -171,17 +160,17 @@ class Configure:
     def parse(cls, p: dict[str, Any]) -> "Configure":
         strategy = p.get("strategy")
         if strategy is not None and strategy not in STRATEGIES:
-            raise ProtocolError("bad_configure", f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE, f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
-            raise ProtocolError("bad_configure", "strategy_params must be a map")
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE, "strategy_params must be a map")
         flags = {k: p.get(k) for k in ("adaptive", "adaptive_frozen")}
         if any(v is not None and not isinstance(v, bool) for v in flags.values()):
-            raise ProtocolError("bad_configure", "adaptive and adaptive_frozen must be true or false")
-        compare = Compare.parse(p["compare"], "bad_configure") if p.get("compare") is not None else None
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE, "adaptive and adaptive_frozen must be true or false")
+        compare = Compare.parse(p["compare"], ErrorCode.BAD_CONFIGURE) if p.get("compare") is not None else None
         stop_compare = "compare" in p and p["compare"] is None
         if not (strategy or params is not None or any(v is not None for v in flags.values()) or compare or stop_compare):
-            raise ProtocolError("bad_configure",
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE,
                                 "configure needs strategy, strategy_params, adaptive, adaptive_frozen or compare")
         return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"], compare, stop_compare)
 
@@ -199,123 +188,26 @@ class CalibrationStart:
         """Face steps, when asked for, start with 'neutral'; voice steps may come alone."""
         user_id = p.get("user_id")
         if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
-            raise ProtocolError("bad_calibration", "user_id must be a string of 1 to 128 characters")
+            raise ProtocolError(ErrorCode.BAD_CALIBRATION, "user_id must be a string of 1 to 128 characters")
         steps = p.get("steps")
         if steps is not None:
             known = face_steps + voice_steps
             if not isinstance(steps, list) or not steps or any(s not in known for s in steps):
-                raise ProtocolError("bad_calibration", f"steps must be among {list(known)}")
+                raise ProtocolError(ErrorCode.BAD_CALIBRATION, f"steps must be among {list(known)}")
             face = [s for s in steps if s in face_steps]
             if face and face[0] != "neutral":
-                raise ProtocolError("bad_calibration", "face steps must start with 'neutral'")
+                raise ProtocolError(ErrorCode.BAD_CALIBRATION, "face steps must start with 'neutral'")
             steps = tuple(steps)
         prepare = p.get("prepare_s", 1.5)
         scale = p.get("duration_scale", 1.0)
         for name, v, lo, hi in (("prepare_s", prepare, 0.0, 10.0), ("duration_scale", scale, 0.1, 5.0)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise ProtocolError("bad_calibration", f"{name} must be a number from {lo:g} to {hi:g}")
+                raise ProtocolError(ErrorCode.BAD_CALIBRATION, f"{name} must be a number from {lo:g} to {hi:g}")
         return cls(user_id, steps, float(prepare), float(scale))
 
 
 def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:
     v = p.get("capture_ms", fallback_ms)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ProtocolError("bad_message", "capture_ms must be a number of milliseconds")
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "capture_ms must be a number of milliseconds")
     return int(v)
-
-
-def welcome_payload(session_id: str, hello: Hello, channels: tuple[str, ...], bones: tuple[str, ...],
-                    emotion_rate_hz: float, limits: dict[str, Any], server_version: str) -> dict[str, Any]:
-    return {
-        "session_id": session_id,
-        "protocol_version": PROTOCOL_VERSION,
-        "server_version": server_version,
-        "rig": hello.rig,
-        "strategy": hello.strategy,
-        "format": hello.format,
-        "rate_hz": hello.rate_hz,
-        "emotion_rate_hz": emotion_rate_hz,
-        "channels": list(channels),
-        "bones": list(bones),
-        "visemes": list(VISEMES),
-        "limits": limits,
-    }
-
-
-def avatar_frame_payload(frame: AvatarFrame, variant: str | None = None) -> dict[str, Any]:
-    bone_transforms: dict[str, Any] = frame.rotations_by_bone()
-    bone_transforms.update(
-        head_yaw_deg=frame.head_yaw_deg, head_pitch_deg=frame.head_pitch_deg, head_roll_deg=frame.head_roll_deg
-    )
-    return {
-        "blendshapes": frame.weights_by_name(),
-        "bone_transforms": bone_transforms,
-        "viseme": frame.viseme,
-        "viseme_conf": frame.viseme_conf,
-        "visemes": dict(frame.visemes),
-        "particles": dict(frame.particles),
-        "face_present": frame.face_present,
-        "capture_ms": frame.capture_ms,
-        **({"variant": variant} if variant else {}),
-    }
-
-
-def emotion_update_payload(f: FaceFeatures, state: FusedState | None = None, top: str | None = None,
-                           scores: np.ndarray | None = None) -> dict[str, Any]:
-    """Measurements of the newest frame, and the emotion estimate when there is one: the
-    tracked (smoothed, hysteresis) top class and scores when given, else the state's own.
-    Valence, arousal and dominance follow the reported scores (and measured speech arousal)."""
-    gaze_yaw = (f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2.0
-    gaze_pitch = (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2.0
-    fused = state.fused_emotion if state is not None else None
-    known = fused is not None and fused.scores.any()
-    voice = state.voice if state is not None else None
-    speech = voice.speech_emotion if voice is not None and voice.present else ()
-    if known and scores is None:
-        top, scores = state.top_emotion, fused.scores
-    valence, arousal, dominance = affect(np.asarray(scores) if known else None, speech, fused.confidence if known else 0.0)
-    return {
-        "emotion": top if known else None,
-        "scores": dict(zip(EMOTIONS, np.asarray(scores).tolist())) if known else {},
-        "emotion_source": fused.source if known else None,
-        "valence": valence,
-        "arousal": arousal,
-        "dominance": dominance,
-        "au": f.action_units_by_name(),
-        "head_pose": {"yaw_deg": f.head.yaw_deg, "pitch_deg": f.head.pitch_deg, "roll_deg": f.head.roll_deg,
-                      "translation_cm": list(f.head.translation_cm)},
-        # Gaze direction in head space as tangents: x toward the subject's left, y downward.
-        "gaze": {"x": math.tan(math.radians(gaze_yaw)), "y": math.tan(math.radians(gaze_pitch))},
-        "eyes": {
-            "left": {"yaw_deg": f.left_eye.yaw_deg, "pitch_deg": f.left_eye.pitch_deg, "blink": f.blink_left},
-            "right": {"yaw_deg": f.right_eye.yaw_deg, "pitch_deg": f.right_eye.pitch_deg, "blink": f.blink_right},
-        },
-        "speaking_probability": voice.speaking_probability if voice is not None and voice.present else None,
-        # Speech emotion per source: SenseVoice class scores, prosody arousal (no valence from prosody).
-        "speech_emotion": [_speech_evidence(e) for e in speech],
-        "face_present": f.present,
-        "face_confidence": f.confidence,
-        "capture_ms": f.capture_ms,
-    }
-
-
-def _speech_evidence(e: EmotionEvidence) -> dict[str, Any]:
-    scores = dict(zip(EMOTIONS, np.asarray(e.scores).tolist())) if e.scores is not None else None
-    return {"source": e.source, "confidence": e.confidence, "arousal": e.arousal, "scores": scores,
-            "emotion": max(scores, key=scores.__getitem__) if scores else None}
-
-
-def transcript_payload(r: SpeechRecognition) -> dict[str, Any]:
-    """A recognised stretch of speech; times on the capture clock of the audio."""
-    t = r.transcript
-    return {
-        "final": r.final, "start_ms": r.start_ms, "end_ms": r.end_ms, "text": t.text, "language": t.language,
-        "emotion": t.emotion, "events": list(t.events),
-        "emotion_scores": dict(zip(EMOTIONS, r.emotion_scores.tolist())) if r.emotion_scores is not None else None,
-        "words": [{"text": w.text, "start_ms": r.start_ms + w.start_ms, "end_ms": r.start_ms + w.end_ms}
-                  for w in t.words],
-    }
-
-
-def error_payload(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}

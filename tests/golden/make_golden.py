@@ -3,12 +3,19 @@
 Each <name>.cbor is one message exactly as the server or a client puts it on the wire;
 <name>.json is its decoded value in tagged JSON ({"$bytes": base64} for byte strings,
 {"$intmap": {...}} for maps with integer keys), for the Python, TypeScript and C# tests.
+
+Every value is a literal (or exact integer arithmetic and correctly rounded division and
+square roots), never the result of numpy/BLAS kernels or libm functions, which differ in the
+last bit between CPUs: the fixtures are built through the server's own encoders, so the
+bytes must be the same on every machine. Computed results are tested with named tolerances
+in the tests of the modules that compute them.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +23,19 @@ import cbor2
 import numpy as np
 
 from avatar_mapping.emotion_fusion import EmotionEvidence
+from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
-from avatar_mapping.fused import FusedState
-from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.rig import RigDefinition
-from avatar_mapping.voice import VoiceFeatures
-from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
+from avatar_mapping.vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES
 from calibration.table import CalibrationTable
-from server.emitter import FrameEmitter
+from calibration.wizard import WizardEvent, WizardState
 from server.inference.sensevoice import SpeechRecognition
 from server.inference.speech_tags import parse_result
-from server.protocol.messages import Hello, error_payload, transcript_payload, welcome_payload
+from server.protocol import envelopes
+from server.protocol.constants import ErrorCode, MessageType, Variant
+from server.protocol.envelopes import SessionInfo
+from server.protocol.messages import Hello
 
 HERE = Path(__file__).parent
 SESSION = "Gx3kQ9vTz1Ab"
@@ -40,69 +49,90 @@ def _rig() -> RigDefinition:
     return RigDefinition.from_dict(json.loads((HERE.parents[1] / "rigs" / "arkit52.json").read_text()))
 
 
-def _features() -> FaceFeatures:
-    b = np.round(np.linspace(0.0, 1.0, len(ARKIT_BLENDSHAPES)) ** 2, 4)
-    return FaceFeatures.from_blendshapes(b, T0 - 40, confidence=0.97,
-                                         head=HeadPose(12.5, -4.25, 3.0, (1.5, -2.0, -55.0)),
-                                         left_eye=EyeGaze(6.0, -2.0), right_eye=EyeGaze(4.0, -2.5))
+def _unit(x: float, y: float, z: float) -> list[float]:
+    """A unit quaternion with w >= 0 (sqrt is correctly rounded everywhere)."""
+    return [x, y, z, math.sqrt(1.0 - x * x - y * y - z * z)]
+
+
+def avatar_frame(rig: RigDefinition) -> AvatarFrame:
+    """A mapped face: weights (i/51)² rounded to 4 places, the head turned to its left."""
+    weights = np.array([round(i * i / 2601, 4) for i in range(len(rig.channels))])
+    rotations = np.array([_unit(0.0123, 0.0435, -0.0101), _unit(0.0185, 0.0652, -0.0152),
+                          _unit(0.0175, 0.0524, 0.0), _unit(0.0218, 0.0349, 0.0)])
+    return AvatarFrame(channels=rig.channel_names, weights=weights, bones=rig.bone_names, rotations=rotations,
+                       head_yaw_deg=12.5, head_pitch_deg=-4.25, head_roll_deg=3.0, face_present=True,
+                       capture_ms=T0 - 40, viseme="sil", viseme_conf=0.0, visemes={}, particles={})
+
+
+def face() -> FaceFeatures:
+    return FaceFeatures(present=True, capture_ms=T0 - 40, confidence=0.96875,
+                        blendshapes=np.array([round(i * i / 2601, 4) for i in range(len(ARKIT_BLENDSHAPES))]),
+                        action_units=np.array([round(k / 32, 5) for k in range(len(ACTION_UNITS))]),
+                        head=HeadPose(12.5, -4.25, 3.0, (1.5, -2.0, -55.0)),
+                        left_eye=EyeGaze(6.0, -2.0), right_eye=EyeGaze(4.0, -2.5))
+
+
+SPEECH_SCORES = np.array([0.125, 0.5, 0.0625, 0.0625, 0.125, 0.0625, 0.0625])
+
+
+def emotion_report() -> EmotionReport:
+    """Face, SenseVoice and prosody fused: happy."""
+    speech = (EmotionEvidence("sensevoice", 0.75, scores=SPEECH_SCORES), EmotionEvidence("prosody", 0.5, arousal=0.625))
+    return EmotionReport(face(), "happy", np.array([0.09375, 0.71875, 0.03125, 0.015625, 0.078125, 0.03125, 0.03125]),
+                         "face_cnn+au_prototypes+sensevoice+prosody", 0.5625, 0.59375, 0.1875, 0.08749, -0.03929,
+                         0.875, speech)
 
 
 def messages() -> dict[str, Any]:
     rig = _rig()
     hello = {"consent": {"camera": True, "microphone": True}, "rig": "arkit52", "format": "packed",
              "rate_hz": 60, "user_id": "user-42", "strategy": "direct", "mirror": True}
-    parsed = Hello.parse(hello, 30.0, 60.0)
-    emitter = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0)
-    mapper = AvatarMapper(rig)
-    features = _features()
-    frame = mapper.step(features, 0.0)
-    avatar = emitter.avatar_frame(frame, T0)
-    b_frame = FrameEmitter(SESSION, rig, emotion_rate_hz=10.0).avatar_frame(frame, T0, variant="B")
-    speech_scores = np.array([0.125, 0.5, 0.0625, 0.0625, 0.125, 0.0625, 0.0625])
-    voice = VoiceFeatures(True, T0 - 20, speaking_probability=0.875, speech_emotion=(
-        EmotionEvidence("sensevoice", 0.75, scores=speech_scores), EmotionEvidence("prosody", 0.5, arousal=0.625)))
-    emotion = emitter.emotion_update(features, T0, FusedState(mapper.last_state.face, voice))
+    frame = avatar_frame(rig)
+    avatar = envelopes.avatar_frame(frame, SESSION, T0, 235)
+    b_frame = envelopes.avatar_frame(frame, SESSION, T0, 0, Variant.B)
+    emotion = envelopes.emotion_update(emotion_report(), SESSION, T0, 23)
     heard = SpeechRecognition(True, T0 - 1500, T0 - 300, True, parse_result(
         {"key": "seg", "text": "<|en|><|HAPPY|><|Laughter|><|withitn|>Hello there.",
-         "timestamp": [[90, 450], [510, 960]], "words": ["Hello", "there."]}), speech_scores, 0.75)
+         "timestamp": [[90, 450], [510, 960]], "words": ["Hello", "there."]}), SPEECH_SCORES, 0.75)
     table = CalibrationTable.identity("user-42").to_dict()
-    env = lambda t, p, seq, sid=SESSION: {"type": t, "session_id": sid, "timestamp_ms": T0, "sequence": seq,  # noqa: E731
-                                          "payload": p}
+    limits = {"max_message_bytes": 2097152, "max_messages_per_s": 200.0, "max_image_pixels": 2073600,
+              "max_rate_hz": 60.0}
+    info = SessionInfo(SESSION, Hello.parse(hello, 30.0, 60.0), rig.channel_names, rig.bone_names, 10.0, limits, "0.1.0")
+    env = lambda t, p, seq, sid=SESSION: envelopes.envelope(t, p, sid, seq, T0)  # noqa: E731
+    rejected = WizardEvent(WizardState.REJECTED, "smile", 1, 2, "Smile as widely as you can.", 2.0, 1,
+                           reason="hold still: keep your head steady during the step")
     return {
-        "hello": env("hello", hello, 0, None),
-        "video_frame": env("video_frame", {"image": TINY_PNG, "capture_ms": T0 - 40}, 1, None),
-        "video_frame_rgb": env("video_frame", {"rgb": bytes(range(12)), "width": 2, "height": 2,
-                                               "capture_ms": T0 - 40}, 2, None),
-        "audio_chunk": env("audio_chunk", {"pcm": np.array([0, 1000, -1000, 32767, -32768], "<i2").tobytes(),
-                                           "sample_rate_hz": 16000, "capture_ms": T0 - 20}, 3, None),
-        "bye": env("bye", {}, 4, None),
-        "welcome": env("welcome", welcome_payload(SESSION, parsed, rig.channel_names, rig.bone_names, 10.0,
-                                                  {"max_message_bytes": 2097152, "max_messages_per_s": 200.0,
-                                                   "max_image_pixels": 2073600, "max_rate_hz": 60.0},
-                                                  "0.1.0"), 0),
+        "hello": env(MessageType.HELLO, hello, 0, None),
+        "video_frame": env(MessageType.VIDEO_FRAME, {"image": TINY_PNG, "capture_ms": T0 - 40}, 1, None),
+        "video_frame_rgb": env(MessageType.VIDEO_FRAME, {"rgb": bytes(range(12)), "width": 2, "height": 2,
+                                                         "capture_ms": T0 - 40}, 2, None),
+        "audio_chunk": env(MessageType.AUDIO_CHUNK, {"pcm": np.array([0, 1000, -1000, 32767, -32768], "<i2").tobytes(),
+                                                     "sample_rate_hz": 16000, "capture_ms": T0 - 20}, 3, None),
+        "bye": env(MessageType.BYE, {}, 4, None),
+        "welcome": env(MessageType.WELCOME, envelopes.welcome_payload(info), 0),
         "avatar_frame_named": avatar.named,
         "avatar_frame_packed": avatar.packed,
         "emotion_update": emotion.named,
-        "error": env("error", error_payload("bad_image", "image bytes could not be decoded (truncated or corrupt)"),
-                     None),
-        "configure": env("configure", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False}, 5,
-                         None),
-        "configured": env("configured", {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False,
-                                         "adaptive_frozen": False, "calibration_user_id": None,
-                                         "compare": {"strategy": "emotion_preset", "strategy_params": {}}}, None),
-        "configure_compare": env("configure", {"compare": {"strategy": "emotion_preset", "strategy_params": {}}}, 8,
-                                 None),
+        "error": env(MessageType.ERROR, envelopes.error_payload(
+            ErrorCode.BAD_IMAGE, "image bytes could not be decoded (truncated or corrupt)"), None),
+        "configure": env(MessageType.CONFIGURE, {"strategy": "hybrid", "strategy_params": {"accent": 0.5},
+                                                 "adaptive": False}, 5, None),
+        "configured": env(MessageType.CONFIGURED, {"strategy": "hybrid", "strategy_params": {"accent": 0.5},
+                                                   "adaptive": False, "adaptive_frozen": False,
+                                                   "calibration_user_id": None,
+                                                   "compare": {"strategy": "emotion_preset", "strategy_params": {}}},
+                          None),
+        "configure_compare": env(MessageType.CONFIGURE, {"compare": {"strategy": "emotion_preset",
+                                                                     "strategy_params": {}}}, 8, None),
         "avatar_frame_packed_variant_b": b_frame.packed,
         "avatar_frame_named_variant_b": b_frame.named,
-        "calibration_start": env("calibration_start", {"user_id": "user-42", "steps": ["neutral", "smile"],
-                                                       "prepare_s": 1.5, "duration_scale": 1.0}, 6, None),
-        "calibration_step_cancel": env("calibration_step", {"action": "cancel"}, 7, None),
-        "calibration_step": env("calibration_step", {
-            "state": "rejected", "step": "smile", "index": 1, "count": 2, "instruction": "Smile as widely as you can.",
-            "duration_s": 2.0, "attempt": 1, "reason": "hold still: keep your head steady during the step"}, None),
-        "transcript": env("transcript", transcript_payload(heard), 0),
-        "calibration_result": env("calibration_result", {"user_id": "user-42", "status": "saved", "version": 3,
-                                                         "steps": ["neutral", "smile"], "table": table}, None),
+        "calibration_start": env(MessageType.CALIBRATION_START, {"user_id": "user-42", "steps": ["neutral", "smile"],
+                                                                 "prepare_s": 1.5, "duration_scale": 1.0}, 6, None),
+        "calibration_step_cancel": env(MessageType.CALIBRATION_STEP, {"action": "cancel"}, 7, None),
+        "calibration_step": env(MessageType.CALIBRATION_STEP, envelopes.calibration_step_payload(rejected), None),
+        "transcript": env(MessageType.TRANSCRIPT, envelopes.transcript_payload(heard), 0),
+        "calibration_result": envelopes.calibration_saved("user-42", 3, ("neutral", "smile"), table, SESSION).named
+        | {"timestamp_ms": T0},
     }
 
 

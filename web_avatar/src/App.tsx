@@ -1,5 +1,6 @@
 import { Leva, useControls } from "leva";
 import { useEffect, useReducer, useRef, useState } from "react";
+import { MessageType } from "./generated/protocol";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView } from "./scene/AvatarView";
@@ -124,7 +125,7 @@ export function App() {
             <div className="recording" data-testid="recording">● {settings.camera ? "camera" : ""}{settings.camera && settings.microphone ? " + " : ""}{settings.microphone ? "microphone" : ""} on</div>
             <button className="stop" data-testid="stop" onClick={stop}>Stop</button>
             <label>Strategy <select value={(runtime.configured?.strategy as string) ?? settings.strategy}
-              onChange={(e) => runtime.send("configure", { strategy: e.target.value })}>
+              onChange={(e) => runtime.send(MessageType.Configure, { strategy: e.target.value })}>
               {strategies.map((s) => <option key={s}>{s}</option>)}</select></label>
           </section>
         )}

@@ -1,5 +1,6 @@
 // The live state shared by the connection, the capture and the render loop. Mutable on
 // purpose: the render loop reads it 60 times a second without React re-rendering.
+import { MessageType } from "./generated/protocol";
 import { AvatarClient, serverUrl, type ConnectionState } from "./connection/client";
 import { CameraCapture } from "./capture/camera";
 import { MicrophoneCapture } from "./capture/microphone";
@@ -81,13 +82,13 @@ export class Runtime {
       this.camera = new CameraCapture(video, {
         fps: settings.fps, width: 640, height: 480, quality: 0.75,
         canSend: () => client.canSend(),
-        send: (jpeg, captureMs) => client.send("video_frame", { image: jpeg, capture_ms: epochMs(captureMs) }),
+        send: (jpeg, captureMs) => client.send(MessageType.VideoFrame, { image: jpeg, capture_ms: epochMs(captureMs) }),
       });
       this.camera.start();
     }
     if (settings.microphone) {
       this.microphone = new MicrophoneCapture((pcm, rate, captureMs) => {
-        if (client.canSend()) client.send("audio_chunk", { pcm, sample_rate_hz: rate, capture_ms: epochMs(captureMs) });
+        if (client.canSend()) client.send(MessageType.AudioChunk, { pcm, sample_rate_hz: rate, capture_ms: epochMs(captureMs) });
       });
       await this.microphone.start(this.stream);
     }
@@ -131,32 +132,32 @@ export class Runtime {
 
   private onMessage(m: Envelope): void {
     switch (m.type) {
-      case "avatar_frame":
+      case MessageType.AvatarFrame:
         this.framesReceived++;
         this.receivedTimes.push(performance.now());
         this.buffers[(m.payload.variant as Variant | undefined) ?? "A"]
           .push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
         break;
-      case "emotion_update":
+      case MessageType.EmotionUpdate:
         this.emotion = m.payload;
         break;
-      case "transcript":
+      case MessageType.Transcript:
         this.transcript = m.payload;
         this.notify();
         break;
-      case "error":
+      case MessageType.Error:
         this.lastError = `${m.payload.code}: ${m.payload.message}`;
         this.notify();
         break;
-      case "calibration_step":
+      case MessageType.CalibrationStep:
         this.calibrationEvents.push({ ...m.payload, __at: Date.now() });
         this.notify();
         break;
-      case "calibration_result":
+      case MessageType.CalibrationResult:
         this.calibrationResult = m.payload;
         this.notify();
         break;
-      case "configured":
+      case MessageType.Configured:
         this.configured = m.payload;
         this.notify();
         break;

@@ -113,7 +113,10 @@ namespace AvatarDriver.Protocol
                             if (welcomed) backoff = _options.InitialBackoff;
                         }
                         if (ws.State == WebSocketState.CloseReceived)
-                            _lastError = $"server closed the connection ({ws.CloseStatus} {ws.CloseStatusDescription})";
+                        {
+                            _lastError = $"server closed the connection ({(int?)ws.CloseStatus} {ws.CloseStatusDescription})";
+                            if (IsFinal((int?)ws.CloseStatus)) break; // retrying cannot help
+                        }
                     }
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
@@ -134,22 +137,27 @@ namespace AvatarDriver.Protocol
             SetState(ConnectionState.Stopped);
         }
 
+        /// <summary>Close codes after which reconnecting cannot succeed: a refused origin or
+        /// token, too many bad messages, a session that does not exist.</summary>
+        public static bool IsFinal(int? closeCode) =>
+            closeCode == Wire.CloseCode.Policy || closeCode == Wire.CloseCode.UnknownSession;
+
         /// <summary>True for a welcome.</summary>
         bool Handle(byte[] message)
         {
             var envelope = Messages.ReadEnvelope(message);
             switch (envelope.Type)
             {
-                case "welcome":
+                case Wire.MessageType.Welcome:
                     _welcome = Messages.ReadWelcome(envelope);
                     Log?.Invoke($"avatar-driver: session {_welcome.SessionId}, {_welcome.Channels.Length} channels");
                     return true;
-                case "avatar_frame":
+                case Wire.MessageType.AvatarFrame:
                     var layout = _welcome ?? throw new ProtocolException("avatar_frame before welcome");
                     Frames.Post(Messages.ReadAvatarFrame(envelope, layout));
                     Interlocked.Increment(ref _framesReceived);
                     return false;
-                case "error":
+                case Wire.MessageType.Error:
                     object text;
                     _lastError = envelope.Payload.TryGet("message", out text) ? text as string : "error";
                     Log?.Invoke("avatar-driver: server error: " + _lastError);
@@ -163,7 +171,7 @@ namespace AvatarDriver.Protocol
         {
             var hello = new Dictionary<string, object>
             {
-                { "type", "hello" }, { "session_id", null }, { "timestamp_ms", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
+                { "type", Wire.MessageType.Hello }, { "session_id", null }, { "timestamp_ms", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
                 { "sequence", 0 },
                 { "payload", new Dictionary<string, object> {
                     { "consent", new Dictionary<string, object> { { "camera", false }, { "microphone", false } } },

@@ -92,19 +92,18 @@ namespace AvatarDriver.Protocol
     /// <summary>docs/protocol.md, decoded. The one place protocol keys are read.</summary>
     public static class Messages
     {
-        public const int PackedAvatarFrame = 1;
-
         public static Envelope ReadEnvelope(byte[] cbor)
         {
             var map = CborReader.Decode(cbor) as CborMap ?? throw new ProtocolException("a message must be a map");
             object t;
-            if (map.TryGet(0L, out t))
+            if (map.TryGet((long)Wire.PackedKey.Type, out t))
             {
-                if (CborValue.ToLong(t) != PackedAvatarFrame) throw new ProtocolException($"unknown packed type code {t}");
+                if (CborValue.ToLong(t) != Wire.PackedType.AvatarFrame) throw new ProtocolException($"unknown packed type code {t}");
                 return new Envelope
                 {
-                    Type = "avatar_frame", SessionId = map[1L] as string, TimestampMs = CborValue.ToLong(map[2L]),
-                    Sequence = CborValue.ToLong(map[3L]), Payload = (CborMap)map[4L],
+                    Type = Wire.MessageType.AvatarFrame, SessionId = map[(long)Wire.PackedKey.SessionId] as string,
+                    TimestampMs = CborValue.ToLong(map[(long)Wire.PackedKey.TimestampMs]),
+                    Sequence = CborValue.ToLong(map[(long)Wire.PackedKey.Sequence]), Payload = (CborMap)map[(long)Wire.PackedKey.Payload],
                 };
             }
             if (!map.TryGet("type", out t) || !(t is string)) throw new ProtocolException("a message needs a text 'type'");
@@ -115,11 +114,11 @@ namespace AvatarDriver.Protocol
             };
         }
 
-        public static bool IsPacked(Envelope e) => e.Type == "avatar_frame" && e.Payload.ContainsKey(0L);
+        public static bool IsPacked(Envelope e) => e.Type == Wire.MessageType.AvatarFrame && e.Payload.ContainsKey((long)Wire.PackedFrameKey.Weights);
 
         public static Welcome ReadWelcome(Envelope e)
         {
-            if (e.Type != "welcome") throw new ProtocolException($"expected welcome, got {e.Type}");
+            if (e.Type != Wire.MessageType.Welcome) throw new ProtocolException($"expected welcome, got {e.Type}");
             var p = e.Payload;
             return new Welcome
             {
@@ -133,7 +132,7 @@ namespace AvatarDriver.Protocol
         /// <summary>An avatar_frame in either form, laid out by the session's welcome.</summary>
         public static AvatarFrame ReadAvatarFrame(Envelope e, Welcome layout)
         {
-            if (e.Type != "avatar_frame") throw new ProtocolException($"expected avatar_frame, got {e.Type}");
+            if (e.Type != Wire.MessageType.AvatarFrame) throw new ProtocolException($"expected avatar_frame, got {e.Type}");
             var f = new AvatarFrame
             {
                 SessionId = e.SessionId, TimestampMs = e.TimestampMs ?? 0, Sequence = e.Sequence ?? 0,
@@ -147,11 +146,11 @@ namespace AvatarDriver.Protocol
 
         static void ReadPacked(CborMap p, Welcome layout, AvatarFrame f)
         {
-            var weights = (byte[])p[0L];
+            var weights = (byte[])p[(long)Wire.PackedFrameKey.Weights];
             if (weights.Length != 2 * layout.Channels.Length)
                 throw new ProtocolException($"packed weights hold {weights.Length / 2} channels, the welcome has {layout.Channels.Length}");
             for (int i = 0; i < f.Weights.Length; i++) f.Weights[i] = U16(weights, 2 * i) / 65535f;
-            var rot = (byte[])p[1L];
+            var rot = (byte[])p[(long)Wire.PackedFrameKey.Rotations];
             if (rot.Length != 6 * layout.Bones.Length)
                 throw new ProtocolException($"packed rotations hold {rot.Length / 6} bones, the welcome has {layout.Bones.Length}");
             for (int i = 0; i < f.Bones.Length; i++)
@@ -159,21 +158,21 @@ namespace AvatarDriver.Protocol
                 float x = I16(rot, 6 * i) / 32767f, y = I16(rot, 6 * i + 2) / 32767f, z = I16(rot, 6 * i + 4) / 32767f;
                 f.Bones[i] = new Quat(x, y, z, (float)Math.Sqrt(Math.Max(0.0, 1.0 - x * x - y * y - z * z)));
             }
-            var head = (byte[])p[2L];
+            var head = (byte[])p[(long)Wire.PackedFrameKey.Head];
             f.HeadYawDeg = I16(head, 0) / 100f;
             f.HeadPitchDeg = I16(head, 2) / 100f;
             f.HeadRollDeg = I16(head, 4) / 100f;
-            f.Viseme = (int)CborValue.ToLong(p[3L]);
-            f.VisemeConf = CborValue.ToLong(p[4L]) / 255f;
-            f.FacePresent = true.Equals(p[5L]);
+            f.Viseme = (int)CborValue.ToLong(p[(long)Wire.PackedFrameKey.Viseme]);
+            f.VisemeConf = CborValue.ToLong(p[(long)Wire.PackedFrameKey.VisemeConf]) / 255f;
+            f.FacePresent = true.Equals(p[(long)Wire.PackedFrameKey.FacePresent]);
             object v;
-            if (p.TryGet(6L, out v) && v != null) f.CaptureMs = CborValue.ToLong(v);
-            if (p.TryGet(7L, out v))
+            if (p.TryGet((long)Wire.PackedFrameKey.CaptureMs, out v) && v != null) f.CaptureMs = CborValue.ToLong(v);
+            if (p.TryGet((long)Wire.PackedFrameKey.Visemes, out v))
             {
                 var w = (byte[])v;
                 for (int i = 0; i < Math.Min(w.Length, f.VisemeWeights.Length); i++) f.VisemeWeights[i] = w[i] / 255f;
             }
-            if (p.TryGet(8L, out v)) f.Variant = CborValue.ToLong(v) == 0 ? "A" : "B";
+            if (p.TryGet((long)Wire.PackedFrameKey.Variant, out v)) f.Variant = CborValue.ToLong(v) == 0 ? Wire.Variant.A : Wire.Variant.B;
         }
 
         static void ReadNamed(CborMap p, Welcome layout, AvatarFrame f)

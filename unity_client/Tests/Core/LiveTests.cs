@@ -57,6 +57,23 @@ namespace AvatarDriver.Tests
             }
         }
 
+        [CoreTest]
+        public static void WatchingAnUnknownSessionStopsWithTheReason()
+        {
+            if (string.IsNullOrEmpty(Url)) throw new SkipTest("AVATAR_DRIVER_URL is not set");
+            using (var c = new AvatarDriverConnection(new ConnectionOptions
+                   { Server = new Uri(Url), Mode = ConnectionMode.Watch, SessionId = "no-such-session",
+                     InitialBackoff = TimeSpan.FromMilliseconds(50) }))
+            {
+                c.Start();
+                var sw = Stopwatch.StartNew();
+                while (c.State != ConnectionState.Stopped && sw.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
+                Check.Equal(ConnectionState.Stopped, c.State, "stopped");
+                Check.True(c.Reconnects == 0, $"{c.Reconnects} reconnect attempts");
+                Check.True(c.LastError != null && c.LastError.Contains(Wire.CloseCode.UnknownSession.ToString()), c.LastError);
+            }
+        }
+
         static System.Collections.Generic.List<AvatarFrame> Collect(AvatarDriverConnection c, int n, TimeSpan timeout)
         {
             var all = new System.Collections.Generic.List<AvatarFrame>();

@@ -1,5 +1,6 @@
 // One WebSocket to the server, as publisher (/v1/stream) or watcher (/v1/sessions/{id}/watch),
 // with automatic reconnect and exponential backoff. Packed frames are unpacked here.
+import { CloseCode, MessageType } from "../generated/protocol";
 import { decodeCbor, encodeMessage, type Envelope, type Payload } from "../protocol/codec";
 import { isPacked, unpackAvatarFrame } from "../protocol/packed";
 
@@ -32,12 +33,12 @@ export class AvatarClient {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
-      if (this.options.hello) this.send("hello", this.options.hello);
+      if (this.options.hello) this.send(MessageType.Hello, this.options.hello);
     };
     ws.onmessage = (e) => this.receive(e.data);
     ws.onclose = (e) => {
       this.ws = null;
-      if (this.stopped || e.code === 1000 || e.code === 1008 || e.code === 4404) {
+      if (this.stopped || e.code === CloseCode.Normal || e.code === CloseCode.Policy || e.code === CloseCode.UnknownSession) {
         this.options.onState("closed", e.reason || `code ${e.code}`);
         return;
       }
@@ -55,7 +56,7 @@ export class AvatarClient {
       return;
     }
     const message = value as Envelope;
-    if (message.type === "welcome") {
+    if (message.type === MessageType.Welcome) {
       this.welcome = message.payload;
       this.options.onState("open", String(message.payload.session_id));
     }
@@ -75,8 +76,8 @@ export class AvatarClient {
   close(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.ws?.readyState === WebSocket.OPEN) this.send("bye", {});
-    this.ws?.close(1000);
+    if (this.ws?.readyState === WebSocket.OPEN) this.send(MessageType.Bye, {});
+    this.ws?.close(CloseCode.Normal);
     this.ws = null;
   }
 }

@@ -1,6 +1,7 @@
 // A/B view: the same input mapped by two strategies, side by side. In blind mode the sides
 // are shuffled for every trial and the strategy names hidden; votes go to the server.
 import { useEffect, useState } from "react";
+import { MessageType } from "../generated/protocol";
 import { runtime, type Variant } from "../runtime";
 import { AvatarView } from "../scene/AvatarView";
 
@@ -23,7 +24,7 @@ export function ABControls({ strategies, blind, setBlind, compare, setCompare }:
       <label>B strategy <select value={compare ?? ""} data-testid="ab-strategy" onChange={(e) => {
         const s = e.target.value || null;
         setCompare(s);
-        runtime.send("configure", { compare: s ? { strategy: s } : null });
+        runtime.send(MessageType.Configure, { compare: s ? { strategy: s } : null });
       }}>
         <option value="">off</option>
         {strategies.map((s) => <option key={s}>{s}</option>)}

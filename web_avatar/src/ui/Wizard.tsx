@@ -1,6 +1,7 @@
 // The calibration wizard: steps with instructions, countdown and feedback, driven by the
 // server's calibration_step events; then a before/after comparison at rest.
 import { useEffect, useState } from "react";
+import { CalibrationStatus, MessageType, WizardState } from "../generated/protocol";
 import { runtime } from "../runtime";
 
 const STEPS = ["neutral", "smile", "brows_up", "frown", "jaw_open", "pucker", "eyes_closed",
@@ -19,14 +20,14 @@ export function Wizard({ userId }: { userId: string }) {
   const lastAt = (last as any)?.__at as number | undefined;
   const remaining = last?.remaining_s && lastAt ? Math.max(0, last.remaining_s - (now - lastAt) / 1000) : null;
   const result = runtime.calibrationResult as Record<string, any> | null;
-  const running = last && !["done", "failed", "cancelled"].includes(last.state) && !result;
+  const running = last && !([WizardState.Done, WizardState.Failed, WizardState.Cancelled] as string[]).includes(last.state) && !result;
 
   const start = () => {
     if (!userId) return;
     setBefore(new Map(runtime.drivers.A?.applied ?? []));
     runtime.calibrationEvents = [];
     runtime.calibrationResult = null;
-    runtime.send("calibration_start", { user_id: userId });
+    runtime.send(MessageType.CalibrationStart, { user_id: userId });
   };
   const api = async (method: string, body?: unknown) => {
     const r = await fetch(`/v1/calibration/${encodeURIComponent(userId)}`, {
@@ -45,7 +46,7 @@ export function Wizard({ userId }: { userId: string }) {
     table.blink = { left: { open: 0, closed: 1 }, right: { open: 0, closed: 1 } };
     await api("PUT", table);
   };
-  const compare = result?.status === "saved" && before
+  const compare = result?.status === CalibrationStatus.Saved && before
     ? [...before.entries()].filter(([n]) => !n.startsWith("viseme_")).sort((a, b) => b[1] - a[1]).slice(0, 8)
     : [];
 
@@ -53,23 +54,23 @@ export function Wizard({ userId }: { userId: string }) {
     <div className="wizard" data-testid="wizard">
       <h3>Calibration {userId ? <span className="muted">for {userId}</span> : <span className="error">(set a user id first)</span>}</h3>
       {!running && <button onClick={start} disabled={!userId || runtime.state !== "open"}>Start calibration</button>}
-      {running && <button onClick={() => runtime.send("calibration_step", { action: "cancel" })}>Cancel</button>}
+      {running && <button onClick={() => runtime.send(MessageType.CalibrationStep, { action: "cancel" })}>Cancel</button>}
       {last && (
         <div className={`step ${last.state}`}>
           <div className="progress">step {Math.min(last.index + 1, last.count)} of {last.count}: <b>{last.step ?? "done"}</b> · {last.state}
             {remaining !== null && running && <> · {remaining.toFixed(1)} s</>}</div>
-          {running && <div className="instruction">{last.state === "prepare" ? "Get ready: " : ""}{last.instruction}</div>}
+          {running && <div className="instruction">{last.state === WizardState.Prepare ? "Get ready: " : ""}{last.instruction}</div>}
           {last.reason && <div className="error">{last.reason}</div>}
         </div>
       )}
       <ol className="steps">
         {STEPS.map((s) => {
-          const done = events.some((e: any) => e.step === s && e.state === "accepted");
+          const done = events.some((e: any) => e.step === s && e.state === WizardState.Accepted);
           return <li key={s} className={done ? "done" : last?.step === s ? "current" : ""}>{s}</li>;
         })}
       </ol>
-      {result && <div className={result.status === "saved" ? "ok" : "error"}>
-        {result.status === "saved" ? `saved as version ${result.version}; applied now` : `failed: ${result.reason}`}</div>}
+      {result && <div className={result.status === CalibrationStatus.Saved ? "ok" : "error"}>
+        {result.status === CalibrationStatus.Saved ? `saved as version ${result.version}; applied now` : `failed: ${result.reason}`}</div>}
       {compare.length > 0 && (
         <table className="compare"><thead><tr><th>at rest</th><th>before</th><th>after</th></tr></thead><tbody>
           {compare.map(([n, b]) => <tr key={n}><td>{n}</td><td>{b.toFixed(2)}</td><td>{(runtime.drivers.A?.weight(n) ?? 0).toFixed(2)}</td></tr>)}

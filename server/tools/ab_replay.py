@@ -21,9 +21,9 @@ from avatar_mapping.rig import RigDefinition
 from calibration.table import CalibrationTable
 
 from .ab_metrics import StreamMetrics, stream_metrics
-from .protocol.messages import avatar_frame_payload
-from .recording import Recording
-from .strategy_registry import StrategyRegistry
+from ..protocol.envelopes import avatar_frame_payload
+from ..protocol.recording import Recording
+from ..assets.strategy_registry import StrategyRegistry
 
 
 class ReplayError(ValueError):

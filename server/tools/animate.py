@@ -11,13 +11,13 @@ import numpy as np
 from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import VISEMES
 
-from .inference.audio import MODEL_RATE_HZ, to_model_rate
-from .inference.timed_visemes import timed_phones, viseme_track
-from .inference.vad import VadOptions, VoiceActivityDetector
-from .protocol.messages import transcript_payload
+from ..inference.audio import MODEL_RATE_HZ, to_model_rate
+from ..inference.timed_visemes import timed_phones, viseme_track
+from ..inference.vad import VadOptions, VoiceActivityDetector
+from ..protocol.envelopes import transcript_payload
 
 if TYPE_CHECKING:
-    from .inference.sensevoice import SpeechRecognition
+    from ..inference.sensevoice import SpeechRecognition
 
 
 class AnimateError(ValueError):

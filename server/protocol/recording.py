@@ -4,7 +4,7 @@ as a CBOR sequence (RFC 8742) — one header item, then one item per new measure
 Header: ``{format: "avatar-driver-recording", version: 1, rig, strategy, strategy_params,
 calibration (table JSON or null), rate_hz, created_ms, source}``.
 Item: ``{t_ms, face?, voice?}``: time since the start on the session's clock, and whichever
-features changed. Arrays are little-endian float64 byte strings, so a replay sees exactly
+features changed, in the bit-exact feature codecs of features.py, so a replay sees exactly
 the recorded values.
 """
 
@@ -16,55 +16,17 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 import cbor2
-import numpy as np
 
-from avatar_mapping.emotion_fusion import EmotionEvidence
-from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.features import FaceFeatures
 from avatar_mapping.voice import VoiceFeatures
+
+from .features import face_from_cbor, face_to_cbor, voice_from_cbor, voice_to_cbor
 
 FORMAT, VERSION = "avatar-driver-recording", 1
 
 
 class RecordingError(ValueError):
     pass
-
-
-def _arr(a: np.ndarray | None) -> bytes | None:
-    return None if a is None else np.ascontiguousarray(a, dtype="<f8").tobytes()
-
-
-def _unarr(b: bytes | None) -> np.ndarray | None:
-    return None if b is None else np.frombuffer(b, dtype="<f8").copy()
-
-
-def face_to_cbor(f: FaceFeatures) -> dict[str, Any]:
-    return {"present": f.present, "capture_ms": f.capture_ms, "confidence": f.confidence,
-            "blendshapes": _arr(f.blendshapes), "action_units": _arr(f.action_units),
-            "head": [f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg, *f.head.translation_cm],
-            "eyes": [f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg],
-            "mirrored": f.mirrored, "emotion_scores": _arr(f.emotion_scores)}
-
-
-def face_from_cbor(d: dict[str, Any]) -> FaceFeatures:
-    h, e = d["head"], d["eyes"]
-    return FaceFeatures(present=d["present"], capture_ms=d["capture_ms"], confidence=d["confidence"],
-                        blendshapes=_unarr(d["blendshapes"]), action_units=_unarr(d["action_units"]),
-                        head=HeadPose(h[0], h[1], h[2], (h[3], h[4], h[5])), left_eye=EyeGaze(e[0], e[1]),
-                        right_eye=EyeGaze(e[2], e[3]), mirrored=d["mirrored"],
-                        emotion_scores=_unarr(d.get("emotion_scores")))
-
-
-def voice_to_cbor(v: VoiceFeatures) -> dict[str, Any]:
-    return {"present": v.present, "capture_ms": v.capture_ms, "speaking_probability": v.speaking_probability,
-            "visemes": _arr(v.visemes), "viseme_conf": v.viseme_conf,
-            "speech_emotion": [{"source": e.source, "confidence": e.confidence, "scores": _arr(e.scores),
-                                "arousal": e.arousal} for e in v.speech_emotion]}
-
-
-def voice_from_cbor(d: dict[str, Any]) -> VoiceFeatures:
-    return VoiceFeatures(d["present"], d["capture_ms"], d["speaking_probability"], _unarr(d["visemes"]),
-                         d["viseme_conf"], tuple(EmotionEvidence(e["source"], e["confidence"], _unarr(e["scores"]),
-                                                                 e["arousal"]) for e in d["speech_emotion"]))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,29 @@
-"""Per-connection send queue: control messages in order, avatar data latest-wins.
+"""A client's send queue: control messages in order, avatar data latest-wins.
 
-One task drains it, so a WebSocket never sees two concurrent sends, and a slow
-client costs memory for at most ``max_data`` stale messages, which are dropped.
+The session side puts (the wire sink its stream, the controller its replies); one task of the
+transport takes, so a socket never sees two concurrent sends, and a slow client costs memory
+for at most ``max_data`` stale messages, which are dropped and counted. Transport-free: a
+WebSocket drains one outbox; a transport with separate channels reads both queues.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Callable
-
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from typing import Callable, Protocol
 
 Message = bytes | str
+
+
+class ClientChannel(Protocol):
+    """Where a client's messages go: replies and events in order, stream data latest-wins."""
+
+    def put_control(self, message: Message) -> None: ...
+
+    def put_data(self, message: Message) -> None: ...
+
+    def end(self) -> None:
+        """Nothing more will come (the session ended); what is queued still goes out."""
 
 
 class Outbox:
@@ -24,7 +35,11 @@ class Outbox:
         self._max_control = max_control
         self._on_drop = on_drop
         self._ready = asyncio.Event()
-        self.closed = False
+        self._ended = False
+
+    def end(self) -> None:
+        self._ended = True
+        self._ready.set()
 
     def put_control(self, message: Message) -> None:
         if len(self._control) >= self._max_control:
@@ -44,20 +59,11 @@ class Outbox:
     def pending(self) -> int:
         return len(self._control) + len(self._data)
 
-    async def next(self) -> Message:
+    async def next(self) -> Message | None:
+        """The next message to send; None once ended and everything queued went out."""
         while not (self._control or self._data):
+            if self._ended:
+                return None
             self._ready.clear()
             await self._ready.wait()
         return self._control.popleft() if self._control else self._data.popleft()
-
-    async def drain_to(self, websocket: WebSocket) -> None:
-        """Send until the socket closes; the task running this is cancelled on close."""
-        try:
-            while True:
-                message = await self.next()
-                if isinstance(message, bytes):
-                    await websocket.send_bytes(message)
-                else:
-                    await websocket.send_text(message)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.closed = True  # the peer is gone; the receive side ends the connection

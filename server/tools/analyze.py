@@ -10,17 +10,22 @@ import cv2
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
+from avatar_mapping.latest_inputs import InputSample
+from avatar_mapping.rig import RigDefinition
+from avatar_mapping.strategies import Strategy
 from avatar_mapping.voice import VoiceFeatures
 
+from ..assets.rig_store import RigStore
+from ..assets.strategy_registry import StrategyRegistry
+from ..inference.face import FaceTracker, FaceTrackerOptions
+from ..inference.frame import Frame
+from ..inference.speech_service import SpeechService
+from ..live.output import AvatarOutput
+from ..models.store import ModelStore
+from ..protocol.envelopes import Outgoing
+from ..settings import Settings
+from ..sinks.wire import MessageSink
 from .animate import AnimateError, VoiceTimeline
-from .emitter import FrameEmitter, Outgoing
-from .inference.face import FaceTracker, FaceTrackerOptions
-from .inference.frame import Frame
-from .models.store import ModelStore
-from .rig_store import RigStore
-from .settings import Settings
-from .speech_service import SpeechService
-from .strategy_registry import StrategyRegistry
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 AUDIO_SUFFIXES = {".wav"}
@@ -56,6 +61,31 @@ def analyze(options: AnalyzeOptions, settings: Settings, out: BinaryIO) -> int:
     return count
 
 
+class _MessageList(MessageSink):
+    def __init__(self) -> None:
+        self.messages: list[Outgoing] = []
+
+    def send(self, message: Outgoing) -> None:
+        self.messages.append(message)
+
+
+class Animator:
+    """The live output (server/live/output.py) driven by a file's clock: each tick's messages,
+    one emotion_update per avatar_frame."""
+
+    def __init__(self, session_id: str, rig: RigDefinition, strategy: Strategy):
+        self.output = AvatarOutput(session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
+        self._messages = _MessageList()
+        self.output.add_sink(self._messages)
+        self._silent = VoiceFeatures.silent(0)
+
+    def tick(self, face: FaceFeatures, dt_s: float, age_s: float, t_ms: float,
+             voice: VoiceFeatures | None = None) -> list[Outgoing]:
+        self.output.tick(InputSample(face, voice or self._silent, age_s), dt_s, t_ms / 1000.0, int(round(t_ms)))
+        out, self._messages.messages = self._messages.messages, []
+        return out
+
+
 def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Outgoing]:
     if not options.input.is_file():
         raise AnalyzeError(f"no such file: {options.input}")
@@ -69,25 +99,23 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
         raise AnalyzeError(str(e)) from None
     store = ModelStore(settings.models)
     wav = options.input if options.input.suffix.lower() in AUDIO_SUFFIXES else options.audio
-    voice = _voice(wav, options.transcript, store, settings) if wav is not None else None
+    voice = voice_timeline(wav, options.transcript, store, settings) if wav is not None else None
+    animator = Animator(options.session_id, rig, strategy)
     if wav is options.input:
-        emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-        yield from _audio_only(voice, emitter, options.rate_hz or 60.0)
+        yield from _audio_only(voice, animator, options.rate_hz or 60.0)
         return
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
-    # One emotion_update per output frame.
-    emitter = FrameEmitter(options.session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
-    tracker_options = _tracker_options(store, settings, "image" if is_image else "video", options.mirror)
+    tracker_options = tracker_options_for(store, settings, "image" if is_image else "video", options.mirror)
     with FaceTracker(tracker_options) as tracker:
         if is_image:
             features = tracker.process(_read_image(options.input))
             # A still has no motion: map it with the filter settled on the measured face.
-            yield from emitter.tick(features, 0.0, 0.0, 0, voice.at(0.0) if voice else None)
+            yield from animator.tick(features, 0.0, 0.0, 0, voice.at(0.0) if voice else None)
             return
-        yield from _video(options, tracker, emitter, voice)
+        yield from _video(options, tracker, animator, voice)
 
 
-def _voice(wav: Path, transcript: str | None, store: ModelStore, settings: Settings) -> VoiceTimeline:
+def voice_timeline(wav: Path, transcript: str | None, store: ModelStore, settings: Settings) -> VoiceTimeline:
     if not wav.is_file():
         raise AnalyzeError(f"no such file: {wav}")
     speech = SpeechService.from_settings(settings)
@@ -100,13 +128,13 @@ def _voice(wav: Path, transcript: str | None, store: ModelStore, settings: Setti
         speech.close()
 
 
-def _audio_only(voice: VoiceTimeline, emitter: FrameEmitter, rate_hz: float) -> Iterator[Outgoing]:
+def _audio_only(voice: VoiceTimeline, animator: Animator, rate_hz: float) -> Iterator[Outgoing]:
     """A recorded line without video: the mouth from the voice, the face at rest."""
     face = FaceFeatures.absent(0)
     n = int(np.ceil(voice.duration_ms * rate_hz / 1000.0))
     for k in range(n):
         t_ms = k * 1000.0 / rate_hz
-        yield from emitter.tick(face, 1.0 / rate_hz, 0.0, int(round(t_ms)), voice.at(t_ms))
+        yield from animator.tick(face, 1.0 / rate_hz, 0.0, t_ms, voice.at(t_ms))
 
 
 def _read_image(path: Path) -> Frame:
@@ -116,7 +144,7 @@ def _read_image(path: Path) -> Frame:
     return Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), 0)
 
 
-def _video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
+def video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
     """The video's frame rate, and its frames with capture_ms from the frame index."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
@@ -140,15 +168,15 @@ def _video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
     return fps, frames()
 
 
-def _tracker_options(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
+def tracker_options_for(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
     return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
                               emotion_model=store.optional(settings.face_emotion_model) if settings.face_emotion
                               else None)
 
 
-def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
+def _video(options: AnalyzeOptions, tracker: FaceTracker, animator: Animator,
            voice: VoiceTimeline | None = None) -> Iterator[Outgoing]:
-    fps, frames = _video_frames(options.input)
+    fps, frames = video_frames(options.input)
     rate_hz = options.rate_hz or fps
     features = FaceFeatures.absent(0)
     tick = 0  # output tick k is at k * 1000 / rate_hz ms (integer count: no drift)
@@ -157,8 +185,8 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
         nonlocal tick
         while tick * 1000.0 / rate_hz < t_ms - 1e-6:
             out_ms = tick * 1000.0 / rate_hz
-            yield from emitter.tick(features, 1.0 / rate_hz, (out_ms - features.capture_ms) / 1000.0,
-                                    int(round(out_ms)), voice.at(out_ms) if voice else None)
+            yield from animator.tick(features, 1.0 / rate_hz, (out_ms - features.capture_ms) / 1000.0,
+                                     out_ms, voice.at(out_ms) if voice else None)
             tick += 1
 
     index = 0
@@ -168,22 +196,3 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, emitter: FrameEmitter,
         index += 1
         features = tracker.process(frame)
     yield from ticks_before(index * 1000.0 / fps)
-
-
-def record(options: AnalyzeOptions, settings: Settings, out_path: Path) -> int:
-    """The feature stream of a video (and optional WAV) as a recording; returns the samples written."""
-    from .recording import Recorder, new_header
-
-    store = ModelStore(settings.models)
-    voice = _voice(options.audio, options.transcript, store, settings) if options.audio is not None else None
-    fps, frames = _video_frames(options.input)
-    header = new_header(options.rig, options.strategy, {}, None, options.rate_hz or 60.0, f"video:{options.input.name}")
-    recorder = Recorder(out_path.open("wb"), header)
-    try:
-        with FaceTracker(_tracker_options(store, settings, "video", options.mirror)) as tracker:
-            for index, frame in enumerate(frames):
-                t_ms = index * 1000.0 / fps
-                recorder.write(t_ms, tracker.process(frame), voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms)))
-    finally:
-        recorder.close()
-    return recorder.items

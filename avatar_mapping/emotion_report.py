@@ -1,0 +1,53 @@
+"""EmotionReport: what an emotion_update tells — the tracked emotion and the newest
+measurements — computed here, so the protocol only renders it. Pure.
+
+The reported class and scores are the tracker's (smoothed, with hysteresis) when it has
+them, else the fused state's own; valence, arousal and dominance follow the reported scores
+and measured speech arousal (emotion_fusion.affect).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .emotion_fusion import EmotionEvidence, affect
+from .features import FaceFeatures
+from .fused import FusedState
+
+
+@dataclass(frozen=True, eq=False)
+class EmotionReport:
+    face: FaceFeatures  # as measured (before calibration)
+    emotion: str | None  # None while nothing gives class scores
+    scores: np.ndarray | None  # over EMOTIONS
+    source: str | None  # the fused sources, joined by "+"
+    valence: float | None
+    arousal: float | None
+    dominance: float | None
+    # Mean gaze direction in head space as tangents: x toward the subject's left, y downward.
+    gaze_x: float
+    gaze_y: float
+    speaking_probability: float | None  # None without a voice
+    speech_emotion: tuple[EmotionEvidence, ...]
+
+    @classmethod
+    def of(cls, face: FaceFeatures, state: FusedState | None = None, top: str | None = None,
+           scores: np.ndarray | None = None) -> "EmotionReport":
+        """The report of a mapped tick: the face measured, the state it was mapped from and
+        the tracker's top class and scores (None: the state's own)."""
+        fused = state.fused_emotion if state is not None else None
+        known = fused is not None and fused.scores.any()
+        voice = state.voice if state is not None and state.voice.present else None
+        speech = voice.speech_emotion if voice is not None else ()
+        if known and scores is None:
+            top, scores = state.top_emotion, fused.scores
+        reported = np.asarray(scores) if known else None
+        valence, arousal, dominance = affect(reported, speech, fused.confidence if known else 0.0)
+        gaze_yaw = (face.left_eye.yaw_deg + face.right_eye.yaw_deg) / 2.0
+        gaze_pitch = (face.left_eye.pitch_deg + face.right_eye.pitch_deg) / 2.0
+        return cls(face, top if known else None, reported, fused.source if known else None, valence, arousal,
+                   dominance, math.tan(math.radians(gaze_yaw)), math.tan(math.radians(gaze_pitch)),
+                   voice.speaking_probability if voice is not None else None, speech)

@@ -1,0 +1,206 @@
+"""One client's side of the protocol, transport-free: raw messages in, replies, events and the
+session's stream out through the client's channel.
+
+A transport calls `receive` with each message it gets (bytes: CBOR, text: JSON), stops when
+`close_code` is set (closing with that code), and calls `end` when the client is gone. It
+never looks inside a message. Every bad message gets a specific error and the session goes
+on, until the client exceeds the error limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from avatar_mapping.strategies import Strategy
+from calibration.wizard import ALL_STEPS, STEPS, VOICE_STEPS, CalibrationRun, WizardEvent, WizardState
+
+from ..access import token_ok
+from ..limits import RateLimiter, ViolationWindow
+from ..protocol import envelopes
+from ..protocol.bus import StageError
+from ..protocol.codec import Encoding, Envelope, ProtocolError, decode
+from ..protocol.constants import CloseCode, ErrorCode, MessageType
+from ..protocol.envelopes import Outgoing
+from ..protocol.messages import AudioChunk, CalibrationStart, Configure, Hello, VideoFrame
+from ..sinks.wire import Subscriber
+from .assemble import assemble_session
+from ..sinks.outbox import ClientChannel
+from .session import Session
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+log = logging.getLogger(__name__)
+_FACE_STEPS = tuple(s.name for s in STEPS)
+_VOICE_STEPS = tuple(s.name for s in VOICE_STEPS)
+
+
+class SessionController:
+    def __init__(self, services: Services, channel: ClientChannel):
+        self.services = services
+        self.settings = services.settings
+        self.channel = channel
+        self.encoding: Encoding = "cbor"
+        self.session: Session | None = None
+        self.close_code: CloseCode | None = None
+        self._rate = RateLimiter(self.settings.max_messages_per_s)
+        self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def receive(self, data: bytes | str) -> None:
+        """One message from the client, whole. Never raises for what the client sent."""
+        if self.session is None:  # until hello, reply in the encoding the client used
+            self.encoding = "json" if isinstance(data, str) else "cbor"
+        try:
+            self._check_limits(data)
+            envelope, encoding = decode(data)
+            await self._handle(envelope, encoding)
+        except ProtocolError as e:
+            self.send_error(e.code, e.message)
+            if e.code == ErrorCode.AUTH_FAILED:
+                self.close_code = CloseCode.POLICY
+            elif self._violations.add():
+                self.send_error(ErrorCode.TOO_MANY_ERRORS, f"{self._violations.max_count} bad messages within "
+                                f"{self._violations.window_s:g} s; closing")
+                self.close_code = CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY
+
+    def end(self) -> None:
+        """The client is gone (or is being closed): its session ends. Idempotent, synchronous.
+        A calibration being saved is still saved and applied to the user's other sessions."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            self.services.registry.close(session.id)
+
+    # -- dispatch -----------------------------------------------------------------------------
+    def _check_limits(self, data: bytes | str) -> None:
+        size, s = len(data), self.settings
+        if size > s.max_message_bytes:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {size} bytes is over the limit of "
+                                f"{s.max_message_bytes} bytes")
+        if not self._rate.allow():
+            raise ProtocolError(ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per second; "
+                                "message dropped")
+
+    async def _handle(self, env: Envelope, encoding: Encoding) -> None:
+        kind = env.type
+        if kind == MessageType.BYE:
+            self.close_code = CloseCode.NORMAL
+            return
+        if kind == MessageType.HELLO:
+            if self.session is not None:
+                raise ProtocolError(ErrorCode.BAD_HELLO, "hello was already received for this session")
+            await self._start(env)
+            return
+        if kind not in (MessageType.VIDEO_FRAME, MessageType.AUDIO_CHUNK, MessageType.CONFIGURE,
+                        MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP):
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}; expected hello, video_frame, "
+                                "audio_chunk, configure, calibration_start, calibration_step or bye")
+        session = self.session
+        if session is None:
+            raise ProtocolError(ErrorCode.NO_HELLO, f"{kind} before hello: send hello with consent first")
+        if kind == MessageType.VIDEO_FRAME:
+            if not session.hello.camera:
+                raise ProtocolError(ErrorCode.NO_CONSENT, "video_frame without camera consent: frame discarded")
+            session.submit_video(VideoFrame.parse(env.payload, encoding, envelopes.now_ms()))
+        elif kind == MessageType.AUDIO_CHUNK:
+            if not session.hello.microphone:
+                raise ProtocolError(ErrorCode.NO_CONSENT, "audio_chunk without microphone consent: chunk discarded")
+            session.submit_audio(AudioChunk.parse(env.payload, encoding, envelopes.now_ms()))
+        elif kind == MessageType.CONFIGURE:
+            self._configure(session, Configure.parse(env.payload))
+        elif kind == MessageType.CALIBRATION_START:
+            self._start_calibration(session, CalibrationStart.parse(env.payload, _FACE_STEPS, _VOICE_STEPS))
+        elif env.payload.get("action") == "cancel":
+            session.calibration.cancel_wizard()
+        else:
+            raise ProtocolError(ErrorCode.BAD_CALIBRATION, "calibration_step from a client takes {action: 'cancel'}")
+
+    async def _start(self, env: Envelope) -> None:
+        s = self.settings
+        hello = Hello.parse(env.payload, s.default_rate_hz, s.max_rate_hz)
+        if not token_ok(s.token, hello.token):
+            raise ProtocolError(ErrorCode.AUTH_FAILED, "hello has a missing or wrong token")
+        session = await assemble_session(self.services, hello)
+        session.listener = self
+        try:
+            await session.start()
+        except BaseException:
+            session.close()
+            raise
+        self.session = session
+        self.services.registry.add(session)
+        self._send(envelopes.welcome(self.services.session_info(session), session.config()))
+        session.wire.subscribe(Subscriber(self.channel, hello.format, self.encoding))
+        log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
+                 hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
+
+    def _configure(self, session: Session, cfg: Configure) -> None:
+        if cfg.strategy is not None or cfg.strategy_params is not None:
+            name = cfg.strategy or session.strategy_name
+            params = cfg.strategy_params if cfg.strategy_params is not None else (
+                session.strategy_params if cfg.strategy is None else {})
+            session.set_strategy(name, params, self._strategy(session, name, params))
+        session.calibration.set_adaptive(cfg.adaptive, cfg.adaptive_frozen)
+        if cfg.compare is not None:
+            c = cfg.compare
+            session.set_compare(c.strategy, c.strategy_params, self._strategy(session, c.strategy, c.strategy_params))
+        elif cfg.stop_compare:
+            session.set_compare(None, None, None)
+        self._send(envelopes.configured(session.config(), session.id))
+
+    def _strategy(self, session: Session, name: str, params: dict) -> Strategy:
+        try:
+            return self.services.strategies.make(name, session.rig, params)
+        except ValueError as e:
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE, str(e)) from None
+
+    def _start_calibration(self, session: Session, request: CalibrationStart) -> None:
+        hello = session.hello
+        if request.steps is not None:
+            steps = tuple(s for s in ALL_STEPS if s.name in request.steps)
+        else:  # face steps with a camera, voice steps with a microphone
+            steps = (STEPS if hello.camera else ()) + (VOICE_STEPS if hello.microphone else ())
+        if not steps:
+            raise ProtocolError(ErrorCode.NO_CONSENT, "calibration needs camera or microphone consent")
+        if any(s.viseme is None for s in steps) and not hello.camera:
+            raise ProtocolError(ErrorCode.NO_CONSENT, "the face steps of the calibration need camera consent")
+        if any(s.viseme is not None for s in steps) and not hello.microphone:
+            raise ProtocolError(ErrorCode.NO_CONSENT, "the voice steps of the calibration need microphone consent")
+        user_id = request.user_id or hello.user_id
+        if user_id is None:
+            raise ProtocolError(ErrorCode.BAD_CALIBRATION, "calibration needs a user_id (in hello or calibration_start)")
+        if session.calibration.run is not None:
+            raise ProtocolError(ErrorCode.BAD_CALIBRATION, "a calibration is already running; cancel it first")
+        session.calibration.start_wizard(steps, request.prepare_s, request.duration_scale, user_id, time.monotonic())
+
+    # -- what the session says ----------------------------------------------------------------
+    def on_stage_error(self, error: StageError) -> None:
+        self.send_error(error.code, error.message)
+
+    def on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None:
+        sid = self.session.id if self.session else None
+        for event in events:
+            self._send(envelopes.calibration_step(event, sid))
+            if event.state == WizardState.DONE and run.table is not None:
+                task = asyncio.create_task(self._save_calibration(run))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif event.state == WizardState.FAILED:
+                self._send(envelopes.calibration_failed(run.user_id, run.failure, sid))
+
+    async def _save_calibration(self, run: CalibrationRun) -> None:
+        version = await self.services.publish_calibration(run.table)
+        self._send(envelopes.calibration_saved(run.user_id, version, run.table.steps, run.table.to_dict(),
+                                               self.session.id if self.session else None))
+
+    # -- replies --------------------------------------------------------------------------------
+    def send_error(self, code: ErrorCode, message: str) -> None:
+        self.services.metrics.client_errors.labels(str(code)).inc()
+        self._send(envelopes.error(code, message, self.session.id if self.session else None))
+
+    def _send(self, message: Outgoing) -> None:
+        self.channel.put_control(message.encoded("named", self.encoding))
+

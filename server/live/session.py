@@ -1,0 +1,162 @@
+"""A live session: one publisher's stages, time alignment, output and sinks, composed, and
+the state it is in.
+
+What the transport receives goes onto the bus (`submit_video`, `submit_audio`); the stages
+answer on the bus; the session keeps the newest answers (avatar_mapping.latest_inputs), and
+its output clock maps what they say at each tick and hands it to the sinks (the wire to the
+publisher and its watchers, a recorder, the A/B variant). Everything here runs on the event
+loop; the stages' threads never touch it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from avatar_mapping.latest_inputs import LatestInputs, TimingOptions
+from avatar_mapping.rig import RigDefinition
+from avatar_mapping.strategies import Strategy
+from calibration.wizard import CalibrationRun, WizardEvent
+
+from ..inference.sensevoice import SpeechRecognition
+from ..metrics import Metrics
+from ..protocol.bus import BusMessage, FaceResult, ReceivedAudio, ReceivedVideo, StageError, Topic, VoiceResult
+from ..protocol.constants import SessionState
+from ..protocol.envelopes import now_ms
+from ..protocol.messages import AudioChunk, Hello, VideoFrame
+from ..sinks.base import FrameSink
+from ..sinks.wire import WireSink
+from .bus import Bus, Subscription
+from .calibration import SessionCalibration
+from .clock import OutputClock
+from .output import AvatarOutput
+
+
+class Stage(Protocol):
+    """A worker the session feeds over the bus (face, voice, speech)."""
+
+    async def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SessionListener(Protocol):
+    """What the session tells its controller besides the stream."""
+
+    def on_stage_error(self, error: StageError) -> None: ...
+
+    def on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None: ...
+
+
+class Session:
+    def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, bus: Bus, metrics: Metrics,
+                 output: AvatarOutput, calibration: SessionCalibration, stages: Sequence[Stage],
+                 strategy: tuple[str, dict[str, Any]]):
+        self.id = session_id
+        self.hello = hello
+        self.rig = rig
+        self.bus = bus
+        self.metrics = metrics
+        self.output = output
+        self.calibration = calibration
+        calibration.on_wizard = self._on_wizard
+        self.stages = tuple(stages)
+        self.strategy_name, self.strategy_params = strategy[0], dict(strategy[1])
+        self.compare: tuple[str, dict[str, Any]] | None = None
+        self.wire = WireSink(metrics)
+        output.add_sink(self.wire)
+        self.state = SessionState.CREATED
+        self.listener: SessionListener | None = None
+        self.started_s = time.monotonic()
+        self.inputs = LatestInputs(TimingOptions(delay_s=(hello.lipsync_delay_ms or 0.0) / 1000.0), self.started_s)
+        self._clock = OutputClock(hello.rate_hz, self._tick, name=f"output-{session_id}")
+        self._subscriptions: list[Subscription] = []
+        self._unsent_face_s: float | None = None
+
+    async def start(self) -> None:
+        """Loads the stages' models, then runs: media is taken and the output clock ticks."""
+        for stage in self.stages:
+            await stage.start()
+        for topic, handler in ((Topic.FACE, self._on_face), (Topic.VOICE, self._on_voice),
+                               (Topic.SPEECH, self._on_speech), (Topic.STAGE_ERROR, self._on_stage_error)):
+            self._subscriptions.append(self.bus.subscribe(self.id, topic, handler))
+        self._clock.start()
+        self.state = SessionState.RUNNING
+
+    # -- media in ----------------------------------------------------------------------------
+    def submit_video(self, frame: VideoFrame) -> None:
+        self.metrics.frames_in.labels("video").inc()
+        self.bus.publish(self.id, ReceivedVideo(frame, time.monotonic()))
+
+    def submit_audio(self, chunk: AudioChunk) -> None:
+        self.metrics.frames_in.labels("audio").inc()
+        self.bus.publish(self.id, ReceivedAudio(chunk))
+
+    # -- what the stages say -----------------------------------------------------------------
+    def _on_face(self, message: BusMessage) -> None:
+        assert isinstance(message, FaceResult)
+        dt_s = self.inputs.put_face(message.features, message.received_s)
+        self._unsent_face_s = message.received_s
+        self.calibration.observe_face(message.features, dt_s, time.monotonic())
+
+    def _on_voice(self, message: BusMessage) -> None:
+        assert isinstance(message, VoiceResult)
+        now = time.monotonic()
+        self.inputs.put_voice(message.features, now)
+        self.calibration.observe_voice(message.mfcc, message.log_energy, now)
+
+    def _on_speech(self, message: BusMessage) -> None:
+        assert isinstance(message, SpeechRecognition)
+        evidence = message.emotion_evidence() if message.present else None
+        if evidence is not None:
+            self.inputs.put_speech_emotion(evidence, time.monotonic())
+        if message.present or message.final:
+            self.output.transcript(message, now_ms())
+
+    def _on_stage_error(self, message: BusMessage) -> None:
+        assert isinstance(message, StageError)
+        if self.listener is not None:
+            self.listener.on_stage_error(message)
+
+    def _on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None:
+        if self.listener is not None:
+            self.listener.on_wizard(run, events)
+
+    def _tick(self, dt_s: float, now_s: float) -> None:
+        self.output.tick(self.inputs.sample(now_s), dt_s, now_s - self.started_s, now_ms())
+        if self._unsent_face_s is not None:
+            self.metrics.stage_seconds.labels("frame_to_send").observe(time.monotonic() - self._unsent_face_s)
+            self._unsent_face_s = None
+
+    # -- configuration -----------------------------------------------------------------------
+    def set_strategy(self, name: str, params: dict[str, Any], strategy: Strategy) -> None:
+        self.strategy_name, self.strategy_params = name, dict(params)
+        self.output.set_strategy(strategy)
+
+    def set_compare(self, name: str | None, params: dict[str, Any] | None, strategy: Strategy | None) -> None:
+        self.compare = (name, dict(params or {})) if name else None
+        self.output.set_compare(strategy, self.wire)
+
+    def add_sink(self, sink: FrameSink) -> None:
+        self.output.add_sink(sink)
+
+    def config(self) -> dict[str, Any]:
+        """The session's settings, as welcome and configured report them."""
+        return {"strategy": self.strategy_name, "strategy_params": self.strategy_params, **self.calibration.config(),
+                "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None}
+
+    def close(self) -> None:
+        """Stops the clock and the stages and closes the sinks (watchers are told). Synchronous,
+        so it completes while the caller is being cancelled; safe when start() was interrupted."""
+        if self.state == SessionState.CLOSED:
+            return
+        self.state = SessionState.CLOSING
+        self._clock.close()
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions.clear()
+        for stage in self.stages:
+            stage.close()
+        self.output.close()
+        self.state = SessionState.CLOSED

@@ -1,0 +1,109 @@
+"""The voice stage: a session's received audio -> VoiceFeatures (and speech windows for the
+recogniser), on its own thread, so voice activity never waits behind a face.
+
+At most ``max_pending`` chunks wait for analysis (~5 s of 100 ms chunks); older ones are
+dropped and counted (reason "audio_backlog"). The user's viseme prototypes (calibration's
+voice steps) can change mid-stream; they are swapped on the stage's thread, between chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..inference.lookahead_visemes import LookaheadOptions, LookaheadVisemes
+from ..inference.realtime_visemes import VisemePrototypes
+from ..inference.speech_segments import SpeechSegmenter
+from ..inference.voice import VoiceAnalyzer
+from ..metrics import Metrics
+from ..protocol.bus import BusMessage, ReceivedAudio, Topic, VoiceResult
+from ..protocol.messages import AudioChunk
+from .bus import Bus
+
+MAX_PENDING_AUDIO_CHUNKS = 50
+
+
+class VoiceStage:
+    def __init__(self, session_id: str, bus: Bus, vad_model: Path, prototypes: VisemePrototypes, metrics: Metrics,
+                 segment_speech: bool = False, lookahead_delay_ms: float | None = None,
+                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS):
+        """``segment_speech``: also cut speech windows for a recogniser (published on the bus);
+        ``lookahead_delay_ms``: visemes from streamed phone recognition that far behind the audio."""
+        self.session_id = session_id
+        self.bus = bus
+        self.metrics = metrics
+        self._vad_model = vad_model
+        self._prototypes = prototypes
+        self._segment_speech = segment_speech
+        self._lookahead_delay_ms = lookahead_delay_ms
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"audio-{session_id}")
+        self._analyzer: VoiceAnalyzer | None = None
+        self._pending: deque[AudioChunk] = deque(maxlen=max_pending)
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._subscription = None
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+        self._subscription = self.bus.subscribe(self.session_id, Topic.AUDIO, self._on_audio)
+        self._task = asyncio.create_task(self._run(), name=f"audio-{self.session_id}")
+
+    def _load(self) -> None:
+        delay = self._lookahead_delay_ms
+        self._analyzer = VoiceAnalyzer(self._vad_model, SpeechSegmenter() if self._segment_speech else None,
+                                       LookaheadVisemes(LookaheadOptions(delay)) if delay else None)
+        self._analyzer.visemes.set_prototypes(self._prototypes)
+
+    def set_prototypes(self, prototypes: VisemePrototypes) -> None:
+        """The user's viseme prototypes from the next chunk on."""
+        self._prototypes = prototypes
+        self._executor.submit(self._swap_prototypes, prototypes)
+
+    def _swap_prototypes(self, prototypes: VisemePrototypes) -> None:
+        if self._analyzer is not None:
+            self._analyzer.visemes.set_prototypes(prototypes)
+
+    def _on_audio(self, message: BusMessage) -> None:
+        assert isinstance(message, ReceivedAudio)
+        if len(self._pending) == self._pending.maxlen:
+            self.metrics.dropped.labels("audio_backlog").inc()
+        self._pending.append(message.chunk)
+        self._ready.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._pending:
+                chunk = self._pending.popleft()
+                t0 = time.perf_counter()
+                result, windows = await loop.run_in_executor(self._executor, self._analyse, chunk)
+                self.metrics.stage_seconds.labels("voice").observe(time.perf_counter() - t0)
+                if result is not None:
+                    self.bus.publish(self.session_id, result)
+                for window in windows:
+                    self.bus.publish(self.session_id, window)
+
+    def _analyse(self, chunk: AudioChunk):
+        analyzer = self._analyzer
+        voice = analyzer.push(chunk.pcm, chunk.sample_rate_hz, chunk.capture_ms)
+        frames = analyzer.last_frames
+        result = None
+        if voice is not None:
+            result = VoiceResult(voice, np.array([f.mfcc for f in frames]).reshape(len(frames), -1),
+                                 np.array([f.log_energy for f in frames], dtype=np.float64))
+        return result, analyzer.take_windows()
+
+    def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.cancel()
+        if self._task is not None:
+            self._task.cancel()
+        self._pending.clear()
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,28 @@
+"""A/B votes: `POST /v1/ab/votes`, `GET /v1/ab/results`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+
+from ..services import Services
+from ..stores.votes import VoteError, parse_vote
+from ..tools.ab_stats import results
+from .deps import services
+
+router = APIRouter()
+
+
+@router.post("/v1/ab/votes", status_code=201)
+def post_vote(body: Any = Body(...), svc: Services = Depends(services)) -> dict[str, Any]:
+    """One vote of an A/B trial: {trial_id, strategy_a, strategy_b, chosen: A|B, rating?, comment?, blind}."""
+    try:
+        return {"id": svc.votes.add(parse_vote(body))}
+    except VoteError as e:
+        raise HTTPException(422, str(e)) from None
+
+
+@router.get("/v1/ab/results")
+def get_results(svc: Services = Depends(services)) -> dict[str, Any]:
+    return results(svc.votes.all())

@@ -1,0 +1,38 @@
+"""`POST /v1/animate`: a spoken line's viseme timeline."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..models.store import ModelError
+from ..protocol.codec import encode_map
+from ..services import Services
+from ..tools.animate import AnimateError, animate
+from .deps import services
+
+router = APIRouter()
+
+
+@router.post("/v1/animate")
+async def animate_line(request: Request, transcript: str | None = Query(None, max_length=2000),
+                       rate_hz: float = Query(60.0), format: str = Query("json"),
+                       svc: Services = Depends(services)) -> Response:
+    """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
+    with format=cbor): forced alignment when a transcript is given, phone recognition otherwise."""
+    data = await request.body()
+    limit = svc.settings.max_upload_bytes
+    if len(data) > limit:
+        raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+    if format not in ("json", "cbor"):
+        raise HTTPException(422, "format must be json or cbor")
+    try:
+        vad = svc.models.require("silero_vad")
+        timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad, svc.speech.recognize_blocking)
+    except AnimateError as e:
+        raise HTTPException(422, str(e)) from None
+    except ModelError as e:
+        raise HTTPException(503, str(e)) from None
+    media = "application/cbor" if format == "cbor" else "application/json"
+    return Response(encode_map(timeline, format), media_type=media)  # type: ignore[arg-type]

@@ -1,0 +1,47 @@
+"""Calibration tables: `GET/PUT/DELETE /v1/calibration/{user_id}`, `GET …/history`. A change
+applies at once to the user's live sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+
+from calibration.table import CalibrationError, CalibrationTable
+
+from ..services import Services
+from .deps import services
+
+router = APIRouter()
+
+
+@router.get("/v1/calibration/{user_id}")
+def get_calibration(user_id: str, version: int | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
+    """The user's newest table (or one version): also the export format."""
+    table = svc.calibration.get(user_id, version)
+    if table is None:
+        raise HTTPException(404, f"no calibration for user {user_id!r}")
+    return table.to_dict()
+
+
+@router.get("/v1/calibration/{user_id}/history")
+def calibration_history(user_id: str, svc: Services = Depends(services)) -> list[dict[str, int]]:
+    return svc.calibration.history(user_id)
+
+
+@router.put("/v1/calibration/{user_id}")
+async def put_calibration(user_id: str, body: Any = Body(...), svc: Services = Depends(services)) -> dict[str, Any]:
+    """Import a table (the JSON of GET); it applies to the user's live sessions at once."""
+    try:
+        table = CalibrationTable.from_dict(body, user_id)
+    except CalibrationError as e:
+        raise HTTPException(422, str(e)) from None
+    return {"user_id": user_id, "version": await svc.publish_calibration(table)}
+
+
+@router.delete("/v1/calibration/{user_id}")
+async def delete_calibration(user_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    removed = await svc.delete_calibration(user_id)
+    if not removed:
+        raise HTTPException(404, f"no calibration for user {user_id!r}")
+    return {"user_id": user_id, "removed_versions": removed}

@@ -1,0 +1,27 @@
+"""Status and metrics: `GET /healthz`, `GET /metrics` (Prometheus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from .. import __version__
+from ..services import Services
+from .deps import services
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(svc: Services = Depends(services)) -> dict[str, Any]:
+    models = svc.models
+    return {"status": "ok", "version": __version__, "sessions": len(svc.registry),
+            "models": {name: models.path(name).exists() for name in sorted(models.manifest)},
+            "speech_recognition": svc.speech.status.as_dict()}
+
+
+@router.get("/metrics")
+def metrics(svc: Services = Depends(services)) -> Response:
+    return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

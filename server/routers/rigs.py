@@ -1,0 +1,60 @@
+"""Rigs and strategies: `GET /v1/rigs[/{id}]`, `POST /v1/rigs` (an avatar file in, its rig
+out), `GET /v1/strategies`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from avatar_mapping.rig import RigError
+
+from ..assets.rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
+from ..services import Services
+from .deps import services
+
+router = APIRouter()
+
+
+@router.get("/v1/rigs")
+def list_rigs(svc: Services = Depends(services)) -> list[dict[str, Any]]:
+    return [{"id": r.id, "name": r.name, "description": r.description, "channels": len(r.channels),
+             "bones": list(r.bone_names)} for r in svc.rigs.all()]
+
+
+@router.get("/v1/rigs/{rig_id}")
+def get_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    rig = svc.rigs.get(rig_id)
+    if rig is None:
+        raise HTTPException(404, f"unknown rig {rig_id!r}; available: {svc.rigs.ids()}")
+    return rig.to_dict()
+
+
+@router.post("/v1/rigs", status_code=201)
+async def upload_rig(request: Request, id: str | None = Query(None, description="rig id (default: file name)"),
+                     filename: str = Query("avatar.glb"), replace: bool = Query(False),
+                     svc: Services = Depends(services)) -> dict[str, Any]:
+    """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
+    limit = svc.settings.max_upload_bytes
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+    rig_id = id or Path(filename).stem
+    try:
+        rig = inspect_bytes(bytes(data), rig_id_from_name(rig_id), source=Path(filename).name)
+        svc.rigs.add(rig, replace=replace)
+    except (RigInspectError, RigError) as e:
+        raise HTTPException(422, str(e)) from None
+    except FileExistsError as e:
+        raise HTTPException(409, str(e)) from None
+    return rig.to_dict()
+
+
+@router.get("/v1/strategies")
+def list_strategies(svc: Services = Depends(services)) -> list[dict[str, Any]]:
+    return svc.strategies.describe()

@@ -1,0 +1,98 @@
+"""What the server runs with: settings, stores, models, the bus and the live sessions.
+
+Opened once in the app's lifespan (`Services.open`), closed at shutdown, and shared by the
+routers, the transports and every SessionController.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from calibration.store import CalibrationStore
+from calibration.table import CalibrationTable
+
+from . import __version__
+from .assets.rig_store import RigStore
+from .assets.strategy_registry import StrategyRegistry
+from .inference.speech_service import SpeechService
+from .live.bus import Bus, InProcessBus
+from .live.registry import SessionRegistry
+from .metrics import Metrics
+from .models.store import ModelStore
+from .protocol.envelopes import SessionInfo
+from .settings import Settings
+from .stores.recordings import RecordingStore
+from .stores.votes import VoteStore
+
+if TYPE_CHECKING:
+    from .live.session import Session
+
+
+@dataclass
+class Services:
+    settings: Settings
+    rigs: RigStore
+    models: ModelStore
+    calibration: CalibrationStore
+    strategies: StrategyRegistry
+    votes: VoteStore
+    speech: SpeechService
+    recordings: RecordingStore
+    metrics: Metrics
+    registry: SessionRegistry
+    bus: Bus = field(default_factory=InProcessBus)
+
+    @classmethod
+    def open(cls, settings: Settings, bus: Bus | None = None) -> "Services":
+        """Opens the stores and loads the speech model (blocking: call it off the event loop)."""
+        metrics = Metrics()
+        data = settings.data_dir
+        services = cls(settings, RigStore.from_dir(settings.rigs_dir, data / "rigs"), ModelStore(settings.models, progress=False),
+                       CalibrationStore(data / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
+                       VoteStore(data / "ab_votes.sqlite3"), SpeechService.from_settings(settings),
+                       RecordingStore(data / "recordings"), metrics,
+                       SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session),
+                       bus or InProcessBus())
+        services.speech.load()
+        return services
+
+    def close(self) -> None:
+        for session in self.registry:
+            self.registry.close(session.id)
+        self.speech.close()
+        self.calibration.close()
+        self.votes.close()
+
+    async def publish_calibration(self, table: CalibrationTable) -> int:
+        """Stores a new table version (off the loop) and applies it to the user's live sessions
+        (on the loop); returns the version."""
+        version = await asyncio.to_thread(self.calibration.put, table)
+        self.registry.apply_calibration(table.user_id, table)
+        return version
+
+    async def delete_calibration(self, user_id: str) -> int:
+        """Removes every version of the user's table; their live sessions fall back to none.
+        Returns how many versions were removed."""
+        removed = await asyncio.to_thread(self.calibration.delete, user_id)
+        if removed:
+            self.registry.apply_calibration(user_id, None)
+        return removed
+
+    @property
+    def face_emotion_path(self) -> Path | None:
+        """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only)."""
+        s = self.settings
+        return self.models.optional(s.face_emotion_model) if s.face_emotion else None
+
+    def session_info(self, session: Session) -> SessionInfo:
+        """What a welcome describes of a session."""
+        return SessionInfo(session.id, session.hello, session.rig.channel_names, session.rig.bone_names,
+                           self.settings.emotion_rate_hz, self.limits(), __version__)
+
+    def limits(self) -> dict[str, Any]:
+        s = self.settings
+        return {"max_message_bytes": s.max_message_bytes, "max_messages_per_s": s.max_messages_per_s,
+                "max_image_pixels": s.max_image_pixels, "max_rate_hz": s.max_rate_hz}

@@ -1,0 +1,2 @@
+"""Offline tools behind the CLI and REST: analyze, animate, record, and the A/B replay, metrics,
+statistics and report."""

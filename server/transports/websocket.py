@@ -1,0 +1,124 @@
+"""The WebSocket transport: `WS /v1/stream` (a publisher) and `WS /v1/sessions/{id}/watch`.
+
+It only moves messages: a publisher's frames go to its SessionController and the client's
+outbox is drained to the socket by one task (so the socket never sees two concurrent sends);
+a watcher's outbox is drained the same way. Close codes come from the controller or the
+registry (server/protocol/constants.py). A refused connection is accepted and then closed
+with its code, so that every client sees the documented code and reason (closing before
+accepting answers HTTP 403, which a browser reports as 1006 and a reconnecting client
+cannot tell from a network error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..access import origin_allowed, token_ok
+from ..live.controller import SessionController
+from ..sinks.outbox import Outbox
+from ..live.registry import WatchRefusal
+from ..protocol import envelopes
+from ..protocol.codec import Encoding
+from ..protocol.constants import CloseCode
+from ..sinks.wire import Subscriber
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+log = logging.getLogger(__name__)
+# Errors queued before a close get this long to go out.
+FLUSH_S = 0.2
+_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a socket raises once the peer left
+
+
+async def serve_publisher(websocket: WebSocket, services: Services) -> None:
+    await websocket.accept()
+    if not origin_allowed(websocket.headers.get("origin"), services.settings.allowed_origins):
+        await _close(websocket, CloseCode.POLICY, "origin not allowed")
+        return
+    outbox = _outbox(services)
+    controller = SessionController(services, outbox)
+    sender = asyncio.create_task(_drain(outbox, websocket))
+    try:
+        while controller.close_code is None:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
+            if data is not None:
+                await controller.receive(data)
+        controller.end()
+        await _flush(outbox, sender)
+        peer_gone = sender.done()
+        sender.cancel()
+        if controller.close_code is not None and not peer_gone:
+            await _close(websocket, controller.close_code)
+    finally:  # also on cancellation: nothing here awaits
+        sender.cancel()
+        controller.end()
+
+
+async def serve_watcher(websocket: WebSocket, services: Services, session_id: str, fmt: str,
+                        encoding: Encoding, token: str | None) -> None:
+    """Stream an existing session's frames to one more client (an NPC, another viewer)."""
+    settings = services.settings
+    await websocket.accept()
+    if not origin_allowed(websocket.headers.get("origin"), settings.allowed_origins):
+        await _close(websocket, CloseCode.POLICY, "origin not allowed")
+        return
+    if not token_ok(settings.token, token):
+        await _close(websocket, CloseCode.POLICY, "missing or wrong token")
+        return
+    if fmt not in ("named", "packed") or encoding not in ("cbor", "json"):
+        await _close(websocket, CloseCode.POLICY, "format must be named|packed and encoding cbor|json")
+        return
+    outbox = _outbox(services)
+    subscriber = Subscriber(outbox, fmt, encoding)
+    watched = services.registry.watch(session_id, subscriber)
+    if isinstance(watched, WatchRefusal):
+        code = CloseCode.UNKNOWN_SESSION if watched is WatchRefusal.UNKNOWN_SESSION else CloseCode.TRY_AGAIN
+        await _close(websocket, code, watched.value)
+        return
+    try:
+        welcome = envelopes.welcome(services.session_info(watched), watching_format=fmt)
+        outbox.put_control(welcome.encoded("named", encoding))
+        if await _drain(outbox, websocket):
+            await _close(websocket, CloseCode.GOING_AWAY, "session ended")
+    finally:
+        services.registry.unwatch(session_id, subscriber)
+
+
+def _outbox(services: Services) -> Outbox:
+    dropped = services.metrics.dropped
+    return Outbox(on_drop=lambda reason: dropped.labels(reason).inc())
+
+
+async def _drain(outbox: Outbox, websocket: WebSocket) -> bool:
+    """Sends until the outbox ends (True) or the peer is gone (False)."""
+    try:
+        while (message := await outbox.next()) is not None:
+            if isinstance(message, bytes):
+                await websocket.send_bytes(message)
+            else:
+                await websocket.send_text(message)
+        return True
+    except _GONE:
+        return False
+
+
+async def _flush(outbox: Outbox, sender: asyncio.Task) -> None:
+    """Gives queued errors a moment to go out before closing."""
+    deadline = asyncio.get_running_loop().time() + FLUSH_S
+    while outbox.pending and not sender.done() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+async def _close(websocket: WebSocket, code: CloseCode, reason: str = "") -> None:
+    try:
+        await websocket.close(int(code), reason=reason)
+    except _GONE:
+        pass  # the peer already left
