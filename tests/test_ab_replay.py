@@ -11,7 +11,7 @@ from server.protocol.recording import Recorder, Recording, new_header
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from tests.conftest import REPO
-from tests.test_recording import face
+from tests.test_protocol_recording import face
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
     """consent.record: the session's features (not its video) land in a recording served by
     REST, which replays."""
     import cbor2
-    from tests.test_server_ws import jpeg, msg, recv
+    from tests.test_transports_websocket import jpeg, msg, recv
     image = jpeg(astronaut)
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(cbor2.dumps({"type": "hello", "payload": {

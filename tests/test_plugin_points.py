@@ -22,7 +22,7 @@ from server.live.controller import SessionController
 from server.protocol.constants import CloseCode, MessageType
 from server.services import Services
 from server.sinks.base import FrameMeta, MessageMeta
-from tests.test_server_ws import jpeg
+from tests.test_transports_websocket import jpeg
 
 
 @dataclass

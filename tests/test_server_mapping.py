@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from tests.test_calibration_table import table as example_table
-from tests.test_server_ws import hello, jpeg, msg, recv, recv_until
+from tests.test_transports_websocket import hello, jpeg, msg, recv, recv_until
 
 
 @pytest.fixture()

@@ -3,8 +3,8 @@ shared recogniser (SpeechService: one SenseVoice model on one thread for every s
 
 Final windows (whole VAD segments) are recognised in order; a newer partial window replaces
 one not yet recognised (counted, reason "speech_window"). At most ``max_pending`` windows
-wait; beyond that the oldest is dropped (reason "speech_backlog"). A failure on one window
-is logged and counted, and the stage goes on.
+wait; beyond that a waiting partial window is dropped, else the oldest final one (reason
+"speech_backlog"). A failure on one window is logged and counted, and the stage goes on.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class SpeechStage:
                 self._pending.remove(stale)
                 self.metrics.dropped.labels("speech_window").inc()
         if len(self._pending) >= self._max_pending:
-            self._pending.popleft()
+            partial = next((w for w in self._pending if not w.final), None)
+            self._pending.remove(partial if partial is not None else self._pending[0])
             self.metrics.dropped.labels("speech_backlog").inc()
         self._pending.append(message)
         self._ready.set()

@@ -1,0 +1,67 @@
+"""A session's calibration: the table it applies, adaptive ranges pushed once a second, the
+wizard's events routed with their run, the user's viseme prototypes."""
+
+import numpy as np
+
+from avatar_mapping.features import FaceFeatures
+from calibration.table import CalibrationTable
+from calibration.voice import VisemeCalibration
+from calibration.wizard import STEPS, WizardState
+from server.live.calibration import DEFAULT_PROTOTYPES, SessionCalibration, viseme_prototypes
+
+
+class Calls:
+    def __init__(self):
+        self.tables, self.prototypes, self.wizard = [], [], []
+
+    def calibration(self, table, adaptive=False) -> SessionCalibration:
+        return SessionCalibration(table, adaptive, self.tables.append, self.prototypes.append,
+                                  lambda run, events: self.wizard.append((run, events)))
+
+
+def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze():
+    calls = Calls()
+    cal = calls.calibration(CalibrationTable.identity("u"), adaptive=True)
+    rng = np.random.default_rng(0)
+    for k in range(90):  # 3 s of faces at 30 fps
+        cal.observe_face(FaceFeatures.from_blendshapes(0.2 + 0.3 * rng.random(52), k * 33), 1 / 30, k / 30)
+    assert len(calls.tables) == 2 and calls.tables[-1].channels.neutral.max() > 0.0
+    cal.set_adaptive(None, True)
+    for k in range(60):
+        cal.observe_face(FaceFeatures.from_blendshapes(rng.random(52), k * 33), 1 / 30, 3 + k / 30)
+    assert len(calls.tables) == 2 and cal.config() == {"adaptive": True, "adaptive_frozen": True,
+                                                      "calibration_user_id": None}
+    cal.set_adaptive(False, None)
+    assert calls.tables[-1] is cal.table and cal.effective is cal.table
+
+
+def test_a_new_table_applies_with_its_voice_part():
+    calls = Calls()
+    cal = calls.calibration(CalibrationTable.identity("u"))
+    voice = VisemeCalibration({"aa": tuple(np.full(13, 0.5))}, {"aa": 200}, -12.0, -2.0)
+    table = CalibrationTable(user_id="u", visemes=voice, steps=("say_aa",))
+    cal.set_table(table)
+    assert calls.tables == [table] and cal.config()["calibration_user_id"] == "u"
+    assert calls.prototypes[-1] is not DEFAULT_PROTOTYPES
+    assert np.allclose(calls.prototypes[-1].mean, viseme_prototypes(table).mean)
+    cal.set_table(CalibrationTable.identity("u"))
+    assert calls.prototypes[-1] is DEFAULT_PROTOTYPES
+
+
+def test_the_wizard_hears_faces_and_says_what_happens_with_its_run():
+    calls = Calls()
+    cal = calls.calibration(CalibrationTable.identity("u"))
+    cal.start_wizard(STEPS[:1], prepare_s=0.5, duration_scale=0.5, user_id="u", now_s=0.0)
+    run = cal.run
+    face = FaceFeatures.from_blendshapes(np.full(52, 0.1), 0)
+    t = 0.0
+    while cal.run is not None and t < 5:
+        t += 1 / 30
+        cal.observe_face(face, 1 / 30, t)
+    states = [e.state for _, events in calls.wizard for e in events]
+    assert all(r is run for r, _ in calls.wizard)
+    assert states == [WizardState.PREPARE, WizardState.RECORDING, WizardState.ACCEPTED, WizardState.DONE]
+    assert run.table is not None and run.steps[0].duration_s == STEPS[0].duration_s * 0.5
+    said = len(calls.wizard)
+    cal.cancel_wizard()  # nothing runs: nothing said
+    assert len(calls.wizard) == said

@@ -1,0 +1,59 @@
+"""The registry: sessions and their watchers in one place, limits, calibration for a user."""
+
+from calibration.table import CalibrationTable
+from server.live.bus import InProcessBus
+from server.live.registry import SessionRegistry, WatchRefusal
+from server.metrics import Metrics
+from server.sinks.wire import Subscriber
+from tests.test_live_session import make_session
+from tests.test_plugin_points import MemoryChannel
+
+
+def gauge(metrics: Metrics, name: str) -> float:
+    return metrics.registry.get_sample_value(name)
+
+
+def test_watchers_are_counted_once_limited_and_told_when_the_session_ends():
+    metrics = Metrics()
+    registry = SessionRegistry(metrics, max_sessions=2, max_watchers_per_session=2)
+    session = make_session(InProcessBus())
+    registry.add(session)
+    channels = [MemoryChannel() for _ in range(3)]
+    subs = [Subscriber(c, "packed", "cbor") for c in channels]
+    assert registry.watch("nope", subs[0]) is WatchRefusal.UNKNOWN_SESSION
+    assert registry.watch(session.id, subs[0]) is session and registry.watch(session.id, subs[1]) is session
+    assert registry.watch(session.id, subs[2]) is WatchRefusal.TOO_MANY_WATCHERS
+    assert session.wire.watchers == 2 and gauge(metrics, "avatar_driver_watchers") == 2
+    registry.unwatch(session.id, subs[1])
+    registry.unwatch(session.id, subs[1])  # twice: counted once
+    assert gauge(metrics, "avatar_driver_watchers") == 1
+    registry.close(session.id)
+    registry.unwatch(session.id, subs[0])  # the watcher's transport leaves after the session ended
+    assert channels[0].ended and not channels[1].ended
+    assert gauge(metrics, "avatar_driver_watchers") == 0 and gauge(metrics, "avatar_driver_sessions") == 0
+    assert registry.get(session.id) is None and len(registry) == 0
+
+
+def test_the_session_limit():
+    registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=1)
+    assert not registry.full
+    registry.add(make_session(InProcessBus()))
+    assert registry.full
+
+
+def test_a_users_new_table_reaches_only_their_sessions():
+    registry = SessionRegistry(Metrics(), max_sessions=4, max_watchers_per_session=1)
+    theirs, other = make_session(InProcessBus(), user_id="ana"), make_session(InProcessBus(), user_id="bo")
+    other.id = "s2"
+    for s in (theirs, other):
+        registry.add(s)
+    table = CalibrationTable.from_dict({**CalibrationTable.identity("ana").to_dict(),
+                                        "head_neutral_deg": {"yaw": 5.0, "pitch": 0.0, "roll": 0.0}})
+    assert registry.apply_calibration("ana", table) == 1
+    assert theirs.calibration.table is table and other.calibration.table.is_identity
+    assert theirs.output.mapper.calibration is table
+    assert registry.apply_calibration("ana", None) == 1  # deleted: back to no table
+    assert theirs.calibration.table.is_identity and theirs.calibration.table.user_id == "ana"
+    for s in list(registry):
+        registry.close(s.id)
+    assert len(registry) == 0
