@@ -119,7 +119,8 @@ class LatestInputs:
                 self._silent = (voice, silent)
             return silent
         evidence = self._speech_emotion
-        if not voice.present or evidence is None or now_s - self._speech_emotion_s >= self.options.speech_emotion_hold_s:
+        held = evidence is not None and now_s - self._speech_emotion_s < self.options.speech_emotion_hold_s
+        if not voice.present or not held:
             return voice
         base, held, combined = self._with_emotion
         if combined is None or base is not voice or held is not evidence:

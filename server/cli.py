@@ -96,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _record(settings: Settings, args: argparse.Namespace) -> int:
+    from .models.store import ModelError
     from .tools.analyze import AnalyzeError, AnalyzeOptions
     from .tools.record import record
-    from .models.store import ModelError
 
     options = AnalyzeOptions(input=args.input, rig=args.rig, rate_hz=args.rate_hz, mirror=args.mirror,
                              audio=args.audio, transcript=args.transcript)
@@ -117,13 +117,13 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
     from calibration.store import CalibrationStore
     from calibration.table import CalibrationError, CalibrationTable
 
+    from .assets.rig_store import RigStore
+    from .assets.strategy_registry import StrategyRegistry
+    from .protocol.recording import Recording, RecordingError
+    from .stores.votes import VoteStore
     from .tools.ab_replay import ReplayError, Variant, replay
     from .tools.ab_report import report_data, write_report
     from .tools.ab_stats import results
-    from .stores.votes import VoteStore
-    from .protocol.recording import Recording, RecordingError
-    from .assets.rig_store import RigStore
-    from .assets.strategy_registry import StrategyRegistry
 
     try:
         rec = Recording.read(args.recording)
@@ -238,8 +238,8 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     from avatar_mapping.rig import RigError
 
-    from .tools.analyze import AnalyzeError, AnalyzeOptions, analyze
     from .models.store import ModelError
+    from .tools.analyze import AnalyzeError, AnalyzeOptions, analyze
 
     options = AnalyzeOptions(input=args.input, rig=args.rig, strategy=args.strategy, encoding=args.format,
                              rate_hz=args.rate_hz, mirror=args.mirror, audio=args.audio, transcript=args.transcript)

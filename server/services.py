@@ -50,8 +50,8 @@ class Services:
         """Opens the stores and loads the speech model (blocking: call it off the event loop)."""
         metrics = Metrics()
         data = settings.data_dir
-        services = cls(settings, RigStore.from_dir(settings.rigs_dir, data / "rigs"), ModelStore(settings.models, progress=False),
-                       CalibrationStore(data / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
+        services = cls(settings, RigStore.from_dir(settings.rigs_dir, data / "rigs"),
+                       ModelStore(settings.models, progress=False), CalibrationStore(data / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
                        VoteStore(data / "ab_votes.sqlite3"), SpeechService.from_settings(settings),
                        RecordingStore(data / "recordings"), metrics,
                        SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session),

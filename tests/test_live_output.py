@@ -67,8 +67,8 @@ def test_the_sinks_get_the_mapped_frame_and_the_inputs_it_came_from():
 
 
 def test_a_comparison_sends_b_after_a_with_its_own_sequence_and_stops_cleanly():
-    from avatar_mapping.strategies import make_strategy
     from avatar_mapping.mapper import rig_context
+    from avatar_mapping.strategies import make_strategy
 
     rig = _rig()
     out = AvatarOutput("s1", rig, 10.0)

@@ -50,12 +50,13 @@ def test_closing_ends_the_watchers_but_not_the_publisher():
 
 
 def test_emotion_and_transcripts_go_out_as_their_messages():
-    from tests.golden.make_golden import emotion_report
     from server.sinks.base import MessageMeta
+    from tests.golden.make_golden import emotion_report
 
     wire = WireSink(Metrics())
     ch = MemoryChannel()
     wire.subscribe(Subscriber(ch, "packed", "cbor"))
     wire.on_emotion(emotion_report(), MessageMeta(SESSION, T0, 3))
     assert ch.data[0]["type"] == "emotion_update" and ch.data[0]["sequence"] == 3  # only frames have a packed form
-    assert cbor2.loads(envelopes.emotion_update(emotion_report(), SESSION, T0, 3).encoded("named", "cbor")) == ch.data[0]
+    expected = envelopes.emotion_update(emotion_report(), SESSION, T0, 3).encoded("named", "cbor")
+    assert cbor2.loads(expected) == ch.data[0]

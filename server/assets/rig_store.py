@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 from avatar_mapping.rig import RigDefinition, RigError
 
-log = logging.getLogger(__name__)
 
 
 class RigStore:

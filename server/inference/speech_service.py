@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..settings import Settings
 from .sensevoice import SenseVoiceOptions, SenseVoiceRecognizer, SpeechModelUnavailable, SpeechRecognition
 from .speech_segments import SpeechWindow
-from ..settings import Settings
 
 log = logging.getLogger(__name__)
 # The model folder in the model cache, as the hub names it.

@@ -25,9 +25,9 @@ from ..protocol.codec import Encoding, Envelope, ProtocolError, decode
 from ..protocol.constants import CloseCode, ErrorCode, MessageType
 from ..protocol.envelopes import Outgoing
 from ..protocol.messages import AudioChunk, CalibrationStart, Configure, Hello, VideoFrame
+from ..sinks.outbox import ClientChannel
 from ..sinks.wire import Subscriber
 from .assemble import assemble_session
-from ..sinks.outbox import ClientChannel
 from .session import Session
 
 if TYPE_CHECKING:
@@ -171,7 +171,8 @@ class SessionController:
             raise ProtocolError(ErrorCode.NO_CONSENT, "the voice steps of the calibration need microphone consent")
         user_id = request.user_id or hello.user_id
         if user_id is None:
-            raise ProtocolError(ErrorCode.BAD_CALIBRATION, "calibration needs a user_id (in hello or calibration_start)")
+            raise ProtocolError(ErrorCode.BAD_CALIBRATION,
+                                "calibration needs a user_id (in hello or calibration_start)")
         if session.calibration.run is not None:
             raise ProtocolError(ErrorCode.BAD_CALIBRATION, "a calibration is already running; cancel it first")
         session.calibration.start_wizard(steps, request.prepare_s, request.duration_scale, user_id, time.monotonic())

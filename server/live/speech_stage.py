@@ -15,9 +15,9 @@ import time
 from collections import deque
 
 from ..inference.speech_segments import SpeechWindow
+from ..inference.speech_service import SpeechService
 from ..metrics import Metrics
 from ..protocol.bus import BusMessage, Topic
-from ..inference.speech_service import SpeechService
 from .bus import Bus
 
 log = logging.getLogger(__name__)

@@ -30,8 +30,8 @@ import cbor2
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
-from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import EMOTIONS
+from avatar_mapping.voice import VoiceFeatures
 
 from ..inference.sensevoice import SpeechRecognition
 from ..inference.speech_segments import SpeechWindow

@@ -54,7 +54,8 @@ class Hello:
         rate = p.get("rate_hz", default_rate_hz)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) \
                 or not 1.0 <= rate <= max_rate_hz:
-            raise ProtocolError(ErrorCode.BAD_HELLO, f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
+            raise ProtocolError(ErrorCode.BAD_HELLO,
+                                f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
         strategy = p.get("strategy", "direct")
         if strategy not in STRATEGIES:
             raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
@@ -125,7 +126,8 @@ class VideoFrame:
             if not (isinstance(w, int) and isinstance(h, int)):
                 raise ProtocolError(ErrorCode.BAD_IMAGE, "raw 'rgb' frames need integer 'width' and 'height'")
             return cls(capture_ms, rgb=payload_bytes(p, "rgb", encoding), width=w, height=h)
-        raise ProtocolError(ErrorCode.BAD_IMAGE, "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
+        raise ProtocolError(ErrorCode.BAD_IMAGE,
+                            "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ class AudioChunk:
         pcm = payload_bytes(p, "pcm", encoding)
         rate = p.get("sample_rate_hz")
         if rate not in AUDIO_RATES_HZ:
-            raise ProtocolError(ErrorCode.BAD_AUDIO, f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
+            raise ProtocolError(ErrorCode.BAD_AUDIO,
+                                f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
         if len(pcm) % 2:
             raise ProtocolError(ErrorCode.BAD_AUDIO, "pcm must be s16le mono: an even number of bytes")
         return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
@@ -160,7 +163,8 @@ class Configure:
     def parse(cls, p: dict[str, Any]) -> "Configure":
         strategy = p.get("strategy")
         if strategy is not None and strategy not in STRATEGIES:
-            raise ProtocolError(ErrorCode.BAD_CONFIGURE, f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+            raise ProtocolError(ErrorCode.BAD_CONFIGURE,
+                                f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
             raise ProtocolError(ErrorCode.BAD_CONFIGURE, "strategy_params must be a map")
@@ -169,7 +173,8 @@ class Configure:
             raise ProtocolError(ErrorCode.BAD_CONFIGURE, "adaptive and adaptive_frozen must be true or false")
         compare = Compare.parse(p["compare"], ErrorCode.BAD_CONFIGURE) if p.get("compare") is not None else None
         stop_compare = "compare" in p and p["compare"] is None
-        if not (strategy or params is not None or any(v is not None for v in flags.values()) or compare or stop_compare):
+        flagged = any(v is not None for v in flags.values())
+        if not (strategy or params is not None or flagged or compare or stop_compare):
             raise ProtocolError(ErrorCode.BAD_CONFIGURE,
                                 "configure needs strategy, strategy_params, adaptive, adaptive_frozen or compare")
         return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"], compare, stop_compare)

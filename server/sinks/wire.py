@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.frame import AvatarFrame
 
-from .outbox import ClientChannel
 from ..metrics import Metrics
 from ..protocol import envelopes
 from ..protocol.codec import Encoding
 from ..protocol.envelopes import Outgoing
 from .base import FrameMeta, MessageMeta
+from .outbox import ClientChannel
 
 if TYPE_CHECKING:
     from ..inference.sensevoice import SpeechRecognition

@@ -20,10 +20,10 @@ from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.rig import RigDefinition
 from calibration.table import CalibrationTable
 
-from .ab_metrics import StreamMetrics, stream_metrics
+from ..assets.strategy_registry import StrategyRegistry
 from ..protocol.envelopes import avatar_frame_payload
 from ..protocol.recording import Recording
-from ..assets.strategy_registry import StrategyRegistry
+from .ab_metrics import StreamMetrics, stream_metrics
 
 
 class ReplayError(ValueError):

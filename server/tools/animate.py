@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from avatar_mapping.voice import VoiceFeatures
 from avatar_mapping.vocabulary import VISEMES
+from avatar_mapping.voice import VoiceFeatures
 
 from ..inference.audio import MODEL_RATE_HZ, to_model_rate
 from ..inference.timed_visemes import timed_phones, viseme_track

@@ -26,7 +26,8 @@ def record(options: AnalyzeOptions, settings: Settings, out_path: Path) -> int:
         with FaceTracker(tracker_options_for(store, settings, "video", options.mirror)) as tracker:
             for index, frame in enumerate(frames):
                 t_ms = index * 1000.0 / fps
-                recorder.write(t_ms, tracker.process(frame), voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms)))
+                heard = voice.at(t_ms) if voice else VoiceFeatures.silent(int(t_ms))
+                recorder.write(t_ms, tracker.process(frame), heard)
     finally:
         recorder.close()
     return recorder.items

@@ -12,24 +12,22 @@ cannot tell from a network error).
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..access import origin_allowed, token_ok
 from ..live.controller import SessionController
-from ..sinks.outbox import Outbox
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
 from ..protocol.codec import Encoding
 from ..protocol.constants import CloseCode
+from ..sinks.outbox import Outbox
 from ..sinks.wire import Subscriber
 
 if TYPE_CHECKING:
     from ..services import Services
 
-log = logging.getLogger(__name__)
 # Errors queued before a close get this long to go out.
 FLUSH_S = 0.2
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a socket raises once the peer left

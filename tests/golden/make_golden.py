@@ -97,7 +97,8 @@ def messages() -> dict[str, Any]:
     table = CalibrationTable.identity("user-42").to_dict()
     limits = {"max_message_bytes": 2097152, "max_messages_per_s": 200.0, "max_image_pixels": 2073600,
               "max_rate_hz": 60.0}
-    info = SessionInfo(SESSION, Hello.parse(hello, 30.0, 60.0), rig.channel_names, rig.bone_names, 10.0, limits, "0.1.0")
+    info = SessionInfo(SESSION, Hello.parse(hello, 30.0, 60.0), rig.channel_names, rig.bone_names, 10.0, limits,
+                       "0.1.0")
     env = lambda t, p, seq, sid=SESSION: envelopes.envelope(t, p, sid, seq, T0)  # noqa: E731
     rejected = WizardEvent(WizardState.REJECTED, "smile", 1, 2, "Smile as widely as you can.", 2.0, 1,
                            reason="hold still: keep your head steady during the step")
