@@ -1,7 +1,7 @@
 """Which canonical channels drive an avatar's own morph targets and bones.
 
 Pure name matching and the documented retarget table (docs/rigs.md). The glTF/VRM
-reading that feeds it lives in server/rig_inspect.py.
+reading that feeds it lives in server/assets/rig_inspect.py.
 """
 
 from __future__ import annotations

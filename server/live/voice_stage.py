@@ -1,8 +1,8 @@
 """The voice stage: a session's received audio -> VoiceFeatures (and speech windows for the
 recogniser), on its own thread, so voice activity never waits behind a face.
 
-At most ``max_pending`` chunks wait for analysis (~5 s of 100 ms chunks); older ones are
-dropped and counted (reason "audio_backlog"). The user's viseme prototypes (calibration's
+At most ``max_pending`` chunks wait while the stage analyses the ones it took (~5 s of 100 ms
+chunks); older ones are dropped and counted (reason "audio_backlog"). The user's viseme prototypes (calibration's
 voice steps) can change mid-stream; they are swapped on the stage's thread, between chunks.
 """
 
@@ -80,8 +80,9 @@ class VoiceStage:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            while self._pending:
-                chunk = self._pending.popleft()
+            batch = list(self._pending)  # what arrives meanwhile waits (bounded) for the next batch
+            self._pending.clear()
+            for chunk in batch:
                 t0 = time.perf_counter()
                 result, windows = await loop.run_in_executor(self._executor, self._analyse, chunk)
                 self.metrics.stage_seconds.labels("voice").observe(time.perf_counter() - t0)
