@@ -20,8 +20,9 @@ from ..sinks.recorder import RecorderSink
 from .calibration import SessionCalibration, viseme_prototypes
 from .face_stage import FaceStage
 from .output import AvatarOutput
-from .session import Session, Stage
+from .session import Session
 from .speech_stage import SpeechStage
+from .stage import Stage
 from .voice_stage import VoiceStage
 
 if TYPE_CHECKING:

@@ -31,14 +31,7 @@ from .bus import Bus, Subscription
 from .calibration import SessionCalibration
 from .clock import OutputClock
 from .output import AvatarOutput
-
-
-class Stage(Protocol):
-    """A worker the session feeds over the bus (face, voice, speech)."""
-
-    async def start(self) -> None: ...
-
-    def close(self) -> None: ...
+from .stage import Stage
 
 
 class SessionListener(Protocol):

@@ -9,7 +9,6 @@ wait; beyond that a waiting partial window is dropped, else the oldest final one
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
@@ -19,29 +18,24 @@ from ..inference.speech_service import SpeechService
 from ..metrics import Metrics
 from ..protocol.bus import BusMessage, Topic
 from .bus import Bus
+from .stage import Stage
 
 log = logging.getLogger(__name__)
 MAX_PENDING_SPEECH_WINDOWS = 8
 
 
-class SpeechStage:
+class SpeechStage(Stage):
+    topic = Topic.SPEECH_WINDOW
+    name = "speech"
+
     def __init__(self, session_id: str, bus: Bus, speech: SpeechService, metrics: Metrics,
                  max_pending: int = MAX_PENDING_SPEECH_WINDOWS):
-        self.session_id = session_id
-        self.bus = bus
+        super().__init__(session_id, bus, metrics, own_thread=False)  # the recogniser has its thread
         self.speech = speech
-        self.metrics = metrics
         self._pending: deque[SpeechWindow] = deque()
         self._max_pending = max_pending
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._subscription = None
 
-    async def start(self) -> None:
-        self._subscription = self.bus.subscribe(self.session_id, Topic.SPEECH_WINDOW, self._on_window)
-        self._task = asyncio.create_task(self._run(), name=f"speech-{self.session_id}")
-
-    def _on_window(self, message: BusMessage) -> None:
+    def _keep(self, message: BusMessage) -> None:
         assert isinstance(message, SpeechWindow)
         if not message.final:
             for stale in [w for w in self._pending if not w.final]:
@@ -52,28 +46,20 @@ class SpeechStage:
             self._pending.remove(partial if partial is not None else self._pending[0])
             self.metrics.dropped.labels("speech_backlog").inc()
         self._pending.append(message)
-        self._ready.set()
 
-    async def _run(self) -> None:
-        while True:
-            await self._ready.wait()
-            self._ready.clear()
-            while self._pending:
-                window = self._pending.popleft()
-                t0 = time.perf_counter()
-                try:
-                    result = await self.speech.recognize(window)
-                except (RuntimeError, ValueError) as e:  # torch/FunASR errors, unexpected tags
-                    log.warning("session %s: speech recognition failed on %d ms of audio: %s",
-                                self.session_id, window.end_ms - window.start_ms, e)
-                    self.metrics.stage_failures.labels("speech_recognition").inc()
-                    continue
-                self.metrics.stage_seconds.labels("speech_recognition").observe(time.perf_counter() - t0)
-                self.bus.publish(self.session_id, result)
+    async def _work(self) -> None:
+        while self._pending:
+            window = self._pending.popleft()
+            t0 = time.perf_counter()
+            try:
+                result = await self.speech.recognize(window)
+            except (RuntimeError, ValueError) as e:  # torch/FunASR errors, unexpected tags
+                log.warning("session %s: speech recognition failed on %d ms of audio: %s",
+                            self.session_id, window.end_ms - window.start_ms, e)
+                self.metrics.stage_failures.labels("speech_recognition").inc()
+                continue
+            self.metrics.stage_seconds.labels("speech_recognition").observe(time.perf_counter() - t0)
+            self.publish(result)
 
-    def close(self) -> None:
-        if self._subscription is not None:
-            self._subscription.cancel()
-        if self._task is not None:
-            self._task.cancel()
+    def _forget(self) -> None:
         self._pending.clear()
