@@ -110,16 +110,42 @@ class StrategyContext:
     rig_reads_aus: bool = True
 
 
+@dataclass(frozen=True)
+class Param:
+    """A numeric strategy parameter: its default and the range it is accepted in."""
+
+    default: float
+    lo: float
+    hi: float
+    doc: str
+
+
 class Strategy(ABC):
     name: str = ""
     description: str = ""
     # A stateless strategy gives the same output for the same state, so the mapper
     # may reuse it while the state does not change.
     stateful: bool = False
+    # Its numeric parameters, checked when it is made; `tables` names parameters that carry
+    # a table the strategy checks itself.
+    numbers: dict[str, Param] = {}
+    tables: dict[str, str] = {}
 
     def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
+        """Raises ValueError naming the parameter when one is unknown or out of its range."""
         self.context = context
         self.params = dict(params or {})
+        unknown = sorted(set(self.params) - set(self.numbers) - set(self.tables))
+        if unknown:
+            known = sorted(self.numbers) + sorted(self.tables)
+            raise ValueError(f"{self.name} has no parameter {unknown[0]!r}; it takes {known or 'none'}")
+        self.value: dict[str, float] = {}
+        for key, param in self.numbers.items():
+            v = self.params.get(key, param.default)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not param.lo <= v <= param.hi:
+                raise ValueError(f"{self.name}.{key} must be a number from {param.lo:g} to {param.hi:g}, "
+                                 f"got {v!r}"[:160])
+            self.value[key] = float(v)
 
     @abstractmethod
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput: ...
@@ -165,28 +191,61 @@ class Direct(Strategy):
         return StrategyOutput(out)
 
 
+# An au_linear row's numbers: (default, lowest, highest).
+_ROW_NUMBERS = {"gain": (1.0, 0.0, 10.0), "center": (0.5, 0.0, 1.0), "slope": (10.0, 0.1, 100.0),
+                "time_constant_s": (0.0, 0.0, 10.0)}
+_ROW_CURVES = ("clamp", "damped", "sigmoid")
+
+
+def _row(j: int, r: Any) -> dict[str, Any]:
+    """One checked row of an au_linear table; ValueError naming the field otherwise."""
+    if not isinstance(r, dict) or r.get("au") not in AU_INDEX:
+        raise ValueError(f"au_linear rows[{j}] needs 'au', one of the action units")
+    to = r.get("to")
+    if not isinstance(to, list) or not to or any(not isinstance(n, str) or n not in ARKIT_INDEX for n in to):
+        raise ValueError(f"au_linear rows[{j}].to must list ARKit blendshape names")
+    if r.get("curve", "clamp") not in _ROW_CURVES:
+        raise ValueError(f"au_linear rows[{j}].curve must be one of {list(_ROW_CURVES)}")
+    row = {"au": r["au"], "to": to, "curve": r.get("curve", "clamp")}
+    for key, (default, lo, hi) in _ROW_NUMBERS.items():
+        v = r.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ValueError(f"au_linear rows[{j}].{key} must be a number from {lo:g} to {hi:g}")
+        row[key] = float(v)
+    return row
+
+
 class AuLinear(Strategy):
     """params: {"rows": [...], "passthrough": [...]}, the table of rigs/strategies/au_linear.json."""
 
     name = "au_linear"
     description = "Action units -> blendshapes by a table (clamp, linear with damping, sigmoid per row)."
+    tables = {"rows": "the AU -> blendshape table (default: rigs/strategies/au_linear.json)",
+              "passthrough": "ARKit channels copied per eye (blinks, gaze)",
+              "description": "what the table is (text, not used)"}
 
     def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
         super().__init__(context, params)
         rows = self.params.get("rows")
-        if not rows:
-            raise ValueError("au_linear needs its table: params {'rows': [...]} (rigs/strategies/au_linear.json)")
+        if not isinstance(rows, list) or not rows or len(rows) > 256:
+            raise ValueError("au_linear needs its table: params {'rows': [...]} of at most 256 rows "
+                             "(rigs/strategies/au_linear.json)")
+        rows = [_row(j, r) for j, r in enumerate(rows)]
+        passthrough = self.params.get("passthrough", [])
+        if not isinstance(passthrough, list) or any(not isinstance(n, str) or n not in ARKIT_INDEX
+                                                    for n in passthrough):
+            raise ValueError("au_linear passthrough must list ARKit blendshape names")
         self._au = np.array([AU_INDEX[r["au"]] for r in rows])
-        self._gain = np.array([float(r.get("gain", 1.0)) for r in rows])
-        self._curve = np.array([r.get("curve", "clamp") for r in rows])
-        self._center = np.array([float(r.get("center", 0.5)) for r in rows])
-        self._slope = np.array([float(r.get("slope", 10.0)) for r in rows])
-        self._tau = np.array([float(r.get("time_constant_s", 0.0)) for r in rows])
+        self._gain = np.array([r["gain"] for r in rows])
+        self._curve = np.array([r["curve"] for r in rows])
+        self._center = np.array([r["center"] for r in rows])
+        self._slope = np.array([r["slope"] for r in rows])
+        self._tau = np.array([r["time_constant_s"] for r in rows])
         self._to = np.zeros((N_ARKIT, len(rows)))
         for j, r in enumerate(rows):
             for name in r["to"]:
                 self._to[ARKIT_INDEX[name], j] = 1.0
-        self._passthrough = np.array([ARKIT_INDEX[n] for n in self.params.get("passthrough", [])], dtype=int)
+        self._passthrough = np.array([ARKIT_INDEX[n] for n in passthrough], dtype=int)
         self._sig = self._curve == "sigmoid"
         k, c = self._slope[self._sig], self._center[self._sig]
         self._sig_lo, self._sig_hi = 1.0 / (1.0 + np.exp(k * c)), 1.0 / (1.0 + np.exp(-k * (1.0 - c)))
@@ -233,13 +292,12 @@ class AuLinear(Strategy):
 
 
 class EmotionPreset(Strategy):
-    """params: intensity (1.0)."""
-
     name = "emotion_preset"
     description = "Emotion probabilities -> expression presets and posture, for stylised rigs and NPCs."
+    numbers = {"intensity": Param(1.0, 0.0, 3.0, "scale of presets and posture")}
 
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
-        gain = float(self.params.get("intensity", 1.0))
+        gain = self.value["intensity"]
         presets = _presets_of(state.emotion) * gain
         out = self._base(state)
         out[PRESET] = presets
@@ -256,22 +314,23 @@ class EmotionPreset(Strategy):
 
 
 class Hybrid(Strategy):
-    """params: accent (0.3), speaking_threshold (0.7), speaking_ramp (0.15)."""
-
     name = "hybrid"
     description = ("Calibrated ARKit plus an emotion accent; while the user speaks, the mouth follows the "
                    "visemes, blended by confidence.")
+    numbers = {"accent": Param(0.3, 0.0, 2.0, "emotion accent on top of the face"),
+               "speaking_threshold": Param(0.7, 0.0, 1.0, "speaking probability above which visemes take the mouth"),
+               "speaking_ramp": Param(0.15, 0.01, 1.0, "width of the hand-over ramp")}
 
     def speech_weight(self, state: FusedState) -> float:
         if not state.voice.present:
             return 0.0
-        threshold = float(self.params.get("speaking_threshold", 0.7))
-        ramp = float(self.params.get("speaking_ramp", 0.15))
+        threshold = self.value["speaking_threshold"]
+        ramp = self.value["speaking_ramp"]
         w = np.clip((state.voice.speaking_probability - threshold) / ramp, 0.0, 1.0)
         return float(w * w * (3 - 2 * w) * np.clip(state.voice.viseme_conf, 0.0, 1.0))  # smoothstep
 
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
-        accent = float(self.params.get("accent", 0.3))
+        accent = self.value["accent"]
         presets = _presets_of(state.emotion)
         presets[EXPRESSION_PRESETS.index("neutral")] = 0.0
         out = self._base(state)

@@ -19,6 +19,8 @@ from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, EMOTIONS
 from .voice import VisemeCalibration, VoiceCalibrationError
 
 SCHEMA_VERSION = 1
+# The wizard has 19 steps; a table names each step it was made from once.
+MAX_STEPS, MAX_STEP_NAME = 32, 32
 
 
 class CalibrationError(ValueError):
@@ -110,8 +112,10 @@ class CalibrationTable(FaceCalibration):
         if blink_closed[0] <= blink_open[0] or blink_closed[1] <= blink_open[1]:
             raise CalibrationError("blink: 'closed' must be above 'open' for each eye")
         steps = data.get("steps", [])
-        if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        if not isinstance(steps, list) or not all(isinstance(s, str) and 0 < len(s) <= MAX_STEP_NAME for s in steps):
             raise CalibrationError("'steps' must be a list of step names")
+        if len(steps) > MAX_STEPS or len(set(steps)) != len(steps):
+            raise CalibrationError(f"'steps' names each step once, at most {MAX_STEPS} of them")
         baseline = data.get("emotion_baseline")
         if baseline is not None:
             if not isinstance(baseline, dict) or set(baseline) != set(EMOTIONS):
@@ -141,7 +145,8 @@ class CalibrationTable(FaceCalibration):
 
 
 def _num(v: Any, what: str, lo: float, hi: float) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    # An int is compared before it is converted: 10**400 has no float.
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
         raise CalibrationError(f"{what} must be a finite number, got {v!r}")
     if not lo <= v <= hi:
         raise CalibrationError(f"{what} = {v} is outside {lo}..{hi}")

@@ -27,6 +27,9 @@ class Metrics:
         self.stage_failures = Counter("avatar_driver_stage_failures_total",
                                       "Inputs a stage failed on and skipped (the session goes on).", ["stage"],
                                       registry=self.registry)
+        self.session_failures = Counter("avatar_driver_session_failures_total",
+                                        "Sessions closed because one of their tasks failed (logged).", ["task"],
+                                        registry=self.registry)
         self.sessions = Gauge("avatar_driver_sessions", "Open publisher sessions.", registry=self.registry)
         self.watchers = Gauge("avatar_driver_watchers", "Open watcher connections.", registry=self.registry)
 

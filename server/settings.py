@@ -21,7 +21,13 @@ class Settings(BaseSettings):
     rigs_dir: Path = REPO_ROOT / "rigs"
     # Calibration database and uploaded rigs (derived JSON only; never media).
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("avatar-driver")))
+    # Request bodies: an avatar file (POST /v1/rigs), a WAV (POST /v1/animate), a JSON body
+    # (calibration tables, votes). Larger ones are refused (413) before they are held.
     max_upload_bytes: int = 64 * 1024 * 1024
+    max_animate_bytes: int = 32 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
+    # What an avatar file may make the inspector decode (EXT_meshopt_compression).
+    max_rig_decoded_bytes: int = 256 * 1024 * 1024
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
     # When set, hello messages and watchers must present this token.
     token: str | None = None
@@ -35,6 +41,8 @@ class Settings(BaseSettings):
     max_errors: int = 20
     error_window_s: float = 10.0
     max_sessions: int = 8
+    # A publisher that sends no hello within this is closed (4408).
+    hello_timeout_s: float = 10.0
     max_rate_hz: float = 60.0
     default_rate_hz: float = 30.0
     emotion_rate_hz: float = 10.0

@@ -40,6 +40,11 @@ def test_json_round_trip():
     (lambda d: d["blink"]["left"].update(open=0.9), "closed"),
     (lambda d: d.update(user_id=""), "user_id"),
     (lambda d: d.update(channels=[1, 2]), "channels"),
+    (lambda d: d.update(steps=["neutral"] * 100_000), "at most 32"),
+    (lambda d: d.update(steps=["neutral", "neutral"]), "each step once"),
+    (lambda d: d.update(steps=["x" * 33]), "list of step names"),
+    (lambda d: d["channels"]["jawOpen"].update(gain=10**400), "outside"),
+    (lambda d: d.update(created_ms=-(10**400)), "outside"),
 ])
 def test_bad_tables_are_rejected(mutate, message):
     d = table().to_dict()

@@ -1,8 +1,10 @@
+import struct
+
 import cv2
 import numpy as np
 import pytest
 
-from server.inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from server.inference.frame import ImageDecodeError, decode_image, frame_from_rgb, image_size
 
 MAX = 1920 * 1080
 
@@ -17,12 +19,34 @@ def test_decodes_common_formats_to_rgb(astronaut, ext):
 
 @pytest.mark.parametrize("data, message", [
     (b"hello world", "unrecognised header"),
-    (b"\xff\xd8\xff" + b"\x00" * 100, "could not be decoded"),
+    (b"\xff\xd8\xff" + b"\x00" * 100, "damaged"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03"
+     + b"\x00" * 30, "could not be decoded"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "IHDR"),
+    (b"\xff\xd8\xff\xe0\x00", "truncated"),
     (b"RIFF\x00\x00\x00\x00WAVEfmt ", "unrecognised header"),
 ])
 def test_rejects_garbage(data, message):
     with pytest.raises(ImageDecodeError, match=message):
         decode_image(data, 0, MAX)
+
+
+@pytest.mark.parametrize("ext, params", [(".jpg", []), (".png", []), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]),
+                                         (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])])  # 101: lossless
+def test_the_header_says_the_size_without_decoding(astronaut, ext, params):
+    crop = astronaut[:301, :437]
+    ok, buf = cv2.imencode(ext, crop, params)
+    assert image_size(buf.tobytes()) == (437, 301)
+
+
+def test_a_tiny_png_declaring_a_billion_pixels_is_refused_before_decoding():
+    """109 KB that declare 30000 x 30000 used to allocate 5 GB before the limit was checked."""
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 10**6)) + chunk(b"IEND", b"")
+    with pytest.raises(ImageDecodeError, match="declares 30000x30000"):
+        decode_image(png, 0, MAX)
 
 
 def test_rejects_oversized_images(astronaut):

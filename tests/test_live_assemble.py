@@ -52,13 +52,6 @@ def test_a_missing_model_is_named(settings, tmp_path):
     assert e.value.code == "model_missing"
 
 
-def test_a_full_server_says_so(settings):
-    settings.max_sessions = 0
-    with pytest.raises(ProtocolError, match="already has 0 sessions") as e:
-        assemble(settings, {"consent": {"camera": False}})
-    assert e.value.code == "server_busy"
-
-
 def test_the_parts_follow_the_hello(settings):
     camera = assemble(settings, {"consent": {"camera": True}})
     assert [type(s) for s in camera.stages] == [FaceStage]

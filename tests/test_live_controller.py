@@ -141,3 +141,55 @@ def test_calibration_needs_consent_a_user_and_one_run_at_a_time(settings):
     errors, steps = run(settings, script)
     assert errors == ["bad_calibration", "no_consent", "bad_calibration", "bad_calibration"]
     assert steps == ["prepare", "cancelled"]
+
+
+def test_simultaneous_hellos_cannot_pass_the_session_limit(settings):
+    """20 hellos at once with a limit of 8 were all admitted: the check and the registration
+    were separated by awaits (model loading). Exactly 8 get a session now."""
+    settings.max_sessions = 8
+
+    async def scenario():
+        services = await asyncio.to_thread(Services.open, settings)
+        clients = [(SessionController(services, ch), ch) for ch in (MemoryChannel() for _ in range(20))]
+        try:
+            await asyncio.gather(*(c.receive(cbor2.dumps(envelope("hello", {"consent": {"camera": True}})))
+                                   for c, _ in clients))
+            admitted = len(services.registry)
+            busy = sum(codes(ch) == ["server_busy"] for _, ch in clients)
+            welcomed = sum(ch.control[0]["type"] == "welcome" for _, ch in clients)
+            for c, _ in clients:
+                c.end()
+            return admitted, busy, welcomed, services.registry.full
+        finally:
+            services.close()
+
+    admitted, busy, welcomed, full_after = asyncio.run(scenario())
+    assert (admitted, welcomed, busy) == (8, 8, 12) and not full_after
+
+
+@pytest.mark.parametrize("payload", [
+    {"strategy": "emotion_preset", "strategy_params": {"intensity": "abc"}},
+    {"compare": {"strategy": "hybrid", "strategy_params": {"accent": "abc"}}},
+])
+def test_bad_strategy_params_are_refused_by_name_not_after_the_welcome(settings, payload):
+    """intensity "abc" used to pass the hello, then kill the output task at its first tick."""
+    async def script(c, ch, _):
+        await c.receive(cbor2.dumps(envelope("hello", {**NO_MEDIA, **payload})))
+        return ch.control
+    replies = run(settings, script)
+    assert [m["type"] for m in replies] == ["error"] and replies[0]["payload"]["code"] == "bad_hello"
+    assert "must be a number" in replies[0]["payload"]["message"]
+
+
+def test_bad_strategy_params_in_configure_are_refused_by_name(settings):
+    async def script(c, ch, _):
+        await c.receive(cbor2.dumps(envelope("hello", NO_MEDIA)))
+        await c.receive(cbor2.dumps(envelope("configure", {"strategy": "hybrid", "strategy_params": {"acent": 1}})))
+        await c.receive(cbor2.dumps(envelope("configure", {"strategy_params": {"accent": 10**400}})))
+        await asyncio.sleep(0.1)
+        return [m["payload"] for m in ch.control if m["type"] == "error"], c.session.strategy_name, ch.data
+    errors, strategy, frames = run(settings, script)
+    assert [e["code"] for e in errors] == ["bad_configure", "bad_configure"]
+    assert "no parameter 'acent'" in errors[0]["message"] and "hybrid.accent" not in errors[0]["message"]
+    assert "direct.accent" not in errors[1]["message"] and "no parameter 'accent'" in errors[1]["message"]
+    assert strategy == "direct" and frames  # the session goes on

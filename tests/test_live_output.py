@@ -52,6 +52,20 @@ def test_each_tick_reaches_every_sink_in_order_and_emotion_comes_at_its_rate():
     assert calls.index(("first", "emotion", None, 0)) > calls.index(("second", "frame", None, 0))
 
 
+def test_emotion_updates_keep_their_rate_at_any_tick_rate():
+    """10 Hz from 60 Hz ticks is every sixth tick: resetting the timer made it every seventh (8.6 Hz)."""
+    for tick_hz in (60.0, 30.0, 45.0):
+        out, calls = output(emotion_rate_hz=10.0)
+        for k in range(int(tick_hz * 3)):  # 3 s
+            out.tick(smiling(), 1 / tick_hz, k / tick_hz, 1000 + k)
+        assert len([c for c in calls if c[:2] == ("first", "emotion")]) in (30, 31), tick_hz
+    out, calls = output(emotion_rate_hz=10.0)
+    out.tick(smiling(), 1 / 60, 0.0, 1000)
+    out.tick(smiling(), 5.0, 5.0, 6000)  # a stalled loop: one update, not fifty
+    out.tick(smiling(), 1 / 60, 5.02, 6017)
+    assert len([c for c in calls if c[:2] == ("first", "emotion")]) == 2
+
+
 def test_the_sinks_get_the_mapped_frame_and_the_inputs_it_came_from():
     out = AvatarOutput("s1", _rig(), 10.0)
     sink = Tally()

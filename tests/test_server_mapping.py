@@ -150,11 +150,30 @@ def test_rig_upload_then_drive_it(client, avatars, astronaut):
         ws.send_bytes(msg("bye"))
 
 
-def test_upload_limit(settings):
+def test_every_body_is_bounded_before_it_is_held(settings):
+    """Declared or chunked, a body over its limit is refused while it arrives: a 400 MiB chunked
+    WAV used to be buffered whole, a 60 MB calibration table stored."""
     settings.max_upload_bytes = 1000
+    settings.max_animate_bytes = 2000
+    settings.max_json_bytes = 3000
+
+    def chunked(n_chunks: int, size: int = 1000):
+        for _ in range(n_chunks):
+            yield b"\0" * size
+
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/rigs", content=b"glTF" + b"\0" * 2000)
-        assert r.status_code == 413 and "upload limit" in r.json()["detail"]
+        assert r.status_code == 413 and "over the limit of 1000 bytes" in r.json()["detail"]
+        r = c.post("/v1/animate", content=chunked(4_000))  # no length given (tests/test_server_load.py: 400 MB)
+        assert r.status_code == 413 and "WAV file is over the limit of 2000 bytes" in r.json()["detail"]
+        table = {"schema_version": 1, "user_id": "u", "channels": {}, "steps": ["x" * 30] * 100}
+        r = c.put("/v1/calibration/u", json=table)
+        assert r.status_code == 413 and "JSON body" in r.json()["detail"]
+        r = c.put("/v1/calibration/u", content=b"[" * 50_000 + b"]" * 50_000)
+        assert r.status_code == 413
+        r = c.put("/v1/calibration/u", content=b"{not json")
+        assert r.status_code == 422 and "not JSON" in r.json()["detail"]
+        assert c.get("/v1/calibration/u?version=1180591620717411303424").status_code == 422  # 2**70
 
 
 def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):

@@ -39,6 +39,30 @@ def test_registry():
         make_strategy("au_linear", CTX)
 
 
+@pytest.mark.parametrize("name, params, message", [
+    ("emotion_preset", {"intensity": "abc"}, "emotion_preset.intensity must be a number from 0 to 3"),
+    ("emotion_preset", {"intensity": float("nan")}, "intensity must be a number"),
+    ("hybrid", {"accent": True}, "hybrid.accent must be a number"),
+    ("hybrid", {"speaking_ramp": 0.0}, "speaking_ramp must be a number from 0.01"),
+    ("hybrid", {"acent": 0.5}, "hybrid has no parameter 'acent'; it takes .'accent', "),
+    ("direct", {"accent": 0.5}, "direct has no parameter 'accent'; it takes none"),
+    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU99", "to": ["jawOpen"]}]}, "rows\\[0\\] needs 'au'"),
+    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["smile"]}]}, "rows\\[0\\].to must list"),
+    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "gain": "x"}]}, "rows\\[0\\].gain"),
+    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "curve": "cubic"}]}, "curve must be"),
+    ("au_linear", {**AU_TABLE, "passthrough": ["eyes"]}, "passthrough must list"),
+])
+def test_parameters_are_checked_when_a_strategy_is_made_and_named_when_wrong(name, params, message):
+    """Checked once, up front: a bad value used to pass, then fail inside the first tick."""
+    with pytest.raises(ValueError, match=message):
+        make_strategy(name, CTX, params)
+
+
+def test_parameters_take_their_defaults_and_accept_their_range():
+    assert make_strategy("hybrid", CTX).value == {"accent": 0.3, "speaking_threshold": 0.7, "speaking_ramp": 0.15}
+    assert make_strategy("emotion_preset", CTX, {"intensity": 3}).value == {"intensity": 3.0}
+
+
 def test_direct_passes_calibrated_arkit_through():
     f = face(mouthSmileLeft=0.6, jawOpen=0.3)
     out = make_strategy("direct", CTX).step(fuse(f), 1 / 60).channels

@@ -336,3 +336,45 @@ def test_lookahead_lipsync_session(client, tmp_path):
             visemes |= {recv_until(ws, "avatar_frame")["payload"]["viseme"] for _ in range(3)}
         ws.send_bytes(msg("bye"))
     assert len(visemes - {"sil"}) >= 3, visemes
+
+
+def test_a_publisher_that_never_says_hello_is_closed(settings):
+    """300 silent sockets used to stay open for ever; now each is closed at the hello deadline."""
+    settings.hello_timeout_s = 0.3
+    with TestClient(create_app(settings)) as c, c.websocket_connect("/v1/stream") as ws:
+        error = recv(ws)
+        with pytest.raises(WebSocketDisconnect) as e:
+            recv(ws)
+    assert error["payload"]["code"] == "hello_timeout" and e.value.code == 4408
+
+
+def test_a_failing_session_task_closes_the_session_with_the_reason(settings):
+    """A session whose output task died used to go silent for ever: no frame, no error, no log."""
+
+    class BrokenSink:  # a plug-in with a bug
+        def on_frame(self, frame, meta):
+            raise ZeroDivisionError("a bug in a sink")
+
+        def on_emotion(self, report, meta):
+            pass
+
+        def on_transcript(self, result, meta):
+            pass
+
+        def close(self):
+            pass
+
+    with TestClient(create_app(settings)) as c:
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(camera=False, rate_hz=30))
+            sid = recv(ws)["payload"]["session_id"]
+            c.app.state.services.registry.get(sid).add_sink(BrokenSink())
+            error = recv_until(ws, "error")
+            with pytest.raises(WebSocketDisconnect) as e:
+                while True:
+                    recv(ws)
+        metrics = c.get("/metrics").text
+    assert error["payload"]["code"] == "internal_error" and "output failed" in error["payload"]["message"]
+    assert e.value.code == 1011
+    assert 'avatar_driver_session_failures_total{task="output"} 1.0' in metrics
+    assert "avatar_driver_sessions 0.0" in metrics

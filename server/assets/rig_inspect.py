@@ -5,6 +5,12 @@ primitive), VRM 0.x blendShapeMaster and VRM 1.0 expressions, and bones from VRM
 humanoid data or by name. Decodes morph target deltas (including EXT_meshopt_compression
 and quantised data) to report targets that do nothing. Matching and retargeting rules
 are in avatar_mapping/retarget.py.
+
+Files come from anyone who can upload: every buffer view and accessor is checked against
+the glTF 2.0 rules (offsets >= 0, strides >= the element and a multiple of 4, ranges inside
+their buffer, counts >= 1, known component types and types) before a byte is read, and what
+meshopt may decode is bounded (`InspectLimits`). A file that breaks a rule is a
+RigInspectError naming it; any other malformation found on the way is one too.
 """
 
 from __future__ import annotations
@@ -35,6 +41,19 @@ class RigInspectError(ValueError):
     """A file that is not a usable glTF/GLB/VRM, with the reason."""
 
 
+# What pygltflib raises on JSON whose fields have the wrong kind or size (it converts each
+# field to its declared type: "inf" as an integer overflows, a deep nest recurses).
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError, RecursionError,
+                 struct.error)
+
+
+@dataclass(frozen=True)
+class InspectLimits:
+    # Bytes that EXT_meshopt_compression may decode for one file, all views together (a
+    # kilobyte of JSON can declare gigabytes).
+    max_decoded_bytes: int = 256 << 20
+
+
 @dataclass(frozen=True)
 class Target:
     mesh: str
@@ -51,30 +70,40 @@ def load_gltf(data: bytes) -> GLTF2:
             raise RigInspectError(f"GLB version {version} is not supported (glTF 2.0 only)")
         try:
             return GLTF2.load_from_bytes(data)
-        except (ValueError, KeyError, TypeError, IndexError, struct.error) as e:
-            raise RigInspectError(f"the GLB file is damaged: {e}") from None
+        except _PARSE_ERRORS as e:
+            raise RigInspectError(f"the GLB file is damaged: {type(e).__name__}: {e}") from None
     if data.lstrip()[:1] == b"{":
         try:
             return GLTF2.from_json(data.decode("utf-8"))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-            raise RigInspectError(f"the glTF JSON is not valid: {e}") from None
+        except _PARSE_ERRORS as e:
+            raise RigInspectError(f"the glTF JSON is not valid: {type(e).__name__}: {e}") from None
     raise RigInspectError("not a glTF file: expected GLB (starting with 'glTF') or glTF JSON")
 
 
-def inspect_file(path: Path, rig_id: str | None = None) -> RigDefinition:
+def inspect_file(path: Path, rig_id: str | None = None, limits: InspectLimits = InspectLimits()) -> RigDefinition:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise RigInspectError(f"cannot read {path}: {e.strerror}") from None
-    return inspect_bytes(data, rig_id or rig_id_from_name(path.stem), source=path.name, base_dir=path.parent)
+    return inspect_bytes(data, rig_id or rig_id_from_name(path.stem), source=path.name, base_dir=path.parent,
+                         limits=limits)
 
 
-def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Path | None = None) -> RigDefinition:
+def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Path | None = None,
+                  limits: InspectLimits = InspectLimits()) -> RigDefinition:
     gltf = load_gltf(data)
     if not gltf.meshes:
         raise RigInspectError("the file has no meshes")
-    return _Inspector(gltf, base_dir).rig(rig_id, source)
+    try:
+        return _Inspector(gltf, base_dir, limits).rig(rig_id, source)
+    except RecursionError:
+        raise RigInspectError("the file is nested too deeply to read") from None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
+        if isinstance(e, RigInspectError):
+            raise
+        # A reference or a field of the wrong kind somewhere the rules above do not reach.
+        raise RigInspectError(f"the file is malformed: {type(e).__name__}: {e}") from None
 
 
 def rig_id_from_name(name: str) -> str:
@@ -83,10 +112,13 @@ def rig_id_from_name(name: str) -> str:
 
 
 class _Inspector:
-    def __init__(self, gltf: GLTF2, base_dir: Path | None):
+    def __init__(self, gltf: GLTF2, base_dir: Path | None, limits: InspectLimits = InspectLimits()):
         self.g = gltf
         self.base_dir = base_dir
+        self.limits = limits
         self._buffers: dict[int, bytes] = {}
+        self._views: dict[int, bytes] = {}
+        self._decoded = 0
         self.ext = gltf.extensions or {}
 
     # -- morph targets ----------------------------------------------------------------
@@ -116,50 +148,92 @@ class _Inspector:
         return True
 
     def _accessor_nonzero(self, index: int) -> bool:
-        a = self.g.accessors[index]
+        a = _item(self.g.accessors, index, "accessor")
+        dtype, components = _element_type(a, index)
         if a.sparse is not None and a.sparse.count:
-            values = self._read(a.sparse.values.bufferView, a.sparse.values.byteOffset or 0, a.componentType,
-                                _COMPONENTS[a.type], a.sparse.count, None)
+            sparse_count = _count(a.sparse.count, f"accessor {index} sparse count")
+            if sparse_count > a.count:
+                raise RigInspectError(f"accessor {index}: sparse count {sparse_count} is over its count {a.count}")
+            values = self._read(a.sparse.values.bufferView, a.sparse.values.byteOffset, dtype, components,
+                                sparse_count, f"accessor {index} sparse values", sparse=True)
             if np.any(values != 0):
                 return True
         if a.bufferView is None:
             return False
         if a.max and a.min and not any(a.max) and not any(a.min):  # pygltflib gives [] when absent
             return False
-        values = self._read(a.bufferView, a.byteOffset or 0, a.componentType, _COMPONENTS[a.type], a.count,
-                            self.g.bufferViews[a.bufferView].byteStride)
+        values = self._read(a.bufferView, a.byteOffset, dtype, components, a.count, f"accessor {index}")
         return bool(np.any(np.abs(values.astype(np.float64)) > (1e-7 if a.componentType == 5126 else 0)))
 
-    def _read(self, view_index: int, offset: int, component_type: int, components: int, count: int,
-              stride: int | None) -> np.ndarray:
-        view = self.g.bufferViews[view_index]
-        raw = self._view_bytes(view)
-        dtype = np.dtype(_DTYPES[component_type]).newbyteorder("<")
+    def _read(self, view_index: Any, offset: Any, dtype: np.dtype, components: int, count: Any, what: str,
+              sparse: bool = False) -> np.ndarray:
+        """``count`` elements from a buffer view, checked to lie inside it; a copy."""
+        view = _item(self.g.bufferViews, view_index, "bufferView")
+        raw = self._view_bytes(view_index)
+        offset = _offset(offset, f"{what} byteOffset")
+        count = _count(count, f"{what} count")
         element = dtype.itemsize * components
+        stride = None if sparse else view.byteStride  # sparse values are tightly packed
+        if stride is not None:
+            stride = _int(stride, f"bufferView {view_index} byteStride")
+            if not 4 <= stride <= 252 or stride % 4:
+                raise RigInspectError(f"bufferView {view_index}: byteStride {stride} is not a multiple of 4 "
+                                      "from 4 to 252")
+            if stride < element:
+                raise RigInspectError(f"{what}: elements of {element} bytes do not fit a stride of {stride}")
+        if offset % dtype.itemsize:
+            raise RigInspectError(f"{what}: byteOffset {offset} is not a multiple of its component size")
         stride = stride or element
-        rows = np.frombuffer(raw, dtype=np.uint8)
         end = offset + stride * (count - 1) + element
-        if end > len(rows):
-            raise RigInspectError(f"accessor data runs past its buffer view {view_index}")
-        picked = np.lib.stride_tricks.as_strided(rows[offset:], shape=(count, element), strides=(stride, 1))
-        return np.ascontiguousarray(picked).view(dtype).reshape(count, components)
+        if end > len(raw):
+            raise RigInspectError(f"{what} runs past its bufferView {view_index} ({end} > {len(raw)} bytes)")
+        region = np.frombuffer(raw, dtype=np.uint8, count=end - offset, offset=offset)
+        rows = np.concatenate([region, np.zeros(stride - element, np.uint8)]).reshape(count, stride)[:, :element]
+        return np.ascontiguousarray(rows).view(dtype.newbyteorder("<")).reshape(count, components)
 
-    def _view_bytes(self, view: Any) -> bytes:
+    def _view_bytes(self, index: int) -> bytes:
+        """A buffer view's bytes, checked to lie inside its buffer (decoded when meshopt-compressed)."""
+        if index in self._views:
+            return self._views[index]
+        view = self.g.bufferViews[index]
         meshopt_ext = (view.extensions or {}).get("EXT_meshopt_compression")
         if meshopt_ext:
-            buf = self._buffer(meshopt_ext["buffer"])
-            start = meshopt_ext.get("byteOffset", 0)
-            data = buf[start:start + meshopt_ext["byteLength"]]
-            decoded = meshopt.decode_gltf_buffer(data, meshopt_ext["count"], meshopt_ext["byteStride"],
-                                                 meshopt_ext.get("mode", "ATTRIBUTES"), meshopt_ext.get("filter"))
-            return np.asarray(decoded).tobytes()
-        buf = self._buffer(view.buffer)
-        start = view.byteOffset or 0
-        return buf[start:start + view.byteLength]
+            if not isinstance(meshopt_ext, dict):
+                raise RigInspectError(f"bufferView {index}: EXT_meshopt_compression must be an object")
+            data = self._slice(meshopt_ext.get("buffer"), meshopt_ext.get("byteOffset", 0),
+                               meshopt_ext.get("byteLength"), f"bufferView {index} (meshopt)")
+            count = _count(meshopt_ext.get("count"), f"bufferView {index} meshopt count")
+            stride = _int(meshopt_ext.get("byteStride"), f"bufferView {index} meshopt byteStride")
+            mode, flt = meshopt_ext.get("mode", "ATTRIBUTES"), meshopt_ext.get("filter", "NONE")
+            if mode not in _MESHOPT_STRIDES or not _MESHOPT_STRIDES[mode](stride) or flt not in _MESHOPT_FILTERS:
+                raise RigInspectError(f"bufferView {index}: meshopt mode {mode!r}, filter {flt!r} and byteStride "
+                                      f"{stride} are not a valid combination")
+            size = count * stride
+            if self._decoded + size > self.limits.max_decoded_bytes:
+                raise RigInspectError(f"bufferView {index}: meshopt would decode {size} bytes; this file may "
+                                      f"decode at most {self.limits.max_decoded_bytes} bytes in all")
+            self._decoded += size
+            try:
+                decoded = meshopt.decode_gltf_buffer(data, count, stride, mode, None if flt == "NONE" else flt)
+            except (RuntimeError, ValueError) as e:
+                raise RigInspectError(f"bufferView {index}: meshopt data does not decode: {e}") from None
+            out = np.asarray(decoded).tobytes()
+        else:
+            out = self._slice(view.buffer, view.byteOffset, view.byteLength, f"bufferView {index}")
+        self._views[index] = out
+        return out
+
+    def _slice(self, buffer: Any, offset: Any, length: Any, what: str) -> bytes:
+        buf = self._buffer(_int(buffer, f"{what} buffer"))
+        start = _offset(offset, f"{what} byteOffset")
+        length = _count(length, f"{what} byteLength")
+        if start + length > len(buf):
+            raise RigInspectError(f"{what}: bytes {start}..{start + length} lie outside its buffer of {len(buf)}")
+        return buf[start:start + length]
 
     def _buffer(self, index: int) -> bytes:
         if index not in self._buffers:
-            b = self.g.buffers[index]
+            b = _item(self.g.buffers, index, "buffer")
             if b.uri is None:
                 blob = self.g.binary_blob()
                 if blob is None:
@@ -301,6 +375,46 @@ class _Inspector:
             "neck_share": 0.4,
             "report": report,
         })
+
+
+_MESHOPT_STRIDES = {"ATTRIBUTES": lambda s: 4 <= s <= 256 and s % 4 == 0, "TRIANGLES": lambda s: s in (2, 4),
+                    "INDICES": lambda s: s in (2, 4)}
+_MESHOPT_FILTERS = ("NONE", "OCTAHEDRAL", "QUATERNION", "EXPONENTIAL")
+
+
+def _int(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise RigInspectError(f"{what} must be an integer, got {v!r}")
+    return v
+
+
+def _offset(v: Any, what: str) -> int:
+    v = _int(0 if v is None else v, what)
+    if v < 0:
+        raise RigInspectError(f"{what} must not be negative, got {v}")
+    return v
+
+
+def _count(v: Any, what: str) -> int:
+    v = _int(v, what)
+    if v < 1:
+        raise RigInspectError(f"{what} must be at least 1, got {v}")
+    return v
+
+
+def _item(items: list | None, index: Any, what: str) -> Any:
+    index = _int(index, f"{what} index")
+    if not items or not 0 <= index < len(items):
+        raise RigInspectError(f"{what} {index} does not exist")
+    return items[index]
+
+
+def _element_type(a: Any, index: int) -> tuple[np.dtype, int]:
+    if a.componentType not in _DTYPES:
+        raise RigInspectError(f"accessor {index}: componentType {a.componentType!r} is not one of {sorted(_DTYPES)}")
+    if a.type not in _COMPONENTS:
+        raise RigInspectError(f"accessor {index}: type {a.type!r} is not one of {sorted(_COMPONENTS)}")
+    return np.dtype(_DTYPES[a.componentType]), _COMPONENTS[a.type]
 
 
 def summary(rig: RigDefinition) -> str:

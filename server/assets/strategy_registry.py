@@ -10,16 +10,6 @@ from avatar_mapping.mapper import rig_context
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import STRATEGIES, Strategy, make_strategy
 
-PARAMS_DOC: dict[str, dict[str, str]] = {
-    "direct": {},
-    "au_linear": {"rows": "the AU -> blendshape table (default: rigs/strategies/au_linear.json)",
-                  "passthrough": "ARKit channels copied per eye (blinks, gaze)"},
-    "emotion_preset": {"intensity": "scale of presets and posture (default 1.0)"},
-    "hybrid": {"accent": "emotion accent on top of the face (default 0.3)",
-               "speaking_threshold": "speaking probability above which visemes take the mouth (default 0.7)",
-               "speaking_ramp": "width of the hand-over ramp (default 0.15)"},
-}
-
 
 class StrategyRegistry:
     def __init__(self, rigs_dir: Path):
@@ -28,12 +18,17 @@ class StrategyRegistry:
 
     def make(self, name: str, rig: RigDefinition, params: dict[str, Any] | None = None) -> Strategy:
         """A strategy for this rig; raises ValueError with the reason for bad names or params."""
+        if name not in STRATEGIES:
+            raise ValueError(f"unknown strategy {name!r}; available: {sorted(STRATEGIES)}")
         merged = {**self.defaults.get(name, {}), **(params or {})}
         try:
             return make_strategy(name, rig_context(rig), merged)
-        except (KeyError, TypeError, IndexError) as e:
+        except ValueError as e:
             raise ValueError(f"bad parameters for strategy {name!r}: {e}") from None
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"name": n, "description": cls.description, "params": PARAMS_DOC.get(n, {})}
+        """Each strategy with its parameters: what they do, their default and range."""
+        def numbers(cls: type[Strategy]) -> dict[str, str]:
+            return {k: f"{p.doc} (default {p.default:g}, {p.lo:g} to {p.hi:g})" for k, p in cls.numbers.items()}
+        return [{"name": n, "description": cls.description, "params": {**numbers(cls), **cls.tables}}
                 for n, cls in sorted(STRATEGIES.items())]

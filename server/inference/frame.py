@@ -1,11 +1,20 @@
-"""Frame: one decoded video image, and decoding of what clients send."""
+"""Frame: one decoded video image, and decoding of what clients send.
+
+An image's size is read from its header before it is decoded: a few kilobytes can declare
+billions of pixels, and decoding them first would allocate that much. OpenCV's own limit
+(OPENCV_IO_MAX_IMAGE_PIXELS, read at its first decode) is a backstop behind that check.
+"""
 
 from __future__ import annotations
 
+import os
+import struct
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(1 << 26))  # 8192 x 8192
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 class ImageDecodeError(ValueError):
@@ -26,13 +35,69 @@ class Frame:
         return int(self.rgb.shape[0])
 
 
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
+_JPEG, _PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic): they carry the size.
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) a JPEG, PNG or WebP declares in its header, without decoding it."""
+    try:
+        if data.startswith(_PNG):
+            if data[12:16] != b"IHDR":
+                raise ImageDecodeError("PNG without an IHDR header")
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+            return _webp_size(data)
+        if data.startswith(_JPEG):
+            return _jpeg_size(data)
+    except (struct.error, IndexError):
+        raise ImageDecodeError("image header is truncated") from None
+    raise ImageDecodeError("image is not JPEG, PNG or WebP (unrecognised header)")
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":  # lossy: 14-bit sizes after the frame tag and start code
+        if data[23:26] != b"\x9d\x01\x2a":
+            raise ImageDecodeError("WebP (lossy) frame header is damaged")
+        w, h = struct.unpack("<HH", data[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L":  # lossless: 14-bit sizes minus one, packed after the signature
+        if data[20] != 0x2F:
+            raise ImageDecodeError("WebP (lossless) header is damaged")
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: 24-bit canvas sizes minus one
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    raise ImageDecodeError(f"WebP with an unknown first chunk {chunk!r}")
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    i = 2
+    while True:
+        while data[i] == 0xFF and data[i + 1] == 0xFF:  # fill bytes
+            i += 1
+        if data[i] != 0xFF:
+            raise ImageDecodeError("JPEG segment structure is damaged")
+        marker = data[i + 1]
+        if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0xD8):  # no length
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or the scan before any frame header
+            raise ImageDecodeError("JPEG has no frame header before its image data")
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in _JPEG_SOF:
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + length
 
 
 def decode_image(data: bytes, capture_ms: int, max_pixels: int) -> Frame:
-    """A Frame from JPEG, PNG or WebP bytes."""
-    if not data.startswith(_MAGIC) or (data.startswith(b"RIFF") and data[8:12] != b"WEBP"):
-        raise ImageDecodeError("image is not JPEG, PNG or WebP (unrecognised header)")
+    """A Frame from JPEG, PNG or WebP bytes; the declared size is checked before decoding."""
+    w, h = image_size(data)
+    if w * h > max_pixels:
+        raise ImageDecodeError(f"image declares {w}x{h}, above the limit of {max_pixels} pixels")
     buf = np.frombuffer(data, dtype=np.uint8)
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:

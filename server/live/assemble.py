@@ -34,14 +34,12 @@ def new_session_id() -> str:
 
 
 async def assemble_session(services: Services, hello: Hello) -> Session:
-    """A session ready to start; the caller starts it and closes it when start fails."""
-    s, registry = services.settings, services.registry
+    """A session ready to start; the caller has reserved its place in the registry, starts it
+    and closes it when start fails."""
+    s = services.settings
     rig = services.rigs.get(hello.rig)
     if rig is None:
         raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown rig {hello.rig!r}; available: {services.rigs.ids()}")
-    if registry.full:
-        raise ProtocolError(ErrorCode.SERVER_BUSY, f"the server already has {registry.max_sessions} sessions; "
-                            "try again later")
     try:
         face_model = services.models.require("face_landmarker") if hello.camera else None
         vad_model = services.models.require("silero_vad") if hello.microphone else None

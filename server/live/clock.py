@@ -18,8 +18,9 @@ class OutputClock:
         self._name = name
         self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
+    def start(self) -> asyncio.Task:
         self._task = asyncio.create_task(self._run(), name=self._name)
+        return self._task
 
     async def _run(self) -> None:
         period = self.period_s

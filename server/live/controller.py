@@ -1,10 +1,12 @@
 """One client's side of the protocol, transport-free: raw messages in, replies, events and the
 session's stream out through the client's channel.
 
-A transport calls `receive` with each message it gets (bytes: CBOR, text: JSON), stops when
-`close_code` is set (closing with that code), and calls `end` when the client is gone. It
-never looks inside a message. Every bad message gets a specific error and the session goes
-on, until the client exceeds the error limit.
+A transport calls `receive` with each message it gets (bytes: CBOR, text: JSON), waits for
+the next one at most `wait_s` (then calls `timed_out`), stops when `close_code` is set
+(closing with that code; `stopped` is set too, for a close the client did not cause), and
+calls `end` when the client is gone. It never looks inside a message. Every bad message gets
+a specific error and the session goes on, until the client exceeds the error limit; a client
+that sends no hello within `hello_timeout_s` is closed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..protocol.messages import AudioChunk, CalibrationStart, Configure, Hello, 
 from ..sinks.outbox import ClientChannel
 from ..sinks.wire import Subscriber
 from .assemble import assemble_session
+from .registry import SessionLimitReached
 from .session import Session
 
 if TYPE_CHECKING:
@@ -49,6 +52,24 @@ class SessionController:
         self._rate = RateLimiter(self.settings.max_messages_per_s)
         self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
         self._tasks: set[asyncio.Task] = set()
+        self._hello_deadline = time.monotonic() + self.settings.hello_timeout_s
+        self.stopped = asyncio.Event()
+
+    @property
+    def wait_s(self) -> float | None:
+        """How long the transport may wait for the next message: until the hello deadline
+        before a session, without limit after (media may pause; keepalive is the transport's)."""
+        return None if self.session is not None else max(0.0, self._hello_deadline - time.monotonic())
+
+    def timed_out(self) -> None:
+        """No message within `wait_s`."""
+        if self.session is None and self.close_code is None:
+            self.send_error(ErrorCode.HELLO_TIMEOUT, f"no hello within {self.settings.hello_timeout_s:g} s; closing")
+            self._close(CloseCode.HELLO_TIMEOUT)
+
+    def _close(self, code: CloseCode) -> None:
+        self.close_code = code
+        self.stopped.set()
 
     async def receive(self, data: bytes | str) -> None:
         """One message from the client, whole. Never raises for what the client sent."""
@@ -61,11 +82,11 @@ class SessionController:
         except ProtocolError as e:
             self.send_error(e.code, e.message)
             if e.code == ErrorCode.AUTH_FAILED:
-                self.close_code = CloseCode.POLICY
+                self._close(CloseCode.POLICY)
             elif self._violations.add():
                 self.send_error(ErrorCode.TOO_MANY_ERRORS, f"{self._violations.max_count} bad messages within "
                                 f"{self._violations.window_s:g} s; closing")
-                self.close_code = CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY
+                self._close(CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY)
 
     def end(self) -> None:
         """The client is gone (or is being closed): its session ends. Idempotent, synchronous.
@@ -87,7 +108,7 @@ class SessionController:
     async def _handle(self, env: Envelope, encoding: Encoding) -> None:
         kind = env.type
         if kind == MessageType.BYE:
-            self.close_code = CloseCode.NORMAL
+            self._close(CloseCode.NORMAL)
             return
         if kind == MessageType.HELLO:
             if self.session is not None:
@@ -123,15 +144,20 @@ class SessionController:
         hello = Hello.parse(env.payload, s.default_rate_hz, s.max_rate_hz)
         if not token_ok(s.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "hello has a missing or wrong token")
-        session = await assemble_session(self.services, hello)
-        session.listener = self
         try:
-            await session.start()
-        except BaseException:
-            session.close()
-            raise
-        self.session = session
-        self.services.registry.add(session)
+            reservation = self.services.registry.reserve()
+        except SessionLimitReached as e:
+            raise ProtocolError(ErrorCode.SERVER_BUSY, str(e)) from None
+        with reservation:
+            session = await assemble_session(self.services, hello)
+            session.listener = self
+            try:
+                await session.start()
+            except BaseException:
+                session.close()
+                raise
+            self.session = session
+            reservation.fill(session)
         self._send(envelopes.welcome(self.services.session_info(session), session.config()))
         session.wire.subscribe(Subscriber(self.channel, hello.format, self.encoding))
         log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
@@ -180,6 +206,11 @@ class SessionController:
     # -- what the session says ----------------------------------------------------------------
     def on_stage_error(self, error: StageError) -> None:
         self.send_error(error.code, error.message)
+
+    def on_failure(self, task: str, error: BaseException) -> None:
+        self.send_error(ErrorCode.INTERNAL_ERROR, f"the session stopped: its {task} failed "
+                        f"({type(error).__name__}); it was logged. Reconnect to start a new session.")
+        self._close(CloseCode.INTERNAL_ERROR)
 
     def on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None:
         sid = self.session.id if self.session else None

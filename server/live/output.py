@@ -40,7 +40,7 @@ class AvatarOutput:
         self.sinks: list[FrameSink] = []
         self._compare: CompareSink | None = None
         self._emotion_interval_s = 1.0 / emotion_rate_hz
-        self._since_emotion_s = float("inf")
+        self._since_emotion_s = self._emotion_interval_s  # the first tick reports
         self._sequences = {"frame": 0, "emotion": 0, "transcript": 0}
 
     def add_sink(self, sink: FrameSink) -> None:
@@ -83,7 +83,11 @@ class AvatarOutput:
             sink.on_frame(frame, meta)
         self._since_emotion_s += dt_s
         if self._since_emotion_s >= self._emotion_interval_s:
-            self._since_emotion_s = 0.0
+            # Keep the phase (resetting to 0 loses the remainder: 8.3 Hz instead of 10 at 60 Hz
+            # ticks); after a stall, start again rather than catch up.
+            self._since_emotion_s -= self._emotion_interval_s
+            if self._since_emotion_s >= self._emotion_interval_s:
+                self._since_emotion_s = 0.0
             report = EmotionReport.of(inputs.face, state, self.emotions.top, self.emotions.scores)
             emotion_meta = MessageMeta(self.session_id, timestamp_ms, self._next("emotion"))
             for sink in self.sinks:

@@ -10,6 +10,8 @@ loop; the stages' threads never touch it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -33,6 +35,8 @@ from .clock import OutputClock
 from .output import AvatarOutput
 from .stage import Stage
 
+log = logging.getLogger(__name__)
+
 
 class SessionListener(Protocol):
     """What the session tells its controller besides the stream."""
@@ -40,6 +44,9 @@ class SessionListener(Protocol):
     def on_stage_error(self, error: StageError) -> None: ...
 
     def on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None: ...
+
+    def on_failure(self, task: str, error: BaseException) -> None:
+        """One of the session's tasks failed: the session cannot go on."""
 
 
 class Session:
@@ -74,8 +81,23 @@ class Session:
         for topic, handler in ((Topic.FACE, self._on_face), (Topic.VOICE, self._on_voice),
                                (Topic.SPEECH, self._on_speech), (Topic.STAGE_ERROR, self._on_stage_error)):
             self._subscriptions.append(self.bus.subscribe(self.id, topic, handler))
-        self._clock.start()
+        tasks = [getattr(stage, "task", None) for stage in self.stages] + [self._clock.start()]
+        for task in tasks:
+            if task is not None:
+                task.add_done_callback(self._on_task_done)
         self.state = SessionState.RUNNING
+
+    def _on_task_done(self, task: asyncio.Task) -> None:
+        """Every task of a session runs until the session closes; one that ends otherwise has
+        failed, and the session with it: logged, counted, and said to the controller."""
+        if task.cancelled() or self.state in (SessionState.CLOSING, SessionState.CLOSED):
+            return
+        error = task.exception() or RuntimeError(f"{task.get_name()} ended")
+        name = task.get_name().removesuffix(f"-{self.id}")
+        log.error("session %s: its %s task failed", self.id, name, exc_info=error)
+        self.metrics.session_failures.labels(name).inc()
+        if self.listener is not None:
+            self.listener.on_failure(name, error)
 
     # -- media in ----------------------------------------------------------------------------
     def submit_video(self, frame: VideoFrame) -> None:

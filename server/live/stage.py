@@ -39,6 +39,11 @@ class Stage:
         self._subscription = self.bus.subscribe(self.session_id, self.topic, self._take)
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-{self.session_id}")
 
+    @property
+    def task(self) -> asyncio.Task | None:
+        """The stage's task, once started (the session watches it)."""
+        return self._task
+
     async def on_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 

@@ -8,8 +8,10 @@ strings as base64. Packed avatar frames use integer keys (see packed.py).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +20,9 @@ import cbor2
 from .constants import ErrorCode
 
 Encoding = Literal["cbor", "json"]
+# No message of the protocol nests deeper than a few levels; deeper ones (or CBOR shared
+# references that make a structure contain itself) are refused before anything walks them.
+MAX_DEPTH = 16
 
 
 class ProtocolError(ValueError):
@@ -75,14 +80,12 @@ def decode(data: bytes | str) -> tuple[Envelope, Encoding]:
         encoding: Encoding = "json"
         try:
             value = json.loads(data)
-        except ValueError as e:
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"text message is not valid JSON: {e}") from None
+        except (ValueError, RecursionError) as e:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"text message is not valid JSON: {_short(e)}") from None
     else:
         encoding = "cbor"
-        try:
-            value = cbor2.loads(data)
-        except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError) as e:
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message is not valid CBOR: {e}") from None
+        value = _cbor_item(data)
+    value = _plain(value, 0)
     if not isinstance(value, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"a message must be a map, got {type(value).__name__}")
     kind = value.get("type")
@@ -99,6 +102,37 @@ def decode(data: bytes | str) -> tuple[Envelope, Encoding]:
     sid = value.get("session_id")
     return Envelope(kind, payload, sid if isinstance(sid, str) else None,
                     numbers["timestamp_ms"], numbers["sequence"]), encoding
+
+
+def _cbor_item(data: bytes) -> Any:
+    """Exactly one CBOR data item (RFC 8949 §5.1: a self-described one, tag 55799, too)."""
+    stream = io.BytesIO(data)
+    try:
+        value = cbor2.CBORDecoder(stream).decode()
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message is not valid CBOR: {_short(e)}") from None
+    if stream.tell() != len(data):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message has {len(data) - stream.tell()} bytes after "
+                            "its CBOR item: send one message per WebSocket message")
+    return value
+
+
+def _plain(v: Any, depth: int) -> Any:
+    """Maps (cbor2's frozendict too) as dicts, every level checked against MAX_DEPTH."""
+    if isinstance(v, Mapping):
+        if depth >= MAX_DEPTH:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"message nests deeper than {MAX_DEPTH} levels")
+        return {k: _plain(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        if depth >= MAX_DEPTH:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"message nests deeper than {MAX_DEPTH} levels")
+        return [_plain(x, depth + 1) for x in v]
+    return v
+
+
+def _short(e: Exception, limit: int = 200) -> str:
+    text = str(e)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _integer(v: Any, key: str) -> int | None:

@@ -86,8 +86,10 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # a watcher's session ended
     POLICY = 1008  # origin, token, too many errors
     TOO_BIG = 1009  # too many oversized messages
+    INTERNAL_ERROR = 1011  # the session failed inside the server (logged); reconnecting starts a new one
     TRY_AGAIN = 1013  # too many watchers
     UNKNOWN_SESSION = 4404  # a watcher asked for a session that does not exist
+    HELLO_TIMEOUT = 4408  # no hello within the hello deadline
 
 
 class ErrorCode(StrEnum):
@@ -109,6 +111,8 @@ class ErrorCode(StrEnum):
     INFERENCE_FAILED = "inference_failed"
     AUTH_FAILED = "auth_failed"
     TOO_MANY_ERRORS = "too_many_errors"
+    HELLO_TIMEOUT = "hello_timeout"
+    INTERNAL_ERROR = "internal_error"
 
 
 class SessionState(StrEnum):

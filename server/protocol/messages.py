@@ -14,6 +14,8 @@ from .constants import ErrorCode
 
 FORMATS = ("named", "packed")
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
+# capture_ms is the client's clock in milliseconds: any value a double holds exactly.
+MAX_CAPTURE_MS = 2**53
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,15 @@ class Hello:
             raise ProtocolError(ErrorCode.BAD_HELLO, "consent.camera and consent.microphone must be true or false")
         fmt = p.get("format", "named")
         if fmt not in FORMATS:
-            raise ProtocolError(ErrorCode.BAD_HELLO, f"format must be one of {list(FORMATS)}, got {fmt!r}")
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"format must be one of {list(FORMATS)}, got {_shown(fmt)}")
         rate = p.get("rate_hz", default_rate_hz)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) \
-                or not 1.0 <= rate <= max_rate_hz:
+        if not _number_in(rate, 1.0, max_rate_hz):
             raise ProtocolError(ErrorCode.BAD_HELLO,
-                                f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {rate!r}")
+                                f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {_shown(rate)}")
         strategy = p.get("strategy", "direct")
-        if strategy not in STRATEGIES:
-            raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+        if not _strategy_name(strategy):
+            raise ProtocolError(ErrorCode.BAD_HELLO,
+                                f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}")
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
             raise ProtocolError(ErrorCode.BAD_HELLO, "strategy_params must be a map")
@@ -89,7 +91,8 @@ def _lipsync(p: Any) -> float | None:
         return None
     delay = p.get("delay_ms", 300)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 100 <= delay <= 1000:
-        raise ProtocolError(ErrorCode.BAD_HELLO, f"lipsync.delay_ms must be a number from 100 to 1000, got {delay!r}")
+        raise ProtocolError(ErrorCode.BAD_HELLO,
+                            f"lipsync.delay_ms must be a number from 100 to 1000, got {_shown(delay)}")
     return float(delay)
 
 
@@ -100,7 +103,7 @@ class Compare:
 
     @classmethod
     def parse(cls, p: Any, code: ErrorCode) -> "Compare":
-        if not isinstance(p, dict) or p.get("strategy") not in STRATEGIES:
+        if not isinstance(p, dict) or not _strategy_name(p.get("strategy")):
             raise ProtocolError(code, f"compare needs {{strategy: one of {sorted(STRATEGIES)}, strategy_params?}}")
         params = p.get("strategy_params", {})
         if not isinstance(params, dict):
@@ -142,7 +145,7 @@ class AudioChunk:
         rate = p.get("sample_rate_hz")
         if rate not in AUDIO_RATES_HZ:
             raise ProtocolError(ErrorCode.BAD_AUDIO,
-                                f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {rate!r}")
+                                f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {_shown(rate)}")
         if len(pcm) % 2:
             raise ProtocolError(ErrorCode.BAD_AUDIO, "pcm must be s16le mono: an even number of bytes")
         return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
@@ -162,9 +165,9 @@ class Configure:
     @classmethod
     def parse(cls, p: dict[str, Any]) -> "Configure":
         strategy = p.get("strategy")
-        if strategy is not None and strategy not in STRATEGIES:
+        if strategy is not None and not _strategy_name(strategy):
             raise ProtocolError(ErrorCode.BAD_CONFIGURE,
-                                f"unknown strategy {strategy!r}; available: {sorted(STRATEGIES)}")
+                                f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}")
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
             raise ProtocolError(ErrorCode.BAD_CONFIGURE, "strategy_params must be a map")
@@ -206,13 +209,33 @@ class CalibrationStart:
         prepare = p.get("prepare_s", 1.5)
         scale = p.get("duration_scale", 1.0)
         for name, v, lo, hi in (("prepare_s", prepare, 0.0, 10.0), ("duration_scale", scale, 0.1, 5.0)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            if not _number_in(v, lo, hi):
                 raise ProtocolError(ErrorCode.BAD_CALIBRATION, f"{name} must be a number from {lo:g} to {hi:g}")
         return cls(user_id, steps, float(prepare), float(scale))
 
 
 def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:
     v = p.get("capture_ms", fallback_ms)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, "capture_ms must be a number of milliseconds")
+    if not _number_in(v, -MAX_CAPTURE_MS, MAX_CAPTURE_MS):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE,
+                            f"capture_ms must be a number of milliseconds within ±2^53, got {_shown(v)}")
     return int(v)
+
+
+def _number_in(v: Any, lo: float, hi: float) -> bool:
+    """A real number within lo..hi; an int is compared before any conversion (10**400 has no float)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return (not isinstance(v, float) or math.isfinite(v)) and lo <= v <= hi
+
+
+def _strategy_name(v: Any) -> bool:
+    return isinstance(v, str) and v in STRATEGIES
+
+
+def _shown(v: Any) -> str:
+    """A value as an error message quotes it: short, whatever its size."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**18:
+        return f"an integer of {v.bit_length()} bits"
+    text = repr(v) if isinstance(v, (str, int, float, bool, type(None))) else f"a {type(v).__name__}"
+    return text if len(text) <= 40 else text[:40] + "…"

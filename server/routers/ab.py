@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..services import Services
 from ..stores.votes import VoteError, parse_vote
 from ..tools.ab_stats import results
-from .deps import services
+from .deps import read_json, services
 
 router = APIRouter()
 
 
 @router.post("/v1/ab/votes", status_code=201)
-def post_vote(body: Any = Body(...), svc: Services = Depends(services)) -> dict[str, Any]:
+async def post_vote(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     """One vote of an A/B trial: {trial_id, strategy_a, strategy_b, chosen: A|B, rating?, comment?, blind}."""
+    body = await read_json(request, svc.settings.max_json_bytes)
     try:
-        return {"id": svc.votes.add(parse_vote(body))}
+        return {"id": await run_in_threadpool(svc.votes.add, parse_vote(body))}
     except VoteError as e:
         raise HTTPException(422, str(e)) from None
 

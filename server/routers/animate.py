@@ -10,7 +10,7 @@ from ..models.store import ModelError
 from ..protocol.codec import encode_map
 from ..services import Services
 from ..tools.animate import AnimateError, animate
-from .deps import services
+from .deps import read_body, services
 
 router = APIRouter()
 
@@ -21,12 +21,9 @@ async def animate_line(request: Request, transcript: str | None = Query(None, ma
                        svc: Services = Depends(services)) -> Response:
     """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
     with format=cbor): forced alignment when a transcript is given, phone recognition otherwise."""
-    data = await request.body()
-    limit = svc.settings.max_upload_bytes
-    if len(data) > limit:
-        raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
     if format not in ("json", "cbor"):
         raise HTTPException(422, "format must be json or cbor")
+    data = await read_body(request, svc.settings.max_animate_bytes, "the WAV file")
     try:
         vad = svc.models.require("silero_vad")
         timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad, svc.speech.recognize_blocking)

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from calibration.table import CalibrationError, CalibrationTable
 
 from ..services import Services
-from .deps import services
+from .deps import read_json, services
 
 router = APIRouter()
 
 
 @router.get("/v1/calibration/{user_id}")
-def get_calibration(user_id: str, version: int | None = None, svc: Services = Depends(services)) -> dict[str, Any]:
+def get_calibration(user_id: str, version: int | None = Query(None, ge=1, le=2**62),
+                    svc: Services = Depends(services)) -> dict[str, Any]:
     """The user's newest table (or one version): also the export format."""
     table = svc.calibration.get(user_id, version)
     if table is None:
@@ -30,8 +31,9 @@ def calibration_history(user_id: str, svc: Services = Depends(services)) -> list
 
 
 @router.put("/v1/calibration/{user_id}")
-async def put_calibration(user_id: str, body: Any = Body(...), svc: Services = Depends(services)) -> dict[str, Any]:
+async def put_calibration(user_id: str, request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     """Import a table (the JSON of GET); it applies to the user's live sessions at once."""
+    body = await read_json(request, svc.settings.max_json_bytes)
     try:
         table = CalibrationTable.from_dict(body, user_id)
     except CalibrationError as e:

@@ -1,8 +1,12 @@
-"""How an endpoint reaches the server's Services (opened in the app's lifespan)."""
+"""What every endpoint needs: the server's Services (opened in the app's lifespan) and bodies
+read within their limits."""
 
 from __future__ import annotations
 
-from fastapi import Request
+import json
+from typing import Any
+
+from fastapi import HTTPException, Request
 from starlette.requests import HTTPConnection
 
 from ..services import Services
@@ -15,3 +19,27 @@ def services_of(connection: HTTPConnection) -> Services:
 def services(request: Request) -> Services:
     """FastAPI dependency: ``svc: Services = Depends(services)``."""
     return services_of(request)
+
+
+async def read_body(request: Request, limit: int, what: str = "the body") -> bytes:
+    """The request body, refused (413) as soon as it is over ``limit`` bytes: a declared
+    length is checked before reading, a chunked body while it streams, so nothing over the
+    limit is ever held in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise HTTPException(413, f"{what} is over the limit of {limit} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise HTTPException(413, f"{what} is over the limit of {limit} bytes")
+    return bytes(data)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """A JSON body of at most ``limit`` bytes; 422 with the reason when it is not JSON."""
+    data = await read_body(request, limit, "the JSON body")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise HTTPException(422, f"the body is not JSON: {type(e).__name__}: {e}") from None

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from avatar_mapping.rig import RigError
 
-from ..assets.rig_inspect import RigInspectError, inspect_bytes, rig_id_from_name
+from ..assets.rig_inspect import InspectLimits, RigInspectError, inspect_bytes, rig_id_from_name
 from ..services import Services
-from .deps import services
+from .deps import read_body, services
 
 router = APIRouter()
 
@@ -36,17 +36,11 @@ async def upload_rig(request: Request, id: str | None = Query(None, description=
                      filename: str = Query("avatar.glb"), replace: bool = Query(False),
                      svc: Services = Depends(services)) -> dict[str, Any]:
     """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
-    limit = svc.settings.max_upload_bytes
-    if int(request.headers.get("content-length") or 0) > limit:
-        raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise HTTPException(413, f"the file is over the upload limit of {limit} bytes")
+    data = await read_body(request, svc.settings.max_upload_bytes, "the file")
     rig_id = id or Path(filename).stem
+    limits = InspectLimits(max_decoded_bytes=svc.settings.max_rig_decoded_bytes)
     try:
-        rig = inspect_bytes(bytes(data), rig_id_from_name(rig_id), source=Path(filename).name)
+        rig = inspect_bytes(data, rig_id_from_name(rig_id), source=Path(filename).name, limits=limits)
         svc.rigs.add(rig, replace=replace)
     except (RigInspectError, RigError) as e:
         raise HTTPException(422, str(e)) from None

@@ -41,7 +41,7 @@ class Variant:
 
     @classmethod
     def parse(cls, text: str) -> "Variant":
-        """``hybrid``, ``hybrid:accent=0.5,speech_threshold=0.6`` or ``hybrid:{"accent": 0.5}``."""
+        """``hybrid``, ``hybrid:accent=0.5,speaking_threshold=0.6`` or ``hybrid:{"accent": 0.5}``."""
         name, _, rest = text.partition(":")
         if not rest:
             return cls(name, {})

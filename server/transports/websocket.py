@@ -43,7 +43,9 @@ async def serve_publisher(websocket: WebSocket, services: Services) -> None:
     sender = asyncio.create_task(_drain(outbox, websocket))
     try:
         while controller.close_code is None:
-            message = await websocket.receive()
+            message = await _receive(websocket, controller)
+            if message is None:
+                continue  # the controller decided (deadline, failure): the loop condition says so
             if message["type"] == "websocket.disconnect":
                 break
             data = message.get("bytes") if message.get("bytes") is not None else message.get("text")
@@ -88,6 +90,24 @@ async def serve_watcher(websocket: WebSocket, services: Services, session_id: st
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:
         services.registry.unwatch(session_id, subscriber)
+
+
+async def _receive(websocket: WebSocket, controller: SessionController) -> dict | None:
+    """The next ASGI message, or None when the controller closes first or its wait runs out."""
+    receiving = asyncio.ensure_future(websocket.receive())
+    stopping = asyncio.ensure_future(controller.stopped.wait())
+    try:
+        done, _ = await asyncio.wait((receiving, stopping), timeout=controller.wait_s,
+                                    return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not receiving.done():
+            receiving.cancel()
+    if receiving in done:
+        return receiving.result()
+    if not done:
+        controller.timed_out()
+    return None
 
 
 def _outbox(services: Services) -> Outbox:

@@ -70,8 +70,10 @@ namespace AvatarDriver.Protocol
             public const int GoingAway = 1001;
             public const int Policy = 1008;
             public const int TooBig = 1009;
+            public const int InternalError = 1011;
             public const int TryAgain = 1013;
             public const int UnknownSession = 4404;
+            public const int HelloTimeout = 4408;
         }
 
         /// <summary>The `code` of an error message.</summary>
@@ -93,6 +95,8 @@ namespace AvatarDriver.Protocol
             public const string InferenceFailed = "inference_failed";
             public const string AuthFailed = "auth_failed";
             public const string TooManyErrors = "too_many_errors";
+            public const string HelloTimeout = "hello_timeout";
+            public const string InternalError = "internal_error";
         }
 
         /// <summary>A publisher session's life.</summary>

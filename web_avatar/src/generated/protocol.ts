@@ -64,8 +64,10 @@ export const CloseCode = {
   GoingAway: 1001,
   Policy: 1008,
   TooBig: 1009,
+  InternalError: 1011,
   TryAgain: 1013,
   UnknownSession: 4404,
+  HelloTimeout: 4408,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -87,6 +89,8 @@ export const ErrorCode = {
   InferenceFailed: "inference_failed",
   AuthFailed: "auth_failed",
   TooManyErrors: "too_many_errors",
+  HelloTimeout: "hello_timeout",
+  InternalError: "internal_error",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
