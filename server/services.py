@@ -26,6 +26,7 @@ from .protocol.envelopes import SessionInfo
 from .settings import Settings
 from .stores.recordings import RecordingStore
 from .stores.votes import VoteStore
+from .tools.pool import ToolPool
 
 if TYPE_CHECKING:
     from .live.session import Session
@@ -43,6 +44,7 @@ class Services:
     recordings: RecordingStore
     metrics: Metrics
     registry: SessionRegistry
+    tools: ToolPool
     bus: Bus = field(default_factory=InProcessBus)
 
     @classmethod
@@ -55,6 +57,7 @@ class Services:
                        VoteStore(data / "ab_votes.sqlite3"), SpeechService.from_settings(settings),
                        RecordingStore(data / "recordings"), metrics,
                        SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session),
+                       ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
                        bus or InProcessBus())
         services.speech.load()
         return services
@@ -62,6 +65,7 @@ class Services:
     def close(self) -> None:
         for session in self.registry:
             self.registry.close(session.id)
+        self.tools.close()
         self.speech.close()
         self.calibration.close()
         self.votes.close()

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     max_json_bytes: int = 1024 * 1024
     # What an avatar file may make the inspector decode (EXT_meshopt_compression).
     max_rig_decoded_bytes: int = 256 * 1024 * 1024
+    # The longest line POST /v1/animate takes.
+    max_animate_seconds: float = 120.0
+    # Avatar inspection and line animation run in this many worker processes, at most
+    # tool_workers + tool_queue jobs at a time (more: 503 with Retry-After), each for at most
+    # tool_timeout_s.
+    tool_workers: int = 1
+    tool_queue: int = 4
+    tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
     # When set, hello messages and watchers must present this token.
     token: str | None = None

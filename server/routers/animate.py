@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from ..models.store import ModelError
 from ..protocol.codec import encode_map
 from ..services import Services
-from ..tools.animate import AnimateError, animate
-from .deps import read_body, services
+from ..tools.animate import AnimateError, animate, recognize_line
+from .deps import read_body, run_tool, services
 
 router = APIRouter()
 
@@ -24,9 +24,13 @@ async def animate_line(request: Request, transcript: str | None = Query(None, ma
     if format not in ("json", "cbor"):
         raise HTTPException(422, "format must be json or cbor")
     data = await read_body(request, svc.settings.max_animate_bytes, "the WAV file")
+    max_s = svc.settings.max_animate_seconds
     try:
         vad = svc.models.require("silero_vad")
-        timeline = await run_in_threadpool(animate, data, transcript, rate_hz, vad, svc.speech.recognize_blocking)
+        # SenseVoice runs on its own thread here (one model for the server); pocketsphinx in a worker.
+        speech = (await run_in_threadpool(recognize_line, data, svc.speech.recognize_blocking, max_s)
+                  if svc.speech.available else None)
+        timeline = await run_tool(svc, animate, data, transcript, rate_hz, vad, speech, max_s)
     except AnimateError as e:
         raise HTTPException(422, str(e)) from None
     except ModelError as e:

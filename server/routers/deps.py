@@ -4,12 +4,13 @@ read within their limits."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import HTTPException, Request
 from starlette.requests import HTTPConnection
 
 from ..services import Services
+from ..tools.pool import PoolBusy, PoolFailed
 
 
 def services_of(connection: HTTPConnection) -> Services:
@@ -43,3 +44,14 @@ async def read_json(request: Request, limit: int) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise HTTPException(422, f"the body is not JSON: {type(e).__name__}: {e}") from None
+
+
+async def run_tool(svc: Services, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in the tool pool: 503 with Retry-After when it is full, 503 when the job
+    did not finish; the tool's own errors pass through."""
+    try:
+        return await svc.tools.run(fn, *args)
+    except PoolBusy as e:
+        raise HTTPException(503, str(e), headers={"Retry-After": "2"}) from None
+    except PoolFailed as e:
+        raise HTTPException(503, f"the job did not finish: {e}") from None

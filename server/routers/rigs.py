@@ -12,7 +12,7 @@ from avatar_mapping.rig import RigError
 
 from ..assets.rig_inspect import InspectLimits, RigInspectError, inspect_bytes, rig_id_from_name
 from ..services import Services
-from .deps import read_body, services
+from .deps import read_body, run_tool, services
 
 router = APIRouter()
 
@@ -40,7 +40,7 @@ async def upload_rig(request: Request, id: str | None = Query(None, description=
     rig_id = id or Path(filename).stem
     limits = InspectLimits(max_decoded_bytes=svc.settings.max_rig_decoded_bytes)
     try:
-        rig = inspect_bytes(data, rig_id_from_name(rig_id), source=Path(filename).name, limits=limits)
+        rig = await run_tool(svc, inspect_bytes, data, rig_id_from_name(rig_id), Path(filename).name, None, limits)
         svc.rigs.add(rig, replace=replace)
     except (RigInspectError, RigError) as e:
         raise HTTPException(422, str(e)) from None

@@ -25,7 +25,7 @@ from ..models.store import ModelStore
 from ..protocol.envelopes import Outgoing
 from ..settings import Settings
 from ..sinks.wire import MessageSink
-from .animate import AnimateError, VoiceTimeline
+from .animate import AnimateError, VoiceTimeline, recognize_line
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 AUDIO_SUFFIXES = {".wav"}
@@ -121,7 +121,9 @@ def voice_timeline(wav: Path, transcript: str | None, store: ModelStore, setting
     speech = SpeechService.from_settings(settings)
     speech.load()
     try:
-        return VoiceTimeline(wav.read_bytes(), transcript, store.require("silero_vad"), speech.recognize_blocking)
+        data = wav.read_bytes()
+        return VoiceTimeline(data, transcript, store.require("silero_vad"),
+                             recognize_line(data, speech.recognize_blocking))
     except AnimateError as e:
         raise AnalyzeError(f"{wav}: {e}") from None
     finally:

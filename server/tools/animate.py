@@ -24,26 +24,35 @@ class AnimateError(ValueError):
     pass
 
 
-def read_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """Mono float32 samples and their rate from 16-bit PCM WAV bytes (stereo is averaged)."""
+def read_wav(data: bytes, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate from 16-bit PCM WAV bytes (stereo is averaged);
+    a recording longer than ``max_seconds`` is refused before its samples are read."""
     try:
         with wave.open(io.BytesIO(data)) as w:
             if w.getsampwidth() != 2:
                 raise AnimateError(f"WAV must be 16-bit PCM, got {8 * w.getsampwidth()}-bit")
             rate, channels = w.getframerate(), w.getnchannels()
-            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+            if rate not in (16000, 22050, 44100, 48000):
+                raise AnimateError(f"sample rate must be 16000, 22050, 44100 or 48000 Hz, got {rate}")
+            if max_seconds is not None and w.getnframes() > max_seconds * rate:
+                raise AnimateError(f"the WAV file is {w.getnframes() / rate:.1f} s long; at most {max_seconds:g} s")
+            raw = w.readframes(w.getnframes())
     except (wave.Error, EOFError) as e:
         raise AnimateError(f"not a readable WAV file: {e}") from None
-    if rate not in (16000, 22050, 44100, 48000):
-        raise AnimateError(f"sample rate must be 16000, 22050, 44100 or 48000 Hz, got {rate}")
+    frame = 2 * channels
+    pcm = np.frombuffer(raw[:len(raw) - len(raw) % frame], dtype="<i2")  # a cut-off last frame is dropped
     samples = pcm.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0
     if len(samples) == 0:
         raise AnimateError("the WAV file has no samples")
     return samples, rate
 
 
-# Recognises a whole line: SpeechService.recognize_blocking (None in degraded mode).
-Recognize = Callable[[np.ndarray], "SpeechRecognition | None"]
+def recognize_line(wav: bytes, recognize: Callable[[np.ndarray], SpeechRecognition | None],
+                   max_seconds: float | None = None) -> SpeechRecognition | None:
+    """A whole line through the speech recogniser (SpeechService.recognize_blocking; None in
+    degraded mode), for its words and emotion."""
+    samples, rate = read_wav(wav, max_seconds)
+    return recognize(to_model_rate(samples, rate))
 
 
 class VoiceTimeline:
@@ -52,11 +61,13 @@ class VoiceTimeline:
     transcript, SenseVoice's (when it runs, and the line is English: the aligner's
     acoustic model is English) is used for the alignment."""
 
-    def __init__(self, wav: bytes, transcript: str | None, vad_model, recognize: Recognize | None = None):
-        samples, rate = read_wav(wav)
+    def __init__(self, wav: bytes, transcript: str | None, vad_model, speech: SpeechRecognition | None = None,
+                 max_seconds: float | None = None):
+        """``speech``: the line as the recogniser heard it (`recognize_line`), when it runs."""
+        samples, rate = read_wav(wav, max_seconds)
         audio = to_model_rate(samples, rate)
         self.duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
-        self.speech = recognize(audio) if recognize is not None else None
+        self.speech = speech
         self.transcript_source = "given" if transcript else None
         if not transcript and self.speech is not None and self.speech.present and \
                 self.speech.transcript.language in (None, "en"):
@@ -79,12 +90,13 @@ class VoiceTimeline:
                              visemes=w, viseme_conf=float(w.max()), speech_emotion=self._speech_emotion)
 
 
-def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model,
-            recognize: Recognize | None = None) -> dict[str, Any]:
-    """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript."""
+def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speech: SpeechRecognition | None = None,
+            max_seconds: float | None = None) -> dict[str, Any]:
+    """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript.
+    Blocking and CPU-bound (pocketsphinx): the server runs it in its tool pool."""
     if not 1.0 <= rate_hz <= 120.0:
         raise AnimateError("rate_hz must be from 1 to 120")
-    timeline = VoiceTimeline(wav, transcript, vad_model, recognize)
+    timeline = VoiceTimeline(wav, transcript, vad_model, speech, max_seconds)
     frames = []
     for i in range(int(np.ceil(timeline.duration_ms * rate_hz / 1000.0))):
         t_ms = (i + 0.5) * 1000.0 / rate_hz
