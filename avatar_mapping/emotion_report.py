@@ -32,6 +32,7 @@ class EmotionReport:
     gaze_y: float
     speaking_probability: float | None  # None without a voice
     speech_emotion: tuple[EmotionEvidence, ...]
+    emotion_inference: bool = True  # False: not allowed here; nothing about emotion is reported
 
     @classmethod
     def of(cls, face: FaceFeatures, state: FusedState | None = None, top: str | None = None,
@@ -41,7 +42,8 @@ class EmotionReport:
         fused = state.fused_emotion if state is not None else None
         known = fused is not None and fused.scores.any()
         voice = state.voice if state is not None and state.voice.present else None
-        speech = voice.speech_emotion if voice is not None else ()
+        inference = state is None or state.emotion_inference
+        speech = voice.speech_emotion if voice is not None and inference else ()
         if known and scores is None:
             top, scores = state.top_emotion, fused.scores
         reported = np.asarray(scores) if known else None
@@ -50,4 +52,4 @@ class EmotionReport:
         gaze_pitch = (face.left_eye.pitch_deg + face.right_eye.pitch_deg) / 2.0
         return cls(face, top if known else None, reported, fused.source if known else None, valence, arousal,
                    dominance, math.tan(math.radians(gaze_yaw)), math.tan(math.radians(gaze_pitch)),
-                   voice.speaking_probability if voice is not None else None, speech)
+                   voice.speaking_probability if voice is not None else None, speech, inference)

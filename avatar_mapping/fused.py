@@ -21,9 +21,13 @@ class FusedState:
     # Probabilities over EMOTIONS given directly (tests, replays); otherwise fused from
     # the face's estimate and the voice's speech emotion on first use.
     emotion_scores: np.ndarray | None = None
+    # False where inferring emotions is not allowed: no estimate at all, whatever is measured.
+    emotion_inference: bool = True
 
     @cached_property
     def fused_emotion(self) -> FusedEmotion:
+        if not self.emotion_inference:
+            return FusedEmotion.unknown()
         if self.emotion_scores is not None:
             scores = np.asarray(self.emotion_scores, np.float64)
             return FusedEmotion(True, scores, *affect(scores), 1.0, ("given",))
@@ -53,6 +57,6 @@ class FusedState:
         return EMOTIONS[int(np.argmax(self.emotion))] if self.emotion.any() else None
 
 
-def fuse(face: FaceFeatures, voice: VoiceFeatures | None = None) -> FusedState:
+def fuse(face: FaceFeatures, voice: VoiceFeatures | None = None, emotion_inference: bool = True) -> FusedState:
     """Face (calibrated) and voice into one state; emotion is fused when something reads it."""
-    return FusedState(face, voice or VoiceFeatures.silent(face.capture_ms))
+    return FusedState(face, voice or VoiceFeatures.silent(face.capture_ms), emotion_inference=emotion_inference)

@@ -34,6 +34,8 @@ class MapperOptions:
     rest_ease_s: float = 0.35
     # Head pose is extrapolated from its recent velocity by at most this long.
     max_extrapolation_s: float = 0.1
+    # False: no emotion is inferred (emotion-driven strategies then show none).
+    emotion_inference: bool = True
 
 
 def rig_context(rig: RigDefinition) -> StrategyContext:
@@ -103,7 +105,7 @@ class AvatarMapper:
     def _fuse(self, face: FaceFeatures, voice: VoiceFeatures | None) -> FusedState:
         key = (id(face), id(voice))
         if self._fused is None or self._fused[:2] != key or self._fused[2].face.capture_ms != face.capture_ms:
-            self._fused = (key[0], key[1], fuse(self.calibration.apply(face), voice))
+            self._fused = (key[0], key[1], fuse(self.calibration.apply(face), voice, self.options.emotion_inference))
         self.last_state = self._fused[2]
         return self._fused[2]
 

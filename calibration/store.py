@@ -1,7 +1,10 @@
 """SQLite storage of calibration tables: every version kept, the newest one applies.
 
 WAL journal (readers never block the writer), one transaction per write (a table is
-stored whole or not at all), and a schema version checked at open.
+stored whole or not at all), and a schema version checked at open. Deleting is erasing:
+`secure_delete` overwrites the freed pages, and the WAL (which still holds the old pages)
+is checkpointed into the database and truncated, so no copy of a deleted table stays in
+either file.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class CalibrationStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA secure_delete=ON")
         with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -67,10 +71,13 @@ class CalibrationStore:
         return [{"version": v, "saved_ms": t} for v, t in rows]
 
     def delete(self, user_id: str) -> int:
-        """Remove every version of a user's table; returns how many were removed."""
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            return self._db.execute("DELETE FROM calibration WHERE user_id = ?", (user_id,)).rowcount
+        """Erase every version of a user's table; returns how many were removed."""
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                removed = self._db.execute("DELETE FROM calibration WHERE user_id = ?", (user_id,)).rowcount
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def close(self) -> None:
         with self._lock:

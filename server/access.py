@@ -1,5 +1,5 @@
-"""Who may connect: browser origins and the shared token. Every door (WebSocket, REST, later
-WebRTC) asks here."""
+"""Who may connect: browser origins and the tokens. Every door (WebSocket, REST, later WebRTC)
+asks here; docs/security.md explains the model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def origin_allowed(origin: str | None, allowed: str) -> bool:
-    """No Origin (native client): allowed. Otherwise the allow-list, or localhost by default."""
+    """No Origin (native client): allowed. Otherwise the allow-list, or localhost by default.
+    (Not "the Host the request names": a DNS-rebinding page would pass that.)"""
     if origin is None:
         return True
     entries = [o.strip().rstrip("/") for o in allowed.split(",") if o.strip()]
@@ -24,3 +25,16 @@ def origin_allowed(origin: str | None, allowed: str) -> bool:
 def token_ok(expected: str | None, given: str | None) -> bool:
     """No token configured: anyone; else the same token, compared in constant time."""
     return expected is None or (given is not None and hmac.compare_digest(expected.encode(), given.encode()))
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def may_watch(token: str | None, watch_token: str | None, given: str | None) -> bool:
+    """Watching needs the full token or the watch-only one, once either is configured."""
+    if token is None and watch_token is None:
+        return True
+    return any(t is not None and token_ok(t, given) for t in (token, watch_token))

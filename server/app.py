@@ -3,17 +3,19 @@ routers/, the WebSocket transport in transports/, sessions in live/."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .routers import ab, animate, calibration, health, recordings, rigs, stream
+from .routers import ab, animate, calibration, health, metrics, recordings, rigs, stream, users
+from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
 from .services import Services
 from .settings import Settings
 
@@ -25,16 +27,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await run_in_threadpool(Services.open, settings)
+        services = app.state.services = await run_in_threadpool(Services.open, settings)
+        housekeeping = asyncio.create_task(services.housekeeping(), name="housekeeping")
         try:
             yield
         finally:
-            app.state.services.close()
+            housekeeping.cancel()
+            services.close()
 
     app = FastAPI(title="avatar-driver", version=__version__, lifespan=lifespan,
                   description="Tracks a face from webcam frames and streams avatar animation frames.")
-    for module in (health, rigs, calibration, recordings, animate, ab, stream):
-        app.include_router(module.router)
+    redact_tokens_in_logs()
+    app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
+    app.include_router(health.router)
+    app.include_router(stream.router)  # WebSockets: the transport checks origin and token
+    for module in (metrics, rigs, calibration, recordings, animate, ab, users):
+        app.include_router(module.router, dependencies=[Depends(require_token)])
     if (settings.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
     else:

@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--out", type=Path, help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
                                                   "report: the HTML file (the JSON goes beside it)")
 
+    user = sub.add_parser("user", help="what the server keeps about a user")
+    usub = user.add_subparsers(dest="user_command", required=True)
+    erase = usub.add_parser("erase", help="erase a user's calibration history, recordings, votes and uploaded rigs")
+    erase.add_argument("user_id")
+
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return _record(settings, args)
     if args.command == "ab":
         return _ab(settings, args)
+    if args.command == "user":
+        return _erase_user(settings, args.user_id)
     return _analyze(settings, args)
 
 
@@ -164,6 +171,30 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
         (args.out / "b.cborseq").write_bytes(b.stream_bytes())
         (args.out / "metrics.json").write_text(json.dumps(data, indent=1))
     print(json.dumps(data, indent=1))
+    return 0
+
+
+def _erase_user(settings: Settings, user_id: str) -> int:
+    """The stores of the data folder, without a server (stop it first: SQLite allows one writer
+    at a time, and a running server would keep the user's table in its sessions)."""
+    import json
+
+    from calibration.store import CalibrationStore
+
+    from .assets.rig_store import RigStore
+    from .stores.recordings import RecordingStore
+    from .stores.users import erase_user
+    from .stores.votes import VoteStore
+
+    data = settings.data_dir
+    calibration, votes = CalibrationStore(data / "calibration.sqlite3"), VoteStore(data / "ab_votes.sqlite3")
+    try:
+        erased = erase_user(user_id, calibration, RecordingStore(data / "recordings"), votes,
+                            RigStore.from_dir(settings.rigs_dir, data / "rigs"))
+    finally:
+        calibration.close()
+        votes.close()
+    print(json.dumps(erased.as_dict()))
     return 0
 
 

@@ -62,6 +62,14 @@ class Services:
         services.speech.load()
         return services
 
+    async def housekeeping(self, every_s: float = 3600.0) -> None:
+        """Runs for the server's life: recordings past their retention are deleted, now and
+        every ``every_s``."""
+        days = self.settings.recordings_retention_days
+        while days > 0:
+            await asyncio.to_thread(self.recordings.expire, days * 86400.0)
+            await asyncio.sleep(every_s)
+
     def close(self) -> None:
         for session in self.registry:
             self.registry.close(session.id)
@@ -87,9 +95,10 @@ class Services:
 
     @property
     def face_emotion_path(self) -> Path | None:
-        """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only)."""
+        """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only);
+        never where inferring emotions is not allowed."""
         s = self.settings
-        return self.models.optional(s.face_emotion_model) if s.face_emotion else None
+        return self.models.optional(s.face_emotion_model) if s.face_emotion and s.emotion_inference else None
 
     def session_info(self, session: Session) -> SessionInfo:
         """What a welcome describes of a session."""

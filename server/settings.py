@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     rigs_dir: Path = REPO_ROOT / "rigs"
     # Calibration database and uploaded rigs (derived JSON only; never media).
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("avatar-driver")))
+    # Feature recordings (consent.record) are deleted this long after they were last written;
+    # 0 keeps them until they are deleted (REST, or erasing their user).
+    recordings_retention_days: float = 30.0
     # Request bodies: an avatar file (POST /v1/rigs), a WAV (POST /v1/animate), a JSON body
     # (calibration tables, votes). Larger ones are refused (413) before they are held.
     max_upload_bytes: int = 64 * 1024 * 1024
@@ -37,8 +40,11 @@ class Settings(BaseSettings):
     tool_queue: int = 4
     tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
-    # When set, hello messages and watchers must present this token.
+    # When set, every endpoint but /healthz and the viewer's files needs this token: REST as
+    # `Authorization: Bearer <token>`, a publisher in its hello, a watcher as ?token=.
     token: str | None = None
+    # A token that may only watch sessions (an NPC, an OBS overlay), besides `token`.
+    watch_token: str | None = None
     # Browser origins allowed to open WebSockets; empty allows localhost origins only.
     # "*" allows every origin. Clients that send no Origin header (native apps) are allowed.
     # Comma-separated, e.g. "https://app.example.com,http://localhost:5173".
@@ -60,6 +66,11 @@ class Settings(BaseSettings):
     # store's "face_emotion" (FER2013, the default) or "face_emotion_faceapi" (face-api).
     face_emotion: bool = True
     face_emotion_model: str = "face_emotion"
+    # Purpose mode: off where inferring emotions is not allowed (e.g. workplaces and schools,
+    # EU AI Act art. 5(1)(f)). No classifier runs (face CNN, AU prototypes, SenseVoice's
+    # emotion, prosody arousal); blendshapes, visemes, head pose and transcripts go on, and
+    # emotion_update says `emotion_inference: false`.
+    emotion_inference: bool = True
     # SenseVoice (transcript, speech emotion): off, or its model folder (default: <models>/SenseVoiceSmall).
     speech_recognition: bool = True
     sensevoice_dir: Path | None = None

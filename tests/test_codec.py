@@ -47,3 +47,26 @@ def test_integral_floats_are_accepted_for_integer_fields():
     assert env.timestamp_ms == 1_700_000_000_000 and isinstance(env.timestamp_ms, int) and env.sequence == 3
     with pytest.raises(ProtocolError, match="integer"):
         decode(cbor2.dumps({"type": "bye", "sequence": 2.5}))
+
+
+def test_a_self_described_message_is_accepted_and_trailing_bytes_are_not():
+    """RFC 8949 §3.4.6: tag 55799 marks CBOR and changes nothing. A second item after the
+    message used to be ignored silently."""
+    env, _ = decode(cbor2.dumps(cbor2.CBORTag(55799, {"type": "hello", "payload": {"consent": {"camera": True}}})))
+    assert env.type == "hello" and env.payload == {"consent": {"camera": True}} and type(env.payload) is dict
+    with pytest.raises(ProtocolError, match="1 bytes after its CBOR item") as e:
+        decode(cbor2.dumps({"type": "bye"}) + b"\x00")
+    assert e.value.code == "bad_message"
+
+
+def test_structures_that_contain_themselves_or_nest_too_deep_are_refused():
+    """CBOR shared references (tags 28/29) can make a value contain itself; JSON 100,000 levels
+    deep overflowed the parser: both used to drop the socket with a traceback."""
+    loop: list = []
+    loop.append(loop)
+    for data in (cbor2.dumps({"type": "hello", "payload": {"x": loop}}, value_sharing=True),
+                 "[" * 100_000 + "]" * 100_000,
+                 cbor2.dumps({"type": "hello", "payload": {"a": [[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}})):
+        with pytest.raises(ProtocolError) as e:
+            decode(data)
+        assert e.value.code == "bad_message"

@@ -47,3 +47,28 @@ def test_audio_chunk_validation():
         AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 8000}, "cbor", 0)
     with pytest.raises(ProtocolError, match="even number"):
         AudioChunk.parse({"pcm": b"\x00", "sample_rate_hz": 16000}, "cbor", 0)
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({**CONSENT, "rate_hz": 10**400}, "rate_hz must be a number from 1 to 60, got an integer of 1329 bits"),
+    ({**CONSENT, "rate_hz": float("inf")}, "rate_hz must be"),
+    ({**CONSENT, "strategy": ["direct"]}, "unknown strategy a list"),
+    ({**CONSENT, "strategy": {"x": 1}}, "unknown strategy a dict"),
+    ({**CONSENT, "compare": {"strategy": ["hybrid"]}}, "compare needs"),
+    ({**CONSENT, "format": "x" * 10_000}, "format must be one of"),
+])
+def test_hostile_hello_fields_get_bad_hello_not_a_crash(payload, message):
+    """Huge integers and lists in hello fields used to raise OverflowError/TypeError: socket dropped."""
+    with pytest.raises(ProtocolError, match=message) as e:
+        Hello.parse(payload, 30.0, 60.0)
+    assert e.value.code == ErrorCode.BAD_HELLO and len(e.value.message) < 300
+
+
+def test_hostile_media_fields_get_specific_errors():
+    with pytest.raises(ProtocolError, match="capture_ms must be a number of milliseconds") as e:
+        VideoFrame.parse({"image": b"x", "capture_ms": 10**400}, "cbor", 0)
+    assert e.value.code == ErrorCode.BAD_MESSAGE
+    with pytest.raises(ProtocolError, match="sample_rate_hz must be one of"):
+        AudioChunk.parse({"pcm": b"\x00\x00", "sample_rate_hz": 10**400}, "cbor", 0)
+    with pytest.raises(ProtocolError, match="sample_rate_hz must be one of"):
+        AudioChunk.parse({"pcm": b"\x00\x00", "sample_rate_hz": [16000]}, "cbor", 0)

@@ -10,24 +10,29 @@ from avatar_mapping.rig import RigDefinition, RigError
 
 
 class RigStore:
-    """Built-in rigs (read-only) plus uploaded ones, saved as JSON in `upload_dir`."""
+    """Built-in rigs (read-only) plus uploaded ones, saved as JSON in `upload_dir` with the user
+    who uploaded them, when they said (so erasing a user removes their avatars' rigs)."""
 
     def __init__(self, rigs: dict[str, RigDefinition], upload_dir: Path | None = None,
-                 uploaded: dict[str, RigDefinition] | None = None):
+                 uploaded: dict[str, RigDefinition] | None = None, owners: dict[str, str] | None = None):
         self._builtin = dict(rigs)
         self._uploaded = dict(uploaded or {})
+        self._owners = dict(owners or {})
         self._rigs = {**self._uploaded, **self._builtin}
         self.upload_dir = upload_dir
 
     @classmethod
     def from_dir(cls, folder: Path, upload_dir: Path | None = None) -> "RigStore":
-        rigs = _load(folder)
+        rigs, _ = _load(folder)
         if not rigs:
             raise RigError(f"no rig definitions found in {folder}")
-        uploaded = _load(upload_dir) if upload_dir is not None and upload_dir.is_dir() else {}
-        return cls(rigs, upload_dir, uploaded)
+        uploaded, owners = _load(upload_dir) if upload_dir is not None and upload_dir.is_dir() else ({}, {})
+        return cls(rigs, upload_dir, uploaded, owners)
 
-    def add(self, rig: RigDefinition, replace: bool = False) -> None:
+    def owner(self, rig_id: str) -> str | None:
+        return self._owners.get(rig_id)
+
+    def add(self, rig: RigDefinition, replace: bool = False, owner: str | None = None) -> None:
         """Save an uploaded rig; built-in rigs cannot be replaced."""
         if rig.id in self._builtin:
             raise FileExistsError(f"rig {rig.id!r} is built in; choose another id")
@@ -37,10 +42,32 @@ class RigStore:
             raise RuntimeError("this server has no folder for uploaded rigs")
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.upload_dir / f".{rig.id}.json.tmp"
-        tmp.write_text(json.dumps(rig.to_dict(), indent=1))
+        tmp.write_text(json.dumps({**rig.to_dict(), **({"owner": owner} if owner else {})}, indent=1))
         tmp.replace(self.upload_dir / f"{rig.id}.json")  # atomic
         self._uploaded[rig.id] = rig
         self._rigs[rig.id] = rig
+        self._owners.pop(rig.id, None)
+        if owner:
+            self._owners[rig.id] = owner
+
+    def remove(self, rig_id: str) -> None:
+        """Delete an uploaded rig; KeyError when there is none of that id, PermissionError for a
+        built-in one."""
+        if rig_id in self._builtin:
+            raise PermissionError(f"rig {rig_id!r} is built in")
+        if rig_id not in self._uploaded:
+            raise KeyError(rig_id)
+        if self.upload_dir is not None:
+            (self.upload_dir / f"{rig_id}.json").unlink(missing_ok=True)
+        del self._uploaded[rig_id], self._rigs[rig_id]
+        self._owners.pop(rig_id, None)
+
+    def erase_user(self, user_id: str) -> int:
+        """Deletes every rig the user uploaded; returns how many."""
+        owned = [r for r, owner in self._owners.items() if owner == user_id]
+        for rig_id in owned:
+            self.remove(rig_id)
+        return len(owned)
 
     def get(self, rig_id: str) -> RigDefinition | None:
         return self._rigs.get(rig_id)
@@ -52,12 +79,17 @@ class RigStore:
         return [self._rigs[i] for i in self.ids()]
 
 
-def _load(folder: Path) -> dict[str, RigDefinition]:
+def _load(folder: Path) -> tuple[dict[str, RigDefinition], dict[str, str]]:
+    """The rigs of a folder, and the owners of those that have one."""
     rigs: dict[str, RigDefinition] = {}
+    owners: dict[str, str] = {}
     for path in sorted(Path(folder).glob("*.json")):
         try:
-            rig = RigDefinition.from_dict(json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            rig = RigDefinition.from_dict(data)
         except (ValueError, RigError) as e:  # json.JSONDecodeError is a ValueError
             raise RigError(f"{path}: {e}") from None
         rigs[rig.id] = rig
-    return rigs
+        if isinstance(data.get("owner"), str):
+            owners[rig.id] = data["owner"]
+    return rigs, owners

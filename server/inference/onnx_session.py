@@ -1,12 +1,15 @@
 """onnxruntime sessions for the small per-frame models (VAD, face emotion): CUDA when
 onnxruntime-gpu and a GPU are present, else CPU; one thread, since each call is tiny and
-extra threads only add latency beside the session's other work."""
+extra threads only add latency beside the session's other work. onnxruntime's telemetry
+(ETW events on Windows builds) is turned off before any session exists."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import onnxruntime as ort
+
+ort.disable_telemetry_events()
 
 
 def providers() -> list[str]:

@@ -14,7 +14,7 @@ import contextlib
 import io
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,12 @@ class SpeechRecognition:
     @property
     def text(self) -> str:
         return self.transcript.text
+
+    def without_emotion(self) -> "SpeechRecognition":
+        """The words and audio events only (where inferring emotions is not allowed)."""
+        segments = tuple(replace(s, emotion=None) for s in self.transcript.segments)
+        return replace(self, transcript=replace(self.transcript, segments=segments), emotion_scores=None,
+                       emotion_confidence=0.0)
 
     def emotion_evidence(self) -> EmotionEvidence | None:
         """Its speech emotion as fusion evidence; None without scores."""

@@ -31,13 +31,15 @@ PROSODY_EVERY_S = 0.5
 
 class VoiceAnalyzer:
     def __init__(self, vad_model: Path, segmenter: SpeechSegmenter | None = None,
-                 lookahead: LookaheadVisemes | None = None):
+                 lookahead: LookaheadVisemes | None = None, prosody: bool = True):
         """``segmenter``: also cut speech windows for a recogniser (see take_windows).
         ``lookahead``: visemes from streamed phone recognition, delay_ms behind the audio
-        (the features returned then describe that earlier moment)."""
+        (the features returned then describe that earlier moment). ``prosody``: estimate
+        speech arousal (off where inferring emotions is not allowed)."""
         self.vad = VoiceActivityDetector(VadOptions(vad_model))
         self.segmenter = segmenter
         self.lookahead = lookahead
+        self.prosody = prosody
         self._speaking_history: deque[tuple[float, float]] = deque(maxlen=64)  # (end_ms, probability)
         self._windows: list[SpeechWindow] = []
         self.visemes = RealtimeVisemes()
@@ -66,7 +68,7 @@ class VoiceAnalyzer:
             self.lookahead.push(samples, end_ms, speaking)
         if self.segmenter is not None:
             self._windows += self.segmenter.push(samples, speaking, end_ms)
-        if speaking:
+        if speaking and self.prosody:
             self._speech = np.concatenate([self._speech, samples])[-int(PROSODY_WINDOW_S * MODEL_RATE_HZ):]
             self._since_prosody += len(samples)
             if self._since_prosody >= PROSODY_EVERY_S * MODEL_RATE_HZ and len(self._speech) >= MODEL_RATE_HZ:

@@ -8,6 +8,7 @@ import asyncio
 import secrets
 from typing import TYPE_CHECKING
 
+from avatar_mapping.mapper import MapperOptions
 from calibration.table import CalibrationTable
 
 from ..inference.face import FaceTrackerOptions
@@ -68,11 +69,13 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
     if vad_model is not None:
         speech = services.speech if services.speech.available else None
         voice = VoiceStage(session_id, bus, vad_model, viseme_prototypes(table), metrics,
-                           segment_speech=speech is not None, lookahead_delay_ms=hello.lipsync_delay_ms)
+                           segment_speech=speech is not None, lookahead_delay_ms=hello.lipsync_delay_ms,
+                           emotion_inference=s.emotion_inference)
         stages.append(voice)
         if speech is not None:
-            stages.append(SpeechStage(session_id, bus, speech, metrics))
-    output = AvatarOutput(session_id, rig, s.emotion_rate_hz, strategy, table, metrics=metrics)
+            stages.append(SpeechStage(session_id, bus, speech, metrics, emotion_inference=s.emotion_inference))
+    output = AvatarOutput(session_id, rig, s.emotion_rate_hz, strategy, table,
+                          MapperOptions(emotion_inference=s.emotion_inference), metrics)
     calibration = SessionCalibration(table, hello.adaptive, output.set_calibration,
                                      voice.set_prototypes if voice is not None else None)
     session = Session(session_id, hello, rig, bus, metrics, output, calibration, stages,
@@ -83,6 +86,7 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
         def header():
             t = calibration.table
             return new_header(rig.id, session.strategy_name, session.strategy_params,
-                              None if t.is_identity else t.to_dict(), hello.rate_hz, f"session:{session_id}")
+                              None if t.is_identity else t.to_dict(), hello.rate_hz, f"session:{session_id}",
+                              hello.user_id)
         session.add_sink(RecorderSink(services.recordings.path_for(session_id), header))
     return session

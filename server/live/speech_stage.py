@@ -29,9 +29,11 @@ class SpeechStage(Stage):
     name = "speech"
 
     def __init__(self, session_id: str, bus: Bus, speech: SpeechService, metrics: Metrics,
-                 max_pending: int = MAX_PENDING_SPEECH_WINDOWS):
+                 max_pending: int = MAX_PENDING_SPEECH_WINDOWS, emotion_inference: bool = True):
+        """``emotion_inference`` False: results carry words and audio events, no emotion."""
         super().__init__(session_id, bus, metrics, own_thread=False)  # the recogniser has its thread
         self.speech = speech
+        self._emotion_inference = emotion_inference
         self._pending: deque[SpeechWindow] = deque()
         self._max_pending = max_pending
 
@@ -59,7 +61,7 @@ class SpeechStage(Stage):
                 self.metrics.stage_failures.labels("speech_recognition").inc()
                 continue
             self.metrics.stage_seconds.labels("speech_recognition").observe(time.perf_counter() - t0)
-            self.publish(result)
+            self.publish(result if self._emotion_inference else result.without_emotion())
 
     def _forget(self) -> None:
         self._pending.clear()

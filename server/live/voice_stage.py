@@ -34,10 +34,12 @@ class VoiceStage(Stage):
 
     def __init__(self, session_id: str, bus: Bus, vad_model: Path, prototypes: VisemePrototypes, metrics: Metrics,
                  segment_speech: bool = False, lookahead_delay_ms: float | None = None,
-                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS):
+                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS, emotion_inference: bool = True):
         """``segment_speech``: also cut speech windows for a recogniser (published on the bus);
-        ``lookahead_delay_ms``: visemes from streamed phone recognition that far behind the audio."""
+        ``lookahead_delay_ms``: visemes from streamed phone recognition that far behind the audio;
+        ``emotion_inference``: estimate speech arousal from prosody."""
         super().__init__(session_id, bus, metrics)
+        self._emotion_inference = emotion_inference
         self._vad_model = vad_model
         self._prototypes = prototypes
         self._segment_speech = segment_speech
@@ -48,7 +50,8 @@ class VoiceStage(Stage):
     def _load(self) -> None:
         delay = self._lookahead_delay_ms
         self._analyzer = VoiceAnalyzer(self._vad_model, SpeechSegmenter() if self._segment_speech else None,
-                                       LookaheadVisemes(LookaheadOptions(delay)) if delay else None)
+                                       LookaheadVisemes(LookaheadOptions(delay)) if delay else None,
+                                       prosody=self._emotion_inference)
         self._analyzer.visemes.set_prototypes(self._prototypes)
 
     def set_prototypes(self, prototypes: VisemePrototypes) -> None:

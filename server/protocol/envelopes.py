@@ -136,6 +136,7 @@ def emotion_update_payload(r: EmotionReport) -> dict[str, Any]:
         "face_present": f.present,
         "face_confidence": f.confidence,
         "capture_ms": f.capture_ms,
+        "emotion_inference": r.emotion_inference,
     }
 
 

@@ -2,7 +2,8 @@
 as a CBOR sequence (RFC 8742) — one header item, then one item per new measurement.
 
 Header: ``{format: "avatar-driver-recording", version: 1, rig, strategy, strategy_params,
-calibration (table JSON or null), rate_hz, created_ms, source}``.
+calibration (table JSON or null), rate_hz, created_ms, source, user_id?}`` (``user_id``: whose
+session it was, so that erasing a user erases their recordings; absent in older files).
 Item: ``{t_ms, face?, voice?}``: time since the start on the session's clock, and whichever
 features changed, in the bit-exact feature codecs of features.py, so a replay sees exactly
 the recorded values.
@@ -38,11 +39,13 @@ class RecordingHeader:
     rate_hz: float
     created_ms: int
     source: str
+    user_id: str | None = None
 
     def to_cbor(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": VERSION, "rig": self.rig, "strategy": self.strategy,
                 "strategy_params": self.strategy_params, "calibration": self.calibration, "rate_hz": self.rate_hz,
-                "created_ms": self.created_ms, "source": self.source}
+                "created_ms": self.created_ms, "source": self.source,
+                **({"user_id": self.user_id} if self.user_id is not None else {})}
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +65,7 @@ class Recorder:
         self._last: dict[str, tuple[object, dict[str, Any] | None]] = {"face": (None, None), "voice": (None, None)}
         self.items = 0
         cbor2.dump(header.to_cbor(), out)
+        out.flush()  # a recording says whose it is from its first tick (erasing a user finds it)
 
     def write(self, t_ms: float, face: FaceFeatures, voice: VoiceFeatures) -> None:
         item: dict[str, Any] = {"t_ms": float(t_ms)}
@@ -100,7 +104,8 @@ class Recording:
             raise RecordingError(f"{path}: recording version {items[0].get('version')} is not {VERSION}")
         h = items[0]
         header = RecordingHeader(h["rig"], h["strategy"], h.get("strategy_params") or {}, h.get("calibration"),
-                                 float(h.get("rate_hz", 60.0)), int(h.get("created_ms", 0)), h.get("source", ""))
+                                 float(h.get("rate_hz", 60.0)), int(h.get("created_ms", 0)), h.get("source", ""),
+                                 h.get("user_id"))
         face, voice = FaceFeatures.absent(0), VoiceFeatures.silent(0)
         samples = []
         for item in items[1:]:
@@ -129,5 +134,16 @@ def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
 
 
 def new_header(rig: str, strategy: str, strategy_params: dict, calibration: dict | None, rate_hz: float,
-               source: str) -> RecordingHeader:
-    return RecordingHeader(rig, strategy, dict(strategy_params), calibration, rate_hz, int(time.time() * 1000), source)
+               source: str, user_id: str | None = None) -> RecordingHeader:
+    return RecordingHeader(rig, strategy, dict(strategy_params), calibration, rate_hz, int(time.time() * 1000), source,
+                           user_id)
+
+
+def read_header(path: Path) -> dict[str, Any] | None:
+    """The first item of a recording (its header map), or None when it is not one."""
+    try:
+        with Path(path).open("rb") as f:
+            item = cbor2.CBORDecoder(f).decode()
+    except (OSError, cbor2.CBORDecodeError, ValueError, TypeError, OverflowError):
+        return None
+    return item if isinstance(item, dict) and item.get("format") == FORMAT else None

@@ -30,6 +30,8 @@ async def animate_line(request: Request, transcript: str | None = Query(None, ma
         # SenseVoice runs on its own thread here (one model for the server); pocketsphinx in a worker.
         speech = (await run_in_threadpool(recognize_line, data, svc.speech.recognize_blocking, max_s)
                   if svc.speech.available else None)
+        if speech is not None and not svc.settings.emotion_inference:
+            speech = speech.without_emotion()
         timeline = await run_tool(svc, animate, data, transcript, rate_hz, vad, speech, max_s)
     except AnimateError as e:
         raise HTTPException(422, str(e)) from None

@@ -1,11 +1,10 @@
-"""Status and metrics: `GET /healthz`, `GET /metrics` (Prometheus)."""
+"""`GET /healthz`: the status, for load balancers and people; the one endpoint without a token."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
 
 from .. import __version__
 from ..services import Services
@@ -20,8 +19,3 @@ def healthz(svc: Services = Depends(services)) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "sessions": len(svc.registry),
             "models": {name: models.path(name).exists() for name in sorted(models.manifest)},
             "speech_recognition": svc.speech.status.as_dict()}
-
-
-@router.get("/metrics")
-def metrics(svc: Services = Depends(services)) -> Response:
-    return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -34,6 +34,8 @@ def get_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
 @router.post("/v1/rigs", status_code=201)
 async def upload_rig(request: Request, id: str | None = Query(None, description="rig id (default: file name)"),
                      filename: str = Query("avatar.glb"), replace: bool = Query(False),
+                     user_id: str | None = Query(None, min_length=1, max_length=128,
+                                                 description="whose avatar it is (erasing the user removes it)"),
                      svc: Services = Depends(services)) -> dict[str, Any]:
     """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
     data = await read_body(request, svc.settings.max_upload_bytes, "the file")
@@ -41,12 +43,24 @@ async def upload_rig(request: Request, id: str | None = Query(None, description=
     limits = InspectLimits(max_decoded_bytes=svc.settings.max_rig_decoded_bytes)
     try:
         rig = await run_tool(svc, inspect_bytes, data, rig_id_from_name(rig_id), Path(filename).name, None, limits)
-        svc.rigs.add(rig, replace=replace)
+        svc.rigs.add(rig, replace=replace, owner=user_id)
     except (RigInspectError, RigError) as e:
         raise HTTPException(422, str(e)) from None
     except FileExistsError as e:
         raise HTTPException(409, str(e)) from None
     return rig.to_dict()
+
+
+@router.delete("/v1/rigs/{rig_id}")
+def delete_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    """An uploaded rig (built-in ones stay)."""
+    try:
+        svc.rigs.remove(rig_id)
+    except KeyError:
+        raise HTTPException(404, f"no uploaded rig {rig_id!r}") from None
+    except PermissionError as e:
+        raise HTTPException(409, f"{e}; only uploaded rigs can be deleted") from None
+    return {"deleted": rig_id}
 
 
 @router.get("/v1/strategies")

@@ -1,4 +1,5 @@
-"""SQLite storage of A/B votes (WAL, one transaction per vote)."""
+"""SQLite storage of A/B votes (WAL, one transaction per vote; erasing a user's votes
+overwrites them and truncates the WAL, as calibration/store.py does)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def parse_vote(body: Any) -> dict[str, Any]:
     session = body.get("session_id")
     if session is not None and not isinstance(session, str):
         raise VoteError("session_id must be a string")
+    user = body.get("user_id")
+    if user is not None and (not isinstance(user, str) or not 0 < len(user) <= 128):
+        raise VoteError("user_id must be a string of 1 to 128 characters")
     return {"trial_id": trial, "strategy_a": a, "strategy_b": b, "chosen": chosen, "rating": rating,
-            "comment": comment, "blind": blind, "session_id": session}
+            "comment": comment, "blind": blind, "session_id": session, "user_id": user}
 
 
 class VoteStore:
@@ -50,10 +54,14 @@ class VoteStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute("""CREATE TABLE IF NOT EXISTS votes (
             id INTEGER PRIMARY KEY AUTOINCREMENT, trial_id TEXT NOT NULL UNIQUE, session_id TEXT,
             strategy_a TEXT NOT NULL, strategy_b TEXT NOT NULL, chosen TEXT NOT NULL CHECK (chosen IN ('A', 'B')),
-            rating INTEGER, comment TEXT, blind INTEGER NOT NULL, created_ms INTEGER NOT NULL)""")
+            rating INTEGER, comment TEXT, blind INTEGER NOT NULL, created_ms INTEGER NOT NULL, user_id TEXT)""")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(votes)")}
+        if "user_id" not in columns:  # a database from before votes had owners
+            self._db.execute("ALTER TABLE votes ADD COLUMN user_id TEXT")
 
     def add(self, vote: dict[str, Any]) -> int:
         with self._lock, self._db:
@@ -61,9 +69,10 @@ class VoteStore:
             try:
                 cur = self._db.execute(
                     "INSERT INTO votes (trial_id, session_id, strategy_a, strategy_b, chosen, rating, comment, blind,"
-                    " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created_ms, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (vote["trial_id"], vote["session_id"], vote["strategy_a"], vote["strategy_b"], vote["chosen"],
-                     vote["rating"], vote["comment"], int(vote["blind"]), int(time.time() * 1000)))
+                     vote["rating"], vote["comment"], int(vote["blind"]), int(time.time() * 1000),
+                     vote.get("user_id")))
             except sqlite3.IntegrityError:
                 raise VoteError(f"trial {vote['trial_id']!r} already has a vote") from None
             return int(cur.lastrowid)
@@ -73,6 +82,15 @@ class VoteStore:
             rows = self._db.execute("SELECT trial_id, strategy_a, strategy_b, chosen, rating, blind FROM votes").fetchall()
         return [{"trial_id": t, "strategy_a": a, "strategy_b": b, "chosen": c, "rating": r, "blind": bool(bl)}
                 for t, a, b, c, r, bl in rows]
+
+    def erase_user(self, user_id: str) -> int:
+        """Erase every vote a user cast; returns how many."""
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                removed = self._db.execute("DELETE FROM votes WHERE user_id = ?", (user_id,)).rowcount
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
+from avatar_mapping.mapper import MapperOptions
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import Strategy
 from avatar_mapping.voice import VoiceFeatures
@@ -73,8 +74,9 @@ class Animator:
     """The live output (server/live/output.py) driven by a file's clock: each tick's messages,
     one emotion_update per avatar_frame."""
 
-    def __init__(self, session_id: str, rig: RigDefinition, strategy: Strategy):
-        self.output = AvatarOutput(session_id, rig, emotion_rate_hz=1e9, strategy=strategy)
+    def __init__(self, session_id: str, rig: RigDefinition, strategy: Strategy, emotion_inference: bool = True):
+        self.output = AvatarOutput(session_id, rig, emotion_rate_hz=1e9, strategy=strategy,
+                                   options=MapperOptions(emotion_inference=emotion_inference))
         self._messages = _MessageList()
         self.output.add_sink(self._messages)
         self._silent = VoiceFeatures.silent(0)
@@ -100,7 +102,7 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
     store = ModelStore(settings.models)
     wav = options.input if options.input.suffix.lower() in AUDIO_SUFFIXES else options.audio
     voice = voice_timeline(wav, options.transcript, store, settings) if wav is not None else None
-    animator = Animator(options.session_id, rig, strategy)
+    animator = Animator(options.session_id, rig, strategy, settings.emotion_inference)
     if wav is options.input:
         yield from _audio_only(voice, animator, options.rate_hz or 60.0)
         return
@@ -122,8 +124,10 @@ def voice_timeline(wav: Path, transcript: str | None, store: ModelStore, setting
     speech.load()
     try:
         data = wav.read_bytes()
-        return VoiceTimeline(data, transcript, store.require("silero_vad"),
-                             recognize_line(data, speech.recognize_blocking))
+        heard = recognize_line(data, speech.recognize_blocking)
+        if heard is not None and not settings.emotion_inference:
+            heard = heard.without_emotion()
+        return VoiceTimeline(data, transcript, store.require("silero_vad"), heard)
     except AnimateError as e:
         raise AnalyzeError(f"{wav}: {e}") from None
     finally:
@@ -172,7 +176,8 @@ def video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
 
 def tracker_options_for(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
     return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
-                              emotion_model=store.optional(settings.face_emotion_model) if settings.face_emotion
+                              emotion_model=store.optional(settings.face_emotion_model)
+                              if settings.face_emotion and settings.emotion_inference
                               else None)
 
 

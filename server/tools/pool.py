@@ -63,6 +63,8 @@ class ToolPool:
         return self._executor
 
     def close(self) -> None:
+        """Drops waiting jobs and waits for a running one (at most timeout_s), so the workers
+        exit cleanly."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

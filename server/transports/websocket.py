@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..access import origin_allowed, token_ok
+from ..access import may_watch, origin_allowed
 from ..live.controller import SessionController
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
@@ -70,7 +70,7 @@ async def serve_watcher(websocket: WebSocket, services: Services, session_id: st
     if not origin_allowed(websocket.headers.get("origin"), settings.allowed_origins):
         await _close(websocket, CloseCode.POLICY, "origin not allowed")
         return
-    if not token_ok(settings.token, token):
+    if not may_watch(settings.token, settings.watch_token, token):
         await _close(websocket, CloseCode.POLICY, "missing or wrong token")
         return
     if fmt not in ("named", "packed") or encoding not in ("cbor", "json"):

@@ -1,5 +1,6 @@
 import { Leva, useControls } from "leva";
 import { useEffect, useReducer, useRef, useState } from "react";
+import { api } from "./connection/auth";
 import { MessageType } from "./generated/protocol";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
@@ -39,7 +40,7 @@ export function App() {
   useEffect(() => {
     runtime.listeners.add(rerender);
     const timer = setInterval(rerender, 250); // HUD numbers
-    fetch("/v1/strategies").then((r) => r.json()).then((s) => setStrategies(s.map((x: { name: string }) => x.name)))
+    api("/v1/strategies").then((r) => r.json()).then((s) => setStrategies(s.map((x: { name: string }) => x.name)))
       .catch(() => undefined);
     if (watchId) runtime.watch(watchId);
     window.__avatarDriver = {
@@ -80,7 +81,7 @@ export function App() {
   const useAvatar = async (url: string, file: Blob, filename: string) => {
     setAvatarUrl(url);
     setAvatarInfo(`building a rig for ${filename}…`);
-    const r = await fetch(`/v1/rigs?filename=${encodeURIComponent(filename)}&replace=true`, { method: "POST", body: file });
+    const r = await api(`/v1/rigs?filename=${encodeURIComponent(filename)}&replace=true`, { method: "POST", body: file });
     const rig = await r.json();
     if (!r.ok) {
       setAvatarInfo(`the server could not read ${filename}: ${rig.detail}`);

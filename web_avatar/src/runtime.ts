@@ -1,6 +1,7 @@
 // The live state shared by the connection, the capture and the render loop. Mutable on
 // purpose: the render loop reads it 60 times a second without React re-rendering.
 import { MessageType } from "./generated/protocol";
+import { serverToken } from "./connection/auth";
 import { AvatarClient, serverUrl, type ConnectionState } from "./connection/client";
 import { CameraCapture } from "./capture/camera";
 import { MicrophoneCapture } from "./capture/microphone";
@@ -70,6 +71,7 @@ export class Runtime {
       consent: { camera: settings.camera, microphone: settings.microphone },
       rig: settings.rig, strategy: settings.strategy, format: settings.format, rate_hz: 60, mirror: settings.mirror,
       ...(settings.userId ? { user_id: settings.userId } : {}),
+      ...(serverToken() ? { token: serverToken() } : {}),
     };
     const client = new AvatarClient({
       url: serverUrl("/v1/stream"), hello,
@@ -98,7 +100,8 @@ export class Runtime {
   watch(sessionId: string): void {
     this.stop();
     this.client = new AvatarClient({
-      url: serverUrl(`/v1/sessions/${encodeURIComponent(sessionId)}/watch?format=packed`),
+      url: serverUrl(`/v1/sessions/${encodeURIComponent(sessionId)}/watch?format=packed`
+        + (serverToken() ? `&token=${encodeURIComponent(serverToken()!)}` : "")),
       onMessage: (m) => this.onMessage(m),
       onState: (s, d) => this.setState(s, d),
     });

@@ -1,6 +1,7 @@
 // A/B view: the same input mapped by two strategies, side by side. In blind mode the sides
 // are shuffled for every trial and the strategy names hidden; votes go to the server.
 import { useEffect, useState } from "react";
+import { api } from "../connection/auth";
 import { MessageType } from "../generated/protocol";
 import { runtime, type Variant } from "../runtime";
 import { AvatarView } from "../scene/AvatarView";
@@ -45,7 +46,7 @@ export function ABView({ url, blind, onError }: { url: string; blind: boolean; o
   const sides: [Variant, Variant] = trial.left === "A" ? ["A", "B"] : ["B", "A"];
 
   const vote = async (variant: Variant) => {
-    const r = await fetch("/v1/ab/votes", {
+    const r = await api("/v1/ab/votes", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({
         trial_id: trial.id, strategy_a: names.A, strategy_b: names.B, chosen: variant, blind,
@@ -57,7 +58,7 @@ export function ABView({ url, blind, onError }: { url: string; blind: boolean; o
       onError(`vote refused: ${j.detail}`);
       return;
     }
-    const results = await (await fetch("/v1/ab/results")).json();
+    const results = await (await api("/v1/ab/results")).json();
     setSummary(results.pairs.map((p: any) => `${p.strategies[0]} ${p.wins[p.strategies[0]]} : ${p.wins[p.strategies[1]]} ${p.strategies[1]} (n=${p.n}, p=${p.p_value.toFixed(3)})`).join("; "));
     setTrial(newTrial(blind));
     setRating(0);

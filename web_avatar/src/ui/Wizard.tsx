@@ -1,6 +1,7 @@
 // The calibration wizard: steps with instructions, countdown and feedback, driven by the
 // server's calibration_step events; then a before/after comparison at rest.
 import { useEffect, useState } from "react";
+import { api } from "../connection/auth";
 import { CalibrationStatus, MessageType, WizardState } from "../generated/protocol";
 import { runtime } from "../runtime";
 
@@ -29,8 +30,8 @@ export function Wizard({ userId }: { userId: string }) {
     runtime.calibrationResult = null;
     runtime.send(MessageType.CalibrationStart, { user_id: userId });
   };
-  const api = async (method: string, body?: unknown) => {
-    const r = await fetch(`/v1/calibration/${encodeURIComponent(userId)}`, {
+  const table = async (method: string, body?: unknown) => {
+    const r = await api(`/v1/calibration/${encodeURIComponent(userId)}`, {
       method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
     });
     const j = await r.json();
@@ -38,13 +39,13 @@ export function Wizard({ userId }: { userId: string }) {
     return j;
   };
   const reset = async () => {
-    const table = await api("GET");
-    if (!table.channels) return;
-    for (const ch of Object.values(table.channels) as any[]) Object.assign(ch, { neutral: 0, range: 1, curve: "gain", gain: 1, gamma: 1, dead_zone: 0 });
-    Object.assign(table, { head_neutral_deg: { yaw: 0, pitch: 0, roll: 0 }, steps: [] });
-    table.gaze = { offset_deg: { yaw: 0, pitch: 0 }, range_deg: { yaw: 25, pitch: 25 } };
-    table.blink = { left: { open: 0, closed: 1 }, right: { open: 0, closed: 1 } };
-    await api("PUT", table);
+    const current = await table("GET");
+    if (!current.channels) return;
+    for (const ch of Object.values(current.channels) as any[]) Object.assign(ch, { neutral: 0, range: 1, curve: "gain", gain: 1, gamma: 1, dead_zone: 0 });
+    Object.assign(current, { head_neutral_deg: { yaw: 0, pitch: 0, roll: 0 }, steps: [] });
+    current.gaze = { offset_deg: { yaw: 0, pitch: 0 }, range_deg: { yaw: 25, pitch: 25 } };
+    current.blink = { left: { open: 0, closed: 1 }, right: { open: 0, closed: 1 } };
+    await table("PUT", current);
   };
   const compare = result?.status === CalibrationStatus.Saved && before
     ? [...before.entries()].filter(([n]) => !n.startsWith("viseme_")).sort((a, b) => b[1] - a[1]).slice(0, 8)
@@ -77,9 +78,9 @@ export function Wizard({ userId }: { userId: string }) {
         </tbody></table>
       )}
       <div className="buttons">
-        <button onClick={() => void api("GET")} disabled={!userId}>Load</button>
+        <button onClick={() => void table("GET")} disabled={!userId}>Load</button>
         <button onClick={() => void reset()} disabled={!userId}>Reset</button>
-        <button onClick={() => void api("DELETE")} disabled={!userId}>Delete</button>
+        <button onClick={() => void table("DELETE")} disabled={!userId}>Delete</button>
       </div>
       {stored && <pre className="muted">{stored}</pre>}
     </div>

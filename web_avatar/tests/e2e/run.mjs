@@ -41,8 +41,12 @@ const made = spawnSync(python, [join(here, "make_media.py"), media], { encoding:
 if (made.status !== 0) throw new Error(`could not make the test media: ${made.stderr}`);
 
 const port = await freePort();
+// Behind a token, as a deployment is: the viewer gets it from its URL fragment (#token=).
+const token = `e2e-${Math.random().toString(36).slice(2)}`;
+const auth = { headers: { Authorization: `Bearer ${token}` } };
 const server = spawn(join(repo, ".venv/bin/avatar-driver"), ["serve", "--port", String(port)], {
-  cwd: repo, env: { ...process.env, AVATAR_DRIVER_DATA_DIR: join(media, "data"), AVATAR_DRIVER_LOG_LEVEL: "warning" },
+  cwd: repo, env: { ...process.env, AVATAR_DRIVER_DATA_DIR: join(media, "data"), AVATAR_DRIVER_LOG_LEVEL: "warning",
+    AVATAR_DRIVER_TOKEN: token },
   stdio: ["ignore", "inherit", "inherit"],
 });
 const base = `http://127.0.0.1:${port}`;
@@ -75,8 +79,10 @@ const waitFor = async (expr, timeout = 30000) => {
 
 try {
   await check("page loads with the default avatar and asks for consent first", async () => {
-    await page.goto(base);
+    assert((await fetch(`${base}/v1/strategies`)).status === 401, "the REST API answered without the token");
+    await page.goto(`${base}/#token=${token}`);
     await page.getByTestId("consent").waitFor();
+    assert(!page.url().includes(token), "the token stayed in the address bar");
     await waitFor("window.__avatarDriver?.avatar().morphs >= 67");
     assert(await hook("window.__avatarDriver.runtime.state") === "idle", "connected before consent");
     await page.screenshot({ path: join(shots, "01-consent.png") });
@@ -90,7 +96,7 @@ try {
     await waitFor("window.__avatarDriver.runtime.state === 'open' && window.__avatarDriver.runtime.framesReceived > 60");
     let m = "";
     for (let i = 0; i < 100; i++) {  // the camera and the microphone start a moment after the socket
-      m = await (await fetch(`${base}/metrics`)).text();
+      m = await (await fetch(`${base}/metrics`, auth)).text();
       if (/frames_in_total\{kind="video"\} [1-9]/.test(m) && /frames_in_total\{kind="audio"\} [1-9]/.test(m)) break;
       await new Promise((r) => setTimeout(r, 150));
     }
@@ -111,7 +117,7 @@ try {
   await check("watch mode shows the same session in another tab", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
     const watcher = await browser.newPage({ viewport: { width: 900, height: 700 } });
-    await watcher.goto(`${base}/?watch=${sid}`);
+    await watcher.goto(`${base}/?watch=${sid}#token=${token}`);  // as an OBS browser source is set up
     await watcher.waitForFunction("window.__avatarDriver?.runtime.framesReceived > 30", null, { timeout: 20000 });
     await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", null, { timeout: 20000, polling: 100 });
     await watcher.screenshot({ path: join(shots, "03-watch.png") });
@@ -133,7 +139,7 @@ try {
     await page.screenshot({ path: join(shots, "05-ab.png") });
     await page.getByTestId("vote-left").click();
     await page.getByTestId("ab-results").getByText(/n=1/).waitFor({ timeout: 10000 });
-    const results = await (await fetch(`${base}/v1/ab/results`)).json();
+    const results = await (await fetch(`${base}/v1/ab/results`, auth)).json();
     assert(results.votes === 1 && results.pairs[0].strategies.includes("emotion_preset"), JSON.stringify(results));
     await page.getByTestId("ab-strategy").selectOption("");
     await page.getByTestId("ab-view").waitFor({ state: "detached", timeout: 10000 });

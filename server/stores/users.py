@@ -1,0 +1,34 @@
+"""Erasing a user: everything the server keeps that names them — every version of their
+calibration table, the recordings of their sessions, their A/B votes and the rigs of the
+avatars they uploaded — with the bytes gone from the files, not only from the indexes
+(SQLite's secure_delete and a truncated WAL; recording and rig files unlinked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from calibration.store import CalibrationStore
+
+from ..assets.rig_store import RigStore
+from .recordings import RecordingStore
+from .votes import VoteStore
+
+
+@dataclass(frozen=True)
+class Erased:
+    user_id: str
+    calibration_versions: int
+    recordings: int
+    votes: int
+    rigs: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def erase_user(user_id: str, calibration: CalibrationStore, recordings: RecordingStore, votes: VoteStore,
+               rigs: RigStore) -> Erased:
+    """Blocking (SQLite, files): run it off the event loop."""
+    return Erased(user_id, calibration.delete(user_id), recordings.erase_user(user_id), votes.erase_user(user_id),
+                  rigs.erase_user(user_id))
