@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
 from skimage import data
 
+from server.app import create_app
 from server.models.store import ModelStore
 from server.settings import Settings
 
@@ -59,3 +64,21 @@ def scripted_sensevoice(tmp_path_factory) -> Path:
     """The same, its CTC head biased so that it says "the" and its emotion frame favours HAPPY."""
     from tests.sensevoice_tiny import build_tiny_sensevoice
     return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0})
+
+
+@pytest.fixture()
+def live_server(settings):
+    """The real app under uvicorn on a free loopback port, in a thread; yields the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    yield port
+    srv.should_exit = True
+    thread.join(10)

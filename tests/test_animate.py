@@ -56,3 +56,20 @@ def test_sensevoice_transcript_and_emotion_join_the_timeline(settings, scripted_
     assert (out["transcript"], out["transcript_source"], out["method"]) == ("the", "sensevoice", "alignment")
     assert out["speech"]["emotion_scores"]["happy"] > 0.99
     assert "DH" in {p["phone"] for p in out["phones"]}
+
+
+def test_awkward_and_overlong_wavs_get_an_answer_not_a_500(settings):
+    """A WAV whose data ends with half a sample used to raise inside numpy (500)."""
+    one_s = wav_bytes(np.zeros(16000), 16000)
+    odd = bytearray(one_s + b"\x01")
+    odd[40:44] = (16000 * 2 + 1).to_bytes(4, "little")  # the data chunk says an odd number of bytes
+    odd[4:8] = (len(odd) - 8).to_bytes(4, "little")
+    stereo_cut = bytearray(wav_bytes(np.zeros(32000), 16000, channels=2) + b"\x01\x02")
+    stereo_cut[40:44] = (64000 + 2).to_bytes(4, "little")
+    stereo_cut[4:8] = (len(stereo_cut) - 8).to_bytes(4, "little")
+    settings.max_animate_seconds = 2.0
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/v1/animate", content=bytes(odd)).status_code == 200
+        assert c.post("/v1/animate", content=bytes(stereo_cut)).status_code == 200
+        long = c.post("/v1/animate", content=wav_bytes(np.zeros(16000 * 3), 16000))
+    assert long.status_code == 422 and "3.0 s long; at most 2 s" in long.json()["detail"]

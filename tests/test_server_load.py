@@ -5,38 +5,15 @@ inspected, and a huge chunked body is refused while it streams."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import subprocess
-import threading
 import time
 
 import cbor2
 import httpx2
-import pytest
-import uvicorn
 import websockets
 
-from server.app import create_app
-
 RATE_HZ = 30
-
-
-@pytest.fixture()
-def server(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield port
-    srv.should_exit = True
-    thread.join(10)
 
 
 def long_line(tmp_path) -> bytes:
@@ -47,7 +24,8 @@ def long_line(tmp_path) -> bytes:
     return out.read_bytes()
 
 
-def test_health_and_a_live_session_keep_their_rate_while_tools_work(server, avatars, tmp_path):
+def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server, avatars, tmp_path):
+    server = live_server
     wav, avatar = long_line(tmp_path), (avatars / "vroid.glb").read_bytes()
 
     async def scenario():
@@ -92,7 +70,8 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(server, avat
     assert got >= 0.8 * RATE_HZ * busy_s, f"{got} frames in {busy_s:.1f} s"
 
 
-def test_a_huge_chunked_body_is_refused_while_it_streams(server):
+def test_a_huge_chunked_body_is_refused_while_it_streams(live_server):
+    server = live_server
     """A 400 MiB chunked WAV used to be buffered whole before its size was checked (+728 MB)."""
     async def scenario():
         reader, writer = await asyncio.open_connection("127.0.0.1", server)

@@ -378,3 +378,25 @@ def test_a_failing_session_task_closes_the_session_with_the_reason(settings):
     assert e.value.code == 1011
     assert 'avatar_driver_session_failures_total{task="output"} 1.0' in metrics
     assert "avatar_driver_sessions 0.0" in metrics
+
+
+def test_refusals_reach_a_real_client_as_their_close_codes(live_server):
+    """Closing before accepting answered HTTP 403: browsers saw 1006 and retried for ever."""
+    import asyncio
+
+    import websockets
+
+    async def close_code(path: str, **kw) -> int:
+        async with websockets.connect(f"ws://127.0.0.1:{live_server}{path}", **kw) as ws:
+            try:
+                await ws.recv()
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code
+        raise AssertionError("not closed")
+
+    async def scenario():
+        return (await close_code("/v1/sessions/no-such-session/watch"),
+                await close_code("/v1/stream", origin="https://evil.example"),
+                await close_code("/v1/sessions/x/watch?format=xml"))
+
+    assert asyncio.run(scenario()) == (4404, 1008, 1008)

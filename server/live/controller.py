@@ -117,8 +117,8 @@ class SessionController:
             return
         if kind not in (MessageType.VIDEO_FRAME, MessageType.AUDIO_CHUNK, MessageType.CONFIGURE,
                         MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP):
-            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}; expected hello, video_frame, "
-                                "audio_chunk, configure, calibration_start, calibration_step or bye")
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}; expected hello, "
+                                "video_frame, audio_chunk, configure, calibration_start, calibration_step or bye")
         session = self.session
         if session is None:
             raise ProtocolError(ErrorCode.NO_HELLO, f"{kind} before hello: send hello with consent first")
