@@ -1,4 +1,4 @@
-"""The ``avatar-driver`` command: serve, models, analyze."""
+"""The ``avatar-driver`` command: serve, models, rig, vocabulary, avatar, analyze, record, ab, user."""
 
 from __future__ import annotations
 

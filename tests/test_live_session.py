@@ -22,6 +22,8 @@ from tests.test_plugin_points import Tally
 class RecordingStage:
     """A stage that only records what the session asks of it (the real stages have their own tests)."""
 
+    task = None
+
     def __init__(self):
         self.events = []
 

@@ -81,7 +81,7 @@ class Session:
         for topic, handler in ((Topic.FACE, self._on_face), (Topic.VOICE, self._on_voice),
                                (Topic.SPEECH, self._on_speech), (Topic.STAGE_ERROR, self._on_stage_error)):
             self._subscriptions.append(self.bus.subscribe(self.id, topic, handler))
-        tasks = [getattr(stage, "task", None) for stage in self.stages] + [self._clock.start()]
+        tasks = [stage.task for stage in self.stages] + [self._clock.start()]
         for task in tasks:
             if task is not None:
                 task.add_done_callback(self._on_task_done)
