@@ -52,24 +52,26 @@ PRESET_STYLE: dict[str, dict[str, float]] = {
     "fear": {"head_pitch_deg": 1.0, "lean": -0.2},
     "disgust": {"head_pitch_deg": -1.0},
 }
-# Mouth shapes of each viseme on an ARKit face (for rigs without viseme targets).
+# Mouth shapes of each viseme on an ARKit face (for rigs without viseme targets), at full
+# strength: jaw and lips per Oculus viseme, as animators pose them (docs/strategies.md).
 VISEME_ARKIT: dict[str, dict[str, float]] = {
     "sil": {},
-    "PP": {"mouthPressLeft": 0.5, "mouthPressRight": 0.5, "mouthClose": 0.3},
-    "FF": {"mouthRollLower": 0.6, "mouthUpperUpLeft": 0.2, "mouthUpperUpRight": 0.2, "jawOpen": 0.1},
-    "TH": {"jawOpen": 0.15, "tongueOut": 0.4},
-    "DD": {"jawOpen": 0.25, "mouthStretchLeft": 0.2, "mouthStretchRight": 0.2},
-    "kk": {"jawOpen": 0.3, "mouthStretchLeft": 0.15, "mouthStretchRight": 0.15},
-    "CH": {"jawOpen": 0.15, "mouthFunnel": 0.5, "mouthPucker": 0.2},
-    "SS": {"jawOpen": 0.1, "mouthStretchLeft": 0.35, "mouthStretchRight": 0.35},
-    "nn": {"jawOpen": 0.2, "mouthClose": 0.1},
-    "RR": {"jawOpen": 0.2, "mouthFunnel": 0.3, "mouthPucker": 0.3},
-    "aa": {"jawOpen": 0.6, "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3},
-    "E": {"jawOpen": 0.35, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3, "mouthSmileLeft": 0.15,
-          "mouthSmileRight": 0.15},
-    "I": {"jawOpen": 0.25, "mouthStretchLeft": 0.4, "mouthStretchRight": 0.4},
-    "O": {"jawOpen": 0.45, "mouthFunnel": 0.6},
-    "U": {"jawOpen": 0.2, "mouthPucker": 0.8, "mouthFunnel": 0.3},
+    "PP": {"mouthPressLeft": 0.6, "mouthPressRight": 0.6, "mouthClose": 0.4, "mouthRollLower": 0.2,
+           "mouthRollUpper": 0.2},
+    "FF": {"mouthRollLower": 0.7, "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3, "jawOpen": 0.12},
+    "TH": {"jawOpen": 0.2, "tongueOut": 0.5},
+    "DD": {"jawOpen": 0.3, "mouthStretchLeft": 0.25, "mouthStretchRight": 0.25},
+    "kk": {"jawOpen": 0.35, "mouthStretchLeft": 0.2, "mouthStretchRight": 0.2},
+    "CH": {"jawOpen": 0.2, "mouthFunnel": 0.6, "mouthPucker": 0.3},
+    "SS": {"jawOpen": 0.12, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45},
+    "nn": {"jawOpen": 0.25, "mouthClose": 0.1},
+    "RR": {"jawOpen": 0.25, "mouthFunnel": 0.4, "mouthPucker": 0.4},
+    "aa": {"jawOpen": 0.75, "mouthLowerDownLeft": 0.4, "mouthLowerDownRight": 0.4},
+    "E": {"jawOpen": 0.45, "mouthStretchLeft": 0.35, "mouthStretchRight": 0.35, "mouthSmileLeft": 0.2,
+          "mouthSmileRight": 0.2},
+    "I": {"jawOpen": 0.3, "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
+    "O": {"jawOpen": 0.55, "mouthFunnel": 0.7},
+    "U": {"jawOpen": 0.25, "mouthPucker": 0.9, "mouthFunnel": 0.35},
 }
 MOUTH = np.array([n.startswith(("jaw", "mouth", "tongue", "cheekPuff")) for n in ARKIT_BLENDSHAPES])
 
@@ -88,6 +90,26 @@ VISEME_TO_ARKIT = _table(VISEME_ARKIT, VISEMES)
 EMOTION_TO_PRESET = np.zeros((len(EXPRESSION_PRESETS), len(EMOTIONS)))
 for _j, _e in enumerate(EMOTIONS):
     EMOTION_TO_PRESET[EXPRESSION_PRESETS.index(PRESET_OF_EMOTION[_e]), _j] = 1.0
+
+
+def spoken_visemes(visemes: np.ndarray) -> np.ndarray:
+    """What the mouth shows of a viseme distribution: its two most likely visemes in
+    proportion, summing to 1. The classifier spreads its probability over similar sounds
+    (its top viseme holds ~0.4 during speech); blended as they come the mouth would only
+    half-open. Silence stays silence (sil has no shape)."""
+    top = np.argpartition(visemes, -2)[-2:]
+    total = visemes[top].sum()
+    out = np.zeros_like(visemes)
+    if total > 0:
+        out[top] = visemes[top] / total
+    return out
+
+
+def spoken_mouth(visemes: np.ndarray) -> np.ndarray:
+    """The ARKit weights of what the voice says (spoken_visemes through VISEME_ARKIT)."""
+    return VISEME_TO_ARKIT @ spoken_visemes(visemes)
+
+
 # Channels an emotion-driven face still takes from the tracked face: blinks and gaze.
 EYES = np.array([ARKIT_INDEX[n] for n in ARKIT_BLENDSHAPES if n.startswith(("eyeBlink", "eyeLook"))])
 
@@ -153,8 +175,19 @@ class Strategy(ABC):
     def _base(self, state: FusedState) -> np.ndarray:
         out = np.zeros(len(CANONICAL_CHANNELS))
         if state.voice.present:
-            out[VIS] = state.voice.visemes
+            out[VIS] = spoken_visemes(state.voice.visemes)
         return out
+
+    def _voice_mouth(self, state: FusedState, arkit: np.ndarray, weight: float) -> np.ndarray:
+        """The mouth channels handed to the voice by ``weight`` (0..1) on rigs without viseme
+        targets (those show the viseme channels instead, which every strategy fills)."""
+        if weight <= 0.0 or not state.voice.present or self.context.rig_has_visemes:
+            return arkit
+        return np.where(MOUTH, (1.0 - weight) * arkit + weight * spoken_mouth(state.voice.visemes), arkit)
+
+    def _voice_only(self, state: FusedState) -> bool:
+        """No face to show, but a voice: the voice drives the mouth (every strategy)."""
+        return state.voice.present and not state.face.present
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -182,12 +215,17 @@ def _style(presets: np.ndarray, out: StrategyOutput, gain: float) -> None:
 
 class Direct(Strategy):
     name = "direct"
-    description = "Calibrated ARKit blendshapes passed straight through."
+    description = ("Calibrated ARKit blendshapes passed straight through; the voice shapes the mouth while no "
+                   "face is seen.")
 
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
         out = self._base(state)
-        out[ARKIT] = state.face.blendshapes
-        out[AU] = state.face.action_units
+        if self._voice_only(state):
+            out[ARKIT] = self._voice_mouth(state, state.face.blendshapes, 1.0)
+            out[AU] = action_units(out[ARKIT])
+        else:
+            out[ARKIT] = state.face.blendshapes
+            out[AU] = state.face.action_units
         return StrategyOutput(out)
 
 
@@ -276,6 +314,10 @@ class AuLinear(Strategy):
             out[AU] = state.face.action_units
             self._static = (state, y, out)
         _, y, out = self._static
+        if self._voice_only(state):
+            out = out.copy()
+            out[ARKIT] = self._voice_mouth(state, out[ARKIT], 1.0)
+            out[AU] = action_units(out[ARKIT])
         if not self.stateful:
             return StrategyOutput(out)
         # Damped rows advance every tick with the real dt; only their targets change.
@@ -304,7 +346,7 @@ class EmotionPreset(Strategy):
         arkit = PRESET_TO_ARKIT @ presets
         arkit[EYES] = state.face.blendshapes[EYES]  # the avatar still blinks and looks where the user looks
         if state.voice.present and not self.context.rig_has_visemes:
-            arkit = np.where(MOUTH, np.maximum(arkit, VISEME_TO_ARKIT @ state.voice.visemes), arkit)
+            arkit = np.where(MOUTH, np.maximum(arkit, spoken_mouth(state.voice.visemes)), arkit)
         out[ARKIT] = _unit(arkit)
         if self.context.rig_reads_aus:
             out[AU] = action_units(out[ARKIT])
@@ -335,11 +377,14 @@ class Hybrid(Strategy):
         presets[EXPRESSION_PRESETS.index("neutral")] = 0.0
         out = self._base(state)
         arkit = _unit(state.face.blendshapes + accent * (PRESET_TO_ARKIT @ presets))
-        w = self.speech_weight(state)
+        # While speaking the voice takes the mouth; with no face to show it has it whole.
+        w = 1.0 if self._voice_only(state) else self.speech_weight(state)
         if w > 0.0:
-            spoken = np.zeros(N_ARKIT) if self.context.rig_has_visemes else VISEME_TO_ARKIT @ state.voice.visemes
-            arkit = np.where(MOUTH, (1.0 - w) * arkit + w * spoken, arkit)
-            out[VIS] = w * state.voice.visemes
+            if self.context.rig_has_visemes:  # the viseme targets shape the mouth instead
+                arkit = np.where(MOUTH, (1.0 - w) * arkit, arkit)
+            else:
+                arkit = self._voice_mouth(state, arkit, w)
+            out[VIS] *= w
         else:
             out[VIS] = 0.0
         out[ARKIT] = arkit
