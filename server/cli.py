@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--a", required=True, help="STRATEGY[:key=value,...] or STRATEGY:{json}")
         cmd.add_argument("--b", required=True, help="the other strategy")
         cmd.add_argument("--rig", help="rig id (default: the recording's)")
-        cmd.add_argument("--calibration", help="a user id (the stored table) or a table JSON file")
+        cmd.add_argument("--calibration", help="a table JSON file, or a user id: the user's latest table in "
+                                               "calibration.sqlite3 of the data directory (AVATAR_DRIVER_DATA_DIR; "
+                                               "give the server's)")
         cmd.add_argument("--rate-hz", type=float, help="replay rate (default: the recording's)")
         cmd.add_argument("--out", type=Path, help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
                                                   "report: the HTML file (the JSON goes beside it)")
@@ -143,11 +145,14 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
             if Path(args.calibration).is_file():
                 calibration = CalibrationTable.from_dict(json.loads(Path(args.calibration).read_text()))
             else:
-                store = CalibrationStore(settings.data_dir / "calibration.sqlite3")
+                path = settings.data_dir / "calibration.sqlite3"
+                store = CalibrationStore(path)
                 calibration = store.get(args.calibration)
                 store.close()
                 if calibration is None:
-                    raise ReplayError(f"no calibration stored for user {args.calibration!r}")
+                    raise ReplayError(f"no calibration stored for user {args.calibration!r} in {path} "
+                                      "(set AVATAR_DRIVER_DATA_DIR to the server's data directory, "
+                                      "or give a table JSON file)")
         registry = StrategyRegistry(settings.rigs_dir)
         a, b = (replay(rec, Variant.parse(v), rig, registry, calibration, args.rate_hz) for v in (args.a, args.b))
     except (ReplayError, RecordingError, CalibrationError, OSError, json.JSONDecodeError) as e:

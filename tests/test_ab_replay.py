@@ -104,7 +104,7 @@ def client(settings):
         yield c
 
 
-def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, astronaut, settings, monkeypatch):
+def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, astronaut, settings, monkeypatch, capsys):
     import cv2
     from server import cli
     monkeypatch.setenv("AVATAR_DRIVER_DATA_DIR", str(settings.data_dir))
@@ -124,6 +124,11 @@ def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, a
         runs.append((tmp_path / f"run{k}" / "a.cborseq").read_bytes() + (tmp_path / f"run{k}" / "b.cborseq").read_bytes())
     assert runs[0] == runs[1] and len(runs[0]) > 10_000
     assert cli.main(["ab", "report", str(rec), "--a", "direct", "--b", "emotion_preset",
-                     "--out", str(tmp_path / "r.html")]) == 0
-    assert "<svg" in (tmp_path / "r.html").read_text() and (tmp_path / "r.json").is_file()
+                     "--out", str(tmp_path / "new" / "dir" / "r.html")]) == 0  # a folder that did not exist
+    out = tmp_path / "new" / "dir"
+    assert "<svg" in (out / "r.html").read_text() and (out / "r.json").is_file()
     assert cli.main(["ab", "replay", str(rec), "--a", "nope", "--b", "direct"]) == 1
+    # a user without a stored table: the error says where it looked and how to point elsewhere
+    assert cli.main(["ab", "replay", str(rec), "--a", "direct", "--b", "direct", "--calibration", "nobody"]) == 1
+    err = capsys.readouterr().err
+    assert str(settings.data_dir / "calibration.sqlite3") in err and "AVATAR_DRIVER_DATA_DIR" in err

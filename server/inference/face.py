@@ -23,6 +23,7 @@ from avatar_mapping.vocabulary import ARKIT_INDEX
 
 from .face_emotion import FaceEmotionClassifier, FaceEmotionOptions
 from .frame import Frame
+from .native_stderr import native_stderr_to_log
 from .gaze import GazeWeights, eye_gaze
 
 log = logging.getLogger(__name__)
@@ -48,18 +49,19 @@ class FaceTracker:
     def __init__(self, options: FaceTrackerOptions):
         self.options = options
         running_mode = vision.RunningMode.VIDEO if options.mode == "video" else vision.RunningMode.IMAGE
-        self._landmarker = vision.FaceLandmarker.create_from_options(
-            vision.FaceLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=str(options.model_path)),
-                running_mode=running_mode,
-                num_faces=1,
-                min_face_detection_confidence=options.min_detection_confidence,
-                min_face_presence_confidence=options.min_presence_confidence,
-                min_tracking_confidence=options.min_tracking_confidence,
-                output_face_blendshapes=True,
-                output_facial_transformation_matrixes=True,
+        with native_stderr_to_log():  # MediaPipe's start-up lines go to the log, not the terminal
+            self._landmarker = vision.FaceLandmarker.create_from_options(
+                vision.FaceLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=str(options.model_path)),
+                    running_mode=running_mode,
+                    num_faces=1,
+                    min_face_detection_confidence=options.min_detection_confidence,
+                    min_face_presence_confidence=options.min_presence_confidence,
+                    min_tracking_confidence=options.min_tracking_confidence,
+                    output_face_blendshapes=True,
+                    output_facial_transformation_matrixes=True,
+                )
             )
-        )
         self._last_timestamp_ms = -1
         self._emotion = (FaceEmotionClassifier(FaceEmotionOptions(options.emotion_model))
                          if options.emotion_model is not None else None)

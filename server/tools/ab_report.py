@@ -115,5 +115,7 @@ def _votes_html(pair: dict[str, Any] | None) -> str:
 
 def write_report(html_path, json_path, data: dict[str, Any], a: ReplayResult, b: ReplayResult) -> None:
     from pathlib import Path
+    Path(html_path).parent.mkdir(parents=True, exist_ok=True)  # `--out new/dir/report.html`
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
     Path(html_path).write_text(render_html(data, a, b), encoding="utf-8")
     Path(json_path).write_text(json.dumps(data, indent=1), encoding="utf-8")

@@ -93,6 +93,14 @@ export function App() {
     setSettings(next);
     if (consented) await start(next);
   };
+  /** Back to the built-in head: its rig too, and a running session switches with it. */
+  const useDefaultAvatar = async () => {
+    setAvatarUrl(DEFAULT_AVATAR);
+    setAvatarInfo("");
+    const next = { ...settings, rig: "arkit52" };
+    setSettings(next);
+    if (consented) await start(next);
+  };
   const onFile = (file: File | undefined) => file && void useAvatar(URL.createObjectURL(file), file, file.name);
   const onUrl = async () => {
     const blob = await (await fetch(urlInput)).blob();
@@ -135,7 +143,7 @@ export function App() {
           <input type="file" accept=".glb,.gltf,.vrm" data-testid="avatar-file" onChange={(e) => onFile(e.target.files?.[0])} />
           <div className="url"><input placeholder="https://…/avatar.vrm" value={urlInput} onChange={(e) => setUrlInput(e.target.value)} />
             <button onClick={() => void onUrl()} disabled={!urlInput}>Load</button></div>
-          <button onClick={() => { setAvatarUrl(DEFAULT_AVATAR); setSettings({ ...settings, rig: "arkit52" }); }}>Default avatar</button>
+          <button onClick={() => void useDefaultAvatar()}>Default avatar</button>
           <p className="muted">or drop a GLB/VRM anywhere. {avatarInfo}</p>
         </section>
         {consented && <ABControls strategies={strategies} blind={blind} setBlind={setBlind} compare={compare} setCompare={setCompare} />}

@@ -82,7 +82,7 @@ export class Runtime {
     client.connect();
     if (settings.camera) {
       this.camera = new CameraCapture(video, {
-        fps: settings.fps, width: 640, height: 480, quality: 0.75,
+        fps: settings.fps, longSide: 640, quality: 0.75,
         canSend: () => client.canSend(),
         send: (jpeg, captureMs) => client.send(MessageType.VideoFrame, { image: jpeg, capture_ms: epochMs(captureMs) }),
       });

@@ -50,7 +50,25 @@ namespace AvatarDriver
         public string LastError => _connection?.LastError;
         public string SessionId => _connection?.Welcome?.SessionId;
 
+        bool _started;
+
+        /// <summary>
+        /// Connects on the first Start, not in OnEnable: a script that adds this component
+        /// (AddComponent runs Awake and OnEnable at once) sets its fields before Start runs.
+        /// </summary>
+        void Start()
+        {
+            _started = true;
+            Connect();
+        }
+
+        /// <summary>Re-enabling after the first Start connects again.</summary>
         void OnEnable()
+        {
+            if (_started) Connect();
+        }
+
+        void Connect()
         {
             if (profile == null) { Debug.LogWarning("AvatarDriverClient: no RigProfile set", this); enabled = false; return; }
             _buffer = new JitterBuffer(jitterDelayMs);
@@ -75,6 +93,7 @@ namespace AvatarDriver
 
         void Update()
         {
+            if (_connection == null) return; // not started yet, or refused its settings
             var welcome = _connection.Welcome;
             if (welcome == null) return;
             if (!ReferenceEquals(welcome, _layout)) // a new session layout (first connect or reconnect)

@@ -18,14 +18,13 @@ public sealed class NpcFromSession : MonoBehaviour
 
     void Awake()
     {
+        // The client connects in its Start, after these fields are set.
         var client = gameObject.AddComponent<AvatarDriverClient>();
-        client.enabled = false; // configure before it connects
         client.serverUrl = serverUrl;
         client.mode = ConnectionMode.Watch;
         client.sessionId = sessionId;
         client.profile = profile;
         client.avatarRoot = transform;
         client.verbose = true;
-        client.enabled = true;
     }
 }

@@ -38,7 +38,10 @@ export class AvatarClient {
     ws.onmessage = (e) => this.receive(e.data);
     ws.onclose = (e) => {
       this.ws = null;
-      if (this.stopped || e.code === CloseCode.Normal || e.code === CloseCode.Policy || e.code === CloseCode.UnknownSession) {
+      // Final: asked for, refused, no such session, or (for a watcher) the session ended.
+      const ended = !this.options.hello && e.code === CloseCode.GoingAway;
+      if (this.stopped || ended || e.code === CloseCode.Normal || e.code === CloseCode.Policy
+          || e.code === CloseCode.UnknownSession) {
         this.options.onState("closed", e.reason || `code ${e.code}`);
         return;
       }

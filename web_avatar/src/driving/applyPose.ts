@@ -44,6 +44,13 @@ export class AvatarDriver {
     vrm?.update(dtS);
   }
 
+  /** Eases toward the rest pose (every weight to 0, every bone to rest): the stream stopped. */
+  rest(dtS: number): void {
+    const weights = Object.fromEntries([...this.applied.keys()].map((k) => [k, 0]));
+    const bones = Object.fromEntries([...this.model.bones.keys()].map((k) => [k, [0, 0, 0, 1] as Quat]));
+    this.apply({ timestampMs: 0, sequence: 0, weights, bones, visemes: {}, facePresent: false, captureMs: null }, dtS);
+  }
+
   /** The weight applied to a channel (for the HUD, the debug panel and tests). */
   weight(name: string): number {
     return this.applied.get(name) ?? 0;

@@ -51,6 +51,12 @@ export class JitterBuffer {
     }
   }
 
+  /** How far local time `nowMs` plays out past the newest frame (ms): how stale the stream is. */
+  behindMs(nowMs: number): number {
+    if (this.frames.length === 0 || this.clockOffsetMs === null) return Infinity;
+    return nowMs - this.clockOffsetMs - this.options.delayMs - this.frames[this.frames.length - 1].timestampMs;
+  }
+
   /** The pose at local time `nowMs`, interpolated; null before the first frame. */
   sample(nowMs: number): PoseFrame | null {
     if (this.frames.length === 0 || this.clockOffsetMs === null) return null;

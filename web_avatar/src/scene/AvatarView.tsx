@@ -5,13 +5,24 @@ import { AvatarDriver } from "../driving/applyPose";
 import { runtime, type Variant } from "../runtime";
 import { loadAvatar, type AvatarModel } from "./avatarModel";
 
+// A stream this far behind has stopped (the session ended, the network went): ease to rest.
+const STALE_MS = 500;
+
 function Driven({ model, variant }: { model: AvatarModel; variant: Variant }) {
   useFrame((_, delta) => {
-    const pose = runtime.buffers[variant].sample(Date.now());
+    const now = Date.now();
+    const buffer = runtime.buffers[variant];
     const driver = runtime.drivers[variant];
-    if (!pose || !driver) return;
-    driver.apply(pose, Math.min(delta, 0.1));
-    if (pose.captureMs && variant === "A") runtime.latencyMs = Date.now() - pose.captureMs;
+    if (!driver) return;
+    const dt = Math.min(delta, 0.1);
+    const pose = buffer.sample(now);
+    if (!pose || buffer.behindMs(now) > STALE_MS) {
+      driver.rest(dt);
+      if (variant === "A") runtime.latencyMs = null;
+      return;
+    }
+    driver.apply(pose, dt);
+    if (pose.captureMs && variant === "A") runtime.latencyMs = now - pose.captureMs;
   });
   return <primitive object={model.root} />;
 }

@@ -124,6 +124,18 @@ try {
     await watcher.close();
   });
 
+  await check("watching an unknown session says so instead of retrying for ever", async () => {
+    const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
+    await watcher.goto(`${base}/?watch=no-such-session#token=${token}`);
+    await watcher.waitForFunction("window.__avatarDriver?.runtime.state === 'closed'", null, { timeout: 15000 });
+    const detail = await watcher.evaluate("window.__avatarDriver.runtime.stateDetail");
+    assert(/unknown session/.test(detail), `state detail: ${detail}`);
+    await watcher.waitForTimeout(1500);
+    assert(await watcher.evaluate("window.__avatarDriver.runtime.state") === "closed", "it reconnected");
+    assert(/unknown session/.test(await watcher.getByTestId("hud").innerText()), "the HUD does not say it");
+    await watcher.close();
+  });
+
   await check("the calibration wizard guides the first step and can be cancelled", async () => {
     await page.getByText("Start calibration").click();
     await page.getByText("Relax your face and look straight at the camera.").waitFor({ timeout: 10000 });
@@ -156,10 +168,27 @@ try {
     await page.screenshot({ path: join(shots, "06-vroid.png") });
   });
 
-  await check("stop ends capture and the stream at once", async () => {
+  await check("the default avatar after a custom one brings its own rig back", async () => {
+    await page.getByText("Default avatar").click();
+    await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'", 30000);
+    await waitFor("window.__avatarDriver.avatar().url === '/avatars/default.glb' && window.__avatarDriver.avatar().morphs >= 67", 30000);
+    await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 30000);
+  });
+
+  await check("stop ends capture and the stream at once; a watcher sees the session end and eases to rest", async () => {
+    const sid = await hook("window.__avatarDriver.runtime.sessionId");
+    const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
+    await watcher.goto(`${base}/?watch=${sid}#token=${token}`);
+    await watcher.waitForFunction("window.__avatarDriver?.weight('mouthSmileLeft') > 0.3", null, { timeout: 30000, polling: 100 });
     await page.getByTestId("stop").click();
     await page.getByTestId("consent").waitFor();
     assert(await hook("window.__avatarDriver.runtime.stream") === null, "media still captured");
+    await watcher.waitForFunction("window.__avatarDriver.runtime.state === 'closed'", null, { timeout: 10000 });
+    const detail = await watcher.evaluate("window.__avatarDriver.runtime.stateDetail");
+    assert(/session ended/.test(detail), `state detail: ${detail}`);
+    await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') < 0.05", null, { timeout: 5000, polling: 100 });
+    assert(await watcher.evaluate("window.__avatarDriver.runtime.latencyMs") === null, "latency still counted");
+    await watcher.close();
   });
 
   await check("no errors in the browser console", async () => {

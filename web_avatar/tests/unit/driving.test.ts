@@ -37,6 +37,17 @@ describe("jitter buffer", () => {
     expect(jb.sample(9000)!.weights.smile).toBe(0.6);
   });
 
+  it("says how stale the stream is, so the view can ease to rest when frames stop", () => {
+    const jb = new JitterBuffer({ delayMs: 50, capacity: 16 });
+    expect(jb.behindMs(5000)).toBe(Infinity);
+    jb.push(frame(0, 1000, 0.3), 5000);
+    // local 5050 -> server 1050, minus 50 ms delay = 1000: exactly at the newest frame
+    expect(jb.behindMs(5050)).toBe(0);
+    expect(jb.behindMs(5650)).toBe(600);
+    jb.reset();
+    expect(jb.behindMs(5650)).toBe(Infinity);
+  });
+
   it("absorbs network jitter: a steady stream plays smoothly at display rate", () => {
     const jb = new JitterBuffer({ delayMs: 60, capacity: 64 });
     const rand = (() => { let s = 1; return () => ((s = (s * 16807) % 2147483647) / 2147483647); })();
