@@ -62,7 +62,8 @@ export class Runtime {
   async start(settings: SessionSettings, video: HTMLVideoElement): Promise<void> {
     this.stop();
     this.stream = await navigator.mediaDevices.getUserMedia({
-      video: settings.camera ? { width: 640, height: 480 } : false,
+      // Only the width is asked for: the camera keeps its own shape (16:9, 4:3, portrait).
+      video: settings.camera ? { width: { ideal: 640 } } : false,
       audio: settings.microphone ? { channelCount: 1, echoCancellation: true } : false,
     });
     video.srcObject = this.stream;
@@ -115,7 +116,16 @@ export class Runtime {
     this.stream?.getTracks().forEach((t) => t.stop());
     this.camera = this.microphone = this.client = this.stream = null;
     this.configured = null;
+    this.forgetStream();
     this.setState("idle");
+  }
+
+  /** What the last stream said (emotion, words, latency, frames) no longer describes anyone. */
+  private forgetStream(): void {
+    this.emotion = this.transcript = null;
+    this.latencyMs = null;
+    this.buffers.A.reset();
+    this.buffers.B.reset();
   }
 
   send(type: string, payload: Payload): void {
@@ -125,6 +135,7 @@ export class Runtime {
   private setState(state: ConnectionState, detail = ""): void {
     this.state = state;
     this.stateDetail = detail;
+    if (state === "closed") this.forgetStream(); // the session ended or was refused: the avatar rests
     if (state === "open") {
       this.sessionId = detail;
       this.buffers.A.reset(); // a (re)connected session starts its own sequence

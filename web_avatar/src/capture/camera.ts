@@ -23,8 +23,13 @@ export class CameraCapture {
     return this.sentTimes.length;
   }
 
+  /** The size of the frames sent (0×0 before the first): the camera's shape, scaled. */
+  get frameSize(): { width: number; height: number } {
+    return { width: this.canvas.width, height: this.canvas.height };
+  }
+
   constructor(private readonly video: HTMLVideoElement, private options: CameraCaptureOptions) {
-    this.canvas = document.createElement("canvas");
+    this.canvas = Object.assign(document.createElement("canvas"), { width: 0, height: 0 });
   }
 
   start(): void {

@@ -2,6 +2,9 @@
 
 Video: 1.5 s of the cat (no face), then 3 s of the smiling astronaut, tilting a little,
 at 640x480, 30 fps. Audio: 4.5 s of a voiced-like harmonic tone at 16 kHz.
+Camera shapes: the astronaut's face at rest (mouth closed) filling 16:9, 4:3 and portrait
+frames, rest-WxH.y4m: a face squeezed into another shape reads as an open jaw.
+Speech: speech.wav, espeak-ng saying a sentence (about 2.5 s) then 2.5 s of silence.
 """
 
 import sys
@@ -11,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from skimage import data
+
+from server.inference.espeak import speak
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
@@ -26,6 +31,16 @@ with (out / "face.y4m").open("wb") as f:
             m[:, 2] += (100, 10)
             frame = cv2.warpAffine(face, m, (640, 480), borderMode=cv2.BORDER_REFLECT)
         f.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+portrait = face[0:280, 80:360]  # head and shoulders
+for w, h in ((640, 360), (640, 480), (360, 640)):
+    side = int(0.9 * min(w, h))
+    canvas = np.full((h, w, 3), 90, np.uint8)
+    y, x = (h - side) // 2, (w - side) // 2
+    canvas[y:y + side, x:x + side] = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA)
+    with (out / f"rest-{w}x{h}.y4m").open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(60):
+            f.write(b"FRAME\n" + cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420).tobytes())
 t = np.arange(int(4.5 * 16000)) / 16000
 voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 8)) * 0.2 * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
 with wave.open(str(out / "voice.wav"), "wb") as w:
@@ -33,4 +48,13 @@ with wave.open(str(out / "voice.wav"), "wb") as w:
     w.setsampwidth(2)
     w.setframerate(16000)
     w.writeframes((voice * 32767).astype("<i2").tobytes())
+
+spoken = speak("Hello there, how are you doing today? I am fine.")
+speech = np.interp(np.arange(0, len(spoken.audio), spoken.rate_hz / 16000), np.arange(len(spoken.audio)), spoken.audio)
+speech = np.concatenate([speech, np.zeros(int(2.5 * 16000))])
+with wave.open(str(out / "speech.wav"), "wb") as w:
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(16000)
+    w.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
 print(out)

@@ -2,7 +2,7 @@
 // Chromium's fake camera and microphone play media made from a real photo. Prints
 // "N passed, N failed" and exits non-zero on any failure. Screenshots: test-output/e2e/.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -18,7 +18,10 @@ const avatars = resolve(repo, "../shared/avatars");
 mkdirSync(shots, { recursive: true });
 
 const results = [];
+// E2E_ONLY=regex runs only the matching checks (those that stand alone: the camera shapes, the microphone).
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 async function check(name, fn) {
+  if (only && !only.test(name)) return;
   const started = Date.now();
   try {
     await fn();
@@ -55,14 +58,16 @@ for (let i = 0; i < 100; i++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-const browser = await chromium.launch({
+// Chromium's fake camera plays one file per browser: a camera of another shape is another browser.
+const launch = (video, audio = "voice.wav") => chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${join(media, "face.y4m")}`, `--use-file-for-fake-audio-capture=${join(media, "voice.wav")}`,
+    `--use-file-for-fake-video-capture=${join(media, video)}`, `--use-file-for-fake-audio-capture=${join(media, audio)}`,
     "--autoplay-policy=no-user-gesture-required", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"],
 });
+const browser = await launch("face.y4m");
 // Software WebGL on two cores shares them with the server's inference: keep the canvas modest.
 const page = await browser.newPage({ viewport: { width: 1024, height: 640 } });
 const consoleErrors = [];
@@ -183,12 +188,79 @@ try {
     await page.getByTestId("stop").click();
     await page.getByTestId("consent").waitFor();
     assert(await hook("window.__avatarDriver.runtime.stream") === null, "media still captured");
+    const hud = await page.getByTestId("hud").innerText();
+    assert(/latency – ms/.test(hud) && /face no/.test(hud) && !/speaking/.test(hud), `the HUD still shows the stopped stream: ${hud}`);
+    assert(await hook("window.__avatarDriver.runtime.emotion") === null, "emotion bars still filled");
     await watcher.waitForFunction("window.__avatarDriver.runtime.state === 'closed'", null, { timeout: 10000 });
     const detail = await watcher.evaluate("window.__avatarDriver.runtime.stateDetail");
     assert(/session ended/.test(detail), `state detail: ${detail}`);
     await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') < 0.05", null, { timeout: 5000, polling: 100 });
     assert(await watcher.evaluate("window.__avatarDriver.runtime.latencyMs") === null, "latency still counted");
     await watcher.close();
+  });
+
+  for (const [shape, w, h] of [["16:9", 640, 360], ["4:3", 640, 480], ["portrait", 360, 640]]) {
+    await check(`a ${shape} camera keeps its shape: a real face at rest keeps its mouth closed`, async () => {
+      const other = await launch(`rest-${w}x${h}.y4m`);
+      try {
+        const p = await other.newPage({ viewport: { width: 800, height: 560 } });
+        p.on("pageerror", (e) => consoleErrors.push(String(e)));
+        await p.goto(`${base}/#token=${token}`);
+        await p.getByTestId("start").click();
+        await p.waitForFunction("window.__avatarDriver.runtime.camera?.frameSize.width > 0", null, { timeout: 20000 });
+        const size = await p.evaluate("window.__avatarDriver.runtime.camera.frameSize");
+        assert(Math.abs(size.width / size.height - w / h) < 0.02, `a ${w}x${h} camera sent ${size.width}x${size.height} frames`);
+        await p.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.5", null, { timeout: 30000, polling: 100 });
+        let jaw = 0;
+        for (let i = 0; i < 20; i++) {  // 2 s of the face at rest
+          jaw = Math.max(jaw, await p.evaluate("window.__avatarDriver.weight('jawOpen')"));
+          await p.waitForTimeout(100);
+        }
+        console.log(`  ${shape}: ${size.width}x${size.height} frames, jawOpen at most ${jaw.toFixed(3)}`);
+        assert(jaw < 0.15, `jawOpen ${jaw.toFixed(2)} with the mouth closed`);
+        await p.screenshot({ path: join(shots, `07-camera-${w}x${h}.png`) });
+      } finally {
+        await other.close();
+      }
+    });
+  }
+
+  await check("with the microphone alone, speech moves the default avatar's mouth and silence closes it", async () => {
+    const other = await launch("face.y4m", "speech.wav");  // speech.wav: a sentence, then 2.5 s of silence, looped
+    try {
+      const p = await other.newPage({ viewport: { width: 800, height: 560 } });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await p.goto(`${base}/#token=${token}`);
+      await p.locator("label", { hasText: "Camera" }).locator("input").uncheck();
+      await p.locator("label", { hasText: "Microphone" }).locator("input").check();
+      await p.getByTestId("start").click();
+      await p.waitForFunction("window.__avatarDriver.runtime.framesReceived > 30", null, { timeout: 20000 });
+      // Speaking or not, as the server's voice activity says. The silence is the longest run without
+      // speech (the 2.5 s pause, not a pause between words), from 600 ms after the last speech.
+      const samples = [];
+      for (let i = 0; i < 160; i++) {  // 8 s: at least one sentence and one pause
+        samples.push(await p.evaluate(`({ t: performance.now(), jaw: window.__avatarDriver.weight('jawOpen'),
+          speaking: (window.__avatarDriver.runtime.emotion?.speaking_probability ?? 0) >= 0.5 })`));
+        await p.waitForTimeout(50);
+      }
+      const speechJaw = samples.filter((s) => s.speaking).map((s) => s.jaw);
+      let run = [], longest = [], lastSpeech = samples[0].t;
+      for (const s of samples) {
+        if (s.speaking) { lastSpeech = s.t; run = []; continue; }
+        run.push({ ...s, since: s.t - lastSpeech });
+        if (run.length > longest.length) longest = run;
+      }
+      const silentJaw = longest.filter((s) => s.since > 600).map((s) => s.jaw);
+      const max = (xs) => xs.reduce((a, b) => Math.max(a, b), 0);
+      console.log(`  speech: ${speechJaw.length} samples, jawOpen max ${max(speechJaw).toFixed(2)}; ` +
+        `silence: ${silentJaw.length} samples, jawOpen max ${max(silentJaw).toFixed(3)}`);
+      assert(speechJaw.length >= 10 && silentJaw.length >= 5, "the voice activity never said speech, or never silence");
+      assert(max(speechJaw) > 0.3, `jawOpen at most ${max(speechJaw).toFixed(2)} while speaking`);
+      assert(max(silentJaw) < 0.1, `jawOpen ${max(silentJaw).toFixed(2)} in silence`);
+      await p.screenshot({ path: join(shots, "08-microphone-only.png") });
+    } finally {
+      await other.close();
+    }
   });
 
   await check("no errors in the browser console", async () => {
@@ -198,6 +270,7 @@ try {
 } finally {
   await browser.close();
   server.kill("SIGTERM");
+  rmSync(media, { recursive: true, force: true });
 }
 const passed = results.filter(([, ok]) => ok).length;
 console.log(`${passed} passed, ${results.length - passed} failed`);
