@@ -23,8 +23,8 @@ from avatar_mapping.vocabulary import ARKIT_INDEX
 
 from .face_emotion import FaceEmotionClassifier, FaceEmotionOptions
 from .frame import Frame
-from .native_stderr import native_stderr_to_log
 from .gaze import GazeWeights, eye_gaze
+from .native_stderr import native_stderr_to_log
 
 log = logging.getLogger(__name__)
 # Faces narrower than this (pixels) are tracked with reduced confidence.
