@@ -1,12 +1,14 @@
 """Deterministic replays of a recording through two strategies, and the report."""
 
+import html
+
 import numpy as np
 import pytest
 
 from avatar_mapping.features import HeadPose
 from avatar_mapping.voice import VoiceFeatures
 from server.tools.ab_replay import ReplayError, Variant, replay
-from server.tools.ab_report import render_html, report_data
+from server.tools.ab_report import better_of, render_html, report_data
 from server.protocol.recording import Recorder, Recording, new_header
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
@@ -62,7 +64,17 @@ def test_the_report_renders_with_traces_metrics_and_votes(recording, rig):
     data = report_data("smile.cborseq", a, b, votes)
     page = render_html(data, a, b)
     assert page.count("<polyline") >= 2 and "jitter" in page and "p = 0.34" in page
+    assert "0 s</text>" in page and ">0.5</text>" in page  # traces have a time axis and a weight axis
+    assert "no winner yet" in page and "<th>winner</th>" in page and "A better on" in page
+    assert "jitter (% of range per frame; target < 5) (lower is better)" in html.unescape(page)  # labels in full
+    significant = dict(votes["pairs"][0], significant=True)
+    assert "<b>direct wins</b>" in render_html(report_data("s", a, b, {"pairs": [significant]}), a, b)
     assert data["votes"]["n"] == 10 and data["A"]["metrics"]["jitter_percent"] >= 0
+
+
+def test_the_better_side_of_a_metric():
+    assert better_of(1.0, 2.0, "lower") == "A" and better_of(1.0, 2.0, "higher") == "B"
+    assert better_of(1.0, 1.01, "lower") == "tie" and better_of(None, 1.0, "lower") == ""
 
 
 def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):

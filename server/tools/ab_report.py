@@ -69,20 +69,43 @@ def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3g}"
 
 
+def better_of(a: float | None, b: float | None, better: str) -> str:
+    """"A", "B", "tie" (within 2 % of the larger) or "" (a side has no value) for one metric."""
+    if a is None or b is None:
+        return ""
+    if abs(a - b) <= 0.02 * max(abs(a), abs(b), 1e-9):
+        return "tie"
+    return "A" if (a < b) == (better == "lower") else "B"
+
+
 def _metrics_table(data: dict[str, Any]) -> str:
+    rows = _rows(data)
+    winners = [better_of(a, b, better) for _, a, b, better in rows]
     body = "".join(f"<tr><td>{html.escape(n)}</td><td class='a'>{_fmt(a)}</td><td class='b'>{_fmt(b)}</td>"
-                   f"<td>{better}</td></tr>" for n, a, b, better in _rows(data))
-    return f"<table><tr><th>metric</th><th class='a'>A</th><th class='b'>B</th><th>better</th></tr>{body}</table>"
+                   f"<td>{better}</td><td class='{w.lower()}'><b>{w}</b></td></tr>"
+                   for (n, a, b, better), w in zip(rows, winners))
+    score = f"A better on {winners.count('A')}, B on {winners.count('B')}, tied on {winners.count('tie')} metrics."
+    return (f"<table><tr><th>metric</th><th class='a'>A</th><th class='b'>B</th><th>better</th><th>winner</th></tr>"
+            f"{body}</table><p><b>{score}</b> The metrics describe motion, not taste: the blind votes below "
+            "decide which looks better.</p>")
 
 
 def _metric_bars(data: dict[str, Any]) -> str:
-    rows = [(n, a, b) for n, a, b, _ in _rows(data)[:6] if a is not None and b is not None]
+    """The first metrics as bars, A above B, each labelled in full with its value; the better one starred."""
+    rows = [(n, a, b, better) for n, a, b, better in _rows(data)[:6] if a is not None and b is not None]
     out = []
-    for n, a, b in rows:
+    for n, a, b, better in rows:
         top = max(abs(a), abs(b), 1e-9)
-        bar = lambda v, y, c: f"<rect x='200' y='{y}' width='{max(1, 500 * abs(v) / top):.1f}' height='9' fill='{c}'/>"  # noqa: E731
-        out.append(f"<svg width='{W}' height='26'><text x='0' y='16' font-size='12'>{html.escape(n[:32])}</text>"
-                   f"{bar(a, 3, COLOURS['A'])}{bar(b, 14, COLOURS['B'])}</svg>")
+        winner = better_of(a, b, better)
+        bars = []
+        for label, v, y in (("A", a, 20), ("B", b, 34)):
+            width = max(1.0, 440 * abs(v) / top)
+            star = " ★" if winner == label else ""
+            bars.append(f"<text x='0' y='{y + 9}' font-size='11' fill='{COLOURS[label]}'>{label}</text>"
+                        f"<rect x='14' y='{y}' width='{width:.1f}' height='11' fill='{COLOURS[label]}'/>"
+                        f"<text x='{width + 20:.1f}' y='{y + 9}' font-size='11'>{_fmt(v)}{star}</text>")
+        out.append(f"<svg width='{W}' height='50'><text x='0' y='12' font-size='12'>{html.escape(n)} "
+                   f"({better} is better)</text>{''.join(bars)}</svg>")
     return "<div>" + "<br>".join(out) + "</div>"
 
 
@@ -93,14 +116,27 @@ def _active_channels(a: ReplayResult, b: ReplayResult) -> list[str]:
 
 
 def _trace_svg(a: ReplayResult, b: ReplayResult, channel: str) -> str:
-    lines = []
+    """A and B over time: weight 0..1 up the left axis (grid at 0, 0.5, 1), seconds along the bottom."""
+    left, bottom, width = 34, 18, W - 34
+    plot_h = H - bottom
+    y_of = lambda v: 4 + (plot_h - 8) * (1.0 - v)  # noqa: E731
+    parts = []
+    for v in (0.0, 0.5, 1.0):
+        parts.append(f"<line x1='{left}' x2='{W}' y1='{y_of(v):.1f}' y2='{y_of(v):.1f}' stroke='#ddd'/>"
+                     f"<text x='{left - 4}' y='{y_of(v) + 4:.1f}' font-size='10' text-anchor='end'>{v:g}</text>")
+    duration_s = float(a.times_ms[-1]) / 1000.0 if len(a.times_ms) else 0.0
+    tick_s = next((t for t in (0.5, 1, 2, 5, 10, 30, 60, 120, 300) if duration_s / t <= 10), 600)
+    for k in range(int(duration_s / tick_s) + 1):
+        x = left + width * (k * tick_s / duration_s if duration_s else 0.0)
+        parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{plot_h - 4}' y2='{plot_h}' stroke='#999'/>"
+                     f"<text x='{x:.1f}' y='{H - 4}' font-size='10' text-anchor='middle'>{k * tick_s:g} s</text>")
     for label, r in (("A", a), ("B", b)):
         y = r.weights[:, r.channels.index(channel)]
-        step = max(1, len(y) // W)
-        xs = np.linspace(0, W, len(y[::step]))
-        points = " ".join(f"{x:.1f},{H - 4 - (H - 8) * float(np.clip(v, 0, 1)):.1f}" for x, v in zip(xs, y[::step]))
-        lines.append(f"<polyline fill='none' stroke='{COLOURS[label]}' stroke-width='1.2' points='{points}'/>")
-    return f"<svg width='{W}' height='{H}' viewBox='0 0 {W} {H}'>{''.join(lines)}</svg>"
+        step = max(1, len(y) // width)
+        xs = np.linspace(left, W, len(y[::step]))
+        points = " ".join(f"{x:.1f},{y_of(float(np.clip(v, 0, 1))):.1f}" for x, v in zip(xs, y[::step]))
+        parts.append(f"<polyline fill='none' stroke='{COLOURS[label]}' stroke-width='1.2' points='{points}'/>")
+    return f"<svg width='{W}' height='{H}' viewBox='0 0 {W} {H}'>{''.join(parts)}</svg>"
 
 
 def _votes_html(pair: dict[str, Any] | None) -> str:
@@ -108,9 +144,11 @@ def _votes_html(pair: dict[str, Any] | None) -> str:
         return "<p>No votes for this pair of strategies yet (POST /v1/ab/votes, or the viewer's A/B view).</p>"
     rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{pair['wins'][s]}</td><td>{pair['win_rate'][s]:.2f}</td>"
                    f"<td>{pair['ci95'][s][0]:.2f}–{pair['ci95'][s][1]:.2f}</td></tr>" for s in pair["strategies"])
+    leader = max(pair["strategies"], key=lambda s: pair["wins"][s])
+    verdict = (f"<b>{html.escape(leader)} wins</b> (significant)" if pair["significant"]
+               else "no winner yet: the difference could be chance")
     return (f"<table><tr><th>strategy</th><th>wins</th><th>win rate</th><th>95 % CI</th></tr>{rows}</table>"
-            f"<p>{pair['n']} votes; exact binomial p = {pair['p_value']:.3g}"
-            f"{' (significant)' if pair['significant'] else ''}.</p>")
+            f"<p>{pair['n']} votes; exact binomial p = {pair['p_value']:.3g}: {verdict}.</p>")
 
 
 def write_report(html_path, json_path, data: dict[str, Any], a: ReplayResult, b: ReplayResult) -> None:
