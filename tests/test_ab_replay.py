@@ -7,11 +7,11 @@ import pytest
 
 from avatar_mapping.features import HeadPose
 from avatar_mapping.voice import VoiceFeatures
-from server.tools.ab_replay import ReplayError, Variant, replay
-from server.tools.ab_report import better_of, render_html, report_data
-from server.protocol.recording import Recorder, Recording, new_header
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
+from server.protocol.recording import Recorder, Recording, new_header
+from server.tools.ab_replay import ReplayError, Variant, replay
+from server.tools.ab_report import better_of, render_html, report_data
 from tests.conftest import REPO
 from tests.test_protocol_recording import face
 
@@ -81,6 +81,7 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
     """consent.record: the session's features (not its video) land in a recording served by
     REST, which replays."""
     import cbor2
+
     from tests.test_transports_websocket import jpeg, msg, recv
     image = jpeg(astronaut)
     with client.websocket_connect("/v1/stream") as ws:
@@ -111,6 +112,7 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
 @pytest.fixture()
 def client(settings):
     from fastapi.testclient import TestClient
+
     from server.app import create_app
     with TestClient(create_app(settings)) as c:
         yield c
@@ -118,6 +120,7 @@ def client(settings):
 
 def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, astronaut, settings, monkeypatch, capsys):
     import cv2
+
     from server import cli
     monkeypatch.setenv("AVATAR_DRIVER_DATA_DIR", str(settings.data_dir))
     video = tmp_path / "clip.mp4"

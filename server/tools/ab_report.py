@@ -119,7 +119,10 @@ def _trace_svg(a: ReplayResult, b: ReplayResult, channel: str) -> str:
     """A and B over time: weight 0..1 up the left axis (grid at 0, 0.5, 1), seconds along the bottom."""
     left, bottom, width = 34, 18, W - 34
     plot_h = H - bottom
-    y_of = lambda v: 4 + (plot_h - 8) * (1.0 - v)  # noqa: E731
+
+    def y_of(v: float) -> float:
+        return 4 + (plot_h - 8) * (1.0 - v)
+
     parts = []
     for v in (0.0, 0.5, 1.0):
         parts.append(f"<line x1='{left}' x2='{W}' y1='{y_of(v):.1f}' y2='{y_of(v):.1f}' stroke='#ddd'/>"
