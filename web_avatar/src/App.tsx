@@ -2,6 +2,7 @@ import { Leva, useControls } from "leva";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { MessageType } from "./generated/protocol";
+import { OVERLAY } from "./overlay";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView } from "./scene/AvatarView";
@@ -110,6 +111,15 @@ export function App() {
     avatarState = { url: avatarUrl, morphs: m.morphs.size, bones: [...m.bones.keys()], vrm: Boolean(m.vrm) };
     rerender();
   };
+
+  if (OVERLAY.enabled) {
+    return (
+      <div className="overlay" data-testid="overlay">
+        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => console.warn(m)} background={OVERLAY.background} />
+        <Leva hidden />
+      </div>
+    );
+  }
 
   return (
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); onFile(e.dataTransfer.files[0]); }}>

@@ -42,9 +42,11 @@ export interface AvatarViewProps {
   variant?: Variant;
   onLoaded: (model: AvatarModel) => void;
   onError: (message: string) => void;
+  /** The scene's background colour; null leaves the canvas transparent (the OBS overlay). */
+  background?: string | null;
 }
 
-export function AvatarView({ url, variant = "A", onLoaded, onError }: AvatarViewProps) {
+export function AvatarView({ url, variant = "A", onLoaded, onError, background = "#1e2230" }: AvatarViewProps) {
   const [model, setModel] = useState<AvatarModel | null>(null);
   useEffect(() => {
     let cancelled = false;
@@ -63,8 +65,8 @@ export function AvatarView({ url, variant = "A", onLoaded, onError }: AvatarView
   }, [url, variant]);
   const y = model?.headHeight ?? 0.17;
   return (
-    <Canvas camera={{ position: [0, y, 0.75], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true }}>
-      <color attach="background" args={["#1e2230"]} />
+    <Canvas camera={{ position: [0, y, 0.75], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true, alpha: true }}>
+      {background && <color attach="background" args={[background]} />}
       <hemisphereLight args={["#ffffff", "#404050", 1.6]} />
       <directionalLight position={[1, 2, 2]} intensity={2.2} />
       <directionalLight position={[-1.5, 1, 1]} intensity={0.8} />

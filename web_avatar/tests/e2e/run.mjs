@@ -129,6 +129,30 @@ try {
     await watcher.close();
   });
 
+  await check("the OBS overlay shows only the avatar, on a transparent page or a chroma key", async () => {
+    const sid = await hook("window.__avatarDriver.runtime.sessionId");
+    // RGBA of a screenshot's pixels at fractions of its size, read with OpenCV (PNG alpha kept).
+    const pixels = (path, points) => JSON.parse(spawnSync(python, ["-c", `import cv2, json, sys
+img = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED); h, w = img.shape[:2]
+print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] for fx, fy in json.loads(sys.argv[2])]))`,
+      path, JSON.stringify(points)], { encoding: "utf8" }).stdout);
+    const overlay = await browser.newPage({ viewport: { width: 640, height: 640 } });
+    await overlay.goto(`${base}/?overlay=1&watch=${sid}#token=${token}`);
+    await overlay.waitForFunction("window.__avatarDriver?.weight('mouthSmileLeft') > 0.3", null, { timeout: 30000, polling: 100 });
+    assert(await overlay.getByTestId("hud").count() === 0 && await overlay.locator("aside").count() === 0, "panels shown");
+    const shot = join(shots, "03-overlay.png");
+    await overlay.screenshot({ path: shot, omitBackground: true });
+    const [corner, edge, face] = pixels(shot, [[0.02, 0.02], [0.98, 0.5], [0.5, 0.45]]);  // BGRA
+    assert(corner[3] === 0 && edge[3] === 0, `not transparent around the avatar: ${corner} ${edge}`);
+    assert(face[3] === 255, `the avatar is not opaque: ${face}`);
+    await overlay.goto(`${base}/?overlay=1&chroma=00ff00&watch=${sid}`);
+    await overlay.waitForFunction("window.__avatarDriver?.runtime.framesReceived > 10", null, { timeout: 30000 });
+    await overlay.screenshot({ path: join(shots, "03-overlay-chroma.png") });
+    const [keyed] = pixels(join(shots, "03-overlay-chroma.png"), [[0.02, 0.02]]);
+    assert(keyed[0] < 30 && keyed[1] > 225 && keyed[2] < 30, `no green key: ${keyed}`);
+    await overlay.close();
+  });
+
   await check("watching an unknown session says so instead of retrying for ever", async () => {
     const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
     await watcher.goto(`${base}/?watch=no-such-session#token=${token}`);
