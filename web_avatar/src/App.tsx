@@ -3,6 +3,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
+import { recall, remember } from "./persistedSettings";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView } from "./scene/AvatarView";
@@ -11,6 +12,10 @@ import { ChannelPanel, Hud } from "./ui/Hud";
 import { Wizard } from "./ui/Wizard";
 
 const DEFAULT_AVATAR = "/avatars/default.glb";
+const DEFAULT_SETTINGS: SessionSettings = {
+  camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+};
+const remembered = recall(localStorage, DEFAULT_SETTINGS);
 const watchId = new URLSearchParams(location.search).get("watch");
 
 declare global {
@@ -22,13 +27,12 @@ declare global {
 export function App() {
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const video = useRef<HTMLVideoElement>(null);
-  const [avatarUrl, setAvatarUrl] = useState(DEFAULT_AVATAR);
+  const [avatarUrl, setAvatarUrl] = useState(remembered.avatarUrl ?? DEFAULT_AVATAR);
   const [avatarInfo, setAvatarInfo] = useState("");
   const [urlInput, setUrlInput] = useState("");
   const [strategies, setStrategies] = useState<string[]>(["direct"]);
-  const [settings, setSettings] = useState<SessionSettings>({
-    camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
-  });
+  const [settings, setSettings] = useState<SessionSettings>(remembered.settings);
+  useEffect(() => remember(localStorage, settings, avatarUrl), [settings, avatarUrl]);
   const [consented, setConsented] = useState(false);
   const [compare, setCompare] = useState<string | null>(null);
   const [blind, setBlind] = useState(true);

@@ -223,6 +223,15 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await watcher.close();
   });
 
+  await check("the consent form's choices stay across a reload; consent does not", async () => {
+    await page.reload();
+    await page.getByTestId("consent").waitFor();
+    assert(await page.locator("label", { hasText: "Microphone" }).locator("input").isChecked(), "the microphone choice was lost");
+    const user = await page.locator("label", { hasText: "User id" }).locator("input").inputValue();
+    assert(user === "e2e-user", `user id after reload: ${user}`);
+    assert(await hook("window.__avatarDriver.runtime.state") === "idle", "connected before consent");
+  });
+
   for (const [shape, w, h] of [["16:9", 640, 360], ["4:3", 640, 480], ["portrait", 360, 640]]) {
     await check(`a ${shape} camera keeps its shape: a real face at rest keeps its mouth closed`, async () => {
       const other = await launch(`rest-${w}x${h}.y4m`);

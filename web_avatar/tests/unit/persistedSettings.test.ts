@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { recall, remember } from "../../src/persistedSettings";
+import type { SessionSettings } from "../../src/runtime";
+
+const DEFAULTS: SessionSettings = {
+  camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+};
+
+class MemoryStore {
+  items = new Map<string, string>();
+  getItem(k: string) { return this.items.get(k) ?? null; }
+  setItem(k: string, v: string) { this.items.set(k, v); }
+}
+
+describe("persisted settings", () => {
+  it("come back as they were left", () => {
+    const store = new MemoryStore();
+    const chosen = { ...DEFAULTS, microphone: true, camera: false, strategy: "hybrid", userId: "ana", mirror: false };
+    remember(store, chosen, "/avatars/default.glb");
+    expect(recall(store, DEFAULTS)).toEqual({ settings: chosen, avatarUrl: null });
+  });
+
+  it("keep an avatar URL with its rig, but not a dropped file", () => {
+    const store = new MemoryStore();
+    remember(store, { ...DEFAULTS, rig: "my-vrm" }, "https://example.com/a.vrm");
+    expect(recall(store, DEFAULTS)).toMatchObject({ avatarUrl: "https://example.com/a.vrm", settings: { rig: "my-vrm" } });
+    remember(store, { ...DEFAULTS, rig: "dropped" }, "blob:http://localhost/123");
+    expect(recall(store, DEFAULTS)).toMatchObject({ avatarUrl: null, settings: { rig: "arkit52" } });
+  });
+
+  it("fall back to the defaults on nothing, garbage or wrong types", () => {
+    const store = new MemoryStore();
+    expect(recall(store, DEFAULTS).settings).toEqual(DEFAULTS);
+    store.setItem("avatar-driver-settings-v1", "{not json");
+    expect(recall(store, DEFAULTS).settings).toEqual(DEFAULTS);
+    store.setItem("avatar-driver-settings-v1", JSON.stringify({ camera: "yes", strategy: 3, avatarUrl: "javascript:x" }));
+    expect(recall(store, DEFAULTS)).toEqual({ settings: DEFAULTS, avatarUrl: null });
+  });
+});
