@@ -42,17 +42,17 @@ class Outbox:
         self._ready.set()
 
     def put_control(self, message: Message) -> None:
-        if len(self._control) >= self._max_control:
-            self._control.popleft()
-            self._on_drop("control_overflow")
-        self._control.append(message)
-        self._ready.set()
+        self._put(self._control, self._max_control, "control_overflow", message)
 
     def put_data(self, message: Message) -> None:
-        if len(self._data) >= self._max_data:
-            self._data.popleft()
-            self._on_drop("slow_client")
-        self._data.append(message)
+        self._put(self._data, self._max_data, "slow_client", message)
+
+    def _put(self, queue: deque[Message], limit: int, overflow_reason: str, message: Message) -> None:
+        """Append, dropping the oldest (and saying why) when the queue is full."""
+        if len(queue) >= limit:
+            queue.popleft()
+            self._on_drop(overflow_reason)
+        queue.append(message)
         self._ready.set()
 
     @property
