@@ -1,5 +1,9 @@
 """SQLite storage of calibration tables: every version kept, the newest one applies.
 
+Versions are numbered per user (1, 2, 3 … for each user), so a user's history reads the
+same whoever else calibrates on the server; reverting stores an older version again as
+the newest, so history only grows (until the user's data is deleted).
+
 WAL journal (readers never block the writer), one transaction per write (a table is
 stored whole or not at all), and a schema version checked at open. Deleting is erasing:
 `secure_delete` overwrites the freed pages, and the WAL (which still holds the old pages)
@@ -17,7 +21,14 @@ from pathlib import Path
 
 from .table import CalibrationTable
 
-DB_SCHEMA_VERSION = 1
+DB_SCHEMA_VERSION = 2  # 2: per-user version numbers (1 had one global sequence)
+_CREATE = """CREATE TABLE {exists}calibration (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    saved_ms INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (user_id, version))"""
 
 
 class CalibrationStore:
@@ -32,27 +43,46 @@ class CalibrationStore:
         with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self._db.execute("""CREATE TABLE IF NOT EXISTS calibration (
-                version INTEGER PRIMARY KEY AUTOINCREMENT,
-                user_id TEXT NOT NULL,
-                saved_ms INTEGER NOT NULL,
-                data TEXT NOT NULL)""")
-            self._db.execute("CREATE INDEX IF NOT EXISTS calibration_user ON calibration (user_id, version)")
+            self._db.execute(_CREATE.format(exists="IF NOT EXISTS "))
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),))
-            elif int(row[0]) != DB_SCHEMA_VERSION:
+            if row is not None and int(row[0]) == 1:
+                self._migrate_from_1()
+            elif row is not None and int(row[0]) != DB_SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: calibration database schema {row[0]}, this server reads "
                                    f"{DB_SCHEMA_VERSION}")
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),))
+
+    def _migrate_from_1(self) -> None:
+        """Schema 1 numbered versions globally (its `version` was the row id): number each
+        user's versions 1, 2, 3 … in the order they were saved."""
+        self._db.execute("ALTER TABLE calibration RENAME TO calibration_v1")
+        self._db.execute("DROP INDEX IF EXISTS calibration_user")
+        self._db.execute(_CREATE.format(exists=""))
+        self._db.execute("""INSERT INTO calibration (user_id, version, saved_ms, data)
+            SELECT user_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY version), saved_ms, data
+            FROM calibration_v1 ORDER BY version""")
+        self._db.execute("DROP TABLE calibration_v1")
 
     def put(self, table: CalibrationTable) -> int:
-        """Store a new version; returns its version number."""
-        data = json.dumps(table.to_dict(), allow_nan=False)
+        """Store a new version; returns its version number (the user's own sequence)."""
+        return self._insert(table.user_id, json.dumps(table.to_dict(), allow_nan=False))
+
+    def revert(self, user_id: str, version: int) -> int | None:
+        """Store version ``version`` of the user's table again, as the newest (undo);
+        returns the new version number, or None when there is no such version."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM calibration WHERE user_id = ? AND version = ?",
+                                   (user_id, version)).fetchone()
+        return self._insert(user_id, row[0]) if row else None
+
+    def _insert(self, user_id: str, data: str) -> int:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            cur = self._db.execute("INSERT INTO calibration (user_id, saved_ms, data) VALUES (?, ?, ?)",
-                                   (table.user_id, int(time.time() * 1000), data))
-            return int(cur.lastrowid)
+            (newest,) = self._db.execute("SELECT COALESCE(MAX(version), 0) FROM calibration WHERE user_id = ?",
+                                         (user_id,)).fetchone()
+            self._db.execute("INSERT INTO calibration (user_id, version, saved_ms, data) VALUES (?, ?, ?, ?)",
+                             (user_id, newest + 1, int(time.time() * 1000), data))
+            return int(newest + 1)
 
     def get(self, user_id: str, version: int | None = None) -> CalibrationTable | None:
         query = "SELECT data FROM calibration WHERE user_id = ?"

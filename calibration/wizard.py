@@ -25,6 +25,10 @@ MIN_FACE_SHARE = 0.8
 # ... or when the head moves more than this (standard deviation of any angle).
 MAX_HEAD_MOTION_DEG = 4.0
 MIN_SAMPLES = 5
+# A look step must move the eyes at least this far from the neutral gaze (90th percentile).
+MIN_GAZE_MOVE_DEG = 4.0
+# The neutral step must face the camera: a table recorded looking away tilts every later frame.
+MAX_NEUTRAL_HEAD_DEG = 25.0
 
 
 class WizardState(StrEnum):
@@ -58,6 +62,23 @@ class WizardEvent:
 
 
 @dataclass(frozen=True)
+class Plausible:
+    """A range the median of some channels must fall in for a step's recording to be what the
+    step asked for. The limits are wide population ranges of MediaPipe's blendshapes on real
+    faces (a resting face reads eyeBlink 0.02-0.35 with or without glasses, jawOpen below
+    0.1, mouthSmile below 0.3), so only a recording of something else falls outside."""
+
+    channels: tuple[str, ...]
+    low: float
+    high: float
+    reason: str
+
+    def violated(self, median: np.ndarray) -> bool:
+        values = median[[ARKIT_INDEX[n] for n in self.channels]]
+        return bool((values < self.low).any() or (values > self.high).any())
+
+
+@dataclass(frozen=True)
 class WizardStep:
     name: str
     instruction: str
@@ -65,10 +86,19 @@ class WizardStep:
     measures: tuple[str, ...] = ()  # channels whose maximum this step records
     primary: tuple[str, ...] = ()  # channels that must visibly move, or the step is repeated
     viseme: str | None = None  # a voice step: records the microphone, not the face
+    plausible: tuple[Plausible, ...] = ()  # what the recording must look like
+    gaze_axis: int | None = None  # a look step: 0 yaw, 1 pitch must move from the neutral gaze
+
+
+_EYES = ("eyeBlinkLeft", "eyeBlinkRight")
 
 
 STEPS: tuple[WizardStep, ...] = (
-    WizardStep("neutral", "Relax your face and look straight at the camera.", 3.0),
+    WizardStep("neutral", "Relax your face and look straight at the camera.", 3.0, plausible=(
+        Plausible(_EYES, 0.0, 0.5, "your eyes look closed: open them and look at the camera"),
+        Plausible(("jawOpen",), 0.0, 0.2, "your mouth is open: close it and relax"),
+        Plausible(("mouthSmileLeft", "mouthSmileRight"), 0.0, 0.5, "you are smiling: relax your face, no expression"),
+    )),
     WizardStep("smile", "Smile as widely as you can.", 2.0,
                ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft",
                 "eyeSquintRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthUpperUpLeft", "mouthUpperUpRight"),
@@ -82,14 +112,15 @@ STEPS: tuple[WizardStep, ...] = (
                ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight"),
                ("jawOpen",)),
     WizardStep("pucker", "Pucker your lips as for a kiss.", 2.0, ("mouthPucker", "mouthFunnel"), ("mouthPucker",)),
-    WizardStep("eyes_closed", "Close both eyes gently and keep them closed.", 2.0,
-               ("eyeBlinkLeft", "eyeBlinkRight"), ("eyeBlinkLeft", "eyeBlinkRight")),
+    WizardStep("eyes_closed", "Close both eyes gently and keep them closed.", 2.0, _EYES, _EYES,
+               plausible=(Plausible(_EYES, 0.35, 1.0, "your eyes were open: close them and keep them closed"),)),
     WizardStep("look_left", "Keep your head still and look to your left.", 1.5,
-               ("eyeLookOutLeft", "eyeLookInRight")),
+               ("eyeLookOutLeft", "eyeLookInRight"), gaze_axis=0),
     WizardStep("look_right", "Keep your head still and look to your right.", 1.5,
-               ("eyeLookInLeft", "eyeLookOutRight")),
-    WizardStep("look_up", "Keep your head still and look up.", 1.5, ("eyeLookUpLeft", "eyeLookUpRight")),
-    WizardStep("look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight")),
+               ("eyeLookInLeft", "eyeLookOutRight"), gaze_axis=0),
+    WizardStep("look_up", "Keep your head still and look up.", 1.5, ("eyeLookUpLeft", "eyeLookUpRight"), gaze_axis=1),
+    WizardStep("look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight"),
+               gaze_axis=1),
 )
 # Voice steps (sessions with a microphone): held sounds for the real-time visemes.
 VOICE_STEPS: tuple[WizardStep, ...] = (
@@ -104,10 +135,33 @@ VOICE_STEPS: tuple[WizardStep, ...] = (
 )
 ALL_STEPS = STEPS + VOICE_STEPS
 STEP_NAMES = tuple(s.name for s in ALL_STEPS)
+FACE_STEP_NAMES = tuple(s.name for s in STEPS)
+VOICE_STEP_NAMES = tuple(s.name for s in VOICE_STEPS)
 
 
-def check_step(step: WizardStep, samples: list[FaceFeatures], neutral: np.ndarray | None) -> str | None:
-    """Why a recorded step cannot be used, or None when it can."""
+@dataclass(frozen=True)
+class Rest:
+    """The accepted neutral recording, as later steps compare against it."""
+
+    blendshapes: np.ndarray  # per-channel median
+    gaze_deg: np.ndarray  # median (yaw, pitch) of both eyes
+
+    @classmethod
+    def of(cls, faces: list[FaceFeatures]) -> Rest:
+        faces = [f for f in faces if f.present]
+        return cls(np.median(np.array([f.blendshapes for f in faces]), axis=0), np.median(_gaze(faces), axis=0))
+
+
+def _gaze(faces: list[FaceFeatures]) -> np.ndarray:
+    """(n, 2): each face's gaze, yaw and pitch averaged over both eyes."""
+    return np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2, (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2)
+                     for f in faces])
+
+
+def check_step(step: WizardStep, samples: list[FaceFeatures], rest: Rest | None) -> str | None:
+    """Why a recorded step cannot be used, or None when it can: no face, a moving head, a
+    recording that is not what the step asked for (its plausible ranges; the neutral step
+    facing away), an expression too small, eyes that did not move."""
     if not samples:
         return "no frames arrived: is the camera on?"
     faces = [f for f in samples if f.present]
@@ -116,11 +170,24 @@ def check_step(step: WizardStep, samples: list[FaceFeatures], neutral: np.ndarra
     angles = np.array([(f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg) for f in faces])
     if angles.std(axis=0).max() > MAX_HEAD_MOTION_DEG:
         return "hold still: keep your head steady during the step"
-    if step.primary and neutral is not None:
+    shapes = np.array([f.blendshapes for f in faces])
+    median = np.median(shapes, axis=0)
+    for bound in step.plausible:
+        if bound.violated(median):
+            return bound.reason
+    if step.name == "neutral" and np.abs(np.median(angles[:, :2], axis=0)).max() > MAX_NEUTRAL_HEAD_DEG:
+        return "face the camera: turn your head towards it"
+    if rest is None:
+        return None
+    if step.primary:
         idx = [ARKIT_INDEX[n] for n in step.primary]
-        peak = np.percentile(np.array([f.blendshapes[idx] for f in faces]), 90, axis=0)
-        if (peak - neutral[idx]).max() < MIN_SPAN:
+        peak = np.percentile(shapes[:, idx], 90, axis=0)
+        if (peak - rest.blendshapes[idx]).max() < MIN_SPAN:
             return "the expression was too small to measure: try it more strongly"
+    if step.gaze_axis is not None:
+        moved = np.percentile(np.abs(_gaze(faces)[:, step.gaze_axis] - rest.gaze_deg[step.gaze_axis]), 90)
+        if moved < MIN_GAZE_MOVE_DEG:
+            return "your eyes did not move: look further that way, keeping your head still"
     return None
 
 
@@ -156,9 +223,7 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
     dead_zone = np.clip(noise, 0.0, 0.15)
 
     heads = np.array([(f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg) for f in neutral_faces])
-    gaze = np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2, (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2)
-                     for f in neutral_faces])
-    gaze_offset = np.median(gaze, axis=0)
+    gaze_offset = np.median(_gaze(neutral_faces), axis=0)
     blink_open = tuple(float(neutral[i]) for i in BLINKS)
     blink_closed = [1.0, 1.0]
     closed = [f for f in recordings.get("eyes_closed", []) if f.present]
@@ -173,9 +238,7 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
         for name in step_names:
             faces = [f for f in recordings.get(name, []) if f.present]
             if faces:
-                g = np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2,
-                               (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2) for f in faces])
-                values.append(np.percentile(np.abs(g[:, axis] - gaze_offset[axis]), 90))
+                values.append(np.percentile(np.abs(_gaze(faces)[:, axis] - gaze_offset[axis]), 90))
         return float(np.clip(np.mean(values), 5.0, 60.0)) if values else TARGET_GAZE_RANGE_DEG
 
     rest = [f.emotion_scores for f in neutral_faces if f.emotion_scores is not None]
@@ -216,6 +279,7 @@ class CalibrationRun:
     failure: str | None = None
     base: CalibrationTable | None = None  # the user's table so far: kept where this run records nothing
     voice: list[VoiceStep] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # optional steps that failed every attempt
     _state_since: float | None = None
     _samples: list[FaceFeatures] = field(default_factory=list)
     _audio: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
@@ -268,10 +332,8 @@ class CalibrationRun:
                                  else np.zeros(0))
             reason = check_voice_step(recorded)
         else:
-            neutral = None
-            if "neutral" in self.recordings:
-                neutral = np.median(np.array([f.blendshapes for f in self.recordings["neutral"] if f.present]), axis=0)
-            reason = check_step(step, self._samples, neutral)
+            rest = Rest.of(self.recordings["neutral"]) if "neutral" in self.recordings else None
+            reason = check_step(step, self._samples, rest)
         events: list[WizardEvent] = []
         if reason is None:
             if step.viseme is not None:
@@ -289,6 +351,7 @@ class CalibrationRun:
                     self.failure = reason
                     return events + [self._event(WizardState.FAILED, reason=reason)]
                 self.attempts = 0
+                self.skipped.append(step.name)
                 self.index += 1  # an optional step: go on without it
         if self.index >= len(self.steps):
             self.table = compute_table(self.user_id, self.recordings, int(now_s * 1000), self.voice, self.base)

@@ -85,6 +85,14 @@ class Services:
         self.registry.apply_calibration(table.user_id, table)
         return version
 
+    async def revert_calibration(self, user_id: str, version: int) -> int | None:
+        """Makes an earlier version the user's newest again (stored as a new version) and
+        applies it to their live sessions; None when there is no such version."""
+        new_version = await asyncio.to_thread(self.calibration.revert, user_id, version)
+        if new_version is not None:
+            self.registry.apply_calibration(user_id, self.calibration.get(user_id, new_version))
+        return new_version
+
     async def delete_calibration(self, user_id: str) -> int:
         """Removes every version of the user's table; their live sessions fall back to none.
         Returns how many versions were removed."""

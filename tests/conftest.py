@@ -32,6 +32,15 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def resting_face() -> np.ndarray:
+    """A real person's face at rest (eyes open, mouth closed, no smile): one of scikit-image's
+    Labeled Faces in the Wild crops, 25 px upscaled to 256 (blurry, still tracked)."""
+    import cv2
+    face = (data.lfw_subset()[63] * 255).astype(np.uint8)
+    return np.ascontiguousarray(np.dstack([cv2.resize(face, (256, 256), interpolation=cv2.INTER_CUBIC)] * 3))
+
+
+@pytest.fixture(scope="session")
 def cat() -> np.ndarray:
     return np.ascontiguousarray(data.chelsea())
 

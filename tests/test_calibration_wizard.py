@@ -1,27 +1,34 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.vocabulary import ARKIT_INDEX
 from calibration.adaptive import AdaptiveRanges
-from calibration.wizard import STEPS, CalibrationRun, check_step, compute_table
+from calibration.wizard import STEPS, CalibrationRun, Rest, check_step, compute_table
 
 RNG = np.random.default_rng(7)
 REST = np.clip(RNG.uniform(0.0, 0.25, 52), 0, 1)  # this user's resting face: nothing is at 0
 REST[ARKIT_INDEX["eyeBlinkLeft"]] = REST[ARKIT_INDEX["eyeBlinkRight"]] = 0.25  # e.g. glasses
+REST[ARKIT_INDEX["jawOpen"]] = 0.1
+LOOKS = {"look_left": (20.0, 0.0), "look_right": (-20.0, 0.0), "look_up": (0.0, 12.0), "look_down": (0.0, -12.0)}
 
 
-def sample(step: str, t: int, noise=0.01, head_jitter=0.5, present=True, gaze=0.0):
+def sample(step: str, t: int, noise=0.01, head_jitter=0.5, present=True, gaze=(0.0, 0.0), set_to=None):
     b = REST.copy()
     targets = {s.name: s.measures for s in STEPS}[step]
     for name in targets:
         b[ARKIT_INDEX[name]] = 0.75  # this user's own maximum
+    for name, value in (set_to or {}).items():
+        b[ARKIT_INDEX[name]] = value
     b = np.clip(b + RNG.normal(0, noise, 52), 0, 1)
     if not present:
         return FaceFeatures.absent(t)
-    gaze = {"look_left": 20.0, "look_right": -20.0}.get(step, gaze)
+    yaw, pitch = LOOKS.get(step, gaze)
+    eye = EyeGaze(2.0 + yaw, 1.0 + pitch)
     return FaceFeatures.from_blendshapes(b, t, head=HeadPose(*(RNG.normal(0, head_jitter, 3) + (0, 8, 0))),
-                                         left_eye=EyeGaze(2.0 + gaze, 1.0), right_eye=EyeGaze(2.0 + gaze, 1.0))
+                                         left_eye=eye, right_eye=eye)
 
 
 def recordings():
@@ -43,13 +50,34 @@ def test_recorded_neutral_maps_to_zero_and_recorded_maximum_to_one():
 
 
 def test_steps_are_rejected_for_no_face_motion_or_no_expression():
-    neutral = np.median([s.blendshapes for s in recordings()["neutral"]], axis=0)
+    neutral = Rest.of(recordings()["neutral"])
     smile = STEPS[1]
     assert "no face" in check_step(smile, [sample("smile", i, present=i % 3 == 0) for i in range(30)], neutral)
     assert "hold still" in check_step(smile, [sample("smile", i, head_jitter=8.0) for i in range(30)], neutral)
     assert "too small" in check_step(smile, [sample("neutral", i) for i in range(30)], neutral)
     assert check_step(smile, [sample("smile", i) for i in range(30)], neutral) is None
     assert "no frames" in check_step(smile, [], neutral)
+    look_up = next(s for s in STEPS if s.name == "look_up")
+    assert "eyes did not move" in check_step(look_up, [sample("neutral", i) for i in range(30)], neutral)
+    assert check_step(look_up, [sample("look_up", i) for i in range(30)], neutral) is None
+
+
+@pytest.mark.parametrize("wrong, reason", [
+    ({"eyeBlinkLeft": 0.7, "eyeBlinkRight": 0.6}, "eyes look closed"),  # the bad neutral: 56-77 % closed
+    ({"jawOpen": 0.5}, "mouth is open"),
+    ({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9}, "you are smiling"),
+])
+def test_a_neutral_face_that_is_not_at_rest_is_refused(wrong, reason):
+    neutral = STEPS[0]
+    assert reason in check_step(neutral, [sample("neutral", i, set_to=wrong) for i in range(30)], None)
+    assert check_step(neutral, [sample("neutral", i) for i in range(30)], None) is None
+
+
+def test_a_neutral_face_turned_away_and_open_eyes_for_eyes_closed_are_refused():
+    turned = [replace(sample("neutral", i), head=HeadPose(35.0, 0.0, 0.0)) for i in range(30)]
+    assert "face the camera" in check_step(STEPS[0], turned, None)
+    eyes_closed = next(s for s in STEPS if s.name == "eyes_closed")
+    assert "eyes were open" in check_step(eyes_closed, [sample("neutral", i) for i in range(30)], None)
 
 
 def test_the_run_walks_every_step_and_repeats_a_bad_one():
@@ -71,6 +99,18 @@ def test_the_run_walks_every_step_and_repeats_a_bad_one():
     assert run.state == "done" and run.table is not None and set(run.table.steps) == {s.name for s in STEPS}
     rejected = next(e for e in events if e.state == "rejected")
     assert rejected.reason.startswith("no face") and rejected.instruction
+    assert run.skipped == []
+
+
+def test_a_step_that_keeps_failing_is_skipped_and_named():
+    run = CalibrationRun("ana", steps=STEPS[:3], prepare_s=0.1, max_attempts=2)
+    run.start(0.0)
+    t = 0.0
+    while not run.finished and t < 60:
+        t += 1 / 30
+        step = run.step.name
+        run.feed(sample("neutral" if step == "smile" else step, int(t * 1000)), t)  # never smiles
+    assert run.state == "done" and run.skipped == ["smile"] and run.table.steps == ("neutral", "brows_up")
 
 
 def test_a_run_fails_when_neutral_never_works():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -64,31 +65,53 @@ def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
     assert after["payload"]["blendshapes"]["mouthSmileLeft"] > 0.3
 
 
-def test_calibration_wizard_over_the_websocket(client, astronaut):
-    """The astronaut always smiles: once her smile is recorded as her neutral face, it maps to ~0."""
-    image = jpeg(astronaut)
+def run_wizard(ws, image, steps=("neutral",)) -> tuple[list[dict], dict]:
+    """Runs a quick wizard on one still image; its calibration_step payloads and the result."""
+    ws.send_bytes(msg("calibration_start", {"steps": list(steps), "prepare_s": 0.2, "duration_scale": 0.25}))
+    events = []
+    for i in range(1200):
+        ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 5000 + 33 * i}))
+        m = recv(ws)
+        if m.get("type") == "calibration_step":
+            events.append(m["payload"])
+        if m.get("type") == "calibration_result":
+            return events, m["payload"]
+    raise AssertionError(f"no calibration_result after {[e['state'] for e in events]}")
+
+
+def at_rest(payload: dict) -> float:
+    """The largest expression channel (gaze aside)."""
+    return max(v for k, v in payload["blendshapes"].items() if not k.startswith("eyeLook"))
+
+
+def test_calibration_wizard_over_the_websocket(client, astronaut, resting_face):
+    """A real resting face is recorded as the user's neutral and then maps to ~0; the smiling
+    astronaut is refused as a neutral face and nothing is stored."""
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rate_hz=30, user_id="astro"))
         recv(ws)
-        smiling = frames_until(ws, lambda p: p["face_present"] and p["blendshapes"]["mouthSmileLeft"] > 0.6, image)
-        ws.send_bytes(msg("calibration_start", {"steps": ["neutral"], "prepare_s": 0.2, "duration_scale": 0.25}))
-        states, result = [], None
-        for i in range(400):
-            ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 5000 + 33 * i}))
-            m = recv(ws)
-            if m.get("type") == "calibration_step":
-                states.append(m["payload"]["state"])
-            if m.get("type") == "calibration_result":
-                result = m["payload"]
-                break
-        assert states[:3] == ["prepare", "recording", "accepted"] and "done" in states
-        assert result["status"] == "saved" and result["version"] >= 1 and result["steps"] == ["neutral"]
-        calibrated = frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.1, image, limit=120)
+        events, result = run_wizard(ws, jpeg(astronaut))
         ws.send_bytes(msg("bye"))
-    assert smiling["payload"]["blendshapes"]["mouthSmileLeft"] > 0.6
-    assert max(v for k, v in calibrated["payload"]["blendshapes"].items() if not k.startswith("eyeLook")) < 0.15
-    stored = client.get("/v1/calibration/astro").json()
-    assert stored["channels"]["mouthSmileLeft"]["neutral"] > 0.6
+    assert [e["state"] for e in events if e["state"] in ("rejected", "failed")] == ["rejected"] * 3 + ["failed"]
+    assert all(e["reason"].startswith("you are smiling") for e in events if e["state"] == "rejected")
+    assert result["status"] == "failed" and result["reason"].startswith("you are smiling")
+    assert client.get("/v1/calibration/astro").status_code == 404
+
+    image = jpeg(resting_face)
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30, user_id="rest"))
+        recv(ws)
+        before = frames_until(ws, lambda p: p["face_present"], image)
+        events, result = run_wizard(ws, image)
+        calibrated = frames_until(ws, lambda p: p["face_present"] and at_rest(p) < 0.1, image, limit=120)
+        ws.send_bytes(msg("bye"))
+    states = [e["state"] for e in events]
+    assert states[:3] == ["prepare", "recording", "accepted"] and "done" in states
+    assert result["status"] == "saved" and result["version"] == 1 and result["steps"] == ["neutral"]
+    assert result["skipped"] == []
+    assert at_rest(before["payload"]) > 0.2  # uncalibrated, the resting face is not all zeros; calibrated it is
+    assert calibrated["payload"]["face_present"]
+    assert client.get("/v1/calibration/rest").json()["steps"] == ["neutral"]
 
 
 def test_calibration_messages_are_checked(client):
@@ -108,6 +131,7 @@ def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronau
     smile_is_neutral = example_table().to_dict()
     for ch in smile_is_neutral["channels"].values():
         ch.update(neutral=0.0, range=1.0)
+    plain = json.loads(json.dumps(smile_is_neutral))
     smile_is_neutral["channels"]["mouthSmileLeft"].update(neutral=0.95, range=1.0)  # her smile is ~0.9
     with TestClient(create_app(settings)) as c:
         assert c.get("/v1/calibration/bo").status_code == 404
@@ -115,18 +139,26 @@ def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronau
             ws.send_bytes(hello(rate_hz=30, user_id="bo"))
             recv(ws)
             frames_until(ws, lambda p: p["face_present"] and p["blendshapes"]["mouthSmileLeft"] > 0.6, image)
+            assert c.put("/v1/calibration/bo", json=plain).json()["version"] == 1
             r = c.put("/v1/calibration/bo", json=smile_is_neutral)
-            assert r.status_code == 200 and r.json()["version"] >= 1
+            assert r.status_code == 200 and r.json()["version"] == 2
             # The new table applies to the open session without reconnecting.
             frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.2, image, limit=120)
+            # Undo: version 1 applies again, stored as version 3; and so does the undo of the undo.
+            assert c.post("/v1/calibration/bo/revert?version=1").json() == {"user_id": "bo", "version": 3,
+                                                                            "reverted_to": 1}
+            frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] > 0.6, image, limit=120)
+            assert c.post("/v1/calibration/bo/revert?version=2").json()["version"] == 4
+            frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.2, image, limit=120)
             ws.send_bytes(msg("bye"))
+        assert c.post("/v1/calibration/bo/revert?version=9").status_code == 404
         r = c.put("/v1/calibration/bo", content=b'{"schema_version": 1, "channels": {"jawOpen": {"neutral": 2}}}',
                   headers={"content-type": "application/json"})
         assert r.status_code == 422 and "outside" in r.json()["detail"]
     with TestClient(create_app(settings)) as c:  # a restart
         assert c.get("/v1/calibration/bo").json()["channels"]["mouthSmileLeft"]["neutral"] == 0.95
-        assert len(c.get("/v1/calibration/bo/history").json()) == 1
-        assert c.delete("/v1/calibration/bo").json()["removed_versions"] == 1
+        assert [h["version"] for h in c.get("/v1/calibration/bo/history").json()] == [1, 2, 3, 4]
+        assert c.delete("/v1/calibration/bo").json()["removed_versions"] == 4
         assert c.get("/v1/calibration/bo").status_code == 404
 
 

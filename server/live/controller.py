@@ -225,7 +225,7 @@ class SessionController:
 
     async def _save_calibration(self, run: CalibrationRun) -> None:
         version = await self.services.publish_calibration(run.table)
-        self._send(envelopes.calibration_saved(run.user_id, version, run.table.steps, run.table.to_dict(),
+        self._send(envelopes.calibration_saved(run.user_id, version, run.table.steps, run.skipped, run.table.to_dict(),
                                                self.session.id if self.session else None))
 
     # -- replies --------------------------------------------------------------------------------

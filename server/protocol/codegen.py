@@ -40,6 +40,13 @@ ENUMS: tuple[tuple[type[Enum], str], ...] = (
     (c.WizardState, "The `state` of a calibration_step from the server."),
     (c.CalibrationStatus, "The `status` of a calibration_result."),
 )
+# Wire lists of names, in order.
+PROTOCOL_LISTS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("CALIBRATION_FACE_STEPS", "CalibrationFaceSteps", c.CALIBRATION_FACE_STEPS,
+     "The calibration wizard's face steps, in the order it runs them."),
+    ("CALIBRATION_VOICE_STEPS", "CalibrationVoiceSteps", c.CALIBRATION_VOICE_STEPS,
+     "Its voice steps (with a microphone), run after the face steps."),
+)
 
 
 def pascal(name: str) -> str:
@@ -70,6 +77,8 @@ def render_typescript_protocol() -> str:
         rows = "".join(f"  {pascal(m.name)}: {_literal(m.value)},\n" for m in enum)
         parts.append(f"/** {doc} */\nexport const {enum.__name__} = {{\n{rows}}} as const;\n"
                      f"export type {enum.__name__} = (typeof {enum.__name__})[keyof typeof {enum.__name__}];\n")
+    for const, _, names, doc in PROTOCOL_LISTS:
+        parts.append(f"/** {doc} */\nexport const {const} = [\n{_quoted(names, '  ')},\n] as const;\n")
     return "\n".join(parts)
 
 
@@ -95,6 +104,9 @@ def render_csharp_protocol() -> str:
         rows = "".join(f"            public const {kind} {pascal(m.name)} = {_literal(m.value)};\n" for m in enum)
         classes.append(f"        /// <summary>{doc}</summary>\n        public static class {enum.__name__}\n"
                        f"        {{\n{rows}        }}\n")
+    for _, type_name, names, doc in PROTOCOL_LISTS:
+        classes.append(f"        /// <summary>{doc}</summary>\n        public static readonly string[] {type_name} =\n"
+                       f"        {{\n{_quoted(names, '            ')},\n        }};\n")
     return (f"// {PROTOCOL_HEADER}\nnamespace AvatarDriver.Protocol\n{{\n"
             "    /// <summary>Every wire constant of the protocol (docs/protocol.md).</summary>\n"
             "    public static class Wire\n    {\n" + "\n".join(classes) + "    }\n}\n")

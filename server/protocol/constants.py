@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-from calibration.wizard import WizardState
+from calibration.wizard import FACE_STEP_NAMES, VOICE_STEP_NAMES, WizardState
 
 PROTOCOL_VERSION = 1
 
@@ -132,5 +132,10 @@ class CalibrationStatus(StrEnum):
     FAILED = "failed"
 
 
-__all__ = ["PROTOCOL_VERSION", "MessageType", "CLIENT_TYPES", "SERVER_TYPES", "PackedType", "PackedKey",
+# The wizard's steps in the order it runs them (face steps with a camera, then voice steps
+# with a microphone); `calibration_start.steps` picks from these.
+CALIBRATION_FACE_STEPS = FACE_STEP_NAMES
+CALIBRATION_VOICE_STEPS = VOICE_STEP_NAMES
+
+__all__ = ["PROTOCOL_VERSION", "CALIBRATION_FACE_STEPS", "CALIBRATION_VOICE_STEPS", "MessageType", "CLIENT_TYPES", "SERVER_TYPES", "PackedType", "PackedKey",
            "PackedFrameKey", "Variant", "CloseCode", "ErrorCode", "SessionState", "CalibrationStatus", "WizardState"]

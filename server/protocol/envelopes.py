@@ -222,11 +222,11 @@ def calibration_step(event: WizardEvent, session_id: str | None) -> Outgoing:
     return message(MessageType.CALIBRATION_STEP, calibration_step_payload(event), session_id)
 
 
-def calibration_saved(user_id: str, version: int, steps: tuple[str, ...], table: dict[str, Any],
+def calibration_saved(user_id: str, version: int, steps: tuple[str, ...], skipped: list[str], table: dict[str, Any],
                       session_id: str | None) -> Outgoing:
     return message(MessageType.CALIBRATION_RESULT, {"user_id": user_id, "status": str(CalibrationStatus.SAVED),
-                                                    "version": version, "steps": list(steps), "table": table},
-                   session_id)
+                                                    "version": version, "steps": list(steps), "skipped": list(skipped),
+                                                    "table": table}, session_id)
 
 
 def calibration_failed(user_id: str, reason: str | None, session_id: str | None) -> Outgoing:

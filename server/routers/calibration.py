@@ -1,5 +1,5 @@
-"""Calibration tables: `GET/PUT/DELETE /v1/calibration/{user_id}`, `GET …/history`. A change
-applies at once to the user's live sessions."""
+"""Calibration tables: `GET/PUT/DELETE /v1/calibration/{user_id}`, `GET …/history`,
+`POST …/revert` (undo). A change applies at once to the user's live sessions."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ async def put_calibration(user_id: str, request: Request, svc: Services = Depend
     except CalibrationError as e:
         raise HTTPException(422, str(e)) from None
     return {"user_id": user_id, "version": await svc.publish_calibration(table)}
+
+
+@router.post("/v1/calibration/{user_id}/revert")
+async def revert_calibration(user_id: str, version: int = Query(..., ge=1, le=2**62),
+                             svc: Services = Depends(services)) -> dict[str, Any]:
+    """Undo: version ``version`` becomes the newest again (stored as a new version, so the
+    history keeps what was undone)."""
+    new_version = await svc.revert_calibration(user_id, version)
+    if new_version is None:
+        raise HTTPException(404, f"no version {version} of user {user_id!r}'s calibration")
+    return {"user_id": user_id, "version": new_version, "reverted_to": version}
 
 
 @router.delete("/v1/calibration/{user_id}")

@@ -126,5 +126,34 @@ namespace AvatarDriver.Protocol
             public const string Saved = "saved";
             public const string Failed = "failed";
         }
+
+        /// <summary>The calibration wizard's face steps, in the order it runs them.</summary>
+        public static readonly string[] CalibrationFaceSteps =
+        {
+            "neutral",
+            "smile",
+            "brows_up",
+            "frown",
+            "jaw_open",
+            "pucker",
+            "eyes_closed",
+            "look_left",
+            "look_right",
+            "look_up",
+            "look_down",
+        };
+
+        /// <summary>Its voice steps (with a microphone), run after the face steps.</summary>
+        public static readonly string[] CalibrationVoiceSteps =
+        {
+            "say_aa",
+            "say_ee",
+            "say_oo",
+            "say_oh",
+            "say_eh",
+            "say_ss",
+            "say_ff",
+            "hum_mm",
+        };
     }
 }

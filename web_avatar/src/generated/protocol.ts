@@ -121,3 +121,30 @@ export const CalibrationStatus = {
   Failed: "failed",
 } as const;
 export type CalibrationStatus = (typeof CalibrationStatus)[keyof typeof CalibrationStatus];
+
+/** The calibration wizard's face steps, in the order it runs them. */
+export const CALIBRATION_FACE_STEPS = [
+  "neutral",
+  "smile",
+  "brows_up",
+  "frown",
+  "jaw_open",
+  "pucker",
+  "eyes_closed",
+  "look_left",
+  "look_right",
+  "look_up",
+  "look_down",
+] as const;
+
+/** Its voice steps (with a microphone), run after the face steps. */
+export const CALIBRATION_VOICE_STEPS = [
+  "say_aa",
+  "say_ee",
+  "say_oo",
+  "say_oh",
+  "say_eh",
+  "say_ss",
+  "say_ff",
+  "hum_mm",
+] as const;

@@ -2,15 +2,21 @@
 // server's calibration_step events; then a before/after comparison at rest.
 import { useEffect, useState } from "react";
 import { api } from "../connection/auth";
-import { CalibrationStatus, MessageType, WizardState } from "../generated/protocol";
+import {
+  CALIBRATION_FACE_STEPS, CALIBRATION_VOICE_STEPS, CalibrationStatus, MessageType, WizardState,
+} from "../generated/protocol";
 import { runtime } from "../runtime";
 
-const STEPS = ["neutral", "smile", "brows_up", "frown", "jaw_open", "pucker", "eyes_closed",
-  "look_left", "look_right", "look_up", "look_down"];
+/** The steps the server runs for this session: face steps with a camera, voice steps with a microphone. */
+function sessionSteps(): string[] {
+  return [...(runtime.camera ? CALIBRATION_FACE_STEPS : []), ...(runtime.microphone ? CALIBRATION_VOICE_STEPS : [])];
+}
 
 export function Wizard({ userId }: { userId: string }) {
   const [before, setBefore] = useState<Map<string, number> | null>(null);
+  const [steps, setSteps] = useState<string[]>(sessionSteps);
   const [stored, setStored] = useState<string>("");
+  const [undone, setUndone] = useState<string>("");
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 200);
@@ -25,6 +31,8 @@ export function Wizard({ userId }: { userId: string }) {
 
   const start = () => {
     if (!userId) return;
+    setSteps(sessionSteps());
+    setUndone("");
     setBefore(new Map(runtime.drivers.A?.applied ?? []));
     runtime.calibrationEvents = [];
     runtime.calibrationResult = null;
@@ -47,6 +55,20 @@ export function Wizard({ userId }: { userId: string }) {
     current.blink = { left: { open: 0, closed: 1 }, right: { open: 0, closed: 1 } };
     await table("PUT", current);
   };
+  /** Undo the run just saved: the version before it applies again (versions are numbered per
+   * user, 1, 2, 3 …); undoing a first calibration removes it. */
+  const undo = async () => {
+    const version = result!.version as number;
+    const r = version > 1
+      ? await api(`/v1/calibration/${encodeURIComponent(userId)}/revert?version=${version - 1}`, { method: "POST" })
+      : await api(`/v1/calibration/${encodeURIComponent(userId)}`, { method: "DELETE" });
+    const j = await r.json();
+    setUndone(r.ok ? (version > 1 ? `undone: version ${version - 1} applies again (saved as version ${j.version})`
+      : "undone: no calibration applies") : `undo failed: ${j.detail}`);
+  };
+  /** Why each step that never passed was skipped (its last rejection). */
+  const skippedWhy = (step: string) =>
+    [...events].reverse().find((e: any) => e.step === step && e.state === WizardState.Rejected)?.reason as string | undefined;
   const compare = result?.status === CalibrationStatus.Saved && before
     ? [...before.entries()].filter(([n]) => !n.startsWith("viseme_")).sort((a, b) => b[1] - a[1]).slice(0, 8)
     : [];
@@ -65,20 +87,25 @@ export function Wizard({ userId }: { userId: string }) {
         </div>
       )}
       <ol className="steps">
-        {STEPS.map((s) => {
+        {steps.map((s) => {
           const done = events.some((e: any) => e.step === s && e.state === WizardState.Accepted);
-          return <li key={s} className={done ? "done" : last?.step === s ? "current" : ""}>{s}</li>;
+          const skipped = (result?.skipped as string[] | undefined)?.includes(s);
+          return <li key={s} className={done ? "done" : skipped ? "skipped" : last?.step === s ? "current" : ""}>{s}</li>;
         })}
       </ol>
-      {result && <div className={result.status === CalibrationStatus.Saved ? "ok" : "error"}>
+      {result && <div className={result.status === CalibrationStatus.Saved ? "ok" : "error"} data-testid="calibration-result">
         {result.status === CalibrationStatus.Saved ? `saved as version ${result.version}; applied now` : `failed: ${result.reason}`}</div>}
+      {(result?.skipped as string[] | undefined)?.map((s) => (
+        <div key={s} className="muted">skipped {s}: {skippedWhy(s) ?? "it never passed"}</div>))}
+      {result?.status === CalibrationStatus.Saved && !undone && <button onClick={() => void undo()}>Undo this calibration</button>}
+      {undone && <div className="muted">{undone}</div>}
       {compare.length > 0 && (
         <table className="compare"><thead><tr><th>at rest</th><th>before</th><th>after</th></tr></thead><tbody>
           {compare.map(([n, b]) => <tr key={n}><td>{n}</td><td>{b.toFixed(2)}</td><td>{(runtime.drivers.A?.weight(n) ?? 0).toFixed(2)}</td></tr>)}
         </tbody></table>
       )}
       <div className="buttons">
-        <button onClick={() => void table("GET")} disabled={!userId}>Load</button>
+        <button onClick={() => void table("GET")} disabled={!userId}>Show saved table</button>
         <button onClick={() => void reset()} disabled={!userId}>Reset</button>
         <button onClick={() => void table("DELETE")} disabled={!userId}>Delete</button>
       </div>

@@ -258,6 +258,30 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     });
   }
 
+  await check("the wizard refuses a neutral step that is not at rest, says why, and fails without saving", async () => {
+    const other = await launch("rest-640x480.y4m");  // the astronaut smiles all the time
+    try {
+      const p = await other.newPage({ viewport: { width: 1100, height: 700 } });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await p.goto(`${base}/#token=${token}`);
+      await p.locator("label", { hasText: "User id" }).locator("input").fill("e2e-smiler");
+      await p.getByTestId("start").click();
+      await p.waitForFunction("window.__avatarDriver.runtime.state === 'open'", null, { timeout: 20000 });
+      await p.getByText("Start calibration").click();
+      await p.getByText("you are smiling").first().waitFor({ timeout: 20000 });
+      const progress = await p.getByTestId("wizard").locator(".progress").innerText();
+      assert(/step 1 of 11: neutral/.test(progress), `progress: ${progress}`);
+      await p.screenshot({ path: join(shots, "09-wizard-refuses.png") });
+      await p.getByTestId("calibration-result").waitFor({ timeout: 30000 });
+      const result = await p.getByTestId("calibration-result").innerText();
+      assert(/failed: you are smiling/.test(result), `result: ${result}`);
+      const stored = await fetch(`${base}/v1/calibration/e2e-smiler`, auth);
+      assert(stored.status === 404, `a refused calibration was stored (${stored.status})`);
+    } finally {
+      await other.close();
+    }
+  });
+
   await check("with the microphone alone, speech moves the default avatar's mouth and silence closes it", async () => {
     const other = await launch("face.y4m", "speech.wav");  // speech.wav: a sentence, then 2.5 s of silence, looped
     try {
