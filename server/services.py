@@ -56,7 +56,8 @@ class Services:
                        ModelStore(settings.models, progress=False), CalibrationStore(data / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
                        VoteStore(data / "ab_votes.sqlite3"), SpeechService.from_settings(settings),
                        RecordingStore(data / "recordings"), metrics,
-                       SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session),
+                       SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session,
+                                       settings.watch_linger_s),
                        ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
                        bus or InProcessBus())
         services.speech.load()

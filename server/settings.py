@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     emotion_rate_hz: float = 10.0
     max_image_pixels: int = 1920 * 1080
     max_watchers_per_session: int = 16
+    # A named session's watchers wait this long for its publisher to come back (a reconnect,
+    # another avatar) before they are told the session ended.
+    watch_linger_s: float = 120.0
     # The face-emotion CNN; off: emotion from the AU prototypes only. Which network: the model
     # store's "face_emotion" (FER2013, the default) or "face_emotion_faceapi" (face-api).
     face_emotion: bool = True

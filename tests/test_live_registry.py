@@ -57,3 +57,65 @@ def test_a_users_new_table_reaches_only_their_sessions():
     for s in list(registry):
         registry.close(s.id)
     assert len(registry) == 0
+
+
+def named_session(name="alice-stream"):
+    session = make_session(InProcessBus(), session_name=name)
+    session.id = name
+    return session
+
+
+def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted():
+    """A new avatar or a reconnect makes a new session: under the same name its watchers
+    (an OBS overlay, a Unity scene) keep the stream."""
+    metrics = Metrics()
+    registry = SessionRegistry(metrics, max_sessions=2, max_watchers_per_session=2, linger_s=60.0)
+    first = named_session()
+    registry.add(first)
+    channel = MemoryChannel()
+    watcher = Subscriber(channel, "named", "cbor")
+    assert registry.watch("alice-stream", watcher) is first
+    registry.close(first.id)  # the publisher left
+    assert not channel.ended and channel.control[-1]["type"] == "session_paused"
+    assert channel.control[-1]["payload"] == {"reason": "ended", "resume_within_s": 60.0}
+    assert gauge(metrics, "avatar_driver_watchers") == 1 and gauge(metrics, "avatar_driver_sessions") == 0
+    late = Subscriber(MemoryChannel(), "named", "cbor")
+    parked = registry.watch("alice-stream", late)  # joins while the publisher is away
+    assert parked.watchers == [watcher, late]
+    assert registry.watch("alice-stream", Subscriber(MemoryChannel(), "named", "cbor")) is WatchRefusal.TOO_MANY_WATCHERS
+    second = named_session()
+    adopted = registry.reserve().fill(second)
+    assert adopted == [watcher, late] and second.wire.watchers == 2 and first.wire.watchers == 0
+    registry.unwatch("alice-stream", late)
+    assert gauge(metrics, "avatar_driver_watchers") == 1
+    # A hello naming a live session takes it over; its watchers move to the new one.
+    assert registry.take_over("alice-stream") is second and registry.get("alice-stream") is None
+    assert channel.control[-1]["payload"]["reason"] == "replaced"
+    assert registry.reserve().fill(named_session()) == [watcher]
+    assert registry.take_over("nobody-here") is None
+
+
+def test_parked_watchers_end_after_the_linger_time_and_unnamed_sessions_end_at_once():
+    metrics = Metrics()
+    registry = SessionRegistry(metrics, max_sessions=2, max_watchers_per_session=2, linger_s=0.0)
+    named, unnamed = named_session(), make_session(InProcessBus())
+    for s in (named, unnamed):
+        registry.add(s)
+    on_named, on_unnamed = MemoryChannel(), MemoryChannel()
+    registry.watch(named.id, Subscriber(on_named, "named", "cbor"))
+    registry.watch(unnamed.id, Subscriber(on_unnamed, "named", "cbor"))
+    registry.close(unnamed.id)
+    assert on_unnamed.ended and not on_unnamed.control  # no name: nothing to wait for
+    registry.close(named.id)
+    assert not on_named.ended
+    assert registry.watch("someone-else", Subscriber(MemoryChannel(), "named", "cbor")) is WatchRefusal.UNKNOWN_SESSION
+    assert on_named.ended and gauge(metrics, "avatar_driver_watchers") == 0  # expired on that call
+
+
+def test_waiting_for_a_name_not_live_yet_is_bounded():
+    registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=2, linger_s=60.0)
+    sub = Subscriber(MemoryChannel(), "named", "cbor")
+    assert registry.watch("overlay-first", sub, wait=True).watchers == [sub]
+    assert registry.watch("another-name", Subscriber(MemoryChannel(), "named", "cbor"), wait=True) \
+        is WatchRefusal.TOO_MANY_WATCHERS  # at most max_sessions names wait
+    assert registry.reserve().fill(named_session("overlay-first")) == [sub]

@@ -117,6 +117,57 @@ def test_watcher_receives_the_same_frames(client, astronaut):
     assert e.value.code == 4404
 
 
+def test_a_named_session_keeps_its_watchers_across_a_new_avatar_and_a_takeover(client, astronaut):
+    """The viewer reconnects with another rig under the same session_name: the watcher (an OBS
+    overlay) is told the publisher paused, then gets a welcome for the new rig and its frames."""
+    image, name = jpeg(astronaut), "alice-stream-01"
+    with client.websocket_connect("/v1/stream") as ws:
+        ws.send_bytes(hello(rate_hz=30, session_name=name))
+        assert recv(ws)["payload"]["session_id"] == name
+        with client.websocket_connect(f"/v1/sessions/{name}/watch") as watcher:
+            assert recv(watcher)["payload"]["rig"] == "arkit52"
+            ws.send_bytes(msg("bye"))
+            paused = recv_until(watcher, "session_paused")
+            assert paused["payload"] == {"reason": "ended", "resume_within_s": 120.0} and paused["session_id"] == name
+            with client.websocket_connect("/v1/stream") as again:
+                again.send_bytes(hello(rate_hz=30, session_name=name, rig="simple"))
+                assert recv(again)["payload"]["session_id"] == name
+                welcome = recv_until(watcher, "welcome")
+                assert welcome["payload"]["rig"] == "simple" and welcome["payload"]["watching"] is True
+                again.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1}))
+                assert recv_until(watcher, "avatar_frame")["session_id"] == name
+                # A third connection under the name takes it over; the second is closed as replaced.
+                with client.websocket_connect("/v1/stream") as third:
+                    third.send_bytes(hello(rate_hz=30, session_name=name))
+                    assert recv(third)["payload"]["session_id"] == name
+                    with pytest.raises(WebSocketDisconnect) as e:
+                        while True:
+                            recv(again)
+                    assert e.value.code == 4409
+                    assert recv_until(watcher, "session_paused")["payload"]["reason"] == "replaced"
+                    assert recv_until(watcher, "welcome")["payload"]["rig"] == "arkit52"
+                    third.send_bytes(msg("bye"))
+    for bad in ("short", "has space in it", 12345678):
+        with client.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(session_name=bad))
+            assert "session_name" in recv_until(ws, "error")["payload"]["message"]
+
+
+def test_a_watcher_may_wait_for_a_name_that_is_not_live_yet(client, astronaut):
+    """An OBS browser source opened before the tracker starts."""
+    name = "overlay-before-stream"
+    with client.websocket_connect(f"/v1/sessions/{name}/watch?wait=true") as watcher:
+        assert recv(watcher)["payload"] == {"reason": "waiting", "resume_within_s": 120.0}
+        with client.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(rate_hz=30, session_name=name))
+            recv(ws)
+            assert recv_until(watcher, "welcome")["payload"]["session_id"] == name
+            ws.send_bytes(msg("bye"))
+    with pytest.raises(WebSocketDisconnect) as e, client.websocket_connect("/v1/sessions/x/watch?wait=true") as w:
+        recv(w)
+    assert e.value.code == 1008  # only a valid session name may be waited for
+
+
 def test_bad_input_gets_specific_errors_and_the_session_survives(client, astronaut):
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(msg("video_frame", {"image": b"x"}))

@@ -58,7 +58,7 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
         table = await asyncio.to_thread(services.calibration.get, hello.user_id)
     table = table or CalibrationTable.identity(hello.user_id or "default")
 
-    session_id = new_session_id()
+    session_id = hello.session_name or new_session_id()
     bus, metrics = services.bus, services.metrics
     stages: list[Stage] = []
     voice: VoiceStage | None = None

@@ -144,8 +144,12 @@ class SessionController:
         hello = Hello.parse(env.payload, s.default_rate_hz, s.max_rate_hz)
         if not token_ok(s.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "hello has a missing or wrong token")
+        registry = self.services.registry
+        if hello.session_name is not None and (replaced := registry.take_over(hello.session_name)) is not None:
+            if replaced.listener is not None:
+                replaced.listener.on_replaced()
         try:
-            reservation = self.services.registry.reserve()
+            reservation = registry.reserve()
         except SessionLimitReached as e:
             raise ProtocolError(ErrorCode.SERVER_BUSY, str(e)) from None
         with reservation:
@@ -156,9 +160,17 @@ class SessionController:
             except BaseException:
                 session.close()
                 raise
+            if registry.get(session.id) is not None:  # the name was taken again while this one started
+                session.close()
+                raise ProtocolError(ErrorCode.BAD_HELLO, f"session_name {session.id!r} was taken by another "
+                                    "connection meanwhile; try again")
             self.session = session
-            reservation.fill(session)
-        self._send(envelopes.welcome(self.services.session_info(session), session.config()))
+            adopted = reservation.fill(session)
+        info = self.services.session_info(session)
+        self._send(envelopes.welcome(info, session.config()))
+        for watcher in adopted:  # watchers of the name, back from session_paused
+            watcher.channel.put_control(envelopes.welcome(info, watching_format=watcher.format)
+                                        .encoded("named", watcher.encoding))
         session.wire.subscribe(Subscriber(self.channel, hello.format, self.encoding))
         log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
                  hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
@@ -211,6 +223,10 @@ class SessionController:
         self.send_error(ErrorCode.INTERNAL_ERROR, f"the session stopped: its {task} failed "
                         f"({type(error).__name__}); it was logged. Reconnect to start a new session.")
         self._close(CloseCode.INTERNAL_ERROR)
+
+    def on_replaced(self) -> None:
+        self.session = None  # the registry closed it; the name now belongs to the new connection
+        self._close(CloseCode.REPLACED)
 
     def on_wizard(self, run: CalibrationRun, events: list[WizardEvent]) -> None:
         sid = self.session.id if self.session else None

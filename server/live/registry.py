@@ -4,15 +4,25 @@ A session's watchers are subscribers of its wire sink, and only there; the regis
 and closes those subscriptions and enforces the limits. A session's place is reserved before
 anything is awaited for it (`reserve`), so simultaneous hellos cannot all pass the limit.
 `apply_calibration` gives a user's new table to every open session of theirs.
+
+A *named* session (`hello.session_name`; the name is its id) outlives its connection for its
+watchers: when the publisher leaves, its watchers are parked under the name (told
+`session_paused`) for `linger_s`, and the next session of that name adopts them, so an OBS
+overlay or a Unity scene keeps its stream across a new avatar or a reconnect. A hello that
+names a live session takes it over (`take_over`): the old connection is closed as replaced.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import dataclass, field
 from enum import Enum
 
 from calibration.table import CalibrationTable
 
 from ..metrics import Metrics
+from ..protocol import envelopes
 from ..sinks.wire import Subscriber
 from .session import Session
 
@@ -26,19 +36,31 @@ class SessionLimitReached(Exception):
     pass
 
 
+@dataclass
+class Parked:
+    """Watchers of a named session whose publisher is away, until ``expires_at`` (monotonic s)."""
+
+    expires_at: float
+    watchers: list[Subscriber] = field(default_factory=list)
+
+
 class Reservation:
     """A place for one session, held until `fill` or `release` (a context manager releases)."""
 
     def __init__(self, registry: "SessionRegistry"):
         self._registry: SessionRegistry | None = registry
 
-    def fill(self, session: Session) -> None:
+    def fill(self, session: Session) -> list[Subscriber]:
+        """Registers the session; returns the parked watchers it adopted (they need a welcome)."""
         registry, self._registry = self._registry, None
         if registry is None:
             raise RuntimeError("this reservation was already used")
         registry._reserved -= 1
+        if session.id in registry._sessions:
+            raise RuntimeError(f"session {session.id!r} is already registered")
         registry._sessions[session.id] = session
         registry.metrics.sessions.inc()
+        return registry._adopt(session)
 
     def release(self) -> None:
         if self._registry is not None:
@@ -53,11 +75,13 @@ class Reservation:
 
 
 class SessionRegistry:
-    def __init__(self, metrics: Metrics, max_sessions: int, max_watchers_per_session: int):
+    def __init__(self, metrics: Metrics, max_sessions: int, max_watchers_per_session: int, linger_s: float = 120.0):
         self.metrics = metrics
         self.max_sessions = max_sessions
         self.max_watchers_per_session = max_watchers_per_session
+        self.linger_s = linger_s
         self._sessions: dict[str, Session] = {}
+        self._parked: dict[str, Parked] = {}
         self._reserved = 0
 
     def __len__(self) -> int:
@@ -85,31 +109,101 @@ class SessionRegistry:
         """Registers a session without a reservation (tests; the controller reserves first)."""
         self.reserve().fill(session)
 
-    def close(self, session_id: str) -> None:
-        """Removes and closes the session; its watchers are told it ended."""
+    def close(self, session_id: str, reason: str = "ended") -> None:
+        """Removes and closes the session. Its watchers are told it ended, or, for a named
+        session, that it paused (``reason``: ended, replaced): they wait for its name's next session."""
         session = self._sessions.pop(session_id, None)
         if session is None:
             return
         self.metrics.sessions.dec()
+        if session.hello.session_name is not None:
+            self._park(session, reason)
         self.metrics.watchers.dec(session.wire.watchers)
         session.close()
 
-    def watch(self, session_id: str, subscriber: Subscriber) -> Session | WatchRefusal:
+    def take_over(self, name: str) -> Session | None:
+        """A new hello names a live session: the old one closes (its watchers wait for the new
+        one) and is returned so that its connection can be told; None when none is live."""
+        session = self._sessions.get(name)
+        if session is not None:
+            self.close(name, reason="replaced")
+        return session
+
+    def watch(self, session_id: str, subscriber: Subscriber, wait: bool = False) -> Session | Parked | WatchRefusal:
+        """Subscribes a watcher: to the live session, or parked with the session's other
+        watchers while its publisher is away (also to a name not live yet, when ``wait``)."""
+        self._expire()
         session = self._sessions.get(session_id)
-        if session is None:
+        parked = self._parked.get(session_id)
+        if session is None and parked is None and not wait:
             return WatchRefusal.UNKNOWN_SESSION
-        if session.wire.watchers >= self.max_watchers_per_session:
+        watchers = session.wire.watchers if session is not None else len(parked.watchers) if parked else 0
+        if watchers >= self.max_watchers_per_session:
             return WatchRefusal.TOO_MANY_WATCHERS
         subscriber.watcher = True
-        session.wire.subscribe(subscriber)
         self.metrics.watchers.inc()
-        return session
+        if session is not None:
+            session.wire.subscribe(subscriber)
+            return session
+        if parked is None:
+            if len(self._parked) >= self.max_sessions:  # names waiting for a publisher are bounded too
+                self.metrics.watchers.dec()
+                return WatchRefusal.TOO_MANY_WATCHERS
+            parked = self._parked[session_id] = Parked(time.monotonic() + self.linger_s)
+            self._expire_later(session_id)
+        parked.watchers.append(subscriber)
+        return parked
 
     def unwatch(self, session_id: str, subscriber: Subscriber) -> None:
         session = self._sessions.get(session_id)
+        parked = self._parked.get(session_id)
         if session is not None and subscriber in session.wire.subscribers:
             session.wire.unsubscribe(subscriber)
             self.metrics.watchers.dec()
+        elif parked is not None and subscriber in parked.watchers:
+            parked.watchers.remove(subscriber)
+            self.metrics.watchers.dec()
+            if not parked.watchers:
+                del self._parked[session_id]
+
+    # -- named sessions' watchers while the publisher is away ------------------------------
+    def _park(self, session: Session, reason: str) -> None:
+        watchers = [s for s in session.wire.subscribers if s.watcher]
+        if not watchers:
+            return
+        for s in watchers:
+            session.wire.unsubscribe(s)
+        parked = self._parked.setdefault(session.id, Parked(0.0))
+        parked.expires_at = time.monotonic() + self.linger_s
+        parked.watchers.extend(watchers)
+        paused = envelopes.session_paused(reason, self.linger_s, session.id)
+        for s in watchers:
+            s.channel.put_control(paused.encoded("named", s.encoding))
+        self._expire_later(session.id)
+
+    def _adopt(self, session: Session) -> list[Subscriber]:
+        parked = self._parked.pop(session.id, None)
+        if parked is None:
+            return []
+        for s in parked.watchers:
+            session.wire.subscribe(s)
+        return parked.watchers
+
+    def _expire(self) -> None:
+        """Ends the watchers whose session's name stayed away past the linger time."""
+        now = time.monotonic()
+        for name in [n for n, p in self._parked.items() if p.expires_at <= now]:
+            parked = self._parked.pop(name)
+            self.metrics.watchers.dec(len(parked.watchers))
+            for s in parked.watchers:
+                s.channel.end()
+
+    def _expire_later(self, name: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): expired on the next watch
+            return
+        loop.call_later(self.linger_s + 0.05, self._expire)
 
     def apply_calibration(self, user_id: str, table: CalibrationTable | None) -> int:
         """The user's table (None: theirs was deleted) in every open session of theirs;

@@ -48,6 +48,9 @@ class SessionListener(Protocol):
     def on_failure(self, task: str, error: BaseException) -> None:
         """One of the session's tasks failed: the session cannot go on."""
 
+    def on_replaced(self) -> None:
+        """A new connection took this session's name; the registry already closed the session."""
+
 
 class Session:
     def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, bus: Bus, metrics: Metrics,

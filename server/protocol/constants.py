@@ -31,6 +31,7 @@ class MessageType(StrEnum):
     TRANSCRIPT = "transcript"
     CONFIGURED = "configured"
     CALIBRATION_RESULT = "calibration_result"
+    SESSION_PAUSED = "session_paused"  # to watchers: a named session's publisher left; it may come back
     ERROR = "error"
 
 
@@ -39,7 +40,8 @@ CLIENT_TYPES: tuple[MessageType, ...] = (
     MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP, MessageType.BYE)
 SERVER_TYPES: tuple[MessageType, ...] = (
     MessageType.WELCOME, MessageType.AVATAR_FRAME, MessageType.EMOTION_UPDATE, MessageType.CONFIGURED,
-    MessageType.CALIBRATION_STEP, MessageType.CALIBRATION_RESULT, MessageType.TRANSCRIPT, MessageType.ERROR)
+    MessageType.CALIBRATION_STEP, MessageType.CALIBRATION_RESULT, MessageType.TRANSCRIPT, MessageType.SESSION_PAUSED,
+    MessageType.ERROR)
 
 
 class PackedType(IntEnum):
@@ -89,6 +91,7 @@ class CloseCode(IntEnum):
     INTERNAL_ERROR = 1011  # the session failed inside the server (logged); reconnecting starts a new one
     TRY_AGAIN = 1013  # too many watchers
     UNKNOWN_SESSION = 4404  # a watcher asked for a session that does not exist
+    REPLACED = 4409  # a new connection took this session's name
     HELLO_TIMEOUT = 4408  # no hello within the hello deadline
 
 

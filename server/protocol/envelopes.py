@@ -234,6 +234,12 @@ def calibration_failed(user_id: str, reason: str | None, session_id: str | None)
                                                     "reason": reason}, session_id)
 
 
+def session_paused(reason: str, resume_within_s: float, session_id: str) -> Outgoing:
+    """To a named session's watchers: its publisher left (``reason``: ended, replaced); a new
+    connection under the same name resumes the stream with a new welcome."""
+    return message(MessageType.SESSION_PAUSED, {"reason": reason, "resume_within_s": resume_within_s}, session_id)
+
+
 def error_payload(code: ErrorCode, text: str) -> dict[str, Any]:
     return {"code": str(code), "message": text}
 

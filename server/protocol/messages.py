@@ -4,6 +4,7 @@ ProtocolError with the reason otherwise). What the server sends is built in enve
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,9 @@ FORMATS = ("named", "packed")
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
 # capture_ms is the client's clock in milliseconds: any value a double holds exactly.
 MAX_CAPTURE_MS = 2**53
+# hello.session_name: the alphabet of generated session ids; at least 8 characters, since
+# whoever knows a session's name may watch it (with the watch token, where one is set).
+SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Hello:
     lipsync_delay_ms: float | None = None
     # consent.record: the session's feature stream (never media) is recorded for A/B replays.
     record: bool = False
+    # A stable, client-chosen session id: watchers keep the stream across reconnects.
+    session_name: str | None = None
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -77,8 +83,12 @@ class Hello:
         if token is not None and not isinstance(token, str):
             raise ProtocolError(ErrorCode.BAD_HELLO, "token must be a string")
         compare = Compare.parse(p["compare"], ErrorCode.BAD_HELLO) if p.get("compare") is not None else None
+        name = p.get("session_name")
+        if name is not None and (not isinstance(name, str) or not SESSION_NAME.fullmatch(name)):
+            raise ProtocolError(ErrorCode.BAD_HELLO, "session_name must be 8 to 64 letters, digits, '-' or '_', "
+                                f"got {_shown(name)}")
         return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
-                   compare, _lipsync(p.get("lipsync")), record)
+                   compare, _lipsync(p.get("lipsync")), record, name)
 
 
 def _lipsync(p: Any) -> float | None:

@@ -18,10 +18,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..access import may_watch, origin_allowed
 from ..live.controller import SessionController
-from ..live.registry import WatchRefusal
+from ..live.registry import Parked, WatchRefusal
 from ..protocol import envelopes
 from ..protocol.codec import Encoding
 from ..protocol.constants import CloseCode
+from ..protocol.messages import SESSION_NAME
 from ..sinks.outbox import Outbox
 from ..sinks.wire import Subscriber
 
@@ -63,8 +64,9 @@ async def serve_publisher(websocket: WebSocket, services: Services) -> None:
 
 
 async def serve_watcher(websocket: WebSocket, services: Services, session_id: str, fmt: str,
-                        encoding: Encoding, token: str | None) -> None:
-    """Stream an existing session's frames to one more client (an NPC, another viewer)."""
+                        encoding: Encoding, token: str | None, wait: bool = False) -> None:
+    """Stream an existing session's frames to one more client (an NPC, another viewer); with
+    ``wait``, also a named session that is not live yet (registry.py)."""
     settings = services.settings
     await websocket.accept()
     if not origin_allowed(websocket.headers.get("origin"), settings.allowed_origins):
@@ -76,16 +78,22 @@ async def serve_watcher(websocket: WebSocket, services: Services, session_id: st
     if fmt not in ("named", "packed") or encoding not in ("cbor", "json"):
         await _close(websocket, CloseCode.POLICY, "format must be named|packed and encoding cbor|json")
         return
+    if wait and not SESSION_NAME.fullmatch(session_id):
+        await _close(websocket, CloseCode.POLICY, "wait=true needs a session name (8 to 64 of A-Z a-z 0-9 - _)")
+        return
     outbox = _outbox(services)
     subscriber = Subscriber(outbox, fmt, encoding)
-    watched = services.registry.watch(session_id, subscriber)
+    watched = services.registry.watch(session_id, subscriber, wait)
     if isinstance(watched, WatchRefusal):
         code = CloseCode.UNKNOWN_SESSION if watched is WatchRefusal.UNKNOWN_SESSION else CloseCode.TRY_AGAIN
         await _close(websocket, code, watched.value)
         return
     try:
-        welcome = envelopes.welcome(services.session_info(watched), watching_format=fmt)
-        outbox.put_control(welcome.encoded("named", encoding))
+        if isinstance(watched, Parked):  # the name's publisher is away: a welcome comes when it is back
+            first = envelopes.session_paused("waiting", settings.watch_linger_s, session_id)
+        else:
+            first = envelopes.welcome(services.session_info(watched), watching_format=fmt)
+        outbox.put_control(first.encoded("named", encoding))
         if await _drain(outbox, websocket):
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:

@@ -132,6 +132,7 @@ def messages() -> dict[str, Any]:
         "calibration_step_cancel": env(MessageType.CALIBRATION_STEP, {"action": "cancel"}, 7, None),
         "calibration_step": env(MessageType.CALIBRATION_STEP, envelopes.calibration_step_payload(rejected), None),
         "transcript": env(MessageType.TRANSCRIPT, envelopes.transcript_payload(heard), 0),
+        "session_paused": envelopes.session_paused("ended", 120.0, SESSION).named | {"timestamp_ms": T0},
         "calibration_result": envelopes.calibration_saved("user-42", 3, ("neutral", "smile"), ["frown"], table, SESSION).named
         | {"timestamp_ms": T0},
     }

@@ -3,7 +3,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
-import { recall, remember } from "./persistedSettings";
+import { newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView } from "./scene/AvatarView";
@@ -14,6 +14,7 @@ import { Wizard } from "./ui/Wizard";
 const DEFAULT_AVATAR = "/avatars/default.glb";
 const DEFAULT_SETTINGS: SessionSettings = {
   camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+  sessionName: newSessionName(),
 };
 const remembered = recall(localStorage, DEFAULT_SETTINGS);
 const watchId = new URLSearchParams(location.search).get("watch");
@@ -37,9 +38,9 @@ export function App() {
   const [compare, setCompare] = useState<string | null>(null);
   const [blind, setBlind] = useState(true);
   const tuning = useControls("playback", {
-    jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5 },
-    smoothing_ms: { value: 30, min: 0, max: 200, step: 5 },
-    capture_fps: { value: 20, min: 1, max: 60, step: 1 },
+    jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5, label: "buffer (ms)", hint: "how far behind the stream plays, to absorb network jitter" },
+    smoothing_ms: { value: 30, min: 0, max: 200, step: 5, label: "smoothing (ms)", hint: "how long the avatar takes to follow a change" },
+    capture_fps: { value: 20, min: 1, max: 60, step: 1, label: "camera fps", hint: "frames per second sent to the server" },
   });
 
   useEffect(() => {
@@ -47,7 +48,7 @@ export function App() {
     const timer = setInterval(rerender, 250); // HUD numbers
     api("/v1/strategies").then((r) => r.json()).then((s) => setStrategies(s.map((x: { name: string }) => x.name)))
       .catch(() => undefined);
-    if (watchId) runtime.watch(watchId);
+    if (watchId) runtime.watch(watchId, OVERLAY.enabled);
     window.__avatarDriver = {
       runtime,
       weight: (name: string) => runtime.drivers.A?.weight(name) ?? 0,
@@ -138,10 +139,14 @@ export function App() {
             <label><input type="checkbox" checked={settings.camera} onChange={(e) => setSettings({ ...settings, camera: e.target.checked })} /> Camera</label>
             <label><input type="checkbox" checked={settings.microphone} onChange={(e) => setSettings({ ...settings, microphone: e.target.checked })} /> Microphone</label>
             <label>User id (for calibration) <input value={settings.userId} placeholder="optional" onChange={(e) => setSettings({ ...settings, userId: e.target.value })} /></label>
+            <label title="Watchers and OBS use this name; it stays the same across avatars and reloads">Stream name
+              <input value={settings.sessionName} data-testid="session-name" className={SESSION_NAME.test(settings.sessionName) ? "" : "invalid"}
+                onChange={(e) => setSettings({ ...settings, sessionName: e.target.value })} /></label>
+            {!SESSION_NAME.test(settings.sessionName) && <p className="error">8 to 64 letters, digits, - or _</p>}
             <label>Strategy <select value={settings.strategy} onChange={(e) => setSettings({ ...settings, strategy: e.target.value })}>
               {strategies.map((s) => <option key={s}>{s}</option>)}</select></label>
             <label><input type="checkbox" checked={settings.mirror} onChange={(e) => setSettings({ ...settings, mirror: e.target.checked })} /> Mirror</label>
-            <button className="primary" data-testid="start" disabled={!settings.camera && !settings.microphone} onClick={() => void start()}>I agree — Start</button>
+            <button className="primary" data-testid="start" disabled={(!settings.camera && !settings.microphone) || !SESSION_NAME.test(settings.sessionName)} onClick={() => void start()}>I agree — Start</button>
           </section>
         ) : (
           <section>
@@ -152,6 +157,7 @@ export function App() {
               {strategies.map((s) => <option key={s}>{s}</option>)}</select></label>
           </section>
         )}
+        <video ref={video} className="preview" muted playsInline style={{ display: consented && settings.camera ? "block" : "none" }} />
         <section className="avatar-picker">
           <h3>Avatar</h3>
           <input type="file" accept=".glb,.gltf,.vrm" data-testid="avatar-file" onChange={(e) => onFile(e.target.files?.[0])} />
@@ -162,7 +168,6 @@ export function App() {
         </section>
         {consented && <ABControls strategies={strategies} blind={blind} setBlind={setBlind} compare={compare} setCompare={setCompare} />}
         {consented && settings.camera && <Wizard userId={settings.userId} />}
-        <video ref={video} className="preview" muted playsInline style={{ display: consented && settings.camera ? "block" : "none" }} />
       </aside>
       <main>
         {compare && consented
@@ -171,7 +176,7 @@ export function App() {
         <Hud />
         <ChannelPanel />
       </main>
-      <Leva collapsed />
+      <Leva collapsed theme={{ sizes: { rootWidth: "300px", controlWidth: "130px" } }} />
     </div>
   );
 }

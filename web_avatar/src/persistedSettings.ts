@@ -1,6 +1,7 @@
 // The consent form's choices stay across reloads (localStorage, this browser only): camera and
-// microphone toggles, strategy, user id, mirror, and the avatar when it came from a URL (a
-// dropped file cannot be reopened). Consent itself is never remembered: every visit asks again.
+// microphone toggles, strategy, user id, mirror, the stream name, and the avatar when it came
+// from a URL (a dropped file cannot be reopened). Consent itself is never remembered: every
+// visit asks again.
 import type { SessionSettings } from "./runtime";
 
 const KEY = "avatar-driver-settings-v1";
@@ -13,6 +14,15 @@ export interface Remembered {
 
 type Store = Pick<Storage, "getItem" | "setItem">;
 
+/** hello.session_name's alphabet and length (server/protocol/messages.py). */
+export const SESSION_NAME = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** A new random stream name: 12 characters, as unguessable as a server-made session id. */
+export function newSessionName(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  return [...random(12)].map((b) => alphabet[b & 63]).join("");
+}
+
 /** The remembered choices over the defaults; anything missing, mistyped or unreadable keeps its default. */
 export function recall(store: Store, defaults: SessionSettings): Remembered {
   let saved: Record<string, unknown> = {};
@@ -24,10 +34,12 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
   }
   const pick = <K extends "camera" | "microphone" | "mirror" | "strategy" | "userId">(key: K, type: string) =>
     (typeof saved[key] === type ? saved[key] : defaults[key]) as SessionSettings[K];
+  const name = saved.sessionName;
   const settings = {
     ...defaults,
     camera: pick("camera", "boolean"), microphone: pick("microphone", "boolean"), mirror: pick("mirror", "boolean"),
     strategy: pick("strategy", "string"), userId: pick("userId", "string"),
+    sessionName: typeof name === "string" && SESSION_NAME.test(name) ? name : defaults.sessionName,
   };
   const url = saved.avatarUrl;
   const avatarUrl = typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
@@ -37,9 +49,10 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
 
 export function remember(store: Store, settings: SessionSettings, avatarUrl: string): void {
   const url = /^https?:\/\//.test(avatarUrl) ? avatarUrl : null;
-  const { camera, microphone, mirror, strategy, userId, rig } = settings;
+  const { camera, microphone, mirror, strategy, userId, rig, sessionName } = settings;
   try {
-    store.setItem(KEY, JSON.stringify({ camera, microphone, mirror, strategy, userId, avatarUrl: url, rig: url ? rig : undefined }));
+    store.setItem(KEY, JSON.stringify({ camera, microphone, mirror, strategy, userId, sessionName, avatarUrl: url,
+      rig: url ? rig : undefined }));
   } catch {
     // storage full or disabled (private mode): the choices are simply not kept
   }

@@ -8,6 +8,7 @@ import { MicrophoneCapture } from "./capture/microphone";
 import { JitterBuffer, poseFromPayload } from "./driving/jitterBuffer";
 import type { AvatarDriver } from "./driving/applyPose";
 import { epochMs, type Envelope, type Payload } from "./protocol/codec";
+import { SESSION_NAME } from "./persistedSettings";
 
 export interface SessionSettings {
   camera: boolean;
@@ -18,6 +19,8 @@ export interface SessionSettings {
   userId: string;
   fps: number;
   mirror: boolean;
+  /** hello.session_name: the stable id watchers and OBS use across reconnects and avatars ("" for none). */
+  sessionName: string;
 }
 
 export type Variant = "A" | "B";
@@ -46,12 +49,14 @@ export class Runtime {
   calibrationResult: Payload | null = null;
   configured: Payload | null = null;
   readonly listeners = new Set<() => void>();
-  private receivedTimes: number[] = [];
+  private receivedTimes: Record<Variant, number[]> = { A: [], B: [] };
 
-  get outputHz(): number {
+  /** Avatar frames per second over the last second, per stream (B only in A/B). */
+  get outputHzByVariant(): { A: number; B?: number } {
     const now = performance.now();
-    this.receivedTimes = this.receivedTimes.filter((t) => now - t < 1000);
-    return this.receivedTimes.length;
+    for (const v of ["A", "B"] as const) this.receivedTimes[v] = this.receivedTimes[v].filter((t) => now - t < 1000);
+    const { A, B } = this.receivedTimes;
+    return B.length ? { A: A.length, B: B.length } : { A: A.length };
   }
 
   get inputFps(): number {
@@ -72,6 +77,7 @@ export class Runtime {
       consent: { camera: settings.camera, microphone: settings.microphone },
       rig: settings.rig, strategy: settings.strategy, format: settings.format, rate_hz: 60, mirror: settings.mirror,
       ...(settings.userId ? { user_id: settings.userId } : {}),
+      ...(SESSION_NAME.test(settings.sessionName) ? { session_name: settings.sessionName } : {}),
       ...(serverToken() ? { token: serverToken() } : {}),
     };
     const client = new AvatarClient({
@@ -97,14 +103,17 @@ export class Runtime {
     }
   }
 
-  /** Watcher: another session's avatar, nothing captured. */
-  watch(sessionId: string): void {
+  /** Watcher: another session's avatar, nothing captured. ``untilStopped`` (the OBS overlay)
+   * waits for a session name that is not live yet and comes back after the session ends. */
+  watch(sessionId: string, untilStopped = false): void {
     this.stop();
+    const wait = untilStopped && SESSION_NAME.test(sessionId);
     this.client = new AvatarClient({
       url: serverUrl(`/v1/sessions/${encodeURIComponent(sessionId)}/watch?format=packed`
-        + (serverToken() ? `&token=${encodeURIComponent(serverToken()!)}` : "")),
+        + (wait ? "&wait=true" : "") + (serverToken() ? `&token=${encodeURIComponent(serverToken()!)}` : "")),
       onMessage: (m) => this.onMessage(m),
       onState: (s, d) => this.setState(s, d),
+      reconnectWhenEnded: wait,
     });
     this.client.connect();
   }
@@ -148,7 +157,7 @@ export class Runtime {
     switch (m.type) {
       case MessageType.AvatarFrame:
         this.framesReceived++;
-        this.receivedTimes.push(performance.now());
+        this.receivedTimes[(m.payload.variant as Variant | undefined) ?? "A"].push(performance.now());
         this.buffers[(m.payload.variant as Variant | undefined) ?? "A"]
           .push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
         break;
@@ -173,6 +182,13 @@ export class Runtime {
         break;
       case MessageType.Configured:
         this.configured = m.payload;
+        this.notify();
+        break;
+      case MessageType.SessionPaused: // a named session's publisher is away; a welcome resumes it
+        this.forgetStream();
+        this.state = "paused";
+        this.stateDetail = m.payload.reason === "waiting" ? "waiting for the session to start"
+          : "the publisher is away; waiting for it to come back";
         this.notify();
         break;
     }

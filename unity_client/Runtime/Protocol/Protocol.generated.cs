@@ -23,6 +23,7 @@ namespace AvatarDriver.Protocol
             public const string Transcript = "transcript";
             public const string Configured = "configured";
             public const string CalibrationResult = "calibration_result";
+            public const string SessionPaused = "session_paused";
             public const string Error = "error";
         }
 
@@ -73,6 +74,7 @@ namespace AvatarDriver.Protocol
             public const int InternalError = 1011;
             public const int TryAgain = 1013;
             public const int UnknownSession = 4404;
+            public const int Replaced = 4409;
             public const int HelloTimeout = 4408;
         }
 

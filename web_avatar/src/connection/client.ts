@@ -4,7 +4,8 @@ import { CloseCode, MessageType } from "../generated/protocol";
 import { decodeCbor, encodeMessage, type Envelope, type Payload } from "../protocol/codec";
 import { isPacked, unpackAvatarFrame } from "../protocol/packed";
 
-export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+/** "paused": a watcher's named session has no publisher for now (session_paused). */
+export type ConnectionState = "idle" | "connecting" | "open" | "paused" | "reconnecting" | "closed";
 
 export interface ClientOptions {
   url: string;
@@ -13,6 +14,8 @@ export interface ClientOptions {
   onMessage: (message: Envelope) => void;
   onState: (state: ConnectionState, detail?: string) => void;
   maxBackoffMs?: number;
+  /** A watcher that reconnects after its session ended (an OBS overlay left running). */
+  reconnectWhenEnded?: boolean;
 }
 
 export class AvatarClient {
@@ -39,7 +42,7 @@ export class AvatarClient {
     ws.onclose = (e) => {
       this.ws = null;
       // Final: asked for, refused, no such session, or (for a watcher) the session ended.
-      const ended = !this.options.hello && e.code === CloseCode.GoingAway;
+      const ended = !this.options.hello && e.code === CloseCode.GoingAway && !this.options.reconnectWhenEnded;
       if (this.stopped || ended || e.code === CloseCode.Normal || e.code === CloseCode.Policy
           || e.code === CloseCode.UnknownSession) {
         this.options.onState("closed", e.reason || `code ${e.code}`);

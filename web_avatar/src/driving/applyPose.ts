@@ -4,6 +4,7 @@ import * as THREE from "three";
 import { boneLocalRotation, type AvatarModel } from "../scene/avatarModel";
 import { smoothToward, type Quat } from "./math";
 import type { PoseFrame } from "./jitterBuffer";
+import { withIdle, type IdlePose } from "./idleLife";
 
 export interface DriveOptions {
   /** Time constant of the client-side smoothing of weights (s); visemes use `visemeTauS`. */
@@ -44,11 +45,13 @@ export class AvatarDriver {
     vrm?.update(dtS);
   }
 
-  /** Eases toward the rest pose (every weight to 0, every bone to rest): the stream stopped. */
-  rest(dtS: number): void {
+  /** Eases toward the rest pose (every weight to 0, every bone to rest): the stream stopped.
+   * With ``idle``, the rest pose breathes, blinks and looks around (driving/idleLife.ts). */
+  rest(dtS: number, idle?: IdlePose): void {
     const weights = Object.fromEntries([...this.applied.keys()].map((k) => [k, 0]));
     const bones = Object.fromEntries([...this.model.bones.keys()].map((k) => [k, [0, 0, 0, 1] as Quat]));
-    this.apply({ timestampMs: 0, sequence: 0, weights, bones, visemes: {}, facePresent: false, captureMs: null }, dtS);
+    const pose: PoseFrame = { timestampMs: 0, sequence: 0, weights, bones, visemes: {}, facePresent: false, captureMs: null };
+    this.apply(idle ? withIdle(pose, idle) : pose, dtS);
   }
 
   /** The weight applied to a channel (for the HUD, the debug panel and tests). */

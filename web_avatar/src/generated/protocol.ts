@@ -17,6 +17,7 @@ export const MessageType = {
   Transcript: "transcript",
   Configured: "configured",
   CalibrationResult: "calibration_result",
+  SessionPaused: "session_paused",
   Error: "error",
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
@@ -67,6 +68,7 @@ export const CloseCode = {
   InternalError: 1011,
   TryAgain: 1013,
   UnknownSession: 4404,
+  Replaced: 4409,
   HelloTimeout: 4408,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -71,7 +71,7 @@ export function ABView({ url, blind, onError }: { url: string; blind: boolean; o
         {sides.map((variant, i) => (
           <div key={`${trial.id}-${variant}`} className="ab-side">
             <div className="ab-label">{i === 0 ? "Left" : "Right"}{blind ? "" : `: ${names[variant]}`}</div>
-            <AvatarView url={url} variant={variant} onLoaded={() => undefined} onError={onError} />
+            <AvatarView url={url} variant={variant} onLoaded={() => undefined} onError={onError} idle={false} />
             <button className="primary" data-testid={`vote-${i === 0 ? "left" : "right"}`} onClick={() => void vote(variant)}>
               {i === 0 ? "Left" : "Right"} is better</button>
           </div>

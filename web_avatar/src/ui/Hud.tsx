@@ -1,35 +1,69 @@
+// The status strip: in plain words what the connection, the camera, the voice and the
+// emotion reading are doing, on one line along the top of the stage, above the avatar's head;
+// a click unfolds the details (emotion bars, mood, sources). Everything it shows comes from the
+// live stream: Stop, a lost face or an ended session clear it.
+import { useState } from "react";
 import { EMOTIONS } from "../generated/vocabulary";
 import { runtime } from "../runtime";
 
+/** The emotion sources (avatar_mapping/emotion_fusion.py) as a person would say them. */
+const SOURCES: Record<string, string> = {
+  face_cnn: "face (neural network)", au_prototypes: "face muscles", au_intensity: "expression strength",
+  sensevoice: "speech model", prosody: "tone of voice",
+};
+const STATES: Record<string, string> = {
+  idle: "not connected", connecting: "connecting…", open: "live", paused: "paused",
+  reconnecting: "connection lost, reconnecting", closed: "ended",
+};
+
+const sources = (s: string) => s.split("+").map((x) => SOURCES[x] ?? x.replace(/_/g, " ")).join(", ");
+const level = (x: number, low: string, mid: string, high: string) => (x < 0.35 ? low : x < 0.65 ? mid : high);
+
 export function Hud() {
+  const [open, setOpen] = useState(false);
   const e = runtime.emotion as Record<string, any> | null;
   const scores = (e?.scores ?? {}) as Record<string, number>;
   const speaking = typeof e?.speaking_probability === "number" && e.speaking_probability >= 0.5;
+  const hasVoice = typeof e?.speaking_probability === "number";
+  const face = e?.face_present === true;
+  // Without a face (and without speech) there is nothing to read an emotion from.
+  const reading = e && (face || speaking);
+  const out = runtime.outputHzByVariant;
   return (
-    <div className="hud" data-testid="hud">
-      <div><b className={`dot ${runtime.state}`} /> {runtime.state} {runtime.stateDetail && <span className="muted">{runtime.stateDetail}</span>}</div>
-      <div>in {runtime.inputFps} fps · out {runtime.outputHz} Hz · latency {runtime.latencyMs ?? "–"} ms</div>
-      <div>face {e?.face_present ? "yes" : "no"} · {speaking ? "🗣 speaking" : "quiet"}</div>
-      <div className="emotions">
-        {EMOTIONS.map((name) => (
-          <div key={name} className="emotion">
-            <span className={e?.emotion === name ? "top" : ""}>{name}</span>
-            <div className="bar"><div style={{ width: `${((scores[name] ?? 0) * 100).toFixed(0)}%` }} /></div>
-          </div>
-        ))}
+    <div className={`hud ${open ? "open" : ""}`} data-testid="hud">
+      <div className="hud-title" onClick={() => setOpen(!open)} title={open ? "fewer details" : "more details"}>
+        <span className="fold">{open ? "▾" : "▸"}</span> <b className={`dot ${runtime.state}`} /> {STATES[runtime.state] ?? runtime.state}
+        {runtime.stateDetail && <span className="muted"> {runtime.stateDetail}</span>}
+        {" · "}<span className={e && !face ? "warn" : ""} data-testid="tracking">
+          {e === null ? "no stream" : face ? "face tracked" : "face not found: tracking lost"}</span>
+        {hasVoice && <> · {speaking ? "🗣 speaking" : "quiet"}</>}
+        {reading && e.emotion && <> · looks <b>{e.emotion}</b></>}
       </div>
-      {e?.emotion_source && <div className="muted">emotion from {e.emotion_source}</div>}
-      {typeof e?.arousal === "number" && (
-        <div className="muted">
-          valence {typeof e.valence === "number" ? e.valence.toFixed(2) : "–"} · arousal {e.arousal.toFixed(2)}
-        </div>
-      )}
+      <div className="muted">camera {runtime.inputFps} fps → avatar {out.B !== undefined ? `A ${out.A} Hz · B ${out.B} Hz` : `${out.A} Hz`}
+        {" · "}delay {runtime.latencyMs ?? "–"} ms</div>
       {runtime.transcript?.text && (
         <div className="transcript" data-testid="transcript">
           “{runtime.transcript.text}”{runtime.transcript.final ? "" : " …"}
           {runtime.transcript.emotion && <span className="muted"> ({runtime.transcript.emotion})</span>}
         </div>
       )}
+      {open && (reading ? <div className="details">
+        <div className="emotions">
+          {EMOTIONS.map((name) => (
+            <div key={name} className="emotion">
+              <span className={e.emotion === name ? "top" : ""}>{name}</span>
+              <div className="bar"><div style={{ width: `${((scores[name] ?? 0) * 100).toFixed(0)}%` }} /></div>
+            </div>
+          ))}
+        </div>
+        {typeof e.arousal === "number" && (
+          <div className="muted" title="valence: how pleasant (−1 to 1); arousal: how energetic (0 to 1)">
+            mood {typeof e.valence === "number" ? `${level((e.valence + 1) / 2, "unpleasant", "neutral", "pleasant")} (${e.valence.toFixed(2)})` : "–"}
+            {" · "}energy {level(e.arousal, "calm", "moderate", "excited")} ({e.arousal.toFixed(2)})
+          </div>
+        )}
+        {e.emotion_source && <div className="muted">read from {sources(String(e.emotion_source))}</div>}
+      </div> : <div className="muted">emotion: nothing to read without a face or a voice</div>)}
       {runtime.lastError && <div className="error">{runtime.lastError}</div>}
     </div>
   );

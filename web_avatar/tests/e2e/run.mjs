@@ -116,7 +116,11 @@ try {
     await page.screenshot({ path: join(shots, "02-smiling.png") });
     const hud = await page.getByTestId("hud").innerText();
     console.log(`  HUD: ${hud.split("\n").slice(0, 2).join(" | ")}`);
-    assert(/open/.test(hud) && /happy/.test(hud), `HUD: ${hud}`);
+    assert(/live/.test(hud) && /happy/.test(hud) && /face tracked/.test(hud), `HUD: ${hud}`);
+    // The cat comes back: the HUD says tracking is lost and stops counting the delay.
+    await page.waitForFunction("document.querySelector('[data-testid=tracking]')?.innerText.includes('tracking lost')",
+      null, { timeout: 20000, polling: 50 });
+    await page.waitForFunction("window.__avatarDriver.runtime.latencyMs === null", null, { timeout: 3000, polling: 20 });
   });
 
   await check("watch mode shows the same session in another tab", async () => {
@@ -197,14 +201,25 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await page.screenshot({ path: join(shots, "06-vroid.png") });
   });
 
-  await check("the default avatar after a custom one brings its own rig back", async () => {
+  await check("the default avatar after a custom one brings its own rig back; the session id and its watcher stay", async () => {
+    const sid = await hook("window.__avatarDriver.runtime.sessionId");
+    const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
+    await watcher.goto(`${base}/?watch=${sid}#token=${token}`);
+    await watcher.waitForFunction("window.__avatarDriver?.runtime.client?.welcome?.rig === 'vroid'", null, { timeout: 20000 });
     await page.getByText("Default avatar").click();
     await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'", 30000);
     await waitFor("window.__avatarDriver.avatar().url === '/avatars/default.glb' && window.__avatarDriver.avatar().morphs >= 67", 30000);
     await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 30000);
+    assert(await hook("window.__avatarDriver.runtime.sessionId") === sid, "a new avatar made a new session id");
+    // The watcher (an OBS source) was told the publisher paused, then welcomed to the new rig.
+    await watcher.waitForFunction("window.__avatarDriver.runtime.client.welcome.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'",
+      null, { timeout: 20000 });
+    const before = await watcher.evaluate("window.__avatarDriver.runtime.framesReceived");
+    await watcher.waitForFunction(`window.__avatarDriver.runtime.framesReceived > ${before + 30}`, null, { timeout: 20000 });
+    await watcher.close();
   });
 
-  await check("stop ends capture and the stream at once; a watcher sees the session end and eases to rest", async () => {
+  await check("stop ends capture and the stream at once; a watcher sees the publisher leave and eases to rest", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
     const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
     await watcher.goto(`${base}/?watch=${sid}#token=${token}`);
@@ -213,11 +228,12 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await page.getByTestId("consent").waitFor();
     assert(await hook("window.__avatarDriver.runtime.stream") === null, "media still captured");
     const hud = await page.getByTestId("hud").innerText();
-    assert(/latency – ms/.test(hud) && /face no/.test(hud) && !/speaking/.test(hud), `the HUD still shows the stopped stream: ${hud}`);
+    assert(/delay – ms/.test(hud) && /no stream/.test(hud) && !/speaking/.test(hud), `the HUD still shows the stopped stream: ${hud}`);
     assert(await hook("window.__avatarDriver.runtime.emotion") === null, "emotion bars still filled");
-    await watcher.waitForFunction("window.__avatarDriver.runtime.state === 'closed'", null, { timeout: 10000 });
+    // A named session (the viewer always names its own): its watchers wait for it to come back.
+    await watcher.waitForFunction("window.__avatarDriver.runtime.state === 'paused'", null, { timeout: 10000 });
     const detail = await watcher.evaluate("window.__avatarDriver.runtime.stateDetail");
-    assert(/session ended/.test(detail), `state detail: ${detail}`);
+    assert(/publisher is away/.test(detail), `state detail: ${detail}`);
     await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') < 0.05", null, { timeout: 5000, polling: 100 });
     assert(await watcher.evaluate("window.__avatarDriver.runtime.latencyMs") === null, "latency still counted");
     await watcher.close();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { recall, remember } from "../../src/persistedSettings";
+import { newSessionName, recall, remember, SESSION_NAME } from "../../src/persistedSettings";
 import type { SessionSettings } from "../../src/runtime";
 
 const DEFAULTS: SessionSettings = {
   camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+  sessionName: "default-name-1",
 };
 
 class MemoryStore {
@@ -15,7 +16,8 @@ class MemoryStore {
 describe("persisted settings", () => {
   it("come back as they were left", () => {
     const store = new MemoryStore();
-    const chosen = { ...DEFAULTS, microphone: true, camera: false, strategy: "hybrid", userId: "ana", mirror: false };
+    const chosen = { ...DEFAULTS, microphone: true, camera: false, strategy: "hybrid", userId: "ana", mirror: false,
+      sessionName: "alice-stream" };
     remember(store, chosen, "/avatars/default.glb");
     expect(recall(store, DEFAULTS)).toEqual({ settings: chosen, avatarUrl: null });
   });
@@ -33,7 +35,15 @@ describe("persisted settings", () => {
     expect(recall(store, DEFAULTS).settings).toEqual(DEFAULTS);
     store.setItem("avatar-driver-settings-v1", "{not json");
     expect(recall(store, DEFAULTS).settings).toEqual(DEFAULTS);
-    store.setItem("avatar-driver-settings-v1", JSON.stringify({ camera: "yes", strategy: 3, avatarUrl: "javascript:x" }));
+    store.setItem("avatar-driver-settings-v1", JSON.stringify({ camera: "yes", strategy: 3, avatarUrl: "javascript:x",
+      sessionName: "no spaces allowed" }));
     expect(recall(store, DEFAULTS)).toEqual({ settings: DEFAULTS, avatarUrl: null });
+  });
+
+  it("make stream names the server accepts, different each time", () => {
+    const names = new Set(Array.from({ length: 50 }, () => newSessionName()));
+    expect(names.size).toBe(50);
+    for (const n of names) expect(SESSION_NAME.test(n)).toBe(true);
+    expect(newSessionName(() => new Uint8Array(12).fill(255))).toBe("____________");
   });
 });
