@@ -44,6 +44,7 @@ namespace AvatarDriver.Protocol
         readonly CancellationTokenSource _stop = new CancellationTokenSource();
         Task _task;
         volatile Welcome _welcome;
+        volatile bool _paused;
         volatile string _lastError;
         int _state;
         long _framesReceived, _reconnects;
@@ -58,6 +59,9 @@ namespace AvatarDriver.Protocol
 
         public FrameInbox Frames { get; }
         public Welcome Welcome => _welcome;
+        /// <summary>True while a watched named session's publisher is away (session_paused):
+        /// rest the avatar; the next welcome (possibly with another rig layout) resumes.</summary>
+        public bool Paused => _paused;
         public string LastError => _lastError;
         public ConnectionState State => (ConnectionState)Volatile.Read(ref _state);
         public long FramesReceived => Interlocked.Read(ref _framesReceived);
@@ -150,12 +154,17 @@ namespace AvatarDriver.Protocol
             {
                 case Wire.MessageType.Welcome:
                     _welcome = Messages.ReadWelcome(envelope);
+                    _paused = false;
                     Log?.Invoke($"avatar-driver: session {_welcome.SessionId}, {_welcome.Channels.Length} channels");
                     return true;
                 case Wire.MessageType.AvatarFrame:
                     var layout = _welcome ?? throw new ProtocolException("avatar_frame before welcome");
                     Frames.Post(Messages.ReadAvatarFrame(envelope, layout));
                     Interlocked.Increment(ref _framesReceived);
+                    return false;
+                case Wire.MessageType.SessionPaused:
+                    _paused = true;
+                    Log?.Invoke("avatar-driver: the watched session's publisher is away; waiting for it");
                     return false;
                 case Wire.MessageType.Error:
                     object text;

@@ -106,6 +106,13 @@ namespace AvatarDriver
                 if (verbose) Debug.Log($"AvatarDriverClient: {_rig.BoundBlendshapes} blendshapes, {_rig.BoundBones} bones bound");
             }
             _connection.Frames.DrainInto(_buffer);
+            if (_connection.Paused)
+            {
+                _rig.Rest(); // the publisher left; its name's next session sends a new welcome
+                _buffer = new JitterBuffer(jitterDelayMs);
+                _playbackMs = double.NaN;
+                return;
+            }
             if (_buffer.Count == 0) return;
             // Playback advances with local time and is pulled toward newest - delay (so it neither drifts nor jumps).
             double target = _buffer.PlaybackMs;
