@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from avatar_mapping.strategies import DEFAULT_STRATEGY
+
 from .settings import Settings
 
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     analyze.add_argument("--audio", type=Path, help="a WAV to go with the video (its mouth comes from the voice)")
     analyze.add_argument("--transcript", help="what is said in the audio (forced alignment); else phone recognition")
     analyze.add_argument("--rig", default="arkit52")
-    analyze.add_argument("--strategy", default="direct")
+    analyze.add_argument("--strategy", default=DEFAULT_STRATEGY)
     analyze.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl")
     analyze.add_argument("--rate-hz", type=float, default=None,
                          help="output frames per second (default: the video's frame rate; 60 for audio alone)")

@@ -63,6 +63,10 @@ def test_mouth_speech_agreement():
     closed = mouth_speech(np.zeros((100, 1)), ("jawOpen",), speaking)
     assert closed["agreement"] == 0.5
     assert mouth_speech(mouth[:, None], ("jawOpen",), np.zeros(100)) is None
+    # A strategy that opens the mouth through viseme targets, the jaw at rest, opens it all the same.
+    by_visemes = np.c_[np.zeros(100), mouth * 0.5, mouth * 0.5, np.ones(100)]
+    m = mouth_speech(by_visemes, ("jawOpen", "viseme_aa", "viseme_O", "viseme_sil"), speaking)
+    assert m == {"correlation": pytest.approx(1.0), "agreement": 1.0}
 
 
 def test_all_metrics_together():

@@ -183,7 +183,7 @@ def test_bad_strategy_params_are_refused_by_name_not_after_the_welcome(settings,
 
 def test_bad_strategy_params_in_configure_are_refused_by_name(settings):
     async def script(c, ch, _):
-        await c.receive(cbor2.dumps(envelope("hello", NO_MEDIA)))
+        await c.receive(cbor2.dumps(envelope("hello", {**NO_MEDIA, "strategy": "direct"})))
         await c.receive(cbor2.dumps(envelope("configure", {"strategy": "hybrid", "strategy_params": {"acent": 1}})))
         await c.receive(cbor2.dumps(envelope("configure", {"strategy_params": {"accent": 10**400}})))
         await asyncio.sleep(0.1)

@@ -12,7 +12,7 @@ CONSENT = {"consent": {"camera": True, "microphone": False}}
 def test_hello_defaults():
     h = Hello.parse(CONSENT, 30.0, 60.0)
     assert (h.camera, h.microphone, h.rig, h.format, h.rate_hz, h.strategy, h.mirror) == \
-        (True, False, "arkit52", "named", 30.0, "direct", False)
+        (True, False, "arkit52", "named", 30.0, "hybrid", False)  # bench/default_strategy.py chose it
 
 
 @pytest.mark.parametrize("payload, message", [

@@ -40,7 +40,7 @@ def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
     sequences, configured, after = [], None, None
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rig="arkit52", rate_hz=30))
-        assert recv(ws)["payload"]["strategy"] == "direct"
+        assert recv(ws)["payload"]["strategy"] == "hybrid"  # the default
         sequences.append(frames_until(ws, lambda p: p["face_present"], image)["sequence"])
         ws.send_bytes(msg("configure", {"strategy": "emotion_preset"}))
         for i in range(200):
@@ -136,7 +136,7 @@ def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronau
     with TestClient(create_app(settings)) as c:
         assert c.get("/v1/calibration/bo").status_code == 404
         with c.websocket_connect("/v1/stream") as ws:
-            ws.send_bytes(hello(rate_hz=30, user_id="bo"))
+            ws.send_bytes(hello(rate_hz=30, user_id="bo", strategy="direct"))  # no emotion accent on the smile
             recv(ws)
             frames_until(ws, lambda p: p["face_present"] and p["blendshapes"]["mouthSmileLeft"] > 0.6, image)
             assert c.put("/v1/calibration/bo", json=plain).json()["version"] == 1

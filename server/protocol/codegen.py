@@ -72,7 +72,8 @@ def render_typescript() -> str:
 
 
 def render_typescript_protocol() -> str:
-    parts = [f"// {PROTOCOL_HEADER}\n\nexport const PROTOCOL_VERSION = {c.PROTOCOL_VERSION};\n"]
+    parts = [f"// {PROTOCOL_HEADER}\n\nexport const PROTOCOL_VERSION = {c.PROTOCOL_VERSION};\n"
+             f"/** hello.strategy when none is named. */\nexport const DEFAULT_STRATEGY = \"{c.DEFAULT_STRATEGY}\";\n"]
     for enum, doc in ENUMS:
         rows = "".join(f"  {pascal(m.name)}: {_literal(m.value)},\n" for m in enum)
         parts.append(f"/** {doc} */\nexport const {enum.__name__} = {{\n{rows}}} as const;\n"
@@ -98,7 +99,9 @@ def render_csharp() -> str:
 def render_csharp_protocol() -> str:
     """Nested in `Wire` (Wire.CloseCode.Normal), so no name meets UnityEditor's (MessageType)."""
     classes = [f"        /// <summary>The protocol version this client speaks.</summary>\n"
-               f"        public const int ProtocolVersion = {c.PROTOCOL_VERSION};\n"]
+               f"        public const int ProtocolVersion = {c.PROTOCOL_VERSION};\n"
+               f"        /// <summary>hello.strategy when none is named.</summary>\n"
+               f"        public const string DefaultStrategy = \"{c.DEFAULT_STRATEGY}\";\n"]
     for enum, doc in ENUMS:
         kind = "int" if issubclass(enum, IntEnum) else "string"
         rows = "".join(f"            public const {kind} {pascal(m.name)} = {_literal(m.value)};\n" for m in enum)

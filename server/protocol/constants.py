@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
+from avatar_mapping.strategies import DEFAULT_STRATEGY  # hello.strategy when a client names none
 from calibration.wizard import FACE_STEP_NAMES, VOICE_STEP_NAMES, WizardState
 
 PROTOCOL_VERSION = 1
@@ -140,5 +141,5 @@ class CalibrationStatus(StrEnum):
 CALIBRATION_FACE_STEPS = FACE_STEP_NAMES
 CALIBRATION_VOICE_STEPS = VOICE_STEP_NAMES
 
-__all__ = ["PROTOCOL_VERSION", "CALIBRATION_FACE_STEPS", "CALIBRATION_VOICE_STEPS", "MessageType", "CLIENT_TYPES", "SERVER_TYPES", "PackedType", "PackedKey",
+__all__ = ["PROTOCOL_VERSION", "DEFAULT_STRATEGY", "CALIBRATION_FACE_STEPS", "CALIBRATION_VOICE_STEPS", "MessageType", "CLIENT_TYPES", "SERVER_TYPES", "PackedType", "PackedKey",
            "PackedFrameKey", "Variant", "CloseCode", "ErrorCode", "SessionState", "CalibrationStatus", "WizardState"]

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from avatar_mapping.strategies import STRATEGIES
+from avatar_mapping.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 from .codec import Encoding, ProtocolError, payload_bytes
 from .constants import ErrorCode
@@ -29,7 +29,7 @@ class Hello:
     rig: str
     format: Literal["named", "packed"]
     rate_hz: float
-    strategy: str = "direct"
+    strategy: str = DEFAULT_STRATEGY
     mirror: bool = False
     user_id: str | None = None
     token: str | None = None
@@ -63,7 +63,7 @@ class Hello:
         if not _number_in(rate, 1.0, max_rate_hz):
             raise ProtocolError(ErrorCode.BAD_HELLO,
                                 f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {_shown(rate)}")
-        strategy = p.get("strategy", "direct")
+        strategy = p.get("strategy", DEFAULT_STRATEGY)
         if not _strategy_name(strategy):
             raise ProtocolError(ErrorCode.BAD_HELLO,
                                 f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}")

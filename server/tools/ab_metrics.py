@@ -95,10 +95,15 @@ def expressiveness(weights: np.ndarray, channels: tuple[str, ...], rate_hz: floa
 
 
 def mouth_opening(weights: np.ndarray, channels: tuple[str, ...]) -> np.ndarray | None:
+    """How open the avatar's mouth is: the larger of `jawOpen` and the summed non-silent
+    visemes (on a rig with viseme targets a strategy may open the mouth through those alone)."""
+    parts = []
     if "jawOpen" in channels:
-        return weights[:, channels.index("jawOpen")]
+        parts.append(weights[:, channels.index("jawOpen")])
     speech = [j for j, c in enumerate(channels) if c.startswith("viseme_") and c != "viseme_sil"]
-    return weights[:, speech].sum(axis=1) if speech else None
+    if speech:
+        parts.append(np.minimum(weights[:, speech].sum(axis=1), 1.0))
+    return np.max(parts, axis=0) if parts else None
 
 
 def mouth_speech(weights: np.ndarray, channels: tuple[str, ...], speaking: np.ndarray) -> dict[str, float] | None:

@@ -13,7 +13,7 @@ from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
 from avatar_mapping.mapper import MapperOptions
 from avatar_mapping.rig import RigDefinition
-from avatar_mapping.strategies import Strategy
+from avatar_mapping.strategies import DEFAULT_STRATEGY, Strategy
 from avatar_mapping.voice import VoiceFeatures
 
 from ..assets.rig_store import RigStore
@@ -40,7 +40,7 @@ class AnalyzeError(RuntimeError):
 class AnalyzeOptions:
     input: Path
     rig: str = "arkit52"
-    strategy: str = "direct"
+    strategy: str = DEFAULT_STRATEGY
     encoding: Literal["jsonl", "cbor"] = "jsonl"
     rate_hz: float | None = None
     mirror: bool = False

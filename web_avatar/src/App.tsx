@@ -1,7 +1,7 @@
 import { Leva, useControls } from "leva";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
-import { MessageType } from "./generated/protocol";
+import { DEFAULT_STRATEGY, MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
 import { newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
 import { runtime, type SessionSettings } from "./runtime";
@@ -13,7 +13,7 @@ import { Wizard } from "./ui/Wizard";
 
 const DEFAULT_AVATAR = "/avatars/default.glb";
 const DEFAULT_SETTINGS: SessionSettings = {
-  camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
+  camera: true, microphone: false, rig: "arkit52", strategy: DEFAULT_STRATEGY, format: "packed", userId: "", fps: 20, mirror: true,
   sessionName: newSessionName(),
 };
 const remembered = recall(localStorage, DEFAULT_SETTINGS);
@@ -31,7 +31,7 @@ export function App() {
   const [avatarUrl, setAvatarUrl] = useState(remembered.avatarUrl ?? DEFAULT_AVATAR);
   const [avatarInfo, setAvatarInfo] = useState("");
   const [urlInput, setUrlInput] = useState("");
-  const [strategies, setStrategies] = useState<string[]>(["direct"]);
+  const [strategies, setStrategies] = useState<string[]>([DEFAULT_STRATEGY]);
   const [settings, setSettings] = useState<SessionSettings>(remembered.settings);
   useEffect(() => remember(localStorage, settings, avatarUrl), [settings, avatarUrl]);
   const [consented, setConsented] = useState(false);

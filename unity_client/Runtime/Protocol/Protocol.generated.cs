@@ -6,6 +6,8 @@ namespace AvatarDriver.Protocol
     {
         /// <summary>The protocol version this client speaks.</summary>
         public const int ProtocolVersion = 1;
+        /// <summary>hello.strategy when none is named.</summary>
+        public const string DefaultStrategy = "hybrid";
 
         /// <summary>Message types (the envelope's `type`).</summary>
         public static class MessageType

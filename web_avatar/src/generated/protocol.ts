@@ -1,6 +1,8 @@
 // Generated from server/protocol/constants.py by `avatar-driver vocabulary`. Do not edit.
 
 export const PROTOCOL_VERSION = 1;
+/** hello.strategy when none is named. */
+export const DEFAULT_STRATEGY = "hybrid";
 
 /** Message types (the envelope's `type`). */
 export const MessageType = {
