@@ -17,12 +17,12 @@ def test_every_channel_is_there_and_does_something(rig):
     assert r["arkit"]["working"] == 52 and r["visemes"]["working"] == 15
     assert r["zero_delta_targets"] == [] and r["unmapped_targets"] == []
     assert {c.name for c in rig.channels} == set(ARKIT_BLENDSHAPES) | {f"viseme_{v}" for v in VISEMES}
-    assert {"head": "Head", "neck": "Neck", "left_eye": "LeftEye", "right_eye": "RightEye"}.items() <= rig.bones.items()
+    assert {"head": "Head", "neck": "Neck", "left_eye": "LeftEye", "right_eye": "RightEye", "spine": "Spine",
+            "chest": "Chest"}.items() <= rig.bones.items()
 
 
 def test_channels_move_the_part_their_name_says():
-    face, eyes = build_parts()
-    parts = {p.name: p for p in face} | {p.name: p for ps in eyes.values() for p in ps}
+    parts = {p.name: p for ps in build_parts().values() for p in ps}
 
     def moved(part, target):
         d = parts[part].deltas.get(target)

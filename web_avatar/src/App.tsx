@@ -6,7 +6,7 @@ import { OVERLAY } from "./overlay";
 import { newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
-import { AvatarView } from "./scene/AvatarView";
+import { AvatarView, defaultQuality, type RenderQuality } from "./scene/AvatarView";
 import { ABControls, ABView } from "./ui/ABView";
 import { ChannelPanel, Hud } from "./ui/Hud";
 import { Wizard } from "./ui/Wizard";
@@ -18,6 +18,7 @@ const DEFAULT_SETTINGS: SessionSettings = {
 };
 const remembered = recall(localStorage, DEFAULT_SETTINGS);
 const watchId = new URLSearchParams(location.search).get("watch");
+const DEFAULT_QUALITY = defaultQuality();
 
 declare global {
   interface Window {
@@ -41,6 +42,8 @@ export function App() {
     jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5, label: "buffer (ms)", hint: "how far behind the stream plays, to absorb network jitter" },
     smoothing_ms: { value: 30, min: 0, max: 200, step: 5, label: "smoothing (ms)", hint: "how long the avatar takes to follow a change" },
     capture_fps: { value: 20, min: 1, max: 60, step: 1, label: "camera fps", hint: "frames per second sent to the server" },
+    render_quality: { value: DEFAULT_QUALITY, options: ["high", "low"], label: "render quality",
+      hint: "low: one pixel per CSS pixel and plain lights, for slow machines" },
   });
 
   useEffect(() => {
@@ -61,6 +64,7 @@ export function App() {
     };
   }, []);
 
+  const quality = tuning.render_quality as RenderQuality;
   useEffect(() => {
     for (const b of Object.values(runtime.buffers)) (b.options as { delayMs: number }).delayMs = tuning.jitter_delay_ms;
     for (const d of Object.values(runtime.drivers)) if (d) d.options = { ...d.options, weightTauS: tuning.smoothing_ms / 1000 };
@@ -120,7 +124,8 @@ export function App() {
   if (OVERLAY.enabled) {
     return (
       <div className="overlay" data-testid="overlay">
-        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => console.warn(m)} background={OVERLAY.background} />
+        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => console.warn(m)} background={OVERLAY.background}
+          quality={DEFAULT_QUALITY} />
         <Leva hidden />
       </div>
     );
@@ -171,8 +176,8 @@ export function App() {
       </aside>
       <main>
         {compare && consented
-          ? <ABView url={avatarUrl} blind={blind} onError={(m) => { runtime.lastError = m; rerender(); }} />
-          : <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => { runtime.lastError = m; rerender(); }} />}
+          ? <ABView url={avatarUrl} blind={blind} quality={quality} onError={(m) => { runtime.lastError = m; rerender(); }} />
+          : <AvatarView url={avatarUrl} onLoaded={onLoaded} quality={quality} onError={(m) => { runtime.lastError = m; rerender(); }} />}
         <Hud />
         <ChannelPanel />
       </main>

@@ -51,6 +51,21 @@ export class Runtime {
   readonly listeners = new Set<() => void>();
   private receivedTimes: Record<Variant, number[]> = { A: [], B: [] };
 
+  private renderTimes: number[] = [];
+
+  /** Called once per drawn frame of the main view. */
+  rendered(): void {
+    this.renderTimes.push(performance.now());
+    if (this.renderTimes.length > 240) this.renderTimes.splice(0, 120);
+  }
+
+  /** Frames drawn over the last second: what the user sees, which software GL can hold far
+   * below the stream's rate. */
+  get renderFps(): number {
+    const now = performance.now();
+    return this.renderTimes.filter((t) => now - t < 1000).length;
+  }
+
   /** Avatar frames per second over the last second, per stream (B only in A/B). */
   get outputHzByVariant(): { A: number; B?: number } {
     const now = performance.now();

@@ -1,6 +1,8 @@
 import { OrbitControls } from "@react-three/drei";
 import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useState } from "react";
+import * as THREE from "three";
+import { RoomEnvironment } from "three/examples/jsm/environments/RoomEnvironment.js";
 import { AvatarDriver } from "../driving/applyPose";
 import { IdleLife, withIdle } from "../driving/idleLife";
 import { runtime, type Variant } from "../runtime";
@@ -17,6 +19,7 @@ function Driven({ model, variant, idle }: { model: AvatarModel; variant: Variant
     const driver = runtime.drivers[variant];
     if (!driver) return;
     const dt = Math.min(delta, 0.1);
+    if (variant === "A") runtime.rendered();
     const lively = idle ? life.step(dt) : undefined;
     const pose = buffer.sample(now);
     if (!pose || buffer.behindMs(now) > STALE_MS) {
@@ -32,14 +35,55 @@ function Driven({ model, variant, idle }: { model: AvatarModel; variant: Variant
   return <primitive object={model.root} />;
 }
 
-/** Frames the head of whichever avatar is loaded. */
+/** Frames head and shoulders of whichever avatar is loaded, as a webcam frames its user. */
 function Framing({ y }: { y: number }) {
   const camera = useThree((s) => s.camera);
+  const target = y - 0.07;
   useEffect(() => {
-    camera.position.set(0, y, 0.75);
-    camera.lookAt(0, y - 0.02, 0);
-  }, [camera, y]);
-  return <OrbitControls target={[0, y - 0.02, 0]} enablePan={false} minDistance={0.2} maxDistance={3} makeDefault />;
+    camera.position.set(0, target + 0.02, 0.95);
+    camera.lookAt(0, target, 0);
+  }, [camera, target]);
+  return <OrbitControls target={[0, target, 0]} enablePan={false} minDistance={0.2} maxDistance={3} makeDefault />;
+}
+
+/** Image-based lighting from a room generated in code (three's RoomEnvironment: a lit box with
+ * windows and lamps, prefiltered once), so skin, eyes and hair get soft light from every side
+ * and believable highlights without downloading an HDR. */
+function RoomLight() {
+  const { gl, scene } = useThree();
+  useEffect(() => {
+    const pmrem = new THREE.PMREMGenerator(gl);
+    const room = new RoomEnvironment();
+    const texture = pmrem.fromScene(room, 0.04).texture;
+    scene.environment = texture;
+    scene.environmentIntensity = 0.55; // fill light; the two lamps below give the shape
+    return () => {
+      scene.environment = null;
+      texture.dispose();
+      room.dispose();
+      pmrem.dispose();
+    };
+  }, [gl, scene]);
+  return null;
+}
+
+/** Render quality: "high" renders at the screen's pixel ratio with image-based lighting;
+ * "low" at one pixel per CSS pixel with plain lights, for slow machines and software GL. */
+export type RenderQuality = "high" | "low";
+
+/** "low" where WebGL runs in software (SwiftShader, llvmpipe: no GPU, or a blocklisted one),
+ * where image-based lighting would take the CPU the capture and the stream need; else "high". */
+export function defaultQuality(): RenderQuality {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl2") ?? document.createElement("canvas").getContext("webgl");
+    if (!gl) return "low";
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension("WEBGL_lose_context")?.loseContext();
+    return /swiftshader|llvmpipe|software|basic render/i.test(renderer) ? "low" : "high";
+  } catch {
+    return "low";
+  }
 }
 
 export interface AvatarViewProps {
@@ -47,13 +91,16 @@ export interface AvatarViewProps {
   variant?: Variant;
   onLoaded: (model: AvatarModel) => void;
   onError: (message: string) => void;
-  /** The scene's background colour; null leaves the canvas transparent (the OBS overlay). */
+  /** The scene's background colour; null leaves the canvas transparent: the page's backdrop
+   * shows (a gradient in the viewer, nothing in the OBS overlay). */
   background?: string | null;
   /** Idle life (breathing, blinks, glances) while no face drives the avatar; off in A/B. */
   idle?: boolean;
+  quality?: RenderQuality;
 }
 
-export function AvatarView({ url, variant = "A", onLoaded, onError, background = "#1e2230", idle = true }: AvatarViewProps) {
+export function AvatarView({ url, variant = "A", onLoaded, onError, background = null, idle = true,
+  quality = "high" }: AvatarViewProps) {
   const [model, setModel] = useState<AvatarModel | null>(null);
   useEffect(() => {
     let cancelled = false;
@@ -72,11 +119,16 @@ export function AvatarView({ url, variant = "A", onLoaded, onError, background =
   }, [url, variant]);
   const y = model?.headHeight ?? 0.17;
   return (
-    <Canvas camera={{ position: [0, y, 0.75], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true, alpha: true }}>
+    <Canvas camera={{ position: [0, y, 0.95], fov: 28, near: 0.01, far: 50 }} gl={{ preserveDrawingBuffer: true, alpha: true }}
+      dpr={quality === "high" ? [1, 2] : 1}>
       {background && <color attach="background" args={[background]} />}
-      <hemisphereLight args={["#ffffff", "#404050", 1.6]} />
-      <directionalLight position={[1, 2, 2]} intensity={2.2} />
+      {quality === "high" && <RoomLight />}
+      {/* Key light above right, fill from the left, and light bounced up from the front, so
+          the underside of the chin is not left in the dark. */}
+      <hemisphereLight args={["#ffffff", "#8a7468", quality === "high" ? 0.6 : 1.4]} />
+      <directionalLight position={[1, 2, 2]} intensity={quality === "high" ? 1.6 : 2.0} />
       <directionalLight position={[-1.5, 1, 1]} intensity={0.8} />
+      <directionalLight position={[0, -0.6, 2]} intensity={quality === "high" ? 0.35 : 0.6} />
       {model && <Driven model={model} variant={variant} idle={idle} />}
       <Framing y={y} />
     </Canvas>

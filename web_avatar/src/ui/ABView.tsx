@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { api } from "../connection/auth";
 import { MessageType } from "../generated/protocol";
 import { runtime, type Variant } from "../runtime";
-import { AvatarView } from "../scene/AvatarView";
+import { AvatarView, type RenderQuality } from "../scene/AvatarView";
 
 export interface Trial {
   id: string;
@@ -35,7 +35,9 @@ export function ABControls({ strategies, blind, setBlind, compare, setCompare }:
   );
 }
 
-export function ABView({ url, blind, onError }: { url: string; blind: boolean; onError: (m: string) => void }) {
+export function ABView({ url, blind, quality, onError }: {
+  url: string; blind: boolean; quality: RenderQuality; onError: (m: string) => void;
+}) {
   const [trial, setTrial] = useState<Trial>(() => newTrial(blind));
   const [rating, setRating] = useState(0);
   const [comment, setComment] = useState("");
@@ -71,7 +73,7 @@ export function ABView({ url, blind, onError }: { url: string; blind: boolean; o
         {sides.map((variant, i) => (
           <div key={`${trial.id}-${variant}`} className="ab-side">
             <div className="ab-label">{i === 0 ? "Left" : "Right"}{blind ? "" : `: ${names[variant]}`}</div>
-            <AvatarView url={url} variant={variant} onLoaded={() => undefined} onError={onError} idle={false} />
+            <AvatarView url={url} variant={variant} onLoaded={() => undefined} onError={onError} idle={false} quality={quality} />
             <button className="primary" data-testid={`vote-${i === 0 ? "left" : "right"}`} onClick={() => void vote(variant)}>
               {i === 0 ? "Left" : "Right"} is better</button>
           </div>

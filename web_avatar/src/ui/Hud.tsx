@@ -40,7 +40,7 @@ export function Hud() {
         {reading && e.emotion && <> · looks <b>{e.emotion}</b></>}
       </div>
       <div className="muted">camera {runtime.inputFps} fps → avatar {out.B !== undefined ? `A ${out.A} Hz · B ${out.B} Hz` : `${out.A} Hz`}
-        {" · "}delay {runtime.latencyMs ?? "–"} ms</div>
+        {" · "}drawn {runtime.renderFps} fps{" · "}delay {runtime.latencyMs ?? "–"} ms</div>
       {runtime.transcript?.text && (
         <div className="transcript" data-testid="transcript">
           “{runtime.transcript.text}”{runtime.transcript.final ? "" : " …"}
