@@ -3,7 +3,8 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { DEFAULT_STRATEGY, MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
-import { newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
+import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
+import { listDevices, type Devices } from "./capture/devices";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView, defaultQuality, type RenderQuality } from "./scene/AvatarView";
@@ -14,7 +15,7 @@ import { Wizard } from "./ui/Wizard";
 const DEFAULT_AVATAR = "/avatars/default.glb";
 const DEFAULT_SETTINGS: SessionSettings = {
   camera: true, microphone: false, rig: "arkit52", strategy: DEFAULT_STRATEGY, format: "packed", userId: "", fps: 20, mirror: true,
-  sessionName: newSessionName(),
+  longSide: 640, cameraId: "", microphoneId: "", sessionName: newSessionName(),
 };
 const remembered = recall(localStorage, DEFAULT_SETTINGS);
 const watchId = new URLSearchParams(location.search).get("watch");
@@ -36,12 +37,18 @@ export function App() {
   const [settings, setSettings] = useState<SessionSettings>(remembered.settings);
   useEffect(() => remember(localStorage, settings, avatarUrl), [settings, avatarUrl]);
   const [consented, setConsented] = useState(false);
+  const [devices, setDevices] = useState<Devices>({ cameras: [], microphones: [] });
+  useEffect(() => {
+    const update = () => void listDevices().then(setDevices);
+    update();
+    navigator.mediaDevices?.addEventListener("devicechange", update);
+    return () => navigator.mediaDevices?.removeEventListener("devicechange", update);
+  }, []);
   const [compare, setCompare] = useState<string | null>(null);
   const [blind, setBlind] = useState(true);
   const tuning = useControls("playback", {
     jitter_delay_ms: { value: 60, min: 0, max: 300, step: 5, label: "buffer (ms)", hint: "how far behind the stream plays, to absorb network jitter" },
     smoothing_ms: { value: 30, min: 0, max: 200, step: 5, label: "smoothing (ms)", hint: "how long the avatar takes to follow a change" },
-    capture_fps: { value: 20, min: 1, max: 60, step: 1, label: "camera fps", hint: "frames per second sent to the server" },
     render_quality: { value: DEFAULT_QUALITY, options: ["high", "low"], label: "render quality",
       hint: "low: one pixel per CSS pixel and plain lights, for slow machines" },
   });
@@ -68,14 +75,14 @@ export function App() {
   useEffect(() => {
     for (const b of Object.values(runtime.buffers)) (b.options as { delayMs: number }).delayMs = tuning.jitter_delay_ms;
     for (const d of Object.values(runtime.drivers)) if (d) d.options = { ...d.options, weightTauS: tuning.smoothing_ms / 1000 };
-    runtime.camera?.setFps(tuning.capture_fps);
   }, [tuning]);
 
   const start = async (s = settings) => {
     setConsented(true);
     runtime.calibrationEvents = [];
     try {
-      await runtime.start({ ...s, fps: tuning.capture_fps }, video.current!);
+      await runtime.start(s, video.current!);
+      setDevices(await listDevices()); // names are readable once access was granted
     } catch (e) {
       runtime.lastError = `camera/microphone unavailable: ${(e as Error).message}`;
       setConsented(false);
@@ -142,7 +149,22 @@ export function App() {
               memory to drive the avatar, and never recorded or written to disk. Nothing is sent until you press
               Start; Stop ends it at once.</p>
             <label><input type="checkbox" checked={settings.camera} onChange={(e) => setSettings({ ...settings, camera: e.target.checked })} /> Camera</label>
+            {settings.camera && <div className="device">
+              <select value={settings.cameraId} data-testid="camera-device" onChange={(e) => setSettings({ ...settings, cameraId: e.target.value })}>
+                <option value="">default camera</option>
+                {devices.cameras.map((d) => <option key={d.id} value={d.id}>{d.label}</option>)}</select>
+              <select value={settings.longSide} data-testid="camera-size" title="the frame's long side; its shape stays the camera's"
+                onChange={(e) => setSettings({ ...settings, longSide: Number(e.target.value) })}>
+                {LONG_SIDES.map((n) => <option key={n} value={n}>{n} px</option>)}</select>
+              <select value={settings.fps} data-testid="camera-fps" onChange={(e) => setSettings({ ...settings, fps: Number(e.target.value) })}>
+                {FRAME_RATES.map((n) => <option key={n} value={n}>{n} fps</option>)}</select>
+            </div>}
             <label><input type="checkbox" checked={settings.microphone} onChange={(e) => setSettings({ ...settings, microphone: e.target.checked })} /> Microphone</label>
+            {settings.microphone && <div className="device">
+              <select value={settings.microphoneId} data-testid="microphone-device" onChange={(e) => setSettings({ ...settings, microphoneId: e.target.value })}>
+                <option value="">default microphone</option>
+                {devices.microphones.map((d) => <option key={d.id} value={d.id}>{d.label}</option>)}</select>
+            </div>}
             <label>User id (for calibration) <input value={settings.userId} placeholder="optional" onChange={(e) => setSettings({ ...settings, userId: e.target.value })} /></label>
             <label title="Watchers and OBS use this name; it stays the same across avatars and reloads">Stream name
               <input value={settings.sessionName} data-testid="session-name" className={SESSION_NAME.test(settings.sessionName) ? "" : "invalid"}

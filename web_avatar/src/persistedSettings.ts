@@ -1,7 +1,7 @@
 // The consent form's choices stay across reloads (localStorage, this browser only): camera and
-// microphone toggles, strategy, user id, mirror, the stream name, and the avatar when it came
-// from a URL (a dropped file cannot be reopened). Consent itself is never remembered: every
-// visit asks again.
+// microphone toggles and devices, resolution and frame rate, strategy, user id, mirror, the
+// stream name, and the avatar when it came from a URL (a dropped file cannot be reopened).
+// Consent itself is never remembered: every visit asks again.
 import type { SessionSettings } from "./runtime";
 
 const KEY = "avatar-driver-settings-v1";
@@ -13,6 +13,10 @@ export interface Remembered {
 }
 
 type Store = Pick<Storage, "getItem" | "setItem">;
+
+/** The camera sizes (long side, px) and frame rates offered. */
+export const LONG_SIDES = [480, 640, 960] as const;
+export const FRAME_RATES = [10, 15, 20, 30] as const;
 
 /** hello.session_name's alphabet and length (server/protocol/messages.py). */
 export const SESSION_NAME = /^[A-Za-z0-9_-]{8,64}$/;
@@ -32,13 +36,17 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
   } catch {
     // unreadable: the defaults
   }
-  const pick = <K extends "camera" | "microphone" | "mirror" | "strategy" | "userId">(key: K, type: string) =>
-    (typeof saved[key] === type ? saved[key] : defaults[key]) as SessionSettings[K];
+  const pick = <K extends "camera" | "microphone" | "mirror" | "strategy" | "userId" | "cameraId" | "microphoneId">(
+    key: K, type: string) => (typeof saved[key] === type ? saved[key] : defaults[key]) as SessionSettings[K];
+  const oneOf = (value: unknown, allowed: readonly number[], fallback: number) =>
+    (allowed.includes(value as number) ? value : fallback) as number;
   const name = saved.sessionName;
   const settings = {
     ...defaults,
     camera: pick("camera", "boolean"), microphone: pick("microphone", "boolean"), mirror: pick("mirror", "boolean"),
     strategy: pick("strategy", "string"), userId: pick("userId", "string"),
+    cameraId: pick("cameraId", "string"), microphoneId: pick("microphoneId", "string"),
+    longSide: oneOf(saved.longSide, LONG_SIDES, defaults.longSide), fps: oneOf(saved.fps, FRAME_RATES, defaults.fps),
     sessionName: typeof name === "string" && SESSION_NAME.test(name) ? name : defaults.sessionName,
   };
   const url = saved.avatarUrl;
@@ -49,10 +57,10 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
 
 export function remember(store: Store, settings: SessionSettings, avatarUrl: string): void {
   const url = /^https?:\/\//.test(avatarUrl) ? avatarUrl : null;
-  const { camera, microphone, mirror, strategy, userId, rig, sessionName } = settings;
+  const { camera, microphone, mirror, strategy, userId, rig, sessionName, cameraId, microphoneId, longSide, fps } = settings;
   try {
-    store.setItem(KEY, JSON.stringify({ camera, microphone, mirror, strategy, userId, sessionName, avatarUrl: url,
-      rig: url ? rig : undefined }));
+    store.setItem(KEY, JSON.stringify({ camera, microphone, mirror, strategy, userId, sessionName, cameraId, microphoneId,
+      longSide, fps, avatarUrl: url, rig: url ? rig : undefined }));
   } catch {
     // storage full or disabled (private mode): the choices are simply not kept
   }

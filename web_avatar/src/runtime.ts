@@ -18,6 +18,11 @@ export interface SessionSettings {
   format: "named" | "packed";
   userId: string;
   fps: number;
+  /** The camera frame's long side in pixels (its shape is kept): 480, 640 or 960. */
+  longSide: number;
+  /** Chosen devices ("" for the browser's default). */
+  cameraId: string;
+  microphoneId: string;
   mirror: boolean;
   /** hello.session_name: the stable id watchers and OBS use across reconnects and avatars ("" for none). */
   sessionName: string;
@@ -81,10 +86,12 @@ export class Runtime {
   /** Publisher: consent given, start capture and the stream. */
   async start(settings: SessionSettings, video: HTMLVideoElement): Promise<void> {
     this.stop();
+    // Only the width is asked for: the camera keeps its own shape (16:9, 4:3, portrait). A chosen
+    // device that is gone falls back to the default one ("ideal", not "exact").
+    const device = (id: string) => (id ? { deviceId: { ideal: id } } : {});
     this.stream = await navigator.mediaDevices.getUserMedia({
-      // Only the width is asked for: the camera keeps its own shape (16:9, 4:3, portrait).
-      video: settings.camera ? { width: { ideal: 640 } } : false,
-      audio: settings.microphone ? { channelCount: 1, echoCancellation: true } : false,
+      video: settings.camera ? { width: { ideal: settings.longSide }, frameRate: { ideal: settings.fps }, ...device(settings.cameraId) } : false,
+      audio: settings.microphone ? { channelCount: 1, echoCancellation: true, ...device(settings.microphoneId) } : false,
     });
     video.srcObject = this.stream;
     await video.play().catch(() => undefined);
@@ -104,7 +111,7 @@ export class Runtime {
     client.connect();
     if (settings.camera) {
       this.camera = new CameraCapture(video, {
-        fps: settings.fps, longSide: 640, quality: 0.75,
+        fps: settings.fps, longSide: settings.longSide, quality: 0.75,
         canSend: () => client.canSend(),
         send: (jpeg, captureMs) => client.send(MessageType.VideoFrame, { image: jpeg, capture_ms: epochMs(captureMs) }),
       });

@@ -37,11 +37,6 @@ export class CameraCapture {
     this.timer = setInterval(() => this.grab(), 1000 / Math.max(1, Math.min(60, this.options.fps)));
   }
 
-  setFps(fps: number): void {
-    this.options = { ...this.options, fps };
-    if (this.timer) this.start();
-  }
-
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -16,11 +16,30 @@ const STATES: Record<string, string> = {
   reconnecting: "connection lost, reconnecting", closed: "ended",
 };
 
+const HUD_KEY = "avatar-driver-hud-open";
+
+/** Whether the details were left unfolded (remembered in this browser). */
+function readHudOpen(): boolean {
+  try {
+    return localStorage.getItem(HUD_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
 const sources = (s: string) => s.split("+").map((x) => SOURCES[x] ?? x.replace(/_/g, " ")).join(", ");
 const level = (x: number, low: string, mid: string, high: string) => (x < 0.35 ? low : x < 0.65 ? mid : high);
 
 export function Hud() {
-  const [open, setOpen] = useState(false);
+  const [open, setOpenState] = useState(() => readHudOpen());
+  const setOpen = (value: boolean) => {
+    setOpenState(value);
+    try {
+      localStorage.setItem(HUD_KEY, value ? "1" : "0");
+    } catch {
+      // storage disabled: the choice lasts this page
+    }
+  };
   const e = runtime.emotion as Record<string, any> | null;
   const scores = (e?.scores ?? {}) as Record<string, number>;
   const speaking = typeof e?.speaking_probability === "number" && e.speaking_probability >= 0.5;

@@ -240,12 +240,25 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
   });
 
   await check("the consent form's choices stay across a reload; consent does not", async () => {
+    const name = await page.getByTestId("session-name").inputValue();
+    const cameras = await page.getByTestId("camera-device").locator("option").allInnerTexts();
+    assert(cameras.length >= 2, `no camera to choose: ${cameras}`);  // Chromium's fake camera, by name after Start
+    const camera = await page.getByTestId("camera-device").locator("option").nth(1).getAttribute("value");
+    await page.getByTestId("camera-device").selectOption(camera);
+    await page.getByTestId("camera-size").selectOption("960");
+    await page.getByTestId("camera-fps").selectOption("15");
     await page.reload();
     await page.getByTestId("consent").waitFor();
     assert(await page.locator("label", { hasText: "Microphone" }).locator("input").isChecked(), "the microphone choice was lost");
     const user = await page.locator("label", { hasText: "User id" }).locator("input").inputValue();
     assert(user === "e2e-user", `user id after reload: ${user}`);
+    assert(await page.getByTestId("session-name").inputValue() === name, "the stream name changed");
+    const kept = [await page.getByTestId("camera-device").inputValue(), await page.getByTestId("camera-size").inputValue(),
+      await page.getByTestId("camera-fps").inputValue()];
+    assert(JSON.stringify(kept) === JSON.stringify([camera, "960", "15"]), `camera choices after reload: ${kept}`);
     assert(await hook("window.__avatarDriver.runtime.state") === "idle", "connected before consent");
+    await page.getByTestId("camera-size").selectOption("640");  // back to what the later checks expect
+    await page.getByTestId("camera-fps").selectOption("20");
   });
 
   for (const [shape, w, h] of [["16:9", 640, 360], ["4:3", 640, 480], ["portrait", 360, 640]]) {
