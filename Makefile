@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python bench/bench_voice.py
 	$(BIN)/python bench/eval_face_emotion.py
 	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_load.py
 	@if [ -d /usr/share/pocketsphinx/test/data/librivox ]; then $(BIN)/python bench/default_strategy.py; \
 	else echo "bench/default_strategy.py skipped: apt install pocketsphinx-testdata"; fi
 

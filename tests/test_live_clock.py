@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+import numpy as np
 import pytest
 
 from server.live.clock import OutputClock
@@ -39,3 +40,31 @@ def test_after_a_stall_it_resumes_at_its_rate_instead_of_bursting():
     assert got[stall][0] >= 0.25  # the tick after the stall says how long it was
     after = [dt for dt, _ in got[stall + 1:stall + 4]]
     assert all(dt > 0.01 for dt in after), after  # not a burst of catch-up ticks
+
+
+def test_a_kick_ticks_at_once_and_the_rate_stays_steady():
+    """New face features are shown when they arrive instead of at the next tick; kicks at the
+    input rate (30 fps) leave a 60 Hz clock at 60 Hz, and one too soon after a tick waits."""
+    async def scenario():
+        got, delays = [], []
+        clock = OutputClock(60.0, lambda dt, now: got.append(now))
+        clock.start()
+        await asyncio.sleep(0.05)
+        start = time.monotonic()
+        while time.monotonic() - start < 1.0:
+            kicked = time.monotonic()
+            n = len(got)
+            clock.kick()
+            await asyncio.sleep(0.004)
+            delays.append(got[n] - kicked if len(got) > n else None)
+            await asyncio.sleep(1 / 30 - 0.004)
+        clock.close()
+        return got, delays, start
+    got, delays, start = asyncio.run(scenario())
+    answered = [d for d in delays if d is not None]
+    assert len(answered) >= 0.8 * len(delays)  # most kicks tick within 4 ms (the others came too soon)
+    assert sorted(answered)[len(answered) // 2] < 0.002
+    in_second = [t for t in got if start <= t < start + 1.0]
+    assert 55 <= len(in_second) <= 66
+    gaps = np.diff(in_second)
+    assert gaps.min() >= 1 / 120 - 0.002  # never closer than half a period

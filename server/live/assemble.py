@@ -64,7 +64,8 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
     voice: VoiceStage | None = None
     if face_model is not None:
         options = FaceTrackerOptions(face_model, mode="video", mirror=hello.mirror,
-                                     emotion_model=services.face_emotion_path)
+                                     emotion_model=services.face_emotion_path,
+                                     emotion_interval_ms=1000.0 / s.emotion_rate_hz)
         stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics))
     if vad_model is not None:
         speech = services.speech if services.speech.available else None

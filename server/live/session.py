@@ -117,6 +117,7 @@ class Session:
         dt_s = self.inputs.put_face(message.features, message.received_s)
         self._unsent_face_s = message.received_s
         self.calibration.observe_face(message.features, dt_s, time.monotonic())
+        self._clock.kick()  # shown now, not at the next tick
 
     def _on_voice(self, message: BusMessage) -> None:
         assert isinstance(message, VoiceResult)

@@ -1,0 +1,193 @@
+"""Load: how many people one server serves. Prints one JSON object; not a test.
+
+A real server (`avatar-driver serve`, its own process) and this load client (another process)
+on loopback. For each configuration, for ``--seconds``:
+
+* publishers: N sessions, each sending a moving real face (640x480 JPEG) at ``--fps`` and
+  receiving packed frames at the same rate;
+* watchers: one publisher at 60 Hz and W packed watchers of its session.
+
+Per session (and per watcher): output Hz; the share of sent frames that reached an
+avatar_frame (a frame's `capture_ms` came back as the newest contributing capture); latency
+= receipt - `capture_ms` of the first avatar_frame carrying it (both this machine's clock),
+p50/p95. Per configuration: the server's CPU (share of one core, from /proc) and RSS.
+
+Usage: python bench/bench_load.py [--seconds 10] [--publishers 1,2,4,6,8] [--watchers 50,200,500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cbor2
+import numpy as np
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_pipeline import video_frames  # noqa: E402
+from bench.bench_soak import free_port, process_state  # noqa: E402
+from server.protocol.constants import PackedFrameKey, PackedKey, PackedType  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Stream:
+    """What one client received: frame times, and each capture's first arrival."""
+
+    frames: int = 0
+    first_arrival_ms: dict[int, float] = field(default_factory=dict)
+
+    def receive(self, raw: bytes) -> None:
+        m = cbor2.loads(raw)
+        if not isinstance(m, dict) or m.get(PackedKey.TYPE) != PackedType.AVATAR_FRAME:
+            return
+        self.frames += 1
+        capture = m[PackedKey.PAYLOAD].get(PackedFrameKey.CAPTURE_MS)
+        if capture is not None and capture not in self.first_arrival_ms:
+            self.first_arrival_ms[capture] = time.time() * 1000.0
+
+    def latencies_ms(self) -> list[float]:
+        return [arrived - capture for capture, arrived in self.first_arrival_ms.items()]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, seconds: float,
+                    stream: Stream, sent: list[int], ready: asyncio.Queue | None = None) -> None:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
+        await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed",
+                                                                "rate_hz": rate_hz, "strategy": "direct"}}))
+        welcome = cbor2.loads(await ws.recv())
+        if ready is not None:
+            await ready.put(welcome["payload"]["session_id"])
+
+        async def read() -> None:
+            async for raw in ws:
+                stream.receive(raw)
+
+        reader = asyncio.create_task(read())
+        start, i = time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            capture = int(time.time() * 1000)
+            await ws.send(cbor2.dumps({"type": "video_frame", "payload": {"image": frames[i % len(frames)],
+                                                                          "capture_ms": capture}}))
+            sent.append(capture)
+            i += 1
+            await asyncio.sleep(max(0.0, start + i / fps - time.monotonic()))
+        await asyncio.sleep(0.3)  # the last frames' answers
+        await ws.send(cbor2.dumps({"type": "bye", "payload": {}}))
+        reader.cancel()
+
+
+async def watcher(port: int, session_id: str, seconds: float, stream: Stream) -> None:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed",
+                                  max_size=None) as ws:
+        await ws.recv()  # welcome
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                stream.receive(await asyncio.wait_for(ws.recv(), left))
+            except asyncio.TimeoutError:
+                break
+
+
+def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: float) -> dict:
+    lat = stream.latencies_ms()
+    out = {"hz": round(stream.frames / seconds, 1),
+           "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1)}
+           if lat else None}
+    if sent is not None:  # frames after the first skip_s (the session's start) that came back
+        settled = [c for c in sent if c >= sent[0] + skip_s * 1000]
+        out["processed_share"] = round(sum(c in stream.first_arrival_ms for c in settled) / max(1, len(settled)), 3)
+    return out
+
+
+async def run_publishers(port: int, pid: int, n: int, fps: float, seconds: float, frames: list[bytes]) -> dict:
+    streams, sents = [Stream() for _ in range(n)], [[] for _ in range(n)]
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    await asyncio.gather(*(publisher(port, frames, fps, fps, seconds, s, sent) for s, sent in zip(streams, sents)))
+    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    sessions = [summary(s, sent, seconds, 1.0) for s, sent in zip(streams, sents)]
+    p95 = [s["latency_ms"]["p95"] for s in sessions if s["latency_ms"]]
+    return {"publishers": n, "fps": fps, "worst_processed_share": min(s["processed_share"] for s in sessions),
+            "worst_p95_ms": max(p95) if p95 else None, "server_cpu_cores": round(cpu, 2),
+            "server_rss_mib": round(process_state(pid)[0], 1), "sessions": sessions}
+
+
+async def run_watchers(port: int, pid: int, w: int, seconds: float, frames: list[bytes]) -> dict:
+    own, sent, ready = Stream(), [], asyncio.Queue()
+    pub = asyncio.create_task(publisher(port, frames, 30.0, 60.0, seconds + 2.0, own, sent, ready))
+    session_id = await ready.get()
+    streams = [Stream() for _ in range(w)]
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    await asyncio.gather(*(watcher(port, session_id, seconds, s) for s in streams))
+    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    await pub
+    watched = [summary(s, None, seconds, 0.0) for s in streams]
+    p95 = [x["latency_ms"]["p95"] for x in watched if x["latency_ms"]]
+    return {"watchers": w, "rate_hz": 60.0, "watcher_hz_min": min(x["hz"] for x in watched),
+            "watcher_p95_ms_max": max(p95) if p95 else None, "publisher": summary(own, sent, seconds + 2.0, 1.0),
+            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(process_state(pid)[0], 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--fps", type=float, default=30.0)
+    ap.add_argument("--publishers", default="1,2,4,6,8")
+    ap.add_argument("--watchers", default="50,200,500")
+    args = ap.parse_args()
+    publishers = [int(x) for x in args.publishers.split(",") if x]
+    watchers = [int(x) for x in args.watchers.split(",") if x]
+    port = free_port()
+    env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix="avatar-load-"),
+           "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
+           "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1]))}
+    server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
+    frames = video_frames(int(args.fps * 4))
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = {"publishers": [], "watchers": []}
+        for n in publishers:
+            results["publishers"].append(asyncio.run(run_publishers(port, server.pid, n, args.fps, args.seconds, frames)))
+            print(json.dumps({k: v for k, v in results["publishers"][-1].items() if k != "sessions"}), file=sys.stderr)
+        for w in watchers:
+            results["watchers"].append(asyncio.run(run_watchers(port, server.pid, w, args.seconds, frames)))
+            print(json.dumps(results["watchers"][-1]), file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(30)
+    pubs = {r["publishers"]: r for r in results["publishers"]}
+    watch = {r["watchers"]: r for r in results["watchers"]}
+    targets = {
+        "6_publishers_95pct_processed_p95_le_60ms": bool(6 in pubs and pubs[6]["worst_processed_share"] >= 0.95
+                                                         and (pubs[6]["worst_p95_ms"] or 1e9) <= 60),
+        "500_watchers_ge_55hz_p95_le_100ms": bool(500 in watch and watch[500]["watcher_hz_min"] >= 55
+                                                  and (watch[500]["watcher_p95_ms_max"] or 1e9) <= 100),
+    }
+    print(json.dumps({"config": vars(args), "cores": os.cpu_count(), "results": results, "targets": targets}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
