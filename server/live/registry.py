@@ -150,7 +150,7 @@ class SessionRegistry:
                 self.metrics.watchers.dec()
                 return WatchRefusal.TOO_MANY_WATCHERS
             parked = self._parked[session_id] = Parked(time.monotonic() + self.linger_s)
-            self._expire_later(session_id)
+            self._expire_later()
         parked.watchers.append(subscriber)
         return parked
 
@@ -179,7 +179,7 @@ class SessionRegistry:
         paused = envelopes.session_paused(reason, self.linger_s, session.id)
         for s in watchers:
             s.channel.put_control(paused.encoded("named", s.encoding))
-        self._expire_later(session.id)
+        self._expire_later()
 
     def _adopt(self, session: Session) -> list[Subscriber]:
         parked = self._parked.pop(session.id, None)
@@ -198,7 +198,7 @@ class SessionRegistry:
             for s in parked.watchers:
                 s.channel.end()
 
-    def _expire_later(self, name: str) -> None:
+    def _expire_later(self) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): expired on the next watch
