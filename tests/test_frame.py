@@ -62,3 +62,22 @@ def test_raw_rgb_checks_its_size(astronaut):
         frame_from_rgb(astronaut.tobytes()[:-1], w, h, 0, MAX)
     with pytest.raises(ImageDecodeError, match="positive"):
         frame_from_rgb(b"", 0, 5, 0, MAX)
+
+
+@pytest.mark.parametrize("side, decoded", [(640, 640), (1279, 1279), (1280, 640), (1920, 960), (2600, 650), (5200, 650)])
+def test_a_large_jpeg_is_decoded_smaller_but_never_below_640(astronaut, side, decoded):
+    big = cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (side, side // 2))
+    f = decode_image(cv2.imencode(".jpg", big)[1].tobytes(), 0, 10**8)
+    assert f.width == decoded and abs(f.height - side // 2 * decoded / side) <= 1
+
+
+def test_the_face_reads_the_same_from_a_1080p_jpeg_decoded_at_half_size(model_path, astronaut):
+    from server.inference.face import FaceTracker, FaceTrackerOptions
+    big = cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (1920, 1920))[420:1500]
+    jpeg = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image")) as t:
+        half = t.process(decode_image(jpeg, 0, 10**8))
+        whole = t.process(decode_image(jpeg, 0, 10**8, long_side=10**5))
+    assert (decode_image(jpeg, 0, 10**8).width, whole.present) == (960, True)
+    assert np.abs(half.blendshapes - whole.blendshapes).max() < 0.1
+    assert abs(half.head.yaw_deg - whole.head.yaw_deg) < 2 and abs(half.head.pitch_deg - whole.head.pitch_deg) < 2
