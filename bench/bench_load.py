@@ -10,9 +10,10 @@ on loopback. For each configuration, for ``--seconds``:
 Per session (and per watcher): output Hz; the share of sent frames that reached an
 avatar_frame (a frame's `capture_ms` came back as the newest contributing capture); latency
 = receipt - `capture_ms` of the first avatar_frame carrying it (both this machine's clock),
-p50/p95. Per configuration: the server's CPU (share of one core, from /proc) and RSS.
+p50/p95. Per configuration: the server's CPU (cores, from /proc) and RSS, its face worker
+processes included (`--workers N`).
 
-Usage: python bench/bench_load.py [--seconds 10] [--publishers 1,2,4,6,8] [--watchers 50,200,500]
+Usage: python bench/bench_load.py [--seconds 10] [--publishers 1,2,4,6,8] [--watchers 50,200,500] [--workers N]
 """
 
 from __future__ import annotations
@@ -64,8 +65,33 @@ class Stream:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    """CPU time of the server and its worker processes (utime + stime, and their children's)."""
+    total = 0.0
+    for p in [pid] + _children(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of the server and its worker processes."""
+    total = 0.0
+    for p in [pid] + _children(pid):
+        try:
+            total += process_state(p)[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids + [g for k in kids for g in _children(k)]
 
 
 async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, seconds: float,
@@ -127,7 +153,7 @@ async def run_publishers(port: int, pid: int, n: int, fps: float, seconds: float
     p95 = [s["latency_ms"]["p95"] for s in sessions if s["latency_ms"]]
     return {"publishers": n, "fps": fps, "worst_processed_share": min(s["processed_share"] for s in sessions),
             "worst_p95_ms": max(p95) if p95 else None, "server_cpu_cores": round(cpu, 2),
-            "server_rss_mib": round(process_state(pid)[0], 1), "sessions": sessions}
+            "server_rss_mib": round(rss_mib(pid), 1), "sessions": sessions}
 
 
 async def run_watchers(port: int, pid: int, w: int, seconds: float, frames: list[bytes]) -> dict:
@@ -143,7 +169,7 @@ async def run_watchers(port: int, pid: int, w: int, seconds: float, frames: list
     p95 = [x["latency_ms"]["p95"] for x in watched if x["latency_ms"]]
     return {"watchers": w, "rate_hz": 60.0, "watcher_hz_min": min(x["hz"] for x in watched),
             "watcher_p95_ms_max": max(p95) if p95 else None, "publisher": summary(own, sent, seconds + 2.0, 1.0),
-            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(process_state(pid)[0], 1)}
+            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(rss_mib(pid), 1)}
 
 
 def main() -> None:
@@ -152,13 +178,15 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--publishers", default="1,2,4,6,8")
     ap.add_argument("--watchers", default="50,200,500")
+    ap.add_argument("--workers", type=int, default=0, help="the server's face worker processes (serve --workers)")
     args = ap.parse_args()
     publishers = [int(x) for x in args.publishers.split(",") if x]
     watchers = [int(x) for x in args.watchers.split(",") if x]
     port = free_port()
     env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix="avatar-load-"),
            "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
-           "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1]))}
+           "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
+           "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}
     server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
     frames = video_frames(int(args.fps * 4))
     try:

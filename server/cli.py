@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
     serve.add_argument("--host", help="bind address (AVATAR_DRIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (AVATAR_DRIVER_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="face inference in N worker processes (AVATAR_DRIVER_FACE_WORKERS; "
+                       "default 0: threads in the server process); docs/scaling.md")
 
     models = sub.add_parser("models", help="list or fetch model files")
     msub = models.add_subparsers(dest="models_command", required=True)
@@ -243,6 +245,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    if args.workers is not None:
+        if args.workers < 0:
+            print("avatar-driver: --workers must be 0 or more", file=sys.stderr)
+            return 2
+        settings.face_workers = args.workers
     app = create_app(settings)
     print(f"avatar-driver: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     # Above our own message limit, so oversized messages get a protocol error, not a dropped socket.

@@ -19,6 +19,7 @@ from .assets.rig_store import RigStore
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .live.bus import Bus, InProcessBus
+from .live.face_workers import FaceWorkerPool
 from .live.registry import SessionRegistry
 from .metrics import Metrics
 from .models.store import ModelStore
@@ -46,6 +47,7 @@ class Services:
     registry: SessionRegistry
     tools: ToolPool
     bus: Bus = field(default_factory=InProcessBus)
+    face_workers: FaceWorkerPool | None = None
 
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None) -> "Services":
@@ -59,7 +61,8 @@ class Services:
                        SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session,
                                        settings.watch_linger_s),
                        ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
-                       bus or InProcessBus())
+                       bus or InProcessBus(),
+                       FaceWorkerPool(settings.face_workers, settings.max_image_pixels) if settings.face_workers else None)
         services.speech.load()
         return services
 
@@ -78,6 +81,8 @@ class Services:
         self.speech.close()
         self.calibration.close()
         self.votes.close()
+        if self.face_workers is not None:
+            self.face_workers.close()
 
     async def publish_calibration(self, table: CalibrationTable) -> int:
         """Stores a new table version (off the loop) and applies it to the user's live sessions

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # tool_workers + tool_queue jobs at a time (more: 503 with Retry-After), each for at most
     # tool_timeout_s.
     tool_workers: int = 1
+    # Face inference in this many worker processes (`serve --workers N`); 0: on one thread per
+    # session inside the server process (the embedded default, and what tests use).
+    face_workers: int = 0
     tool_queue: int = 4
     tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import cbor2
 import cv2
@@ -76,6 +77,33 @@ def test_hello_frames_and_a_smiling_avatar(client, astronaut):
     # The output clock runs at the requested rate whatever the input rate.
     intervals = np.diff([f["timestamp_ms"] for f in frames[10:]])
     assert 10 <= np.median(intervals) <= 25
+
+
+def test_with_face_workers_the_face_is_tracked_in_a_worker_process(settings, astronaut, cat):
+    """`serve --workers 1`: the same stream, the face inferred in another process; the session's
+    worker lets go of it when the session ends."""
+    with TestClient(create_app(settings.model_copy(update={"face_workers": 1}))) as c:
+        workers = c.app.state.services.face_workers
+        assert workers is not None and workers.size == 1
+        with c.websocket_connect("/v1/stream") as ws:
+            ws.send_bytes(hello(rate_hz=30, strategy="direct"))
+            sid = recv(ws)["payload"]["session_id"]
+            smiling = None
+            for i in range(200):
+                ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut), "capture_ms": 1000 + 33 * i}, i))
+                m = recv_until(ws, "avatar_frame")
+                if m["payload"]["face_present"] and m["payload"]["blendshapes"]["mouthSmileLeft"] > 0.5:
+                    smiling = m
+                    break
+            assert smiling is not None and workers.worker_of(sid) == 0
+            ws.send_bytes(msg("video_frame", {"image": b"\xff\xd8\xff" + b"\x00" * 40, "capture_ms": 99_000}))
+            assert recv_until(ws, "error")["payload"]["code"] == "bad_image"  # from the worker, the session goes on
+            ws.send_bytes(msg("bye"))
+        for _ in range(50):
+            if workers.worker_of(sid) is None:
+                break
+            time.sleep(0.05)
+        assert workers.worker_of(sid) is None
 
 
 def test_emotion_updates_carry_aus_and_pose(client, astronaut):

@@ -66,7 +66,7 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
         options = FaceTrackerOptions(face_model, mode="video", mirror=hello.mirror,
                                      emotion_model=services.face_emotion_path,
                                      emotion_interval_ms=1000.0 / s.emotion_rate_hz)
-        stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics))
+        stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.face_workers))
     if vad_model is not None:
         speech = services.speech if services.speech.available else None
         voice = VoiceStage(session_id, bus, vad_model, viseme_prototypes(table), metrics,

@@ -1,25 +1,23 @@
-"""The face stage: a session's received video frames -> FaceFeatures, on its own thread.
+"""The face stage: a session's received video frames -> FaceFeatures, on its own thread or,
+with `serve --workers N`, in the worker process the session is pinned to (face_workers.py).
 
 MediaPipe's VIDEO mode tracks between frames and needs its calls in order, so each session
-has one thread and one FaceTracker. Frames land in a one-element slot: a frame replaced
-before inference reached it is dropped (counted, reason "stale"). Results and failures go
-back over the bus; the event loop only moves the slot.
+has one FaceTracker and one frame in inference at a time. Frames land in a one-element slot:
+a frame replaced before inference reached it is dropped (counted, reason "stale"). Results
+and failures go back over the bus; the event loop only moves the slot.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-
-from avatar_mapping.features import FaceFeatures
 
 from ..inference.face import FaceTracker, FaceTrackerOptions
-from ..inference.frame import ImageDecodeError, decode_image, frame_from_rgb
+from ..inference.frame import ImageDecodeError
 from ..metrics import Metrics
 from ..protocol.bus import BusMessage, FaceResult, ReceivedVideo, StageError, Topic
 from ..protocol.constants import ErrorCode
-from ..protocol.messages import VideoFrame
 from .bus import Bus
+from .face_workers import FaceWorkerPool, infer_frame
 from .stage import Stage
 
 log = logging.getLogger(__name__)
@@ -30,8 +28,9 @@ class FaceStage(Stage):
     name = "face"
 
     def __init__(self, session_id: str, bus: Bus, options: FaceTrackerOptions, max_image_pixels: int,
-                 metrics: Metrics):
-        super().__init__(session_id, bus, metrics)
+                 metrics: Metrics, workers: FaceWorkerPool | None = None):
+        super().__init__(session_id, bus, metrics, own_thread=workers is None)
+        self.workers = workers
         self.options = options
         self.max_image_pixels = max_image_pixels
         self._tracker: FaceTracker | None = None
@@ -51,29 +50,26 @@ class FaceStage(Stage):
         if pending is None:
             return
         try:
-            features = await self.on_thread(self._infer, pending.frame)
+            if self.workers is not None:
+                inferred = await self.workers.infer(self.session_id, self.options, pending.frame)
+            else:
+                inferred = await self.on_thread(infer_frame, self._tracker, pending.frame, self.max_image_pixels)
         except ImageDecodeError as e:
             self.publish(StageError(self.name, ErrorCode.BAD_IMAGE, str(e)))
             return
-        except RuntimeError as e:  # MediaPipe reports graph failures as RuntimeError
+        except RuntimeError as e:  # MediaPipe's graph failures; WorkerDied (a worker process ended)
             log.exception("session %s: face inference failed", self.session_id)
             self.metrics.stage_failures.labels(self.name).inc()
             self.publish(StageError(self.name, ErrorCode.INFERENCE_FAILED, f"face inference failed: {e}"))
             return
-        self.publish(FaceResult(features, pending.received_s))
+        self.metrics.stage_seconds.labels("decode").observe(inferred.decode_s)
+        self.metrics.stage_seconds.labels("inference").observe(inferred.inference_s)
+        self.publish(FaceResult(inferred.features, pending.received_s))
 
-    def _infer(self, vf: VideoFrame) -> FaceFeatures:
-        t0 = time.perf_counter()
-        if vf.image is not None:
-            frame = decode_image(vf.image, vf.capture_ms, self.max_image_pixels)
-        else:
-            frame = frame_from_rgb(vf.rgb or b"", vf.width, vf.height, vf.capture_ms, self.max_image_pixels)
-        t1 = time.perf_counter()
-        features = self._tracker.process(frame)
-        t2 = time.perf_counter()
-        self.metrics.stage_seconds.labels("decode").observe(t1 - t0)
-        self.metrics.stage_seconds.labels("inference").observe(t2 - t1)
-        return features
+    def close(self) -> None:
+        super().close()
+        if self.workers is not None:
+            self.workers.release(self.session_id)
 
     def _forget(self) -> None:
         self._pending = None
