@@ -22,11 +22,8 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +34,9 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_pipeline import video_frames  # noqa: E402
-from bench.bench_soak import free_port, process_state  # noqa: E402
+from bench.bench_soak import process_state, start_server  # noqa: E402
 from server.protocol.constants import PackedFrameKey, PackedKey, PackedType  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -182,20 +178,11 @@ def main() -> None:
     args = ap.parse_args()
     publishers = [int(x) for x in args.publishers.split(",") if x]
     watchers = [int(x) for x in args.watchers.split(",") if x]
-    port = free_port()
-    env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix="avatar-load-"),
-           "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
-           "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
-           "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}
-    server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
+    server, port = start_server({"AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
+                                 "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
+                                 "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}, "avatar-load-")
     frames = video_frames(int(args.fps * 4))
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         results = {"publishers": [], "watchers": []}
         for n in publishers:
             results["publishers"].append(asyncio.run(run_publishers(port, server.pid, n, args.fps, args.seconds, frames)))

@@ -40,6 +40,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Popen, int]:
+    """`avatar-driver serve` in its own process on a free port with a fresh data folder and
+    these AVATAR_DRIVER_* settings, once it answers /healthz; and its port."""
+    import urllib.request
+    port = free_port()
+    env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+           "AVATAR_DRIVER_LOG_LEVEL": "warning", **settings}
+    server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
 def process_state(pid: int) -> tuple[float, int]:
     """(RSS in MiB, open file descriptors) of a process, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -131,19 +148,9 @@ def main() -> None:
     ap.add_argument("--watchers", type=int, default=50)
     ap.add_argument("--fps", type=float, default=30.0)
     args = ap.parse_args()
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="avatar-soak-")
-    env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": data,
-           "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(args.watchers)}
-    server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
+    server, port = start_server({"AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(args.watchers)}, "avatar-soak-")
     try:
         import urllib.request
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         result = asyncio.run(soak(port, server.pid, args.minutes, args.sessions, args.watchers, args.fps))
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
