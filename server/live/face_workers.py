@@ -132,13 +132,12 @@ class _Worker:
             with self._lock:
                 waiting = self._waiting.pop(answer[1], None)
             if waiting is not None:
-                loop, future = waiting
-                loop.call_soon_threadsafe(_settle, future, answer)
+                _on_loop(waiting[0], _settle, waiting[1], answer)
         with self._lock:  # the process ended: nobody will answer the rest
             self.alive = False
             waiting, self._waiting = list(self._waiting.values()), {}
         for loop, future in waiting:
-            loop.call_soon_threadsafe(_fail, future, WorkerDied("the face worker process ended"))
+            _on_loop(loop, _fail, future, WorkerDied("the face worker process ended"))
 
     def close(self) -> None:
         self._outbox.put(None)
@@ -146,6 +145,14 @@ class _Worker:
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> None:
+    """From a worker's thread onto the loop that asked; nothing to do once it has closed."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # the loop is closed (the server is shutting down)
+        pass
 
 
 def _settle(future: asyncio.Future, answer: tuple) -> None:
