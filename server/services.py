@@ -94,9 +94,13 @@ class Services:
     async def revert_calibration(self, user_id: str, version: int) -> int | None:
         """Makes an earlier version the user's newest again (stored as a new version) and
         applies it to their live sessions; None when there is no such version."""
-        new_version = await asyncio.to_thread(self.calibration.revert, user_id, version)
-        if new_version is not None:
-            self.registry.apply_calibration(user_id, self.calibration.get(user_id, new_version))
+        def revert() -> tuple[int | None, CalibrationTable | None]:
+            new_version = self.calibration.revert(user_id, version)
+            return new_version, self.calibration.get(user_id, new_version) if new_version is not None else None
+
+        new_version, table = await asyncio.to_thread(revert)  # SQLite off the loop, reads included
+        if table is not None:
+            self.registry.apply_calibration(user_id, table)
         return new_version
 
     async def delete_calibration(self, user_id: str) -> int:
