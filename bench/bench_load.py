@@ -13,7 +13,14 @@ avatar_frame (a frame's `capture_ms` came back as the newest contributing captur
 p50/p95. Per configuration: the server's CPU (cores, from /proc) and RSS, its face worker
 processes included (`--workers N`).
 
+With ``--bus nats``: the same against a cluster on this machine — nats-server (deploy/nats.conf),
+one edge and one worker (`serve --bus … --role edge|worker`, each its own process; CPU and RSS
+are theirs together, nats-server's apart) — after a one-publisher baseline on the embedded
+server in the same run: `bus_hop_extra_ms` is what the hop through NATS adds to latency, and
+the watcher rows are the throughput of one edge.
+
 Usage: python bench/bench_load.py [--seconds 10] [--publishers 1,2,4,6,8] [--watchers 50,200,500] [--workers N]
+       [--bus nats]
 """
 
 from __future__ import annotations
@@ -60,10 +67,10 @@ class Stream:
         return [arrived - capture for capture, arrived in self.first_arrival_ms.items()]
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time of the server and its worker processes (utime + stime, and their children's)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of the server processes and their children (utime + stime)."""
     total = 0.0
-    for p in [pid] + _children(pid):
+    for p in pids + [c for pid in pids for c in _children(pid)]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
@@ -72,10 +79,10 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of the server and its worker processes."""
+def rss_mib(pids: list[int]) -> float:
+    """Resident memory of the server processes and their children."""
     total = 0.0
-    for p in [pid] + _children(pid):
+    for p in pids + [c for pid in pids for c in _children(pid)]:
         try:
             total += process_state(p)[0]
         except (FileNotFoundError, ProcessLookupError):
@@ -140,32 +147,51 @@ def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: floa
     return out
 
 
-async def run_publishers(port: int, pid: int, n: int, fps: float, seconds: float, frames: list[bytes]) -> dict:
+async def run_publishers(port: int, pids: list[int], n: int, fps: float, seconds: float, frames: list[bytes]) -> dict:
     streams, sents = [Stream() for _ in range(n)], [[] for _ in range(n)]
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
     await asyncio.gather(*(publisher(port, frames, fps, fps, seconds, s, sent) for s, sent in zip(streams, sents)))
-    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    cpu = (cpu_seconds(pids) - cpu0) / (time.monotonic() - t0)
     sessions = [summary(s, sent, seconds, 1.0) for s, sent in zip(streams, sents)]
     p95 = [s["latency_ms"]["p95"] for s in sessions if s["latency_ms"]]
     return {"publishers": n, "fps": fps, "worst_processed_share": min(s["processed_share"] for s in sessions),
             "worst_p95_ms": max(p95) if p95 else None, "server_cpu_cores": round(cpu, 2),
-            "server_rss_mib": round(rss_mib(pid), 1), "sessions": sessions}
+            "server_rss_mib": round(rss_mib(pids), 1), "sessions": sessions}
 
 
-async def run_watchers(port: int, pid: int, w: int, seconds: float, frames: list[bytes]) -> dict:
+async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frames: list[bytes]) -> dict:
     own, sent, ready = Stream(), [], asyncio.Queue()
     pub = asyncio.create_task(publisher(port, frames, 30.0, 60.0, seconds + 2.0, own, sent, ready))
     session_id = await ready.get()
     streams = [Stream() for _ in range(w)]
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(pids), time.monotonic()
     await asyncio.gather(*(watcher(port, session_id, seconds, s) for s in streams))
-    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    cpu = (cpu_seconds(pids) - cpu0) / (time.monotonic() - t0)
     await pub
     watched = [summary(s, None, seconds, 0.0) for s in streams]
     p95 = [x["latency_ms"]["p95"] for x in watched if x["latency_ms"]]
     return {"watchers": w, "rate_hz": 60.0, "watcher_hz_min": min(x["hz"] for x in watched),
             "watcher_p95_ms_max": max(p95) if p95 else None, "publisher": summary(own, sent, seconds + 2.0, 1.0),
-            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(rss_mib(pid), 1)}
+            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(rss_mib(pids), 1)}
+
+
+def hop(cluster: dict, embedded: dict) -> dict:
+    """Latency the bus adds: one publisher through an edge and a worker minus the same embedded."""
+    a, b = cluster["sessions"][0]["latency_ms"], embedded["sessions"][0]["latency_ms"]
+    return {k: round(a[k] - b[k], 1) for k in ("p50", "p95")} if a and b else {}
+
+
+def start_cluster(settings: dict[str, str]) -> tuple[object, list, int]:
+    """nats-server, a worker and an edge on this machine; the edge's port."""
+    import tempfile
+
+    from tests.nats_server import NatsServer
+    nats = NatsServer(Path(tempfile.mkdtemp(prefix="avatar-load-nats-")))
+    worker, _ = start_server({**settings, "AVATAR_DRIVER_BUS": nats.url("worker"), "AVATAR_DRIVER_ROLE": "worker"},
+                             "avatar-load-worker-")
+    edge, port = start_server({**settings, "AVATAR_DRIVER_BUS": nats.url("edge"), "AVATAR_DRIVER_ROLE": "edge"},
+                              "avatar-load-edge-")
+    return nats, [edge, worker], port
 
 
 def main() -> None:
@@ -175,24 +201,45 @@ def main() -> None:
     ap.add_argument("--publishers", default="1,2,4,6,8")
     ap.add_argument("--watchers", default="50,200,500")
     ap.add_argument("--workers", type=int, default=0, help="the server's face worker processes (serve --workers)")
+    ap.add_argument("--bus", choices=("none", "nats"), default="none",
+                    help="nats: through an edge and a worker on a nats-server, after an embedded baseline")
     args = ap.parse_args()
     publishers = [int(x) for x in args.publishers.split(",") if x]
     watchers = [int(x) for x in args.watchers.split(",") if x]
-    server, port = start_server({"AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
-                                 "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
-                                 "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}, "avatar-load-")
+    settings = {"AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
+                "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
+                "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}
     frames = video_frames(int(args.fps * 4))
+    results: dict = {"publishers": [], "watchers": []}
+    nats = None
+    if args.bus == "nats":
+        server, port = start_server(settings, "avatar-load-")
+        try:
+            results["embedded_baseline"] = asyncio.run(run_publishers(port, [server.pid], 1, args.fps, args.seconds,
+                                                                      frames))
+        finally:
+            server.terminate()
+            server.wait(30)
+        nats, servers, port = start_cluster(settings)
+    else:
+        server, port = start_server(settings, "avatar-load-")
+        servers = [server]
+    pids = [s.pid for s in servers]
     try:
-        results = {"publishers": [], "watchers": []}
         for n in publishers:
-            results["publishers"].append(asyncio.run(run_publishers(port, server.pid, n, args.fps, args.seconds, frames)))
+            results["publishers"].append(asyncio.run(run_publishers(port, pids, n, args.fps, args.seconds, frames)))
             print(json.dumps({k: v for k, v in results["publishers"][-1].items() if k != "sessions"}), file=sys.stderr)
         for w in watchers:
-            results["watchers"].append(asyncio.run(run_watchers(port, server.pid, w, args.seconds, frames)))
+            results["watchers"].append(asyncio.run(run_watchers(port, pids, w, args.seconds, frames)))
             print(json.dumps(results["watchers"][-1]), file=sys.stderr)
     finally:
-        server.terminate()
-        server.wait(30)
+        for s in servers:
+            s.terminate()
+            s.wait(30)
+        if nats is not None:
+            nats.stop()
+    if "embedded_baseline" in results and results["publishers"] and results["publishers"][0]["publishers"] == 1:
+        results["bus_hop_extra_ms"] = hop(results["publishers"][0], results["embedded_baseline"])
     pubs = {r["publishers"]: r for r in results["publishers"]}
     watch = {r["watchers"]: r for r in results["watchers"]}
     targets = {

@@ -27,12 +27,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = app.state.services = await run_in_threadpool(Services.open, settings)
+        node = None
+        if settings.bus:  # many machines: this process's role on the cluster (docs/scaling.md)
+            from .cluster.node import ClusterNode, open_shared_stores
+
+            shared = await run_in_threadpool(open_shared_stores, settings)
+            services = await run_in_threadpool(Services.open, settings, None, shared)
+            node = ClusterNode(services)
+            await node.start()
+        else:
+            services = await run_in_threadpool(Services.open, settings)
+        app.state.services = services
         housekeeping = asyncio.create_task(services.housekeeping(), name="housekeeping")
         try:
             yield
         finally:
             housekeeping.cancel()
+            if node is not None:
+                await node.close()
             services.close()
 
     app = FastAPI(title="avatar-driver", version=__version__, lifespan=lifespan,

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
     serve.add_argument("--host", help="bind address (AVATAR_DRIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (AVATAR_DRIVER_PORT, default 8000)")
+    serve.add_argument("--bus", help="NATS servers, nats://[user:password@]host:4222[,...] (AVATAR_DRIVER_BUS): "
+                       "run as part of a cluster (docs/scaling.md); default: embedded, one process")
+    serve.add_argument("--role", choices=("edge", "worker", "all"),
+                       help="on a cluster: edge (client transports), worker (sessions) or all (AVATAR_DRIVER_ROLE)")
     serve.add_argument("--workers", type=int, help="face inference in N worker processes (AVATAR_DRIVER_FACE_WORKERS; "
                        "default 0: threads in the server process); docs/scaling.md")
 
@@ -250,6 +254,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             print("avatar-driver: --workers must be 0 or more", file=sys.stderr)
             return 2
         settings.face_workers = args.workers
+    if args.bus:
+        settings.bus = args.bus
+    if args.role:
+        settings.role = args.role
     app = create_app(settings)
     print(f"avatar-driver: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     # Above our own message limit, so oversized messages get a protocol error, not a dropped socket.

@@ -7,9 +7,10 @@ routers, the transports and every SessionController.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from calibration.store import CalibrationStore
 from calibration.table import CalibrationTable
@@ -19,18 +20,59 @@ from .assets.rig_store import RigStore
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .live.bus import Bus, InProcessBus
+from .live.controller import SessionController
 from .live.face_workers import FaceWorkerPool
-from .live.registry import SessionRegistry
+from .live.registry import Parked, SessionRegistry, WatchRefusal
 from .metrics import Metrics
 from .models.store import ModelStore
-from .protocol.envelopes import SessionInfo
+from .protocol import envelopes
+from .protocol.envelopes import Outgoing, SessionInfo
 from .settings import Settings
+from .sinks.outbox import ClientChannel
+from .sinks.wire import Subscriber
 from .stores.recordings import RecordingStore
 from .stores.votes import VoteStore
 from .tools.pool import ToolPool
 
 if TYPE_CHECKING:
     from .live.session import Session
+
+
+class Connection(Protocol):
+    """What a transport drives for one publisher: a SessionController here, or an edge's
+    relay of one on a worker (server/cluster/edge.py)."""
+
+    close_code: Any
+    stopped: asyncio.Event
+
+    @property
+    def wait_s(self) -> float | None: ...
+
+    def timed_out(self) -> None: ...
+
+    async def receive(self, data: bytes | str) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class Edge(Protocol):
+    """A cluster edge (server/cluster/edge.py): publishers relayed to workers, watchers of
+    sessions held anywhere."""
+
+    def open_connection(self, channel: ClientChannel) -> Connection: ...
+
+    async def watch(self, session_id: str, subscriber: Subscriber, wait: bool) -> Outgoing | WatchRefusal: ...
+
+    async def unwatch(self, session_id: str, subscriber: Subscriber) -> None: ...
+
+
+@dataclass
+class SharedStores:
+    """Stores another process shares (a cluster's JetStream buckets), and how to let them go."""
+
+    calibration: CalibrationStore
+    votes: VoteStore
+    close: Callable[[], None]
 
 
 @dataclass
@@ -48,22 +90,34 @@ class Services:
     tools: ToolPool
     bus: Bus = field(default_factory=InProcessBus)
     face_workers: FaceWorkerPool | None = None
+    # On a cluster: this process's edge (None on a worker or embedded), the shared stores,
+    # and how a changed calibration is announced to the other processes.
+    edge: Edge | None = None
+    shared: SharedStores | None = None
+    announce_calibration: Callable[[str], None] = lambda user_id: None
 
     @classmethod
-    def open(cls, settings: Settings, bus: Bus | None = None) -> "Services":
-        """Opens the stores and loads the speech model (blocking: call it off the event loop)."""
+    def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> "Services":
+        """Opens the stores and loads the speech model (blocking: call it off the event loop).
+        ``shared``: calibration and votes of a cluster (else SQLite files in the data folder)."""
         metrics = Metrics()
         data = settings.data_dir
+        if shared is not None:
+            calibration, votes = shared.calibration, shared.votes
+        else:
+            calibration, votes = CalibrationStore(data / "calibration.sqlite3"), VoteStore(data / "ab_votes.sqlite3")
         services = cls(settings, RigStore.from_dir(settings.rigs_dir, data / "rigs"),
-                       ModelStore(settings.models, progress=False), CalibrationStore(data / "calibration.sqlite3"), StrategyRegistry(settings.rigs_dir),
-                       VoteStore(data / "ab_votes.sqlite3"), SpeechService.from_settings(settings),
+                       ModelStore(settings.models, progress=False), calibration, StrategyRegistry(settings.rigs_dir),
+                       votes, SpeechService.from_settings(settings),
                        RecordingStore(data / "recordings"), metrics,
                        SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session,
                                        settings.watch_linger_s),
                        ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
                        bus or InProcessBus(),
-                       FaceWorkerPool(settings.face_workers, settings.max_image_pixels) if settings.face_workers else None)
-        services.speech.load()
+                       FaceWorkerPool(settings.face_workers, settings.max_image_pixels) if settings.face_workers else None,
+                       shared=shared)
+        if settings.role != "edge" or not settings.bus:  # an edge runs no session
+            services.speech.load()
         return services
 
     async def housekeeping(self, every_s: float = 3600.0) -> None:
@@ -83,12 +137,38 @@ class Services:
         self.votes.close()
         if self.face_workers is not None:
             self.face_workers.close()
+        if self.shared is not None:
+            self.shared.close()
+
+    # -- what transports open ---------------------------------------------------------------------
+    def open_connection(self, channel: ClientChannel) -> Connection:
+        """A publisher's connection: a session here, or relayed to a worker from an edge."""
+        return self.edge.open_connection(channel) if self.edge is not None else SessionController(self, channel)
+
+    async def watch(self, session_id: str, subscriber: Subscriber, wait: bool = False) -> Outgoing | WatchRefusal:
+        """Subscribes a watcher; returns its first message (a welcome, or session_paused while
+        the session's publisher is away), or why it cannot watch."""
+        if self.edge is not None:
+            return await self.edge.watch(session_id, subscriber, wait)
+        watched = self.registry.watch(session_id, subscriber, wait)
+        if isinstance(watched, WatchRefusal):
+            return watched
+        if isinstance(watched, Parked):  # the name's publisher is away: a welcome comes when it is back
+            return envelopes.session_paused("waiting", self.settings.watch_linger_s, session_id)
+        return envelopes.welcome(self.session_info(watched), watching_format=subscriber.format)
+
+    async def unwatch(self, session_id: str, subscriber: Subscriber) -> None:
+        if self.edge is not None:
+            await self.edge.unwatch(session_id, subscriber)
+        else:
+            self.registry.unwatch(session_id, subscriber)
 
     async def publish_calibration(self, table: CalibrationTable) -> int:
         """Stores a new table version (off the loop) and applies it to the user's live sessions
         (on the loop); returns the version."""
         version = await asyncio.to_thread(self.calibration.put, table)
         self.registry.apply_calibration(table.user_id, table)
+        self.announce_calibration(table.user_id)
         return version
 
     async def revert_calibration(self, user_id: str, version: int) -> int | None:
@@ -101,6 +181,7 @@ class Services:
         new_version, table = await asyncio.to_thread(revert)  # SQLite off the loop, reads included
         if table is not None:
             self.registry.apply_calibration(user_id, table)
+            self.announce_calibration(user_id)
         return new_version
 
     async def delete_calibration(self, user_id: str) -> int:
@@ -109,6 +190,7 @@ class Services:
         removed = await asyncio.to_thread(self.calibration.delete, user_id)
         if removed:
             self.registry.apply_calibration(user_id, None)
+            self.announce_calibration(user_id)
         return removed
 
     @property

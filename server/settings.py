@@ -40,6 +40,26 @@ class Settings(BaseSettings):
     # Face inference in this many worker processes (`serve --workers N`); 0: on one thread per
     # session inside the server process (the embedded default, and what tests use).
     face_workers: int = 0
+    # Many machines (docs/scaling.md): the NATS servers (`nats://[user:password@]host:4222`,
+    # comma-separated), and this process's role on them: `edge` (client transports), `worker`
+    # (sessions), or `all`. Unset: the embedded default, one process, SQLite, no broker.
+    bus: str | None = None
+    role: str = "all"
+    # A file with this process's nkey seed, for NATS servers that authenticate with nkeys.
+    bus_nkey_seed: str | None = None
+    # Liveness on the bus: every process heartbeats this often; a worker silent for
+    # worker_timeout_s is taken for lost (its sessions are reclaimed by others), an edge
+    # silent for edge_timeout_s too (its sessions wait resume_window_s for a `resume`).
+    heartbeat_s: float = 0.1
+    worker_timeout_s: float = 0.5
+    edge_timeout_s: float = 1.5
+    resume_window_s: float = 30.0
+    # The session directory forgets a session this long after its worker last refreshed it.
+    directory_ttl_s: float = 10.0
+    # How long an edge waits for a worker to take a session (its models load meanwhile).
+    claim_timeout_s: float = 10.0
+    # Messages a bus subscription holds for a slow consumer before dropping (counted).
+    bus_pending_messages: int = 256
     tool_queue: int = 4
     tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"

@@ -91,3 +91,12 @@ def live_server(settings):
     yield port
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def nats(tmp_path_factory):
+    """One real nats-server (JetStream, deploy/nats.conf's users) for the tests that need it."""
+    from tests.nats_server import nats_server
+
+    with nats_server(tmp_path_factory.mktemp("nats")) as server:
+        yield server

@@ -52,6 +52,16 @@ def test_messages_before_hello_and_unknown_ones_get_specific_errors(settings):
     assert close_code is None and session is None
 
 
+def test_resume_is_refused_by_a_server_that_keeps_no_session_across_connections(settings):
+    async def script(c, ch, _):
+        await c.receive(cbor2.dumps(envelope("resume", {"session_id": "abcdefgh1234", "resume_token": "t" * 32})))
+        await c.receive(cbor2.dumps(envelope("hello", NO_MEDIA)))  # the connection stays open for a hello
+        welcome = next(m for m in ch.control if m["type"] == "welcome")
+        return codes(ch), welcome
+    errors, welcome = run(settings, script)
+    assert errors == ["resume_failed"] and "resume_token" not in welcome["payload"]
+
+
 def test_errors_answer_in_the_encoding_the_client_used_until_hello(settings):
     raw = []
 

@@ -72,3 +72,13 @@ def test_hostile_media_fields_get_specific_errors():
         AudioChunk.parse({"pcm": b"\x00\x00", "sample_rate_hz": 10**400}, "cbor", 0)
     with pytest.raises(ProtocolError, match="sample_rate_hz must be one of"):
         AudioChunk.parse({"pcm": b"\x00\x00", "sample_rate_hz": [16000]}, "cbor", 0)
+
+
+def test_resume_needs_a_session_id_and_a_token():
+    from server.protocol.messages import Resume
+    assert Resume.parse({"session_id": "abcdefgh1234", "resume_token": "t" * 32}) == Resume("abcdefgh1234", "t" * 32)
+    for bad in ({}, {"session_id": "abcdefgh1234"}, {"session_id": "a.b*c>", "resume_token": "t" * 32},
+                {"session_id": "abcdefgh1234", "resume_token": "short"}, {"session_id": 5, "resume_token": "t" * 32}):
+        with pytest.raises(ProtocolError) as e:
+            Resume.parse(bad)
+        assert e.value.code == ErrorCode.RESUME_FAILED

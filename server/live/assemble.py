@@ -34,9 +34,9 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(9)  # 12 characters, 72 random bits
 
 
-async def assemble_session(services: Services, hello: Hello) -> Session:
+async def assemble_session(services: Services, hello: Hello, session_id: str | None = None) -> Session:
     """A session ready to start; the caller has reserved its place in the registry, starts it
-    and closes it when start fails."""
+    and closes it when start fails. ``session_id``: the id of a session being reclaimed."""
     s = services.settings
     rig = services.rigs.get(hello.rig)
     if rig is None:
@@ -58,7 +58,7 @@ async def assemble_session(services: Services, hello: Hello) -> Session:
         table = await asyncio.to_thread(services.calibration.get, hello.user_id)
     table = table or CalibrationTable.identity(hello.user_id or "default")
 
-    session_id = hello.session_name or new_session_id()
+    session_id = session_id or hello.session_name or new_session_id()
     bus, metrics = services.bus, services.metrics
     stages: list[Stage] = []
     voice: VoiceStage | None = None

@@ -7,6 +7,11 @@ the next one at most `wait_s` (then calls `timed_out`), stops when `close_code` 
 calls `end` when the client is gone. It never looks inside a message. Every bad message gets
 a specific error and the session goes on, until the client exceeds the error limit; a client
 that sends no hello within `hello_timeout_s` is closed.
+
+Where the session's stream goes is the deployment's: by default the client's own channel
+subscribes to the session's wire sink; a cluster worker passes ``attach_stream`` to publish
+it once per format on the bus instead (server/cluster/worker.py), and may ``reclaim`` a
+session another worker held (same id, the sequence going on).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from avatar_mapping.strategies import Strategy
 from calibration.wizard import ALL_STEPS, STEPS, VOICE_STEPS, CalibrationRun, WizardEvent, WizardState
@@ -39,13 +46,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _FACE_STEPS = tuple(s.name for s in STEPS)
 _VOICE_STEPS = tuple(s.name for s in VOICE_STEPS)
+AttachStream = Callable[[Session, Subscriber], None]
+
+
+@dataclass(frozen=True)
+class Reclaim:
+    """A session taken over from a worker that was lost: its id, where its sequence goes on,
+    and the configuration it had (strategy, comparison) beyond its hello."""
+
+    session_id: str
+    next_sequence: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _attach_to_wire(session: Session, subscriber: Subscriber) -> None:
+    session.wire.subscribe(subscriber)
 
 
 class SessionController:
-    def __init__(self, services: Services, channel: ClientChannel):
+    def __init__(self, services: Services, channel: ClientChannel, attach_stream: AttachStream = _attach_to_wire,
+                 resume_token: str | None = None, reclaim: Reclaim | None = None):
         self.services = services
         self.settings = services.settings
         self.channel = channel
+        self.attach_stream = attach_stream
+        self.resume_token = resume_token  # given in welcome where sessions outlive connections
+        self.reclaim = reclaim
+        self.on_config: Callable[[Session], None] = lambda session: None
         self.encoding: Encoding = "cbor"
         self.session: Session | None = None
         self.close_code: CloseCode | None = None
@@ -110,6 +137,9 @@ class SessionController:
         if kind == MessageType.BYE:
             self._close(CloseCode.NORMAL)
             return
+        if kind == MessageType.RESUME:
+            raise ProtocolError(ErrorCode.RESUME_FAILED, "this server keeps no session across connections; "
+                                "send hello to start a new one")
         if kind == MessageType.HELLO:
             if self.session is not None:
                 raise ProtocolError(ErrorCode.BAD_HELLO, "hello was already received for this session")
@@ -153,8 +183,12 @@ class SessionController:
         except SessionLimitReached as e:
             raise ProtocolError(ErrorCode.SERVER_BUSY, str(e)) from None
         with reservation:
-            session = await assemble_session(self.services, hello)
+            reclaim = self.reclaim
+            session = await assemble_session(self.services, hello, reclaim.session_id if reclaim else None)
             session.listener = self
+            if reclaim is not None:
+                self._reconfigure(session, reclaim.config)
+                session.output.continue_from(reclaim.next_sequence)
             try:
                 await session.start()
             except BaseException:
@@ -167,11 +201,13 @@ class SessionController:
             self.session = session
             adopted = reservation.fill(session)
         info = self.services.session_info(session)
-        self._send(envelopes.welcome(info, session.config()))
+        extra = {"resume_token": self.resume_token} if self.resume_token else {}
+        self._send(envelopes.welcome(info, {**session.config(), **extra}))
         for watcher in adopted:  # watchers of the name, back from session_paused
             watcher.channel.put_control(envelopes.welcome(info, watching_format=watcher.format)
                                         .encoded("named", watcher.encoding))
-        session.wire.subscribe(Subscriber(self.channel, hello.format, self.encoding))
+        self.attach_stream(session, Subscriber(self.channel, hello.format, self.encoding))
+        self.on_config(session)
         log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
                  hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
 
@@ -188,6 +224,17 @@ class SessionController:
         elif cfg.stop_compare:
             session.set_compare(None, None, None)
         self._send(envelopes.configured(session.config(), session.id))
+        self.on_config(session)
+
+    def _reconfigure(self, session: Session, config: dict[str, Any]) -> None:
+        """The strategy and comparison a reclaimed session had (from its config record)."""
+        if config.get("strategy"):
+            params = config.get("strategy_params") or {}
+            session.set_strategy(config["strategy"], params, self._strategy(session, config["strategy"], params))
+        compare = config.get("compare")
+        if compare:
+            params = compare.get("strategy_params") or {}
+            session.set_compare(compare["strategy"], params, self._strategy(session, compare["strategy"], params))
 
     def _strategy(self, session: Session, name: str, params: dict) -> Strategy:
         try:

@@ -104,6 +104,14 @@ class AvatarOutput:
         self.sinks.clear()
         self._compare = None
 
+    @property
+    def next_frame_sequence(self) -> int:
+        return self._sequences["frame"]
+
+    def continue_from(self, sequence: int) -> None:
+        """Numbers the next frame ``sequence`` (a session reclaimed from a lost worker)."""
+        self._sequences["frame"] = max(0, int(sequence))
+
     def _next(self, kind: str) -> int:
         n = self._sequences[kind]
         self._sequences[kind] = n + 1

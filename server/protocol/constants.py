@@ -25,6 +25,7 @@ class MessageType(StrEnum):
     CALIBRATION_START = "calibration_start"
     CALIBRATION_STEP = "calibration_step"  # also server -> client: wizard progress
     BYE = "bye"
+    RESUME = "resume"  # instead of hello: take back a session after the connection's edge was lost
     # server -> client
     WELCOME = "welcome"
     AVATAR_FRAME = "avatar_frame"
@@ -38,7 +39,7 @@ class MessageType(StrEnum):
 
 CLIENT_TYPES: tuple[MessageType, ...] = (
     MessageType.HELLO, MessageType.VIDEO_FRAME, MessageType.AUDIO_CHUNK, MessageType.CONFIGURE,
-    MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP, MessageType.BYE)
+    MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP, MessageType.BYE, MessageType.RESUME)
 SERVER_TYPES: tuple[MessageType, ...] = (
     MessageType.WELCOME, MessageType.AVATAR_FRAME, MessageType.EMOTION_UPDATE, MessageType.CONFIGURED,
     MessageType.CALIBRATION_STEP, MessageType.CALIBRATION_RESULT, MessageType.TRANSCRIPT, MessageType.SESSION_PAUSED,
@@ -117,6 +118,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ERRORS = "too_many_errors"
     HELLO_TIMEOUT = "hello_timeout"
     INTERNAL_ERROR = "internal_error"
+    RESUME_FAILED = "resume_failed"
 
 
 class SessionState(StrEnum):

@@ -197,12 +197,16 @@ def welcome_payload(info: SessionInfo) -> dict[str, Any]:
 
 def welcome(info: SessionInfo, config: dict[str, Any] | None = None, watching_format: str | None = None) -> Outgoing:
     """The publisher's welcome carries the session's configuration; a watcher's says it watches."""
-    payload = welcome_payload(info)
-    if config is not None:
-        payload.update(config)
+    return welcome_of(welcome_payload(info), config, watching_format)
+
+
+def welcome_of(described: dict[str, Any], config: dict[str, Any] | None = None,
+               watching_format: str | None = None) -> Outgoing:
+    """A welcome from a session's `welcome_payload` (also one recorded by another process)."""
+    payload = {**described, **(config or {})}
     if watching_format is not None:
         payload.update(format=watching_format, watching=True)
-    return message(MessageType.WELCOME, payload, info.session_id, 0)
+    return message(MessageType.WELCOME, payload, described["session_id"], 0)
 
 
 def configured(config: dict[str, Any], session_id: str) -> Outgoing:

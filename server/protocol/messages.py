@@ -249,3 +249,21 @@ def _shown(v: Any) -> str:
         return f"an integer of {v.bit_length()} bits"
     text = repr(v) if isinstance(v, (str, int, float, bool, type(None))) else f"a {type(v).__name__}"
     return text if len(text) <= 40 else text[:40] + "…"
+
+
+@dataclass(frozen=True)
+class Resume:
+    """`resume`: the session this connection takes back, and the proof it may (welcome's
+    `resume_token`, issued only by servers that keep sessions across connections)."""
+
+    session_id: str
+    resume_token: str
+
+    @classmethod
+    def parse(cls, p: dict[str, Any]) -> "Resume":
+        session_id, token = p.get("session_id"), p.get("resume_token")
+        if not isinstance(session_id, str) or not SESSION_NAME.fullmatch(session_id):
+            raise ProtocolError(ErrorCode.RESUME_FAILED, "resume needs the session_id its welcome gave")
+        if not isinstance(token, str) or not 16 <= len(token) <= 64:
+            raise ProtocolError(ErrorCode.RESUME_FAILED, "resume needs the resume_token its welcome gave")
+        return cls(session_id, token)

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..access import may_watch, origin_allowed
-from ..live.controller import SessionController
-from ..live.registry import Parked, WatchRefusal
-from ..protocol import envelopes
+from ..live.registry import WatchRefusal
 from ..protocol.codec import Encoding
 from ..protocol.constants import CloseCode
 from ..protocol.messages import SESSION_NAME
@@ -27,7 +25,7 @@ from ..sinks.outbox import Outbox
 from ..sinks.wire import Subscriber
 
 if TYPE_CHECKING:
-    from ..services import Services
+    from ..services import Connection, Services
 
 # Errors queued before a close get this long to go out.
 FLUSH_S = 0.2
@@ -40,7 +38,7 @@ async def serve_publisher(websocket: WebSocket, services: Services) -> None:
         await _close(websocket, CloseCode.POLICY, "origin not allowed")
         return
     outbox = _outbox(services)
-    controller = SessionController(services, outbox)
+    controller = services.open_connection(outbox)
     sender = asyncio.create_task(_drain(outbox, websocket))
     try:
         while controller.close_code is None:
@@ -83,24 +81,20 @@ async def serve_watcher(websocket: WebSocket, services: Services, session_id: st
         return
     outbox = _outbox(services)
     subscriber = Subscriber(outbox, fmt, encoding)
-    watched = services.registry.watch(session_id, subscriber, wait)
-    if isinstance(watched, WatchRefusal):
-        code = CloseCode.UNKNOWN_SESSION if watched is WatchRefusal.UNKNOWN_SESSION else CloseCode.TRY_AGAIN
-        await _close(websocket, code, watched.value)
+    first = await services.watch(session_id, subscriber, wait)
+    if isinstance(first, WatchRefusal):
+        code = CloseCode.UNKNOWN_SESSION if first is WatchRefusal.UNKNOWN_SESSION else CloseCode.TRY_AGAIN
+        await _close(websocket, code, first.value)
         return
     try:
-        if isinstance(watched, Parked):  # the name's publisher is away: a welcome comes when it is back
-            first = envelopes.session_paused("waiting", settings.watch_linger_s, session_id)
-        else:
-            first = envelopes.welcome(services.session_info(watched), watching_format=fmt)
         outbox.put_control(first.encoded("named", encoding))
         if await _drain(outbox, websocket):
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:
-        services.registry.unwatch(session_id, subscriber)
+        await services.unwatch(session_id, subscriber)
 
 
-async def _receive(websocket: WebSocket, controller: SessionController) -> dict | None:
+async def _receive(websocket: WebSocket, controller: Connection) -> dict | None:
     """The next ASGI message, or None when the controller closes first or its wait runs out."""
     receiving = asyncio.ensure_future(websocket.receive())
     stopping = asyncio.ensure_future(controller.stopped.wait())

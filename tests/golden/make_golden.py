@@ -83,6 +83,10 @@ def emotion_report() -> EmotionReport:
                          0.875, speech)
 
 
+# What a cluster's welcome gives (secrets.token_urlsafe(24)); a literal here.
+RESUME_TOKEN = "q2Vd0wX7c1yM4nB8rT5kLp9zA3sE6fHj"
+
+
 def messages() -> dict[str, Any]:
     rig = _rig()
     hello = {"consent": {"camera": True, "microphone": True}, "rig": "arkit52", "format": "packed",
@@ -111,6 +115,10 @@ def messages() -> dict[str, Any]:
                                                      "sample_rate_hz": 16000, "capture_ms": T0 - 20}, 3, None),
         "bye": env(MessageType.BYE, {}, 4, None),
         "welcome": env(MessageType.WELCOME, envelopes.welcome_payload(info), 0),
+        "resume": env(MessageType.RESUME, {"session_id": SESSION, "resume_token": RESUME_TOKEN}, 0, None),
+        "welcome_resumed": env(MessageType.WELCOME, envelopes.welcome_payload(info) | {
+            "strategy_params": {}, "adaptive": False, "adaptive_frozen": False, "calibration_user_id": None,
+            "compare": None, "resume_token": RESUME_TOKEN, "resumed": True}, 0),
         "avatar_frame_named": avatar.named,
         "avatar_frame_packed": avatar.packed,
         "emotion_update": emotion.named,

@@ -19,6 +19,7 @@ namespace AvatarDriver.Protocol
             public const string CalibrationStart = "calibration_start";
             public const string CalibrationStep = "calibration_step";
             public const string Bye = "bye";
+            public const string Resume = "resume";
             public const string Welcome = "welcome";
             public const string AvatarFrame = "avatar_frame";
             public const string EmotionUpdate = "emotion_update";
@@ -101,6 +102,7 @@ namespace AvatarDriver.Protocol
             public const string TooManyErrors = "too_many_errors";
             public const string HelloTimeout = "hello_timeout";
             public const string InternalError = "internal_error";
+            public const string ResumeFailed = "resume_failed";
         }
 
         /// <summary>A publisher session's life.</summary>

@@ -13,6 +13,7 @@ export const MessageType = {
   CalibrationStart: "calibration_start",
   CalibrationStep: "calibration_step",
   Bye: "bye",
+  Resume: "resume",
   Welcome: "welcome",
   AvatarFrame: "avatar_frame",
   EmotionUpdate: "emotion_update",
@@ -95,6 +96,7 @@ export const ErrorCode = {
   TooManyErrors: "too_many_errors",
   HelloTimeout: "hello_timeout",
   InternalError: "internal_error",
+  ResumeFailed: "resume_failed",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,376 @@
+"""The edge role: terminates client transports and relays them to workers, and fans each
+session's stream out to its local clients — the publisher and any watcher, whichever edge the
+session's publisher came through.
+
+A publisher's first message is claimed by a worker (`avatar.claim`, a queue group); after
+that its messages go to the connection's `in` subject, and the worker's replies come back on
+its `out` subject. The stream arrives once per session and format (`avatar.session.<id>.
+frame.<format>.<encoding>`) however many local clients share it. When the worker holding a
+connection's session stops heartbeating, the edge claims the session again with its hello
+and the sequence where it stood: another worker takes it over, the stream goes on.
+A client whose edge was lost sends `resume` through another edge; the worker holding its
+session (which kept running meanwhile) sends its replies there from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from ..limits import ViolationWindow
+from ..live.registry import WatchRefusal
+from ..protocol import envelopes
+from ..protocol.codec import Encoding, ProtocolError, decode
+from ..protocol.constants import CloseCode, ErrorCode, MessageType
+from ..protocol.envelopes import Outgoing
+from ..protocol.messages import Resume
+from ..services import Services
+from ..sinks.outbox import ClientChannel
+from ..sinks.wire import Subscriber
+from .buckets import bucket
+from .link import unsubscribe as _unsubscribe
+from .relay import (CLOSE, NEXT_SEQUENCE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError,
+                    as_client_message, as_relayed)
+from .subjects import BUCKET_SESSIONS, CLAIM, connection_in, connection_out, edge_alive, frames, session_control, \
+    session_events
+from .worker import GONE
+from .writer import BusWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Stream:
+    """One session's stream on this edge: a bus subscription per form, the local clients."""
+
+    forms: dict[tuple[str, str], Subscription] = field(default_factory=dict)
+    clients: list[Subscriber] = field(default_factory=list)
+    events: Subscription | None = None
+    next_sequence: int = 0
+    paused_until: float | None = None
+
+
+class ClusterEdge:
+    def __init__(self, services: Services, client: Client, writer: BusWriter, edge_id: str):
+        self.services = services
+        self.settings = services.settings
+        self.client = client
+        self.writer = writer
+        self.id = edge_id
+        self.connections: set[EdgeConnection] = set()
+        self._streams: dict[str, _Stream] = {}
+        self._workers_seen: dict[str, float] = {}
+        self._numbers = itertools.count(1)
+        self._tasks: list[asyncio.Task] = []
+        self._alive: Subscription | None = None
+        self.directory: KeyValue | None = None
+
+    async def start(self) -> None:
+        self.directory = await bucket(self.client, BUCKET_SESSIONS, ttl_s=self.settings.directory_ttl_s)
+        self._alive = await self.client.subscribe("avatar.alive.worker.*", cb=self._on_worker_alive)
+        self._tasks = [asyncio.create_task(self._heartbeat(), name="edge-heartbeat"),
+                       asyncio.create_task(self._watch_workers(), name="edge-failover")]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for connection in tuple(self.connections):
+            connection.end()
+        if self._alive is not None:
+            await _unsubscribe(self._alive)
+
+    def open_connection(self, channel: ClientChannel) -> "EdgeConnection":
+        connection = EdgeConnection(self, channel, f"{self.id}-{next(self._numbers)}")
+        self.connections.add(connection)
+        return connection
+
+    # -- streams, fanned out locally -------------------------------------------------------------
+    async def add_client(self, session_id: str, subscriber: Subscriber) -> _Stream:
+        stream = self._streams.get(session_id)
+        if stream is None:
+            stream = self._streams[session_id] = _Stream()
+            stream.events = await self.client.subscribe(session_events(session_id), cb=self._on_event)
+        stream.clients.append(subscriber)
+        form = (subscriber.format, subscriber.encoding)
+        if form not in stream.forms:
+            stream.forms[form] = await self.client.subscribe(
+                frames(session_id, *form), cb=self._fan_out(stream, form),
+                pending_msgs_limit=self.settings.bus_pending_messages)
+        return stream
+
+    async def remove_client(self, session_id: str, subscriber: Subscriber) -> None:
+        stream = self._streams.get(session_id)
+        if stream is None or subscriber not in stream.clients:
+            return
+        stream.clients.remove(subscriber)
+        form = (subscriber.format, subscriber.encoding)
+        if not any((c.format, c.encoding) == form for c in stream.clients):
+            await _unsubscribe(stream.forms.pop(form, None))
+        if not stream.clients:
+            del self._streams[session_id]
+            await _unsubscribe(stream.events)
+
+    def _fan_out(self, stream: _Stream, form: tuple[str, str]):
+        async def fan_out(msg: Msg) -> None:
+            data = msg.data.decode() if form[1] == "json" else msg.data  # decoded once for every client
+            if msg.headers and NEXT_SEQUENCE in msg.headers:
+                stream.next_sequence = int(msg.headers[NEXT_SEQUENCE])
+            for client in stream.clients:
+                if (client.format, client.encoding) == form:
+                    client.channel.put_data(data)
+
+        return fan_out
+
+    async def want_stream(self, session_id: str, fmt: str, encoding: str) -> bool:
+        """Asks the worker holding the session to publish its stream in this form too."""
+        try:
+            reply = await self.client.request(session_control(session_id), Control("stream", fmt, encoding).encode(),
+                                              timeout=self.settings.claim_timeout_s)
+            return Claimed.decode(reply.data).session_id is not None
+        except (nats.errors.Error, RelayError, asyncio.TimeoutError):
+            return False
+
+    async def _on_event(self, msg: Msg) -> None:
+        session_id = msg.subject.split(".")[2]
+        stream = self._streams.get(session_id)
+        try:
+            event = Event.decode(msg.data)
+        except RelayError:
+            return
+        if stream is None:
+            return
+        watchers = [c for c in stream.clients if c.watcher]
+        if event.kind == "started":  # a worker (again) runs the session: watchers get a welcome
+            stream.paused_until = None
+            entry = await self.entry(session_id)
+            for fmt, encoding in {(c.format, c.encoding) for c in watchers}:
+                await self.want_stream(session_id, fmt, encoding)
+            if entry is not None:
+                for c in watchers:
+                    welcome = envelopes.welcome_of(entry.welcome, watching_format=c.format)
+                    c.channel.put_control(welcome.encoded("named", c.encoding))
+        elif event.kind == "paused":
+            linger = self.settings.watch_linger_s
+            stream.paused_until = time.monotonic() + linger
+            paused = envelopes.session_paused(event.reason or "ended", linger, session_id)
+            for c in watchers:
+                c.channel.put_control(paused.encoded("named", c.encoding))
+            asyncio.get_running_loop().call_later(linger + 0.05, self._expire, session_id)
+        elif event.kind == "ended":
+            for c in watchers:
+                c.channel.end()
+
+    def _expire(self, session_id: str) -> None:
+        stream = self._streams.get(session_id)
+        if stream is not None and stream.paused_until is not None and stream.paused_until <= time.monotonic():
+            for c in stream.clients:
+                if c.watcher:
+                    c.channel.end()
+
+    async def entry(self, session_id: str) -> DirectoryEntry | None:
+        if self.directory is None:
+            return None
+        try:
+            return DirectoryEntry.decode((await self.directory.get(session_id)).value)
+        except (KeyNotFoundError, KeyDeletedError, RelayError):
+            return None
+
+    # -- watchers ----------------------------------------------------------------------------------
+    async def watch(self, session_id: str, subscriber: Subscriber, wait: bool) -> Outgoing | WatchRefusal:
+        """The first message for a watcher of a session held anywhere in the cluster, or why not."""
+        entry = await self.entry(session_id)
+        if entry is None and not wait:
+            return WatchRefusal.UNKNOWN_SESSION
+        stream = self._streams.get(session_id)
+        if stream is not None and sum(c.watcher for c in stream.clients) >= self.settings.max_watchers_per_session:
+            return WatchRefusal.TOO_MANY_WATCHERS
+        subscriber.watcher = True
+        self.services.metrics.watchers.inc()
+        await self.add_client(session_id, subscriber)
+        if entry is None or not await self.want_stream(session_id, subscriber.format, subscriber.encoding):
+            return envelopes.session_paused("waiting", self.settings.watch_linger_s, session_id)
+        return envelopes.welcome_of(entry.welcome, watching_format=subscriber.format)
+
+    async def unwatch(self, session_id: str, subscriber: Subscriber) -> None:
+        if session_id in self._streams and subscriber in self._streams[session_id].clients:
+            self.services.metrics.watchers.dec()
+        await self.remove_client(session_id, subscriber)
+
+    # -- liveness -----------------------------------------------------------------------------------
+    async def _heartbeat(self) -> None:
+        subject = edge_alive(self.id)
+        while True:
+            self.writer.put(subject, b"")
+            await asyncio.sleep(self.settings.heartbeat_s)
+
+    async def _on_worker_alive(self, msg: Msg) -> None:
+        self._workers_seen[msg.subject.rsplit(".", 1)[1]] = time.monotonic()
+
+    async def _watch_workers(self) -> None:
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.heartbeat_s)
+            now = time.monotonic()
+            for connection in tuple(self.connections):
+                worker = connection.worker
+                if worker is not None and now - self._workers_seen.get(worker, now) > s.worker_timeout_s:
+                    self._workers_seen.pop(worker, None)
+                    log.warning("worker %s lost: reclaiming session %s", worker, connection.session_id)
+                    await connection.reclaim()
+
+
+class EdgeConnection:
+    """A publisher's connection on an edge: the transport's side of the SessionController
+    interface (receive, wait_s, timed_out, close_code, stopped, end), relayed to a worker."""
+
+    def __init__(self, edge: ClusterEdge, channel: ClientChannel, conn: str):
+        self.edge = edge
+        self.settings = edge.settings
+        self.channel = channel
+        self.conn = conn
+        self.encoding: Encoding = "cbor"
+        self.session_id: str | None = None
+        self.worker: str | None = None
+        self.close_code: CloseCode | None = None
+        self.stopped = asyncio.Event()
+        self._hello: bytes | str | None = None
+        self._subscriber: Subscriber | None = None
+        self._out: Subscription | None = None
+        self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
+        self._hello_deadline = time.monotonic() + self.settings.hello_timeout_s
+
+    @property
+    def wait_s(self) -> float | None:
+        return None if self.session_id is not None else max(0.0, self._hello_deadline - time.monotonic())
+
+    def timed_out(self) -> None:
+        if self.session_id is None and self.close_code is None:
+            self._error(ErrorCode.HELLO_TIMEOUT, f"no hello within {self.settings.hello_timeout_s:g} s; closing")
+            self._close(CloseCode.HELLO_TIMEOUT)
+
+    async def receive(self, data: bytes | str) -> None:
+        if self.session_id is not None:
+            self.edge.writer.put(connection_in(self.conn), *as_relayed(data))
+            return
+        self.encoding = "json" if isinstance(data, str) else "cbor"
+        try:
+            if len(data) > self.settings.max_message_bytes:
+                raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {len(data)} bytes is over the limit of "
+                                    f"{self.settings.max_message_bytes} bytes")
+            envelope, _ = decode(data)
+            if envelope.type == MessageType.BYE:
+                self._close(CloseCode.NORMAL)
+            elif envelope.type == MessageType.RESUME:
+                await self._resume(Resume.parse(envelope.payload))
+            elif envelope.type == MessageType.HELLO:
+                await self._claim(data)
+            else:
+                raise ProtocolError(ErrorCode.NO_HELLO, f"{envelope.type[:40]} before hello: send hello with "
+                                    "consent first")
+        except ProtocolError as e:
+            self._error(e.code, e.message)
+            if self._violations.add():
+                self._close(CloseCode.POLICY)
+
+    async def _claim(self, hello: bytes | str, session_id: str | None = None, next_sequence: int = 0) -> bool:
+        await self._listen()
+        first, text = as_relayed(hello)
+        claim = Claim(self.conn, self.edge.id, first, text is not None, session_id, next_sequence)
+        try:
+            reply = await self.edge.client.request(CLAIM, claim.encode(), timeout=self.settings.claim_timeout_s)
+            claimed = Claimed.decode(reply.data)
+        except nats.errors.NoRespondersError:
+            raise ProtocolError(ErrorCode.SERVER_BUSY, "no worker has room for a session; try again later") from None
+        except (nats.errors.Error, asyncio.TimeoutError, RelayError) as e:
+            raise ProtocolError(ErrorCode.SERVER_BUSY, f"no worker took the session ({type(e).__name__}); "
+                                "try again later") from None
+        if claimed.session_id is None:
+            if claimed.close_code is not None:
+                self._close(CloseCode(claimed.close_code))
+            return False
+        self._hello = hello
+        await self._bind(claimed)
+        return True
+
+    async def _resume(self, request: Resume) -> None:
+        await self._listen()
+        control = Control("resume", conn=self.conn, edge=self.edge.id, token=request.resume_token)
+        try:
+            reply = await self.edge.client.request(session_control(request.session_id), control.encode(),
+                                                   timeout=self.settings.claim_timeout_s)
+            claimed = Claimed.decode(reply.data)
+        except (nats.errors.Error, asyncio.TimeoutError, RelayError):
+            claimed = Claimed("")
+        if claimed.session_id is None:
+            raise ProtocolError(ErrorCode.RESUME_FAILED, f"session {request.session_id!r} cannot be resumed (it "
+                                "ended, or the token is wrong); send hello to start a new one")
+        await self._bind(claimed)
+
+    async def _listen(self) -> None:
+        if self._out is None:
+            self._out = await self.edge.client.subscribe(connection_out(self.conn), cb=self._on_out,
+                                                         pending_msgs_limit=self.settings.bus_pending_messages)
+
+    async def _bind(self, claimed: Claimed) -> None:
+        assert claimed.session_id is not None
+        self.session_id, self.worker = claimed.session_id, claimed.worker
+        if self._subscriber is None:
+            self._subscriber = Subscriber(self.channel, claimed.format, claimed.encoding)  # type: ignore[arg-type]
+            await self.edge.add_client(claimed.session_id, self._subscriber)
+
+    async def _on_out(self, msg: Msg) -> None:
+        if msg.headers and CLOSE in msg.headers:
+            try:
+                self._close(CloseCode(int(msg.headers[CLOSE])))
+            except ValueError:
+                self._close(CloseCode.INTERNAL_ERROR)
+            return
+        self.channel.put_control(as_client_message(msg.data, msg.headers))
+
+    async def reclaim(self) -> None:
+        """The worker holding the session was lost: another one takes it, where it stood."""
+        if self.session_id is None or self._hello is None:
+            return
+        self.worker = None
+        stream = self.edge._streams.get(self.session_id)
+        try:
+            if await self._claim(self._hello, self.session_id, stream.next_sequence if stream else 0):
+                return
+        except ProtocolError as e:
+            self._error(e.code, e.message)
+        self._error(ErrorCode.INTERNAL_ERROR, "the session was lost with its worker and no other could take it; "
+                    "reconnect to start a new one")
+        self._close(CloseCode.INTERNAL_ERROR)
+
+    def end(self) -> None:
+        """The client is gone: its session ends (the worker is told), local streams are left."""
+        if self not in self.edge.connections:
+            return
+        self.edge.connections.discard(self)
+        if self.session_id is not None:
+            self.edge.writer.put(connection_in(self.conn), b"", {GONE: "1"})
+        asyncio.get_running_loop().create_task(self._leave())
+
+    async def _leave(self) -> None:
+        if self._subscriber is not None and self.session_id is not None:
+            await self.edge.remove_client(self.session_id, self._subscriber)
+        await _unsubscribe(self._out)
+
+    def _close(self, code: CloseCode) -> None:
+        self.close_code = code
+        self.stopped.set()
+
+    def _error(self, code: ErrorCode, text: str) -> None:
+        self.edge.services.metrics.client_errors.labels(str(code)).inc()
+        self.channel.put_control(envelopes.error(code, text, self.session_id).encoded("named", self.encoding))
+

@@ -1,0 +1,58 @@
+"""This process on the cluster: its relay connection to NATS and its role — an edge, a worker,
+or both (`all`) — started in the app's lifespan and stopped at shutdown."""
+
+from __future__ import annotations
+
+import secrets
+
+from ..services import Services, SharedStores
+from ..settings import Settings
+from .calibration_kv import JetStreamCalibrationStore
+from .edge import ClusterEdge
+from .link import SyncLink, options_for
+from .votes_kv import JetStreamVoteStore
+from .subjects import CALIBRATION_CHANGED
+from .worker import ClusterWorker
+from .writer import BusWriter
+
+ROLES = ("edge", "worker", "all")
+
+
+def open_shared_stores(settings: Settings) -> SharedStores:
+    """Calibration and votes in JetStream, over a link of their own (blocking)."""
+    link = SyncLink(options_for(settings, "stores"))
+    return SharedStores(JetStreamCalibrationStore(link), JetStreamVoteStore(link), link.close)  # type: ignore[arg-type]
+
+
+class ClusterNode:
+    def __init__(self, services: Services):
+        self.services = services
+        self.edge: ClusterEdge | None = None
+        self.worker: ClusterWorker | None = None
+        self.client = None
+        self.writer: BusWriter | None = None
+
+    async def start(self) -> None:
+        s = self.services.settings
+        if s.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {s.role!r}")
+        self.client = await options_for(s, "relay").connect()
+        self.writer = writer = BusWriter(self.client, self.services.metrics)
+        self.services.announce_calibration = lambda user_id: writer.put(CALIBRATION_CHANGED, user_id.encode())
+        suffix = secrets.token_hex(3)
+        if s.role in ("worker", "all"):
+            self.worker = ClusterWorker(self.services, self.client, writer, f"w{suffix}")
+            await self.worker.start()
+        if s.role in ("edge", "all"):
+            self.edge = self.services.edge = ClusterEdge(self.services, self.client, writer, f"e{suffix}")
+            await self.edge.start()
+
+    async def close(self) -> None:
+        if self.edge is not None:
+            await self.edge.close()
+        if self.worker is not None:
+            await self.worker.close()
+        if self.writer is not None:
+            await self.writer.close()
+        if self.client is not None:
+            await self.client.drain()

@@ -1,0 +1,142 @@
+"""What edges and workers say to each other besides the client's own messages: typed, and
+converted to and from CBOR here and only here.
+
+A client's messages cross as they came (bytes; a header marks JSON text), so the worker's
+SessionController sees exactly what a WebSocket would have given it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import cbor2
+
+VERSION = 1
+TEXT = {"t": "1"}  # header of a message that was a text (JSON) frame
+NEXT_SEQUENCE = "n"  # header of the stream's messages: the number of the session's next frame
+CLOSE = "close"  # header of a connection's out message that closes the client (the code; no body)
+
+
+class RelayError(ValueError):
+    """A relay message this process cannot read (another version, corrupt)."""
+
+
+def _dump(obj: Any) -> bytes:
+    return cbor2.dumps({"v": VERSION, **asdict(obj)})
+
+
+def _load(cls: type, data: bytes) -> Any:
+    try:
+        fields = cbor2.loads(data)
+    except (cbor2.CBORDecodeError, ValueError) as e:
+        raise RelayError(f"{cls.__name__}: not CBOR ({e})") from None
+    if not isinstance(fields, dict) or fields.pop("v", None) != VERSION:
+        raise RelayError(f"{cls.__name__}: not a version {VERSION} relay message")
+    try:
+        return cls(**fields)
+    except TypeError as e:
+        raise RelayError(f"{cls.__name__}: {e}") from None
+
+
+def as_client_message(data: bytes, headers: dict[str, str] | None) -> bytes | str:
+    return data.decode() if headers and headers.get("t") == "1" else data
+
+
+def as_relayed(message: bytes | str) -> tuple[bytes, dict[str, str] | None]:
+    return (message.encode(), TEXT) if isinstance(message, str) else (message, None)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Edge → the workers' queue group: a new connection's hello (``first``), or, with
+    ``session_id``, a session whose worker was lost, to be taken over from ``next_sequence``."""
+
+    conn: str
+    edge: str
+    first: bytes
+    text: bool = False
+    session_id: str | None = None
+    next_sequence: int = 0
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Claim":
+        return _load(cls, data)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The worker's answer: the session it holds for the connection (None: refused; the
+    reasons went to the client on its out subject, with ``close_code`` when it must close)."""
+
+    worker: str
+    session_id: str | None = None
+    format: str = "named"
+    encoding: str = "cbor"
+    close_code: int | None = None
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Claimed":
+        return _load(cls, data)
+
+
+@dataclass(frozen=True)
+class Control:
+    """Edge → the worker holding a session: ``stream`` (publish this format too) or ``resume``
+    (the client is back through ``conn`` on ``edge``, proving it with ``token``)."""
+
+    op: str
+    format: str = "named"
+    encoding: str = "cbor"
+    conn: str = ""
+    edge: str = ""
+    token: str = ""
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Control":
+        return _load(cls, data)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A session's life, to the edges of its watchers: ``started`` (a session of this id or
+    name runs again), ``paused`` (a named session's publisher left), ``ended``."""
+
+    kind: str
+    reason: str = ""
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Event":
+        return _load(cls, data)
+
+
+@dataclass
+class DirectoryEntry:
+    """A session in the cluster's directory (JetStream KV, refreshed while its worker lives):
+    who holds it, what a watcher's welcome says, and the configuration a reclaim restores."""
+
+    worker: str
+    edge: str
+    conn: str
+    welcome: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    named: bool = False
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "DirectoryEntry":
+        return _load(cls, data)

@@ -1,0 +1,337 @@
+"""The worker role: claims sessions from the workers' queue group and runs them — inference,
+mapping, the output clock — with the same SessionController as the embedded server. What the
+client sends arrives on the connection's `in` subject from its edge; replies go back on its
+`out` subject; the session's stream is published once per format (stream_channel.py).
+
+The worker leaves the queue group while it has no room, so a claim goes to a worker that has.
+It heartbeats (edges reclaim its sessions elsewhere when the heartbeat stops) and watches
+the edges' heartbeats: the sessions of a lost edge keep running, without a client, for
+`resume_window_s`, so the client can `resume` them through another edge; their watchers on
+other edges see no gap. Its sessions are recorded in the directory bucket (who holds each,
+what a watcher's welcome says, the configuration a reclaim restores); a worker that finds
+one of its sessions recorded under another worker (it was taken for lost) lets it go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import cbor2
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from ..live.controller import Reclaim, SessionController
+from ..live.session import Session
+from ..protocol import envelopes
+from ..protocol.codec import Encoding
+from ..protocol.constants import CloseCode
+from ..services import Services
+from ..sinks.outbox import Message
+from ..sinks.wire import Subscriber
+from .buckets import bucket
+from .link import unsubscribe as _unsubscribe
+from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
+from .stream_channel import BusStreamChannel
+from .subjects import (BUCKET_SESSIONS, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
+                       session_events, worker_alive)
+from .writer import BusWriter
+
+log = logging.getLogger(__name__)
+GONE = "gone"  # header of an edge's message on a connection's `in`: the client left
+
+
+class ConnectionChannel:
+    """The ClientChannel of a client on another process: its edge, through the bus."""
+
+    def __init__(self, writer: BusWriter, conn: str):
+        self._writer = writer
+        self.subject = connection_out(conn)
+        self.detached = False  # the edge was lost: nothing to send to until a resume
+
+    def put_control(self, message: Message) -> None:
+        if not self.detached:
+            self._writer.put(self.subject, *as_relayed(message))
+
+    put_data = put_control
+
+    def end(self) -> None:
+        pass  # the controller's close code says how the connection ends
+
+    def close(self, code: int) -> None:
+        if not self.detached:
+            self._writer.put(self.subject, b"", {CLOSE: str(int(code))})
+
+
+@dataclass(eq=False)
+class Held:
+    """A client connection this worker serves, and its session once the hello was accepted."""
+
+    conn: str
+    edge: str
+    channel: ConnectionChannel
+    controller: SessionController
+    inbound: Subscription | None = None
+    control: Subscription | None = None
+    lost_since: float | None = None  # when its edge stopped heartbeating
+    streams: dict[tuple[str, str], Subscriber] = field(default_factory=dict)
+
+    @property
+    def session(self) -> Session | None:
+        return self.controller.session
+
+
+class ClusterWorker:
+    def __init__(self, services: Services, client: Client, writer: BusWriter, worker_id: str):
+        self.services = services
+        self.settings = services.settings
+        self.client = client
+        self.writer = writer
+        self.id = worker_id
+        self.held: dict[str, Held] = {}  # by connection id
+        self._by_session: dict[str, Held] = {}
+        self._edges_seen: dict[str, float] = {}
+        self._claims: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
+        self._tasks: list[asyncio.Task] = []
+        self.directory: KeyValue | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        self.directory = await bucket(self.client, BUCKET_SESSIONS, ttl_s=s.directory_ttl_s)
+        self._subscriptions.append(await self.client.subscribe("avatar.alive.edge.*", cb=self._on_edge_alive))
+        self._subscriptions.append(await self.client.subscribe(CALIBRATION_CHANGED, cb=self._on_calibration))
+        await self._join_queue()
+        self._tasks = [asyncio.create_task(self._heartbeat(), name="worker-heartbeat"),
+                       asyncio.create_task(self._housekeeping(), name="worker-housekeeping")]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for held in tuple(self.held.values()):
+            await self._release(held, CloseCode.GOING_AWAY, "worker stopping")
+        for sub in self._subscriptions + ([self._claims] if self._claims else []):
+            await _unsubscribe(sub)
+
+    # -- the queue group -----------------------------------------------------------------------
+    async def _join_queue(self) -> None:
+        if self._claims is None and not self.services.registry.full:
+            self._claims = await self.client.subscribe(CLAIM, queue=WORKER_QUEUE, cb=self._on_claim)
+
+    async def _update_queue(self) -> None:
+        if self.services.registry.full and self._claims is not None:
+            claims, self._claims = self._claims, None
+            await _unsubscribe(claims)
+        else:
+            await self._join_queue()
+
+    async def _on_claim(self, msg: Msg) -> None:
+        try:
+            claim = Claim.decode(msg.data)
+        except RelayError as e:
+            log.warning("claim dropped: %s", e)
+            return
+        self._edges_seen.setdefault(claim.edge, time.monotonic())
+        self._edges_seen[claim.edge] = max(self._edges_seen[claim.edge], time.monotonic())
+        reclaim = None
+        if claim.session_id is not None:
+            entry = await self._entry(claim.session_id)
+            reclaim = Reclaim(claim.session_id, claim.next_sequence, entry.config if entry else {})
+        channel = ConnectionChannel(self.writer, claim.conn)
+        controller = SessionController(self.services, channel, resume_token=secrets.token_urlsafe(24),
+                                       reclaim=reclaim)
+        held = Held(claim.conn, claim.edge, channel, controller)
+        controller.attach_stream = lambda session, subscriber: self._want(session, held, subscriber.format,
+                                                                          subscriber.encoding)
+        controller.on_config = lambda session: self._record(held)
+        held.inbound = await self._subscribe_inbound(held)
+        await controller.receive(claim.first.decode() if claim.text else claim.first)
+        session = held.session
+        if session is None:  # refused (the reasons went to the client): the edge may claim again
+            await _unsubscribe(held.inbound)
+            await msg.respond(Claimed(self.id, close_code=controller.close_code).encode())
+            return
+        self.held[held.conn] = held
+        self._by_session[session.id] = held
+        held.control = await self.client.subscribe(session_control(session.id), cb=self._on_control,
+                                                   pending_msgs_limit=64)
+        await self._put_entry(held)
+        self.writer.put(session_events(session.id), Event("started").encode())
+        await msg.respond(Claimed(self.id, session.id, session.hello.format, controller.encoding).encode())
+        asyncio.create_task(self._until_stopped(held), name=f"held-{held.conn}")
+        await self._update_queue()
+        if reclaim is not None:
+            log.info("session %s reclaimed by worker %s at frame %d", session.id, self.id, claim.next_sequence)
+
+    async def _subscribe_inbound(self, held: Held) -> Subscription:
+        async def inbound(msg: Msg) -> None:
+            if msg.headers and msg.headers.get(GONE):
+                held.controller.end()
+                await self._release(held, None)
+                return
+            await held.controller.receive(as_client_message(msg.data, msg.headers))
+
+        return await self.client.subscribe(connection_in(held.conn), cb=inbound,
+                                           pending_msgs_limit=self.settings.bus_pending_messages)
+
+    async def _until_stopped(self, held: Held) -> None:
+        await held.controller.stopped.wait()
+        await self._release(held, held.controller.close_code)
+
+    async def _release(self, held: Held, code: int | None, reason: str = "ended") -> None:
+        """The connection is over: its session ends, its edge is told to close the client."""
+        if self.held.pop(held.conn, None) is None:
+            return
+        session = held.session
+        held.controller.end()
+        if code is not None:
+            held.channel.close(code)
+        for sub in (held.inbound, held.control):
+            await _unsubscribe(sub)
+        if session is not None:
+            self._by_session.pop(session.id, None)
+            kind = "paused" if session.hello.session_name else "ended"
+            self.writer.put(session_events(session.id), Event(kind, reason).encode())
+            await self._delete_entry(session.id)
+        await self._update_queue()
+
+    # -- the stream, per format ----------------------------------------------------------------
+    def _want(self, session: Session, held: Held, fmt: str, encoding: Encoding) -> None:
+        """The session's stream in this form on the bus, from now until the session ends."""
+        if (fmt, encoding) in held.streams:
+            return
+        channel = BusStreamChannel(self.writer, frames(session.id, fmt, encoding), session.output)
+        held.streams[(fmt, encoding)] = subscriber = Subscriber(channel, fmt, encoding)
+        session.wire.subscribe(subscriber)
+
+    async def _on_control(self, msg: Msg) -> None:
+        try:
+            control = Control.decode(msg.data)
+        except RelayError as e:
+            log.warning("control dropped: %s", e)
+            return
+        session_id = msg.subject.split(".")[2]
+        held = self._by_session.get(session_id)
+        if held is None or held.session is None:
+            await msg.respond(Claimed(self.id).encode())
+            return
+        session = held.session
+        if control.op == "stream" and control.format in ("named", "packed") and control.encoding in ("cbor", "json"):
+            self._want(session, held, control.format, control.encoding)  # type: ignore[arg-type]
+            await msg.respond(Claimed(self.id, session.id, control.format, control.encoding).encode())
+        elif control.op == "resume" and hmac.compare_digest(control.token.encode(),
+                                                            (held.controller.resume_token or "").encode()):
+            await self._resume(held, control)
+            await msg.respond(Claimed(self.id, session.id, session.hello.format, held.controller.encoding).encode())
+        else:
+            await msg.respond(Claimed(self.id).encode())
+
+    async def _resume(self, held: Held, control: Control) -> None:
+        """The client is back through another edge: its replies go there from now on."""
+        await _unsubscribe(held.inbound)
+        del self.held[held.conn]
+        held.conn, held.edge, held.lost_since = control.conn, control.edge, None
+        self._edges_seen[held.edge] = time.monotonic()
+        held.channel = held.controller.channel = ConnectionChannel(self.writer, held.conn)
+        self.held[held.conn] = held
+        held.inbound = await self._subscribe_inbound(held)
+        session = held.session
+        assert session is not None
+        config = {**session.config(), "resume_token": held.controller.resume_token, "resumed": True}
+        welcome = envelopes.welcome(self.services.session_info(session), config)
+        held.channel.put_control(welcome.encoded("named", held.controller.encoding))
+        await self._put_entry(held)
+        log.info("session %s resumed through edge %s", session.id, held.edge)
+
+    async def _on_calibration(self, msg: Msg) -> None:
+        """A user's calibration changed (saved, reverted, deleted) somewhere in the cluster."""
+        try:
+            user_id = msg.data.decode()
+        except UnicodeDecodeError:
+            return
+        if any(h.session is not None and h.session.hello.user_id == user_id for h in self.held.values()):
+            table = await asyncio.to_thread(self.services.calibration.get, user_id)
+            self.services.registry.apply_calibration(user_id, table)
+
+    # -- liveness ------------------------------------------------------------------------------
+    async def _on_edge_alive(self, msg: Msg) -> None:
+        self._edges_seen[msg.subject.rsplit(".", 1)[1]] = time.monotonic()
+
+    async def _heartbeat(self) -> None:
+        subject = worker_alive(self.id)
+        while True:
+            self.writer.put(subject, b"")
+            await asyncio.sleep(self.settings.heartbeat_s)
+
+    async def _housekeeping(self) -> None:
+        """Every second: lost edges' sessions detach (and end after the resume window), and
+        the directory records are refreshed (their bucket forgets what is not)."""
+        s = self.settings
+        while True:
+            await asyncio.sleep(min(1.0, s.edge_timeout_s / 2))
+            now = time.monotonic()
+            for held in tuple(self.held.values()):
+                if held.lost_since is None and now - self._edges_seen.get(held.edge, now) > s.edge_timeout_s:
+                    held.lost_since = now
+                    held.channel.detached = True
+                    log.info("edge %s lost: session %s waits %g s for a resume", held.edge,
+                             held.session.id if held.session else "-", s.resume_window_s)
+                elif held.lost_since is not None and now - held.lost_since > s.resume_window_s:
+                    await self._release(held, None, "not resumed")
+                else:
+                    await self._refresh_entry(held)
+
+    # -- the directory -------------------------------------------------------------------------
+    def _record(self, held: Held) -> None:
+        if held.conn in self.held:
+            asyncio.create_task(self._put_entry(held))
+
+    async def _put_entry(self, held: Held) -> None:
+        session = held.session
+        if session is None or self.directory is None:
+            return
+        entry = DirectoryEntry(self.id, held.edge, held.conn, envelopes.welcome_payload(self.services.session_info(session)),
+                               _plain(session.config()), session.hello.session_name is not None)
+        try:
+            await self.directory.put(session.id, entry.encode())
+        except nats.errors.Error as e:
+            log.warning("directory: could not record session %s: %s", session.id, e)
+
+    async def _refresh_entry(self, held: Held) -> None:
+        session = held.session
+        if session is None:
+            return
+        entry = await self._entry(session.id)
+        if entry is not None and entry.worker != self.id:  # another worker reclaimed it: let go
+            log.warning("session %s is now held by worker %s; letting it go", session.id, entry.worker)
+            held.channel.detached = True
+            await self._release(held, None, "reclaimed")
+            return
+        await self._put_entry(held)
+
+    async def _entry(self, session_id: str) -> DirectoryEntry | None:
+        if self.directory is None:
+            return None
+        try:
+            return DirectoryEntry.decode((await self.directory.get(session_id)).value)
+        except (KeyNotFoundError, KeyDeletedError, RelayError):
+            return None
+
+    async def _delete_entry(self, session_id: str) -> None:
+        entry = await self._entry(session_id)
+        if entry is not None and entry.worker == self.id and self.directory is not None:
+            await self.directory.delete(session_id)
+
+
+def _plain(config: dict) -> dict:
+    """A session's config as plain CBOR-able data (tuples become lists)."""
+    return cbor2.loads(cbor2.dumps(config))
+
