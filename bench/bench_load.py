@@ -93,7 +93,10 @@ def rss_mib(pids: list[int]) -> float:
 def _children(pid: int) -> list[int]:
     kids = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        kids += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            kids += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
     return kids + [g for k in kids for g in _children(k)]
 
 

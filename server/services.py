@@ -16,7 +16,7 @@ from calibration.store import CalibrationStore
 from calibration.table import CalibrationTable
 
 from . import __version__
-from .assets.rig_store import RigStore
+from .assets.rig_store import RigMirror, RigStore
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .live.bus import Bus, InProcessBus
@@ -72,6 +72,7 @@ class SharedStores:
 
     calibration: CalibrationStore
     votes: VoteStore
+    rigs: RigMirror
     close: Callable[[], None]
 
 
@@ -99,14 +100,16 @@ class Services:
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> "Services":
         """Opens the stores and loads the speech model (blocking: call it off the event loop).
-        ``shared``: calibration and votes of a cluster (else SQLite files in the data folder)."""
+        ``shared``: calibration, votes and uploaded rigs of a cluster (else SQLite files and a
+        rigs folder in the data folder)."""
         metrics = Metrics()
         data = settings.data_dir
         if shared is not None:
             calibration, votes = shared.calibration, shared.votes
         else:
             calibration, votes = CalibrationStore(data / "calibration.sqlite3"), VoteStore(data / "ab_votes.sqlite3")
-        services = cls(settings, RigStore.from_dir(settings.rigs_dir, data / "rigs"),
+        rigs = RigStore.from_dir(settings.rigs_dir, data / "rigs", shared.rigs if shared is not None else None)
+        services = cls(settings, rigs,
                        ModelStore(settings.models, progress=False), calibration, StrategyRegistry(settings.rigs_dir),
                        votes, SpeechService.from_settings(settings),
                        RecordingStore(data / "recordings"), metrics,

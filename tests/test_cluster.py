@@ -20,7 +20,8 @@ import httpx2
 import pytest
 import websockets
 
-from tests.nats_server import free_port
+from tests.conftest import REPO
+from tests.nats_server import free_port, nats_server
 from tests.test_calibration_table import table as calibration_table
 
 FPS = 15.0
@@ -239,6 +240,55 @@ def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
 
     during = asyncio.run(scenario())
     assert len(during) / 4.0 >= 0.8 * FPS, f"the publisher got {len(during) / 4.0:.1f} frames/s"
+
+
+def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(cluster):
+    edge_a, edge_b = cluster[0], cluster[1]
+    avatar = (REPO / "web_avatar" / "public" / "avatars" / "default.glb").read_bytes()
+    rig_id = f"uploaded-{time.monotonic_ns()}"
+
+    async def scenario():
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_a.port}", timeout=60) as http:
+            response = await http.post("/v1/rigs", params={"id": rig_id, "filename": "default.glb",
+                                                           "user_id": "uploader"}, content=avatar)
+            assert response.status_code == 201, response.text
+        received = Received()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
+            await pub.send(hello(rig=rig_id))
+            reader = asyncio.create_task(read(pub, received))
+            welcome = await first(received, "welcome")
+            reader.cancel()
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_b.port}", timeout=60) as http:
+            erased = (await http.delete("/v1/users/uploader")).json()
+            listed = [r["id"] for r in (await http.get("/v1/rigs")).json()]
+        return response.json(), welcome["payload"], erased, listed
+
+    uploaded, welcome, erased, listed = asyncio.run(scenario())
+    assert welcome["rig"] == rig_id and welcome["channels"] == [c["name"] for c in uploaded["channels"]]
+    assert erased["rigs"] == 1 and rig_id not in listed
+
+
+def test_limits_are_kept_at_the_edge_and_a_hello_without_workers_is_told_so(tmp_path):
+    with nats_server(tmp_path) as own_nats:  # a cluster with no worker at all
+        (edge,) = start_nodes(own_nats, ["edge"], tmp_path, {"AVATAR_DRIVER_MAX_MESSAGE_BYTES": "1000"})
+        try:
+            assert asyncio.run(limits_and_no_worker(edge)) == ("too_large", "no_hello", "server_busy")
+        finally:
+            stop([edge])
+
+
+async def limits_and_no_worker(edge: Node) -> tuple[str, ...]:
+    received = Received()
+    async with websockets.connect(ws_url(edge), max_size=None) as ws:
+        reader = asyncio.create_task(read(ws, received))
+        await ws.send(b"x" * 2000)
+        too_large = await first(received, "error")
+        await ws.send(cbor2.dumps({"type": "video_frame", "payload": {}}))
+        before_hello = await first(received, "error")
+        await ws.send(hello())
+        busy = await first(received, "error")
+        reader.cancel()
+    return tuple(m["payload"]["code"] for m in (too_large, before_hello, busy))
 
 
 def holder(workers: list[Node]) -> Node:

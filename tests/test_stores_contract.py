@@ -41,6 +41,11 @@ def votes(request, tmp_path):
     store.close()
 
 
+def fresh_tag() -> str:
+    """A rig id part no other test used."""
+    return f"t{next(_users)}"
+
+
 def fresh_user() -> str:
     """A user id no other test used (the JetStream buckets live for the whole test run);
     with characters a KV key may not hold."""
@@ -99,3 +104,58 @@ def test_votes_are_stored_once_per_trial_and_erased_per_user(votes):
     assert votes.erase_user(u) == 2
     assert [v["trial_id"] for v in votes.all() if v["trial_id"] in trials] == [trials[2]]
     assert votes.erase_user(u) == 0
+
+
+@pytest.fixture(params=["folder", "jetstream"])
+def rig_stores(request, tmp_path):
+    """Two RigStores over the same storage, as two processes (or a restart) see it."""
+    from server.assets.rig_store import RigStore
+    from server.cluster.rig_objects import ObjectStoreRigs
+    from tests.conftest import REPO
+    if request.param == "folder":
+        return lambda: RigStore.from_dir(REPO / "rigs", tmp_path / "uploads")
+    mirror = ObjectStoreRigs(request.getfixturevalue("link"))
+    return lambda: RigStore.from_dir(REPO / "rigs", mirror=mirror)
+
+
+def test_uploaded_rigs_are_kept_replaced_refused_and_erased_with_their_owner(rig_stores):
+    """What one store does, a store opened afterwards (a restart, another process) sees."""
+    from avatar_mapping.rig import RigDefinition
+    store = rig_stores()
+    base = store.get("arkit52").to_dict()
+    tag = fresh_tag()
+    mine, theirs = (RigDefinition.from_dict({**base, "id": f"rig-{tag}-{i}"}) for i in range(2))
+    user = fresh_user()
+    store.add(mine, owner=user)
+    store.add(theirs)
+    later = rig_stores()
+    assert later.get(mine.id) is not None and later.owner(mine.id) == user and mine.id in later.ids()
+    with pytest.raises(FileExistsError):
+        later.add(mine)
+    later.add(mine, replace=True, owner=user)
+    with pytest.raises(FileExistsError):
+        later.add(RigDefinition.from_dict(base))  # built in
+    with pytest.raises(PermissionError):
+        later.remove("arkit52")
+    assert later.erase_user(user) == 1
+    assert later.get(mine.id) is None and later.get(theirs.id) is not None
+    later.remove(theirs.id)
+    with pytest.raises(KeyError):
+        later.remove(theirs.id)
+    again = rig_stores()
+    assert again.get(mine.id) is None and again.get(theirs.id) is None and mine.id not in again.ids()
+
+
+def test_a_cluster_store_sees_what_another_process_changed_at_once(link):
+    """On a cluster every process's store reads the object store: no stale copy survives."""
+    from avatar_mapping.rig import RigDefinition
+    from server.assets.rig_store import RigStore
+    from server.cluster.rig_objects import ObjectStoreRigs
+    from tests.conftest import REPO
+    edge, worker = (RigStore.from_dir(REPO / "rigs", mirror=ObjectStoreRigs(link)) for _ in range(2))
+    rig = RigDefinition.from_dict({**edge.get("arkit52").to_dict(), "id": f"rig-{fresh_tag()}"})
+    assert worker.get(rig.id) is None
+    edge.add(rig, owner="ana")
+    assert worker.get(rig.id) == rig and worker.owner(rig.id) == "ana"
+    edge.remove(rig.id)
+    assert worker.get(rig.id) is None and rig.id not in worker.ids()

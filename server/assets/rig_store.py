@@ -4,46 +4,94 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Protocol
 
 from avatar_mapping.rig import RigDefinition, RigError
 
 
+class RigMirror(Protocol):
+    """Where a cluster keeps uploaded rigs (a JetStream object store: server/cluster/
+    rig_objects.py): each rig's JSON document, with its owner. It is the truth; this
+    process's copies are refreshed from it."""
+
+    def put(self, rig_id: str, document: dict[str, Any]) -> None: ...
+
+    def get(self, rig_id: str) -> dict[str, Any] | None: ...
+
+    def delete(self, rig_id: str) -> bool: ...
+
+    def documents(self) -> dict[str, dict[str, Any]]: ...
+
 
 class RigStore:
     """Built-in rigs (read-only) plus uploaded ones, saved as JSON in `upload_dir` with the user
-    who uploaded them, when they said (so erasing a user removes their avatars' rigs)."""
+    who uploaded them, when they said (so erasing a user removes their avatars' rigs) — or, on
+    a cluster, in the `mirror` every process shares."""
 
     def __init__(self, rigs: dict[str, RigDefinition], upload_dir: Path | None = None,
-                 uploaded: dict[str, RigDefinition] | None = None, owners: dict[str, str] | None = None):
+                 uploaded: dict[str, RigDefinition] | None = None, owners: dict[str, str] | None = None,
+                 mirror: RigMirror | None = None):
         self._builtin = dict(rigs)
         self._uploaded = dict(uploaded or {})
         self._owners = dict(owners or {})
         self._rigs = {**self._uploaded, **self._builtin}
         self.upload_dir = upload_dir
+        self.mirror = mirror
 
     @classmethod
-    def from_dir(cls, folder: Path, upload_dir: Path | None = None) -> "RigStore":
+    def from_dir(cls, folder: Path, upload_dir: Path | None = None, mirror: RigMirror | None = None) -> "RigStore":
         rigs, _ = _load(folder)
         if not rigs:
             raise RigError(f"no rig definitions found in {folder}")
+        if mirror is not None:
+            return cls(rigs, mirror=mirror)
         uploaded, owners = _load(upload_dir) if upload_dir is not None and upload_dir.is_dir() else ({}, {})
         return cls(rigs, upload_dir, uploaded, owners)
 
     def owner(self, rig_id: str) -> str | None:
+        if self.mirror is not None:
+            self._refresh(rig_id)
         return self._owners.get(rig_id)
+
+    def _refresh(self, rig_id: str | None = None) -> None:
+        """This process's copies of the mirror's rigs (one, or all), as the mirror has them now."""
+        assert self.mirror is not None
+        if rig_id is not None:
+            document = self.mirror.get(rig_id)
+            documents = {rig_id: document} if document is not None else {}
+            stale = [rig_id]
+        else:
+            documents, stale = self.mirror.documents(), list(self._uploaded)
+        for gone in stale:
+            self._uploaded.pop(gone, None)
+            self._rigs.pop(gone, None)
+            self._owners.pop(gone, None)
+        for rid, document in documents.items():
+            if rid in self._builtin:
+                continue
+            rig = RigDefinition.from_dict(document)
+            self._uploaded[rid] = self._rigs[rid] = rig
+            if isinstance(document.get("owner"), str):
+                self._owners[rid] = document["owner"]
 
     def add(self, rig: RigDefinition, replace: bool = False, owner: str | None = None) -> None:
         """Save an uploaded rig; built-in rigs cannot be replaced."""
         if rig.id in self._builtin:
             raise FileExistsError(f"rig {rig.id!r} is built in; choose another id")
+        if self.mirror is not None:
+            self._refresh(rig.id)
         if rig.id in self._uploaded and not replace:
             raise FileExistsError(f"rig {rig.id!r} exists; pass replace=true to overwrite it")
-        if self.upload_dir is None:
+        document = {**rig.to_dict(), **({"owner": owner} if owner else {})}
+        if self.mirror is not None:
+            self.mirror.put(rig.id, document)
+        elif self.upload_dir is None:
             raise RuntimeError("this server has no folder for uploaded rigs")
-        self.upload_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.upload_dir / f".{rig.id}.json.tmp"
-        tmp.write_text(json.dumps({**rig.to_dict(), **({"owner": owner} if owner else {})}, indent=1))
-        tmp.replace(self.upload_dir / f"{rig.id}.json")  # atomic
+        else:
+            self.upload_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.upload_dir / f".{rig.id}.json.tmp"
+            tmp.write_text(json.dumps(document, indent=1))
+            tmp.replace(self.upload_dir / f"{rig.id}.json")  # atomic
         self._uploaded[rig.id] = rig
         self._rigs[rig.id] = rig
         self._owners.pop(rig.id, None)
@@ -55,6 +103,13 @@ class RigStore:
         built-in one."""
         if rig_id in self._builtin:
             raise PermissionError(f"rig {rig_id!r} is built in")
+        if self.mirror is not None:
+            if not self.mirror.delete(rig_id):
+                raise KeyError(rig_id)
+            self._uploaded.pop(rig_id, None)
+            self._rigs.pop(rig_id, None)
+            self._owners.pop(rig_id, None)
+            return
         if rig_id not in self._uploaded:
             raise KeyError(rig_id)
         if self.upload_dir is not None:
@@ -64,15 +119,21 @@ class RigStore:
 
     def erase_user(self, user_id: str) -> int:
         """Deletes every rig the user uploaded; returns how many."""
+        if self.mirror is not None:
+            self._refresh()
         owned = [r for r, owner in self._owners.items() if owner == user_id]
         for rig_id in owned:
             self.remove(rig_id)
         return len(owned)
 
     def get(self, rig_id: str) -> RigDefinition | None:
+        if self.mirror is not None and rig_id not in self._builtin:
+            self._refresh(rig_id)
         return self._rigs.get(rig_id)
 
     def ids(self) -> list[str]:
+        if self.mirror is not None:
+            self._refresh()
         return sorted(self._rigs)
 
     def all(self) -> list[RigDefinition]:

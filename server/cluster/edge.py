@@ -27,7 +27,7 @@ from nats.aio.subscription import Subscription
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from ..limits import ViolationWindow
+from ..limits import RateLimiter, ViolationWindow
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
 from ..protocol.codec import Encoding, ProtocolError, decode
@@ -58,6 +58,8 @@ class _Stream:
     events: Subscription | None = None
     next_sequence: int = 0
     paused_until: float | None = None
+    published: set[tuple[str, str]] = field(default_factory=set)  # forms its worker confirmed
+    entry: DirectoryEntry | None = None  # its directory record, as of its last start
 
 
 class ClusterEdge:
@@ -101,6 +103,8 @@ class ClusterEdge:
             stream = self._streams[session_id] = _Stream()
             stream.events = await self.client.subscribe(session_events(session_id), cb=self._on_event)
         stream.clients.append(subscriber)
+        if subscriber.watcher is False:  # the publisher's own form is published from the start
+            stream.published.add((subscriber.format, subscriber.encoding))
         form = (subscriber.format, subscriber.encoding)
         if form not in stream.forms:
             stream.forms[form] = await self.client.subscribe(
@@ -131,14 +135,20 @@ class ClusterEdge:
 
         return fan_out
 
-    async def want_stream(self, session_id: str, fmt: str, encoding: str) -> bool:
-        """Asks the worker holding the session to publish its stream in this form too."""
+    async def want_stream(self, session_id: str, stream: _Stream, fmt: str, encoding: str) -> bool:
+        """Asks the worker holding the session to publish its stream in this form too (once
+        per form and edge, however many watchers want it)."""
+        if (fmt, encoding) in stream.published:
+            return True
         try:
             reply = await self.client.request(session_control(session_id), Control("stream", fmt, encoding).encode(),
                                               timeout=self.settings.claim_timeout_s)
-            return Claimed.decode(reply.data).session_id is not None
+            published = Claimed.decode(reply.data).session_id is not None
         except (nats.errors.Error, RelayError, asyncio.TimeoutError):
             return False
+        if published:
+            stream.published.add((fmt, encoding))
+        return published
 
     async def _on_event(self, msg: Msg) -> None:
         session_id = msg.subject.split(".")[2]
@@ -152,9 +162,10 @@ class ClusterEdge:
         watchers = [c for c in stream.clients if c.watcher]
         if event.kind == "started":  # a worker (again) runs the session: watchers get a welcome
             stream.paused_until = None
-            entry = await self.entry(session_id)
+            stream.published.clear()
+            entry = stream.entry = await self.entry(session_id)
             for fmt, encoding in {(c.format, c.encoding) for c in watchers}:
-                await self.want_stream(session_id, fmt, encoding)
+                await self.want_stream(session_id, stream, fmt, encoding)
             if entry is not None:
                 for c in watchers:
                     welcome = envelopes.welcome_of(entry.welcome, watching_format=c.format)
@@ -188,16 +199,17 @@ class ClusterEdge:
     # -- watchers ----------------------------------------------------------------------------------
     async def watch(self, session_id: str, subscriber: Subscriber, wait: bool) -> Outgoing | WatchRefusal:
         """The first message for a watcher of a session held anywhere in the cluster, or why not."""
-        entry = await self.entry(session_id)
+        known = self._streams.get(session_id)
+        entry = known.entry if known is not None and known.entry is not None else await self.entry(session_id)
         if entry is None and not wait:
             return WatchRefusal.UNKNOWN_SESSION
-        stream = self._streams.get(session_id)
-        if stream is not None and sum(c.watcher for c in stream.clients) >= self.settings.max_watchers_per_session:
+        if known is not None and sum(c.watcher for c in known.clients) >= self.settings.max_watchers_per_session:
             return WatchRefusal.TOO_MANY_WATCHERS
         subscriber.watcher = True
         self.services.metrics.watchers.inc()
-        await self.add_client(session_id, subscriber)
-        if entry is None or not await self.want_stream(session_id, subscriber.format, subscriber.encoding):
+        stream = await self.add_client(session_id, subscriber)
+        stream.entry = stream.entry or entry
+        if entry is None or not await self.want_stream(session_id, stream, subscriber.format, subscriber.encoding):
             return envelopes.session_paused("waiting", self.settings.watch_linger_s, session_id)
         return envelopes.welcome_of(entry.welcome, watching_format=subscriber.format)
 
@@ -247,6 +259,7 @@ class EdgeConnection:
         self._subscriber: Subscriber | None = None
         self._out: Subscription | None = None
         self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
+        self._rate = RateLimiter(self.settings.max_messages_per_s)
         self._hello_deadline = time.monotonic() + self.settings.hello_timeout_s
 
     @property
@@ -259,14 +272,21 @@ class EdgeConnection:
             self._close(CloseCode.HELLO_TIMEOUT)
 
     async def receive(self, data: bytes | str) -> None:
-        if self.session_id is not None:
-            self.edge.writer.put(connection_in(self.conn), *as_relayed(data))
-            return
-        self.encoding = "json" if isinstance(data, str) else "cbor"
+        """Relays the message to the session's worker, or (the first one) claims a worker. What
+        is over the size or rate limits is refused here, before it costs the bus anything."""
+        if self.session_id is None:
+            self.encoding = "json" if isinstance(data, str) else "cbor"
         try:
-            if len(data) > self.settings.max_message_bytes:
+            s = self.settings
+            if len(data) > s.max_message_bytes:
                 raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {len(data)} bytes is over the limit of "
-                                    f"{self.settings.max_message_bytes} bytes")
+                                    f"{s.max_message_bytes} bytes")
+            if not self._rate.allow():
+                raise ProtocolError(ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per "
+                                    "second; message dropped")
+            if self.session_id is not None:
+                self.edge.writer.put(connection_in(self.conn), *as_relayed(data))
+                return
             envelope, _ = decode(data)
             if envelope.type == MessageType.BYE:
                 self._close(CloseCode.NORMAL)
@@ -280,7 +300,9 @@ class EdgeConnection:
         except ProtocolError as e:
             self._error(e.code, e.message)
             if self._violations.add():
-                self._close(CloseCode.POLICY)
+                self._error(ErrorCode.TOO_MANY_ERRORS, f"{self._violations.max_count} bad messages within "
+                            f"{self._violations.window_s:g} s; closing")
+                self._close(CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY)
 
     async def _claim(self, hello: bytes | str, session_id: str | None = None, next_sequence: int = 0) -> bool:
         await self._listen()

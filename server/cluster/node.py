@@ -10,6 +10,7 @@ from ..settings import Settings
 from .calibration_kv import JetStreamCalibrationStore
 from .edge import ClusterEdge
 from .link import SyncLink, options_for
+from .rig_objects import ObjectStoreRigs
 from .votes_kv import JetStreamVoteStore
 from .subjects import CALIBRATION_CHANGED
 from .worker import ClusterWorker
@@ -19,9 +20,10 @@ ROLES = ("edge", "worker", "all")
 
 
 def open_shared_stores(settings: Settings) -> SharedStores:
-    """Calibration and votes in JetStream, over a link of their own (blocking)."""
+    """Calibration, votes and uploaded rigs in JetStream, over a link of their own (blocking)."""
     link = SyncLink(options_for(settings, "stores"))
-    return SharedStores(JetStreamCalibrationStore(link), JetStreamVoteStore(link), link.close)  # type: ignore[arg-type]
+    return SharedStores(JetStreamCalibrationStore(link), JetStreamVoteStore(link),  # type: ignore[arg-type]
+                        ObjectStoreRigs(link), link.close)
 
 
 class ClusterNode:

@@ -162,7 +162,7 @@ class ClusterWorker:
         self.held[held.conn] = held
         self._by_session[session.id] = held
         held.control = await self.client.subscribe(session_control(session.id), cb=self._on_control,
-                                                   pending_msgs_limit=64)
+                                                   pending_msgs_limit=self.settings.bus_pending_messages)
         await self._put_entry(held)
         self.writer.put(session_events(session.id), Event("started").encode())
         await msg.respond(Claimed(self.id, session.id, session.hello.format, controller.encoding).encode())
