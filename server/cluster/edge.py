@@ -47,6 +47,9 @@ from .worker import GONE
 from .writer import BusWriter
 
 log = logging.getLogger(__name__)
+# A stream's messages waiting for this edge's fan-out: a few, so that an edge that falls
+# behind drops stale frames (counted) instead of queueing seconds of them.
+STREAM_PENDING = 8
 
 
 @dataclass(eq=False)
@@ -109,7 +112,7 @@ class ClusterEdge:
         if form not in stream.forms:
             stream.forms[form] = await self.client.subscribe(
                 frames(session_id, *form), cb=self._fan_out(stream, form),
-                pending_msgs_limit=self.settings.bus_pending_messages)
+                pending_msgs_limit=STREAM_PENDING)
         return stream
 
     async def remove_client(self, session_id: str, subscriber: Subscriber) -> None:

@@ -3,7 +3,10 @@ or both (`all`) — started in the app's lifespan and stopped at shutdown."""
 
 from __future__ import annotations
 
+import logging
 import secrets
+
+from nats.errors import SlowConsumerError
 
 from ..services import Services, SharedStores
 from ..settings import Settings
@@ -16,6 +19,7 @@ from .subjects import CALIBRATION_CHANGED
 from .worker import ClusterWorker
 from .writer import BusWriter
 
+log = logging.getLogger(__name__)
 ROLES = ("edge", "worker", "all")
 
 
@@ -38,7 +42,7 @@ class ClusterNode:
         s = self.services.settings
         if s.role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {s.role!r}")
-        self.client = await options_for(s, "relay").connect()
+        self.client = await options_for(s, "relay").connect(error_cb=self._on_error)
         self.writer = writer = BusWriter(self.client, self.services.metrics)
         self.services.announce_calibration = lambda user_id: writer.put(CALIBRATION_CHANGED, user_id.encode())
         suffix = secrets.token_hex(3)
@@ -48,6 +52,14 @@ class ClusterNode:
         if s.role in ("edge", "all"):
             self.edge = self.services.edge = ClusterEdge(self.services, self.client, writer, f"e{suffix}")
             await self.edge.start()
+
+    async def _on_error(self, error: Exception) -> None:
+        """The NATS client's asynchronous errors: a subscription that fell behind dropped
+        messages (counted; stale frames are meant to go), anything else is logged."""
+        if isinstance(error, SlowConsumerError):
+            self.services.metrics.dropped.labels("bus_slow_consumer").inc()
+        else:
+            log.warning("NATS: %s", error)
 
     async def close(self) -> None:
         if self.edge is not None:

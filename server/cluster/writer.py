@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class BusWriter:
-    def __init__(self, client: Client, metrics: Metrics, max_pending: int = 1024):
+    def __init__(self, client: Client, metrics: Metrics, max_pending: int = 256):
         self._client = client
         self._metrics = metrics
         self._pending: deque[tuple[str, bytes, dict[str, str] | None]] = deque()

@@ -1,6 +1,8 @@
 // One WebSocket to the server, as publisher (/v1/stream) or watcher (/v1/sessions/{id}/watch),
 // with automatic reconnect and exponential backoff. Packed frames are unpacked here.
-import { CloseCode, MessageType } from "../generated/protocol";
+// A publisher whose welcome carried a resume_token (a cluster: docs/scaling.md) reconnects
+// with `resume`, keeping its session, calibration and watchers; where that fails it says hello.
+import { CloseCode, ErrorCode, MessageType } from "../generated/protocol";
 import { decodeCbor, encodeMessage, type Envelope, type Payload } from "../protocol/codec";
 import { isPacked, unpackAvatarFrame } from "../protocol/packed";
 
@@ -24,6 +26,8 @@ export class AvatarClient {
   private attempt = 0;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private resumable: { session_id: string; resume_token: string } | null = null;
+  private resuming = false;
   welcome: Payload | null = null;
 
   constructor(private readonly options: ClientOptions) {}
@@ -36,7 +40,10 @@ export class AvatarClient {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
-      if (this.options.hello) this.send(MessageType.Hello, this.options.hello);
+      if (!this.options.hello) return;
+      this.resuming = this.resumable !== null;
+      if (this.resumable) this.send(MessageType.Resume, this.resumable);
+      else this.send(MessageType.Hello, this.options.hello);
     };
     ws.onmessage = (e) => this.receive(e.data);
     ws.onclose = (e) => {
@@ -62,8 +69,18 @@ export class AvatarClient {
       return;
     }
     const message = value as Envelope;
+    if (message.type === MessageType.Error && this.resuming && message.payload.code === ErrorCode.ResumeFailed) {
+      this.resuming = false; // the session is gone: start a new one
+      this.resumable = null;
+      if (this.options.hello) this.send(MessageType.Hello, this.options.hello);
+      return;
+    }
     if (message.type === MessageType.Welcome) {
       this.welcome = message.payload;
+      this.resuming = false;
+      const token = message.payload.resume_token;
+      this.resumable = this.options.hello && typeof token === "string"
+        ? { session_id: String(message.payload.session_id), resume_token: token } : null;
       this.options.onState("open", String(message.payload.session_id));
     }
     this.options.onMessage(message);
