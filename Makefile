@@ -56,6 +56,7 @@ bench: setup
 	$(BIN)/python bench/eval_face_emotion.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_load.py --bus nats --publishers 1,4 --watchers 200
 	@if [ -d /usr/share/pocketsphinx/test/data/librivox ]; then $(BIN)/python bench/default_strategy.py; \
 	else echo "bench/default_strategy.py skipped: apt install pocketsphinx-testdata"; fi
 

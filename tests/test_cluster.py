@@ -181,6 +181,40 @@ def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster
     assert sequences == sorted(sequences)
 
 
+def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_across_publishers(cluster, face_jpeg):
+    edge_a, edge_b = cluster[0], cluster[1]
+    name = f"overlay-{time.monotonic_ns()}"
+
+    async def stream_once(received: Received) -> None:
+        stop = asyncio.Event()
+        async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+            await pub.send(hello(session_name=name))
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            await frames_after(received, time.monotonic(), 10)
+            stop.set()
+            await sending
+            await pub.send(cbor2.dumps({"type": "bye", "payload": {}}))
+
+    async def scenario():
+        watched = Received()
+        async with websockets.connect(ws_url(edge_b, f"/v1/sessions/{name}/watch?format=packed&wait=true")) as watch:
+            watching = asyncio.create_task(read(watch, watched))
+            waiting = await first(watched, "session_paused")
+            await stream_once(watched)
+            first_welcome = await first(watched, "welcome")
+            paused = await first(watched, "session_paused")
+            await stream_once(watched)  # another publisher under the same name
+            second_welcome = await first(watched, "welcome")
+            watching.cancel()
+        return waiting, first_welcome, paused, second_welcome
+
+    waiting, first_welcome, paused, second_welcome = asyncio.run(scenario())
+    assert waiting["payload"]["reason"] == "waiting"
+    assert first_welcome["payload"]["session_id"] == name and first_welcome["payload"]["watching"] is True
+    assert paused["payload"]["reason"] == "ended" and paused["payload"]["resume_within_s"] > 0
+    assert second_welcome["payload"]["session_id"] == name
+
+
 def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_other(cluster, face_jpeg):
     edge_a, edge_b = cluster[0], cluster[1]
     user = f"cluster-user-{time.monotonic_ns()}"
