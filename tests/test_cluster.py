@@ -326,45 +326,67 @@ async def limits_and_no_worker(edge: Node) -> tuple[str, ...]:
 
 
 def holder(workers: list[Node]) -> Node:
-    held = [w for w in workers if w.process.poll() is None and w.metric("avatar_driver_sessions") >= 1]
-    assert len(held) == 1, "exactly one worker should hold the session"
-    return held[0]
+    """The worker holding the most sessions."""
+    live = [w for w in workers if w.process.poll() is None]
+    return max(live, key=lambda w: w.metric("avatar_driver_sessions"))
 
 
-def test_a_killed_workers_session_is_reclaimed_within_a_second_and_its_sequence_goes_on(cluster, face_jpeg, nats,
-                                                                                         tmp_path):
+@pytest.mark.parametrize("how", ["killed", "stopped"])
+def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequence_goes_on(how, cluster, face_jpeg,
+                                                                                          nats, tmp_path):
+    """kill -9, or a graceful stop (a rolling restart): either way every session it held is
+    taken over by another worker, where it stood."""
     edge_a = cluster[0]
     workers = [n for n in cluster if n.role == "worker"]
 
-    async def scenario():
-        received, stop = Received(), asyncio.Event()
+    async def one(stop: asyncio.Event, results: list) -> None:
+        received = Received()
         async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
             await pub.send(hello())
             reader = asyncio.create_task(read(pub, received))
-            await first(received, "welcome")
+            session_id = (await first(received, "welcome"))["payload"]["session_id"]
             sending = asyncio.create_task(publish(pub, face_jpeg, stop))
             await frames_after(received, time.monotonic(), 20)
-            victim = holder(workers)
-            killed_at = time.monotonic()
-            victim.kill()
-            welcome = await first(received, "welcome", timeout_s=10)
-            welcomed_at = time.monotonic()
-            after = await frames_after(received, welcomed_at, 10)
-            stop.set()
+            results.append((session_id, received))
+            await stop.wait()
             await sending
             reader.cancel()
-            return victim, killed_at, welcomed_at, welcome, received.frames, after
 
-    victim, killed_at, welcomed_at, welcome, frames, after = asyncio.run(scenario())
+    async def scenario():
+        stop, results = asyncio.Event(), []
+        publishers = [asyncio.create_task(one(stop, results)) for _ in range(3)]
+        while len(results) < 3:
+            await asyncio.sleep(0.05)
+        victim = holder(workers)
+        held = victim.metric("avatar_driver_sessions")
+        lost_at = time.monotonic()
+        if how == "killed":
+            victim.kill()
+        else:
+            victim.process.terminate()
+        await asyncio.sleep(2.5)
+        stop.set()
+        await asyncio.gather(*publishers)
+        return victim, held, lost_at, results
+
+    victim, held, lost_at, results = asyncio.run(scenario())
     cluster.remove(victim)
     cluster.extend(start_nodes(nats, ["worker"], tmp_path))  # two workers again for the tests after this one
-    assert welcome["payload"]["resume_token"]
-    before = [seq for t, seq, _ in frames if t <= killed_at]
-    print(f"reclaimed after {welcomed_at - killed_at:.3f} s, first frame after {after[0][0] - killed_at:.3f} s")
-    assert welcomed_at - killed_at < 1.0, f"reclaimed after {welcomed_at - killed_at:.2f} s"
-    assert after[0][0] - killed_at < 1.0
-    assert after[0][1] > before[-1], "the sequence goes on from where it stood"
-    assert [seq for _, seq, _ in after] == sorted(seq for _, seq, _ in after)
+    assert held >= 1
+    taken_over = 0
+    for session_id, received in results:
+        before = [f for f in received.frames if f[0] <= lost_at]
+        after = [f for f in received.frames if f[0] > lost_at]
+        gap = max(b[0] - a[0] for a, b in zip([before[-1]] + after, after))
+        welcomes = [m for m in received.control if m["type"] == "welcome"]
+        if welcomes:  # this one was on the lost worker: a new welcome, then the stream again
+            taken_over += 1
+            assert welcomes[0]["payload"]["session_id"] == session_id and welcomes[0]["payload"]["resume_token"]
+            assert gap < 1.0, f"{session_id}: no frame for {gap:.2f} s"
+        assert len(after) >= 30, f"{session_id}: the stream did not go on"
+        sequences = [f[1] for f in before + after]
+        assert sequences == sorted(sequences), "the sequence goes on from where it stood"
+    assert taken_over == held
 
 
 def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(cluster, face_jpeg, nats, tmp_path):

@@ -38,7 +38,9 @@ from ..services import Services
 from ..sinks.outbox import ClientChannel
 from ..sinks.wire import Subscriber
 from .buckets import bucket
+from .link import options_for
 from .link import unsubscribe as _unsubscribe
+from .liveness import Heartbeat, LivenessWatch
 from .relay import (CLOSE, NEXT_SEQUENCE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError,
                     as_client_message, as_relayed)
 from .subjects import BUCKET_SESSIONS, CLAIM, connection_in, connection_out, edge_alive, frames, session_control, \
@@ -56,7 +58,7 @@ STREAM_PENDING = 8
 class _Stream:
     """One session's stream on this edge: a bus subscription per form, the local clients."""
 
-    forms: dict[tuple[str, str], Subscription] = field(default_factory=dict)
+    forms: dict[tuple[str, str], Subscription | None] = field(default_factory=dict)
     clients: list[Subscriber] = field(default_factory=list)
     events: Subscription | None = None
     next_sequence: int = 0
@@ -74,7 +76,8 @@ class ClusterEdge:
         self.id = edge_id
         self.connections: set[EdgeConnection] = set()
         self._streams: dict[str, _Stream] = {}
-        self._workers_seen: dict[str, float] = {}
+        self._workers = LivenessWatch(services.settings.worker_timeout_s, services.settings.heartbeat_s)
+        self._heartbeat: Heartbeat | None = None
         self._numbers = itertools.count(1)
         self._tasks: list[asyncio.Task] = []
         self._alive: Subscription | None = None
@@ -83,12 +86,16 @@ class ClusterEdge:
     async def start(self) -> None:
         self.directory = await bucket(self.client, BUCKET_SESSIONS, ttl_s=self.settings.directory_ttl_s)
         self._alive = await self.client.subscribe("avatar.alive.worker.*", cb=self._on_worker_alive)
-        self._tasks = [asyncio.create_task(self._heartbeat(), name="edge-heartbeat"),
-                       asyncio.create_task(self._watch_workers(), name="edge-failover")]
+        s = self.settings
+        self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), edge_alive(self.id),
+                                                  s.heartbeat_s)
+        self._tasks = [asyncio.create_task(self._watch_workers(), name="edge-failover")]
 
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self._heartbeat is not None:
+            await asyncio.to_thread(self._heartbeat.close)
         for connection in tuple(self.connections):
             connection.end()
         if self._alive is not None:
@@ -110,6 +117,7 @@ class ClusterEdge:
             stream.published.add((subscriber.format, subscriber.encoding))
         form = (subscriber.format, subscriber.encoding)
         if form not in stream.forms:
+            stream.forms[form] = None  # taken before awaiting: a concurrent caller does not subscribe again
             stream.forms[form] = await self.client.subscribe(
                 frames(session_id, *form), cb=self._fan_out(stream, form),
                 pending_msgs_limit=STREAM_PENDING)
@@ -222,26 +230,43 @@ class ClusterEdge:
         await self.remove_client(session_id, subscriber)
 
     # -- liveness -----------------------------------------------------------------------------------
-    async def _heartbeat(self) -> None:
-        subject = edge_alive(self.id)
-        while True:
-            self.writer.put(subject, b"")
-            await asyncio.sleep(self.settings.heartbeat_s)
-
     async def _on_worker_alive(self, msg: Msg) -> None:
-        self._workers_seen[msg.subject.rsplit(".", 1)[1]] = time.monotonic()
+        self._workers.seen(msg.subject.rsplit(".", 1)[1], time.monotonic())
+
+    def worker_bound(self, worker: str) -> None:
+        """A connection's session is on this worker: watch it from now, heartbeat or not."""
+        self._workers.watch(worker, time.monotonic())
+
+    def next_sequence(self, session_id: str) -> int:
+        stream = self._streams.get(session_id)
+        return stream.next_sequence if stream is not None else 0
 
     async def _watch_workers(self) -> None:
-        s = self.settings
+        """Every session of a worker that stopped heartbeating is claimed again, all at once."""
         while True:
-            await asyncio.sleep(s.heartbeat_s)
-            now = time.monotonic()
-            for connection in tuple(self.connections):
-                worker = connection.worker
-                if worker is not None and now - self._workers_seen.get(worker, now) > s.worker_timeout_s:
-                    self._workers_seen.pop(worker, None)
-                    log.warning("worker %s lost: reclaiming session %s", worker, connection.session_id)
-                    await connection.reclaim()
+            await asyncio.sleep(self.settings.heartbeat_s)
+            for worker in self._workers.lost(time.monotonic()):
+                orphans = [c for c in self.connections if c.worker == worker]
+                if orphans and await self._answers(worker, orphans[0]):
+                    continue
+                self._workers.forget(worker)
+                if orphans:
+                    log.warning("worker %s lost: reclaiming its %d sessions here", worker, len(orphans))
+                    await asyncio.gather(*(c.reclaim() for c in orphans))
+
+    async def _answers(self, worker: str, connection: "EdgeConnection") -> bool:
+        """Whether a worker whose heartbeats stopped coming still answers for a session (its
+        heartbeats may be what was late). A dead worker's subscriptions are gone: NATS says
+        "no responders" at once."""
+        try:
+            reply = await self.client.request(session_control(connection.session_id or ""), Control("ping").encode(),
+                                              timeout=self.settings.worker_timeout_s / 2)
+            alive = Claimed.decode(reply.data).worker == worker
+        except (nats.errors.Error, RelayError, asyncio.TimeoutError):
+            return False
+        if alive:
+            self._workers.seen(worker, time.monotonic())
+        return alive
 
 
 class EdgeConnection:
@@ -349,6 +374,7 @@ class EdgeConnection:
     async def _bind(self, claimed: Claimed) -> None:
         assert claimed.session_id is not None
         self.session_id, self.worker = claimed.session_id, claimed.worker
+        self.edge.worker_bound(claimed.worker)
         if self._subscriber is None:
             self._subscriber = Subscriber(self.channel, claimed.format, claimed.encoding)  # type: ignore[arg-type]
             await self.edge.add_client(claimed.session_id, self._subscriber)
@@ -367,9 +393,8 @@ class EdgeConnection:
         if self.session_id is None or self._hello is None:
             return
         self.worker = None
-        stream = self.edge._streams.get(self.session_id)
         try:
-            if await self._claim(self._hello, self.session_id, stream.next_sequence if stream else 0):
+            if await self._claim(self._hello, self.session_id, self.edge.next_sequence(self.session_id)):
                 return
         except ProtocolError as e:
             self._error(e.code, e.message)

@@ -5,6 +5,7 @@ and sessions call stores off the event loop, as they call SQLite)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ class BusOptions:
 
     ``url``: one or more comma-separated `nats://[user:password@]host:port`. ``nkey_seed``: a
     file holding an nkey seed (instead of a password). ``name`` shows in the server's
-    connection list (`edge-3f2a`, `worker-91c0`)."""
+    connection list (`avatar-driver-edge-relay-4711`: role, purpose, process id)."""
 
     url: str
     name: str
@@ -55,6 +56,10 @@ class SyncLink:
     def call(self, make: Callable[[Client], Awaitable[T]], timeout_s: float | None = None) -> T:
         """``make(client)`` awaited on the link's loop; its result or its exception here."""
         return self._run(make(self.client), timeout_s or self.options.timeout_s * 3)
+
+    def submit(self, make: Callable[[Client], Awaitable[T]]) -> "concurrent.futures.Future[T]":
+        """``make(client)`` started on the link's loop, not awaited (a task for the link's life)."""
+        return asyncio.run_coroutine_threadsafe(make(self.client), self._loop)  # type: ignore[arg-type]
 
     def _run(self, coroutine: Awaitable[T], timeout_s: float) -> T:
         if threading.current_thread() is self._thread:

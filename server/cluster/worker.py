@@ -33,12 +33,13 @@ from ..live.controller import Reclaim, SessionController
 from ..live.session import Session
 from ..protocol import envelopes
 from ..protocol.codec import Encoding
-from ..protocol.constants import CloseCode
 from ..services import Services
 from ..sinks.outbox import Message
 from ..sinks.wire import Subscriber
 from .buckets import bucket
+from .link import options_for
 from .link import unsubscribe as _unsubscribe
+from .liveness import Heartbeat, LivenessWatch
 from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
 from .stream_channel import BusStreamChannel
 from .subjects import (BUCKET_SESSIONS, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
@@ -46,6 +47,7 @@ from .subjects import (BUCKET_SESSIONS, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE
 from .writer import BusWriter
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING_S = 0.5
 GONE = "gone"  # header of an edge's message on a connection's `in`: the client left
 
 
@@ -98,11 +100,13 @@ class ClusterWorker:
         self.id = worker_id
         self.held: dict[str, Held] = {}  # by connection id
         self._by_session: dict[str, Held] = {}
-        self._edges_seen: dict[str, float] = {}
+        self._edges = LivenessWatch(services.settings.edge_timeout_s, HOUSEKEEPING_S)
+        self._heartbeat: Heartbeat | None = None
         self._claims: Subscription | None = None
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task] = []
         self.directory: KeyValue | None = None
+        self._closing = False
 
     async def start(self) -> None:
         s = self.settings
@@ -110,20 +114,27 @@ class ClusterWorker:
         self._subscriptions.append(await self.client.subscribe("avatar.alive.edge.*", cb=self._on_edge_alive))
         self._subscriptions.append(await self.client.subscribe(CALIBRATION_CHANGED, cb=self._on_calibration))
         await self._join_queue()
-        self._tasks = [asyncio.create_task(self._heartbeat(), name="worker-heartbeat"),
-                       asyncio.create_task(self._housekeeping(), name="worker-housekeeping")]
+        self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), worker_alive(self.id),
+                                                  s.heartbeat_s)
+        self._tasks = [asyncio.create_task(self._housekeeping(), name="worker-housekeeping")]
 
     async def close(self) -> None:
+        self._closing = True
+        claims, self._claims = self._claims, None
+        await _unsubscribe(claims)  # first: no new session comes to a worker that is stopping
+        if self._heartbeat is not None:  # the edges take its sessions over from now
+            await asyncio.to_thread(self._heartbeat.close)
         for task in self._tasks:
             task.cancel()
-        for held in tuple(self.held.values()):
-            await self._release(held, CloseCode.GOING_AWAY, "worker stopping")
-        for sub in self._subscriptions + ([self._claims] if self._claims else []):
+        for held in tuple(self.held.values()):  # handed over: the edges reclaim them elsewhere
+            held.channel.detached = True
+            await self._release(held, None, announce=False)
+        for sub in self._subscriptions:
             await _unsubscribe(sub)
 
     # -- the queue group -----------------------------------------------------------------------
     async def _join_queue(self) -> None:
-        if self._claims is None and not self.services.registry.full:
+        if self._claims is None and not self.services.registry.full and not self._closing:
             self._claims = await self.client.subscribe(CLAIM, queue=WORKER_QUEUE, cb=self._on_claim)
 
     async def _update_queue(self) -> None:
@@ -139,8 +150,7 @@ class ClusterWorker:
         except RelayError as e:
             log.warning("claim dropped: %s", e)
             return
-        self._edges_seen.setdefault(claim.edge, time.monotonic())
-        self._edges_seen[claim.edge] = max(self._edges_seen[claim.edge], time.monotonic())
+        self._edges.watch(claim.edge, time.monotonic())
         reclaim = None
         if claim.session_id is not None:
             entry = await self._entry(claim.session_id)
@@ -186,8 +196,9 @@ class ClusterWorker:
         await held.controller.stopped.wait()
         await self._release(held, held.controller.close_code)
 
-    async def _release(self, held: Held, code: int | None, reason: str = "ended") -> None:
-        """The connection is over: its session ends, its edge is told to close the client."""
+    async def _release(self, held: Held, code: int | None, reason: str = "ended", announce: bool = True) -> None:
+        """The connection is over: its session ends here, its edge is told to close the client
+        (with ``code``), its watchers that it ended or paused (``announce``)."""
         if self.held.pop(held.conn, None) is None:
             return
         session = held.session
@@ -198,6 +209,7 @@ class ClusterWorker:
             await _unsubscribe(sub)
         if session is not None:
             self._by_session.pop(session.id, None)
+        if session is not None and announce:
             kind = "paused" if session.hello.session_name else "ended"
             self.writer.put(session_events(session.id), Event(kind, reason).encode())
             await self._delete_entry(session.id)
@@ -227,6 +239,8 @@ class ClusterWorker:
         if control.op == "stream" and control.format in ("named", "packed") and control.encoding in ("cbor", "json"):
             self._want(session, held, control.format, control.encoding)  # type: ignore[arg-type]
             await msg.respond(Claimed(self.id, session.id, control.format, control.encoding).encode())
+        elif control.op == "ping":  # an edge that missed this worker's heartbeats asks
+            await msg.respond(Claimed(self.id, session.id).encode())
         elif control.op == "resume" and hmac.compare_digest(control.token.encode(),
                                                             (held.controller.resume_token or "").encode()):
             await self._resume(held, control)
@@ -239,7 +253,7 @@ class ClusterWorker:
         await _unsubscribe(held.inbound)
         del self.held[held.conn]
         held.conn, held.edge, held.lost_since = control.conn, control.edge, None
-        self._edges_seen[held.edge] = time.monotonic()
+        self._edges.watch(held.edge, time.monotonic())
         held.channel = held.controller.channel = ConnectionChannel(self.writer, held.conn)
         self.held[held.conn] = held
         held.inbound = await self._subscribe_inbound(held)
@@ -263,23 +277,18 @@ class ClusterWorker:
 
     # -- liveness ------------------------------------------------------------------------------
     async def _on_edge_alive(self, msg: Msg) -> None:
-        self._edges_seen[msg.subject.rsplit(".", 1)[1]] = time.monotonic()
-
-    async def _heartbeat(self) -> None:
-        subject = worker_alive(self.id)
-        while True:
-            self.writer.put(subject, b"")
-            await asyncio.sleep(self.settings.heartbeat_s)
+        self._edges.seen(msg.subject.rsplit(".", 1)[1], time.monotonic())
 
     async def _housekeeping(self) -> None:
-        """Every second: lost edges' sessions detach (and end after the resume window), and
+        """Now and then: lost edges' sessions detach (and end after the resume window), and
         the directory records are refreshed (their bucket forgets what is not)."""
         s = self.settings
         while True:
-            await asyncio.sleep(min(1.0, s.edge_timeout_s / 2))
+            await asyncio.sleep(HOUSEKEEPING_S)
             now = time.monotonic()
+            lost = self._edges.lost(now)
             for held in tuple(self.held.values()):
-                if held.lost_since is None and now - self._edges_seen.get(held.edge, now) > s.edge_timeout_s:
+                if held.lost_since is None and held.edge in lost:
                     held.lost_since = now
                     held.channel.detached = True
                     log.info("edge %s lost: session %s waits %g s for a resume", held.edge,
@@ -313,7 +322,7 @@ class ClusterWorker:
         if entry is not None and entry.worker != self.id:  # another worker reclaimed it: let go
             log.warning("session %s is now held by worker %s; letting it go", session.id, entry.worker)
             held.channel.detached = True
-            await self._release(held, None, "reclaimed")
+            await self._release(held, None, announce=False)
             return
         await self._put_entry(held)
 

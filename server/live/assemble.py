@@ -38,7 +38,7 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
     """A session ready to start; the caller has reserved its place in the registry, starts it
     and closes it when start fails. ``session_id``: the id of a session being reclaimed."""
     s = services.settings
-    rig = services.rigs.get(hello.rig)
+    rig = await asyncio.to_thread(services.rigs.get, hello.rig)  # on a cluster, a read of the shared store
     if rig is None:
         raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown rig {hello.rig!r}; available: {services.rigs.ids()}")
     try:

@@ -186,10 +186,10 @@ class SessionController:
             reclaim = self.reclaim
             session = await assemble_session(self.services, hello, reclaim.session_id if reclaim else None)
             session.listener = self
-            if reclaim is not None:
-                self._reconfigure(session, reclaim.config)
-                session.output.continue_from(reclaim.next_sequence)
             try:
+                if reclaim is not None:
+                    self._reconfigure(session, reclaim.config)
+                    session.output.continue_from(reclaim.next_sequence)
                 await session.start()
             except BaseException:
                 session.close()
