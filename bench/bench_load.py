@@ -211,7 +211,7 @@ def main() -> None:
     watchers = [int(x) for x in args.watchers.split(",") if x]
     settings = {"AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
                 "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
-                "AVATAR_DRIVER_FACE_WORKERS": str(args.workers)}
+                "AVATAR_DRIVER_INFERENCE_WORKERS": str(args.workers)}
     frames = video_frames(int(args.fps * 4))
     results: dict = {"publishers": [], "watchers": []}
     nats = None

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
                        "run as part of a cluster (docs/scaling.md); default: embedded, one process")
     serve.add_argument("--role", choices=("edge", "worker", "all"),
                        help="on a cluster: edge (client transports), worker (sessions) or all (AVATAR_DRIVER_ROLE)")
-    serve.add_argument("--workers", type=int, help="face inference in N worker processes (AVATAR_DRIVER_FACE_WORKERS; "
+    serve.add_argument("--workers", type=int, help="face and voice inference in N worker processes (AVATAR_DRIVER_INFERENCE_WORKERS; "
                        "default 0: threads in the server process); docs/scaling.md")
 
     models = sub.add_parser("models", help="list or fetch model files")
@@ -253,7 +253,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if args.workers < 0:
             print("avatar-driver: --workers must be 0 or more", file=sys.stderr)
             return 2
-        settings.face_workers = args.workers
+        settings.inference_workers = args.workers
     if args.bus:
         settings.bus = args.bus
     if args.role:

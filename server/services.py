@@ -21,7 +21,7 @@ from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .live.bus import Bus, InProcessBus
 from .live.controller import SessionController
-from .live.face_workers import FaceWorkerPool
+from .live.inference_workers import InferenceWorkerPool
 from .live.registry import Parked, SessionRegistry, WatchRefusal
 from .metrics import Metrics
 from .models.store import ModelStore
@@ -90,7 +90,7 @@ class Services:
     registry: SessionRegistry
     tools: ToolPool
     bus: Bus = field(default_factory=InProcessBus)
-    face_workers: FaceWorkerPool | None = None
+    inference_workers: InferenceWorkerPool | None = None
     # On a cluster: this process's edge (None on a worker or embedded), the shared stores,
     # and how a changed calibration is announced to the other processes.
     edge: Edge | None = None
@@ -117,7 +117,8 @@ class Services:
                                        settings.watch_linger_s),
                        ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
                        bus or InProcessBus(),
-                       FaceWorkerPool(settings.face_workers, settings.max_image_pixels) if settings.face_workers else None,
+                       InferenceWorkerPool(settings.inference_workers, settings.max_image_pixels)
+                       if settings.inference_workers else None,
                        shared=shared)
         if settings.role != "edge" or not settings.bus:  # an edge runs no session
             services.speech.load()
@@ -138,8 +139,8 @@ class Services:
         self.speech.close()
         self.calibration.close()
         self.votes.close()
-        if self.face_workers is not None:
-            self.face_workers.close()
+        if self.inference_workers is not None:
+            self.inference_workers.close()
         if self.shared is not None:
             self.shared.close()
 

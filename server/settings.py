@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     # tool_workers + tool_queue jobs at a time (more: 503 with Retry-After), each for at most
     # tool_timeout_s.
     tool_workers: int = 1
-    # Face inference in this many worker processes (`serve --workers N`); 0: on one thread per
-    # session inside the server process (the embedded default, and what tests use).
-    face_workers: int = 0
+    # Face and voice inference in this many worker processes (`serve --workers N`); 0: on
+    # threads inside the server process (the default: on few cores it does not pay, scaling.md).
+    # AVATAR_DRIVER_INFERENCE_WORKERS (or its former name AVATAR_DRIVER_FACE_WORKERS).
+    inference_workers: int = Field(0, validation_alias=AliasChoices(
+        "inference_workers", "AVATAR_DRIVER_INFERENCE_WORKERS", "AVATAR_DRIVER_FACE_WORKERS"))
     # Many machines (docs/scaling.md): the NATS servers (`nats://[user:password@]host:4222`,
     # comma-separated), and this process's role on them: `edge` (client transports), `worker`
     # (sessions), or `all`. Unset: the embedded default, one process, SQLite, no broker.

@@ -5,10 +5,12 @@ import asyncio
 import time
 
 import numpy as np
+import pytest
 
 from server.inference.speech_segments import SpeechWindow
 from server.live.bus import InProcessBus
 from server.live.calibration import DEFAULT_PROTOTYPES
+from server.live.inference_workers import InferenceWorkerPool
 from server.live.voice_stage import VoiceStage
 from server.metrics import Metrics
 from server.models.store import ModelStore
@@ -17,15 +19,19 @@ from server.protocol.messages import AudioChunk
 from server.settings import Settings
 
 
-def test_speech_gives_voice_features_frames_and_windows(tmp_path):
+@pytest.mark.parametrize("in_workers", [False, True], ids=["thread", "worker_process"])
+def test_speech_gives_voice_features_frames_and_windows(tmp_path, in_workers):
+    """On the stage's thread, or in an inference worker process (`serve --workers N`)."""
     from tests.test_vad import espeak
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
     vad = ModelStore(Settings().models).require("silero_vad")
 
+    pool = InferenceWorkerPool(1, 1920 * 1080) if in_workers else None
+
     async def scenario():
         bus, metrics = InProcessBus(), Metrics()
-        stage = VoiceStage("s1", bus, vad, DEFAULT_PROTOTYPES, metrics, segment_speech=True)
+        stage = VoiceStage("s1", bus, vad, DEFAULT_PROTOTYPES, metrics, segment_speech=True, workers=pool)
         voices, windows = [], []
         bus.subscribe("s1", Topic.VOICE, voices.append)
         bus.subscribe("s1", Topic.SPEECH_WINDOW, windows.append)
@@ -40,7 +46,11 @@ def test_speech_gives_voice_features_frames_and_windows(tmp_path):
         stage.close()
         return voices, windows, metrics
 
-    voices, windows, metrics = asyncio.run(scenario())
+    try:
+        voices, windows, metrics = asyncio.run(scenario())
+    finally:
+        if pool is not None:
+            pool.close()
     assert all(isinstance(v, VoiceResult) for v in voices) and len(voices) >= 20
     assert max(v.features.speaking_probability for v in voices) > 0.5
     assert all(v.mfcc.shape == (len(v.log_energy), 13) and len(v.log_energy) > 0 for v in voices)

@@ -79,11 +79,11 @@ def test_hello_frames_and_a_smiling_avatar(client, astronaut):
     assert 10 <= np.median(intervals) <= 25
 
 
-def test_with_face_workers_the_face_is_tracked_in_a_worker_process(settings, astronaut, cat):
+def test_with_inference_workers_the_face_is_tracked_in_a_worker_process(settings, astronaut, cat):
     """`serve --workers 1`: the same stream, the face inferred in another process; the session's
     worker lets go of it when the session ends."""
-    with TestClient(create_app(settings.model_copy(update={"face_workers": 1}))) as c:
-        workers = c.app.state.services.face_workers
+    with TestClient(create_app(settings.model_copy(update={"inference_workers": 1}))) as c:
+        workers = c.app.state.services.inference_workers
         assert workers is not None and workers.size == 1
         with c.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(hello(rate_hz=30, strategy="direct"))

@@ -66,12 +66,12 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
         options = FaceTrackerOptions(face_model, mode="video", mirror=hello.mirror,
                                      emotion_model=services.face_emotion_path,
                                      emotion_interval_ms=1000.0 / s.emotion_rate_hz)
-        stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.face_workers))
+        stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.inference_workers))
     if vad_model is not None:
         speech = services.speech if services.speech.available else None
         voice = VoiceStage(session_id, bus, vad_model, viseme_prototypes(table), metrics,
                            segment_speech=speech is not None, lookahead_delay_ms=hello.lipsync_delay_ms,
-                           emotion_inference=s.emotion_inference)
+                           emotion_inference=s.emotion_inference, workers=services.inference_workers)
         stages.append(voice)
         if speech is not None:
             stages.append(SpeechStage(session_id, bus, speech, metrics, emotion_inference=s.emotion_inference))

@@ -1,5 +1,5 @@
 """The face stage: a session's received video frames -> FaceFeatures, on its own thread or,
-with `serve --workers N`, in the worker process the session is pinned to (face_workers.py).
+with `serve --workers N`, in the worker process the session is pinned to (inference_workers.py).
 
 MediaPipe's VIDEO mode tracks between frames and needs its calls in order, so each session
 has one FaceTracker and one frame in inference at a time. Frames land in a one-element slot:
@@ -17,7 +17,7 @@ from ..metrics import Metrics
 from ..protocol.bus import BusMessage, FaceResult, ReceivedVideo, StageError, Topic
 from ..protocol.constants import ErrorCode
 from .bus import Bus
-from .face_workers import FaceWorkerPool, infer_frame
+from .inference_workers import InferenceWorkerPool, infer_frame
 from .stage import Stage
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class FaceStage(Stage):
     name = "face"
 
     def __init__(self, session_id: str, bus: Bus, options: FaceTrackerOptions, max_image_pixels: int,
-                 metrics: Metrics, workers: FaceWorkerPool | None = None):
+                 metrics: Metrics, workers: InferenceWorkerPool | None = None):
         super().__init__(session_id, bus, metrics, own_thread=workers is None)
         self.workers = workers
         self.options = options

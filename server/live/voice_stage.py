@@ -1,5 +1,6 @@
 """The voice stage: a session's received audio -> VoiceFeatures (and speech windows for the
-recogniser), on its own thread, so voice activity never waits behind a face.
+recogniser), on its own thread, so voice activity never waits behind a face, or, with
+`serve --workers N`, in the worker process the session is pinned to (inference_workers.py).
 
 At most ``max_pending`` chunks wait while the stage analyses the ones it took (~5 s of 100 ms
 chunks); older ones are dropped and counted (reason "audio_backlog"). The user's viseme
@@ -9,22 +10,24 @@ stage's thread, between chunks.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from ..inference.lookahead_visemes import LookaheadOptions, LookaheadVisemes
 from ..inference.realtime_visemes import VisemePrototypes
-from ..inference.speech_segments import SpeechSegmenter, SpeechWindow
+from ..inference.speech_segments import SpeechWindow
 from ..inference.voice import VoiceAnalyzer
 from ..metrics import Metrics
-from ..protocol.bus import BusMessage, ReceivedAudio, Topic, VoiceResult
+from ..protocol.bus import BusMessage, ReceivedAudio, StageError, Topic, VoiceResult
+from ..protocol.constants import ErrorCode
 from ..protocol.messages import AudioChunk
 from .bus import Bus
+from .inference_workers import InferenceWorkerPool, VoiceOptions, analyse_chunk, new_voice_analyzer
 from .stage import Stage
 
+log = logging.getLogger(__name__)
 MAX_PENDING_AUDIO_CHUNKS = 50
 
 
@@ -34,30 +37,26 @@ class VoiceStage(Stage):
 
     def __init__(self, session_id: str, bus: Bus, vad_model: Path, prototypes: VisemePrototypes, metrics: Metrics,
                  segment_speech: bool = False, lookahead_delay_ms: float | None = None,
-                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS, emotion_inference: bool = True):
+                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS, emotion_inference: bool = True,
+                 workers: InferenceWorkerPool | None = None):
         """``segment_speech``: also cut speech windows for a recogniser (published on the bus);
         ``lookahead_delay_ms``: visemes from streamed phone recognition that far behind the audio;
         ``emotion_inference``: estimate speech arousal from prosody."""
-        super().__init__(session_id, bus, metrics)
-        self._emotion_inference = emotion_inference
-        self._vad_model = vad_model
-        self._prototypes = prototypes
-        self._segment_speech = segment_speech
-        self._lookahead_delay_ms = lookahead_delay_ms
+        super().__init__(session_id, bus, metrics, own_thread=workers is None)
+        self.workers = workers
+        self.options = VoiceOptions(vad_model, prototypes, segment_speech, lookahead_delay_ms, emotion_inference)
         self._analyzer: VoiceAnalyzer | None = None
         self._pending: deque[AudioChunk] = deque(maxlen=max_pending)
 
     def _load(self) -> None:
-        delay = self._lookahead_delay_ms
-        self._analyzer = VoiceAnalyzer(self._vad_model, SpeechSegmenter() if self._segment_speech else None,
-                                       LookaheadVisemes(LookaheadOptions(delay)) if delay else None,
-                                       prosody=self._emotion_inference)
-        self._analyzer.visemes.set_prototypes(self._prototypes)
+        self._analyzer = new_voice_analyzer(self.options)
 
     def set_prototypes(self, prototypes: VisemePrototypes) -> None:
         """The user's viseme prototypes from the next chunk on."""
-        self._prototypes = prototypes
-        if self._executor is not None:
+        self.options = replace(self.options, prototypes=prototypes)
+        if self.workers is not None:
+            self.workers.set_prototypes(self.session_id, prototypes)
+        elif self._executor is not None:
             self._executor.submit(self._swap_prototypes, prototypes)
 
     def _swap_prototypes(self, prototypes: VisemePrototypes) -> None:
@@ -75,22 +74,28 @@ class VoiceStage(Stage):
         self._pending.clear()
         for chunk in batch:
             t0 = time.perf_counter()
-            result, windows = await self.on_thread(self._analyse, chunk)
+            try:
+                result, windows = await self._analyse(chunk)
+            except RuntimeError as e:  # WorkerDied (its worker process ended), a model's failure there
+                log.warning("session %s: voice analysis failed: %s", self.session_id, e)
+                self.metrics.stage_failures.labels(self.name).inc()
+                self.publish(StageError(self.name, ErrorCode.INFERENCE_FAILED, f"voice analysis failed: {e}"))
+                continue
             self.metrics.stage_seconds.labels("voice").observe(time.perf_counter() - t0)
             if result is not None:
                 self.publish(result)
             for window in windows:
                 self.publish(window)
 
-    def _analyse(self, chunk: AudioChunk) -> tuple[VoiceResult | None, list[SpeechWindow]]:
-        analyzer = self._analyzer
-        voice = analyzer.push(chunk.pcm, chunk.sample_rate_hz, chunk.capture_ms)
-        frames = analyzer.last_frames
-        result = None
-        if voice is not None:
-            result = VoiceResult(voice, np.array([f.mfcc for f in frames]).reshape(len(frames), -1),
-                                 np.array([f.log_energy for f in frames], dtype=np.float64))
-        return result, analyzer.take_windows()
+    async def _analyse(self, chunk: AudioChunk) -> tuple[VoiceResult | None, list[SpeechWindow]]:
+        if self.workers is not None:
+            return await self.workers.analyse(self.session_id, self.options, chunk)
+        return await self.on_thread(analyse_chunk, self._analyzer, chunk)
+
+    def close(self) -> None:
+        super().close()
+        if self.workers is not None:
+            self.workers.release(self.session_id)
 
     def _forget(self) -> None:
         self._pending.clear()

@@ -1,4 +1,5 @@
-"""Face inference in worker processes: real model, real photo, a worker killed mid-session."""
+"""Face and voice inference in worker processes: real models, a real photo and real speech, a
+worker killed mid-session."""
 
 import asyncio
 import os
@@ -10,7 +11,7 @@ import pytest
 
 from server.inference.face import FaceTrackerOptions
 from server.inference.frame import ImageDecodeError
-from server.live.face_workers import FaceWorkerPool, WorkerDied
+from server.live.inference_workers import InferenceWorkerPool, WorkerDied
 from server.protocol.messages import VideoFrame
 
 
@@ -20,7 +21,7 @@ def jpeg(rgb: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def pool():
-    p = FaceWorkerPool(2, 1920 * 1080)
+    p = InferenceWorkerPool(2, 1920 * 1080)
     yield p
     p.close()
 
@@ -52,7 +53,7 @@ def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(pool, model_path, ast
 
 
 def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one(model_path, astronaut):
-    pool = FaceWorkerPool(1, 1920 * 1080)
+    pool = InferenceWorkerPool(1, 1920 * 1080)
     try:
         async def scenario():
             options = FaceTrackerOptions(model_path)
@@ -75,3 +76,32 @@ def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one
         assert again.features.present and pool._workers[0].process.pid != old.pid
     finally:
         pool.close()
+
+
+def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path):
+    """The same speech, chunk by chunk: a worker's analyzer says what one in this process says,
+    and a prototype update sent between chunks applies from the next chunk."""
+    from server.live.calibration import DEFAULT_PROTOTYPES
+    from server.live.inference_workers import VoiceOptions, analyse_chunk, new_voice_analyzer
+    from server.models.store import ModelStore
+    from server.protocol.messages import AudioChunk
+    from server.settings import Settings
+    from tests.test_vad import espeak
+    speech = (np.clip(espeak("Open the window, please.", tmp_path), -1, 1) * 32767).astype("<i2")
+    chunks = [AudioChunk(1000 + i // 16, speech[i:i + 1600].tobytes(), 16000) for i in range(0, len(speech), 1600)]
+    options = VoiceOptions(ModelStore(Settings().models).require("silero_vad"), DEFAULT_PROTOTYPES)
+    local = new_voice_analyzer(options)
+    here = [analyse_chunk(local, c)[0] for c in chunks]
+
+    async def scenario():
+        return [(await pool.analyse("v", options, c))[0] for c in chunks]
+
+    there = asyncio.run(scenario())
+    pool.release("v")
+    assert len(there) == len(here) and sum(r is not None for r in there) >= 5
+    for a, b in zip(here, there):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert abs(a.features.speaking_probability - b.features.speaking_probability) < 1e-4
+            assert a.features.viseme == b.features.viseme
+            np.testing.assert_allclose(a.mfcc, b.mfcc, atol=1e-4)
