@@ -5,7 +5,6 @@ face (scikit-image's astronaut) is streamed as JPEG frames; nothing is mocked.""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
