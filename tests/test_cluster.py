@@ -275,6 +275,24 @@ def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
     assert len(during) / 4.0 >= 0.8 * FPS, f"the publisher got {len(during) / 4.0:.1f} frames/s"
 
 
+def test_a_client_that_leaves_while_its_session_is_being_claimed_leaves_no_session_behind(cluster):
+    edge_a = cluster[0]
+    workers = [n for n in cluster if n.role == "worker"]
+
+    async def scenario():
+        for _ in range(3):
+            async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+                await pub.send(hello())  # and gone before the welcome
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if sum(w.metric("avatar_driver_sessions") for w in workers) == 0:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    assert asyncio.run(scenario()), "a session outlived its client"
+
+
 def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(cluster):
     edge_a, edge_b = cluster[0], cluster[1]
     avatar = (REPO / "web_avatar" / "public" / "avatars" / "default.glb").read_bytes()

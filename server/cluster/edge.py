@@ -24,8 +24,6 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
-from nats.js.kv import KeyValue
 
 from ..limits import RateLimiter, ViolationWindow
 from ..live.registry import WatchRefusal
@@ -37,13 +35,13 @@ from ..protocol.messages import Resume
 from ..services import Services
 from ..sinks.outbox import ClientChannel
 from ..sinks.wire import Subscriber
-from .buckets import bucket
-from .link import options_for
+from .directory import SessionDirectory
+from .link import Background, options_for
 from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
 from .relay import (CLOSE, NEXT_SEQUENCE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError,
                     as_client_message, as_relayed)
-from .subjects import BUCKET_SESSIONS, CLAIM, connection_in, connection_out, edge_alive, frames, session_control, \
+from .subjects import CLAIM, connection_in, connection_out, edge_alive, frames, session_control, \
     session_events
 from .worker import GONE
 from .writer import BusWriter
@@ -80,11 +78,12 @@ class ClusterEdge:
         self._heartbeat: Heartbeat | None = None
         self._numbers = itertools.count(1)
         self._tasks: list[asyncio.Task] = []
+        self.background = Background()
         self._alive: Subscription | None = None
-        self.directory: KeyValue | None = None
+        self.directory: SessionDirectory | None = None
 
     async def start(self) -> None:
-        self.directory = await bucket(self.client, BUCKET_SESSIONS, ttl_s=self.settings.directory_ttl_s)
+        self.directory = await SessionDirectory.open(self.client, self.settings.directory_ttl_s)
         self._alive = await self.client.subscribe("avatar.alive.worker.*", cb=self._on_worker_alive)
         s = self.settings
         self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), edge_alive(self.id),
@@ -200,12 +199,7 @@ class ClusterEdge:
                     c.channel.end()
 
     async def entry(self, session_id: str) -> DirectoryEntry | None:
-        if self.directory is None:
-            return None
-        try:
-            return DirectoryEntry.decode((await self.directory.get(session_id)).value)
-        except (KeyNotFoundError, KeyDeletedError, RelayError):
-            return None
+        return await self.directory.get(session_id) if self.directory is not None else None
 
     # -- watchers ----------------------------------------------------------------------------------
     async def watch(self, session_id: str, subscriber: Subscriber, wait: bool) -> Outgoing | WatchRefusal:
@@ -284,6 +278,7 @@ class EdgeConnection:
         self.close_code: CloseCode | None = None
         self.stopped = asyncio.Event()
         self._hello: bytes | str | None = None
+        self._ended = False
         self._subscriber: Subscriber | None = None
         self._out: Subscription | None = None
         self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
@@ -349,8 +344,7 @@ class EdgeConnection:
                 self._close(CloseCode(claimed.close_code))
             return False
         self._hello = hello
-        await self._bind(claimed)
-        return True
+        return await self._bind(claimed)
 
     async def _resume(self, request: Resume) -> None:
         await self._listen()
@@ -371,13 +365,19 @@ class EdgeConnection:
             self._out = await self.edge.client.subscribe(connection_out(self.conn), cb=self._on_out,
                                                          pending_msgs_limit=self.settings.bus_pending_messages)
 
-    async def _bind(self, claimed: Claimed) -> None:
+    async def _bind(self, claimed: Claimed) -> bool:
+        """This connection's session is ``claimed``'s, from now on; False (and the worker is
+        told) when the client left while the claim or resume was under way."""
         assert claimed.session_id is not None
+        if self._ended:
+            self.edge.writer.put(connection_in(self.conn), b"", {GONE: "1"})
+            return False
         self.session_id, self.worker = claimed.session_id, claimed.worker
         self.edge.worker_bound(claimed.worker)
         if self._subscriber is None:
             self._subscriber = Subscriber(self.channel, claimed.format, claimed.encoding)  # type: ignore[arg-type]
             await self.edge.add_client(claimed.session_id, self._subscriber)
+        return True
 
     async def _on_out(self, msg: Msg) -> None:
         if msg.headers and CLOSE in msg.headers:
@@ -403,13 +403,15 @@ class EdgeConnection:
         self._close(CloseCode.INTERNAL_ERROR)
 
     def end(self) -> None:
-        """The client is gone: its session ends (the worker is told), local streams are left."""
-        if self not in self.edge.connections:
+        """The client is gone: its session ends (the worker is told, now or when a claim under
+        way comes back), local streams are left."""
+        if self._ended:
             return
+        self._ended = True
         self.edge.connections.discard(self)
         if self.session_id is not None:
             self.edge.writer.put(connection_in(self.conn), b"", {GONE: "1"})
-        asyncio.get_running_loop().create_task(self._leave())
+        self.edge.background.spawn(self._leave())
 
     async def _leave(self) -> None:
         if self._subscriber is not None and self.session_id is not None:

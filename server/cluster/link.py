@@ -92,3 +92,23 @@ def options_for(settings: "Settings", purpose: str) -> BusOptions:
     """This process's connection options; ``purpose`` names the connection (`stores`, `relay`)."""
     return BusOptions(settings.bus or "", f"avatar-driver-{settings.role}-{purpose}-{os.getpid()}",
                       settings.bus_nkey_seed)
+
+
+class Background:
+    """Tasks started and not awaited, held until they end (the loop keeps only weak
+    references to tasks: one nobody holds may be collected before it finishes)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine: Awaitable[Any], name: str | None = None) -> asyncio.Task:
+        task = asyncio.ensure_future(coroutine)
+        if name:
+            task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def cancel(self) -> None:
+        for task in tuple(self._tasks):
+            task.cancel()

@@ -22,12 +22,9 @@ import time
 from dataclasses import dataclass, field
 
 import cbor2
-import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
-from nats.js.kv import KeyValue
 
 from ..live.controller import Reclaim, SessionController
 from ..live.session import Session
@@ -36,13 +33,13 @@ from ..protocol.codec import Encoding
 from ..services import Services
 from ..sinks.outbox import Message
 from ..sinks.wire import Subscriber
-from .buckets import bucket
-from .link import options_for
+from .directory import SessionDirectory
+from .link import Background, options_for
 from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
 from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
 from .stream_channel import BusStreamChannel
-from .subjects import (BUCKET_SESSIONS, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
+from .subjects import (CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
                        session_events, worker_alive)
 from .writer import BusWriter
 
@@ -105,12 +102,13 @@ class ClusterWorker:
         self._claims: Subscription | None = None
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task] = []
-        self.directory: KeyValue | None = None
+        self.directory: SessionDirectory | None = None
         self._closing = False
+        self._background = Background()
 
     async def start(self) -> None:
         s = self.settings
-        self.directory = await bucket(self.client, BUCKET_SESSIONS, ttl_s=s.directory_ttl_s)
+        self.directory = await SessionDirectory.open(self.client, s.directory_ttl_s)
         self._subscriptions.append(await self.client.subscribe("avatar.alive.edge.*", cb=self._on_edge_alive))
         self._subscriptions.append(await self.client.subscribe(CALIBRATION_CHANGED, cb=self._on_calibration))
         await self._join_queue()
@@ -137,6 +135,11 @@ class ClusterWorker:
         if self._claims is None and not self.services.registry.full and not self._closing:
             self._claims = await self.client.subscribe(CLAIM, queue=WORKER_QUEUE, cb=self._on_claim)
 
+    async def _on_claim(self, msg: Msg) -> None:
+        """Claims are taken side by side: a session's models load while the next one is claimed
+        (after a worker is lost, all of its sessions come at once)."""
+        self._background.spawn(self._claim(msg))
+
     async def _update_queue(self) -> None:
         if self.services.registry.full and self._claims is not None:
             claims, self._claims = self._claims, None
@@ -144,7 +147,7 @@ class ClusterWorker:
         else:
             await self._join_queue()
 
-    async def _on_claim(self, msg: Msg) -> None:
+    async def _claim(self, msg: Msg) -> None:
         try:
             claim = Claim.decode(msg.data)
         except RelayError as e:
@@ -153,7 +156,7 @@ class ClusterWorker:
         self._edges.watch(claim.edge, time.monotonic())
         reclaim = None
         if claim.session_id is not None:
-            entry = await self._entry(claim.session_id)
+            entry = await self.directory.get(claim.session_id) if self.directory else None
             reclaim = Reclaim(claim.session_id, claim.next_sequence, entry.config if entry else {})
         channel = ConnectionChannel(self.writer, claim.conn)
         controller = SessionController(self.services, channel, resume_token=secrets.token_urlsafe(24),
@@ -176,15 +179,14 @@ class ClusterWorker:
         await self._put_entry(held)
         self.writer.put(session_events(session.id), Event("started").encode())
         await msg.respond(Claimed(self.id, session.id, session.hello.format, controller.encoding).encode())
-        asyncio.create_task(self._until_stopped(held), name=f"held-{held.conn}")
+        self._background.spawn(self._until_stopped(held), f"held-{held.conn}")
         await self._update_queue()
         if reclaim is not None:
             log.info("session %s reclaimed by worker %s at frame %d", session.id, self.id, claim.next_sequence)
 
     async def _subscribe_inbound(self, held: Held) -> Subscription:
         async def inbound(msg: Msg) -> None:
-            if msg.headers and msg.headers.get(GONE):
-                held.controller.end()
+            if msg.headers and msg.headers.get(GONE):  # the client left: its session ends here
                 await self._release(held, None)
                 return
             await held.controller.receive(as_client_message(msg.data, msg.headers))
@@ -212,7 +214,8 @@ class ClusterWorker:
         if session is not None and announce:
             kind = "paused" if session.hello.session_name else "ended"
             self.writer.put(session_events(session.id), Event(kind, reason).encode())
-            await self._delete_entry(session.id)
+            if self.directory is not None:
+                await self.directory.delete(session.id, self.id)
         await self._update_queue()
 
     # -- the stream, per format ----------------------------------------------------------------
@@ -301,43 +304,28 @@ class ClusterWorker:
     # -- the directory -------------------------------------------------------------------------
     def _record(self, held: Held) -> None:
         if held.conn in self.held:
-            asyncio.create_task(self._put_entry(held))
+            self._background.spawn(self._put_entry(held))
 
     async def _put_entry(self, held: Held) -> None:
         session = held.session
         if session is None or self.directory is None:
             return
-        entry = DirectoryEntry(self.id, held.edge, held.conn, envelopes.welcome_payload(self.services.session_info(session)),
-                               _plain(session.config()), session.hello.session_name is not None)
-        try:
-            await self.directory.put(session.id, entry.encode())
-        except nats.errors.Error as e:
-            log.warning("directory: could not record session %s: %s", session.id, e)
+        welcome = envelopes.welcome_payload(self.services.session_info(session))
+        await self.directory.put(session.id, DirectoryEntry(self.id, held.edge, held.conn, welcome,
+                                                            _plain(session.config()),
+                                                            session.hello.session_name is not None))
 
     async def _refresh_entry(self, held: Held) -> None:
         session = held.session
-        if session is None:
+        if session is None or self.directory is None:
             return
-        entry = await self._entry(session.id)
+        entry = await self.directory.get(session.id)
         if entry is not None and entry.worker != self.id:  # another worker reclaimed it: let go
             log.warning("session %s is now held by worker %s; letting it go", session.id, entry.worker)
             held.channel.detached = True
             await self._release(held, None, announce=False)
             return
         await self._put_entry(held)
-
-    async def _entry(self, session_id: str) -> DirectoryEntry | None:
-        if self.directory is None:
-            return None
-        try:
-            return DirectoryEntry.decode((await self.directory.get(session_id)).value)
-        except (KeyNotFoundError, KeyDeletedError, RelayError):
-            return None
-
-    async def _delete_entry(self, session_id: str) -> None:
-        entry = await self._entry(session_id)
-        if entry is not None and entry.worker == self.id and self.directory is not None:
-            await self.directory.delete(session_id)
 
 
 def _plain(config: dict) -> dict:
