@@ -14,10 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .routers import ab, animate, calibration, health, metrics, recordings, rigs, stream, users
+from .routers import ab, animate, calibration, health, metrics, recordings, rigs, stream, users, webrtc
 from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
 from .services import Services
 from .settings import Settings
+from .transports.webrtc import WebRtcTransport
 
 LANDING_PAGE = Path(__file__).with_name("static") / "index.html"
 
@@ -38,11 +39,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             services = await run_in_threadpool(Services.open, settings)
         app.state.services = services
+        app.state.webrtc = WebRtcTransport(services)
         housekeeping = asyncio.create_task(services.housekeeping(), name="housekeeping")
         try:
             yield
         finally:
             housekeeping.cancel()
+            await app.state.webrtc.close()
             if node is not None:
                 await node.close()
             services.close()
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.include_router(health.router)
     app.include_router(stream.router)  # WebSockets: the transport checks origin and token
+    app.include_router(webrtc.router)  # the offer carries its hello, token included, as a WebSocket's does
     for module in (metrics, rigs, calibration, recordings, animate, ab, users):
         app.include_router(module.router, dependencies=[Depends(require_token)])
     if (settings.web_dir / "index.html").is_file():

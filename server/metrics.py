@@ -32,6 +32,13 @@ class Metrics:
                                         registry=self.registry)
         self.sessions = Gauge("avatar_driver_sessions", "Open publisher sessions.", registry=self.registry)
         self.watchers = Gauge("avatar_driver_watchers", "Open watcher connections.", registry=self.registry)
+        self.webrtc_peers = Gauge("avatar_driver_webrtc_peers", "Open WebRTC peer connections.",
+                                  registry=self.registry)
+        self.webrtc_tracks = Gauge("avatar_driver_webrtc_tracks", "Media tracks being received over WebRTC.",
+                                   ["kind"], registry=self.registry)
+        self.webrtc_closed = Counter("avatar_driver_webrtc_closed_total",
+                                     "WebRTC peer connections closed, by why: bye, ice_failed, channel_closed, "
+                                     "no_channel, refused, error, shutdown.", ["reason"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

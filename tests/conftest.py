@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,8 @@ def scripted_sensevoice(tmp_path_factory) -> Path:
     return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0})
 
 
-@pytest.fixture()
-def live_server(settings):
+@contextmanager
+def serving(settings: Settings):
     """The real app under uvicorn on a free loopback port, in a thread; yields the port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,9 +89,17 @@ def live_server(settings):
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started, "the server did not start"
-    yield port
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture()
+def live_server(settings):
+    with serving(settings) as port:
+        yield port
 
 
 @pytest.fixture(scope="session")

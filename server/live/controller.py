@@ -211,6 +211,21 @@ class SessionController:
         log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
                  hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
 
+    # -- media that arrived decoded (WebRTC tracks), not as messages ----------------------------
+    def submit_media(self, item: VideoFrame | AudioChunk) -> bool:
+        """A frame or chunk a media track delivered: into the session when its hello consented
+        to that medium; False (dropped, counted) otherwise or before the session runs."""
+        session = self.session
+        video = isinstance(item, VideoFrame)
+        if session is None or not (session.hello.camera if video else session.hello.microphone):
+            self.services.metrics.dropped.labels("no_consent" if session is not None else "no_session").inc()
+            return False
+        if video:
+            session.submit_video(item)
+        else:
+            session.submit_audio(item)
+        return True
+
     def _configure(self, session: Session, cfg: Configure) -> None:
         if cfg.strategy is not None or cfg.strategy_params is not None:
             name = cfg.strategy or session.strategy_name

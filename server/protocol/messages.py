@@ -267,3 +267,27 @@ class Resume:
         if not isinstance(token, str) or not 16 <= len(token) <= 64:
             raise ProtocolError(ErrorCode.RESUME_FAILED, "resume needs the resume_token its welcome gave")
         return cls(session_id, token)
+
+
+MAX_SDP_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class WebRtcOffer:
+    """`POST /v1/webrtc/offer`: the browser's SDP offer, and what a WebSocket's `hello` carries."""
+
+    sdp: str
+    hello: dict[str, Any]
+
+    @classmethod
+    def parse(cls, body: Any) -> "WebRtcOffer":
+        if not isinstance(body, dict):
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "the offer must be a JSON object {sdp, type, hello}")
+        sdp, kind, hello = body.get("sdp"), body.get("type"), body.get("hello")
+        if kind != "offer" or not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP_CHARS:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"type must be 'offer' and sdp a session description of at "
+                                f"most {MAX_SDP_CHARS} characters")
+        if not isinstance(hello, dict):
+            raise ProtocolError(ErrorCode.BAD_HELLO, "the offer needs 'hello': the payload a WebSocket's hello "
+                                "carries (consent, rig, format, rate_hz, …)")
+        return cls(sdp, hello)

@@ -61,9 +61,15 @@ class Outbox:
 
     async def next(self) -> Message | None:
         """The next message to send; None once ended and everything queued went out."""
+        item = await self.next_item()
+        return item[1] if item is not None else None
+
+    async def next_item(self) -> tuple[bool, Message] | None:
+        """The next message and whether it is a control message (a transport with separate
+        channels sends the two kinds apart); None once ended and everything queued went out."""
         while not (self._control or self._data):
             if self._ended:
                 return None
             self._ready.clear()
             await self._ready.wait()
-        return self._control.popleft() if self._control else self._data.popleft()
+        return (True, self._control.popleft()) if self._control else (False, self._data.popleft())

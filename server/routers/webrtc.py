@@ -1,0 +1,30 @@
+"""`POST /v1/webrtc/offer`: WebRTC signalling, handed to the WebRTC transport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from ..protocol.codec import ProtocolError
+from ..protocol.constants import ErrorCode
+from ..protocol.messages import WebRtcOffer
+from ..services import Services
+from .deps import read_json, services
+
+router = APIRouter()
+_STATUS = {ErrorCode.AUTH_FAILED: 401, ErrorCode.SERVER_BUSY: 503}
+
+
+@router.post("/v1/webrtc/offer")
+async def offer(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
+    """Body: `{sdp, type: "offer", hello}` (hello: what a WebSocket's hello carries, token
+    included). Answers `{sdp, type: "answer"}`; a refusal is 400/401/503 with the protocol's
+    error `{code, message}` as its detail."""
+    body = await read_json(request, svc.settings.max_json_bytes)
+    try:
+        answer = await request.app.state.webrtc.accept(WebRtcOffer.parse(body))
+    except ProtocolError as e:
+        svc.metrics.client_errors.labels(str(e.code)).inc()
+        raise HTTPException(_STATUS.get(e.code, 400), {"code": str(e.code), "message": e.message}) from None
+    return {"sdp": answer, "type": "answer"}
