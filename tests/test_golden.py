@@ -78,3 +78,10 @@ def test_variant_b_frame_says_so_in_both_forms():
     assert len((GOLDEN / "avatar_frame_packed_variant_b.cbor").read_bytes()) <= PACKED_MAX_BYTES
     assert unpack_avatar_frame(packed, welcome["channels"], welcome["bones"])["payload"]["variant"] == "B"
     assert cbor2.loads((GOLDEN / "avatar_frame_named_variant_b.cbor").read_bytes())["payload"]["variant"] == "B"
+
+
+def test_the_webrtc_offer_fixture_is_what_the_offer_endpoint_reads():
+    from server.protocol.messages import Hello, WebRtcOffer
+    offer = WebRtcOffer.parse(json.loads((GOLDEN / "webrtc_offer.json").read_text()))
+    hello = Hello.parse(offer.hello, 30.0, 60.0)
+    assert offer.sdp.startswith("v=0\r\n") and "webrtc-datachannel" in offer.sdp and hello.camera and hello.microphone

@@ -212,19 +212,24 @@ class SessionController:
                  hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
 
     # -- media that arrived decoded (WebRTC tracks), not as messages ----------------------------
-    def submit_media(self, item: VideoFrame | AudioChunk) -> bool:
-        """A frame or chunk a media track delivered: into the session when its hello consented
-        to that medium; False (dropped, counted) otherwise or before the session runs."""
+    def wants(self, medium: str) -> bool:
+        """Whether a ``medium`` ("video", "audio") item would be taken now: the session runs
+        and its hello consented to it. A transport asks before converting; what it would not
+        take is counted as dropped."""
         session = self.session
-        video = isinstance(item, VideoFrame)
-        if session is None or not (session.hello.camera if video else session.hello.microphone):
-            self.services.metrics.dropped.labels("no_consent" if session is not None else "no_session").inc()
-            return False
-        if video:
-            session.submit_video(item)
-        else:
+        if session is not None and (session.hello.camera if medium == "video" else session.hello.microphone):
+            return True
+        self.services.metrics.dropped.labels("no_consent" if session is not None else "no_session").inc()
+        return False
+
+    def submit_media(self, item: VideoFrame | AudioChunk) -> None:
+        """A frame or chunk a media track delivered, into the session (after `wants`)."""
+        session = self.session
+        if isinstance(item, VideoFrame):
+            if session is not None and session.hello.camera:
+                session.submit_video(item)
+        elif session is not None and session.hello.microphone:
             session.submit_audio(item)
-        return True
 
     def _configure(self, session: Session, cfg: Configure) -> None:
         if cfg.strategy is not None or cfg.strategy_params is not None:

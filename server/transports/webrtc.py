@@ -166,8 +166,8 @@ class WebRtcPeer:
             # The least-delayed frame maps the sender's RTP clock onto this one: capture_ms
             # keeps the sender's spacing and is never later than the frame's arrival.
             offset_ms = arrival_ms - media_ms if offset_ms is None else min(offset_ms, arrival_ms - media_ms)
-            if self.controller.session is None:
-                continue  # before the session runs: nothing is processed before consent
+            if not self.controller.wants("video"):
+                continue  # no session yet, or no camera consent: nothing goes further
             rgb = frame.to_ndarray(format="rgb24")
             self.controller.submit_media(VideoFrame(int(media_ms + offset_ms), rgb=rgb.tobytes(),
                                                     width=rgb.shape[1], height=rgb.shape[0]))
@@ -182,7 +182,7 @@ class WebRtcPeer:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if self.controller.session is None:
+            if not self.controller.wants("audio"):
                 continue
             for mono in to_mono.resample(frame):
                 if not pending:

@@ -83,6 +83,22 @@ def emotion_report() -> EmotionReport:
                          0.875, speech)
 
 
+# The body of POST /v1/webrtc/offer: a browser's offer (camera, microphone, the two data
+# channels; host candidates only), with the hello a WebSocket would send first.
+OFFER_SDP = "\r\n".join((
+    "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1 2",
+    "a=extmap-allow-mixed", "a=msid-semantic: WMS avatar-camera",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "a=rtcp:9 IN IP4 0.0.0.0",
+    "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+    "a=ice-ufrag:QFk2", "a=ice-pwd:b7lO0pXb3dFqN2uK8tE1sWzY", "a=ice-options:trickle",
+    "a=fingerprint:sha-256 6B:8B:5D:EA:59:04:20:23:29:C8:87:1C:CC:87:32:BE:DD:8C:66:A5:8E:50:55:EA:8C:D3:B6:5C:"
+    "09:5E:D6:BC", "a=setup:actpass", "a=mid:0", "a=sendonly", "a=msid:avatar-camera camera", "a=rtcp-mux",
+    "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=mid:1", "a=sendonly", "a=rtcp-mux",
+    "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;useinbandfec=1",
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "c=IN IP4 0.0.0.0", "a=mid:2", "a=sctp-port:5000",
+    "a=max-message-size:262144", ""))
+
 # What a cluster's welcome gives (secrets.token_urlsafe(24)); a literal here.
 RESUME_TOKEN = "q2Vd0wX7c1yM4nB8rT5kLp9zA3sE6fHj"
 
@@ -115,6 +131,7 @@ def messages() -> dict[str, Any]:
                                                      "sample_rate_hz": 16000, "capture_ms": T0 - 20}, 3, None),
         "bye": env(MessageType.BYE, {}, 4, None),
         "welcome": env(MessageType.WELCOME, envelopes.welcome_payload(info), 0),
+        "webrtc_offer": {"sdp": OFFER_SDP, "type": "offer", "hello": hello},
         "resume": env(MessageType.RESUME, {"session_id": SESSION, "resume_token": RESUME_TOKEN}, 0, None),
         "welcome_resumed": env(MessageType.WELCOME, envelopes.welcome_payload(info) | {
             "strategy_params": {}, "adaptive": False, "adaptive_frozen": False, "calibration_user_id": None,
