@@ -13,7 +13,7 @@ protocol's error code), answers, and from then on a `WebRtcPeer` only moves thin
   for;
 * the video track's frames go to the face stage decoded (no JPEG step): `capture_ms` is the
   frame's RTP timestamp on this server's clock, mapped by the least-delayed frame so far (so
-  it keeps the sender's spacing and is never after the frame's arrival); the audio track (Opus) goes to the voice stage as 100 ms chunks of 48 kHz mono PCM.
+  it keeps the sender's spacing and is never after the frame's arrival); the audio track (Opus) goes to the voice stage as 20 ms chunks of 48 kHz mono PCM.
 
 Nothing here waits on a slow peer: track frames are read as they come and the newest is
 handed on (the face stage keeps one, latest wins); a data channel whose send buffer is over
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 CONTROL, AVATAR = "control", "avatar"
 # A data channel holding more than this unsent skips avatar data until it drains.
 MAX_BUFFERED_BYTES = 256 * 1024
-AUDIO_CHUNK_S = 0.1
+AUDIO_CHUNK_S = 0.02  # as the viewer sends over WebSocket: lip-sync latency before message count
 AUDIO_RATE_HZ = 48000
 
 
@@ -173,7 +173,7 @@ class WebRtcPeer:
                                                     width=rgb.shape[1], height=rgb.shape[0]))
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
-        """Opus, decoded by aiortc, in 100 ms chunks of 48 kHz mono s16 to the voice stage."""
+        """Opus, decoded by aiortc, in 20 ms chunks of 48 kHz mono s16 to the voice stage."""
         to_mono = av.AudioResampler(format="s16", layout="mono", rate=AUDIO_RATE_HZ)
         pending: list[bytes] = []
         pending_samples, first_ms = 0, 0

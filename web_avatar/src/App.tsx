@@ -3,7 +3,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { DEFAULT_STRATEGY, MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
-import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME } from "./persistedSettings";
+import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME, TRANSPORTS } from "./persistedSettings";
 import { listDevices, type Devices } from "./capture/devices";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
@@ -15,7 +15,7 @@ import { Wizard } from "./ui/Wizard";
 const DEFAULT_AVATAR = "/avatars/default.glb";
 const DEFAULT_SETTINGS: SessionSettings = {
   camera: true, microphone: false, rig: "arkit52", strategy: DEFAULT_STRATEGY, format: "packed", userId: "", fps: 20, mirror: true,
-  longSide: 640, cameraId: "", microphoneId: "", sessionName: newSessionName(),
+  longSide: 640, cameraId: "", microphoneId: "", sessionName: newSessionName(), transport: "auto",
 };
 const remembered = recall(localStorage, DEFAULT_SETTINGS);
 const watchId = new URLSearchParams(location.search).get("watch");
@@ -158,6 +158,10 @@ export function App() {
                 {LONG_SIDES.map((n) => <option key={n} value={n}>{n} px</option>)}</select>
               <select value={settings.fps} data-testid="camera-fps" onChange={(e) => setSettings({ ...settings, fps: Number(e.target.value) })}>
                 {FRAME_RATES.map((n) => <option key={n} value={n}>{n} fps</option>)}</select>
+              <select value={settings.transport} data-testid="transport"
+                title="auto: WebRTC (media tracks), the WebSocket when WebRTC does not come up within a few seconds"
+                onChange={(e) => setSettings({ ...settings, transport: e.target.value as typeof settings.transport })}>
+                {TRANSPORTS.map((t) => <option key={t} value={t}>{t === "auto" ? "auto (WebRTC, else WebSocket)" : t === "webrtc" ? "WebRTC" : "WebSocket"}</option>)}</select>
             </div>}
             <label><input type="checkbox" checked={settings.microphone} onChange={(e) => setSettings({ ...settings, microphone: e.target.checked })} /> Microphone</label>
             {settings.microphone && <div className="device">

@@ -1,8 +1,8 @@
 // The consent form's choices stay across reloads (localStorage, this browser only): camera and
-// microphone toggles and devices, resolution and frame rate, strategy, user id, mirror, the
-// stream name, and the avatar when it came from a URL (a dropped file cannot be reopened).
+// microphone toggles and devices, resolution and frame rate, the transport, strategy, user id,
+// mirror, the stream name, and the avatar when it came from a URL (a dropped file cannot be reopened).
 // Consent itself is never remembered: every visit asks again.
-import type { SessionSettings } from "./runtime";
+import type { SessionSettings, TransportChoice } from "./runtime";
 
 const KEY = "avatar-driver-settings-v1";
 
@@ -17,6 +17,7 @@ type Store = Pick<Storage, "getItem" | "setItem">;
 /** The camera sizes (long side, px) and frame rates offered. */
 export const LONG_SIDES = [480, 640, 960] as const;
 export const FRAME_RATES = [10, 15, 20, 30] as const;
+export const TRANSPORTS: readonly TransportChoice[] = ["auto", "webrtc", "websocket"];
 
 /** hello.session_name's alphabet and length (server/protocol/messages.py). */
 export const SESSION_NAME = /^[A-Za-z0-9_-]{8,64}$/;
@@ -48,6 +49,8 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
     cameraId: pick("cameraId", "string"), microphoneId: pick("microphoneId", "string"),
     longSide: oneOf(saved.longSide, LONG_SIDES, defaults.longSide), fps: oneOf(saved.fps, FRAME_RATES, defaults.fps),
     sessionName: typeof name === "string" && SESSION_NAME.test(name) ? name : defaults.sessionName,
+    transport: TRANSPORTS.includes(saved.transport as TransportChoice) ? saved.transport as TransportChoice
+      : defaults.transport,
   };
   const url = saved.avatarUrl;
   const avatarUrl = typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
@@ -57,10 +60,11 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
 
 export function remember(store: Store, settings: SessionSettings, avatarUrl: string): void {
   const url = /^https?:\/\//.test(avatarUrl) ? avatarUrl : null;
-  const { camera, microphone, mirror, strategy, userId, rig, sessionName, cameraId, microphoneId, longSide, fps } = settings;
+  const { camera, microphone, mirror, strategy, userId, rig, sessionName, cameraId, microphoneId, longSide, fps,
+    transport } = settings;
   try {
     store.setItem(KEY, JSON.stringify({ camera, microphone, mirror, strategy, userId, sessionName, cameraId, microphoneId,
-      longSide, fps, avatarUrl: url, rig: url ? rig : undefined }));
+      longSide, fps, transport, avatarUrl: url, rig: url ? rig : undefined }));
   } catch {
     // storage full or disabled (private mode): the choices are simply not kept
   }

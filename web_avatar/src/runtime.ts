@@ -3,6 +3,7 @@
 import { MessageType } from "./generated/protocol";
 import { serverToken } from "./connection/auth";
 import { AvatarClient, serverUrl, type ConnectionState } from "./connection/client";
+import { OfferRefused, WebRtcClient, type WebRtcStats } from "./connection/webrtcClient";
 import { CameraCapture } from "./capture/camera";
 import { MicrophoneCapture } from "./capture/microphone";
 import { JitterBuffer, poseFromPayload } from "./driving/jitterBuffer";
@@ -26,12 +27,22 @@ export interface SessionSettings {
   mirror: boolean;
   /** hello.session_name: the stable id watchers and OBS use across reconnects and avatars ("" for none). */
   sessionName: string;
+  /** How media reaches the server: "auto" tries WebRTC and falls back to the WebSocket. */
+  transport: TransportChoice;
 }
+
+export type TransportChoice = "auto" | "webrtc" | "websocket";
+/** How long an automatic WebRTC attempt may take to bring a welcome before the WebSocket is used. */
+const WEBRTC_WELCOME_MS = 4000;
 
 export type Variant = "A" | "B";
 
 export class Runtime {
-  client: AvatarClient | null = null;
+  client: AvatarClient | WebRtcClient | null = null;
+  /** The transport the session runs on, once connected. */
+  transport: "webrtc" | "websocket" | null = null;
+  rtcStats: WebRtcStats | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
   camera: CameraCapture | null = null;
   microphone: MicrophoneCapture | null = null;
   stream: MediaStream | null = null;
@@ -79,8 +90,15 @@ export class Runtime {
     return B.length ? { A: A.length, B: B.length } : { A: A.length };
   }
 
+  /** The size of the camera frames the server gets (0×0 before the first), whichever the transport. */
+  get frameSize(): { width: number; height: number } {
+    const s = this.rtcStats;
+    if (this.transport === "webrtc") return { width: s?.frameWidth ?? 0, height: s?.frameHeight ?? 0 };
+    return this.camera?.frameSize ?? { width: 0, height: 0 };
+  }
+
   get inputFps(): number {
-    return this.camera?.fps ?? 0;
+    return this.transport === "webrtc" ? Math.round(this.rtcStats?.framesPerSecond ?? 0) : this.camera?.fps ?? 0;
   }
 
   /** Publisher: consent given, start capture and the stream. */
@@ -102,6 +120,11 @@ export class Runtime {
       ...(SESSION_NAME.test(settings.sessionName) ? { session_name: settings.sessionName } : {}),
       ...(serverToken() ? { token: serverToken() } : {}),
     };
+    if (settings.transport !== "websocket") {
+      if (await this.startWebRtc(hello, this.stream)) return;
+      if (settings.transport === "webrtc") return; // forced: the refusal stays on screen
+    }
+    this.transport = "websocket";
     const client = new AvatarClient({
       url: serverUrl("/v1/stream"), hello,
       onMessage: (m) => this.onMessage(m),
@@ -125,6 +148,36 @@ export class Runtime {
     }
   }
 
+  /** The session over WebRTC; false (everything closed again, the reason in lastError) when
+   * the offer is refused or no welcome comes within WEBRTC_WELCOME_MS. */
+  private async startWebRtc(hello: Payload, stream: MediaStream): Promise<boolean> {
+    const client = new WebRtcClient({
+      offerUrl: `${location.origin}/v1/webrtc/offer`, hello, stream,
+      onMessage: (m) => this.onMessage(m),
+      onState: (s, d) => this.setState(s, d),
+    });
+    this.client = client;
+    this.transport = "webrtc";
+    try {
+      await client.connect();
+      const deadline = performance.now() + WEBRTC_WELCOME_MS;
+      while (!client.welcome && performance.now() < deadline && this.client === client)
+        await new Promise((r) => setTimeout(r, 50));
+      if (!client.welcome) throw new OfferRefused("timeout", `no welcome over WebRTC within ${WEBRTC_WELCOME_MS / 1000} s`);
+    } catch (e) {
+      client.close();
+      if (this.client === client) this.client = null;
+      this.transport = null;
+      this.lastError = e instanceof OfferRefused ? `WebRTC ${e.code}: ${e.message}` : `WebRTC: ${String(e)}`;
+      this.notify();
+      return false;
+    }
+    this.statsTimer = setInterval(() => {
+      void client.stats().then((s) => { this.rtcStats = s; });
+    }, 1000);
+    return true;
+  }
+
   /** Watcher: another session's avatar, nothing captured. ``untilStopped`` (the OBS overlay)
    * waits for a session name that is not live yet and comes back after the session ends. */
   watch(sessionId: string, untilStopped = false): void {
@@ -141,6 +194,10 @@ export class Runtime {
   }
 
   stop(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    this.rtcStats = null;
+    this.transport = null;
     this.camera?.stop();
     void this.microphone?.stop();
     this.client?.close();

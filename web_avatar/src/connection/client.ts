@@ -62,13 +62,8 @@ export class AvatarClient {
   }
 
   private receive(data: ArrayBuffer | string): void {
-    const value = typeof data === "string" ? JSON.parse(data) : decodeCbor(data);
-    if (isPacked(value)) {
-      const w = this.welcome as { channels: string[]; bones: string[] } | null;
-      if (w) this.options.onMessage(unpackAvatarFrame(value, w.channels, w.bones));
-      return;
-    }
-    const message = value as Envelope;
+    const message = readServerMessage(data, this.welcome);
+    if (message === null) return;
     if (message.type === MessageType.Error && this.resuming && message.payload.code === ErrorCode.ResumeFailed) {
       this.resuming = false; // the session is gone: start a new one
       this.resumable = null;
@@ -103,6 +98,15 @@ export class AvatarClient {
     this.ws?.close(CloseCode.Normal);
     this.ws = null;
   }
+}
+
+/** A server message (CBOR bytes or JSON text) as an envelope; a packed frame is unpacked with
+ * the welcome's layout (null before a welcome came). */
+export function readServerMessage(data: ArrayBuffer | string, welcome: Payload | null): Envelope | null {
+  const value = typeof data === "string" ? JSON.parse(data) : decodeCbor(data);
+  if (!isPacked(value)) return value as Envelope;
+  const w = welcome as { channels: string[]; bones: string[] } | null;
+  return w ? unpackAvatarFrame(value, w.channels, w.bones) : null;
 }
 
 export function serverUrl(path: string): string {

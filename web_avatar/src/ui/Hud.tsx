@@ -48,6 +48,7 @@ export function Hud() {
   // Without a face (and without speech) there is nothing to read an emotion from.
   const reading = e && (face || speaking);
   const out = runtime.outputHzByVariant;
+  const rtc = runtime.rtcStats;
   return (
     <div className={`hud ${open ? "open" : ""}`} data-testid="hud">
       <div className="hud-title" onClick={() => setOpen(!open)} title={open ? "fewer details" : "more details"}>
@@ -59,7 +60,10 @@ export function Hud() {
         {reading && e.emotion && <> · looks <b>{e.emotion}</b></>}
       </div>
       <div className="muted">camera {runtime.inputFps} fps → avatar {out.B !== undefined ? `A ${out.A} Hz · B ${out.B} Hz` : `${out.A} Hz`}
-        {" · "}drawn {runtime.renderFps} fps{" · "}delay {runtime.latencyMs ?? "–"} ms</div>
+        {" · "}drawn {runtime.renderFps} fps{" · "}delay {runtime.latencyMs ?? "–"} ms
+        {runtime.transport && <span data-testid="transport-used">{" · "}{runtime.transport === "webrtc"
+          ? `WebRTC${rtc?.rttMs != null ? ` rtt ${rtc.rttMs} ms` : ""}${rtc?.kbitPerSecond != null ? ` · ${rtc.kbitPerSecond} kbit/s` : ""}`
+          : "WebSocket"}</span>}</div>
       {runtime.transcript?.text && (
         <div className="transcript" data-testid="transcript">
           “{runtime.transcript.text}”{runtime.transcript.final ? "" : " …"}

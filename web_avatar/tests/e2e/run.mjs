@@ -107,6 +107,12 @@ try {
     }
     assert(/avatar_driver_frames_in_total\{kind="video"\} [1-9]/.test(m), "no video frames reached the server");
     assert(/avatar_driver_frames_in_total\{kind="audio"\} [1-9]/.test(m), "no audio chunks reached the server");
+    // The default transport is auto: WebRTC on loopback (host candidates), its tracks and peer on the server.
+    assert(await hook("window.__avatarDriver.runtime.transport") === "webrtc", "auto did not use WebRTC");
+    assert(/avatar_driver_webrtc_peers 1\.0/.test(m) && /avatar_driver_webrtc_tracks\{kind="video"\} 1\.0/.test(m)
+      && /avatar_driver_webrtc_tracks\{kind="audio"\} 1\.0/.test(m), "the server has no WebRTC peer with two tracks");
+    await page.waitForFunction("/WebRTC rtt \\d+ ms/.test(document.querySelector('[data-testid=transport-used]')?.innerText)",
+      null, { timeout: 10000, polling: 200 });
   });
 
   await check("the avatar's smile rises when the video shows the smiling face", async () => {
@@ -131,6 +137,26 @@ try {
     await watcher.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", null, { timeout: 20000, polling: 100 });
     await watcher.screenshot({ path: join(shots, "03-watch.png") });
     await watcher.close();
+  });
+
+  await check("when the WebRTC offer is refused, auto falls back to the WebSocket and the avatar moves", async () => {
+    const p = await browser.newPage({ viewport: { width: 800, height: 560 } });
+    p.on("pageerror", (e) => consoleErrors.push(String(e)));
+    try {
+      await p.route("**/v1/webrtc/offer", (route) => route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ detail: { code: "server_busy", message: "refused by the test" } }) }));
+      await p.goto(`${base}/#token=${token}`);
+      await p.getByTestId("start").click();
+      await p.waitForFunction("window.__avatarDriver.runtime.state === 'open' && window.__avatarDriver.runtime.framesReceived > 30",
+        null, { timeout: 20000 });
+      assert(await p.evaluate("window.__avatarDriver.runtime.transport") === "websocket", "it did not fall back");
+      assert(/server_busy/.test(await p.evaluate("window.__avatarDriver.runtime.lastError")), "the refusal was not kept");
+      await p.waitForFunction("document.querySelector('[data-testid=transport-used]')?.innerText.includes('WebSocket')",
+        null, { timeout: 5000 });
+      await p.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", null, { timeout: 20000, polling: 100 });
+    } finally {
+      await p.close();
+    }
   });
 
   await check("the OBS overlay shows only the avatar, on a transparent page or a chroma key", async () => {
@@ -269,8 +295,8 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
         p.on("pageerror", (e) => consoleErrors.push(String(e)));
         await p.goto(`${base}/#token=${token}`);
         await p.getByTestId("start").click();
-        await p.waitForFunction("window.__avatarDriver.runtime.camera?.frameSize.width > 0", null, { timeout: 20000 });
-        const size = await p.evaluate("window.__avatarDriver.runtime.camera.frameSize");
+        await p.waitForFunction("window.__avatarDriver.runtime.frameSize.width > 0", null, { timeout: 20000 });
+        const size = await p.evaluate("window.__avatarDriver.runtime.frameSize");
         assert(Math.abs(size.width / size.height - w / h) < 0.02, `a ${w}x${h} camera sent ${size.width}x${size.height} frames`);
         await p.waitForFunction("window.__avatarDriver.weight('mouthSmileLeft') > 0.5", null, { timeout: 30000, polling: 100 });
         let jaw = 0;
@@ -278,7 +304,8 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
           jaw = Math.max(jaw, await p.evaluate("window.__avatarDriver.weight('jawOpen')"));
           await p.waitForTimeout(100);
         }
-        console.log(`  ${shape}: ${size.width}x${size.height} frames, jawOpen at most ${jaw.toFixed(3)}`);
+        const transport = await p.evaluate("window.__avatarDriver.runtime.transport");
+        console.log(`  ${shape}: ${size.width}x${size.height} frames over ${transport}, jawOpen at most ${jaw.toFixed(3)}`);
         assert(jaw < 0.15, `jawOpen ${jaw.toFixed(2)} with the mouth closed`);
         await p.screenshot({ path: join(shots, `07-camera-${w}x${h}.png`) });
       } finally {

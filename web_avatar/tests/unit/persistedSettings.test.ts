@@ -4,7 +4,7 @@ import type { SessionSettings } from "../../src/runtime";
 
 const DEFAULTS: SessionSettings = {
   camera: true, microphone: false, rig: "arkit52", strategy: "direct", format: "packed", userId: "", fps: 20, mirror: true,
-  sessionName: "default-name-1", longSide: 640, cameraId: "", microphoneId: "",
+  sessionName: "default-name-1", longSide: 640, cameraId: "", microphoneId: "", transport: "auto",
 };
 
 class MemoryStore {
@@ -17,7 +17,8 @@ describe("persisted settings", () => {
   it("come back as they were left", () => {
     const store = new MemoryStore();
     const chosen = { ...DEFAULTS, microphone: true, camera: false, strategy: "hybrid", userId: "ana", mirror: false,
-      sessionName: "alice-stream", longSide: 960, fps: 30, cameraId: "cam-2", microphoneId: "mic-7" };
+      sessionName: "alice-stream", longSide: 960, fps: 30, cameraId: "cam-2", microphoneId: "mic-7",
+      transport: "websocket" as const };
     remember(store, chosen, "/avatars/default.glb");
     expect(recall(store, DEFAULTS)).toEqual({ settings: chosen, avatarUrl: null });
   });
@@ -36,7 +37,7 @@ describe("persisted settings", () => {
     store.setItem("avatar-driver-settings-v1", "{not json");
     expect(recall(store, DEFAULTS).settings).toEqual(DEFAULTS);
     store.setItem("avatar-driver-settings-v1", JSON.stringify({ camera: "yes", strategy: 3, avatarUrl: "javascript:x",
-      sessionName: "no spaces allowed", longSide: 4096, fps: "30", cameraId: 5 }));
+      sessionName: "no spaces allowed", longSide: 4096, fps: "30", cameraId: 5, transport: "carrier pigeon" }));
     expect(recall(store, DEFAULTS)).toEqual({ settings: DEFAULTS, avatarUrl: null });
   });
 
