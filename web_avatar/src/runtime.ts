@@ -52,6 +52,9 @@ export class Runtime {
     B: new JitterBuffer({ delayMs: 60, capacity: 64 }),
   };
   readonly drivers: Record<Variant, AvatarDriver | null> = { A: null, B: null };
+  /** Whether this publisher sends its camera, its microphone (over either transport). */
+  sendsVideo = false;
+  sendsAudio = false;
   state: ConnectionState = "idle";
   stateDetail = "";
   sessionId: string | null = null;
@@ -111,6 +114,8 @@ export class Runtime {
       video: settings.camera ? { width: { ideal: settings.longSide }, frameRate: { ideal: settings.fps }, ...device(settings.cameraId) } : false,
       audio: settings.microphone ? { channelCount: 1, echoCancellation: true, ...device(settings.microphoneId) } : false,
     });
+    this.sendsVideo = settings.camera;
+    this.sendsAudio = settings.microphone;
     video.srcObject = this.stream;
     await video.play().catch(() => undefined);
     const hello: Payload = {
@@ -203,6 +208,7 @@ export class Runtime {
     this.client?.close();
     this.stream?.getTracks().forEach((t) => t.stop());
     this.camera = this.microphone = this.client = this.stream = null;
+    this.sendsVideo = this.sendsAudio = false;
     this.configured = null;
     this.forgetStream();
     this.setState("idle");

@@ -51,11 +51,11 @@ export class WebRtcClient {
       channel.binaryType = "arraybuffer";
       channel.onmessage = (e) => this.receive(e.data as ArrayBuffer | string);
     }
-    control.onclose = () => { if (this.pc) this.options.onState("closed", "the WebRTC connection closed"); };
+    control.onclose = () => { if (this.pc === pc) this.options.onState("closed", "the WebRTC connection closed"); };
     this.control = control;
     for (const track of this.options.stream.getTracks()) pc.addTrack(track, this.options.stream);
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed") this.options.onState("closed", "the WebRTC connection failed");
+      if (pc.connectionState === "failed" && this.pc === pc) this.options.onState("closed", "the WebRTC connection failed");
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, 2000);
@@ -76,6 +76,7 @@ export class WebRtcClient {
   }
 
   private receive(data: ArrayBuffer | string): void {
+    if (this.pc === null) return; // closed: what was still on its way is not this session's any more
     const message = readServerMessage(data, this.welcome);
     if (message === null) return;
     if (message.type === MessageType.Welcome) {
@@ -117,8 +118,8 @@ export class WebRtcClient {
 
   close(): void {
     const pc = this.pc;
-    this.pc = null;
     if (this.control?.readyState === "open") this.send(MessageType.Bye, {});
+    this.pc = null;
     setTimeout(() => pc?.close(), 100); // the bye goes out first
     this.control = null;
   }

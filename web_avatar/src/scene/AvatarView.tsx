@@ -30,7 +30,7 @@ function Driven({ model, variant, idle }: { model: AvatarModel; variant: Variant
     driver.apply(lively && !pose.facePresent ? withIdle(pose, lively) : pose, dt);
     // Camera to avatar, while a face is tracked (without one, capture_ms stops moving and the
     // figure would only count the seconds since the face was lost).
-    if (variant === "A") runtime.latencyMs = pose.captureMs && (pose.facePresent || !runtime.camera) ? now - pose.captureMs : null;
+    if (variant === "A") runtime.latencyMs = pose.captureMs && (pose.facePresent || !runtime.sendsVideo) ? now - pose.captureMs : null;
   });
   return <primitive object={model.root} />;
 }

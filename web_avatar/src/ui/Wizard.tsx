@@ -9,7 +9,7 @@ import { runtime } from "../runtime";
 
 /** The steps the server runs for this session: face steps with a camera, voice steps with a microphone. */
 function sessionSteps(): string[] {
-  return [...(runtime.camera ? CALIBRATION_FACE_STEPS : []), ...(runtime.microphone ? CALIBRATION_VOICE_STEPS : [])];
+  return [...(runtime.sendsVideo ? CALIBRATION_FACE_STEPS : []), ...(runtime.sendsAudio ? CALIBRATION_VOICE_STEPS : [])];
 }
 
 export function Wizard({ userId }: { userId: string }) {
