@@ -56,8 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.include_router(health.router)
     app.include_router(stream.router)  # WebSockets: the transport checks origin and token
-    app.include_router(webrtc.router)  # the offer carries its hello, token included, as a WebSocket's does
-    for module in (metrics, rigs, calibration, recordings, animate, ab, users):
+    for module in (metrics, rigs, calibration, recordings, animate, ab, users, webrtc):
         app.include_router(module.router, dependencies=[Depends(require_token)])
     if (settings.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

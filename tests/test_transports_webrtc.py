@@ -157,15 +157,26 @@ def test_refusals_are_http_errors_with_the_protocols_codes(live_server, media, s
 
 
 def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
+    """The offer is a REST request (Bearer header) whose hello carries the token as a WebSocket
+    hello does; either one wrong is a 401 and no peer."""
     with serving(settings.model_copy(update={"token": "secret-token"})) as port:
-        async def scenario():
+        async def offer(headers: dict, hello_token: str) -> httpx2.Response:
             client = Client(port, media, microphone=False)
-            refused = await client.offer({"consent": {"camera": True}, "token": "guess"})
+            await client.pc.setLocalDescription(await client.pc.createOffer())
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+                response = await http.post("/v1/webrtc/offer", json={
+                    "sdp": client.pc.localDescription.sdp, "type": "offer",
+                    "hello": {"consent": {"camera": True}, "token": hello_token}})
             await client.close()
-            return refused
-        refused = asyncio.run(scenario())
-        assert refused.status_code == 401 and refused.json()["detail"]["code"] == "auth_failed"
-        assert metric(port, "avatar_driver_webrtc_peers") == 0
+            return response
+
+        no_bearer = asyncio.run(offer({}, "secret-token"))
+        wrong_hello = asyncio.run(offer({"Authorization": "Bearer secret-token"}, "guess"))
+        assert no_bearer.status_code == 401
+        assert wrong_hello.status_code == 401 and wrong_hello.json()["detail"]["code"] == "auth_failed"
+        bearer = {"Authorization": "Bearer secret-token"}
+        assert httpx2.get(f"http://127.0.0.1:{port}/metrics", headers=bearer).text.count(
+            "avatar_driver_webrtc_peers 0.0") == 1
 
 
 def test_without_camera_consent_the_video_track_is_not_processed(live_server, media):

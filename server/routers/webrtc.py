@@ -19,7 +19,8 @@ _STATUS = {ErrorCode.AUTH_FAILED: 401, ErrorCode.SERVER_BUSY: 503}
 @router.post("/v1/webrtc/offer")
 async def offer(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     """Body: `{sdp, type: "offer", hello}` (hello: what a WebSocket's hello carries, token
-    included). Answers `{sdp, type: "answer"}`; a refusal is 400/401/503 with the protocol's
+    included; with a server token, the request needs it as a Bearer header too, as every REST
+    request does). Answers `{sdp, type: "answer"}`; a refusal is 400/401/503 with the protocol's
     error `{code, message}` as its detail."""
     body = await read_json(request, svc.settings.max_json_bytes)
     try:

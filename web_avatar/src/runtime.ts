@@ -157,7 +157,7 @@ export class Runtime {
    * the offer is refused or no welcome comes within WEBRTC_WELCOME_MS. */
   private async startWebRtc(hello: Payload, stream: MediaStream): Promise<boolean> {
     const client = new WebRtcClient({
-      offerUrl: `${location.origin}/v1/webrtc/offer`, hello, stream,
+      offerUrl: `${location.origin}/v1/webrtc/offer`, token: serverToken() ?? null, hello, stream,
       onMessage: (m) => this.onMessage(m),
       onState: (s, d) => this.setState(s, d),
     });

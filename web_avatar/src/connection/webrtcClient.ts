@@ -9,6 +9,8 @@ import { readServerMessage, type ConnectionState } from "./client";
 
 export interface WebRtcOptions {
   offerUrl: string;
+  /** The server token, sent as a Bearer header as on every REST request (null: none). */
+  token: string | null;
   hello: Payload;
   stream: MediaStream;
   onMessage: (message: Envelope) => void;
@@ -62,7 +64,9 @@ export class WebRtcClient {
     let response: Response;
     try {
       response = await fetch(this.options.offerUrl, {
-        method: "POST", headers: { "content-type": "application/json" },
+        method: "POST",
+        headers: { "content-type": "application/json",
+          ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
         body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: "offer", hello: this.options.hello }),
       });
     } catch (e) {
