@@ -1,5 +1,6 @@
 """What the VMC protocol (sh-akira/VirtualMotionCaptureProtocol) says of one avatar frame:
-blend values under the names a receiver's avatar has, and bone poses in Unity's frame.
+blend values under the names a receiver's avatar has, and bone poses in Unity's frame; and,
+the other way, what a tracker's VMC stream says of a face (`face_from_vmc`).
 
 Pure: the OSC encoding and the sending are server/sinks/vmc.py's. Names are case-sensitive.
 
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .features import EyeGaze, FaceFeatures, HeadPose
 from .frame import AvatarFrame
+from .rotation import IDENTITY_QUAT, euler_from_matrix, quat_multiply, quat_to_matrix
 from .vocabulary import ARKIT_BLENDSHAPES, EMOTIONS
 
 PROFILES = ("perfect_sync", "vrm0", "vrm1", "all")
@@ -90,3 +93,32 @@ def bone_poses(frame: AvatarFrame, offsets: dict[str, tuple[float, float, float]
     offsets = offsets or {}
     return [BonePose(HUMAN_BONES[b], offsets.get(b, (0.0, 0.0, 0.0)), gltf_to_unity(q))
             for b, q in zip(frame.bones, frame.rotations) if b in HUMAN_BONES]
+
+
+# -- VMC in: a tracker's stream as face features ---------------------------------------------
+_ARKIT_BY_VMC_NAME = {**{n: i for i, n in enumerate(ARKIT_BLENDSHAPES)},
+                      **{n: i for i, n in enumerate(PERFECT_SYNC_NAMES)}}
+
+
+def face_from_vmc(blends: dict[str, float], bones: dict[str, tuple[float, float, float, float]],
+                  capture_ms: int) -> FaceFeatures:
+    """What one applied VMC frame says of a face: ARKit blendshapes by their ARKit or perfect-
+    sync names (others — VRM presets — are not a face measurement and are left out), the head
+    from Neck·Head and the eyes from LeftEye/RightEye (Unity's frame, back to glTF's with the
+    same Z mirror), in this project's conventions (rotation.py)."""
+    weights = np.zeros(len(ARKIT_BLENDSHAPES))
+    for name, value in blends.items():
+        index = _ARKIT_BY_VMC_NAME.get(name)
+        if index is not None:
+            weights[index] = value
+    head_q = IDENTITY_QUAT
+    for bone in ("Neck", "Head"):
+        if bone in bones:
+            head_q = quat_multiply(head_q, gltf_to_unity(bones[bone]))  # the mirror is its own inverse
+    yaw, pitch, roll = euler_from_matrix(quat_to_matrix(head_q))
+    eyes = []
+    for bone in ("LeftEye", "RightEye"):
+        eye_yaw, eye_pitch, _ = euler_from_matrix(quat_to_matrix(gltf_to_unity(bones.get(bone, IDENTITY_QUAT))))
+        eyes.append(EyeGaze(eye_yaw, eye_pitch))
+    return FaceFeatures.from_blendshapes(weights, capture_ms, head=HeadPose(yaw, pitch, roll), left_eye=eyes[0],
+                                         right_eye=eyes[1])

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from . import __version__
 from .routers import ab, animate, calibration, health, metrics, recordings, rigs, stream, users, webrtc
 from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
+from .inference.vmc_input import VmcListener
 from .services import Services
 from .settings import Settings
 from .transports.webrtc import WebRtcTransport
@@ -40,12 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = await run_in_threadpool(Services.open, settings)
         app.state.services = services
         app.state.webrtc = WebRtcTransport(services)
+        if settings.vmc_listen:
+            services.vmc_input = await VmcListener.open(settings.vmc_listen_host, settings.vmc_listen, services.metrics)
         housekeeping = asyncio.create_task(services.housekeeping(), name="housekeeping")
         try:
             yield
         finally:
             housekeeping.cancel()
             await app.state.webrtc.close()
+            if services.vmc_input is not None:
+                services.vmc_input.close()
             if node is not None:
                 await node.close()
             services.close()

@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
                        "run as part of a cluster (docs/scaling.md); default: embedded, one process")
     serve.add_argument("--role", choices=("edge", "worker", "all"),
                        help="on a cluster: edge (client transports), worker (sessions) or all (AVATAR_DRIVER_ROLE)")
+    serve.add_argument("--vmc-listen", type=int, metavar="PORT",
+                       help="VMC in: take a VMC stream (an ARKit tracker) on this UDP port, on loopback unless "
+                       "AVATAR_DRIVER_VMC_LISTEN_HOST says otherwise; sessions use it with hello source 'vmc' "
+                       "(docs/vmc.md)")
     serve.add_argument("--workers", type=int, help="face and voice inference in N worker processes (AVATAR_DRIVER_INFERENCE_WORKERS; "
                        "default 0: threads in the server process); docs/scaling.md")
 
@@ -83,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--out", type=Path, help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
                                                   "report: the HTML file (the JSON goes beside it)")
 
+    vmc = sub.add_parser("vmc", help="the VMC protocol (docs/vmc.md)")
+    vsub = vmc.add_subparsers(dest="vmc_command", required=True)
+    vsend = vsub.add_parser("send", help="watch a session and send its frames as VMC to a receiver")
+    vsend.add_argument("--session", required=True, help="the session's id or name")
+    vsend.add_argument("--to", required=True, help="the receiver, HOST:PORT (VMC's port is 39539)")
+    vsend.add_argument("--profile", default="perfect_sync", choices=("perfect_sync", "vrm0", "vrm1", "all"),
+                       help="the blend names the receiver's avatar has")
+    vsend.add_argument("--server", default=None, help="the server's ws:// address (default: this machine's)")
+
     user = sub.add_parser("user", help="what the server keeps about a user")
     usub = user.add_subparsers(dest="user_command", required=True)
     erase = usub.add_parser("erase", help="erase a user's calibration history, recordings, votes and uploaded rigs")
@@ -109,7 +122,22 @@ def main(argv: list[str] | None = None) -> int:
         return _ab(settings, args)
     if args.command == "user":
         return _erase_user(settings, args.user_id)
+    if args.command == "vmc":
+        return _vmc_send(settings, args)
     return _analyze(settings, args)
+
+
+def _vmc_send(settings: Settings, args: argparse.Namespace) -> int:
+    from .sinks.vmc import parse_target
+    from .tools.vmc_send import run
+
+    try:
+        target = parse_target(args.to)
+    except ValueError as e:
+        print(f"avatar-driver: {e}", file=sys.stderr)
+        return 2
+    server = args.server or f"ws://{settings.host}:{settings.port}"
+    return run(server, args.session, target, args.profile, settings.watch_token or settings.token)
 
 
 def _record(settings: Settings, args: argparse.Namespace) -> int:
@@ -254,6 +282,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             print("avatar-driver: --workers must be 0 or more", file=sys.stderr)
             return 2
         settings.inference_workers = args.workers
+    if args.vmc_listen is not None:
+        settings.vmc_listen = args.vmc_listen
     if args.bus:
         settings.bus = args.bus
     if args.role:

@@ -36,6 +36,9 @@ class Metrics:
                                   registry=self.registry)
         self.webrtc_tracks = Gauge("avatar_driver_webrtc_tracks", "Media tracks being received over WebRTC.",
                                    ["kind"], registry=self.registry)
+        self.vmc_dropped = Counter("avatar_driver_vmc_dropped_total",
+                                   "VMC in: OSC dropped, by why: malformed, unknown_address, bad_value, "
+                                   "too_many_names.", ["reason"], registry=self.registry)
         self.webrtc_closed = Counter("avatar_driver_webrtc_closed_total",
                                      "WebRTC peer connections closed, by why: bye, ice_failed, channel_closed, "
                                      "no_channel, refused, error, shutdown.", ["reason"], registry=self.registry)

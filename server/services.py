@@ -19,6 +19,7 @@ from . import __version__
 from .assets.rig_store import RigMirror, RigStore
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
+from .inference.vmc_input import VmcListener
 from .live.bus import Bus, InProcessBus
 from .live.controller import SessionController
 from .live.inference_workers import InferenceWorkerPool
@@ -96,6 +97,8 @@ class Services:
     edge: Edge | None = None
     shared: SharedStores | None = None
     announce_calibration: Callable[[str], None] = lambda user_id: None
+    # VMC in (`serve --vmc-listen PORT`), opened in the app's lifespan; None when off.
+    vmc_input: VmcListener | None = None
 
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> "Services":

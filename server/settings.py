@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     claim_timeout_s: float = 10.0
     # Messages a bus subscription holds for a slow consumer before dropping (counted).
     bus_pending_messages: int = 256
+    # VMC out (docs/vmc.md): where sessions may send VMC, comma-separated host:port (the
+    # protocol's port 39539 when omitted). Chosen by the operator, named by a hello's vmc.target.
+    vmc_targets: str = ""
+    # VMC in: listen for a VMC stream (an ARKit tracker) on this UDP port (0: off), on this address.
+    vmc_listen: int = 0
+    vmc_listen_host: str = "127.0.0.1"
     tool_queue: int = 4
     tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"

@@ -57,7 +57,7 @@ def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(pr
     sink = VmcSink(receiver.getsockname(), profile, Metrics(), calibrated=True)
     scores = np.zeros(len(EMOTIONS))
     scores[EMOTIONS.index("happy")] = 0.8
-    sink._emotion = scores
+    sink.set_emotion_scores(scores)
     sink.on_frame(frame, FrameMeta("s1", 0, 0, None, None, 1 / 30, 0.0))
     messages = received(receiver)
     sink.close()

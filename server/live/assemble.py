@@ -18,12 +18,14 @@ from ..protocol.constants import ErrorCode
 from ..protocol.messages import Hello
 from ..protocol.recording import new_header
 from ..sinks.recorder import RecorderSink
+from ..sinks.vmc import VmcSink, parse_target
 from .calibration import SessionCalibration, viseme_prototypes
 from .face_stage import FaceStage
 from .output import AvatarOutput
 from .session import Session
 from .speech_stage import SpeechStage
 from .stage import Stage
+from .vmc_stage import VmcStage
 from .voice_stage import VoiceStage
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
     if rig is None:
         raise ProtocolError(ErrorCode.BAD_HELLO, f"unknown rig {hello.rig!r}; available: {services.rigs.ids()}")
     try:
-        face_model = services.models.require("face_landmarker") if hello.camera else None
+        face_model = services.models.require("face_landmarker") if hello.camera and hello.source == "camera" else None
         vad_model = services.models.require("silero_vad") if hello.microphone else None
     except ModelError as e:
         raise ProtocolError(ErrorCode.MODEL_MISSING, str(e)) from None
@@ -53,6 +55,9 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
                    if hello.compare is not None else None)
     except ValueError as e:
         raise ProtocolError(ErrorCode.BAD_HELLO, str(e)) from None
+    vmc_target = _vmc_target(s.vmc_targets, hello.vmc.target) if hello.vmc is not None else None
+    if hello.source == "vmc" and services.vmc_input is None:
+        raise ProtocolError(ErrorCode.BAD_HELLO, "source 'vmc' needs a server started with --vmc-listen PORT")
     table = None
     if hello.user_id is not None:
         table = await asyncio.to_thread(services.calibration.get, hello.user_id)
@@ -67,6 +72,8 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
                                      emotion_model=services.face_emotion_path,
                                      emotion_interval_ms=1000.0 / s.emotion_rate_hz)
         stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.inference_workers))
+    if hello.source == "vmc":
+        stages.append(VmcStage(session_id, bus, services.vmc_input))
     if vad_model is not None:
         speech = services.speech if services.speech.available else None
         voice = VoiceStage(session_id, bus, vad_model, viseme_prototypes(table), metrics,
@@ -90,4 +97,15 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
                               None if t.is_identity else t.to_dict(), hello.rate_hz, f"session:{session_id}",
                               hello.user_id)
         session.add_sink(RecorderSink(services.recordings.path_for(session_id), header))
+    if vmc_target is not None:
+        session.add_sink(VmcSink(vmc_target, hello.vmc.profile, metrics, calibrated=not table.is_identity))
     return session
+
+
+def _vmc_target(configured: str, asked: str) -> tuple[str, int]:
+    """The configured VMC target a hello named; BAD_HELLO for any other (a client never aims UDP)."""
+    targets = [t.strip() for t in configured.split(",") if t.strip()]
+    if asked.strip() not in targets:
+        raise ProtocolError(ErrorCode.BAD_HELLO, f"vmc.target {asked[:60]!r} is not one of this server's VMC targets "
+                            f"({', '.join(targets) or 'none: set AVATAR_DRIVER_VMC_TARGETS'})")
+    return parse_target(asked)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from avatar_mapping.strategies import DEFAULT_STRATEGY, STRATEGIES
+from avatar_mapping.vmc import PROFILES as VMC_PROFILES
 
 from .codec import Encoding, ProtocolError, payload_bytes
 from .constants import ErrorCode
@@ -44,6 +45,11 @@ class Hello:
     record: bool = False
     # A stable, client-chosen session id: watchers keep the stream across reconnects.
     session_name: str | None = None
+    # VMC out (docs/vmc.md): one of the operator's configured targets, and the receiver's names.
+    vmc: "VmcOut | None" = None
+    # Where the face comes from: "camera" (video_frame messages, a WebRTC track) or "vmc" (a
+    # VMC stream into `serve --vmc-listen`, e.g. an iPhone ARKit tracker).
+    source: Literal["camera", "vmc"] = "camera"
 
     @classmethod
     def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
@@ -87,8 +93,12 @@ class Hello:
         if name is not None and (not isinstance(name, str) or not SESSION_NAME.fullmatch(name)):
             raise ProtocolError(ErrorCode.BAD_HELLO, "session_name must be 8 to 64 letters, digits, '-' or '_', "
                                 f"got {_shown(name)}")
+        source = p.get("source", "camera")
+        if source not in ("camera", "vmc"):
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"source must be 'camera' or 'vmc', got {_shown(source)}")
+        vmc = VmcOut.parse(p["vmc"]) if p.get("vmc") is not None else None
         return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
-                   compare, _lipsync(p.get("lipsync")), record, name)
+                   compare, _lipsync(p.get("lipsync")), record, name, vmc, source)
 
 
 def _lipsync(p: Any) -> float | None:
@@ -104,6 +114,25 @@ def _lipsync(p: Any) -> float | None:
         raise ProtocolError(ErrorCode.BAD_HELLO,
                             f"lipsync.delay_ms must be a number from 100 to 1000, got {_shown(delay)}")
     return float(delay)
+
+
+@dataclass(frozen=True)
+class VmcOut:
+    """hello.vmc: send the session's frames as VMC to ``target`` (one of the server's
+    AVATAR_DRIVER_VMC_TARGETS: a client never chooses where UDP goes) with ``profile``'s names."""
+
+    target: str
+    profile: str = "perfect_sync"
+
+    @classmethod
+    def parse(cls, p: Any) -> "VmcOut":
+        if not isinstance(p, dict) or not isinstance(p.get("target"), str):
+            raise ProtocolError(ErrorCode.BAD_HELLO, "vmc needs {target: one of the server's VMC targets, profile?}")
+        profile = p.get("profile", "perfect_sync")
+        if profile not in VMC_PROFILES:
+            raise ProtocolError(ErrorCode.BAD_HELLO, f"vmc.profile must be one of {list(VMC_PROFILES)}, "
+                                f"got {_shown(profile)}")
+        return cls(p["target"], profile)
 
 
 @dataclass(frozen=True)

@@ -69,18 +69,24 @@ class VmcSink:
         bundle.add_content(_message("/VMC/Ext/Blend/Apply").build())
         return bundle.build().dgram
 
-    def on_frame(self, frame: AvatarFrame, meta: FrameMeta) -> None:
-        if meta.variant not in (None, "A"):
-            return  # an A/B session's compared variant is not the avatar's
-        data = self.bundle(frame)
+    def send(self, frame: AvatarFrame) -> None:
+        """The frame to the receiver now, or dropped (counted) when it cannot go at once."""
         try:
-            self._socket.sendto(data, self.target)
+            self._socket.sendto(self.bundle(frame), self.target)
             self.metrics.frames_out.labels("vmc_bundle").inc()
-        except (BlockingIOError, OSError):  # the kernel's buffer is full, or nobody can be reached
+        except OSError:  # BlockingIOError: the kernel's buffer is full; or nobody can be reached
             self.metrics.dropped.labels("vmc_unsent").inc()
 
+    def set_emotion_scores(self, scores: np.ndarray | None) -> None:
+        """The scores over EMOTIONS that the emotion presets show from now on (None: none)."""
+        self._emotion = scores
+
+    def on_frame(self, frame: AvatarFrame, meta: FrameMeta) -> None:
+        if meta.variant in (None, "A"):  # an A/B session's compared variant is not the avatar's
+            self.send(frame)
+
     def on_emotion(self, report: EmotionReport, meta: MessageMeta) -> None:
-        self._emotion = report.scores if report.emotion_inference else None
+        self.set_emotion_scores(report.scores if report.emotion_inference else None)
 
     def on_transcript(self, result: object, meta: MessageMeta) -> None:
         pass

@@ -1,0 +1,76 @@
+"""VMC out: bytes and CPU per frame for each profile, against the packed avatar_frame of the
+same frame measured in the same run. Prints one JSON object; not a test.
+
+The frame is a real one: the astronaut photo through the face model and the mapper (arkit52).
+
+Usage: python bench/bench_vmc.py [--frames 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from avatar_mapping.mapper import AvatarMapper  # noqa: E402
+from avatar_mapping.vmc import PROFILES  # noqa: E402
+from server.assets.rig_store import RigStore  # noqa: E402
+from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
+from server.inference.frame import frame_from_rgb  # noqa: E402
+from server.metrics import Metrics  # noqa: E402
+from server.models.store import ModelStore  # noqa: E402
+from server.protocol import envelopes  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.sinks.vmc import VmcSink  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_frame():
+    from skimage import data
+    image = np.ascontiguousarray(data.astronaut())
+    tracker = FaceTracker(FaceTrackerOptions(ModelStore(Settings().models).require("face_landmarker")))
+    try:
+        features = tracker.process(frame_from_rgb(image.tobytes(), image.shape[1], image.shape[0], 0, 1 << 22))
+    finally:
+        tracker.close()
+    mapper = AvatarMapper(RigStore.from_dir(REPO / "rigs").get("arkit52"))
+    frame = None
+    for _ in range(30):
+        frame = mapper.step(features, 1 / 30)
+    return frame
+
+
+def per_frame_us(make, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        make()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--frames", type=int, default=2000)
+    args = ap.parse_args()
+    frame = real_frame()
+    packed = lambda: envelopes.avatar_frame(frame, "s", 0, 0).encoded("packed", "cbor")  # noqa: E731
+    baseline = {"bytes": len(packed()), "us_per_frame": round(per_frame_us(packed, args.frames), 1)}
+    results = {}
+    for profile in PROFILES:
+        sink = VmcSink(("127.0.0.1", 9), profile, Metrics())
+        results[profile] = {"bytes": len(sink.bundle(frame)),
+                            "us_per_frame": round(per_frame_us(lambda: sink.bundle(frame), args.frames), 1)}
+        results[profile]["bytes_ratio_to_packed"] = round(results[profile]["bytes"] / baseline["bytes"], 1)
+        results[profile]["cpu_ratio_to_packed"] = round(results[profile]["us_per_frame"] / baseline["us_per_frame"], 1)
+        sink.close()
+    print(json.dumps({"config": vars(args), "packed_avatar_frame": baseline, "vmc": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
