@@ -69,12 +69,19 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
                         if m["payload"]["blendshapes"]["jawOpen"] > 0.6 and len(frames) > 10:
                             break
                 tracker.close()
-                return frames
+                after = []  # the tracker stopped: 0.5 s later the face is gone
+                deadline = time.monotonic() + 1.5
+                while time.monotonic() < deadline:
+                    m = cbor2.loads(await ws.recv())
+                    if m["type"] == "avatar_frame":
+                        after.append(m["payload"]["face_present"])
+                return frames, after
 
-        frames = asyncio.run(scenario())
+        frames, after = asyncio.run(scenario())
         out = OscBundle(receiver.recvfrom(65536)[0])
     assert frames and frames[-1]["blendshapes"]["jawOpen"] > 0.6 and frames[-1]["blendshapes"]["eyeBlinkLeft"] < 0.3
     assert abs(frames[-1]["bone_transforms"]["head_yaw_deg"]) > 10  # the tracker's head turn reached the avatar
+    assert after[0] is True and after[-1] is False  # present follows the stream
     names = [m.params[0] for m in out if m.address == "/VMC/Ext/Blend/Val"]
     assert "aa" in names and "blinkLeft" in names and "JawOpen" not in names  # the vrm1 profile's names
 
