@@ -14,6 +14,7 @@ import numpy as np
 from .face_calibration import FaceCalibration
 from .features import FaceFeatures
 from .frame import AvatarFrame
+from .gaze_hold import GazeHold, GazeHoldOptions
 from .fused import FusedState, fuse
 from .rig import RigDefinition, compile_rig
 from .rotation import IDENTITY_QUAT, quat_conjugate, quat_from_euler, quat_multiply, quat_slerp
@@ -36,6 +37,8 @@ class MapperOptions:
     max_extrapolation_s: float = 0.1
     # False: no emotion is inferred (emotion-driven strategies then show none).
     emotion_inference: bool = True
+    # Gaze while a lid covers the iris (gaze_hold.py); None: the tracker's reading as it is.
+    gaze_hold: GazeHoldOptions | None = field(default_factory=GazeHoldOptions)
 
 
 def rig_context(rig: RigDefinition) -> StrategyContext:
@@ -52,6 +55,7 @@ class AvatarMapper:
         self.strategy = strategy or Direct(rig_context(rig))
         self.calibration = calibration or FaceCalibration()
         self._compiled = compile_rig(rig)
+        self._gaze_hold = GazeHold(self.options.gaze_hold) if self.options.gaze_hold is not None else None
         groups = [c.smoothing for c in rig.channels] + ["head"] * 3 + ["gaze"] * 4 + ["posture"] * 2
         self._smoother = GroupSmoother(groups, self.options.smoothing)
         self._n = len(rig.channels)
@@ -105,7 +109,10 @@ class AvatarMapper:
     def _fuse(self, face: FaceFeatures, voice: VoiceFeatures | None) -> FusedState:
         key = (id(face), id(voice))
         if self._fused is None or self._fused[:2] != key or self._fused[2].face.capture_ms != face.capture_ms:
-            self._fused = (key[0], key[1], fuse(self.calibration.apply(face), voice, self.options.emotion_inference))
+            calibrated = self.calibration.apply(face)
+            if self._gaze_hold is not None:
+                calibrated = self._gaze_hold.apply(calibrated)
+            self._fused = (key[0], key[1], fuse(calibrated, voice, self.options.emotion_inference))
         self.last_state = self._fused[2]
         return self._fused[2]
 
