@@ -77,3 +77,22 @@ def test_bad_transcripts_are_reported():
     audio = to_model_rate(speak("hello").audio, 22050)
     with pytest.raises(AlignmentError, match="no words"):
         align(audio, "!!!")
+
+
+def test_numbers_and_words_the_dictionary_lacks_are_aligned_where_they_are_spoken():
+    """Digits used to be stripped and unknown words failed the alignment; espeak-ng now
+    pronounces both (server/inference/pronunciations.py): the word's phones start where
+    espeak-ng itself started speaking it."""
+    from server.inference.espeak import phonemes_of
+    from server.inference.pronunciations import arpabet
+    strip = lambda m: m.lstrip("',%=")  # noqa: E731
+    for text, word in (("Please bring me 12 yellow books from the shelf.", "12"),
+                       ("Please bring me the Zyxoid book from the shelf.", "zyxoid")):
+        spoken = speak(text)
+        phones = align(to_model_rate(spoken.audio, spoken.rate_hz), text)
+        names, expected = [p.name for p in phones], arpabet(word).split()
+        at = next(i for i in range(len(names)) if names[i:i + len(expected)] == expected)
+        said = [strip(p) for _, p in spoken.phonemes]
+        mine = [strip(p) for p in phonemes_of(word)]
+        k = next(i for i in range(len(said)) if said[i:i + len(mine)] == mine)
+        assert abs(phones[at].start_ms - spoken.phonemes[k][0]) < 60, (text, phones[at].start_ms, spoken.phonemes[k][0])

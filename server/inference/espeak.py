@@ -66,19 +66,26 @@ _lib = None
 _rate = 0
 
 
+def _ensure_initialised() -> None:
+    global _lib, _rate
+    if _lib is None:
+        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        lib = ctypes.CDLL(name)
+        _rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, None, _PHONEME_EVENTS)
+        if _rate <= 0:
+            raise RuntimeError("espeak-ng could not be initialised")
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        _lib = lib
+
+
 def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: int = 50,
           volume: int = 100, pitch_range: int = 50) -> SpokenText:
     """Synthesise text with espeak-ng and return the audio with phoneme start times.
 
     pitch and pitch_range are 0..100 (espeak's scale), volume 0..200. Phoneme mnemonics
     in double brackets are spoken as such: "[[A::::]]" is a held "aah"."""
-    global _lib, _rate
-    if _lib is None:
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-        _lib = ctypes.CDLL(name)
-        _rate = _lib.espeak_Initialize(_SYNCHRONOUS, 0, None, _PHONEME_EVENTS)
-        if _rate <= 0:
-            raise RuntimeError("espeak-ng could not be initialised")
+    _ensure_initialised()
     audio: list[np.ndarray] = []
     phonemes: list[tuple[float, str]] = []
 
@@ -102,3 +109,18 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: i
     _lib.espeak_Synchronize()
     samples = np.concatenate(audio).astype(np.float32) / 32768.0 if audio else np.zeros(0, np.float32)
     return SpokenText(samples, _rate, phonemes)
+
+
+def phonemes_of(text: str, voice: str = "en-us") -> list[str]:
+    """espeak-ng's phoneme mnemonics for a text, as it would speak it (numbers spelled out,
+    stress marks kept on the mnemonics), without synthesising audio."""
+    _ensure_initialised()
+    _lib.espeak_SetVoiceByName(voice.encode())
+    buffer = ctypes.create_string_buffer(text.encode())
+    pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+    out: list[str] = []
+    while pointer.value:
+        clause = _lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, ord(" ") << 8)  # UTF-8 in, space-separated
+        if clause:
+            out += clause.decode().split()
+    return out

@@ -1,7 +1,8 @@
 """Timed visemes: phone alignment with pocketsphinx, ARPAbet -> Oculus visemes, crossfades.
 
 With a transcript, forced alignment (a word pass, then `set_alignment()` and a phone pass,
-as pocketsphinx 5 does it); without one, or when the transcript cannot be aligned, phone
+as pocketsphinx 5 does it; words missing from its dictionary, numbers included, pronounced by
+espeak-ng: pronunciations.py); without one, or when the transcript cannot be aligned, phone
 recognition with pocketsphinx's phonetic language model. Both use the English acoustic
 model and dictionary that the pocketsphinx wheel ships. Needs the whole utterance: for
 recorded lines and the look-ahead mode, not for live lip-sync.
@@ -17,6 +18,8 @@ import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
 from avatar_mapping.vocabulary import VISEME_INDEX, VISEMES
+
+from .pronunciations import arpabet
 
 FRAME_MS = 10.0  # pocketsphinx frames
 # Crossfade between successive visemes, centred on the boundary (30-60 ms allowed).
@@ -51,7 +54,19 @@ def _pcm(audio_16k: np.ndarray) -> bytes:
 
 
 def normalise_transcript(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
+    """Lower case, words and numbers only (digits stay: their pronunciation is espeak-ng's)."""
+    return " ".join(w.strip("'") for w in re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split() if w.strip("'"))
+
+
+def _pronounce_unknown(decoder: Decoder, words: str) -> None:
+    """Words the dictionary lacks (names, spellings, numbers) get espeak-ng's pronunciation,
+    so that alignment never fails on a word."""
+    for word in dict.fromkeys(words.split()):
+        if decoder.lookup_word(word) is None:
+            try:
+                decoder.add_word(word, arpabet(word), True)
+            except ValueError:
+                continue  # nothing pronounceable: alignment says so
 
 
 def _decode(decoder: Decoder, pcm: bytes) -> None:
@@ -68,6 +83,7 @@ def align(audio_16k: np.ndarray, transcript: str) -> list[Phone]:
     decoder = Decoder(samprate=16000, lm=None, bestpath=False, loglevel="FATAL")
     pcm = _pcm(audio_16k)
     try:
+        _pronounce_unknown(decoder, words)
         decoder.set_align_text(words)
         _decode(decoder, pcm)  # words
         decoder.set_alignment()
