@@ -109,3 +109,24 @@ def nats(tmp_path_factory):
 
     with nats_server(tmp_path_factory.mktemp("nats")) as server:
         yield server
+
+
+def tracked(model_path: Path, rgb: np.ndarray):
+    """A photo through the real face model (one frame, image mode)."""
+    from server.inference.face import FaceTracker, FaceTrackerOptions
+    from server.inference.frame import frame_from_rgb
+    tracker = FaceTracker(FaceTrackerOptions(model_path))
+    try:
+        return tracker.process(frame_from_rgb(rgb.tobytes(), rgb.shape[1], rgb.shape[0], 0, 1 << 22))
+    finally:
+        tracker.close()
+
+
+@pytest.fixture()
+def udp_receiver():
+    """A UDP socket on a free loopback port, as a VMC receiver would be."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()

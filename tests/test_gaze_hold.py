@@ -13,19 +13,12 @@ from avatar_mapping.gaze_hold import GazeHold, GazeHoldOptions
 from avatar_mapping.mapper import AvatarMapper, MapperOptions
 from avatar_mapping.vocabulary import ARKIT_INDEX
 from server.assets.rig_store import RigStore
-from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import frame_from_rgb
-from tests.conftest import REPO
+from tests.conftest import REPO, tracked
 
 
 @pytest.fixture(scope="module")
 def real_face(model_path, resting_face):
-    tracker = FaceTracker(FaceTrackerOptions(model_path))
-    try:
-        face = tracker.process(frame_from_rgb(resting_face.tobytes(), resting_face.shape[1], resting_face.shape[0], 0,
-                                              1 << 22))
-    finally:
-        tracker.close()
+    face = tracked(model_path, resting_face)
     assert face.present
     return face
 

@@ -8,7 +8,6 @@ import socket
 import time
 
 import cbor2
-import pytest
 import websockets
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -38,18 +37,9 @@ def tracker_frame(jaw: float, yaw_deg: float) -> bytes:
     return bundle.build().dgram
 
 
-@pytest.fixture()
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()
-
-
-def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings, receiver):
+def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings, udp_receiver):
     listen = free_udp_port()
-    target = f"127.0.0.1:{receiver.getsockname()[1]}"
+    target = f"127.0.0.1:{udp_receiver.getsockname()[1]}"
     configured = settings.model_copy(update={"vmc_listen": listen, "vmc_targets": target})
     with serving(configured) as port:
         async def scenario():
@@ -78,7 +68,7 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
                 return frames, after
 
         frames, after = asyncio.run(scenario())
-        out = OscBundle(receiver.recvfrom(65536)[0])
+        out = OscBundle(udp_receiver.recvfrom(65536)[0])
     assert frames and frames[-1]["blendshapes"]["jawOpen"] > 0.6 and frames[-1]["blendshapes"]["eyeBlinkLeft"] < 0.3
     assert abs(frames[-1]["bone_transforms"]["head_yaw_deg"]) > 10  # the tracker's head turn reached the avatar
     assert after[0] is True and after[-1] is False  # present follows the stream

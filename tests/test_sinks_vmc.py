@@ -13,37 +13,21 @@ from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.vmc import NAMES, PROFILES, gltf_to_unity
 from avatar_mapping.vocabulary import EMOTIONS
 from server.assets.rig_store import RigStore
-from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import frame_from_rgb
 from server.metrics import Metrics
 from server.sinks.base import FrameMeta
 from server.sinks.vmc import VmcSink, parse_target
-from tests.conftest import REPO
+from tests.conftest import REPO, tracked
 
 
 @pytest.fixture(scope="module")
 def frame(model_path, astronaut):
     """The astronaut's smile, tracked and mapped as a live session maps it."""
-    tracker = FaceTracker(FaceTrackerOptions(model_path))
-    try:
-        features = tracker.process(frame_from_rgb(astronaut.tobytes(), astronaut.shape[1], astronaut.shape[0], 0,
-                                                  1 << 22))
-    finally:
-        tracker.close()
+    features = tracked(model_path, astronaut)
     mapper = AvatarMapper(RigStore.from_dir(REPO / "rigs").get("arkit52"))
     out = None
     for _ in range(30):  # the smoothing settles
         out = mapper.step(features, 1 / 30)
     return out
-
-
-@pytest.fixture()
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()
 
 
 def received(sock: socket.socket) -> list[tuple[str, list]]:
@@ -53,13 +37,13 @@ def received(sock: socket.socket) -> list[tuple[str, list]]:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(profile, frame, receiver):
-    sink = VmcSink(receiver.getsockname(), profile, Metrics(), calibrated=True)
+def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(profile, frame, udp_receiver):
+    sink = VmcSink(udp_receiver.getsockname(), profile, Metrics(), calibrated=True)
     scores = np.zeros(len(EMOTIONS))
     scores[EMOTIONS.index("happy")] = 0.8
     sink.set_emotion_scores(scores)
     sink.on_frame(frame, FrameMeta("s1", 0, 0, None, None, 1 / 30, 0.0))
-    messages = received(receiver)
+    messages = received(udp_receiver)
     sink.close()
     addresses = [a for a, _ in messages]
     assert addresses[:3] == ["/VMC/Ext/OK", "/VMC/Ext/T", "/VMC/Ext/Root/Pos"] and addresses[-1] == "/VMC/Ext/Blend/Apply"
