@@ -20,11 +20,15 @@ from .rig import RigDefinition, compile_rig
 from .rotation import IDENTITY_QUAT, quat_conjugate, quat_from_euler, quat_multiply, quat_slerp
 from .smoothing import DEFAULT_SMOOTHING, GroupParams, GroupSmoother
 from .strategies import VIS, Direct, Strategy, StrategyContext, StrategyOutput
+from .tongue import tongue_out
 from .voice import VoiceFeatures
-from .vocabulary import VISEMES
+from .vocabulary import ARKIT_INDEX, VISEMES
 
 # Posture: degrees of forward bend of spine and chest at slouch 1 / lean 1.
 SLOUCH_SPINE_DEG, SLOUCH_CHEST_DEG, LEAN_CHEST_DEG = 8.0, 6.0, 6.0
+
+
+TONGUE, JAW = ARKIT_INDEX["tongueOut"], ARKIT_INDEX["jawOpen"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,9 @@ class AvatarMapper:
                 canonical[VIS] = out.channels[VIS]
         else:  # computed without a face: everything in it comes from the voice
             canonical = out.channels
+        if has_voice:  # the tongue the face model never reports, from the voice (tongue.py)
+            canonical = canonical.copy() if canonical is out.channels else canonical
+            canonical[TONGUE] = max(canonical[TONGUE], tongue_out(out.channels[VIS], canonical[JAW]))
         raw[:n] = self._compiled.evaluate(canonical)
         if not has_face:
             raw[n:] = 0.0
