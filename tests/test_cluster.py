@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cbor2
 import cv2
@@ -234,7 +234,7 @@ def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_othe
                 history = (await http.get(f"/v1/calibration/{user}/history")).json()
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_b.port}") as http:
                 assert (await http.get(f"/v1/calibration/{user}/history")).json() == history  # one store
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 10
             while True:
                 await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
                 configured = await first(received, "configured")
@@ -243,6 +243,38 @@ def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_othe
                 await asyncio.sleep(0.1)
             stop.set()
             await sending
+            reader.cancel()
+            return configured
+
+    assert asyncio.run(scenario())["payload"]["calibration_user_id"] == user
+
+
+def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_announcement(cluster, nats):
+    """Workers watch the calibration bucket itself: a table written straight into JetStream
+    (no edge, so no announcement) still applies to the user's live session."""
+    from server.cluster.calibration_kv import JetStreamCalibrationStore
+    from server.cluster.link import BusOptions, SyncLink
+    edge_b = cluster[1]
+    user = f"watched-user-{time.monotonic_ns()}"
+
+    async def scenario():
+        received = Received()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
+            await pub.send(hello(user_id=user))
+            reader = asyncio.create_task(read(pub, received))
+            assert (await first(received, "welcome"))["payload"]["calibration_user_id"] is None
+            link = SyncLink(BusOptions(nats.url("worker"), "test-writer"))
+            try:
+                await asyncio.to_thread(JetStreamCalibrationStore(link).put, replace(calibration_table(), user_id=user))
+            finally:
+                await asyncio.to_thread(link.close)
+            deadline = time.monotonic() + 10
+            while True:
+                await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
+                configured = await first(received, "configured")
+                if configured["payload"]["calibration_user_id"] == user or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
             reader.cancel()
             return configured
 

@@ -33,13 +33,14 @@ from ..protocol.codec import Encoding
 from ..services import Services
 from ..sinks.outbox import Message
 from ..sinks.wire import Subscriber
+from .buckets import bucket, text_of
 from .directory import SessionDirectory
 from .link import Background, options_for
 from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
 from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
 from .stream_channel import BusStreamChannel
-from .subjects import (CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
+from .subjects import (BUCKET_CALIBRATION, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
                        session_events, worker_alive)
 from .writer import BusWriter
 
@@ -114,7 +115,8 @@ class ClusterWorker:
         await self._join_queue()
         self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), worker_alive(self.id),
                                                   s.heartbeat_s)
-        self._tasks = [asyncio.create_task(self._housekeeping(), name="worker-housekeeping")]
+        self._tasks = [asyncio.create_task(self._housekeeping(), name="worker-housekeeping"),
+                       asyncio.create_task(self._watch_calibration(), name="worker-calibration")]
 
     async def close(self) -> None:
         self._closing = True
@@ -269,11 +271,29 @@ class ClusterWorker:
         log.info("session %s resumed through edge %s", session.id, held.edge)
 
     async def _on_calibration(self, msg: Msg) -> None:
-        """A user's calibration changed (saved, reverted, deleted) somewhere in the cluster."""
+        """A user's calibration changed (saved, reverted, deleted) somewhere in the cluster: the
+        fast path, a core NATS announcement."""
         try:
-            user_id = msg.data.decode()
+            await self._apply_calibration(msg.data.decode())
         except UnicodeDecodeError:
             return
+
+    async def _watch_calibration(self) -> None:
+        """The sure path: every change of the calibration bucket (JetStream keeps it, so none
+        is missed while the announcement might be), applied to this worker's sessions."""
+        kv = await bucket(self.client, BUCKET_CALIBRATION)
+        watcher = await kv.watchall(meta_only=True)
+        started = False
+        async for entry in watcher:
+            if entry is None:  # the end of what was stored before: changes only from here
+                started = True
+            elif started:
+                try:
+                    await self._apply_calibration(text_of(entry.key.split(".", 1)[0]))
+                except (ValueError, UnicodeDecodeError):
+                    continue  # a key this project did not write
+
+    async def _apply_calibration(self, user_id: str) -> None:
         if any(h.session is not None and h.session.hello.user_id == user_id for h in self.held.values()):
             table = await asyncio.to_thread(self.services.calibration.get, user_id)
             self.services.registry.apply_calibration(user_id, table)
