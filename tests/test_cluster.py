@@ -214,6 +214,18 @@ def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_acr
     assert second_welcome["payload"]["session_id"] == name
 
 
+async def calibrated_as(pub, received: Received, user: str, timeout_s: float = 10.0) -> dict:
+    """Asks the session for its configuration until its calibration is the user's (or the
+    time is up); the last `configured`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
+        configured = await first(received, "configured")
+        if configured["payload"]["calibration_user_id"] == user or time.monotonic() > deadline:
+            return configured
+        await asyncio.sleep(0.1)
+
+
 def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_other(cluster, face_jpeg):
     edge_a, edge_b = cluster[0], cluster[1]
     user = f"cluster-user-{time.monotonic_ns()}"
@@ -234,13 +246,7 @@ def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_othe
                 history = (await http.get(f"/v1/calibration/{user}/history")).json()
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_b.port}") as http:
                 assert (await http.get(f"/v1/calibration/{user}/history")).json() == history  # one store
-            deadline = time.monotonic() + 10
-            while True:
-                await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
-                configured = await first(received, "configured")
-                if configured["payload"]["calibration_user_id"] == user or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
+            configured = await calibrated_as(pub, received, user)
             stop.set()
             await sending
             reader.cancel()
@@ -268,13 +274,7 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
                 await asyncio.to_thread(JetStreamCalibrationStore(link).put, replace(calibration_table(), user_id=user))
             finally:
                 await asyncio.to_thread(link.close)
-            deadline = time.monotonic() + 10
-            while True:
-                await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
-                configured = await first(received, "configured")
-                if configured["payload"]["calibration_user_id"] == user or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
+            configured = await calibrated_as(pub, received, user)
             reader.cancel()
             return configured
 

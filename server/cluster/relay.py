@@ -8,7 +8,7 @@ SessionController sees exactly what a WebSocket would have given it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import cbor2
 
@@ -16,6 +16,9 @@ VERSION = 1
 TEXT = {"t": "1"}  # header of a message that was a text (JSON) frame
 NEXT_SEQUENCE = "n"  # header of the stream's messages: the number of the session's next frame
 CLOSE = "close"  # header of a connection's out message that closes the client (the code; no body)
+
+
+R = TypeVar("R", bound="Relayed")
 
 
 class RelayError(ValueError):
@@ -39,6 +42,17 @@ def _load(cls: type, data: bytes) -> Any:
         raise RelayError(f"{cls.__name__}: {e}") from None
 
 
+class Relayed:
+    """A relay message: its CBOR form (versioned), and back (RelayError when unreadable)."""
+
+    def encode(self) -> bytes:
+        return _dump(self)
+
+    @classmethod
+    def decode(cls: type[R], data: bytes) -> R:
+        return _load(cls, data)
+
+
 def as_client_message(data: bytes, headers: dict[str, str] | None) -> bytes | str:
     return data.decode() if headers and headers.get("t") == "1" else data
 
@@ -48,7 +62,7 @@ def as_relayed(message: bytes | str) -> tuple[bytes, dict[str, str] | None]:
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(Relayed):
     """Edge → the workers' queue group: a new connection's hello (``first``), or, with
     ``session_id``, a session whose worker was lost, to be taken over from ``next_sequence``."""
 
@@ -59,16 +73,9 @@ class Claim:
     session_id: str | None = None
     next_sequence: int = 0
 
-    def encode(self) -> bytes:
-        return _dump(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> "Claim":
-        return _load(cls, data)
-
 
 @dataclass(frozen=True)
-class Claimed:
+class Claimed(Relayed):
     """The worker's answer: the session it holds for the connection (None: refused; the
     reasons went to the client on its out subject, with ``close_code`` when it must close)."""
 
@@ -78,18 +85,12 @@ class Claimed:
     encoding: str = "cbor"
     close_code: int | None = None
 
-    def encode(self) -> bytes:
-        return _dump(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> "Claimed":
-        return _load(cls, data)
-
 
 @dataclass(frozen=True)
-class Control:
-    """Edge → the worker holding a session: ``stream`` (publish this format too) or ``resume``
-    (the client is back through ``conn`` on ``edge``, proving it with ``token``)."""
+class Control(Relayed):
+    """Edge → the worker holding a session: ``stream`` (publish this format too), ``resume``
+    (the client is back through ``conn`` on ``edge``, proving it with ``token``) or ``ping``
+    (does the worker still answer for the session)."""
 
     op: str
     format: str = "named"
@@ -98,32 +99,18 @@ class Control:
     edge: str = ""
     token: str = ""
 
-    def encode(self) -> bytes:
-        return _dump(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> "Control":
-        return _load(cls, data)
-
 
 @dataclass(frozen=True)
-class Event:
+class Event(Relayed):
     """A session's life, to the edges of its watchers: ``started`` (a session of this id or
     name runs again), ``paused`` (a named session's publisher left), ``ended``."""
 
     kind: str
     reason: str = ""
 
-    def encode(self) -> bytes:
-        return _dump(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> "Event":
-        return _load(cls, data)
-
 
 @dataclass
-class DirectoryEntry:
+class DirectoryEntry(Relayed):
     """A session in the cluster's directory (JetStream KV, refreshed while its worker lives):
     who holds it, what a watcher's welcome says, and the configuration a reclaim restores."""
 
@@ -133,10 +120,3 @@ class DirectoryEntry:
     welcome: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     named: bool = False
-
-    def encode(self) -> bytes:
-        return _dump(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> "DirectoryEntry":
-        return _load(cls, data)
