@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .routers import ab, animate, calibration, health, metrics, recordings, rigs, stream, users, webrtc
+from .routers import (ab, animate, calibration, health, metrics, recordings, rigs, speech_emotion, stream, users,
+                      webrtc)
 from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
 from .inference.vmc_input import VmcListener
 from .services import Services
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.include_router(health.router)
     app.include_router(stream.router)  # WebSockets: the transport checks origin and token
-    for module in (metrics, rigs, calibration, recordings, animate, ab, users, webrtc):
+    for module in (metrics, rigs, calibration, recordings, animate, speech_emotion, ab, users, webrtc):
         app.include_router(module.router, dependencies=[Depends(require_token)])
     if (settings.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
 
     analyze = sub.add_parser("analyze", help="run the pipeline on an image, a video or a WAV file")
-    analyze.add_argument("input", type=Path, help="image, video, or a WAV of a spoken line")
+    analyze.add_argument("input", type=Path, help="image, video, or a WAV of a spoken line; with --emotion-report "
+                                                  "any recorded audio (WAV, FLAC, OGG, MP3, ...), minutes to hours")
     analyze.add_argument("--audio", type=Path, help="a WAV to go with the video (its mouth comes from the voice)")
     analyze.add_argument("--transcript", help="what is said in the audio (forced alignment); else phone recognition")
     analyze.add_argument("--rig", default="arkit52")
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="output frames per second (default: the video's frame rate; 60 for audio alone)")
     analyze.add_argument("--mirror", action="store_true", help="mirror left/right (selfie avatars)")
     analyze.add_argument("--out", default="-", help="output file, or - for standard output")
+    analyze.add_argument("--emotion-report", type=Path, metavar="REPORT",
+                         help="instead of frames: the speech-emotion report of the audio (REPORT.html with "
+                              "REPORT.json beside it, or REPORT.json alone)")
 
     rec = sub.add_parser("record", help="record a video's feature stream (no media) for A/B replays")
     rec.add_argument("input", type=Path, help="a video")
@@ -319,6 +323,8 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _analyze(settings: Settings, args: argparse.Namespace) -> int:
+    if args.emotion_report is not None:
+        return _speech_emotion_report(settings, args.input, args.emotion_report)
     from avatar_mapping.rig import RigError
 
     from .models.store import ModelError
@@ -335,6 +341,39 @@ def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     except (AnalyzeError, ModelError, RigError) as e:
         print(f"avatar-driver analyze: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _speech_emotion_report(settings: Settings, audio: Path, report: Path) -> int:
+    from .inference.audio_file import AudioFileError
+    from .inference.speech_service import SpeechService
+    from .models.store import ModelError, ModelStore
+    from .tools.speech_emotion import analyze_speech_emotion, options_for, scorer_for
+    from .tools.speech_emotion_html import write_report
+
+    if not settings.emotion_inference:
+        print("avatar-driver analyze: emotion inference is disabled (AVATAR_DRIVER_EMOTION_INFERENCE=false)",
+              file=sys.stderr)
+        return 1
+    if not audio.is_file():
+        print(f"avatar-driver analyze: no such file: {audio}", file=sys.stderr)
+        return 1
+    speech = SpeechService.from_settings(settings)
+    speech.load()
+
+    def progress(seconds: float) -> None:
+        print(f"\ranalysed {seconds / 60:.1f} min of audio", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = analyze_speech_emotion(audio, ModelStore(settings.models).require("silero_vad"), scorer_for(speech),
+                                        options_for(settings), progress)
+    except (AudioFileError, ModelError) as e:
+        print(f"\navatar-driver analyze: {audio}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        speech.close()
+    files = write_report(result, report, f"Speech emotion: {audio.name}")
+    print(f"\n{len(result.utterances)} utterances; wrote {', '.join(map(str, files))}", file=sys.stderr)
     return 0
 
 

@@ -42,6 +42,9 @@ class Metrics:
         self.webrtc_closed = Counter("avatar_driver_webrtc_closed_total",
                                      "WebRTC peer connections closed, by why: bye, ice_failed, channel_closed, "
                                      "no_channel, refused, error, shutdown.", ["reason"], registry=self.registry)
+        self.speech_emotion_reports = Counter("avatar_driver_speech_emotion_reports_total",
+                                              "Speech-emotion reports requested, by result: ok, bad_audio, busy.",
+                                              ["result"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

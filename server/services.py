@@ -99,6 +99,9 @@ class Services:
     announce_calibration: Callable[[str], None] = lambda user_id: None
     # VMC in (`serve --vmc-listen PORT`), opened in the app's lifespan; None when off.
     vmc_input: VmcListener | None = None
+    # Speech-emotion reports being made now (routers/speech_emotion.py; at most
+    # settings.speech_emotion_jobs). Changed on the event loop only.
+    speech_emotion_running: int = 0
 
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> "Services":

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_rig_decoded_bytes: int = 256 * 1024 * 1024
     # The longest line POST /v1/animate takes.
     max_animate_seconds: float = 120.0
+    # Speech-emotion reports (POST /v1/speech-emotion, `analyze --emotion-report`): the longest
+    # recording, the largest upload (streamed, never held whole), and how many run at once
+    # (more: 503 with Retry-After).
+    speech_emotion_max_seconds: float = 4 * 3600.0
+    speech_emotion_max_bytes: int = 1024 * 1024 * 1024
+    speech_emotion_jobs: int = 1
     # Avatar inspection and line animation run in this many worker processes, at most
     # tool_workers + tool_queue jobs at a time (more: 503 with Retry-After), each for at most
     # tool_timeout_s.

@@ -199,6 +199,7 @@ export function App() {
         </section>
         {consented && <ABControls strategies={strategies} blind={blind} setBlind={setBlind} compare={compare} setCompare={setCompare} />}
         {consented && settings.camera && <Wizard userId={settings.userId} />}
+        <p className="muted"><a href="/speech-emotion.html" data-testid="speech-emotion-link">Speech emotion of a recording →</a></p>
       </aside>
       <main>
         {compare && consented

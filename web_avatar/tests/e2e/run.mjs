@@ -386,6 +386,29 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     }
   });
 
+  await check("a recording uploaded on the speech-emotion page becomes a report with bars and a timeline", async () => {
+    const p = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    p.on("pageerror", (e) => consoleErrors.push(String(e)));
+    await p.goto(`${base}/#token=${token}`);
+    await p.getByTestId("speech-emotion-link").click();
+    await p.waitForURL(/speech-emotion\.html/);
+    await p.locator("#file").setInputFiles(join(media, "talk.mp3"));
+    await p.waitForFunction("document.body.dataset.state === 'done' || document.body.dataset.state === 'failed'",
+      null, { timeout: 60000 });
+    const status = await p.locator("#status").innerText();
+    assert(/done/.test(status), `status: ${status}`);
+    const report = p.frameLocator("#report");
+    const utterances = await report.locator("rect.utterance").count();
+    const classes = await report.locator("rect.utterance").evaluateAll((rs) => rs.map((r) => r.dataset.class));
+    assert(utterances === 12, `${utterances} utterances in the timeline`);
+    assert(classes.join(",") === "low,low,low,high,high,high,low,low,low,high,high,high", `classes: ${classes}`);
+    assert(await report.locator("polyline.arousal").count() >= 1, "no arousal curve");
+    const json = await p.locator("#download-json").getAttribute("href");
+    assert(json?.startsWith("blob:"), "no JSON download");
+    await p.screenshot({ path: join(shots, "10-speech-emotion.png"), fullPage: true });
+    await p.close();
+  });
+
   await check("no errors in the browser console", async () => {
     const real = consoleErrors.filter((e) => !/favicon/.test(e));
     assert(real.length === 0, real.slice(0, 3).join(" | "));

@@ -1,0 +1,100 @@
+"""Speech-emotion reports of long recordings: memory stays bounded, time grows with length.
+
+Makes MP3 recordings of SHORT and LONG minutes (espeak-ng's calm and excited passages
+repeated, encoded block by block), then analyses each in a fresh process (the same code as
+`avatar-driver analyze FILE --emotion-report`) and reads that process's peak resident
+memory. The short file is the baseline measured in the same run: a bounded analysis has a
+peak ratio near 1 however long the file. Prints one JSON object; not a test.
+
+Usage: python bench/bench_speech_emotion.py [--short-min 3] [--long-min 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.recorded_audio import calm_and_excited  # noqa: E402
+
+
+def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
+    """``program`` (16 kHz) repeated to ``minutes``, encoded as it goes (never held whole)."""
+    total = int(minutes * 60 * 16000)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libmp3lame", rate=16000)
+        stream.layout = "mono"
+        written = 0
+        while written < total:
+            piece = program[:total - written]
+            for i in range(0, len(piece), 1152):
+                frame = av.AudioFrame.from_ndarray(piece[None, i:i + 1152].astype(np.float32), format="fltp",
+                                                   layout="mono")
+                frame.sample_rate = 16000
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            written += len(piece)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def measure(path: Path) -> dict:
+    """In this (fresh) process: analyse the file, report time and peak memory."""
+    from server.models.store import ModelStore
+    from server.settings import Settings
+    from server.tools.speech_emotion import ProsodyScorer, SpeechEmotionOptions, analyze_speech_emotion
+    from server.inference.audio_file import AudioLimits
+
+    vad = ModelStore(Settings().models).require("silero_vad")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    report = analyze_speech_emotion(path, vad, ProsodyScorer(), SpeechEmotionOptions(limits=AudioLimits(max_seconds=1e6)))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"audio_min": round(report.duration_s / 60, 2), "utterances": len(report.utterances),
+            "seconds": round(seconds, 2), "times_real_time": round(report.duration_s / seconds, 1),
+            "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak, 1),
+            "rss_growth_mb": round(peak - before, 1), "file_mb": round(path.stat().st_size / 1e6, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short-min", type=float, default=3.0)
+    parser.add_argument("--long-min", type=float, default=30.0)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    program, _ = calm_and_excited(rounds=2)
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, minutes in (("short", args.short_min), ("long", args.long_min)):
+            path = Path(tmp) / f"{name}.mp3"
+            write_mp3(path, program, minutes)
+            done = subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True,
+                                  text=True)
+            runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    short, long = runs["short"], runs["long"]
+    print(json.dumps({
+        "config": {"short_min": args.short_min, "long_min": args.long_min, "scorer": "prosody"},
+        "short": short, "long": long,
+        "ratio": {"audio": round(long["audio_min"] / short["audio_min"], 2),
+                  "rss_peak": round(long["rss_peak_mb"] / short["rss_peak_mb"], 3),
+                  "rss_growth": round(long["rss_growth_mb"] / max(short["rss_growth_mb"], 0.1), 2),
+                  "seconds": round(long["seconds"] / short["seconds"], 2)},
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
