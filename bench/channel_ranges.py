@@ -4,7 +4,9 @@ a test (docs/face-tracking.md has the table).
 Real faces: scikit-image's 200 Labeled-Faces-in-the-Wild crops (25×25, upscaled to 256 as
 tests/conftest.py does) and its astronaut photo, through the real face model (image mode). Per
 channel: the share of faces where it exceeds 0.1, and its p5 / p50 / p95 / max over the faces
-tracked.
+tracked. Single photos get no shape estimates (avatar_mapping/face_geometry.py needs a
+video's neutral); the spread of the shape measures across these faces (p10…p90, relative to
+the median) shows why: it is as large as a full expression's change.
 
 Usage: python bench/channel_ranges.py
 """
@@ -21,8 +23,13 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import mediapipe as mp  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+from avatar_mapping.face_geometry import MEASURES  # noqa: E402
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES  # noqa: E402
 from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
+from server.inference.face_geometry import landmarks_3d, measure  # noqa: E402
 from server.inference.frame import frame_from_rgb  # noqa: E402
 from server.models.store import ModelStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
@@ -37,22 +44,44 @@ def faces() -> list[np.ndarray]:
     return out
 
 
+def percentiles(values: np.ndarray) -> dict:
+    return {"active_share": round(float((values > 0.1).mean()), 3),
+            **{k: round(float(np.percentile(values, q)), 3) for k, q in (("p5", 5), ("p50", 50), ("p95", 95))},
+            "max": round(float(values.max()), 3)}
+
+
+def shape_measures(model, images: list[np.ndarray]) -> np.ndarray:
+    options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model)),
+                                           running_mode=vision.RunningMode.IMAGE, num_faces=1)
+    out = []
+    with vision.FaceLandmarker.create_from_options(options) as landmarker:
+        for rgb in images:
+            found = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+            if found.face_landmarks:
+                p = np.array([(q.x, q.y, q.z) for q in found.face_landmarks[0]])
+                out.append(measure(landmarks_3d(p, rgb.shape[1], rgb.shape[0])))
+    return np.array(out)
+
+
 def main() -> None:
-    tracker = FaceTracker(FaceTrackerOptions(ModelStore(Settings().models).require("face_landmarker")))
+    model = ModelStore(Settings().models).require("face_landmarker")
     rows = []
-    try:
+    with FaceTracker(FaceTrackerOptions(model, mode="image")) as tracker:
         for rgb in faces():
             f = tracker.process(frame_from_rgb(rgb.tobytes(), rgb.shape[1], rgb.shape[0], 0, 1 << 22))
             if f.present:
                 rows.append(f.blendshapes)
-    finally:
-        tracker.close()
     values = np.array(rows)
-    table = {name: {"active_share": round(float((values[:, i] > 0.1).mean()), 3),
-                    **{k: round(float(np.percentile(values[:, i], q)), 3) for k, q in (("p5", 5), ("p50", 50),
-                                                                                       ("p95", 95))},
-                    "max": round(float(values[:, i].max()), 3)} for i, name in enumerate(ARKIT_BLENDSHAPES)}
-    print(json.dumps({"faces_tracked": len(rows), "of": len(faces()), "channels": table}, indent=1))
+    table = {name: percentiles(values[:, i]) for i, name in enumerate(ARKIT_BLENDSHAPES)}
+    measures = shape_measures(model, faces())
+    spread = {}
+    for i, m in enumerate(MEASURES[:-1]):  # the lip gap is read absolutely
+        median = np.median(measures[:, i])
+        spread[m] = {"median": round(float(median), 3),
+                     "p10_p90_relative": [round(float(np.percentile(measures[:, i], q) / median - 1), 3)
+                                          for q in (10, 90)]}
+    print(json.dumps({"faces_tracked": len(rows), "of": len(faces()), "channels": table,
+                      "shape_measure_spread": spread}, indent=1))
 
 
 if __name__ == "__main__":

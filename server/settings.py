@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # The face-emotion CNN; off: emotion from the AU prototypes only. Which network: the model
     # store's "face_emotion" (FER2013, the default) or "face_emotion_faceapi" (face-api).
     face_emotion: bool = True
+    # cheekPuff, cheekSquint* and noseSneer* estimated from the face's landmarks as well as
+    # MediaPipe's blendshapes (docs/face-tracking.md); false: MediaPipe's alone.
+    geometric_channels: bool = True
     face_emotion_model: str = "face_emotion"
     # Purpose mode: off where inferring emotions is not allowed (e.g. workplaces and schools,
     # EU AI Act art. 5(1)(f)). No classifier runs (face CNN, AU prototypes, SenseVoice's

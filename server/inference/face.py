@@ -17,12 +17,14 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
+from avatar_mapping import face_geometry
 from avatar_mapping.action_units import action_units
 from avatar_mapping.features import FaceFeatures, HeadPose
 from avatar_mapping.rotation import euler_from_matrix
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
 from .face_emotion import FaceEmotionClassifier, FaceEmotionOptions
+from .face_geometry import landmarks_3d, measure
 from .frame import Frame
 from .gaze import GazeWeights, eye_gaze
 from .native_stderr import native_stderr_to_log
@@ -48,6 +50,9 @@ class FaceTrackerOptions:
     # is reported at the emotion rate (10 Hz), so classifying every frame of a 30 fps camera
     # costs ~0.8 ms a frame for nothing. 0: every frame (offline analysis).
     emotion_interval_ms: float = 0.0
+    # Estimate cheekPuff, cheekSquint* and noseSneer* from the landmarks as well, against the
+    # person's neutral learnt in video mode (avatar_mapping/face_geometry.py; images: never).
+    geometric_channels: bool = True
 
 
 class FaceTracker:
@@ -72,6 +77,11 @@ class FaceTracker:
                          if options.emotion_model is not None else None)
         self._emotion_scores: np.ndarray | None = None
         self._emotion_at_ms = -math.inf
+        # The person's neutral face shape, learnt while a video is tracked. A still has none to
+        # compare with: the shape estimates need a video.
+        self._neutral = (face_geometry.NeutralTracker() if options.mode == "video" and options.geometric_channels
+                         else None)
+        self._neutral_at_ms: float | None = None
 
     def process(self, frame: Frame) -> FaceFeatures:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.rgb)
@@ -91,7 +101,17 @@ class FaceTracker:
                 features = replace(features, emotion_scores=self._emotion_scores)
         elif not features.present:
             self._emotion_at_ms = -math.inf  # a face that comes back is classified at once
+        if features.present and self._neutral is not None:
+            features = self._with_geometry(features, result, frame)
         return features.mirror() if self.options.mirror and features.present else features
+
+    def _with_geometry(self, features: FaceFeatures, result: vision.FaceLandmarkerResult, frame: Frame) -> FaceFeatures:
+        measures = measure(landmarks_3d(_landmarks(result), frame.width, frame.height))
+        dt_s = 0.0 if self._neutral_at_ms is None else (frame.capture_ms - self._neutral_at_ms) / 1000.0
+        self._neutral_at_ms = frame.capture_ms
+        neutral = self._neutral.update(measures, dt_s)
+        blendshapes = face_geometry.blend(features.blendshapes, face_geometry.estimate(measures, neutral))
+        return replace(features, blendshapes=blendshapes, action_units=action_units(blendshapes))
 
     def close(self) -> None:
         self._landmarker.close()
@@ -113,8 +133,7 @@ def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWe
         if i is not None:
             blendshapes[i] = c.score
     blendshapes = np.clip(blendshapes, 0.0, 1.0)
-    landmarks = result.face_landmarks[0]
-    normalized = np.array([(p.x, p.y) for p in landmarks], dtype=np.float64)
+    normalized = _landmarks(result)[:, :2]
     pixels = normalized * (frame.width, frame.height)
     matrix = np.asarray(result.facial_transformation_matrixes[0], dtype=np.float64)
     yaw, pitch, roll = euler_from_matrix(matrix[:3, :3])
@@ -130,6 +149,11 @@ def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWe
         right_eye=right,
         emotion_scores=emotion.classify(frame.rgb, pixels) if emotion is not None else None,
     )
+
+
+def _landmarks(result: vision.FaceLandmarkerResult) -> np.ndarray:
+    """(478, 3): the first face's landmarks, x and y normalised to the image, z relative."""
+    return np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]], dtype=np.float64)
 
 
 def _confidence(normalized: np.ndarray, pixels: np.ndarray) -> float:

@@ -70,7 +70,8 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
     if face_model is not None:
         options = FaceTrackerOptions(face_model, mode="video", mirror=hello.mirror,
                                      emotion_model=services.face_emotion_path,
-                                     emotion_interval_ms=1000.0 / s.emotion_rate_hz)
+                                     emotion_interval_ms=1000.0 / s.emotion_rate_hz,
+                                     geometric_channels=s.geometric_channels)
         stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.inference_workers))
     if hello.source == "vmc":
         stages.append(VmcStage(session_id, bus, services.vmc_input))

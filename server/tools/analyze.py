@@ -178,7 +178,7 @@ def tracker_options_for(store: ModelStore, settings: Settings, mode: str, mirror
     return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
                               emotion_model=store.optional(settings.face_emotion_model)
                               if settings.face_emotion and settings.emotion_inference
-                              else None)
+                              else None, geometric_channels=settings.geometric_channels)
 
 
 def _video(options: AnalyzeOptions, tracker: FaceTracker, animator: Animator,

@@ -326,7 +326,7 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
       await p.getByText("Start calibration").click();
       await p.getByText("you are smiling").first().waitFor({ timeout: 20000 });
       const progress = await p.getByTestId("wizard").locator(".progress").innerText();
-      assert(/step 1 of 11: neutral/.test(progress), `progress: ${progress}`);
+      assert(/step 1 of 13: neutral/.test(progress), `progress: ${progress}`);
       await p.screenshot({ path: join(shots, "09-wizard-refuses.png") });
       await p.getByTestId("calibration-result").waitFor({ timeout: 30000 });
       const result = await p.getByTestId("calibration-result").innerText();
