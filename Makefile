@@ -60,6 +60,7 @@ bench: setup
 	$(BIN)/python bench/bench_transports.py
 	$(BIN)/python bench/bench_vmc.py
 	$(BIN)/python bench/bench_speech_emotion.py
+	$(BIN)/python bench/bench_lipsync.py
 	$(BIN)/python bench/channel_ranges.py
 	@if [ -d /usr/share/pocketsphinx/test/data/librivox ]; then $(BIN)/python bench/default_strategy.py; \
 	else echo "bench/default_strategy.py skipped: apt install pocketsphinx-testdata"; fi

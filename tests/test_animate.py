@@ -32,6 +32,9 @@ def test_a_spoken_line_becomes_a_timeline(settings):
         t = r.json()
         cb = cbor2.loads(c.post("/v1/animate", params={"transcript": text, "rate_hz": 30, "format": "cbor"},
                                 content=data).content)
+        led = c.post("/v1/animate", params={"transcript": text, "rate_hz": 100, "lead_ms": 40}, content=data).json()
+        plain = c.post("/v1/animate", params={"transcript": text, "rate_hz": 100}, content=data).json()
+        too_far = c.post("/v1/animate", params={"transcript": text, "lead_ms": 500}, content=data)
         bad = c.post("/v1/animate", content=b"RIFF not really")
         no_text = c.post("/v1/animate", content=data).json()
     assert t["method"] == "alignment" and t["rate_hz"] == 30
@@ -43,6 +46,9 @@ def test_a_spoken_line_becomes_a_timeline(settings):
     assert {f["viseme"] for f in t["frames"]} >= {"PP", "aa", "sil"}
     assert cb["frames"] == t["frames"]
     assert bad.status_code == 422 and "WAV" in bad.json()["detail"]
+    first_pp = lambda t: next(i for i, f in enumerate(t["frames"]) if f["viseme"] == "PP")  # noqa: E731
+    assert led["lead_ms"] == 40 and first_pp(plain) - first_pp(led) == 4  # the mouth 40 ms ahead
+    assert too_far.status_code == 422 and "lead_ms" in too_far.json()["detail"]
     assert no_text["method"] == "recognition"
 
 

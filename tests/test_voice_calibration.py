@@ -1,5 +1,7 @@
-"""Per-user viseme calibration: held sounds -> the user's prototypes -> better real-time
-visemes for a voice unlike the one the default prototypes were trained on (espeak-ng)."""
+"""Per-user viseme calibration: held sounds -> the user's prototypes (means, energy gate, jaw
+range), on a voice unlike the ones the default model was trained on (espeak-ng)."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -42,15 +44,21 @@ def agreement(prototypes: VisemePrototypes, **voice) -> float:
     return agree / total
 
 
-def test_calibration_helps_a_voice_unlike_the_training_voice_and_spares_the_training_voice():
+def test_the_classifier_reads_a_far_voice_better_than_calibrated_prototypes_and_calibration_costs_little():
+    """The context classifier, trained on five voices, reads a high voice it never heard
+    better than the first model's prototypes did after that voice's calibration (which was
+    +0.07 for them); adapting the energy gate and the jaw to the user leaves it within 0.03."""
     base = VisemePrototypes.load()
+    prototypes_only = replace(base, classifier=None)
     high = adapt_prototypes(base, compute_viseme_calibration(held_steps(**HIGH_VOICE)))
     before, after = agreement(base, **HIGH_VOICE), agreement(high, **HIGH_VOICE)
+    calibrated_prototypes = agreement(replace(high, classifier=None), **HIGH_VOICE)
     usual = adapt_prototypes(base, compute_viseme_calibration(held_steps()))
     same_before, same_after = agreement(base), agreement(usual)
-    print(f"high voice {before:.3f} -> {after:.3f}; training voice {same_before:.3f} -> {same_after:.3f}")
-    assert after >= before + 0.1
-    assert same_after >= same_before - 0.03
+    print(f"high voice: classifier {before:.3f}, calibrated {after:.3f}; prototypes {agreement(prototypes_only, **HIGH_VOICE):.3f},"
+          f" calibrated {calibrated_prototypes:.3f}; training voice {same_before:.3f} -> {same_after:.3f}")
+    assert before >= calibrated_prototypes + 0.03
+    assert after >= before - 0.03 and same_after >= same_before - 0.03
 
 
 def test_a_silent_step_is_rejected_and_the_calibration_round_trips():

@@ -17,7 +17,7 @@ ESPEAK_TO_VISEME: dict[str, str] = {
     "p": "PP", "b": "PP", "m": "PP", "f": "FF", "v": "FF", "T": "TH", "D": "TH",
     "t": "DD", "d": "DD", "t#": "DD", "d#": "DD", "k": "kk", "g": "kk", "N": "kk", "x": "kk",
     "tS": "CH", "dZ": "CH", "S": "CH", "Z": "CH", "s": "SS", "z": "SS", "n": "nn", "l": "nn", "n-": "nn",
-    "l-": "nn", "r": "RR", "r-": "RR", "3:": "RR", "3": "RR", "w": "U", "j": "I", "h": "aa",
+    "l-": "nn", "@L": "nn", "r": "RR", "r-": "RR", "3:": "RR", "3": "RR", "w": "U", "j": "I", "h": "aa",
     "a": "aa", "aa": "aa", "A:": "aa", "A@": "aa", "a#": "aa", "aI": "aa", "aU": "aa", "@": "aa", "@2": "aa",
     "@5": "aa", "V": "aa", "a2": "aa", "E": "E", "e@": "E", "eI": "E", "e": "E", "E2": "E",
     "I": "I", "i": "I", "i:": "I", "I2": "I", "I#": "I", "i@": "I", "i@3": "I",
@@ -26,11 +26,29 @@ ESPEAK_TO_VISEME: dict[str, str] = {
 }
 
 
-def phoneme_viseme(mnemonic: str) -> str:
-    """Viseme of one espeak phoneme ('_' pauses and unknown symbols are silence)."""
-    m = mnemonic.lstrip("'',")
+# American voices (en-us) realise some of these mnemonics differently from British ones
+# (`espeak-ng -v en-us --ipa`): "0" is the unrounded LOT vowel [ɑː] ("shop", "bother"), and
+# the r-coloured vowels end in an r — "A@" [ɑːɹ] "park", "e@" [ɛɹ] "there", "i@3" [ɪɹ] "near",
+# "o@"/"O@" [ɔːɹ] "four", "U@" [ʊɹ] "tour" — where British ones have none.
+AMERICAN_VISEME: dict[str, str] = {"0": "aa"}
+R_COLOURED: dict[str, str] = {"A@": "aa", "e@": "E", "i@3": "I", "o@": "O", "O@": "O", "U@": "U"}
+R_SHARE = 0.4  # the share of an r-coloured vowel that is its r
+
+
+def _bare(mnemonic: str) -> str:
+    return mnemonic.lstrip("'',")
+
+
+def phoneme_viseme(mnemonic: str, american: bool = False) -> str:
+    """Viseme of one espeak phoneme ('_' pauses and unknown symbols are silence); an
+    r-coloured vowel's vowel part."""
+    m = _bare(mnemonic)
     if m.startswith("_") or not m:
         return "sil"
+    if american and m in AMERICAN_VISEME:
+        return AMERICAN_VISEME[m]
+    if american and m in R_COLOURED:
+        return R_COLOURED[m]
     return ESPEAK_TO_VISEME.get(m) or ESPEAK_TO_VISEME.get(m.rstrip("0123456789#"), "sil")
 
 
@@ -39,13 +57,29 @@ class SpokenText:
     audio: np.ndarray  # float32 mono
     rate_hz: int
     phonemes: list[tuple[float, str]]  # (start_ms, espeak mnemonic)
+    voice: str = "en-us"
+
+    @property
+    def american(self) -> bool:
+        return self.voice.split("+")[0] == "en-us"
+
+    def visemes(self) -> list[tuple[float, str]]:
+        """(start_ms, viseme) of every phoneme, an American r-coloured vowel split into its
+        vowel and, for its last R_SHARE, RR."""
+        out: list[tuple[float, str]] = []
+        for i, (start, p) in enumerate(self.phonemes):
+            out.append((start, phoneme_viseme(p, self.american)))
+            if self.american and _bare(p) in R_COLOURED and i + 1 < len(self.phonemes):
+                end = self.phonemes[i + 1][0]
+                out.append((end - R_SHARE * (end - start), "RR"))
+        return out
 
     def viseme_at(self, t_ms: float) -> str:
         current = "sil"
-        for start, p in self.phonemes:
+        for start, v in self.visemes():
             if start > t_ms:
                 break
-            current = phoneme_viseme(p)
+            current = v
         return current
 
 
@@ -108,7 +142,7 @@ def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: i
     _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _PHONEME_INPUT, None, None)
     _lib.espeak_Synchronize()
     samples = np.concatenate(audio).astype(np.float32) / 32768.0 if audio else np.zeros(0, np.float32)
-    return SpokenText(samples, _rate, phonemes)
+    return SpokenText(samples, _rate, phonemes, voice)
 
 
 def phonemes_of(text: str, voice: str = "en-us") -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from avatar_mapping.vocabulary import VISEMES
 
-from .timed_visemes import Phone, decoded_phones, phone_decoder, visemes_at
+from .timed_visemes import FRAME_CENTRE_MS, Phone, decoded_phones, phone_decoder, visemes_at
 
 RATE_HZ = 16000
 _SIL = np.eye(len(VISEMES))[VISEMES.index("sil")]
@@ -55,11 +55,11 @@ class LookaheadVisemes:
             self._utterance_start_ms = end_ms - duration_ms
         pcm = (np.clip(samples_16k, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         self._decoder.process_raw(pcm, False, False)
-        self._current = decoded_phones(self._decoder, self._utterance_start_ms)
+        self._current = decoded_phones(self._decoder, self._utterance_start_ms + FRAME_CENTRE_MS)
         self._silence_ms = 0.0 if speaking else self._silence_ms + duration_ms
         if self._silence_ms >= self.options.hangover_ms:
             self._decoder.end_utt()
-            self._done += decoded_phones(self._decoder, self._utterance_start_ms)
+            self._done += decoded_phones(self._decoder, self._utterance_start_ms + FRAME_CENTRE_MS)
             self._current, self._in_utterance = [], False
         horizon = end_ms - self.options.keep_ms
         self._done = [p for p in self._done if p.end_ms >= horizon]

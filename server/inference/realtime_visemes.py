@@ -1,10 +1,16 @@
 """Real-time visemes: a frame-level spectral classifier, 10 ms hop, ~23 ms added latency.
 
 Each 10 ms, a 25 ms Hann window ending at the newest sample gives 13 MFCCs and a log
-energy. Below the energy gate the frame is silence; otherwise per-viseme Gaussian
-prototypes (diagonal covariance) score it, and a softmax gives viseme weights and a
-confidence. Energy also gives a jaw opening. Prototypes are data
-(server/models/viseme_prototypes.json), trained by `python -m server.inference.train_visemes`.
+energy. Below the energy gate the frame is silence; otherwise a softmax (linear) classifier
+reads the newest frame together with frames 10, 20, 40 and 60 ms older — context from the
+past only, so no latency is added — and gives viseme weights and a confidence. Energy also
+gives a jaw opening. The model is data (server/models/viseme_prototypes.json), trained by
+`python -m server.inference.train_visemes` on several espeak-ng voices. It also keeps
+per-viseme Gaussian prototypes (mean MFCCs), which score frames when a file has no
+classifier (the first model). A user's voice calibration moves the prototypes toward their
+held sounds and sets the energy gate and the jaw's range from their loudness; the classifier
+itself is not adapted — measured, shifting its input by the user's offset made it worse
+(tests/test_voice_calibration.py).
 """
 
 from __future__ import annotations
@@ -61,6 +67,32 @@ def features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([o[0] for o in out]).reshape(n, N_MFCC), np.array([o[1] for o in out])
 
 
+CONTEXT = (0, -1, -2, -4, -6)  # frames (10 ms) the classifier reads: the newest and older ones
+
+
+@dataclass(frozen=True)
+class LinearClassifier:
+    """Softmax regression over the CONTEXT frames' (13 MFCCs + log energy), standardised."""
+
+    classes: tuple[str, ...]
+    feature_mean: np.ndarray  # (len(CONTEXT) * (N_MFCC + 1),)
+    feature_std: np.ndarray
+    weights: np.ndarray  # (features + 1, classes): the last row is the bias
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.feature_mean) / self.feature_std) @ self.weights[:-1] + self.weights[-1]
+        z = np.exp(z - z.max())
+        return z / z.sum()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LinearClassifier":
+        return cls(tuple(d["classes"]), np.array(d["feature_mean"]), np.array(d["feature_std"]), np.array(d["weights"]))
+
+    def to_dict(self) -> dict:
+        return {"classes": list(self.classes), "feature_mean": self.feature_mean.round(6).tolist(),
+                "feature_std": self.feature_std.round(6).tolist(), "weights": self.weights.round(6).tolist()}
+
+
 @dataclass(frozen=True)
 class VisemePrototypes:
     mean: np.ndarray  # (visemes, N_MFCC)
@@ -68,15 +100,21 @@ class VisemePrototypes:
     visemes: tuple[str, ...]
     energy_gate: float  # log energy below which a frame is silence
     loud: float  # log energy of a fully open jaw
+    classifier: LinearClassifier | None = None
 
     @classmethod
     def load(cls, path: Path = PROTOTYPES_PATH) -> "VisemePrototypes":
         d = json.loads(Path(path).read_text())
-        return cls(np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"])
+        classifier = LinearClassifier.from_dict(d["classifier"]) if "classifier" in d else None
+        return cls(np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"],
+                   classifier)
 
     def to_dict(self) -> dict:
-        return {"visemes": list(self.visemes), "mean": self.mean.round(5).tolist(), "std": self.std.round(5).tolist(),
-                "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
+        d = {"visemes": list(self.visemes), "mean": self.mean.round(5).tolist(), "std": self.std.round(5).tolist(),
+             "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
+        if self.classifier is not None:
+            d["classifier"] = self.classifier.to_dict()
+        return d
 
 
 class UserVoice(Protocol):
@@ -112,7 +150,7 @@ def adapt_prototypes(p: VisemePrototypes, user: UserVoice, tau_frames: float = 6
                 mean[i] = p.mean[i] + shift
     gate = p.energy_gate if user.noise_floor is None else max(p.energy_gate, user.noise_floor + 2.3)
     loud = max(user.loud, gate + 1.0)
-    return VisemePrototypes(mean, p.std, p.visemes, gate, loud)
+    return VisemePrototypes(mean, p.std, p.visemes, gate, loud, p.classifier)
 
 
 @dataclass(frozen=True)
@@ -134,23 +172,41 @@ class RealtimeVisemes:
         self._index = np.array([VISEMES.index(v) for v in self.p.visemes])
         self._tail = np.zeros(WINDOW - HOP, np.float32)
         self._pending = np.zeros(0, np.float32)
+        self._history: list[np.ndarray] = []  # the last frames' (MFCCs, log energy), newest last
+        self._set_classes()
+
+    def _set_classes(self) -> None:
+        c = self.p.classifier
+        self._class_index = np.array([VISEMES.index(v) for v in c.classes]) if c is not None else None
 
     def set_prototypes(self, prototypes: VisemePrototypes) -> None:
         """Switch prototypes mid-stream (a new calibration); the same visemes in the same order."""
         if prototypes.visemes != self.p.visemes:
             raise ValueError("new prototypes must cover the same visemes")
         self.p = prototypes
+        self._set_classes()
 
     def classify(self, mfcc: np.ndarray, log_energy: float) -> tuple[np.ndarray, float, float]:
+        """The next frame's (weights over VISEMES, confidence, jaw opening). Frames must come
+        in order: the classifier reads the older ones too."""
+        self._history = (self._history + [np.append(mfcc, log_energy)])[-(1 - min(CONTEXT)):]
         weights = np.zeros(len(VISEMES))
         jaw = float(np.clip((log_energy - self.p.energy_gate) / (self.p.loud - self.p.energy_gate), 0.0, 1.0))
         if log_energy < self.p.energy_gate:
             weights[VISEMES.index("sil")] = 1.0
             return weights, 1.0, 0.0
-        score = -0.5 * (((mfcc - self.p.mean) / self.p.std) ** 2).sum(axis=1) / self.temperature
-        z = np.exp(score - score.max())
-        weights[self._index] = z / z.sum()
+        if self._class_index is not None:
+            weights[self._class_index] = self.p.classifier.probabilities(self._context())
+        else:
+            score = -0.5 * (((mfcc - self.p.mean) / self.p.std) ** 2).sum(axis=1) / self.temperature
+            z = np.exp(score - score.max())
+            weights[self._index] = z / z.sum()
         return weights, float(weights.max()), jaw
+
+    def _context(self) -> np.ndarray:
+        """The CONTEXT frames, newest first; before the stream has them, its first frame."""
+        h = self._history
+        return np.concatenate([h[max(len(h) - 1 + o, 0)] for o in CONTEXT])
 
     def push(self, audio_16k: np.ndarray, end_ms: float) -> list[VisemeFrame]:
         buffered = np.concatenate([self._pending, audio_16k.astype(np.float32)])

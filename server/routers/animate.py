@@ -17,10 +17,11 @@ router = APIRouter()
 
 @router.post("/v1/animate")
 async def animate_line(request: Request, transcript: str | None = Query(None, max_length=2000),
-                       rate_hz: float = Query(60.0), format: str = Query("json"),
+                       rate_hz: float = Query(60.0), lead_ms: float = Query(0.0), format: str = Query("json"),
                        svc: Services = Depends(services)) -> Response:
     """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
-    with format=cbor): forced alignment when a transcript is given, phone recognition otherwise."""
+    with format=cbor): forced alignment when a transcript is given, phone recognition otherwise;
+    ``lead_ms`` (0–200) moves the mouth ahead of the sound, as animators do (a frame or two)."""
     if format not in ("json", "cbor"):
         raise HTTPException(422, "format must be json or cbor")
     data = await read_body(request, svc.settings.max_animate_bytes, "the WAV file")
@@ -32,7 +33,7 @@ async def animate_line(request: Request, transcript: str | None = Query(None, ma
                   if svc.speech.available else None)
         if speech is not None and not svc.settings.emotion_inference:
             speech = speech.without_emotion()
-        timeline = await run_tool(svc, animate, data, transcript, rate_hz, vad, speech, max_s)
+        timeline = await run_tool(svc, animate, data, transcript, rate_hz, vad, speech, max_s, lead_ms)
     except AnimateError as e:
         raise HTTPException(422, str(e)) from None
     except ModelError as e:

@@ -62,8 +62,9 @@ class VoiceTimeline:
     acoustic model is English) is used for the alignment."""
 
     def __init__(self, wav: bytes, transcript: str | None, vad_model, speech: SpeechRecognition | None = None,
-                 max_seconds: float | None = None):
-        """``speech``: the line as the recogniser heard it (`recognize_line`), when it runs."""
+                 max_seconds: float | None = None, lead_ms: float = 0.0):
+        """``speech``: the line as the recogniser heard it (`recognize_line`), when it runs;
+        ``lead_ms``: the mouth this far ahead of the sound (timed_visemes.viseme_track)."""
         samples, rate = read_wav(wav, max_seconds)
         audio = to_model_rate(samples, rate)
         self.duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
@@ -76,7 +77,7 @@ class VoiceTimeline:
         evidence = self.speech.emotion_evidence() if self.speech is not None else None
         self._speech_emotion = (evidence,) if evidence is not None else ()
         self.phones, self.method = timed_phones(audio, transcript)
-        self._track = viseme_track(self.phones, self.duration_ms, 100.0)  # 10 ms resolution
+        self._track = viseme_track(self.phones, self.duration_ms, 100.0, lead_ms)  # 10 ms resolution
         frames = VoiceActivityDetector(VadOptions(vad_model)).push_samples(audio, self.duration_ms)
         self._vad_t = np.array([f.end_ms for f in frames])
         self._vad_p = np.array([f.probability for f in frames])
@@ -91,12 +92,14 @@ class VoiceTimeline:
 
 
 def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speech: SpeechRecognition | None = None,
-            max_seconds: float | None = None) -> dict[str, Any]:
+            max_seconds: float | None = None, lead_ms: float = 0.0) -> dict[str, Any]:
     """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript.
     Blocking and CPU-bound (pocketsphinx): the server runs it in its tool pool."""
     if not 1.0 <= rate_hz <= 120.0:
         raise AnimateError("rate_hz must be from 1 to 120")
-    timeline = VoiceTimeline(wav, transcript, vad_model, speech, max_seconds)
+    if not 0.0 <= lead_ms <= 200.0:
+        raise AnimateError("lead_ms must be from 0 to 200")
+    timeline = VoiceTimeline(wav, transcript, vad_model, speech, max_seconds, lead_ms)
     frames = []
     for i in range(int(np.ceil(timeline.duration_ms * rate_hz / 1000.0))):
         t_ms = (i + 0.5) * 1000.0 / rate_hz
@@ -111,6 +114,7 @@ def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speec
     return {
         "duration_ms": round(timeline.duration_ms, 1),
         "rate_hz": rate_hz,
+        "lead_ms": lead_ms,
         "method": timeline.method,  # "alignment" (with the transcript) or "recognition"
         "transcript": timeline.transcript,
         "transcript_source": timeline.transcript_source,  # "given", "sensevoice" or null

@@ -1,0 +1,154 @@
+"""Lip-sync accuracy: how many 10 ms frames show the right viseme. Prints JSON; not a test.
+
+Truth: espeak-ng's own phoneme timing (server/inference/espeak.py) on six fixed sentences
+that no model here was trained on, spoken by seven voices — American and British, male and
+female, 130–200 words a minute, low to high pitch; the last two voices were not used to
+train the real-time classifier. For each voice and path:
+
+* ``alignment``: `timed_phones` with the transcript (forced alignment, then the audio's
+  corrections: window centre, spectral change, pauses), as /v1/animate and analyze do;
+* ``aligner_alone``: pocketsphinx's alignment as it reports it, no corrections (the
+  baseline, measured in the same run; sentences it cannot align fall back to recognition,
+  as the first version did);
+* ``phone_recognition``: no transcript, `timed_phones` without one (pocketsphinx's phone
+  recognition, then the same corrections), what /v1/animate does without a transcript;
+* ``realtime``: the live classifier, streaming, scored at each window's centre.
+
+Also the median distance of each true viseme change from the nearest predicted one (aligned),
+and real read speech (Debian's pocketsphinx-testdata LibriVox recordings with their
+transcripts, when installed), where no frame truth exists: whether every recording aligns,
+and on the one recording the real-time classifier was not trained on, how often the
+transcript-free paths agree with the alignment (phone recognition shares the aligner's
+acoustic model, so its agreement flatters it).
+
+Usage: python bench/bench_lipsync.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from avatar_mapping.vocabulary import VISEMES  # noqa: E402
+from server.inference.audio import to_model_rate  # noqa: E402
+from server.inference.espeak import speak  # noqa: E402
+from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
+from server.inference.train_visemes import LIBRIVOX_HELD_OUT  # noqa: E402
+from server.inference.timed_visemes import (AlignmentError, align, recognise_phones, timed_phones,  # noqa: E402
+                                            viseme_track)
+
+SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
+             "And here is another one, a little later.", "We will meet at noon by the old museum.",
+             "My brother keeps a small boat near the harbour.", "Turn left at the second light and park behind the shop.")
+VOICES = (("en-us", 160, 50), ("en-us", 130, 35), ("en-us", 200, 70), ("en-gb", 160, 50), ("en-us+f3", 170, 60),
+          ("en-us+m3", 150, 40), ("en-gb-x-rp", 180, 60))
+UNSEEN_BY_THE_CLASSIFIER = {"en-us+m3", "en-gb-x-rp"}
+PATHS = ("alignment", "aligner_alone", "phone_recognition", "phone_recognition_alone", "realtime")
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def frames_right(track: np.ndarray, spoken) -> tuple[int, int]:
+    return sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((j + 0.5) * 10.0) for j, w in enumerate(track)), len(track)
+
+
+def changes(items) -> list[float]:
+    out, last = [], None
+    for start, v in items:
+        if v != last and v != "sil":
+            out.append(start)
+        last = v
+    return out
+
+
+def aligner_alone(audio: np.ndarray, text: str):
+    try:
+        return align(audio, text)
+    except AlignmentError:
+        return recognise_phones(audio)
+
+
+def realtime(audio: np.ndarray, spoken) -> tuple[int, int]:
+    right = total = 0
+    rv = RealtimeVisemes()
+    for i in range(0, len(audio), 1600):
+        for f in rv.push(audio[i:i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ):
+            right += VISEMES[int(np.argmax(f.weights))] == spoken.viseme_at(f.end_ms - 500.0 * WINDOW / RATE_HZ)
+            total += 1
+    return right, total
+
+
+def voice_scores(voice: str, rate: int, pitch: int) -> dict:
+    counts = {k: [0, 0] for k in PATHS}
+    boundary_errors = []
+    for text in SENTENCES:
+        spoken = speak(text, voice=voice, words_per_minute=rate, pitch=pitch)
+        audio = to_model_rate(spoken.audio, spoken.rate_hz)
+        duration = 1000.0 * len(audio) / 16000
+        phones, _ = timed_phones(audio, text)
+        tracks = {"alignment": viseme_track(phones, duration),
+                  "aligner_alone": viseme_track(aligner_alone(audio, text), duration),
+                  "phone_recognition": viseme_track(timed_phones(audio)[0], duration),
+                  "phone_recognition_alone": viseme_track(recognise_phones(audio), duration)}
+        for name, track in tracks.items():
+            right, total = frames_right(track, spoken)
+            counts[name][0] += right
+            counts[name][1] += total
+        right, total = realtime(audio, spoken)
+        counts["realtime"][0] += right
+        counts["realtime"][1] += total
+        predicted = changes([(p.start_ms, p.viseme) for p in phones])
+        boundary_errors += [min(abs(b - x) for x in predicted) for b in changes(spoken.visemes())]
+    out = {name: round(r / t, 4) for name, (r, t) in counts.items()}
+    out["frames"] = counts["alignment"][1]
+    out["median_boundary_error_ms"] = round(float(np.median(boundary_errors)), 1)
+    out["classifier_trained_on_this_voice"] = voice not in UNSEEN_BY_THE_CLASSIFIER
+    return out
+
+
+def librivox() -> dict | None:
+    if not (LIBRIVOX / "transcription").is_file():
+        return None
+    aligned, held_out = 0, {}
+    lines = (LIBRIVOX / "transcription").read_text().splitlines()
+    for line in lines:
+        m = re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
+        with wave.open(str(LIBRIVOX / f"{m.group(2)}.wav")) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+            audio = to_model_rate(pcm, w.getframerate())
+        phones, how = timed_phones(audio, m.group(1))
+        aligned += how == "alignment"
+        if m.group(2) != LIBRIVOX_HELD_OUT:
+            continue
+        duration = 1000.0 * len(audio) / 16000
+        truth = viseme_track(phones, duration).argmax(axis=1)
+        rv = RealtimeVisemes()
+        live = [f.weights.argmax() for f in rv.push(audio, duration)]
+        live = np.array(live[1:] + live[-1:])  # frame k + 1 is centred nearest to row k's centre
+        recognised = viseme_track(timed_phones(audio)[0], duration).argmax(axis=1)
+        n = min(len(truth), len(live))
+        held_out = {"recording": m.group(2), "frames": n,
+                    "realtime_agrees_with_alignment": round(float((live[:n] == truth[:n]).mean()), 4),
+                    "phone_recognition_agrees_with_alignment": round(float((recognised[:n] == truth[:n]).mean()), 4)}
+    return {"recordings": len(lines), "aligned": aligned, "held_out": held_out}
+
+
+def main() -> None:
+    voices = {f"{v} {r} wpm pitch {p}": voice_scores(v, r, p) for v, r, p in VOICES}
+    mean = {k: round(float(np.mean([s[k] for s in voices.values()])), 4) for k in PATHS}
+    american = {k: round(float(np.mean([s[k] for name, s in voices.items() if name.startswith("en-us")])), 4)
+                for k in PATHS}
+    print(json.dumps({"targets": {"alignment": 0.80, "phone_recognition": 0.65, "realtime": 0.70},
+                      "mean_over_voices": mean, "mean_over_american_voices": american,
+                      "ratio_alignment_to_aligner_alone": round(mean["alignment"] / mean["aligner_alone"], 3),
+                      "voices": voices, "librivox": librivox()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
