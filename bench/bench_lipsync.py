@@ -42,7 +42,7 @@ from server.inference.espeak import speak  # noqa: E402
 from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
 from server.inference.train_visemes import LIBRIVOX_HELD_OUT  # noqa: E402
 from server.inference.timed_visemes import (AlignmentError, align, recognise_phones, timed_phones,  # noqa: E402
-                                            viseme_track)
+                                            viseme_changes, viseme_track)
 
 SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
              "And here is another one, a little later.", "We will meet at noon by the old museum.",
@@ -56,15 +56,6 @@ LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 def frames_right(track: np.ndarray, spoken) -> tuple[int, int]:
     return sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((j + 0.5) * 10.0) for j, w in enumerate(track)), len(track)
-
-
-def changes(items) -> list[float]:
-    out, last = [], None
-    for start, v in items:
-        if v != last and v != "sil":
-            out.append(start)
-        last = v
-    return out
 
 
 def aligner_alone(audio: np.ndarray, text: str):
@@ -103,8 +94,8 @@ def voice_scores(voice: str, rate: int, pitch: int) -> dict:
         right, total = realtime(audio, spoken)
         counts["realtime"][0] += right
         counts["realtime"][1] += total
-        predicted = changes([(p.start_ms, p.viseme) for p in phones])
-        boundary_errors += [min(abs(b - x) for x in predicted) for b in changes(spoken.visemes())]
+        predicted = viseme_changes([(p.start_ms, p.viseme) for p in phones])
+        boundary_errors += [min(abs(b - x) for x in predicted) for b in viseme_changes(spoken.visemes())]
     out = {name: round(r / t, 4) for name, (r, t) in counts.items()}
     out["frames"] = counts["alignment"][1]
     out["median_boundary_error_ms"] = round(float(np.median(boundary_errors)), 1)

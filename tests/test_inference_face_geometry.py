@@ -49,6 +49,13 @@ def rises(values, total):
     return all(b >= a - 0.02 for a, b in zip(values, values[1:])) and values[-1] - values[0] >= total
 
 
+def assert_both_sides_rise(faces, channel_name, total):
+    for side in ("Left", "Right"):
+        values = channel(faces, f"{channel_name}{side}")
+        print(f"{channel_name}{side}", np.round(values, 3))
+        assert values[0] < 0.1 and rises(values, total)
+
+
 def test_puffed_cheeks_read_cheek_puff(model_path, warped):
     faces = track_sequence(model_path, warped.mouth_closed, warped.puff)
     puff = channel(faces, "cheekPuff")
@@ -62,21 +69,14 @@ def test_puffed_cheeks_read_cheek_puff(model_path, warped):
 
 def test_a_wrinkled_nose_reads_nose_sneer_and_action_units_9_and_10(model_path, warped):
     faces = track_sequence(model_path, warped.image, warped.nose_wrinkle)
-    for side in ("Left", "Right"):
-        sneer = channel(faces, f"noseSneer{side}")
-        print(f"noseSneer{side}", np.round(sneer, 3))
-        assert sneer[0] < 0.1 and rises(sneer, 0.25)
+    assert_both_sides_rise(faces, "noseSneer", 0.25)
     au = lambda f, name: float(f.action_units[ACTION_UNITS.index(name)])  # noqa: E731
     assert au(faces[-1], "AU09") > au(faces[0], "AU09") + 0.2
     assert au(faces[-1], "AU10") > au(faces[0], "AU10") + 0.2
 
 
 def test_raised_cheeks_read_cheek_squint(model_path, warped):
-    faces = track_sequence(model_path, warped.image, warped.cheek_raise)
-    for side in ("Left", "Right"):
-        squint = channel(faces, f"cheekSquint{side}")
-        print(f"cheekSquint{side}", np.round(squint, 3))
-        assert squint[0] < 0.1 and rises(squint, 0.12)
+    assert_both_sides_rise(track_sequence(model_path, warped.image, warped.cheek_raise), "cheekSquint", 0.12)
 
 
 def test_a_face_that_only_moves_reads_no_expression(model_path, warped):

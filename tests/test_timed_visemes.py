@@ -6,7 +6,8 @@ import pytest
 from avatar_mapping.vocabulary import VISEMES
 from server.inference.audio import to_model_rate
 from server.inference.espeak import speak
-from server.inference.timed_visemes import AlignmentError, Phone, align, timed_phones, viseme_track, visemes_at
+from server.inference.timed_visemes import (AlignmentError, Phone, align, timed_phones, viseme_changes, viseme_track,
+                                            visemes_at)
 
 # Fixed before measuring; none is dropped when it fails to align.
 SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
@@ -14,16 +15,6 @@ SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, th
              "My brother keeps a small boat near the harbour.", "Turn left at the second light and park behind the shop.")
 MIN_AGREEMENT = 0.78  # of 10 ms frames (measured 0.81; bench/bench_lipsync.py prints it for five voices)
 MAX_MEDIAN_BOUNDARY_ERROR_MS = 20.0
-
-
-def boundaries(items):
-    """Start times where the viseme changes to a non-silent one; items are (start_ms, viseme)."""
-    out, last = [], None
-    for start, v in items:
-        if v != last and v != "sil":
-            out.append(start)
-        last = v
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +30,8 @@ def measured():
                              for i, w in enumerate(track))
         stats[how][1] += len(track)
         if how == "alignment":
-            predicted = boundaries([(p.start_ms, p.viseme) for p in phones])
-            truth = boundaries(spoken.visemes())
+            predicted = viseme_changes([(p.start_ms, p.viseme) for p in phones])
+            truth = viseme_changes(spoken.visemes())
             errors += [min(abs(b - x) for x in predicted) for b in truth]
     return stats, errors
 

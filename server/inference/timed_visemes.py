@@ -232,6 +232,16 @@ def _pauses_silent(phones: list[Phone], audio_16k: np.ndarray) -> list[Phone]:
     return out
 
 
+def viseme_changes(items) -> list[float]:
+    """Times where the viseme changes to a non-silent one; items are (start_ms, viseme)."""
+    out, last = [], None
+    for start, v in items:
+        if v != last and v != "sil":
+            out.append(start)
+        last = v
+    return out
+
+
 def viseme_track(phones: list[Phone], duration_ms: float, rate_hz: float = 100.0, lead_ms: float = 0.0) -> np.ndarray:
     """(frames, 15) viseme weights at rate_hz: each phone's viseme, crossfaded over
     CROSSFADE_MS around every boundary, with the coarticulation of `visemes_at`; `lead_ms`

@@ -144,14 +144,16 @@ class SenseVoiceScorer:
 
     def __init__(self, recognize: Callable[[np.ndarray], object]):
         self._recognize_blocking = recognize
-        self._last: tuple[tuple[int, int], object] | None = None
+        self._last: tuple[np.ndarray, tuple[int, int], object] | None = None
 
     def _recognize(self, samples: np.ndarray):
-        """An utterance of one window is scored and transcribed by a single model call."""
+        """An utterance of one window is scored and transcribed by a single model call: the
+        same memory and length as the last call's (which is kept, so its memory cannot be
+        reused by other audio meanwhile) is the same audio."""
         key = (samples.__array_interface__["data"][0], len(samples))
-        if self._last is None or self._last[0] != key:
-            self._last = key, self._recognize_blocking(samples)
-        return self._last[1]
+        if self._last is None or self._last[1] != key:
+            self._last = samples, key, self._recognize_blocking(samples)
+        return self._last[2]
 
     def score(self, samples: np.ndarray) -> WindowScore:
         heard = self._recognize(samples)
