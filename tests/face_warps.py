@@ -6,7 +6,9 @@ the face model) applied with cv2.remap, at a strength from 0 (the photo) to 1:
 - close_mouth: the lower lip brought up to the upper one (her smile shows her teeth);
 - puff: the cheeks between mouth corners and jaw pushed outward, the lips held still;
 - nose_wrinkle: the nose wings and the upper lip beneath them drawn up;
-- cheek_raise: the cheeks below the eyes pushed up, lifting the lower lids.
+- cheek_raise: the cheeks below the eyes pushed up, lifting the lower lids;
+- blink: the upper lids drawn down over the eyes to the lower lids (the skin above follows:
+  the brows show a seam at full strength; the face model still reads a closing eye).
 """
 
 from __future__ import annotations
@@ -81,4 +83,18 @@ class WarpedFace:
         dy = np.zeros_like(self._y)
         for lower_lid in (145, 374):
             dy -= s * 0.1 * e * self._bump(p[lower_lid] + (0, 0.18 * e), 0.2 * e)
+        return self._remap(self.image, np.zeros_like(self._x), dy)
+
+    def blink(self, s: float, eyes: tuple[str, ...] = ("left", "right")) -> np.ndarray:
+        """``eyes``: the subject's eyes to close ("left", "right")."""
+        p, e = self.p, self.eyes
+        dy = np.zeros_like(self._y)
+        for side in eyes:
+            upper, lower, a, b = (159, 145, 33, 133) if side == "right" else (386, 374, 263, 362)
+            half_width = abs(p[a, 0] - p[b, 0]) / 2
+            across = _smoothstep(1.4 * half_width, 1.0 * half_width, np.abs(self._x - (p[a, 0] + p[b, 0]) / 2))
+            top = p[upper, 1] - 0.25 * e
+            band = (_smoothstep(top - 0.1 * e, top, self._y)
+                    * _smoothstep(p[lower, 1] + 0.02 * e, p[lower, 1] - 0.01 * e, self._y))
+            dy += s * 1.1 * (p[lower, 1] - p[upper, 1]) * band * across
         return self._remap(self.image, np.zeros_like(self._x), dy)

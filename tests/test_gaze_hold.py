@@ -74,3 +74,40 @@ def test_the_mapper_holds_the_eye_bones_through_a_blink_and_thresholds_are_per_u
     default_user = eye_pitch_during_blink(AvatarMapper(rig), 0.6)
     assert abs(followed - open_x) > 0.01 and abs(default_user - open_x) < 0.01
     np.testing.assert_allclose(eye_pitch_during_blink(AvatarMapper(rig), 0.8), held)  # deterministic
+
+
+def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(model_path):
+    """A clip of the astronaut's photo whose lids close and open again (tests/face_warps.py),
+    through the real tracker: MediaPipe's gaze drops as the lids close (what the hold is for).
+    With this user's calibrated lids (open and closed levels measured from the same clip, as
+    the wizard's neutral and eyes-closed steps do) the mapper's eye bones keep the open gaze;
+    without the hold they follow the drop."""
+    from server.inference.face import FaceTracker, FaceTrackerOptions
+    from server.inference.frame import Frame
+    from tests.face_warps import WarpedFace
+
+    warped = WarpedFace(model_path)
+    strengths = [0.0] * 10 + [0.35, 0.7, 1.0] + [1.0] * 6 + [0.7, 0.35] + [0.0] * 10
+    faces, t = [], 0
+    with FaceTracker(FaceTrackerOptions(model_path, mode="video")) as tracker:
+        for s in strengths:
+            faces.append(tracker.process(Frame(np.ascontiguousarray(warped.blink(s)), t)))
+            t += 33
+    assert all(f.present for f in faces)
+    closed = [i for i, s in enumerate(strengths) if s == 1.0]
+    pitch = [(f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2 for f in faces]
+    assert np.mean([pitch[i] for i in closed]) > np.mean(pitch[:10]) + 5  # MediaPipe's drop (pitch + = down)
+    lids = lambda idx: tuple(float(np.median([faces[i].blendshapes[ARKIT_INDEX[f"eyeBlink{side}"]] for i in idx]))  # noqa: E731
+                             for side in ("Left", "Right"))
+    user = FaceCalibration(blink_open=lids(range(10)), blink_closed=lids(closed))
+    rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
+
+    def eye_pitch(options: MapperOptions) -> list[float]:
+        mapper = AvatarMapper(rig, options, calibration=user)
+        return [float(mapper.step(f, 1 / 30).rotations_by_bone()["left_eye"][0]) for f in faces]
+
+    held, raw = eye_pitch(MapperOptions()), eye_pitch(MapperOptions(gaze_hold=None))
+    before = np.mean(held[5:10])
+    moved_held, moved_raw = (max(abs(x[i] - before) for i in closed) for x in (held, raw))
+    assert moved_held < 0.5 * moved_raw and moved_held < np.radians(2.5)  # measured 1.4° vs 4.4°
+    assert abs(held[-1] - raw[-1]) < 0.01  # the lids open again: the gaze is followed again
