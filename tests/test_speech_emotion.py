@@ -135,9 +135,24 @@ def test_sensevoice_votes_with_its_emotion_scores_and_transcribes(vad, scripted_
     samples, passages = calm_and_excited(joined=True)
     speech = SpeechService(scripted_sensevoice, device="cpu")
     assert speech.load().available
+    calls = []
+    real_batch = speech.recognize_batch_blocking
+
+    def counted(stretches):  # the real model, its batch sizes noted
+        calls.append(len(stretches))
+        return real_batch(stretches)
+
+    speech.recognize_batch_blocking = counted
     try:
         scorer = scorer_for(speech)
         report = analyze_speech_emotion(io.BytesIO(encode(samples, "ogg")), vad, scorer)
+        windows = sum(sum(u.votes.values()) for u in report.utterances)
+        # One model call per utterance: itself and its windows batched.
+        assert calls == [sum(u.votes.values()) + 1 for u in report.utterances] and sum(calls) == windows + 2
+        calls.clear()
+        long = samples[:16000 * 20]  # 20 s: 9 windows and the utterance, more than a batch
+        scores, _ = scorer.judge(long, [long[i:i + 64000] for i in range(0, 16000 * 17, 32000)])
+        assert calls == [8, 2] and [w.label for w in scores] == ["happy"] * 9
     finally:
         speech.close()
     assert report.source == "sensevoice" and report.classes == EMOTIONS

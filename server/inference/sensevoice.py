@@ -141,6 +141,26 @@ class SenseVoiceRecognizer:
         present = bool(transcript.text) and transcript.language != "nospeech"
         return SpeechRecognition(present, start_ms, end_ms, final, transcript, scores, confidence)
 
+    def recognize_batch(self, stretches: list[np.ndarray]) -> list[SpeechRecognition]:
+        """Several stretches of float32 16 kHz audio in one model call (a long recording's
+        windows), in order; no word times. Each stretch's times start at 0."""
+        arrays = [np.ascontiguousarray(x, dtype=np.float32) for x in stretches]
+        if not arrays:
+            return []
+        with self._lock, self._torch.inference_mode():
+            results = self._auto.generate(input=arrays, fs=RATE_HZ, language=self.options.language,
+                                          use_itn=self.options.use_itn, batch_size=len(arrays))
+            logits = self._logits[-1] if self._logits else None
+            self._logits.clear()
+        out = []
+        for i, (samples, result) in enumerate(zip(arrays, results)):
+            transcript = parse_result(result)
+            scores, confidence = self._emotion_scores(logits[i:i + 1] if logits is not None else None)
+            present = bool(transcript.text) and transcript.language != "nospeech"
+            out.append(SpeechRecognition(present, 0, int(1000 * len(samples) / RATE_HZ), True, transcript, scores,
+                                         confidence))
+        return out
+
     def _generate(self, samples: np.ndarray) -> dict:
         kwargs = dict(input=samples, fs=RATE_HZ, language=self.options.language, use_itn=self.options.use_itn)
         if self._timestamps_ok:

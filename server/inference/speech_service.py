@@ -80,5 +80,11 @@ class SpeechService:
             return None
         return self._recognizer.recognize(samples, start_ms, True)
 
+    def recognize_batch_blocking(self, stretches: list) -> list[SpeechRecognition] | None:
+        """Several stretches in one model call (offline reports); None in degraded mode."""
+        if self._recognizer is None:
+            return None
+        return self._recognizer.recognize_batch(stretches)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False)

@@ -113,9 +113,9 @@ class WindowScorer(Protocol):
     source: str
     classes: tuple[str, ...]
 
-    def score(self, samples: np.ndarray) -> WindowScore: ...
-
-    def transcribe(self, samples: np.ndarray) -> str: ...
+    def judge(self, utterance: np.ndarray, windows: list[np.ndarray]) -> tuple[list[WindowScore], str]:
+        """Each window's score, and the utterance's transcript ("" when there is none)."""
+        ...
 
 
 class ProsodyScorer:
@@ -124,47 +124,45 @@ class ProsodyScorer:
     source = "prosody"
     classes = AROUSAL_LEVELS
 
-    def score(self, samples: np.ndarray) -> WindowScore:
+    def judge(self, utterance: np.ndarray, windows: list[np.ndarray]) -> tuple[list[WindowScore], str]:
+        return [self.score(w) for w in windows], ""
+
+    @staticmethod
+    def score(samples: np.ndarray) -> WindowScore:
         arousal = prosody.estimate(samples).arousal
         if arousal is None:
             return WindowScore(None)
         level = AROUSAL_LEVELS[int(np.searchsorted(AROUSAL_EDGES, arousal, side="right"))]
         return WindowScore(level, {"arousal": arousal})
 
-    def transcribe(self, samples: np.ndarray) -> str:
-        return ""
-
 
 class SenseVoiceScorer:
-    """SenseVoice's emotion scores per window and its transcript per utterance.
-    ``recognize``: SpeechService.recognize_blocking (one model, calls serialised)."""
+    """SenseVoice's emotion scores per window and its transcript per utterance, the windows
+    and the utterance batched into model calls of at most BATCH stretches.
+    ``recognize_batch``: SpeechService.recognize_batch_blocking (one model, calls serialised)."""
 
     source = "sensevoice"
     classes = EMOTIONS
+    BATCH = 8
 
-    def __init__(self, recognize: Callable[[np.ndarray], object]):
-        self._recognize_blocking = recognize
-        self._last: tuple[np.ndarray, tuple[int, int], object] | None = None
+    def __init__(self, recognize_batch: Callable[[list[np.ndarray]], list | None]):
+        self._recognize_batch = recognize_batch
 
-    def _recognize(self, samples: np.ndarray):
-        """An utterance of one window is scored and transcribed by a single model call: the
-        same memory and length as the last call's (which is kept, so its memory cannot be
-        reused by other audio meanwhile) is the same audio."""
-        key = (samples.__array_interface__["data"][0], len(samples))
-        if self._last is None or self._last[1] != key:
-            self._last = samples, key, self._recognize_blocking(samples)
-        return self._last[2]
+    def judge(self, utterance: np.ndarray, windows: list[np.ndarray]) -> tuple[list[WindowScore], str]:
+        # An utterance of one window is that window: one stretch, not two.
+        stretches = windows if len(windows) == 1 else [utterance] + windows
+        heard: list = []
+        for i in range(0, len(stretches), self.BATCH):
+            heard += self._recognize_batch(stretches[i:i + self.BATCH]) or [None] * len(stretches[i:i + self.BATCH])
+        scores = [self._score(h) for h in heard[-len(windows):]]
+        return scores, heard[0].text if heard[0] is not None else ""
 
-    def score(self, samples: np.ndarray) -> WindowScore:
-        heard = self._recognize(samples)
+    @staticmethod
+    def _score(heard) -> WindowScore:
         scores = getattr(heard, "emotion_scores", None)
         if scores is None:
             return WindowScore(None)
         return WindowScore(EMOTIONS[int(np.argmax(scores))], {e: float(s) for e, s in zip(EMOTIONS, scores)})
-
-    def transcribe(self, samples: np.ndarray) -> str:
-        heard = self._recognize(samples)
-        return heard.text if heard is not None else ""
 
 
 def vote(windows: list[WindowScore]) -> tuple[str, float, dict[str, int]]:
@@ -247,7 +245,7 @@ def options_for(settings: Settings) -> SpeechEmotionOptions:
 
 def scorer_for(speech) -> WindowScorer:
     """SenseVoice when the server's SpeechService (loaded) has it, else prosody."""
-    return SenseVoiceScorer(speech.recognize_blocking) if speech.available else ProsodyScorer()
+    return SenseVoiceScorer(speech.recognize_batch_blocking) if speech.available else ProsodyScorer()
 
 
 def analyze_speech_emotion(source: Path | BinaryIO, vad_model: Path, scorer: WindowScorer,
@@ -280,15 +278,15 @@ def analyze_speech_emotion(source: Path | BinaryIO, vad_model: Path, scorer: Win
 def _utterance(start: int, audio: np.ndarray, scorer: WindowScorer,
                options: SpeechEmotionOptions) -> tuple[Utterance, list[tuple[float, float]]]:
     window, hop = int(options.window_s * MODEL_RATE_HZ), int(options.hop_s * MODEL_RATE_HZ)
-    scores, curve = [], []
-    for s in window_starts(len(audio), window, hop):
-        piece = audio[s:s + window]
-        scores.append(scorer.score(piece))
+    starts = window_starts(len(audio), window, hop)
+    pieces = [audio[s:s + window] for s in starts]
+    scores, text = scorer.judge(audio, pieces)
+    curve = []
+    for s, piece in zip(starts, pieces):
         arousal = prosody.estimate(piece).arousal
         if arousal is not None:
             curve.append(((start + s + len(piece) / 2) / MODEL_RATE_HZ, arousal))
     label, confidence, votes = vote(scores)
     arousal = prosody.estimate(audio).arousal
     t0 = start / MODEL_RATE_HZ
-    return Utterance(t0, t0 + len(audio) / MODEL_RATE_HZ, label, confidence, votes, arousal,
-                     scorer.transcribe(audio)), curve
+    return Utterance(t0, t0 + len(audio) / MODEL_RATE_HZ, label, confidence, votes, arousal, text), curve
