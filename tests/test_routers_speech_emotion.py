@@ -95,3 +95,24 @@ def test_nothing_of_the_recording_is_written_to_disk(settings, mp3, tmp_path):
         assert c.post("/v1/speech-emotion", content=mp3).status_code == 200
         after = {p for p in settings.data_dir.rglob("*")}
     assert after == before
+
+
+def test_a_client_that_leaves_mid_upload_frees_its_slot(settings, mp3):
+    """A chunked upload cut off halfway (the socket closed): the analysis stops, the only
+    slot is free again, and the next report is made."""
+    import socket
+
+    from tests.conftest import serving
+    with serving(settings) as port:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /v1/speech-emotion HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            half = mp3[:len(mp3) // 2]
+            s.sendall(f"{len(half):x}\r\n".encode() + half + b"\r\n")
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            r = requests.post(f"http://127.0.0.1:{port}/v1/speech-emotion", data=mp3, timeout=60)
+            if r.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert r.status_code == 200 and len(r.json()["utterances"]) == 6
