@@ -4,7 +4,10 @@ Makes MP3 recordings of SHORT and LONG minutes (espeak-ng's calm and excited pas
 repeated, encoded block by block), then analyses each in a fresh process (the same code as
 `avatar-driver analyze FILE --emotion-report`) and reads that process's peak resident
 memory. The short file is the baseline measured in the same run: a bounded analysis has a
-peak ratio near 1 however long the file. Prints one JSON object; not a test.
+peak ratio near 1 however long the file. Then the same two files are uploaded to a real
+server (`avatar-driver serve`, a fresh process) as chunked POST /v1/speech-emotion bodies,
+and the server's peak resident memory (VmHWM) is read after each. Prints one JSON object;
+not a test.
 
 Usage: python bench/bench_speech_emotion.py [--short-min 3] [--long-min 30]
 """
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -67,6 +72,48 @@ def measure(path: Path) -> dict:
             "rss_growth_mb": round(peak - before, 1), "file_mb": round(path.stat().st_size / 1e6, 1)}
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def through_the_server(files: dict[str, Path]) -> dict:
+    """Upload each file, chunked (64 KiB), to a fresh server; its peak memory after each."""
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_SPEECH_EMOTION_MAX_SECONDS": "1e6",
+           "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp()}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "avatar-driver"), "serve", "--port", str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        out = {"server_rss_at_start_mb": round(peak_rss_mb(server.pid), 1)}
+        for name, path in files.items():
+            def chunks(path=path):
+                with path.open("rb") as f:
+                    while block := f.read(64 * 1024):
+                        yield block
+            start = time.perf_counter()
+            r = requests.post(f"{url}/v1/speech-emotion", data=chunks(), timeout=3600)
+            r.raise_for_status()
+            out[name] = {"seconds": round(time.perf_counter() - start, 2), "utterances": len(r.json()["utterances"]),
+                         "server_peak_rss_mb": round(peak_rss_mb(server.pid), 1)}
+        return out
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short-min", type=float, default=3.0)
@@ -77,14 +124,15 @@ def main() -> None:
         print(json.dumps(measure(args.measure)))
         return
     program, _ = calm_and_excited(rounds=2)
-    runs = {}
+    runs, files = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, minutes in (("short", args.short_min), ("long", args.long_min)):
-            path = Path(tmp) / f"{name}.mp3"
+            path = files[name] = Path(tmp) / f"{name}.mp3"
             write_mp3(path, program, minutes)
             done = subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True,
                                   text=True)
             runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        served = through_the_server(files)
     short, long = runs["short"], runs["long"]
     print(json.dumps({
         "config": {"short_min": args.short_min, "long_min": args.long_min, "scorer": "prosody"},
@@ -93,6 +141,7 @@ def main() -> None:
                   "rss_peak": round(long["rss_peak_mb"] / short["rss_peak_mb"], 3),
                   "rss_growth": round(long["rss_growth_mb"] / max(short["rss_growth_mb"], 0.1), 2),
                   "seconds": round(long["seconds"] / short["seconds"], 2)},
+        "uploaded_to_a_server": served,
     }, indent=1))
 
 
