@@ -45,6 +45,8 @@ export function Hud() {
   const speaking = typeof e?.speaking_probability === "number" && e.speaking_probability >= 0.5;
   const hasVoice = typeof e?.speaking_probability === "number";
   const face = e?.face_present === true;
+  // A microphone-only session has no face to lose: say so instead of warning.
+  const voiceOnly = runtime.sendsAudio && !runtime.sendsVideo;
   // Without a face (and without speech) there is nothing to read an emotion from.
   const reading = e && (face || speaking);
   const out = runtime.outputHzByVariant;
@@ -54,8 +56,8 @@ export function Hud() {
       <div className="hud-title" onClick={() => setOpen(!open)} title={open ? "fewer details" : "more details"}>
         <span className="fold">{open ? "▾" : "▸"}</span> <b className={`dot ${runtime.state}`} /> {STATES[runtime.state] ?? runtime.state}
         {runtime.stateDetail && <span className="muted"> {runtime.stateDetail}</span>}
-        {" · "}<span className={e && !face ? "warn" : ""} data-testid="tracking">
-          {e === null ? "no stream" : face ? "face tracked" : "face not found: tracking lost"}</span>
+        {" · "}<span className={e && !face && !voiceOnly ? "warn" : ""} data-testid="tracking">
+          {e === null ? "no stream" : face ? "face tracked" : voiceOnly ? "voice only" : "face not found: tracking lost"}</span>
         {hasVoice && <> · {speaking ? "🗣 speaking" : "quiet"}</>}
         {reading && e.emotion && <> · looks <b>{e.emotion}</b></>}
       </div>

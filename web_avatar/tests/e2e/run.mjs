@@ -380,6 +380,8 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
       assert(speechJaw.length >= 10 && pauseMs >= 1200, "the voice activity never said speech, or never a pause");
       assert(max(speechJaw) > 0.3, `jawOpen at most ${max(speechJaw).toFixed(2)} while speaking`);
       assert(closedMs >= 500, `the jaw never stayed down in the pause: ${profile}`);
+      const tracking = await p.getByTestId("tracking").innerText();
+      assert(tracking === "voice only", `the HUD says "${tracking}" for a microphone-only session`);
       await p.screenshot({ path: join(shots, "08-microphone-only.png") });
     } finally {
       await other.close();
