@@ -45,7 +45,12 @@ class FusionOptions:
     min_confidence: float = 0.3
     # Reliability of each kind of source relative to the others (documented in docs/voice.md).
     reliability: tuple[tuple[str, float], ...] = (
-        ("face_cnn", 1.0), ("au_prototypes", 0.8), ("sensevoice", 0.7), ("prosody", 0.6), ("au_intensity", 0.5))
+        ("face_cnn", 1.0),
+        ("au_prototypes", 0.8),
+        ("sensevoice", 0.7),
+        ("prosody", 0.6),
+        ("au_intensity", 0.5),
+    )
 
     def weight(self, e: EmotionEvidence) -> float:
         if e.confidence < self.min_confidence:
@@ -64,7 +69,7 @@ class FusedEmotion:
     sources: tuple[str, ...]
 
     @classmethod
-    def unknown(cls) -> "FusedEmotion":
+    def unknown(cls) -> FusedEmotion:
         return cls(False, np.zeros(len(EMOTIONS)), None, None, None, 0.0, ())
 
     @property
@@ -72,9 +77,12 @@ class FusedEmotion:
         return "+".join(self.sources) if self.sources else "none"
 
 
-def affect(scores: np.ndarray, measured: tuple[EmotionEvidence, ...] = (),
-           scores_confidence: float = 1.0, options: FusionOptions = FusionOptions()
-           ) -> tuple[float | None, float | None, float | None]:
+def affect(
+    scores: np.ndarray,
+    measured: tuple[EmotionEvidence, ...] = (),
+    scores_confidence: float = 1.0,
+    options: FusionOptions = FusionOptions(),
+) -> tuple[float | None, float | None, float | None]:
     """(valence, arousal, dominance) of class probabilities, arousal blended with measured arousal."""
     known = scores is not None and scores.any()
     v = a = d = None
@@ -102,5 +110,6 @@ def fuse_emotion(evidence: tuple[EmotionEvidence, ...], options: FusionOptions =
         scores = scores / scores.sum()
         confidence = max(e.confidence for _, e in with_scores)
     v, a, d = affect(scores, tuple(e for _, e in used if e.scores is None), confidence, options)
-    return FusedEmotion(True, scores, v, a, d, max(confidence, max(e.confidence for _, e in used)),
-                        tuple(e.source for _, e in used))
+    return FusedEmotion(
+        True, scores, v, a, d, max(confidence, max(e.confidence for _, e in used)), tuple(e.source for _, e in used)
+    )

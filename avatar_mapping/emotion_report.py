@@ -35,8 +35,13 @@ class EmotionReport:
     emotion_inference: bool = True  # False: not allowed here; nothing about emotion is reported
 
     @classmethod
-    def of(cls, face: FaceFeatures, state: FusedState | None = None, top: str | None = None,
-           scores: np.ndarray | None = None) -> "EmotionReport":
+    def of(
+        cls,
+        face: FaceFeatures,
+        state: FusedState | None = None,
+        top: str | None = None,
+        scores: np.ndarray | None = None,
+    ) -> EmotionReport:
         """The report of a mapped tick: the face measured, the state it was mapped from and
         the tracker's top class and scores (None: the state's own)."""
         fused = state.fused_emotion if state is not None else None
@@ -50,6 +55,17 @@ class EmotionReport:
         valence, arousal, dominance = affect(reported, speech, fused.confidence if known else 0.0)
         gaze_yaw = (face.left_eye.yaw_deg + face.right_eye.yaw_deg) / 2.0
         gaze_pitch = (face.left_eye.pitch_deg + face.right_eye.pitch_deg) / 2.0
-        return cls(face, top if known else None, reported, fused.source if known else None, valence, arousal,
-                   dominance, math.tan(math.radians(gaze_yaw)), math.tan(math.radians(gaze_pitch)),
-                   voice.speaking_probability if voice is not None else None, speech, inference)
+        return cls(
+            face,
+            top if known else None,
+            reported,
+            fused.source if known else None,
+            valence,
+            arousal,
+            dominance,
+            math.tan(math.radians(gaze_yaw)),
+            math.tan(math.radians(gaze_pitch)),
+            voice.speaking_probability if voice is not None else None,
+            speech,
+            inference,
+        )

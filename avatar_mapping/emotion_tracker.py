@@ -40,7 +40,10 @@ class EmotionTracker:
         best = EMOTIONS[int(np.argmax(self.scores))]
         if self.top is None:
             self.top = best
-        elif best != self.top and self.scores[EMOTIONS.index(best)] - self.scores[EMOTIONS.index(self.top)] >= self.margin:
+        elif (
+            best != self.top
+            and self.scores[EMOTIONS.index(best)] - self.scores[EMOTIONS.index(self.top)] >= self.margin
+        ):
             self._challenge_s = self._challenge_s + dt_s if best == self._challenger else dt_s
             self._challenger = best
             if self._challenge_s >= self.hold_s:

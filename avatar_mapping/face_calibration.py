@@ -60,19 +60,30 @@ class FaceCalibration:
     def face_is_identity(self) -> bool:
         """Applying it changes nothing."""
         c = self.channels
-        return (not c.neutral.any() and (c.range == 1).all() and (c.gain == 1).all() and not c.dead_zone.any()
-                and set(c.curve) == {"gain"} and self.head_neutral_deg == (0.0, 0.0, 0.0)
-                and self.gaze_offset_deg == (0.0, 0.0)
-                and self.gaze_range_deg == (TARGET_GAZE_RANGE_DEG, TARGET_GAZE_RANGE_DEG)
-                and self.blink_open == (0.0, 0.0) and self.blink_closed == (1.0, 1.0)
-                and self.emotion_baseline is None)
+        return (
+            not c.neutral.any()
+            and (c.range == 1).all()
+            and (c.gain == 1).all()
+            and not c.dead_zone.any()
+            and set(c.curve) == {"gain"}
+            and self.head_neutral_deg == (0.0, 0.0, 0.0)
+            and self.gaze_offset_deg == (0.0, 0.0)
+            and self.gaze_range_deg == (TARGET_GAZE_RANGE_DEG, TARGET_GAZE_RANGE_DEG)
+            and self.blink_open == (0.0, 0.0)
+            and self.blink_closed == (1.0, 1.0)
+            and self.emotion_baseline is None
+        )
 
     @cached_property
     def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         c = self.channels
         kinds = np.array(c.curve)
-        return (np.maximum(c.range - c.neutral, 1e-6), np.maximum(1.0 - c.dead_zone, 1e-6),
-                kinds == "gamma", kinds == "sigmoid")
+        return (
+            np.maximum(c.range - c.neutral, 1e-6),
+            np.maximum(1.0 - c.dead_zone, 1e-6),
+            kinds == "gamma",
+            kinds == "sigmoid",
+        )
 
     def apply(self, f: FaceFeatures) -> FaceFeatures:
         if f.present and self.emotion_baseline is not None and f.emotion_scores is not None:

@@ -27,8 +27,14 @@ import numpy as np
 
 from .vocabulary import ARKIT_INDEX
 
-MEASURES: tuple[str, ...] = ("cheek_width", "nose_wing_eye_left", "nose_wing_eye_right", "lower_lid_left",
-                             "lower_lid_right", "lip_gap")
+MEASURES: tuple[str, ...] = (
+    "cheek_width",
+    "nose_wing_eye_left",
+    "nose_wing_eye_right",
+    "lower_lid_left",
+    "lower_lid_right",
+    "lip_gap",
+)
 _M = {m: i for i, m in enumerate(MEASURES)}
 
 
@@ -52,8 +58,14 @@ CHANNELS: tuple[GeometricChannel, ...] = (
 )
 # Which side of each measure is rest: cheeks are narrowest, nose wings and lower lids farthest
 # from the eye, at rest. The lip gap is not tracked (it is read absolutely).
-RESTING_SIDE = {"cheek_width": +1, "nose_wing_eye_left": -1, "nose_wing_eye_right": -1,
-                "lower_lid_left": -1, "lower_lid_right": -1, "lip_gap": 0}
+RESTING_SIDE = {
+    "cheek_width": +1,
+    "nose_wing_eye_left": -1,
+    "nose_wing_eye_right": -1,
+    "lower_lid_left": -1,
+    "lower_lid_right": -1,
+    "lip_gap": 0,
+}
 # Cheeks only puff with the lips sealed: lip gaps (over the eye distance) from closed to open.
 LIPS_SEALED, LIPS_APART = 0.03, 0.08
 # The face mesh draws the nose wings toward the eyes when the cheeks puff, as far as the cheeks
@@ -78,7 +90,7 @@ def estimate(measures: np.ndarray, neutral: np.ndarray) -> np.ndarray:
 def blend(blendshapes: np.ndarray, estimates: np.ndarray) -> np.ndarray:
     """The blendshapes with each estimated channel raised to its estimate where that is higher."""
     out = blendshapes.copy()
-    for c, value in zip(CHANNELS, estimates):
+    for c, value in zip(CHANNELS, estimates, strict=True):
         i = ARKIT_INDEX[c.channel]
         out[i] = max(out[i], float(value))
     return out

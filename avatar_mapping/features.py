@@ -55,11 +55,11 @@ class FaceFeatures:
     emotion_scores: np.ndarray | None = None
 
     @classmethod
-    def absent(cls, capture_ms: int) -> "FaceFeatures":
+    def absent(cls, capture_ms: int) -> FaceFeatures:
         return cls(present=False, capture_ms=capture_ms)
 
     @classmethod
-    def from_blendshapes(cls, blendshapes: np.ndarray, capture_ms: int, **kwargs) -> "FaceFeatures":
+    def from_blendshapes(cls, blendshapes: np.ndarray, capture_ms: int, **kwargs) -> FaceFeatures:
         """Features whose AUs are derived from the given 52 blendshape weights (confidence 1
         unless given: the face is known, not detected)."""
         b = np.clip(np.asarray(blendshapes, dtype=np.float64), 0.0, 1.0)
@@ -79,12 +79,12 @@ class FaceFeatures:
         return self.head.quaternion if self.present else IDENTITY_QUAT
 
     def blendshapes_by_name(self) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(ARKIT_BLENDSHAPES, self.blendshapes)}
+        return {n: float(v) for n, v in zip(ARKIT_BLENDSHAPES, self.blendshapes, strict=True)}
 
     def action_units_by_name(self) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(ACTION_UNITS, self.action_units)}
+        return {n: float(v) for n, v in zip(ACTION_UNITS, self.action_units, strict=True)}
 
-    def mirror(self) -> "FaceFeatures":
+    def mirror(self) -> FaceFeatures:
         """The same face seen in a mirror: left and right swapped everywhere."""
         tx, ty, tz = self.head.translation_cm
         return replace(

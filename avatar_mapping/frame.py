@@ -25,7 +25,7 @@ class AvatarFrame:
     particles: dict[str, float] = field(default_factory=dict)
 
     def weights_by_name(self) -> dict[str, float]:
-        return {n: float(w) for n, w in zip(self.channels, self.weights)}
+        return {n: float(w) for n, w in zip(self.channels, self.weights, strict=True)}
 
     def rotations_by_bone(self) -> dict[str, list[float]]:
-        return {b: [float(v) for v in q] for b, q in zip(self.bones, self.rotations)}
+        return {b: [float(v) for v in q] for b, q in zip(self.bones, self.rotations, strict=True)}

@@ -10,8 +10,8 @@ import numpy as np
 from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
 from .emotion_prototypes import expression_arousal, prototype_probabilities
 from .features import FaceFeatures
-from .voice import VoiceFeatures
 from .vocabulary import EMOTIONS
+from .voice import VoiceFeatures
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,10 +36,14 @@ class FusedState:
             # The ensemble: the classifier (when it ran) and the AU prototypes as a second opinion.
             if self.face.emotion_scores is not None:
                 evidence.append(EmotionEvidence("face_cnn", self.face.confidence, self.face.emotion_scores))
-            evidence.append(EmotionEvidence("au_prototypes", self.face.confidence,
-                                            prototype_probabilities(self.face.action_units)))
-            evidence.append(EmotionEvidence("au_intensity", self.face.confidence,
-                                            arousal=expression_arousal(self.face.action_units)))
+            evidence.append(
+                EmotionEvidence("au_prototypes", self.face.confidence, prototype_probabilities(self.face.action_units))
+            )
+            evidence.append(
+                EmotionEvidence(
+                    "au_intensity", self.face.confidence, arousal=expression_arousal(self.face.action_units)
+                )
+            )
         if self.voice.present:
             evidence += self.voice.speech_emotion
         return fuse_emotion(tuple(evidence))

@@ -39,7 +39,9 @@ class GazeHold:
         for eye in (0, 1):
             if not closed[eye]:
                 self._open[eye] = gazes[eye]
-        out = [g if not shut else (self._open[eye] or g) for eye, (g, shut) in enumerate(zip(gazes, closed))]
+        out = [
+            g if not shut else (self._open[eye] or g) for eye, (g, shut) in enumerate(zip(gazes, closed, strict=True))
+        ]
         if self.options.wink_follows_open_eye and closed[0] != closed[1]:
             open_eye = 1 if closed[0] else 0
             out = [gazes[open_eye], gazes[open_eye]]

@@ -61,8 +61,11 @@ class LatestInputs:
         # Derived objects kept while their sources stay the same (see the module docstring).
         self._absent: tuple[FaceFeatures | None, FaceFeatures | None] = (None, None)
         self._silent: tuple[VoiceFeatures | None, VoiceFeatures | None] = (None, None)
-        self._with_emotion: tuple[VoiceFeatures | None, EmotionEvidence | None, VoiceFeatures | None] = \
-            (None, None, None)
+        self._with_emotion: tuple[VoiceFeatures | None, EmotionEvidence | None, VoiceFeatures | None] = (
+            None,
+            None,
+            None,
+        )
 
     @property
     def face_received_s(self) -> float:

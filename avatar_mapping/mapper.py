@@ -14,15 +14,15 @@ import numpy as np
 from .face_calibration import FaceCalibration
 from .features import FaceFeatures
 from .frame import AvatarFrame
-from .gaze_hold import GazeHold, GazeHoldOptions
 from .fused import FusedState, fuse
+from .gaze_hold import GazeHold, GazeHoldOptions
 from .rig import RigDefinition, compile_rig
 from .rotation import IDENTITY_QUAT, quat_conjugate, quat_from_euler, quat_multiply, quat_slerp
 from .smoothing import DEFAULT_SMOOTHING, GroupParams, GroupSmoother
 from .strategies import VIS, Direct, Strategy, StrategyContext, StrategyOutput
 from .tongue import tongue_out
-from .voice import VoiceFeatures
 from .vocabulary import ARKIT_INDEX, VISEMES
+from .voice import VoiceFeatures
 
 # Posture: degrees of forward bend of spine and chest at slouch 1 / lean 1.
 SLOUCH_SPINE_DEG, SLOUCH_CHEST_DEG, LEAN_CHEST_DEG = 8.0, 6.0, 6.0
@@ -47,13 +47,20 @@ class MapperOptions:
 
 def rig_context(rig: RigDefinition) -> StrategyContext:
     sources = {s for c in rig.channels for s in c.sources}
-    return StrategyContext(rig_has_visemes=any(s.startswith("viseme_") for s in sources),
-                           rig_reads_aus=any(s.startswith("AU") for s in sources))
+    return StrategyContext(
+        rig_has_visemes=any(s.startswith("viseme_") for s in sources),
+        rig_reads_aus=any(s.startswith("AU") for s in sources),
+    )
 
 
 class AvatarMapper:
-    def __init__(self, rig: RigDefinition, options: MapperOptions | None = None, strategy: Strategy | None = None,
-                 calibration: FaceCalibration | None = None):
+    def __init__(
+        self,
+        rig: RigDefinition,
+        options: MapperOptions | None = None,
+        strategy: Strategy | None = None,
+        calibration: FaceCalibration | None = None,
+    ):
         self.rig = rig
         self.options = options or MapperOptions()
         self.strategy = strategy or Direct(rig_context(rig))
@@ -83,8 +90,9 @@ class AvatarMapper:
         self.calibration = table
         self._fused = None
 
-    def step(self, features: FaceFeatures, dt_s: float, age_s: float = 0.0,
-             voice: VoiceFeatures | None = None) -> AvatarFrame:
+    def step(
+        self, features: FaceFeatures, dt_s: float, age_s: float = 0.0, voice: VoiceFeatures | None = None
+    ) -> AvatarFrame:
         """Advance by dt_s; ``features`` is the newest measurement, ``age_s`` old."""
         dt_s = max(0.0, float(dt_s))
         if features.present:
@@ -102,8 +110,12 @@ class AvatarMapper:
         # never appeared) it sees no face, so its output holds only what the voice drives.
         face = self._last_present if self._last_present is not None and self._presence > 0.0 else features
         state = self._fuse(face, voice)
-        if self.strategy.stateful or self._strategy_out is None or self._strategy_out[0] is not state \
-                or self._strategy_out[1] is not self.strategy:
+        if (
+            self.strategy.stateful
+            or self._strategy_out is None
+            or self._strategy_out[0] is not state
+            or self._strategy_out[1] is not self.strategy
+        ):
             self._strategy_out = (state, self.strategy, self.strategy.step(state, dt_s))
         out = self._strategy_out[2]
         raw = self._raw_targets(out, age_s)
@@ -128,8 +140,16 @@ class AvatarMapper:
         if dt > 0.5:  # too far apart to say anything about motion
             self._head_velocity[:] = 0.0
             return
-        self._head_velocity = np.array([f.head.yaw_deg - prev.head.yaw_deg, f.head.pitch_deg - prev.head.pitch_deg,
-                                        f.head.roll_deg - prev.head.roll_deg]) / dt
+        self._head_velocity = (
+            np.array(
+                [
+                    f.head.yaw_deg - prev.head.yaw_deg,
+                    f.head.pitch_deg - prev.head.pitch_deg,
+                    f.head.roll_deg - prev.head.roll_deg,
+                ]
+            )
+            / dt
+        )
 
     def _raw_targets(self, out: StrategyOutput, age_s: float) -> np.ndarray:
         """Face-driven values fade with face presence; voice-driven ones (visemes) do not, so a
@@ -159,16 +179,24 @@ class AvatarMapper:
             return raw
         lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
         h, v = f.head, self._head_velocity
-        raw[n:] = (h.yaw_deg + v[0] * lead, h.pitch_deg + out.head_pitch_offset_deg + v[1] * lead,
-                   h.roll_deg + v[2] * lead, f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg,
-                   f.right_eye.pitch_deg, out.slouch, out.lean)
+        raw[n:] = (
+            h.yaw_deg + v[0] * lead,
+            h.pitch_deg + out.head_pitch_offset_deg + v[1] * lead,
+            h.roll_deg + v[2] * lead,
+            f.left_eye.yaw_deg,
+            f.left_eye.pitch_deg,
+            f.right_eye.yaw_deg,
+            f.right_eye.pitch_deg,
+            out.slouch,
+            out.lean,
+        )
         raw[n:] *= p
         return raw
 
     def _frame(self, v: np.ndarray, features: FaceFeatures, out: StrategyOutput, state: FusedState) -> AvatarFrame:
         n = self._n
         weights = np.minimum(np.maximum(v[:n], self._compiled.lo), self._compiled.hi)
-        yaw, pitch, roll, ly, lp, ry, rp, slouch, lean = v[n:n + 9].tolist()
+        yaw, pitch, roll, ly, lp, ry, rp, slouch, lean = v[n : n + 9].tolist()
         total = quat_from_euler(yaw, pitch, roll)
         # Without a neck bone the head carries the whole rotation.
         neck = quat_slerp(IDENTITY_QUAT, total, self._neck_share) if self._neck_share else IDENTITY_QUAT
@@ -186,7 +214,7 @@ class AvatarMapper:
         viseme, viseme_conf = "sil", 0.0
         if state.voice.present:
             vis = np.clip(out.channels[VIS], 0.0, 1.0)
-            visemes = dict(zip(VISEMES, vis.tolist()))
+            visemes = dict(zip(VISEMES, vis.tolist(), strict=True))
             viseme = VISEMES[int(np.argmax(vis))] if vis.any() else "sil"
             viseme_conf = float(state.voice.viseme_conf)
         return AvatarFrame(

@@ -37,7 +37,7 @@ class OneEuroFilter:
         self._d_alpha_for: tuple[float, np.ndarray] | None = None
 
     @classmethod
-    def from_params(cls, params: list[OneEuroParams]) -> "OneEuroFilter":
+    def from_params(cls, params: list[OneEuroParams]) -> OneEuroFilter:
         return cls(
             np.array([p.min_cutoff_hz for p in params]),
             np.array([p.beta for p in params]),

@@ -15,8 +15,23 @@ _ARKIT_BY_KEY = {n.lower(): n for n in ARKIT_BLENDSHAPES}
 ARKIT_PREFIXES = ("blendshape1", "blendshape", "arkit", "bs", "shapes", "face", "head", "mesh")
 VISEME_ALIASES = {v.lower(): v for v in VISEMES}
 # VRChat spells two visemes differently.
-VISEME_ALIASES.update({"ch": "CH", "ss": "SS", "nn": "nn", "rr": "RR", "th": "TH", "dd": "DD", "kk": "kk",
-                       "ff": "FF", "pp": "PP", "ih": "I", "oh": "O", "ou": "U", "e": "E"})
+VISEME_ALIASES.update(
+    {
+        "ch": "CH",
+        "ss": "SS",
+        "nn": "nn",
+        "rr": "RR",
+        "th": "TH",
+        "dd": "DD",
+        "kk": "kk",
+        "ff": "FF",
+        "pp": "PP",
+        "ih": "I",
+        "oh": "O",
+        "ou": "U",
+        "e": "E",
+    }
+)
 
 
 def _key(name: str) -> str:
@@ -34,8 +49,8 @@ def match_arkit(name: str) -> str | None:
     if key in _ARKIT_BY_KEY:
         return _ARKIT_BY_KEY[key]
     for prefix in ARKIT_PREFIXES:
-        if key.startswith(prefix) and key[len(prefix):] in _ARKIT_BY_KEY:
-            return _ARKIT_BY_KEY[key[len(prefix):]]
+        if key.startswith(prefix) and key[len(prefix) :] in _ARKIT_BY_KEY:
+            return _ARKIT_BY_KEY[key[len(prefix) :]]
     return None
 
 
@@ -60,9 +75,15 @@ RETARGET_TABLE: dict[str, dict[str, dict[str, float]]] = {
     "disgust": {"emotion": {"preset_disgust": 1.0}, "face": {"AU09": 0.6, "AU10": 0.4}},
     "neutral": {"emotion": {"preset_neutral": 1.0}},
     "aa": {"speech": {"viseme_aa": 1.0}, "face": {"jawOpen": 0.8}},
-    "ih": {"speech": {"viseme_I": 1.0, "viseme_SS": 0.5, "viseme_CH": 0.3}, "face": {"mouthStretchLeft": 0.3, "mouthStretchRight": 0.3}},
+    "ih": {
+        "speech": {"viseme_I": 1.0, "viseme_SS": 0.5, "viseme_CH": 0.3},
+        "face": {"mouthStretchLeft": 0.3, "mouthStretchRight": 0.3},
+    },
     "ou": {"speech": {"viseme_U": 1.0, "viseme_RR": 0.3}, "face": {"mouthPucker": 0.8}},
-    "ee": {"speech": {"viseme_E": 1.0, "viseme_DD": 0.3, "viseme_nn": 0.3, "viseme_kk": 0.3}, "face": {"mouthSmileLeft": 0.2, "mouthSmileRight": 0.2}},
+    "ee": {
+        "speech": {"viseme_E": 1.0, "viseme_DD": 0.3, "viseme_nn": 0.3, "viseme_kk": 0.3},
+        "face": {"mouthSmileLeft": 0.2, "mouthSmileRight": 0.2},
+    },
     "oh": {"speech": {"viseme_O": 1.0}, "face": {"mouthFunnel": 0.8}},
     "blink": {"face": {"eyeBlinkLeft": 0.5, "eyeBlinkRight": 0.5}},
     "blinkLeft": {"face": {"eyeBlinkLeft": 1.0}},
@@ -80,17 +101,42 @@ RETARGET_TABLE: dict[str, dict[str, dict[str, float]]] = {
 # VRM 0.x preset names and VRoid Fcl_* morph names -> the expression rows above.
 EXPRESSION_ALIASES: dict[str, str] = {
     # VRM 1.0 expression names are the rows themselves; VRM 0.x presets:
-    "joy": "happy", "sorrow": "sad", "fun": "relaxed", "a": "aa", "i": "ih", "u": "ou", "e": "ee", "o": "oh",
-    "blink_l": "blinkLeft", "blink_r": "blinkRight", "lookup": "lookUp", "lookdown": "lookDown",
-    "lookleft": "lookLeft", "lookright": "lookRight", "surprise": "surprised", "blinkleft": "blinkLeft",
+    "joy": "happy",
+    "sorrow": "sad",
+    "fun": "relaxed",
+    "a": "aa",
+    "i": "ih",
+    "u": "ou",
+    "e": "ee",
+    "o": "oh",
+    "blink_l": "blinkLeft",
+    "blink_r": "blinkRight",
+    "lookup": "lookUp",
+    "lookdown": "lookDown",
+    "lookleft": "lookLeft",
+    "lookright": "lookRight",
+    "surprise": "surprised",
+    "blinkleft": "blinkLeft",
     "blinkright": "blinkRight",
     # VRoid Studio Fcl_* morph targets:
-    "fcl_all_joy": "happy", "fcl_all_angry": "angry", "fcl_all_sorrow": "sad", "fcl_all_fun": "relaxed",
-    "fcl_all_surprised": "surprised", "fcl_all_neutral": "neutral",
-    "fcl_mth_a": "aa", "fcl_mth_i": "ih", "fcl_mth_u": "ou", "fcl_mth_e": "ee", "fcl_mth_o": "oh",
+    "fcl_all_joy": "happy",
+    "fcl_all_angry": "angry",
+    "fcl_all_sorrow": "sad",
+    "fcl_all_fun": "relaxed",
+    "fcl_all_surprised": "surprised",
+    "fcl_all_neutral": "neutral",
+    "fcl_mth_a": "aa",
+    "fcl_mth_i": "ih",
+    "fcl_mth_u": "ou",
+    "fcl_mth_e": "ee",
+    "fcl_mth_o": "oh",
     "fcl_mth_close": "mouthClose",
-    "fcl_eye_close": "blink", "fcl_eye_close_l": "blinkLeft", "fcl_eye_close_r": "blinkRight",
-    "fcl_eye_surprised": "eyeWide", "fcl_brw_surprised": "browUp", "fcl_brw_angry": "browDown",
+    "fcl_eye_close": "blink",
+    "fcl_eye_close_l": "blinkLeft",
+    "fcl_eye_close_r": "blinkRight",
+    "fcl_eye_surprised": "eyeWide",
+    "fcl_brw_surprised": "browUp",
+    "fcl_brw_angry": "browDown",
 }
 
 
@@ -133,7 +179,7 @@ def normalise_bone(name: str) -> str:
         if key.startswith(prefix) and len(key) > len(prefix):
             # "J_Adj_L_FaceEye" keeps its side: "jadjl" + "faceeye" -> "faceeyel"
             side = {"jbipl": "l", "jadjl": "l", "jbipr": "r", "jadjr": "r"}.get(prefix, "")
-            return key[len(prefix):] + side
+            return key[len(prefix) :] + side
     return key
 
 

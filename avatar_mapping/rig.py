@@ -74,7 +74,7 @@ class RigDefinition:
         return tuple(b for b in BONES if b in self.bones)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RigDefinition":
+    def from_dict(cls, data: dict[str, Any]) -> RigDefinition:
         if not isinstance(data, dict):
             raise RigError("a rig definition must be a JSON object")
         for key in ("id", "channels"):
@@ -131,8 +131,9 @@ def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
             "(use ARKit blendshape names, AU01..AU45, viseme_<viseme> or preset_<preset>)"
         )
     try:
-        targets = tuple(MorphTarget(str(t["mesh"]), int(t["index"]), float(t.get("weight", 1.0)))
-                        for t in c.get("targets", ()))
+        targets = tuple(
+            MorphTarget(str(t["mesh"]), int(t["index"]), float(t.get("weight", 1.0))) for t in c.get("targets", ())
+        )
     except (KeyError, TypeError, ValueError):
         raise RigError(f"rig {rig_id!r}, channel {c['name']!r}: targets need 'mesh' and 'index'") from None
     curve = c.get("curve", "linear")
@@ -166,8 +167,9 @@ def _channel_to_dict(c: ChannelSpec) -> dict[str, Any]:
         out.update(center=c.center, slope=c.slope)
     out.update(gain=c.gain, offset=c.offset, min=c.min, max=c.max, smoothing=c.smoothing)
     if c.targets:
-        out["targets"] = [{"mesh": t.mesh, "index": t.index, **({"weight": t.weight} if t.weight != 1.0 else {})}
-                          for t in c.targets]
+        out["targets"] = [
+            {"mesh": t.mesh, "index": t.index, **({"weight": t.weight} if t.weight != 1.0 else {})} for t in c.targets
+        ]
     return out
 
 

@@ -67,19 +67,21 @@ def quat_slerp(a, b, t: float) -> Quat:
     if dot < 0.0:
         b, dot = tuple(-v for v in b), -dot
     if dot > 0.9995:
-        q = [av + t * (bv - av) for av, bv in zip(a, b)]
+        q = [av + t * (bv - av) for av, bv in zip(a, b, strict=True)]
         n = math.sqrt(sum(v * v for v in q))
         return tuple(v / n for v in q)  # type: ignore[return-value]
     theta = math.acos(dot)
     s = math.sin(theta)
     wa, wb = math.sin((1.0 - t) * theta) / s, math.sin(t * theta) / s
-    return tuple(wa * av + wb * bv for av, bv in zip(a, b))  # type: ignore[return-value]
+    return tuple(wa * av + wb * bv for av, bv in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
 def quat_to_matrix(q) -> np.ndarray:
     x, y, z, w = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )

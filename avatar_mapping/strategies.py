@@ -17,8 +17,15 @@ import numpy as np
 from .action_units import action_units
 from .fused import FusedState
 from .vocabulary import (
-    ACTION_UNITS, ARKIT_BLENDSHAPES, ARKIT_INDEX, AU_INDEX, CANONICAL_CHANNELS, EMOTIONS, EXPRESSION_PRESETS,
-    PRESET_OF_EMOTION, VISEMES,
+    ACTION_UNITS,
+    ARKIT_BLENDSHAPES,
+    ARKIT_INDEX,
+    AU_INDEX,
+    CANONICAL_CHANNELS,
+    EMOTIONS,
+    EXPRESSION_PRESETS,
+    PRESET_OF_EMOTION,
+    VISEMES,
 )
 
 N_ARKIT, N_AU, N_VIS = len(ARKIT_BLENDSHAPES), len(ACTION_UNITS), len(VISEMES)
@@ -29,17 +36,48 @@ PRESET = slice(N_ARKIT + N_AU + N_VIS, len(CANONICAL_CHANNELS))
 
 # What each expression preset shows on an ARKit face, and its stylistic extras.
 PRESET_ARKIT: dict[str, dict[str, float]] = {
-    "happy": {"mouthSmileLeft": 0.8, "mouthSmileRight": 0.8, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4,
-              "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
+    "happy": {
+        "mouthSmileLeft": 0.8,
+        "mouthSmileRight": 0.8,
+        "cheekSquintLeft": 0.4,
+        "cheekSquintRight": 0.4,
+        "eyeSquintLeft": 0.3,
+        "eyeSquintRight": 0.3,
+    },
     "sad": {"mouthFrownLeft": 0.6, "mouthFrownRight": 0.6, "browInnerUp": 0.6, "mouthShrugLower": 0.3},
-    "angry": {"browDownLeft": 0.8, "browDownRight": 0.8, "noseSneerLeft": 0.3, "noseSneerRight": 0.3,
-              "mouthPressLeft": 0.4, "mouthPressRight": 0.4, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3},
-    "surprised": {"browInnerUp": 0.8, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8, "eyeWideLeft": 0.7,
-                  "eyeWideRight": 0.7, "jawOpen": 0.35},
-    "fear": {"browInnerUp": 0.7, "eyeWideLeft": 0.6, "eyeWideRight": 0.6, "mouthStretchLeft": 0.5,
-             "mouthStretchRight": 0.5},
-    "disgust": {"noseSneerLeft": 0.7, "noseSneerRight": 0.7, "mouthUpperUpLeft": 0.5, "mouthUpperUpRight": 0.5,
-                "browDownLeft": 0.3, "browDownRight": 0.3},
+    "angry": {
+        "browDownLeft": 0.8,
+        "browDownRight": 0.8,
+        "noseSneerLeft": 0.3,
+        "noseSneerRight": 0.3,
+        "mouthPressLeft": 0.4,
+        "mouthPressRight": 0.4,
+        "eyeSquintLeft": 0.3,
+        "eyeSquintRight": 0.3,
+    },
+    "surprised": {
+        "browInnerUp": 0.8,
+        "browOuterUpLeft": 0.8,
+        "browOuterUpRight": 0.8,
+        "eyeWideLeft": 0.7,
+        "eyeWideRight": 0.7,
+        "jawOpen": 0.35,
+    },
+    "fear": {
+        "browInnerUp": 0.7,
+        "eyeWideLeft": 0.6,
+        "eyeWideRight": 0.6,
+        "mouthStretchLeft": 0.5,
+        "mouthStretchRight": 0.5,
+    },
+    "disgust": {
+        "noseSneerLeft": 0.7,
+        "noseSneerRight": 0.7,
+        "mouthUpperUpLeft": 0.5,
+        "mouthUpperUpRight": 0.5,
+        "browDownLeft": 0.3,
+        "browDownRight": 0.3,
+    },
     "relaxed": {"mouthSmileLeft": 0.25, "mouthSmileRight": 0.25, "eyeSquintLeft": 0.15, "eyeSquintRight": 0.15},
     "neutral": {},
 }
@@ -56,8 +94,13 @@ PRESET_STYLE: dict[str, dict[str, float]] = {
 # strength: jaw and lips per Oculus viseme, as animators pose them (docs/strategies.md).
 VISEME_ARKIT: dict[str, dict[str, float]] = {
     "sil": {},
-    "PP": {"mouthPressLeft": 0.6, "mouthPressRight": 0.6, "mouthClose": 0.4, "mouthRollLower": 0.2,
-           "mouthRollUpper": 0.2},
+    "PP": {
+        "mouthPressLeft": 0.6,
+        "mouthPressRight": 0.6,
+        "mouthClose": 0.4,
+        "mouthRollLower": 0.2,
+        "mouthRollUpper": 0.2,
+    },
     "FF": {"mouthRollLower": 0.7, "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3, "jawOpen": 0.12},
     "TH": {"jawOpen": 0.2, "tongueOut": 0.5},
     "DD": {"jawOpen": 0.3, "mouthStretchLeft": 0.25, "mouthStretchRight": 0.25},
@@ -67,8 +110,13 @@ VISEME_ARKIT: dict[str, dict[str, float]] = {
     "nn": {"jawOpen": 0.25, "mouthClose": 0.1},
     "RR": {"jawOpen": 0.25, "mouthFunnel": 0.4, "mouthPucker": 0.4},
     "aa": {"jawOpen": 0.75, "mouthLowerDownLeft": 0.4, "mouthLowerDownRight": 0.4},
-    "E": {"jawOpen": 0.45, "mouthStretchLeft": 0.35, "mouthStretchRight": 0.35, "mouthSmileLeft": 0.2,
-          "mouthSmileRight": 0.2},
+    "E": {
+        "jawOpen": 0.45,
+        "mouthStretchLeft": 0.35,
+        "mouthStretchRight": 0.35,
+        "mouthSmileLeft": 0.2,
+        "mouthSmileRight": 0.2,
+    },
     "I": {"jawOpen": 0.3, "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
     "O": {"jawOpen": 0.55, "mouthFunnel": 0.7},
     "U": {"jawOpen": 0.25, "mouthPucker": 0.9, "mouthFunnel": 0.35},
@@ -165,8 +213,9 @@ class Strategy(ABC):
         for key, param in self.numbers.items():
             v = self.params.get(key, param.default)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not param.lo <= v <= param.hi:
-                raise ValueError(f"{self.name}.{key} must be a number from {param.lo:g} to {param.hi:g}, "
-                                 f"got {v!r}"[:160])
+                raise ValueError(
+                    f"{self.name}.{key} must be a number from {param.lo:g} to {param.hi:g}, got {v!r}"[:160]
+                )
             self.value[key] = float(v)
 
     @abstractmethod
@@ -204,7 +253,7 @@ _STYLE = np.array([[PRESET_STYLE.get(p, {}).get(k, 0.0) for p in EXPRESSION_PRES
 
 
 def _style(presets: np.ndarray, out: StrategyOutput, gain: float) -> None:
-    for key, amount in zip(_STYLE_KEYS, (gain * (_STYLE @ presets)).tolist()):
+    for key, amount in zip(_STYLE_KEYS, (gain * (_STYLE @ presets)).tolist(), strict=True):
         if key == "head_pitch_deg":
             out.head_pitch_offset_deg += amount
         elif key in ("slouch", "lean"):
@@ -215,8 +264,9 @@ def _style(presets: np.ndarray, out: StrategyOutput, gain: float) -> None:
 
 class Direct(Strategy):
     name = "direct"
-    description = ("Calibrated ARKit blendshapes passed straight through; the voice shapes the mouth while no "
-                   "face is seen.")
+    description = (
+        "Calibrated ARKit blendshapes passed straight through; the voice shapes the mouth while no face is seen."
+    )
 
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput:
         out = self._base(state)
@@ -230,8 +280,12 @@ class Direct(Strategy):
 
 
 # An au_linear row's numbers: (default, lowest, highest).
-_ROW_NUMBERS = {"gain": (1.0, 0.0, 10.0), "center": (0.5, 0.0, 1.0), "slope": (10.0, 0.1, 100.0),
-                "time_constant_s": (0.0, 0.0, 10.0)}
+_ROW_NUMBERS = {
+    "gain": (1.0, 0.0, 10.0),
+    "center": (0.5, 0.0, 1.0),
+    "slope": (10.0, 0.1, 100.0),
+    "time_constant_s": (0.0, 0.0, 10.0),
+}
 _ROW_CURVES = ("clamp", "damped", "sigmoid")
 
 
@@ -258,20 +312,24 @@ class AuLinear(Strategy):
 
     name = "au_linear"
     description = "Action units -> blendshapes by a table (clamp, linear with damping, sigmoid per row)."
-    tables = {"rows": "the AU -> blendshape table (default: rigs/strategies/au_linear.json)",
-              "passthrough": "ARKit channels copied per eye (blinks, gaze)",
-              "description": "what the table is (text, not used)"}
+    tables = {
+        "rows": "the AU -> blendshape table (default: rigs/strategies/au_linear.json)",
+        "passthrough": "ARKit channels copied per eye (blinks, gaze)",
+        "description": "what the table is (text, not used)",
+    }
 
     def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
         super().__init__(context, params)
         rows = self.params.get("rows")
         if not isinstance(rows, list) or not rows or len(rows) > 256:
-            raise ValueError("au_linear needs its table: params {'rows': [...]} of at most 256 rows "
-                             "(rigs/strategies/au_linear.json)")
+            raise ValueError(
+                "au_linear needs its table: params {'rows': [...]} of at most 256 rows (rigs/strategies/au_linear.json)"
+            )
         rows = [_row(j, r) for j, r in enumerate(rows)]
         passthrough = self.params.get("passthrough", [])
-        if not isinstance(passthrough, list) or any(not isinstance(n, str) or n not in ARKIT_INDEX
-                                                    for n in passthrough):
+        if not isinstance(passthrough, list) or any(
+            not isinstance(n, str) or n not in ARKIT_INDEX for n in passthrough
+        ):
             raise ValueError("au_linear passthrough must list ARKit blendshape names")
         self._au = np.array([AU_INDEX[r["au"]] for r in rows])
         self._gain = np.array([r["gain"] for r in rows])
@@ -357,11 +415,15 @@ class EmotionPreset(Strategy):
 
 class Hybrid(Strategy):
     name = "hybrid"
-    description = ("Calibrated ARKit plus an emotion accent; while the user speaks, the mouth follows the "
-                   "visemes, blended by confidence.")
-    numbers = {"accent": Param(0.3, 0.0, 2.0, "emotion accent on top of the face"),
-               "speaking_threshold": Param(0.7, 0.0, 1.0, "speaking probability above which visemes take the mouth"),
-               "speaking_ramp": Param(0.15, 0.01, 1.0, "width of the hand-over ramp")}
+    description = (
+        "Calibrated ARKit plus an emotion accent; while the user speaks, the mouth follows the "
+        "visemes, blended by confidence."
+    )
+    numbers = {
+        "accent": Param(0.3, 0.0, 2.0, "emotion accent on top of the face"),
+        "speaking_threshold": Param(0.7, 0.0, 1.0, "speaking probability above which visemes take the mouth"),
+        "speaking_ramp": Param(0.15, 0.01, 1.0, "width of the hand-over ramp"),
+    }
 
     def speech_weight(self, state: FusedState) -> float:
         if not state.voice.present:

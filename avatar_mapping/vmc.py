@@ -34,16 +34,61 @@ from .vocabulary import ARKIT_BLENDSHAPES, EMOTIONS
 
 PROFILES = ("perfect_sync", "vrm0", "vrm1", "all")
 # The protocol's bones (Unity's HumanBodyBones names) for the rig's bones that have one.
-HUMAN_BONES = {"spine": "Spine", "chest": "Chest", "neck": "Neck", "head": "Head", "left_eye": "LeftEye",
-               "right_eye": "RightEye"}
+HUMAN_BONES = {
+    "spine": "Spine",
+    "chest": "Chest",
+    "neck": "Neck",
+    "head": "Head",
+    "left_eye": "LeftEye",
+    "right_eye": "RightEye",
+}
 
 PERFECT_SYNC_NAMES = tuple(n[0].upper() + n[1:] for n in ARKIT_BLENDSHAPES)
-VRM0_NAMES = ("A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R", "LookUp", "LookDown", "LookLeft", "LookRight",
-              "Joy", "Angry", "Sorrow", "Fun", "Neutral")
-VRM1_NAMES = ("aa", "ih", "ou", "ee", "oh", "blink", "blinkLeft", "blinkRight", "lookUp", "lookDown", "lookLeft",
-              "lookRight", "happy", "angry", "sad", "relaxed", "surprised", "neutral")
-NAMES = {"perfect_sync": PERFECT_SYNC_NAMES, "vrm0": VRM0_NAMES, "vrm1": VRM1_NAMES,
-         "all": PERFECT_SYNC_NAMES + VRM0_NAMES + VRM1_NAMES}
+VRM0_NAMES = (
+    "A",
+    "I",
+    "U",
+    "E",
+    "O",
+    "Blink",
+    "Blink_L",
+    "Blink_R",
+    "LookUp",
+    "LookDown",
+    "LookLeft",
+    "LookRight",
+    "Joy",
+    "Angry",
+    "Sorrow",
+    "Fun",
+    "Neutral",
+)
+VRM1_NAMES = (
+    "aa",
+    "ih",
+    "ou",
+    "ee",
+    "oh",
+    "blink",
+    "blinkLeft",
+    "blinkRight",
+    "lookUp",
+    "lookDown",
+    "lookLeft",
+    "lookRight",
+    "happy",
+    "angry",
+    "sad",
+    "relaxed",
+    "surprised",
+    "neutral",
+)
+NAMES = {
+    "perfect_sync": PERFECT_SYNC_NAMES,
+    "vrm0": VRM0_NAMES,
+    "vrm1": VRM1_NAMES,
+    "all": PERFECT_SYNC_NAMES + VRM0_NAMES + VRM1_NAMES,
+}
 
 
 @dataclass(frozen=True)
@@ -67,22 +112,58 @@ def blend_values(frame: AvatarFrame, profile: str, emotion_scores: np.ndarray | 
     weights = frame.weights_by_name()
     arkit = {n: weights.get(n, 0.0) for n in ARKIT_BLENDSHAPES}
     vis = frame.visemes
-    emo = dict(zip(EMOTIONS, (float(s) for s in emotion_scores))) if emotion_scores is not None else {}
+    emo = dict(zip(EMOTIONS, (float(s) for s in emotion_scores), strict=True)) if emotion_scores is not None else {}
     pair = lambda a, b: (arkit[a] + arkit[b]) / 2  # noqa: E731
     shared = {  # the VRM expressions, by their VRM 1.0 names
-        "aa": vis.get("aa", 0.0), "ih": vis.get("I", 0.0), "ou": vis.get("U", 0.0), "ee": vis.get("E", 0.0),
-        "oh": vis.get("O", 0.0), "blink": pair("eyeBlinkLeft", "eyeBlinkRight"),
-        "blinkLeft": arkit["eyeBlinkLeft"], "blinkRight": arkit["eyeBlinkRight"],
-        "lookUp": pair("eyeLookUpLeft", "eyeLookUpRight"), "lookDown": pair("eyeLookDownLeft", "eyeLookDownRight"),
+        "aa": vis.get("aa", 0.0),
+        "ih": vis.get("I", 0.0),
+        "ou": vis.get("U", 0.0),
+        "ee": vis.get("E", 0.0),
+        "oh": vis.get("O", 0.0),
+        "blink": pair("eyeBlinkLeft", "eyeBlinkRight"),
+        "blinkLeft": arkit["eyeBlinkLeft"],
+        "blinkRight": arkit["eyeBlinkRight"],
+        "lookUp": pair("eyeLookUpLeft", "eyeLookUpRight"),
+        "lookDown": pair("eyeLookDownLeft", "eyeLookDownRight"),
         # Looking to the avatar's left: the left eye looks out, the right eye in.
-        "lookLeft": pair("eyeLookOutLeft", "eyeLookInRight"), "lookRight": pair("eyeLookInLeft", "eyeLookOutRight"),
-        "happy": emo.get("happy", 0.0), "angry": emo.get("angry", 0.0), "sad": emo.get("sad", 0.0),
-        "relaxed": 0.0, "surprised": emo.get("surprise", 0.0), "neutral": emo.get("neutral", 0.0),
+        "lookLeft": pair("eyeLookOutLeft", "eyeLookInRight"),
+        "lookRight": pair("eyeLookInLeft", "eyeLookOutRight"),
+        "happy": emo.get("happy", 0.0),
+        "angry": emo.get("angry", 0.0),
+        "sad": emo.get("sad", 0.0),
+        "relaxed": 0.0,
+        "surprised": emo.get("surprise", 0.0),
+        "neutral": emo.get("neutral", 0.0),
     }
-    vrm0 = dict(zip(VRM0_NAMES, (shared[k] for k in (
-        "aa", "ih", "ou", "ee", "oh", "blink", "blinkLeft", "blinkRight", "lookUp", "lookDown", "lookLeft",
-        "lookRight", "happy", "angry", "sad", "surprised", "neutral"))))
-    values = {**dict(zip(PERFECT_SYNC_NAMES, arkit.values())), **vrm0, **shared}
+    vrm0 = dict(
+        zip(
+            VRM0_NAMES,
+            (
+                shared[k]
+                for k in (
+                    "aa",
+                    "ih",
+                    "ou",
+                    "ee",
+                    "oh",
+                    "blink",
+                    "blinkLeft",
+                    "blinkRight",
+                    "lookUp",
+                    "lookDown",
+                    "lookLeft",
+                    "lookRight",
+                    "happy",
+                    "angry",
+                    "sad",
+                    "surprised",
+                    "neutral",
+                )
+            ),
+            strict=True,
+        )
+    )
+    values = {**dict(zip(PERFECT_SYNC_NAMES, arkit.values(), strict=True)), **vrm0, **shared}
     return [(name, min(1.0, max(0.0, float(values[name])))) for name in NAMES[profile]]
 
 
@@ -91,17 +172,23 @@ def bone_poses(frame: AvatarFrame, offsets: dict[str, tuple[float, float, float]
     bones' local offsets in the receiver's rig (``offsets``; zero when unknown — receivers
     such as VSeeFace and EVMC4U take rotations only for these bones)."""
     offsets = offsets or {}
-    return [BonePose(HUMAN_BONES[b], offsets.get(b, (0.0, 0.0, 0.0)), gltf_to_unity(q))
-            for b, q in zip(frame.bones, frame.rotations) if b in HUMAN_BONES]
+    return [
+        BonePose(HUMAN_BONES[b], offsets.get(b, (0.0, 0.0, 0.0)), gltf_to_unity(q))
+        for b, q in zip(frame.bones, frame.rotations, strict=True)
+        if b in HUMAN_BONES
+    ]
 
 
 # -- VMC in: a tracker's stream as face features ---------------------------------------------
-_ARKIT_BY_VMC_NAME = {**{n: i for i, n in enumerate(ARKIT_BLENDSHAPES)},
-                      **{n: i for i, n in enumerate(PERFECT_SYNC_NAMES)}}
+_ARKIT_BY_VMC_NAME = {
+    **{n: i for i, n in enumerate(ARKIT_BLENDSHAPES)},
+    **{n: i for i, n in enumerate(PERFECT_SYNC_NAMES)},
+}
 
 
-def face_from_vmc(blends: dict[str, float], bones: dict[str, tuple[float, float, float, float]],
-                  capture_ms: int) -> FaceFeatures:
+def face_from_vmc(
+    blends: dict[str, float], bones: dict[str, tuple[float, float, float, float]], capture_ms: int
+) -> FaceFeatures:
     """What one applied VMC frame says of a face: ARKit blendshapes by their ARKit or perfect-
     sync names (others — VRM presets — are not a face measurement and are left out), the head
     from Neck·Head and the eyes from LeftEye/RightEye (Unity's frame, back to glTF's with the
@@ -120,5 +207,6 @@ def face_from_vmc(blends: dict[str, float], bones: dict[str, tuple[float, float,
     for bone in ("LeftEye", "RightEye"):
         eye_yaw, eye_pitch, _ = euler_from_matrix(quat_to_matrix(gltf_to_unity(bones.get(bone, IDENTITY_QUAT))))
         eyes.append(EyeGaze(eye_yaw, eye_pitch))
-    return FaceFeatures.from_blendshapes(weights, capture_ms, head=HeadPose(yaw, pitch, roll), left_eye=eyes[0],
-                                         right_eye=eyes[1])
+    return FaceFeatures.from_blendshapes(
+        weights, capture_ms, head=HeadPose(yaw, pitch, roll), left_eye=eyes[0], right_eye=eyes[1]
+    )

@@ -23,7 +23,7 @@ class VoiceFeatures:
     speech_emotion: tuple[EmotionEvidence, ...] = ()
 
     @classmethod
-    def silent(cls, capture_ms: int = 0) -> "VoiceFeatures":
+    def silent(cls, capture_ms: int = 0) -> VoiceFeatures:
         return cls(present=False, capture_ms=capture_ms)
 
     @property

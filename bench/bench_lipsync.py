@@ -37,26 +37,46 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.vocabulary import VISEMES  # noqa: E402
-from server.inference.audio import to_model_rate  # noqa: E402
-from server.inference.espeak import speak  # noqa: E402
-from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
-from server.inference.train_visemes import LIBRIVOX_HELD_OUT  # noqa: E402
-from server.inference.timed_visemes import (AlignmentError, align, recognise_phones, timed_phones,  # noqa: E402
-                                            viseme_changes, viseme_track)
+from avatar_mapping.vocabulary import VISEMES
+from server.inference.audio import to_model_rate
+from server.inference.espeak import speak
+from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes
+from server.inference.timed_visemes import (
+    AlignmentError,
+    align,
+    recognise_phones,
+    timed_phones,
+    viseme_changes,
+    viseme_track,
+)
+from server.inference.train_visemes import LIBRIVOX_HELD_OUT
 
-SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
-             "And here is another one, a little later.", "We will meet at noon by the old museum.",
-             "My brother keeps a small boat near the harbour.", "Turn left at the second light and park behind the shop.")
-VOICES = (("en-us", 160, 50), ("en-us", 130, 35), ("en-us", 200, 70), ("en-gb", 160, 50), ("en-us+f3", 170, 60),
-          ("en-us+m3", 150, 40), ("en-gb-x-rp", 180, 60))
+SENTENCES = (
+    "Please bring me the yellow book from the shelf.",
+    "Hello there, this is the first sentence.",
+    "And here is another one, a little later.",
+    "We will meet at noon by the old museum.",
+    "My brother keeps a small boat near the harbour.",
+    "Turn left at the second light and park behind the shop.",
+)
+VOICES = (
+    ("en-us", 160, 50),
+    ("en-us", 130, 35),
+    ("en-us", 200, 70),
+    ("en-gb", 160, 50),
+    ("en-us+f3", 170, 60),
+    ("en-us+m3", 150, 40),
+    ("en-gb-x-rp", 180, 60),
+)
 UNSEEN_BY_THE_CLASSIFIER = {"en-us+m3", "en-gb-x-rp"}
 PATHS = ("alignment", "aligner_alone", "phone_recognition", "phone_recognition_alone", "realtime")
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
 def frames_right(track: np.ndarray, spoken) -> tuple[int, int]:
-    return sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((j + 0.5) * 10.0) for j, w in enumerate(track)), len(track)
+    return sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((j + 0.5) * 10.0) for j, w in enumerate(track)), len(
+        track
+    )
 
 
 def aligner_alone(audio: np.ndarray, text: str):
@@ -70,7 +90,7 @@ def realtime(audio: np.ndarray, spoken) -> tuple[int, int]:
     right = total = 0
     rv = RealtimeVisemes()
     for i in range(0, len(audio), 1600):
-        for f in rv.push(audio[i:i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ):
+        for f in rv.push(audio[i : i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ):
             right += VISEMES[int(np.argmax(f.weights))] == spoken.viseme_at(f.end_ms - 500.0 * WINDOW / RATE_HZ)
             total += 1
     return right, total
@@ -84,10 +104,12 @@ def voice_scores(voice: str, rate: int, pitch: int) -> dict:
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
         duration = 1000.0 * len(audio) / 16000
         phones, _ = timed_phones(audio, text)
-        tracks = {"alignment": viseme_track(phones, duration),
-                  "aligner_alone": viseme_track(aligner_alone(audio, text), duration),
-                  "phone_recognition": viseme_track(timed_phones(audio)[0], duration),
-                  "phone_recognition_alone": viseme_track(recognise_phones(audio), duration)}
+        tracks = {
+            "alignment": viseme_track(phones, duration),
+            "aligner_alone": viseme_track(aligner_alone(audio, text), duration),
+            "phone_recognition": viseme_track(timed_phones(audio)[0], duration),
+            "phone_recognition_alone": viseme_track(recognise_phones(audio), duration),
+        }
         for name, track in tracks.items():
             right, total = frames_right(track, spoken)
             counts[name][0] += right
@@ -121,40 +143,67 @@ def agreement_with_alignment(audio: np.ndarray, transcript: str) -> dict:
     live = np.array(live[1:] + live[-1:])  # frame k + 1 is centred nearest to row k's centre
     recognised = viseme_track(timed_phones(audio)[0], duration).argmax(axis=1)
     n = min(len(truth), len(live))
-    return {"aligned": how == "alignment", "frames": n,
-            "realtime": round(float((live[:n] == truth[:n]).mean()), 4),
-            "phone_recognition": round(float((recognised[:n] == truth[:n]).mean()), 4)}
+    return {
+        "aligned": how == "alignment",
+        "frames": n,
+        "realtime": round(float((live[:n] == truth[:n]).mean()), 4),
+        "phone_recognition": round(float((recognised[:n] == truth[:n]).mean()), 4),
+    }
 
 
 def real_speech() -> dict | None:
     if not (LIBRIVOX / "transcription").is_file():
         return None
     data = LIBRIVOX.parent
-    lines = [re.match(r"<s> (.*) </s> \((.*)\)", line.strip()) for line in (LIBRIVOX / "transcription").read_text().splitlines()]
+    lines = [
+        re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
+        for line in (LIBRIVOX / "transcription").read_text().splitlines()
+    ]
     aligned = sum(timed_phones(read(LIBRIVOX / f"{m.group(2)}.wav"), m.group(1))[1] == "alignment" for m in lines)
-    held_out = {"librivox " + LIBRIVOX_HELD_OUT: (LIBRIVOX / f"{LIBRIVOX_HELD_OUT}.wav",
-                                                  next(m.group(1) for m in lines if m.group(2) == LIBRIVOX_HELD_OUT)),
-                "goforward": (data / "goforward.raw", "go forward ten meters"),
-                "tidigits dhd.2934z": (data / "tidigits" / "dhd.2934z.raw", "two nine three four zero")}
+    held_out = {
+        "librivox " + LIBRIVOX_HELD_OUT: (
+            LIBRIVOX / f"{LIBRIVOX_HELD_OUT}.wav",
+            next(m.group(1) for m in lines if m.group(2) == LIBRIVOX_HELD_OUT),
+        ),
+        "goforward": (data / "goforward.raw", "go forward ten meters"),
+        "tidigits dhd.2934z": (data / "tidigits" / "dhd.2934z.raw", "two nine three four zero"),
+    }
     for line in (data / "cards" / "cards.transcription").read_text().splitlines():
         m = re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
         held_out[f"cards {m.group(2)}"] = (data / "cards" / f"{m.group(2)}.wav", m.group(1).strip())
     scores = {name: agreement_with_alignment(read(path), text) for name, (path, text) in held_out.items()}
     weight = sum(s["frames"] for s in scores.values())
-    mean = {k: round(sum(s[k] * s["frames"] for s in scores.values()) / weight, 4) for k in ("realtime", "phone_recognition")}
-    return {"librivox_recordings": len(lines), "librivox_aligned": aligned,
-            "held_out_agreement_with_alignment": mean, "held_out": scores}
+    mean = {
+        k: round(sum(s[k] * s["frames"] for s in scores.values()) / weight, 4)
+        for k in ("realtime", "phone_recognition")
+    }
+    return {
+        "librivox_recordings": len(lines),
+        "librivox_aligned": aligned,
+        "held_out_agreement_with_alignment": mean,
+        "held_out": scores,
+    }
 
 
 def main() -> None:
     voices = {f"{v} {r} wpm pitch {p}": voice_scores(v, r, p) for v, r, p in VOICES}
     mean = {k: round(float(np.mean([s[k] for s in voices.values()])), 4) for k in PATHS}
-    american = {k: round(float(np.mean([s[k] for name, s in voices.items() if name.startswith("en-us")])), 4)
-                for k in PATHS}
-    print(json.dumps({"targets": {"alignment": 0.80, "phone_recognition": 0.65, "realtime": 0.70},
-                      "mean_over_voices": mean, "mean_over_american_voices": american,
-                      "ratio_alignment_to_aligner_alone": round(mean["alignment"] / mean["aligner_alone"], 3),
-                      "voices": voices, "real_speech": real_speech()}, indent=1))
+    american = {
+        k: round(float(np.mean([s[k] for name, s in voices.items() if name.startswith("en-us")])), 4) for k in PATHS
+    }
+    print(
+        json.dumps(
+            {
+                "targets": {"alignment": 0.80, "phone_recognition": 0.65, "realtime": 0.70},
+                "mean_over_voices": mean,
+                "mean_over_american_voices": american,
+                "ratio_alignment_to_aligner_alone": round(mean["alignment"] / mean["aligner_alone"], 3),
+                "voices": voices,
+                "real_speech": real_speech(),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

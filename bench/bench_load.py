@@ -40,9 +40,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_pipeline import video_frames  # noqa: E402
-from bench.bench_soak import process_state, start_server  # noqa: E402
-from server.protocol.constants import PackedFrameKey, PackedKey, PackedType  # noqa: E402
+from bench.bench_pipeline import video_frames
+from bench.bench_soak import process_state, start_server
+from server.protocol.constants import PackedFrameKey, PackedKey, PackedType
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -100,11 +100,30 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
-async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, seconds: float,
-                    stream: Stream, sent: list[int], ready: asyncio.Queue | None = None) -> None:
+async def publisher(
+    port: int,
+    frames: list[bytes],
+    fps: float,
+    rate_hz: float,
+    seconds: float,
+    stream: Stream,
+    sent: list[int],
+    ready: asyncio.Queue | None = None,
+) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
-        await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed",
-                                                                "rate_hz": rate_hz, "strategy": "direct"}}))
+        await ws.send(
+            cbor2.dumps(
+                {
+                    "type": "hello",
+                    "payload": {
+                        "consent": {"camera": True},
+                        "format": "packed",
+                        "rate_hz": rate_hz,
+                        "strategy": "direct",
+                    },
+                }
+            )
+        )
         welcome = cbor2.loads(await ws.recv())
         if ready is not None:
             await ready.put(welcome["payload"]["session_id"])
@@ -117,8 +136,11 @@ async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, 
         start, i = time.monotonic(), 0
         while time.monotonic() - start < seconds:
             capture = int(time.time() * 1000)
-            await ws.send(cbor2.dumps({"type": "video_frame", "payload": {"image": frames[i % len(frames)],
-                                                                          "capture_ms": capture}}))
+            await ws.send(
+                cbor2.dumps(
+                    {"type": "video_frame", "payload": {"image": frames[i % len(frames)], "capture_ms": capture}}
+                )
+            )
             sent.append(capture)
             i += 1
             await asyncio.sleep(max(0.0, start + i / fps - time.monotonic()))
@@ -128,22 +150,26 @@ async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, 
 
 
 async def watcher(port: int, session_id: str, seconds: float, stream: Stream) -> None:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed",
-                                  max_size=None) as ws:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed", max_size=None
+    ) as ws:
         await ws.recv()  # welcome
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             try:
                 stream.receive(await asyncio.wait_for(ws.recv(), left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
 
 
 def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: float) -> dict:
     lat = stream.latencies_ms()
-    out = {"hz": round(stream.frames / seconds, 1),
-           "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1)}
-           if lat else None}
+    out = {
+        "hz": round(stream.frames / seconds, 1),
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1)}
+        if lat
+        else None,
+    }
     if sent is not None:  # frames after the first skip_s (the session's start) that came back
         settled = [c for c in sent if c >= sent[0] + skip_s * 1000]
         out["processed_share"] = round(sum(c in stream.first_arrival_ms for c in settled) / max(1, len(settled)), 3)
@@ -153,13 +179,21 @@ def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: floa
 async def run_publishers(port: int, pids: list[int], n: int, fps: float, seconds: float, frames: list[bytes]) -> dict:
     streams, sents = [Stream() for _ in range(n)], [[] for _ in range(n)]
     cpu0, t0 = cpu_seconds(pids), time.monotonic()
-    await asyncio.gather(*(publisher(port, frames, fps, fps, seconds, s, sent) for s, sent in zip(streams, sents)))
+    await asyncio.gather(
+        *(publisher(port, frames, fps, fps, seconds, s, sent) for s, sent in zip(streams, sents, strict=True))
+    )
     cpu = (cpu_seconds(pids) - cpu0) / (time.monotonic() - t0)
-    sessions = [summary(s, sent, seconds, 1.0) for s, sent in zip(streams, sents)]
+    sessions = [summary(s, sent, seconds, 1.0) for s, sent in zip(streams, sents, strict=True)]
     p95 = [s["latency_ms"]["p95"] for s in sessions if s["latency_ms"]]
-    return {"publishers": n, "fps": fps, "worst_processed_share": min(s["processed_share"] for s in sessions),
-            "worst_p95_ms": max(p95) if p95 else None, "server_cpu_cores": round(cpu, 2),
-            "server_rss_mib": round(rss_mib(pids), 1), "sessions": sessions}
+    return {
+        "publishers": n,
+        "fps": fps,
+        "worst_processed_share": min(s["processed_share"] for s in sessions),
+        "worst_p95_ms": max(p95) if p95 else None,
+        "server_cpu_cores": round(cpu, 2),
+        "server_rss_mib": round(rss_mib(pids), 1),
+        "sessions": sessions,
+    }
 
 
 async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frames: list[bytes]) -> dict:
@@ -173,9 +207,15 @@ async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frame
     await pub
     watched = [summary(s, None, seconds, 0.0) for s in streams]
     p95 = [x["latency_ms"]["p95"] for x in watched if x["latency_ms"]]
-    return {"watchers": w, "rate_hz": 60.0, "watcher_hz_min": min(x["hz"] for x in watched),
-            "watcher_p95_ms_max": max(p95) if p95 else None, "publisher": summary(own, sent, seconds + 2.0, 1.0),
-            "server_cpu_cores": round(cpu, 2), "server_rss_mib": round(rss_mib(pids), 1)}
+    return {
+        "watchers": w,
+        "rate_hz": 60.0,
+        "watcher_hz_min": min(x["hz"] for x in watched),
+        "watcher_p95_ms_max": max(p95) if p95 else None,
+        "publisher": summary(own, sent, seconds + 2.0, 1.0),
+        "server_cpu_cores": round(cpu, 2),
+        "server_rss_mib": round(rss_mib(pids), 1),
+    }
 
 
 def hop(cluster: dict, embedded: dict) -> dict:
@@ -189,11 +229,14 @@ def start_cluster(settings: dict[str, str]) -> tuple[object, list, int]:
     import tempfile
 
     from tests.nats_server import NatsServer
+
     nats = NatsServer(Path(tempfile.mkdtemp(prefix="avatar-load-nats-")))
-    worker, _ = start_server({**settings, "AVATAR_DRIVER_BUS": nats.url("worker"), "AVATAR_DRIVER_ROLE": "worker"},
-                             "avatar-load-worker-")
-    edge, port = start_server({**settings, "AVATAR_DRIVER_BUS": nats.url("edge"), "AVATAR_DRIVER_ROLE": "edge"},
-                              "avatar-load-edge-")
+    worker, _ = start_server(
+        {**settings, "AVATAR_DRIVER_BUS": nats.url("worker"), "AVATAR_DRIVER_ROLE": "worker"}, "avatar-load-worker-"
+    )
+    edge, port = start_server(
+        {**settings, "AVATAR_DRIVER_BUS": nats.url("edge"), "AVATAR_DRIVER_ROLE": "edge"}, "avatar-load-edge-"
+    )
     return nats, [edge, worker], port
 
 
@@ -204,22 +247,29 @@ def main() -> None:
     ap.add_argument("--publishers", default="1,2,4,6,8")
     ap.add_argument("--watchers", default="50,200,500")
     ap.add_argument("--workers", type=int, default=0, help="the server's face worker processes (serve --workers)")
-    ap.add_argument("--bus", choices=("none", "nats"), default="none",
-                    help="nats: through an edge and a worker on a nats-server, after an embedded baseline")
+    ap.add_argument(
+        "--bus",
+        choices=("none", "nats"),
+        default="none",
+        help="nats: through an edge and a worker on a nats-server, after an embedded baseline",
+    )
     args = ap.parse_args()
     publishers = [int(x) for x in args.publishers.split(",") if x]
     watchers = [int(x) for x in args.watchers.split(",") if x]
-    settings = {"AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
-                "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
-                "AVATAR_DRIVER_INFERENCE_WORKERS": str(args.workers)}
+    settings = {
+        "AVATAR_DRIVER_MAX_SESSIONS": str(max(publishers + [1]) + 1),
+        "AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(max(watchers + [1])),
+        "AVATAR_DRIVER_INFERENCE_WORKERS": str(args.workers),
+    }
     frames = video_frames(int(args.fps * 4))
     results: dict = {"publishers": [], "watchers": []}
     nats = None
     if args.bus == "nats":
         server, port = start_server(settings, "avatar-load-")
         try:
-            results["embedded_baseline"] = asyncio.run(run_publishers(port, [server.pid], 1, args.fps, args.seconds,
-                                                                      frames))
+            results["embedded_baseline"] = asyncio.run(
+                run_publishers(port, [server.pid], 1, args.fps, args.seconds, frames)
+            )
         finally:
             server.terminate()
             server.wait(30)
@@ -246,10 +296,12 @@ def main() -> None:
     pubs = {r["publishers"]: r for r in results["publishers"]}
     watch = {r["watchers"]: r for r in results["watchers"]}
     targets = {
-        "6_publishers_95pct_processed_p95_le_60ms": bool(6 in pubs and pubs[6]["worst_processed_share"] >= 0.95
-                                                         and (pubs[6]["worst_p95_ms"] or 1e9) <= 60),
-        "500_watchers_ge_55hz_p95_le_100ms": bool(500 in watch and watch[500]["watcher_hz_min"] >= 55
-                                                  and (watch[500]["watcher_p95_ms_max"] or 1e9) <= 100),
+        "6_publishers_95pct_processed_p95_le_60ms": bool(
+            6 in pubs and pubs[6]["worst_processed_share"] >= 0.95 and (pubs[6]["worst_p95_ms"] or 1e9) <= 60
+        ),
+        "500_watchers_ge_55hz_p95_le_100ms": bool(
+            500 in watch and watch[500]["watcher_hz_min"] >= 55 and (watch[500]["watcher_p95_ms_max"] or 1e9) <= 100
+        ),
     }
     print(json.dumps({"config": vars(args), "cores": os.cpu_count(), "results": results, "targets": targets}, indent=1))
 

@@ -24,17 +24,17 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose  # noqa: E402
-from avatar_mapping.mapper import AvatarMapper  # noqa: E402
-from avatar_mapping.smoothing import jitter_percent  # noqa: E402
-from avatar_mapping.strategies import STRATEGIES  # noqa: E402
-from server.assets.rig_inspect import inspect_file  # noqa: E402
-from server.assets.rig_store import RigStore  # noqa: E402
-from server.assets.strategy_registry import StrategyRegistry  # noqa: E402
-from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from server.inference.frame import Frame  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.settings import REPO_ROOT, Settings  # noqa: E402
+from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
+from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.smoothing import jitter_percent
+from avatar_mapping.strategies import STRATEGIES
+from server.assets.rig_inspect import inspect_file
+from server.assets.rig_store import RigStore
+from server.assets.strategy_registry import StrategyRegistry
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.frame import Frame
+from server.models.store import ModelStore
+from server.settings import REPO_ROOT, Settings
 
 AVATARS = REPO_ROOT.parent / "shared" / "avatars"
 
@@ -51,9 +51,16 @@ def rigs() -> dict:
 
 def timing(rig, strategy_name, registry, frames: int) -> dict:
     rng = np.random.default_rng(0)
-    feats = [FaceFeatures.from_blendshapes(rng.random(52) * 0.6, i * 33, head=HeadPose(*rng.normal(0, 5, 3)),
-                                           left_eye=EyeGaze(*rng.normal(0, 5, 2)), right_eye=EyeGaze(*rng.normal(0, 5, 2)))
-             for i in range(200)]
+    feats = [
+        FaceFeatures.from_blendshapes(
+            rng.random(52) * 0.6,
+            i * 33,
+            head=HeadPose(*rng.normal(0, 5, 3)),
+            left_eye=EyeGaze(*rng.normal(0, 5, 2)),
+            right_eye=EyeGaze(*rng.normal(0, 5, 2)),
+        )
+        for i in range(200)
+    ]
     mapper = AvatarMapper(rig, strategy=registry.make(strategy_name, rig))
     times = []
     for i in range(frames):
@@ -83,8 +90,11 @@ def jitter(rig, strategy_name, registry, feats: list[FaceFeatures]) -> dict:
     frames = np.array([mapper.step(feats[i // 2], 1 / 60).weights for i in range(2 * len(feats))])[60:]
     raw = np.array([f.blendshapes for f in feats])
     j = jitter_percent(frames, np.maximum(mapper._compiled.hi - mapper._compiled.lo, 1e-9))
-    return {"mean_pct": round(float(j.mean()), 3), "max_channel_pct": round(float(j.max()), 3),
-            "unsmoothed_tracker_mean_pct": round(float(jitter_percent(raw).mean()), 3)}
+    return {
+        "mean_pct": round(float(j.mean()), 3),
+        "max_channel_pct": round(float(j.max()), 3),
+        "unsmoothed_tracker_mean_pct": round(float(jitter_percent(raw).mean()), 3),
+    }
 
 
 def main() -> None:
@@ -105,8 +115,9 @@ def main() -> None:
     result["targets"] = {
         "mapping_plus_smoothing_p95_le_100us_all": worst <= 100.0,
         "worst_p95_us": worst,
-        "still_face_jitter_lt_5pct_all": all(v["mean_pct"] < 5.0 for r in result["still_face_jitter"].values()
-                                             for v in r.values()),
+        "still_face_jitter_lt_5pct_all": all(
+            v["mean_pct"] < 5.0 for r in result["still_face_jitter"].values() for v in r.values()
+        ),
     }
     print(json.dumps(result, indent=1))
 

@@ -30,13 +30,13 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.mapper import AvatarMapper  # noqa: E402
-from server.assets.rig_store import RigStore  # noqa: E402
-from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from server.inference.frame import decode_image  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.protocol import envelopes  # noqa: E402
-from server.settings import REPO_ROOT, Settings  # noqa: E402
+from avatar_mapping.mapper import AvatarMapper
+from server.assets.rig_store import RigStore
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.frame import decode_image
+from server.models.store import ModelStore
+from server.protocol import envelopes
+from server.settings import REPO_ROOT, Settings
 
 W, H, FPS = 640, 480, 30
 
@@ -55,8 +55,11 @@ def video_frames(n: int) -> list[bytes]:
 
 def pct(values: list[float]) -> dict[str, float]:
     a = np.array(values)
-    return {"p50": round(float(np.percentile(a, 50)), 4), "p95": round(float(np.percentile(a, 95)), 4),
-            "n": len(values)}
+    return {
+        "p50": round(float(np.percentile(a, 50)), 4),
+        "p95": round(float(np.percentile(a, 95)), 4),
+        "n": len(values),
+    }
 
 
 def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
@@ -64,8 +67,14 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
     emotion_model = ModelStore(Settings().models).optional("face_emotion")
     rig = RigStore.from_dir(REPO_ROOT / "rigs").get(rig_id)
     mapper = AvatarMapper(rig)
-    t = {"decode_ms": [], "inference_ms": [], "mapping_ms": [], "encode_named_ms": [], "encode_packed_ms": [],
-         "mapping_plus_encode_packed_ms": []}
+    t = {
+        "decode_ms": [],
+        "inference_ms": [],
+        "mapping_ms": [],
+        "encode_named_ms": [],
+        "encode_packed_ms": [],
+        "mapping_plus_encode_packed_ms": [],
+    }
     sizes = {"named": [], "packed": []}
     present = 0
     with FaceTracker(FaceTrackerOptions(model, mode="video", emotion_model=emotion_model)) as tracker:
@@ -94,9 +103,13 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
                 sizes["named"].append(len(named))
             t["decode_ms"].append((t1 - t0) * 1e3)
             t["inference_ms"].append((t2 - t1) * 1e3)
-    return {"rig": rig_id, "frames": len(frames), "face_found": present,
-            **{k: pct(v) for k, v in t.items()},
-            "bytes_per_frame": {k: {"min": min(v), "max": max(v)} for k, v in sizes.items()}}
+    return {
+        "rig": rig_id,
+        "frames": len(frames),
+        "face_found": present,
+        **{k: pct(v) for k, v in t.items()},
+        "bytes_per_frame": {k: {"min": min(v), "max": max(v)} for k, v in sizes.items()},
+    }
 
 
 def free_port() -> int:
@@ -112,8 +125,14 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
     latencies: list[float] = []
     received: list[float] = []
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
-        await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "rig": "arkit52",
-                                                                "format": fmt, "rate_hz": rate_hz}}))
+        await ws.send(
+            cbor2.dumps(
+                {
+                    "type": "hello",
+                    "payload": {"consent": {"camera": True}, "rig": "arkit52", "format": fmt, "rate_hz": rate_hz},
+                }
+            )
+        )
         welcome = cbor2.loads(await ws.recv())
         assert welcome["type"] == "welcome", welcome
 
@@ -123,8 +142,11 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
             while time.perf_counter() - start < seconds:
                 capture_ms = int(time.perf_counter() * 1000)
                 sent_at[capture_ms] = time.perf_counter()
-                await ws.send(cbor2.dumps({"type": "video_frame", "payload": {
-                    "image": frames[i % len(frames)], "capture_ms": capture_ms}}))
+                await ws.send(
+                    cbor2.dumps(
+                        {"type": "video_frame", "payload": {"image": frames[i % len(frames)], "capture_ms": capture_ms}}
+                    )
+                )
                 i += 1
                 await asyncio.sleep(max(0.0, start + i / FPS - time.perf_counter()))
 
@@ -140,8 +162,11 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
                     continue
                 received.append(now)
                 capture = m["payload"]["capture_ms"] if "type" in m else m[4].get(6)
-                if capture in sent_at and capture not in seen and (m["payload"]["face_present"] if "type" in m
-                                                                   else m[4][5]):
+                if (
+                    capture in sent_at
+                    and capture not in seen
+                    and (m["payload"]["face_present"] if "type" in m else m[4][5])
+                ):
                     seen.add(capture)
                     latencies.append((now - sent_at[capture]) * 1e3)
 
@@ -150,10 +175,15 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
         await asyncio.sleep(0.2)
         rx.cancel()
     span = received[-1] - received[0]
-    return {"format": fmt, "requested_rate_hz": rate_hz, "input_fps": FPS,
-            "achieved_output_hz": round((len(received) - 1) / span, 2),
-            "frames_sent": len(sent_at), "frames_with_a_frame_back": len(latencies),
-            "capture_to_avatar_frame_received_ms": pct(latencies)}
+    return {
+        "format": fmt,
+        "requested_rate_hz": rate_hz,
+        "input_fps": FPS,
+        "achieved_output_hz": round((len(received) - 1) / span, 2),
+        "frames_sent": len(sent_at),
+        "frames_with_a_frame_back": len(latencies),
+        "capture_to_avatar_frame_received_ms": pct(latencies),
+    }
 
 
 def main() -> None:
@@ -164,13 +194,19 @@ def main() -> None:
     settings = Settings()
     model = ModelStore(settings.models).require("face_landmarker")
     frames = video_frames(FPS * 4)
-    result = {"machine": {"cpu_count": __import__("os").cpu_count(), "python": platform.python_version(),
-                          "platform": platform.platform()},
-              "stages": stages(frames, model, "arkit52")}
+    result = {
+        "machine": {
+            "cpu_count": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "stages": stages(frames, model, "arkit52"),
+    }
 
     import uvicorn
 
     from server.app import create_app
+
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -186,7 +222,9 @@ def main() -> None:
         "mapping_plus_encode_p95_le_0.2ms": s["mapping_plus_encode_packed_ms"]["p95"] <= 0.2,
         "frame_to_avatar_frame_p50_le_22ms_p95_le_30ms": all(
             r["capture_to_avatar_frame_received_ms"]["p50"] <= 22.0
-            and r["capture_to_avatar_frame_received_ms"]["p95"] <= 30.0 for r in result["live"]),
+            and r["capture_to_avatar_frame_received_ms"]["p95"] <= 30.0
+            for r in result["live"]
+        ),
         "packed_le_200_bytes": s["bytes_per_frame"]["packed"]["max"] <= 200,
     }
     print(json.dumps(result, indent=1))

@@ -16,13 +16,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.features import FaceFeatures, HeadPose  # noqa: E402
-from avatar_mapping.voice import VoiceFeatures  # noqa: E402
-from server.assets.rig_store import RigStore  # noqa: E402
-from server.assets.strategy_registry import StrategyRegistry  # noqa: E402
-from server.protocol.recording import Recorder, Recording, new_header  # noqa: E402
-from server.settings import REPO_ROOT  # noqa: E402
-from server.tools.ab_replay import Variant, replay  # noqa: E402
+from avatar_mapping.features import FaceFeatures, HeadPose
+from avatar_mapping.voice import VoiceFeatures
+from server.assets.rig_store import RigStore
+from server.assets.strategy_registry import StrategyRegistry
+from server.protocol.recording import Recorder, Recording, new_header
+from server.settings import REPO_ROOT
+from server.tools.ab_replay import Variant, replay
 
 SECONDS, RATE = 60, 60.0
 
@@ -34,8 +34,11 @@ def main() -> None:
         rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, RATE, "bench"))
         for k in range(int(SECONDS * RATE)):
             t = k / RATE
-            face = FaceFeatures.from_blendshapes(np.clip(0.3 + 0.3 * np.sin(t + np.arange(52)) + rng.normal(0, 0.02, 52),
-                                                         0, 1), int(1000 * t), head=HeadPose(*rng.normal(0, 5, 3)))
+            face = FaceFeatures.from_blendshapes(
+                np.clip(0.3 + 0.3 * np.sin(t + np.arange(52)) + rng.normal(0, 0.02, 52), 0, 1),
+                int(1000 * t),
+                head=HeadPose(*rng.normal(0, 5, 3)),
+            )
             voice = VoiceFeatures(True, int(1000 * t), float(t % 4 < 2), np.eye(15)[k % 15], 0.8)
             rec.write(1000 * t, face, voice)
         rec.close()
@@ -48,10 +51,23 @@ def main() -> None:
         r = replay(recording, Variant.parse(name), rig, registry)
         elapsed = time.perf_counter() - t0
         fps = len(r.frames) / elapsed
-        out[name] = {"frames": len(r.frames), "seconds": round(elapsed, 3), "frames_per_s": round(fps),
-                     "x_real_time": round(fps / RATE, 1)}
-    print(json.dumps({"recording_s": SECONDS, "rate_hz": RATE, "replay": out,
-                      "targets": {"x_real_time_ge_50": all(v["x_real_time"] >= 50 for v in out.values())}}, indent=1))
+        out[name] = {
+            "frames": len(r.frames),
+            "seconds": round(elapsed, 3),
+            "frames_per_s": round(fps),
+            "x_real_time": round(fps / RATE, 1),
+        }
+    print(
+        json.dumps(
+            {
+                "recording_s": SECONDS,
+                "rate_hz": RATE,
+                "replay": out,
+                "targets": {"x_real_time_ge_50": all(v["x_real_time"] >= 50 for v in out.values())},
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_pipeline import video_frames  # noqa: E402
+from bench.bench_pipeline import video_frames
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_S = 10.0
@@ -44,9 +44,15 @@ def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Pope
     """`avatar-driver serve` in its own process on a free port with a fresh data folder and
     these AVATAR_DRIVER_* settings, once it answers /healthz; and its port."""
     import urllib.request
+
     port = free_port()
-    env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
-           "AVATAR_DRIVER_LOG_LEVEL": "warning", **settings}
+    env = {
+        **os.environ,
+        "AVATAR_DRIVER_PORT": str(port),
+        "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(prefix=prefix),
+        "AVATAR_DRIVER_LOG_LEVEL": "warning",
+        **settings,
+    }
     server = subprocess.Popen([str(REPO / ".venv/bin/avatar-driver"), "serve"], env=env)
     for _ in range(300):
         try:
@@ -70,11 +76,21 @@ class Counter:
         self.errors: list[str] = []
 
 
-async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, stop: asyncio.Event,
-                    counter: Counter, ready: asyncio.Queue) -> None:
+async def publisher(
+    port: int,
+    frames: list[bytes],
+    fps: float,
+    rate_hz: float,
+    stop: asyncio.Event,
+    counter: Counter,
+    ready: asyncio.Queue,
+) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
-        await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed",
-                                                                "rate_hz": rate_hz}}))
+        await ws.send(
+            cbor2.dumps(
+                {"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": rate_hz}}
+            )
+        )
         welcome = cbor2.loads(await ws.recv())
         await ready.put(welcome["payload"]["session_id"])
 
@@ -89,8 +105,14 @@ async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, 
         reader = asyncio.create_task(read())
         start, i = time.monotonic(), 0
         while not stop.is_set():
-            await ws.send(cbor2.dumps({"type": "video_frame", "payload": {
-                "image": frames[i % len(frames)], "capture_ms": int(time.time() * 1000)}}))
+            await ws.send(
+                cbor2.dumps(
+                    {
+                        "type": "video_frame",
+                        "payload": {"image": frames[i % len(frames)], "capture_ms": int(time.time() * 1000)},
+                    }
+                )
+            )
             i += 1
             await asyncio.sleep(max(0.0, start + i / fps - time.monotonic()))
         await ws.send(cbor2.dumps({"type": "bye", "payload": {}}))
@@ -98,13 +120,14 @@ async def publisher(port: int, frames: list[bytes], fps: float, rate_hz: float, 
 
 
 async def watcher(port: int, session_id: str, stop: asyncio.Event, counter: Counter) -> None:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed",
-                                  max_size=None) as ws:
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed", max_size=None
+    ) as ws:
         await ws.recv()  # welcome
         while not stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(), 1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             counter.frames += cbor2.loads(raw).get(0) == 1
 
@@ -127,10 +150,16 @@ async def soak(port: int, pid: int, minutes: float, sessions: int, watchers: int
         pub_hz = [(c.frames - last_pub[k]) / SAMPLE_S for k, c in enumerate(pubs)]
         watch_hz = [(c.frames - last_watch[k]) / SAMPLE_S for k, c in enumerate(watch)]
         last_pub, last_watch = [c.frames for c in pubs], [c.frames for c in watch]
-        samples.append({"t_s": round(time.monotonic() - t0, 1), "rss_mib": round(rss, 1), "fds": fds,
-                        "publisher_hz": [round(x, 2) for x in pub_hz],
-                        "watcher_hz_min": round(min(watch_hz), 2) if watch_hz else None,
-                        "watcher_hz_mean": round(float(np.mean(watch_hz)), 2) if watch_hz else None})
+        samples.append(
+            {
+                "t_s": round(time.monotonic() - t0, 1),
+                "rss_mib": round(rss, 1),
+                "fds": fds,
+                "publisher_hz": [round(x, 2) for x in pub_hz],
+                "watcher_hz_min": round(min(watch_hz), 2) if watch_hz else None,
+                "watcher_hz_mean": round(float(np.mean(watch_hz)), 2) if watch_hz else None,
+            }
+        )
         print(json.dumps(samples[-1]), file=sys.stderr)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -151,30 +180,50 @@ def main() -> None:
     server, port = start_server({"AVATAR_DRIVER_MAX_WATCHERS_PER_SESSION": str(args.watchers)}, "avatar-soak-")
     try:
         import urllib.request
+
         result = asyncio.run(soak(port, server.pid, args.minutes, args.sessions, args.watchers, args.fps))
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     finally:
         server.terminate()
         server.wait(30)
     s = result["samples"]
-    half = s[len(s) // 2:]
-    dropped = {m[0]: float(m[1]) for m in re.findall(r'avatar_driver_frames_dropped_total\{reason="(\w+)"\} (\S+)',
-                                                      metrics)}
+    half = s[len(s) // 2 :]
+    dropped = {
+        m[0]: float(m[1]) for m in re.findall(r'avatar_driver_frames_dropped_total\{reason="(\w+)"\} (\S+)', metrics)
+    }
     pub = [hz for x in s for hz in x["publisher_hz"]]
-    print(json.dumps({
-        "config": vars(args), "sample_s": SAMPLE_S,
-        "rss_mib": {"first": s[0]["rss_mib"], "last": s[-1]["rss_mib"], "max": max(x["rss_mib"] for x in s),
-                    "slope_second_half_mib_per_min": round(slope_per_min([x["t_s"] for x in half],
-                                                                         [x["rss_mib"] for x in half]), 3)},
-        "fds": {"first": s[0]["fds"], "last": s[-1]["fds"], "max": max(x["fds"] for x in s)},
-        "publisher_hz": {"min": min(pub), "mean": round(float(np.mean(pub)), 2),
-                         "first": s[0]["publisher_hz"], "last": s[-1]["publisher_hz"]},
-        "watcher_hz": {"min": min(x["watcher_hz_min"] for x in s),
-                       "mean": round(float(np.mean([x["watcher_hz_mean"] for x in s])), 2)},
-        "errors": result["errors"], "dropped": dropped,
-        "client_errors": dict(re.findall(r'avatar_driver_client_errors_total\{code="(\w+)"\} (\S+)', metrics)),
-        "samples": s,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "config": vars(args),
+                "sample_s": SAMPLE_S,
+                "rss_mib": {
+                    "first": s[0]["rss_mib"],
+                    "last": s[-1]["rss_mib"],
+                    "max": max(x["rss_mib"] for x in s),
+                    "slope_second_half_mib_per_min": round(
+                        slope_per_min([x["t_s"] for x in half], [x["rss_mib"] for x in half]), 3
+                    ),
+                },
+                "fds": {"first": s[0]["fds"], "last": s[-1]["fds"], "max": max(x["fds"] for x in s)},
+                "publisher_hz": {
+                    "min": min(pub),
+                    "mean": round(float(np.mean(pub)), 2),
+                    "first": s[0]["publisher_hz"],
+                    "last": s[-1]["publisher_hz"],
+                },
+                "watcher_hz": {
+                    "min": min(x["watcher_hz_min"] for x in s),
+                    "mean": round(float(np.mean([x["watcher_hz_mean"] for x in s])), 2),
+                },
+                "errors": result["errors"],
+                "dropped": dropped,
+                "client_errors": dict(re.findall(r'avatar_driver_client_errors_total\{code="(\w+)"\} (\S+)', metrics)),
+                "samples": s,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

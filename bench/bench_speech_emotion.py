@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.recorded_audio import calm_and_excited  # noqa: E402
+from tests.recorded_audio import calm_and_excited
 
 
 def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
@@ -41,10 +41,11 @@ def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
         stream.layout = "mono"
         written = 0
         while written < total:
-            piece = program[:total - written]
+            piece = program[: total - written]
             for i in range(0, len(piece), 1152):
-                frame = av.AudioFrame.from_ndarray(piece[None, i:i + 1152].astype(np.float32), format="fltp",
-                                                   layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    piece[None, i : i + 1152].astype(np.float32), format="fltp", layout="mono"
+                )
                 frame.sample_rate = 16000
                 for packet in stream.encode(frame):
                     out.mux(packet)
@@ -55,21 +56,29 @@ def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
 
 def measure(path: Path) -> dict:
     """In this (fresh) process: analyse the file, report time and peak memory."""
+    from server.inference.audio_file import AudioLimits
     from server.models.store import ModelStore
     from server.settings import Settings
     from server.tools.speech_emotion import ProsodyScorer, SpeechEmotionOptions, analyze_speech_emotion
-    from server.inference.audio_file import AudioLimits
 
     vad = ModelStore(Settings().models).require("silero_vad")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    report = analyze_speech_emotion(path, vad, ProsodyScorer(), SpeechEmotionOptions(limits=AudioLimits(max_seconds=1e6)))
+    report = analyze_speech_emotion(
+        path, vad, ProsodyScorer(), SpeechEmotionOptions(limits=AudioLimits(max_seconds=1e6))
+    )
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"audio_min": round(report.duration_s / 60, 2), "utterances": len(report.utterances),
-            "seconds": round(seconds, 2), "times_real_time": round(report.duration_s / seconds, 1),
-            "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak, 1),
-            "rss_growth_mb": round(peak - before, 1), "file_mb": round(path.stat().st_size / 1e6, 1)}
+    return {
+        "audio_min": round(report.duration_s / 60, 2),
+        "utterances": len(report.utterances),
+        "seconds": round(seconds, 2),
+        "times_real_time": round(report.duration_s / seconds, 1),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(peak, 1),
+        "rss_growth_mb": round(peak - before, 1),
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+    }
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -86,9 +95,15 @@ def through_the_server(files: dict[str, Path]) -> dict:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "AVATAR_DRIVER_LOG_LEVEL": "warning", "AVATAR_DRIVER_SPEECH_EMOTION_MAX_SECONDS": "1e6",
-           "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp()}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "avatar-driver"), "serve", "--port", str(port)], env=env)
+    env = {
+        **os.environ,
+        "AVATAR_DRIVER_LOG_LEVEL": "warning",
+        "AVATAR_DRIVER_SPEECH_EMOTION_MAX_SECONDS": "1e6",
+        "AVATAR_DRIVER_DATA_DIR": tempfile.mkdtemp(),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "avatar-driver"), "serve", "--port", str(port)], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -99,15 +114,20 @@ def through_the_server(files: dict[str, Path]) -> dict:
                 time.sleep(0.1)
         out = {"server_rss_at_start_mb": round(peak_rss_mb(server.pid), 1)}
         for name, path in files.items():
+
             def chunks(path=path):
                 with path.open("rb") as f:
                     while block := f.read(64 * 1024):
                         yield block
+
             start = time.perf_counter()
             r = requests.post(f"{url}/v1/speech-emotion", data=chunks(), timeout=3600)
             r.raise_for_status()
-            out[name] = {"seconds": round(time.perf_counter() - start, 2), "utterances": len(r.json()["utterances"]),
-                         "server_peak_rss_mb": round(peak_rss_mb(server.pid), 1)}
+            out[name] = {
+                "seconds": round(time.perf_counter() - start, 2),
+                "utterances": len(r.json()["utterances"]),
+                "server_peak_rss_mb": round(peak_rss_mb(server.pid), 1),
+            }
         return out
     finally:
         server.terminate()
@@ -129,20 +149,29 @@ def main() -> None:
         for name, minutes in (("short", args.short_min), ("long", args.long_min)):
             path = files[name] = Path(tmp) / f"{name}.mp3"
             write_mp3(path, program, minutes)
-            done = subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True,
-                                  text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True, text=True
+            )
             runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
         served = through_the_server(files)
     short, long = runs["short"], runs["long"]
-    print(json.dumps({
-        "config": {"short_min": args.short_min, "long_min": args.long_min, "scorer": "prosody"},
-        "short": short, "long": long,
-        "ratio": {"audio": round(long["audio_min"] / short["audio_min"], 2),
-                  "rss_peak": round(long["rss_peak_mb"] / short["rss_peak_mb"], 3),
-                  "rss_growth": round(long["rss_growth_mb"] / max(short["rss_growth_mb"], 0.1), 2),
-                  "seconds": round(long["seconds"] / short["seconds"], 2)},
-        "uploaded_to_a_server": served,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "config": {"short_min": args.short_min, "long_min": args.long_min, "scorer": "prosody"},
+                "short": short,
+                "long": long,
+                "ratio": {
+                    "audio": round(long["audio_min"] / short["audio_min"], 2),
+                    "rss_peak": round(long["rss_peak_mb"] / short["rss_peak_mb"], 3),
+                    "rss_growth": round(long["rss_growth_mb"] / max(short["rss_growth_mb"], 0.1), 2),
+                    "seconds": round(long["seconds"] / short["seconds"], 2),
+                },
+                "uploaded_to_a_server": served,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

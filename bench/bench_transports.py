@@ -39,23 +39,32 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_load import Stream, cpu_seconds  # noqa: E402
-from bench.bench_pipeline import video_frames  # noqa: E402
-from bench.bench_soak import start_server  # noqa: E402
+from bench.bench_load import Stream, cpu_seconds
+from bench.bench_pipeline import video_frames
+from bench.bench_soak import start_server
 
 FPS = 30
 
 
 def pct(values: list[float]) -> dict[str, float] | None:
-    return {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1)} \
-        if values else None
+    return (
+        {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
+        if values
+        else None
+    )
 
 
 async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int) -> dict:
     stream, sent_bytes = Stream(), 0
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
-        await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed",
-                                                                "rate_hz": FPS, "strategy": "direct"}}))
+        await ws.send(
+            cbor2.dumps(
+                {
+                    "type": "hello",
+                    "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": FPS, "strategy": "direct"},
+                }
+            )
+        )
         await ws.recv()
 
         async def read() -> None:
@@ -66,8 +75,12 @@ async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int
         await asyncio.sleep(1.0)  # the session's models load
         cpu0, start, i = cpu_seconds([pid]), time.monotonic(), 0
         while time.monotonic() - start < seconds:
-            message = cbor2.dumps({"type": "video_frame", "payload": {"image": jpegs[i % len(jpegs)],
-                                                                      "capture_ms": int(time.time() * 1000)}})
+            message = cbor2.dumps(
+                {
+                    "type": "video_frame",
+                    "payload": {"image": jpegs[i % len(jpegs)], "capture_ms": int(time.time() * 1000)},
+                }
+            )
             await ws.send(message)
             sent_bytes += len(message)
             i += 1
@@ -75,8 +88,13 @@ async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int
         cpu = (cpu_seconds([pid]) - cpu0) / (time.monotonic() - start)
         await asyncio.sleep(0.3)
         reader.cancel()
-    return {"latency_ms": pct(stream.latencies_ms()), "frames_back": len(stream.first_arrival_ms), "frames_sent": i,
-            "upstream_bytes_per_s": round(sent_bytes / seconds), "server_cpu_cores": round(cpu, 3)}
+    return {
+        "latency_ms": pct(stream.latencies_ms()),
+        "frames_back": len(stream.first_arrival_ms),
+        "frames_sent": i,
+        "upstream_bytes_per_s": round(sent_bytes / seconds),
+        "server_cpu_cores": round(cpu, 3),
+    }
 
 
 class Frames(VideoStreamTrack):
@@ -106,8 +124,16 @@ async def over_webrtc(port: int, rgb: list[np.ndarray], seconds: float, pid: int
     sender = pc.addTrack(track)
     await pc.setLocalDescription(await pc.createOffer())
     async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-        answer = (await http.post("/v1/webrtc/offer", json={"sdp": pc.localDescription.sdp, "type": "offer", "hello": {
-            "consent": {"camera": True}, "format": "packed", "rate_hz": FPS, "strategy": "direct"}})).json()
+        answer = (
+            await http.post(
+                "/v1/webrtc/offer",
+                json={
+                    "sdp": pc.localDescription.sdp,
+                    "type": "offer",
+                    "hello": {"consent": {"camera": True}, "format": "packed", "rate_hz": FPS, "strategy": "direct"},
+                },
+            )
+        ).json()
     await pc.setRemoteDescription(RTCSessionDescription(**answer))
     await asyncio.sleep(1.0)
 
@@ -122,8 +148,13 @@ async def over_webrtc(port: int, rgb: list[np.ndarray], seconds: float, pid: int
     frames = track.i - frames0
     await asyncio.sleep(0.3)
     await pc.close()
-    return {"latency_ms": pct(stream.latencies_ms()), "frames_back": len(stream.first_arrival_ms),
-            "frames_sent": frames, "upstream_bytes_per_s": round(sent / seconds), "server_cpu_cores": round(cpu, 3)}
+    return {
+        "latency_ms": pct(stream.latencies_ms()),
+        "frames_back": len(stream.first_arrival_ms),
+        "frames_sent": frames,
+        "upstream_bytes_per_s": round(sent / seconds),
+        "server_cpu_cores": round(cpu, 3),
+    }
 
 
 def vp8_encode_decode_ms(rgb: list[np.ndarray]) -> dict[str, float] | None:
@@ -153,8 +184,10 @@ def main() -> None:
     rgb = [cv2.cvtColor(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for j in jpegs]
     server, port = start_server({}, "avatar-transports-")
     try:
-        results = {"websocket": asyncio.run(over_websocket(port, jpegs, args.seconds, server.pid)),
-                   "webrtc": asyncio.run(over_webrtc(port, rgb, args.seconds, server.pid))}
+        results = {
+            "websocket": asyncio.run(over_websocket(port, jpegs, args.seconds, server.pid)),
+            "webrtc": asyncio.run(over_webrtc(port, rgb, args.seconds, server.pid)),
+        }
     finally:
         server.terminate()
         server.wait(30)
@@ -162,7 +195,8 @@ def main() -> None:
     ws, rtc = results["websocket"], results["webrtc"]
     results["ratios_webrtc_over_websocket"] = {
         "upstream_bytes": round(rtc["upstream_bytes_per_s"] / max(1, ws["upstream_bytes_per_s"]), 3),
-        "server_cpu": round(rtc["server_cpu_cores"] / max(1e-6, ws["server_cpu_cores"]), 3)}
+        "server_cpu": round(rtc["server_cpu_cores"] / max(1e-6, ws["server_cpu_cores"]), 3),
+    }
     print(json.dumps({"config": vars(args), "fps": FPS, "results": results}, indent=1))
 
 

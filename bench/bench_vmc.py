@@ -12,28 +12,30 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.mapper import AvatarMapper  # noqa: E402
-from avatar_mapping.vmc import PROFILES  # noqa: E402
-from server.assets.rig_store import RigStore  # noqa: E402
-from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from server.inference.frame import frame_from_rgb  # noqa: E402
-from server.metrics import Metrics  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.protocol import envelopes  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.sinks.vmc import VmcSink  # noqa: E402
+from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.vmc import PROFILES
+from server.assets.rig_store import RigStore
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.frame import frame_from_rgb
+from server.metrics import Metrics
+from server.models.store import ModelStore
+from server.protocol import envelopes
+from server.settings import Settings
+from server.sinks.vmc import VmcSink
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def real_frame():
     from skimage import data
+
     image = np.ascontiguousarray(data.astronaut())
     tracker = FaceTracker(FaceTrackerOptions(ModelStore(Settings().models).require("face_landmarker")))
     try:
@@ -64,8 +66,10 @@ def main() -> None:
     results = {}
     for profile in PROFILES:
         sink = VmcSink(("127.0.0.1", 9), profile, Metrics())
-        results[profile] = {"bytes": len(sink.bundle(frame)),
-                            "us_per_frame": round(per_frame_us(lambda: sink.bundle(frame), args.frames), 1)}
+        results[profile] = {
+            "bytes": len(sink.bundle(frame)),
+            "us_per_frame": round(per_frame_us(partial(sink.bundle, frame), args.frames), 1),
+        }
         results[profile]["bytes_ratio_to_packed"] = round(results[profile]["bytes"] / baseline["bytes"], 1)
         results[profile]["cpu_ratio_to_packed"] = round(results[profile]["us_per_frame"] / baseline["us_per_frame"], 1)
         sink.close()

@@ -19,14 +19,14 @@ from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.inference.audio import to_model_rate  # noqa: E402
-from server.inference.espeak import speak  # noqa: E402
-from server.inference.lookahead_visemes import LookaheadVisemes  # noqa: E402
-from server.inference.realtime_visemes import HOP, RATE_HZ, WINDOW, RealtimeVisemes  # noqa: E402
-from server.inference.speech_service import SpeechService  # noqa: E402
-from server.inference.vad import VadOptions, VoiceActivityDetector  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from server.inference.audio import to_model_rate
+from server.inference.espeak import speak
+from server.inference.lookahead_visemes import LookaheadVisemes
+from server.inference.realtime_visemes import HOP, RATE_HZ, WINDOW, RealtimeVisemes
+from server.inference.speech_service import SpeechService
+from server.inference.vad import VadOptions, VoiceActivityDetector
+from server.models.store import ModelStore
+from server.settings import Settings
 
 
 def main() -> None:
@@ -39,41 +39,49 @@ def main() -> None:
 
     t0 = time.process_time()
     for i in range(0, len(audio48), chunk48):
-        to_model_rate(audio48[i:i + chunk48], 48000)
+        to_model_rate(audio48[i : i + chunk48], 48000)
     resample = time.process_time() - t0
 
     vad = VoiceActivityDetector(VadOptions(ModelStore(Settings().models).require("silero_vad")))
     t0 = time.process_time()
     for i in range(0, len(audio), chunk16):
-        vad.push_samples(audio[i:i + chunk16], 1000.0 * (i + chunk16) / RATE_HZ)
+        vad.push_samples(audio[i : i + chunk16], 1000.0 * (i + chunk16) / RATE_HZ)
     vad_s = time.process_time() - t0
 
     rv = RealtimeVisemes()
     t0 = time.process_time()
     for i in range(0, len(audio), chunk16):
-        rv.push(audio[i:i + chunk16], 1000.0 * (i + chunk16) / RATE_HZ)
+        rv.push(audio[i : i + chunk16], 1000.0 * (i + chunk16) / RATE_HZ)
     vis_s = time.process_time() - t0
 
     la = LookaheadVisemes()
     t0 = time.process_time()
     for i in range(0, len(audio), chunk16):
-        chunk = audio[i:i + chunk16]
-        la.push(chunk, 1000.0 * (i + chunk16) / RATE_HZ, bool(np.sqrt(np.mean(chunk ** 2)) > 0.01))
+        chunk = audio[i : i + chunk16]
+        la.push(chunk, 1000.0 * (i + chunk16) / RATE_HZ, bool(np.sqrt(np.mean(chunk**2)) > 0.01))
     lookahead_s = time.process_time() - t0
 
-    print(json.dumps({
-        "sensevoice": sensevoice_rtf(audio, seconds),
-        "audio_seconds": round(seconds, 2),
-        "cpu_ms_per_audio_second": {"resample_48k_to_16k": round(1000 * resample / seconds, 2),
-                                    "voice_activity": round(1000 * vad_s / seconds, 2),
-                                    "realtime_visemes": round(1000 * vis_s / seconds, 2),
-                                    "lookahead_visemes": round(1000 * lookahead_s / seconds, 2)},
-        "realtime_visemes_added_latency_ms": {
-            "analysis_window_half": 1000.0 * WINDOW / 2 / RATE_HZ,
-            "hop": 1000.0 * HOP / RATE_HZ,
-            "note": "plus the client's audio chunking (100 ms chunks in the viewer: up to 100 ms)"},
-        "targets": {"realtime_added_latency_le_50ms": 1000.0 * (WINDOW / 2 + HOP) / RATE_HZ <= 50},
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "sensevoice": sensevoice_rtf(audio, seconds),
+                "audio_seconds": round(seconds, 2),
+                "cpu_ms_per_audio_second": {
+                    "resample_48k_to_16k": round(1000 * resample / seconds, 2),
+                    "voice_activity": round(1000 * vad_s / seconds, 2),
+                    "realtime_visemes": round(1000 * vis_s / seconds, 2),
+                    "lookahead_visemes": round(1000 * lookahead_s / seconds, 2),
+                },
+                "realtime_visemes_added_latency_ms": {
+                    "analysis_window_half": 1000.0 * WINDOW / 2 / RATE_HZ,
+                    "hop": 1000.0 * HOP / RATE_HZ,
+                    "note": "plus the client's audio chunking (100 ms chunks in the viewer: up to 100 ms)",
+                },
+                "targets": {"realtime_added_latency_le_50ms": 1000.0 * (WINDOW / 2 + HOP) / RATE_HZ <= 50},
+            },
+            indent=1,
+        )
+    )
 
 
 def sensevoice_rtf(audio: np.ndarray, seconds: float) -> dict:
@@ -86,7 +94,7 @@ def sensevoice_rtf(audio: np.ndarray, seconds: float) -> dict:
     t0 = time.perf_counter()
     n = 0
     for i in range(0, len(audio) - RATE_HZ, RATE_HZ):
-        speech.recognize_blocking(audio[i:i + RATE_HZ])
+        speech.recognize_blocking(audio[i : i + RATE_HZ])
         n += 1
     windows = (time.perf_counter() - t0) / max(n, 1)
     t0 = time.perf_counter()

@@ -23,16 +23,16 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import mediapipe as mp  # noqa: E402
-from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+import mediapipe as mp
+from mediapipe.tasks.python import BaseOptions, vision
 
-from avatar_mapping.face_geometry import MEASURES  # noqa: E402
-from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES  # noqa: E402
-from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from server.inference.face_geometry import landmarks_3d, measure  # noqa: E402
-from server.inference.frame import frame_from_rgb  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from avatar_mapping.face_geometry import MEASURES
+from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.face_geometry import landmarks_3d, measure
+from server.inference.frame import frame_from_rgb
+from server.models.store import ModelStore
+from server.settings import Settings
 
 
 def faces() -> list[np.ndarray]:
@@ -45,14 +45,17 @@ def faces() -> list[np.ndarray]:
 
 
 def percentiles(values: np.ndarray) -> dict:
-    return {"active_share": round(float((values > 0.1).mean()), 3),
-            **{k: round(float(np.percentile(values, q)), 3) for k, q in (("p5", 5), ("p50", 50), ("p95", 95))},
-            "max": round(float(values.max()), 3)}
+    return {
+        "active_share": round(float((values > 0.1).mean()), 3),
+        **{k: round(float(np.percentile(values, q)), 3) for k, q in (("p5", 5), ("p50", 50), ("p95", 95))},
+        "max": round(float(values.max()), 3),
+    }
 
 
 def shape_measures(model, images: list[np.ndarray]) -> np.ndarray:
-    options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model)),
-                                           running_mode=vision.RunningMode.IMAGE, num_faces=1)
+    options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.IMAGE, num_faces=1
+    )
     out = []
     with vision.FaceLandmarker.create_from_options(options) as landmarker:
         for rgb in images:
@@ -77,11 +80,16 @@ def main() -> None:
     spread = {}
     for i, m in enumerate(MEASURES[:-1]):  # the lip gap is read absolutely
         median = np.median(measures[:, i])
-        spread[m] = {"median": round(float(median), 3),
-                     "p10_p90_relative": [round(float(np.percentile(measures[:, i], q) / median - 1), 3)
-                                          for q in (10, 90)]}
-    print(json.dumps({"faces_tracked": len(rows), "of": len(faces()), "channels": table,
-                      "shape_measure_spread": spread}, indent=1))
+        spread[m] = {
+            "median": round(float(median), 3),
+            "p10_p90_relative": [round(float(np.percentile(measures[:, i], q) / median - 1), 3) for q in (10, 90)],
+        }
+    print(
+        json.dumps(
+            {"faces_tracked": len(rows), "of": len(faces()), "channels": table, "shape_measure_spread": spread},
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,13 +35,13 @@ from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.assets.rig_store import RigStore  # noqa: E402
-from server.assets.strategy_registry import StrategyRegistry  # noqa: E402
-from server.protocol.recording import Recording  # noqa: E402
-from server.settings import REPO_ROOT, Settings  # noqa: E402
-from server.tools.ab_replay import Variant, replay  # noqa: E402
-from server.tools.analyze import AnalyzeOptions  # noqa: E402
-from server.tools.record import record  # noqa: E402
+from server.assets.rig_store import RigStore
+from server.assets.strategy_registry import StrategyRegistry
+from server.protocol.recording import Recording
+from server.settings import REPO_ROOT, Settings
+from server.tools.ab_replay import Variant, replay
+from server.tools.analyze import AnalyzeOptions
+from server.tools.record import record
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 STRATEGIES = ("direct", "au_linear", "emotion_preset", "hybrid")
@@ -69,7 +69,7 @@ def loudness_per_frame(audio: np.ndarray) -> np.ndarray:
     """0..1 per video frame: RMS over the frame, over the 95th percentile, lightly smoothed (a jaw
     does not follow every syllable's onset within 33 ms)."""
     hop = RATE_HZ // FPS
-    rms = np.sqrt(np.array([np.mean(audio[i:i + hop] ** 2) for i in range(0, len(audio) - hop + 1, hop)]))
+    rms = np.sqrt(np.array([np.mean(audio[i : i + hop] ** 2) for i in range(0, len(audio) - hop + 1, hop)]))
     level = np.clip(rms / np.percentile(rms, 95), 0.0, 1.0)
     return np.convolve(level, np.ones(3) / 3, mode="same")
 
@@ -118,12 +118,16 @@ def metrics_of(recording: Path) -> dict[str, dict]:
         moving = (w.max(axis=0) - w.min(axis=0)) > 1e-6
         mouth = m.mouth_speech or {"agreement": None, "correlation": None}
         out[name] = {
-            "mouth_agreement": round(mouth["agreement"], 3), "mouth_correlation": round(mouth["correlation"], 3),
-            "jitter_percent": round(m.jitter_percent, 2), "jitter_below_target": m.jitter_below_target,
-            "added_latency_ms": m.added_latency_ms, "saturation_share": round(m.saturation_share, 3),
+            "mouth_agreement": round(mouth["agreement"], 3),
+            "mouth_correlation": round(mouth["correlation"], 3),
+            "jitter_percent": round(m.jitter_percent, 2),
+            "jitter_below_target": m.jitter_below_target,
+            "added_latency_ms": m.added_latency_ms,
+            "saturation_share": round(m.saturation_share, 3),
             "clipped_share": round(float(np.mean(w[:, moving] >= 0.999)) if moving.any() else 0.0, 3),
-            "expressiveness_non_mouth": round(float(np.mean([m.expressiveness[g]["dynamic_range"] for g in NON_MOUTH
-                                                             if g in m.expressiveness])), 3),
+            "expressiveness_non_mouth": round(
+                float(np.mean([m.expressiveness[g]["dynamic_range"] for g in NON_MOUTH if g in m.expressiveness])), 3
+            ),
             "expressiveness_mouth": round(m.expressiveness.get("mouth", {}).get("dynamic_range", 0.0), 3),
         }
     return out
@@ -161,11 +165,23 @@ def main() -> None:
         results = {}
         for clip, drops in (("talking", JAW_DROP_PX * loud), ("mouth_unseen", np.zeros_like(loud))):
             write_clip(folder / f"{clip}.mp4", drops)
-            record(AnalyzeOptions(folder / f"{clip}.mp4", audio=folder / "speech.wav", rate_hz=60.0), Settings(),
-                   folder / f"{clip}.cborseq")
+            record(
+                AnalyzeOptions(folder / f"{clip}.mp4", audio=folder / "speech.wav", rate_hz=60.0),
+                Settings(),
+                folder / f"{clip}.cborseq",
+            )
             results[clip] = metrics_of(folder / f"{clip}.cborseq")
-    print(json.dumps({"speech_s": round(len(audio) / RATE_HZ, 1), "rig": "arkit52", "results": results,
-                      "decision": decide(results)}, indent=1))
+    print(
+        json.dumps(
+            {
+                "speech_s": round(len(audio) / RATE_HZ, 1),
+                "rig": "arkit52",
+                "results": results,
+                "decision": decide(results),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

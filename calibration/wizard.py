@@ -94,37 +94,92 @@ _EYES = ("eyeBlinkLeft", "eyeBlinkRight")
 
 
 STEPS: tuple[WizardStep, ...] = (
-    WizardStep("neutral", "Relax your face and look straight at the camera.", 3.0, plausible=(
-        Plausible(_EYES, 0.0, 0.5, "your eyes look closed: open them and look at the camera"),
-        Plausible(("jawOpen",), 0.0, 0.2, "your mouth is open: close it and relax"),
-        Plausible(("mouthSmileLeft", "mouthSmileRight"), 0.0, 0.5, "you are smiling: relax your face, no expression"),
-    )),
-    WizardStep("smile", "Smile as widely as you can.", 2.0,
-               ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft",
-                "eyeSquintRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthUpperUpLeft", "mouthUpperUpRight"),
-               ("mouthSmileLeft", "mouthSmileRight")),
-    WizardStep("brows_up", "Raise your eyebrows as high as you can.", 2.0,
-               ("browInnerUp", "browOuterUpLeft", "browOuterUpRight", "eyeWideLeft", "eyeWideRight"),
-               ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")),
-    WizardStep("frown", "Frown: pull your eyebrows down and together.", 2.0,
-               ("browDownLeft", "browDownRight", "noseSneerLeft", "noseSneerRight"), ("browDownLeft", "browDownRight")),
-    WizardStep("nose_wrinkle", "Wrinkle your nose, as at a bad smell.", 2.0,
-               ("noseSneerLeft", "noseSneerRight", "mouthUpperUpLeft", "mouthUpperUpRight"),
-               ("noseSneerLeft", "noseSneerRight")),
-    WizardStep("jaw_open", "Open your mouth wide.", 2.0,
-               ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight"),
-               ("jawOpen",)),
+    WizardStep(
+        "neutral",
+        "Relax your face and look straight at the camera.",
+        3.0,
+        plausible=(
+            Plausible(_EYES, 0.0, 0.5, "your eyes look closed: open them and look at the camera"),
+            Plausible(("jawOpen",), 0.0, 0.2, "your mouth is open: close it and relax"),
+            Plausible(
+                ("mouthSmileLeft", "mouthSmileRight"), 0.0, 0.5, "you are smiling: relax your face, no expression"
+            ),
+        ),
+    ),
+    WizardStep(
+        "smile",
+        "Smile as widely as you can.",
+        2.0,
+        (
+            "mouthSmileLeft",
+            "mouthSmileRight",
+            "cheekSquintLeft",
+            "cheekSquintRight",
+            "eyeSquintLeft",
+            "eyeSquintRight",
+            "mouthDimpleLeft",
+            "mouthDimpleRight",
+            "mouthUpperUpLeft",
+            "mouthUpperUpRight",
+        ),
+        ("mouthSmileLeft", "mouthSmileRight"),
+    ),
+    WizardStep(
+        "brows_up",
+        "Raise your eyebrows as high as you can.",
+        2.0,
+        ("browInnerUp", "browOuterUpLeft", "browOuterUpRight", "eyeWideLeft", "eyeWideRight"),
+        ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"),
+    ),
+    WizardStep(
+        "frown",
+        "Frown: pull your eyebrows down and together.",
+        2.0,
+        ("browDownLeft", "browDownRight", "noseSneerLeft", "noseSneerRight"),
+        ("browDownLeft", "browDownRight"),
+    ),
+    WizardStep(
+        "nose_wrinkle",
+        "Wrinkle your nose, as at a bad smell.",
+        2.0,
+        ("noseSneerLeft", "noseSneerRight", "mouthUpperUpLeft", "mouthUpperUpRight"),
+        ("noseSneerLeft", "noseSneerRight"),
+    ),
+    WizardStep(
+        "jaw_open",
+        "Open your mouth wide.",
+        2.0,
+        ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight"),
+        ("jawOpen",),
+    ),
     WizardStep("pucker", "Pucker your lips as for a kiss.", 2.0, ("mouthPucker", "mouthFunnel"), ("mouthPucker",)),
     WizardStep("cheek_puff", "Keep your lips closed and puff out your cheeks.", 2.0, ("cheekPuff",), ("cheekPuff",)),
-    WizardStep("eyes_closed", "Close both eyes gently and keep them closed.", 2.0, _EYES, _EYES,
-               plausible=(Plausible(_EYES, 0.35, 1.0, "your eyes were open: close them and keep them closed"),)),
-    WizardStep("look_left", "Keep your head still and look to your left.", 1.5,
-               ("eyeLookOutLeft", "eyeLookInRight"), gaze_axis=0),
-    WizardStep("look_right", "Keep your head still and look to your right.", 1.5,
-               ("eyeLookInLeft", "eyeLookOutRight"), gaze_axis=0),
+    WizardStep(
+        "eyes_closed",
+        "Close both eyes gently and keep them closed.",
+        2.0,
+        _EYES,
+        _EYES,
+        plausible=(Plausible(_EYES, 0.35, 1.0, "your eyes were open: close them and keep them closed"),),
+    ),
+    WizardStep(
+        "look_left",
+        "Keep your head still and look to your left.",
+        1.5,
+        ("eyeLookOutLeft", "eyeLookInRight"),
+        gaze_axis=0,
+    ),
+    WizardStep(
+        "look_right",
+        "Keep your head still and look to your right.",
+        1.5,
+        ("eyeLookInLeft", "eyeLookOutRight"),
+        gaze_axis=0,
+    ),
     WizardStep("look_up", "Keep your head still and look up.", 1.5, ("eyeLookUpLeft", "eyeLookUpRight"), gaze_axis=1),
-    WizardStep("look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight"),
-               gaze_axis=1),
+    WizardStep(
+        "look_down", "Keep your head still and look down.", 1.5, ("eyeLookDownLeft", "eyeLookDownRight"), gaze_axis=1
+    ),
 )
 # Voice steps (sessions with a microphone): held sounds for the real-time visemes.
 VOICE_STEPS: tuple[WizardStep, ...] = (
@@ -158,8 +213,12 @@ class Rest:
 
 def _gaze(faces: list[FaceFeatures]) -> np.ndarray:
     """(n, 2): each face's gaze, yaw and pitch averaged over both eyes."""
-    return np.array([((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2, (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2)
-                     for f in faces])
+    return np.array(
+        [
+            ((f.left_eye.yaw_deg + f.right_eye.yaw_deg) / 2, (f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2)
+            for f in faces
+        ]
+    )
 
 
 def check_step(step: WizardStep, samples: list[FaceFeatures], rest: Rest | None) -> str | None:
@@ -195,15 +254,25 @@ def check_step(step: WizardStep, samples: list[FaceFeatures], rest: Rest | None)
     return None
 
 
-def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], created_ms: int = 0,
-                  voice: list[VoiceStep] | None = None, base: CalibrationTable | None = None) -> CalibrationTable:
+def compute_table(
+    user_id: str,
+    recordings: dict[str, list[FaceFeatures]],
+    created_ms: int = 0,
+    voice: list[VoiceStep] | None = None,
+    base: CalibrationTable | None = None,
+) -> CalibrationTable:
     """The table from accepted step recordings; `neutral` is required for the face part,
     the rest optional. Without face steps the face part is `base`'s (a voice-only run)."""
     visemes = compute_viseme_calibration(voice) if voice else (base.visemes if base is not None else None)
     if "neutral" not in recordings and voice:
         base = base or CalibrationTable.identity(user_id)
-        return replace(base, user_id=user_id, created_ms=created_ms, visemes=visemes,
-                       steps=tuple(dict.fromkeys(base.steps + tuple(s for s in STEP_NAMES if s in _voice_names(voice)))))
+        return replace(
+            base,
+            user_id=user_id,
+            created_ms=created_ms,
+            visemes=visemes,
+            steps=tuple(dict.fromkeys(base.steps + tuple(s for s in STEP_NAMES if s in _voice_names(voice)))),
+        )
     if "neutral" not in recordings:
         raise ValueError("calibration needs the neutral step")
     neutral_faces = [f for f in recordings["neutral"] if f.present]
@@ -218,7 +287,7 @@ def compute_table(user_id: str, recordings: dict[str, list[FaceFeatures]], creat
             continue
         idx = [ARKIT_INDEX[n] for n in step.measures]
         peak = np.percentile(np.array([f.blendshapes[idx] for f in faces]), 90, axis=0)
-        for i, p in zip(idx, peak):
+        for i, p in zip(idx, peak, strict=True):
             if p - neutral[i] >= MIN_SPAN:
                 rng[i] = max(rng[i] if rng[i] < 1.0 else 0.0, p)
     neutral = np.minimum(neutral, rng - MIN_SPAN / 2)
@@ -311,8 +380,9 @@ class CalibrationRun:
         """New microphone frames (10 ms MFCCs and log energies; voice steps record them)."""
         return self._advance(now_s, audio=(mfcc, log_energy))
 
-    def _advance(self, now_s: float, features: FaceFeatures | None = None,
-                 audio: tuple[np.ndarray, np.ndarray] | None = None) -> list[WizardEvent]:
+    def _advance(
+        self, now_s: float, features: FaceFeatures | None = None, audio: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> list[WizardEvent]:
         if self.finished:
             return []
         if self._state_since is None:
@@ -331,9 +401,11 @@ class CalibrationRun:
             return []
         step = self.step
         if step.viseme is not None:
-            recorded = VoiceStep(step.viseme, np.concatenate([a[0] for a in self._audio]) if self._audio
-                                 else np.zeros((0, 13)), np.concatenate([a[1] for a in self._audio]) if self._audio
-                                 else np.zeros(0))
+            recorded = VoiceStep(
+                step.viseme,
+                np.concatenate([a[0] for a in self._audio]) if self._audio else np.zeros((0, 13)),
+                np.concatenate([a[1] for a in self._audio]) if self._audio else np.zeros(0),
+            )
             reason = check_voice_step(recorded)
         else:
             rest = Rest.of(self.recordings["neutral"]) if "neutral" in self.recordings else None
@@ -370,5 +442,14 @@ class CalibrationRun:
         step = self.steps[min(self.index, len(self.steps) - 1)]
         if state not in (WizardState.ACCEPTED, WizardState.REJECTED):
             self.state = state
-        return WizardEvent(state, step.name, self.index, len(self.steps), step.instruction, step.duration_s,
-                           self.attempts + 1, remaining_s, reason)
+        return WizardEvent(
+            state,
+            step.name,
+            self.index,
+            len(self.steps),
+            step.instruction,
+            step.duration_s,
+            self.attempts + 1,
+            remaining_s,
+            reason,
+        )

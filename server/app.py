@@ -14,10 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .routers import (ab, animate, calibration, health, metrics, recordings, rigs, speech_emotion, stream, users,
-                      webrtc)
-from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
 from .inference.vmc_input import VmcListener
+from .routers import ab, animate, calibration, health, metrics, recordings, rigs, speech_emotion, stream, users, webrtc
+from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
 from .services import Services
 from .settings import Settings
 from .transports.webrtc import WebRtcTransport
@@ -56,8 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await node.close()
             services.close()
 
-    app = FastAPI(title="avatar-driver", version=__version__, lifespan=lifespan,
-                  description="Tracks a face from webcam frames and streams avatar animation frames.")
+    app = FastAPI(
+        title="avatar-driver",
+        version=__version__,
+        lifespan=lifespan,
+        description="Tracks a face from webcam frames and streams avatar animation frames.",
+    )
     redact_tokens_in_logs()
     app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
     app.include_router(health.router)

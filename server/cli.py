@@ -19,23 +19,41 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket server")
     serve.add_argument("--host", help="bind address (AVATAR_DRIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (AVATAR_DRIVER_PORT, default 8000)")
-    serve.add_argument("--bus", help="NATS servers, nats://[user:password@]host:4222[,...] (AVATAR_DRIVER_BUS): "
-                       "run as part of a cluster (docs/scaling.md); default: embedded, one process")
-    serve.add_argument("--role", choices=("edge", "worker", "all"),
-                       help="on a cluster: edge (client transports), worker (sessions) or all (AVATAR_DRIVER_ROLE)")
-    serve.add_argument("--vmc-listen", type=int, metavar="PORT",
-                       help="VMC in: take a VMC stream (an ARKit tracker) on this UDP port, on loopback unless "
-                       "AVATAR_DRIVER_VMC_LISTEN_HOST says otherwise; sessions use it with hello source 'vmc' "
-                       "(docs/vmc.md)")
-    serve.add_argument("--workers", type=int, help="face and voice inference in N worker processes (AVATAR_DRIVER_INFERENCE_WORKERS; "
-                       "default 0: threads in the server process); docs/scaling.md")
+    serve.add_argument(
+        "--bus",
+        help="NATS servers, nats://[user:password@]host:4222[,...] (AVATAR_DRIVER_BUS): "
+        "run as part of a cluster (docs/scaling.md); default: embedded, one process",
+    )
+    serve.add_argument(
+        "--role",
+        choices=("edge", "worker", "all"),
+        help="on a cluster: edge (client transports), worker (sessions) or all (AVATAR_DRIVER_ROLE)",
+    )
+    serve.add_argument(
+        "--vmc-listen",
+        type=int,
+        metavar="PORT",
+        help="VMC in: take a VMC stream (an ARKit tracker) on this UDP port, on loopback unless "
+        "AVATAR_DRIVER_VMC_LISTEN_HOST says otherwise; sessions use it with hello source 'vmc' "
+        "(docs/vmc.md)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="face and voice inference in N worker processes (AVATAR_DRIVER_INFERENCE_WORKERS; "
+        "default 0: threads in the server process); docs/scaling.md",
+    )
 
     models = sub.add_parser("models", help="list or fetch model files")
     msub = models.add_subparsers(dest="models_command", required=True)
     fetch = msub.add_parser("fetch", help="download and verify models (all when none named)")
     fetch.add_argument("names", nargs="*")
-    fetch.add_argument("--from", dest="from_dir", type=Path,
-                       help="take a folder model (sensevoice) from a local copy instead of its hub")
+    fetch.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        help="take a folder model (sensevoice) from a local copy instead of its hub",
+    )
     msub.add_parser("list", help="show models and whether they are present")
 
     rig = sub.add_parser("rig", help="build rig definitions from avatars")
@@ -51,20 +69,32 @@ def main(argv: list[str] | None = None) -> int:
     avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
 
     analyze = sub.add_parser("analyze", help="run the pipeline on an image, a video or a WAV file")
-    analyze.add_argument("input", type=Path, help="image, video, or a WAV of a spoken line; with --emotion-report "
-                                                  "any recorded audio (WAV, FLAC, OGG, MP3, ...), minutes to hours")
+    analyze.add_argument(
+        "input",
+        type=Path,
+        help="image, video, or a WAV of a spoken line; with --emotion-report "
+        "any recorded audio (WAV, FLAC, OGG, MP3, ...), minutes to hours",
+    )
     analyze.add_argument("--audio", type=Path, help="a WAV to go with the video (its mouth comes from the voice)")
     analyze.add_argument("--transcript", help="what is said in the audio (forced alignment); else phone recognition")
     analyze.add_argument("--rig", default="arkit52")
     analyze.add_argument("--strategy", default=DEFAULT_STRATEGY)
     analyze.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl")
-    analyze.add_argument("--rate-hz", type=float, default=None,
-                         help="output frames per second (default: the video's frame rate; 60 for audio alone)")
+    analyze.add_argument(
+        "--rate-hz",
+        type=float,
+        default=None,
+        help="output frames per second (default: the video's frame rate; 60 for audio alone)",
+    )
     analyze.add_argument("--mirror", action="store_true", help="mirror left/right (selfie avatars)")
     analyze.add_argument("--out", default="-", help="output file, or - for standard output")
-    analyze.add_argument("--emotion-report", type=Path, metavar="REPORT",
-                         help="instead of frames: the speech-emotion report of the audio (REPORT.html with "
-                              "REPORT.json beside it, or REPORT.json alone)")
+    analyze.add_argument(
+        "--emotion-report",
+        type=Path,
+        metavar="REPORT",
+        help="instead of frames: the speech-emotion report of the audio (REPORT.html with "
+        "REPORT.json beside it, or REPORT.json alone)",
+    )
 
     rec = sub.add_parser("record", help="record a video's feature stream (no media) for A/B replays")
     rec.add_argument("input", type=Path, help="a video")
@@ -77,27 +107,40 @@ def main(argv: list[str] | None = None) -> int:
 
     ab = sub.add_parser("ab", help="compare mapping strategies on a recording")
     absub = ab.add_subparsers(dest="ab_command", required=True)
-    for name, text in (("replay", "replay a recording through strategies A and B; prints the metrics"),
-                       ("report", "replay and write an HTML report with a JSON of its numbers")):
+    for name, text in (
+        ("replay", "replay a recording through strategies A and B; prints the metrics"),
+        ("report", "replay and write an HTML report with a JSON of its numbers"),
+    ):
         cmd = absub.add_parser(name, help=text)
         cmd.add_argument("recording", type=Path)
         cmd.add_argument("--a", required=True, help="STRATEGY[:key=value,...] or STRATEGY:{json}")
         cmd.add_argument("--b", required=True, help="the other strategy")
         cmd.add_argument("--rig", help="rig id (default: the recording's)")
-        cmd.add_argument("--calibration", help="a table JSON file, or a user id: the user's latest table in "
-                                               "calibration.sqlite3 of the data directory (AVATAR_DRIVER_DATA_DIR; "
-                                               "give the server's)")
+        cmd.add_argument(
+            "--calibration",
+            help="a table JSON file, or a user id: the user's latest table in "
+            "calibration.sqlite3 of the data directory (AVATAR_DRIVER_DATA_DIR; "
+            "give the server's)",
+        )
         cmd.add_argument("--rate-hz", type=float, help="replay rate (default: the recording's)")
-        cmd.add_argument("--out", type=Path, help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
-                                                  "report: the HTML file (the JSON goes beside it)")
+        cmd.add_argument(
+            "--out",
+            type=Path,
+            help="replay: folder for a.cborseq, b.cborseq, metrics.json; "
+            "report: the HTML file (the JSON goes beside it)",
+        )
 
     vmc = sub.add_parser("vmc", help="the VMC protocol (docs/vmc.md)")
     vsub = vmc.add_subparsers(dest="vmc_command", required=True)
     vsend = vsub.add_parser("send", help="watch a session and send its frames as VMC to a receiver")
     vsend.add_argument("--session", required=True, help="the session's id or name")
     vsend.add_argument("--to", required=True, help="the receiver, HOST:PORT (VMC's port is 39539)")
-    vsend.add_argument("--profile", default="perfect_sync", choices=("perfect_sync", "vrm0", "vrm1", "all"),
-                       help="the blend names the receiver's avatar has")
+    vsend.add_argument(
+        "--profile",
+        default="perfect_sync",
+        choices=("perfect_sync", "vrm0", "vrm1", "all"),
+        help="the blend names the receiver's avatar has",
+    )
     vsend.add_argument("--server", default=None, help="the server's ws:// address (default: this machine's)")
 
     user = sub.add_parser("user", help="what the server keeps about a user")
@@ -118,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         return _vocabulary()
     if args.command == "avatar":
         from .assets.default_avatar import write
+
         print(f"wrote {write(args.out)}")
         return 0
     if args.command == "record":
@@ -149,8 +193,14 @@ def _record(settings: Settings, args: argparse.Namespace) -> int:
     from .tools.analyze import AnalyzeError, AnalyzeOptions
     from .tools.record import record
 
-    options = AnalyzeOptions(input=args.input, rig=args.rig, rate_hz=args.rate_hz, mirror=args.mirror,
-                             audio=args.audio, transcript=args.transcript)
+    options = AnalyzeOptions(
+        input=args.input,
+        rig=args.rig,
+        rate_hz=args.rate_hz,
+        mirror=args.mirror,
+        audio=args.audio,
+        transcript=args.transcript,
+    )
     try:
         n = record(options, settings, args.out)
     except (AnalyzeError, ModelError) as e:
@@ -190,9 +240,11 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
                 calibration = store.get(args.calibration)
                 store.close()
                 if calibration is None:
-                    raise ReplayError(f"no calibration stored for user {args.calibration!r} in {path} "
-                                      "(set AVATAR_DRIVER_DATA_DIR to the server's data directory, "
-                                      "or give a table JSON file)")
+                    raise ReplayError(
+                        f"no calibration stored for user {args.calibration!r} in {path} "
+                        "(set AVATAR_DRIVER_DATA_DIR to the server's data directory, "
+                        "or give a table JSON file)"
+                    )
         registry = StrategyRegistry(settings.rigs_dir)
         a, b = (replay(rec, Variant.parse(v), rig, registry, calibration, args.rate_hz) for v in (args.a, args.b))
     except (ReplayError, RecordingError, CalibrationError, OSError, json.JSONDecodeError) as e:
@@ -234,8 +286,13 @@ def _erase_user(settings: Settings, user_id: str) -> int:
     data = settings.data_dir
     calibration, votes = CalibrationStore(data / "calibration.sqlite3"), VoteStore(data / "ab_votes.sqlite3")
     try:
-        erased = erase_user(user_id, calibration, RecordingStore(data / "recordings"), votes,
-                            RigStore.from_dir(settings.rigs_dir, data / "rigs"))
+        erased = erase_user(
+            user_id,
+            calibration,
+            RecordingStore(data / "recordings"),
+            votes,
+            RigStore.from_dir(settings.rigs_dir, data / "rigs"),
+        )
     finally:
         calibration.close()
         votes.close()
@@ -295,8 +352,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     print(f"avatar-driver: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     # Above our own message limit, so oversized messages get a protocol error, not a dropped socket.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                ws_max_size=max(16 << 20, 4 * settings.max_message_bytes))
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+    )
     return 0
 
 
@@ -330,8 +392,16 @@ def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     from .models.store import ModelError
     from .tools.analyze import AnalyzeError, AnalyzeOptions, analyze
 
-    options = AnalyzeOptions(input=args.input, rig=args.rig, strategy=args.strategy, encoding=args.format,
-                             rate_hz=args.rate_hz, mirror=args.mirror, audio=args.audio, transcript=args.transcript)
+    options = AnalyzeOptions(
+        input=args.input,
+        rig=args.rig,
+        strategy=args.strategy,
+        encoding=args.format,
+        rate_hz=args.rate_hz,
+        mirror=args.mirror,
+        audio=args.audio,
+        transcript=args.transcript,
+    )
     try:
         if args.out == "-":
             analyze(options, settings, sys.stdout.buffer)
@@ -352,8 +422,10 @@ def _speech_emotion_report(settings: Settings, audio: Path, report: Path) -> int
     from .tools.speech_emotion_html import write_report
 
     if not settings.emotion_inference:
-        print("avatar-driver analyze: emotion inference is disabled (AVATAR_DRIVER_EMOTION_INFERENCE=false)",
-              file=sys.stderr)
+        print(
+            "avatar-driver analyze: emotion inference is disabled (AVATAR_DRIVER_EMOTION_INFERENCE=false)",
+            file=sys.stderr,
+        )
         return 1
     if not audio.is_file():
         print(f"avatar-driver analyze: no such file: {audio}", file=sys.stderr)
@@ -365,8 +437,13 @@ def _speech_emotion_report(settings: Settings, audio: Path, report: Path) -> int
         print(f"\ranalysed {seconds / 60:.1f} min of audio", end="", file=sys.stderr, flush=True)
 
     try:
-        result = analyze_speech_emotion(audio, ModelStore(settings.models).require("silero_vad"), scorer_for(speech),
-                                        options_for(settings), progress)
+        result = analyze_speech_emotion(
+            audio,
+            ModelStore(settings.models).require("silero_vad"),
+            scorer_for(speech),
+            options_for(settings),
+            progress,
+        )
     except (AudioFileError, ModelError) as e:
         print(f"\navatar-driver analyze: {audio}: {e}", file=sys.stderr)
         return 1

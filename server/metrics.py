@@ -14,37 +14,62 @@ class Metrics:
             "avatar_driver_stage_seconds",
             "Time per pipeline stage: decode, inference, mapping, encode, and frame_to_send "
             "(video frame received -> first avatar_frame computed from it sent), voice, speech_recognition.",
-            ["stage"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
-        self.frames_in = Counter("avatar_driver_frames_in_total", "Media messages received.", ["kind"],
-                                 registry=self.registry)
-        self.frames_out = Counter("avatar_driver_messages_out_total", "Messages queued to clients.", ["type"],
-                                  registry=self.registry)
-        self.dropped = Counter("avatar_driver_frames_dropped_total",
-                               "Messages dropped: stale video frames (latest wins) or frames a slow client missed.",
-                               ["reason"], registry=self.registry)
-        self.client_errors = Counter("avatar_driver_client_errors_total", "Error messages sent to clients.",
-                                     ["code"], registry=self.registry)
-        self.stage_failures = Counter("avatar_driver_stage_failures_total",
-                                      "Inputs a stage failed on and skipped (the session goes on).", ["stage"],
-                                      registry=self.registry)
-        self.session_failures = Counter("avatar_driver_session_failures_total",
-                                        "Sessions closed because one of their tasks failed (logged).", ["task"],
-                                        registry=self.registry)
+            ["stage"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.frames_in = Counter(
+            "avatar_driver_frames_in_total", "Media messages received.", ["kind"], registry=self.registry
+        )
+        self.frames_out = Counter(
+            "avatar_driver_messages_out_total", "Messages queued to clients.", ["type"], registry=self.registry
+        )
+        self.dropped = Counter(
+            "avatar_driver_frames_dropped_total",
+            "Messages dropped: stale video frames (latest wins) or frames a slow client missed.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.client_errors = Counter(
+            "avatar_driver_client_errors_total", "Error messages sent to clients.", ["code"], registry=self.registry
+        )
+        self.stage_failures = Counter(
+            "avatar_driver_stage_failures_total",
+            "Inputs a stage failed on and skipped (the session goes on).",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.session_failures = Counter(
+            "avatar_driver_session_failures_total",
+            "Sessions closed because one of their tasks failed (logged).",
+            ["task"],
+            registry=self.registry,
+        )
         self.sessions = Gauge("avatar_driver_sessions", "Open publisher sessions.", registry=self.registry)
         self.watchers = Gauge("avatar_driver_watchers", "Open watcher connections.", registry=self.registry)
-        self.webrtc_peers = Gauge("avatar_driver_webrtc_peers", "Open WebRTC peer connections.",
-                                  registry=self.registry)
-        self.webrtc_tracks = Gauge("avatar_driver_webrtc_tracks", "Media tracks being received over WebRTC.",
-                                   ["kind"], registry=self.registry)
-        self.vmc_dropped = Counter("avatar_driver_vmc_dropped_total",
-                                   "VMC in: OSC dropped, by why: malformed, unknown_address, bad_value, "
-                                   "too_many_names.", ["reason"], registry=self.registry)
-        self.webrtc_closed = Counter("avatar_driver_webrtc_closed_total",
-                                     "WebRTC peer connections closed, by why: bye, ice_failed, channel_closed, "
-                                     "no_channel, refused, error, shutdown.", ["reason"], registry=self.registry)
-        self.speech_emotion_reports = Counter("avatar_driver_speech_emotion_reports_total",
-                                              "Speech-emotion reports requested, by result: ok, bad_audio, busy.",
-                                              ["result"], registry=self.registry)
+        self.webrtc_peers = Gauge("avatar_driver_webrtc_peers", "Open WebRTC peer connections.", registry=self.registry)
+        self.webrtc_tracks = Gauge(
+            "avatar_driver_webrtc_tracks", "Media tracks being received over WebRTC.", ["kind"], registry=self.registry
+        )
+        self.vmc_dropped = Counter(
+            "avatar_driver_vmc_dropped_total",
+            "VMC in: OSC dropped, by why: malformed, unknown_address, bad_value, too_many_names.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.webrtc_closed = Counter(
+            "avatar_driver_webrtc_closed_total",
+            "WebRTC peer connections closed, by why: bye, ice_failed, channel_closed, "
+            "no_channel, refused, error, shutdown.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.speech_emotion_reports = Counter(
+            "avatar_driver_speech_emotion_reports_total",
+            "Speech-emotion reports requested, by result: ok, bad_audio, busy.",
+            ["result"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -104,7 +104,7 @@ class Services:
     speech_emotion_running: int = 0
 
     @classmethod
-    def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> "Services":
+    def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> Services:
         """Opens the stores and loads the speech model (blocking: call it off the event loop).
         ``shared``: calibration, votes and uploaded rigs of a cluster (else SQLite files and a
         rigs folder in the data folder)."""
@@ -115,17 +115,24 @@ class Services:
         else:
             calibration, votes = CalibrationStore(data / "calibration.sqlite3"), VoteStore(data / "ab_votes.sqlite3")
         rigs = RigStore.from_dir(settings.rigs_dir, data / "rigs", shared.rigs if shared is not None else None)
-        services = cls(settings, rigs,
-                       ModelStore(settings.models, progress=False), calibration, StrategyRegistry(settings.rigs_dir),
-                       votes, SpeechService.from_settings(settings),
-                       RecordingStore(data / "recordings"), metrics,
-                       SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session,
-                                       settings.watch_linger_s),
-                       ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
-                       bus or InProcessBus(),
-                       InferenceWorkerPool(settings.inference_workers, settings.max_image_pixels)
-                       if settings.inference_workers else None,
-                       shared=shared)
+        services = cls(
+            settings,
+            rigs,
+            ModelStore(settings.models, progress=False),
+            calibration,
+            StrategyRegistry(settings.rigs_dir),
+            votes,
+            SpeechService.from_settings(settings),
+            RecordingStore(data / "recordings"),
+            metrics,
+            SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session, settings.watch_linger_s),
+            ToolPool(settings.tool_workers, settings.tool_queue, settings.tool_timeout_s),
+            bus or InProcessBus(),
+            InferenceWorkerPool(settings.inference_workers, settings.max_image_pixels)
+            if settings.inference_workers
+            else None,
+            shared=shared,
+        )
         if settings.role != "edge" or not settings.bus:  # an edge runs no session
             services.speech.load()
         return services
@@ -184,6 +191,7 @@ class Services:
     async def revert_calibration(self, user_id: str, version: int) -> int | None:
         """Makes an earlier version the user's newest again (stored as a new version) and
         applies it to their live sessions; None when there is no such version."""
+
         def revert() -> tuple[int | None, CalibrationTable | None]:
             new_version = self.calibration.revert(user_id, version)
             return new_version, self.calibration.get(user_id, new_version) if new_version is not None else None
@@ -212,10 +220,21 @@ class Services:
 
     def session_info(self, session: Session) -> SessionInfo:
         """What a welcome describes of a session."""
-        return SessionInfo(session.id, session.hello, session.rig.channel_names, session.rig.bone_names,
-                           self.settings.emotion_rate_hz, self.limits(), __version__)
+        return SessionInfo(
+            session.id,
+            session.hello,
+            session.rig.channel_names,
+            session.rig.bone_names,
+            self.settings.emotion_rate_hz,
+            self.limits(),
+            __version__,
+        )
 
     def limits(self) -> dict[str, Any]:
         s = self.settings
-        return {"max_message_bytes": s.max_message_bytes, "max_messages_per_s": s.max_messages_per_s,
-                "max_image_pixels": s.max_image_pixels, "max_rate_hz": s.max_rate_hz}
+        return {
+            "max_message_bytes": s.max_message_bytes,
+            "max_messages_per_s": s.max_messages_per_s,
+            "max_image_pixels": s.max_image_pixels,
+            "max_rate_hz": s.max_rate_hz,
+        }

@@ -46,8 +46,12 @@ class Settings(BaseSettings):
     # Face and voice inference in this many worker processes (`serve --workers N`); 0: on
     # threads inside the server process (the default: on few cores it does not pay, scaling.md).
     # AVATAR_DRIVER_INFERENCE_WORKERS (or its former name AVATAR_DRIVER_FACE_WORKERS).
-    inference_workers: int = Field(0, validation_alias=AliasChoices(
-        "inference_workers", "AVATAR_DRIVER_INFERENCE_WORKERS", "AVATAR_DRIVER_FACE_WORKERS"))
+    inference_workers: int = Field(
+        0,
+        validation_alias=AliasChoices(
+            "inference_workers", "AVATAR_DRIVER_INFERENCE_WORKERS", "AVATAR_DRIVER_FACE_WORKERS"
+        ),
+    )
     # Many machines (docs/scaling.md): the NATS servers (`nats://[user:password@]host:4222`,
     # comma-separated), and this process's role on them: `edge` (client transports), `worker`
     # (sessions), or `all`. Unset: the embedded default, one process, SQLite, no broker.

@@ -37,6 +37,7 @@ def resting_face() -> np.ndarray:
     """A real person's face at rest (eyes open, mouth closed, no smile): one of scikit-image's
     Labeled Faces in the Wild crops, 25 px upscaled to 256 (blurry, still tracked)."""
     import cv2
+
     face = (data.lfw_subset()[63] * 255).astype(np.uint8)
     return np.ascontiguousarray(np.dstack([cv2.resize(face, (256, 256), interpolation=cv2.INTER_CUBIC)] * 3))
 
@@ -48,8 +49,14 @@ def cat() -> np.ndarray:
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
-    return Settings(models=Settings().models, rigs_dir=REPO / "rigs", web_dir=tmp_path / "no-web",
-                    data_dir=tmp_path / "data", sensevoice_dir=tmp_path / "no-sensevoice")
+    return Settings(
+        models=Settings().models,
+        rigs_dir=REPO / "rigs",
+        web_dir=tmp_path / "no-web",
+        data_dir=tmp_path / "data",
+        sensevoice_dir=tmp_path / "no-sensevoice",
+    )
+
 
 # Real third-party avatars (non-commercial licences): read from ../shared, never copied.
 AVATARS = REPO.parent / "shared" / "avatars"
@@ -66,6 +73,7 @@ def avatars() -> Path:
 def tiny_sensevoice(tmp_path_factory) -> Path:
     """A randomly initialised SenseVoiceSmall in the hub's folder layout (tests/sensevoice_tiny.py)."""
     from tests.sensevoice_tiny import build_tiny_sensevoice
+
     return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-random"))
 
 
@@ -73,7 +81,10 @@ def tiny_sensevoice(tmp_path_factory) -> Path:
 def scripted_sensevoice(tmp_path_factory) -> Path:
     """The same, its CTC head biased so that it says "the" and its emotion frame favours HAPPY."""
     from tests.sensevoice_tiny import build_tiny_sensevoice
-    return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0})
+
+    return build_tiny_sensevoice(
+        tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0}
+    )
 
 
 @contextmanager
@@ -115,6 +126,7 @@ def tracked(model_path: Path, rgb: np.ndarray):
     """A photo through the real face model (one frame, image mode)."""
     from server.inference.face import FaceTracker, FaceTrackerOptions
     from server.inference.frame import frame_from_rgb
+
     tracker = FaceTracker(FaceTrackerOptions(model_path))
     try:
         return tracker.process(frame_from_rgb(rgb.tobytes(), rgb.shape[1], rgb.shape[0], 0, 1 << 22))

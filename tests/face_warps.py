@@ -33,20 +33,28 @@ class WarpedFace:
         self.image = cv2.resize(full[0:280, 80:360], (560, 560), interpolation=cv2.INTER_CUBIC)
         h, w = self.image.shape[:2]
         self._y, self._x = np.mgrid[0:h, 0:w].astype(np.float32)
-        options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
-                                               running_mode=vision.RunningMode.IMAGE, num_faces=1)
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.IMAGE,
+            num_faces=1,
+        )
         with vision.FaceLandmarker.create_from_options(options) as landmarker:
             found = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(self.image)))
         self.p = np.array([(q.x * w, q.y * h) for q in found.face_landmarks[0]])
         self.eyes = float(np.linalg.norm(self.p[33] - self.p[263]))
 
     def _bump(self, centre: np.ndarray, sigma: float) -> np.ndarray:
-        return np.exp(-((self._x - centre[0]) ** 2 + (self._y - centre[1]) ** 2) / (2 * sigma ** 2))
+        return np.exp(-((self._x - centre[0]) ** 2 + (self._y - centre[1]) ** 2) / (2 * sigma**2))
 
     def _remap(self, image: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
         """Content at x moves to x + (dx, dy) (inverse map: good for smooth, small fields)."""
-        return cv2.remap(image, (self._x - dx).astype(np.float32), (self._y - dy).astype(np.float32),
-                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return cv2.remap(
+            image,
+            (self._x - dx).astype(np.float32),
+            (self._y - dy).astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
 
     @cached_property
     def mouth_closed(self) -> np.ndarray:
@@ -56,7 +64,9 @@ class WarpedFace:
         p, e = self.p, self.eyes
         half_width = np.linalg.norm(p[61] - p[291]) / 2
         across = _smoothstep(1.3 * half_width, 0.9 * half_width, np.abs(self._x - (p[13, 0] + p[14, 0]) / 2))
-        below = _smoothstep(p[13, 1] - 0.02 * e, p[14, 1], self._y) * _smoothstep(p[17, 1] + 0.35 * e, p[17, 1], self._y)
+        below = _smoothstep(p[13, 1] - 0.02 * e, p[14, 1], self._y) * _smoothstep(
+            p[17, 1] + 0.35 * e, p[17, 1], self._y
+        )
         return self._remap(self.image, np.zeros_like(self._x), -s * (p[14, 1] - p[13, 1]) * below * across)
 
     def puff(self, s: float) -> np.ndarray:
@@ -64,8 +74,9 @@ class WarpedFace:
         p, e = self.p, self.eyes
         mouth = (p[61] + p[291]) / 2
         half_width = np.linalg.norm(p[61] - p[291]) / 2
-        lips_still = _smoothstep(1.0 * half_width, 1.6 * half_width,
-                                 np.hypot(self._x - mouth[0], (self._y - mouth[1]) * 1.5))
+        lips_still = _smoothstep(
+            1.0 * half_width, 1.6 * half_width, np.hypot(self._x - mouth[0], (self._y - mouth[1]) * 1.5)
+        )
         dx = np.zeros_like(self._x)
         for corner, jaw, outward in ((61, 132, -1), (291, 361, 1)):
             dx += outward * s * 0.14 * e * self._bump(0.45 * p[corner] + 0.55 * p[jaw], 0.3 * e)
@@ -94,7 +105,8 @@ class WarpedFace:
             half_width = abs(p[a, 0] - p[b, 0]) / 2
             across = _smoothstep(1.4 * half_width, 1.0 * half_width, np.abs(self._x - (p[a, 0] + p[b, 0]) / 2))
             top = p[upper, 1] - 0.25 * e
-            band = (_smoothstep(top - 0.1 * e, top, self._y)
-                    * _smoothstep(p[lower, 1] + 0.02 * e, p[lower, 1] - 0.01 * e, self._y))
+            band = _smoothstep(top - 0.1 * e, top, self._y) * _smoothstep(
+                p[lower, 1] + 0.02 * e, p[lower, 1] - 0.01 * e, self._y
+            )
             dy += s * 1.1 * (p[lower, 1] - p[upper, 1]) * band * across
         return self._remap(self.image, np.zeros_like(self._x), dy)

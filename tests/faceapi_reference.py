@@ -20,7 +20,11 @@ def forward(w: dict[str, np.ndarray], x_nhwc: np.ndarray) -> np.ndarray:
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     for b in range(4):
         p = f"dense{b}"
-        c0 = conv2d(x, w[f"{p}/conv0/filters"], (2, 2), "same", w[f"{p}/conv0/bias"]) if b == 0 else _sep(x, w, f"{p}/conv0", 2)
+        c0 = (
+            conv2d(x, w[f"{p}/conv0/filters"], (2, 2), "same", w[f"{p}/conv0/bias"])
+            if b == 0
+            else _sep(x, w, f"{p}/conv0", 2)
+        )
         out1 = relu(c0)
         out2 = _sep(out1, w, f"{p}/conv1", 1)
         out3 = _sep(relu(out1 + out2), w, f"{p}/conv2", 1)

@@ -17,8 +17,8 @@ def _same_pads(size: int, k: int, s: int) -> tuple[int, int]:
 def _pad(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], padding: str, value: float = 0.0) -> np.ndarray:
     if padding != "same":
         return x
-    (t, b), (l, r) = _same_pads(x.shape[1], k[0], s[0]), _same_pads(x.shape[2], k[1], s[1])
-    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
+    (top, bottom), (left, right) = _same_pads(x.shape[1], k[0], s[0]), _same_pads(x.shape[2], k[1], s[1])
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
 def _windows(x: np.ndarray, k: tuple[int, int], s: tuple[int, int]) -> np.ndarray:
@@ -26,8 +26,9 @@ def _windows(x: np.ndarray, k: tuple[int, int], s: tuple[int, int]) -> np.ndarra
     n, h, w, c = x.shape
     oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
     st = x.strides
-    return np.lib.stride_tricks.as_strided(x, (n, oh, ow, k[0], k[1], c),
-                                           (st[0], st[1] * s[0], st[2] * s[1], st[1], st[2], st[3]))
+    return np.lib.stride_tricks.as_strided(
+        x, (n, oh, ow, k[0], k[1], c), (st[0], st[1] * s[0], st[2] * s[1], st[1], st[2], st[3])
+    )
 
 
 def conv2d(x, kernel, strides, padding, bias=None):
@@ -53,8 +54,12 @@ def forward(model: KerasModel, x_nhwc: np.ndarray) -> np.ndarray:
         elif layer.kind == "Conv2D":
             y = conv2d(x, w["kernel"], tuple(c["strides"]), c["padding"], w.get("bias") if c["use_bias"] else None)
         elif layer.kind == "SeparableConv2D":
-            y = conv2d(depthwise(x, w["depthwise_kernel"], tuple(c["strides"]), c["padding"]),
-                       w["pointwise_kernel"], (1, 1), "valid")
+            y = conv2d(
+                depthwise(x, w["depthwise_kernel"], tuple(c["strides"]), c["padding"]),
+                w["pointwise_kernel"],
+                (1, 1),
+                "valid",
+            )
         elif layer.kind == "BatchNormalization":
             y = (x - w["moving_mean"]) / np.sqrt(w["moving_variance"] + c["epsilon"]) * w["gamma"] + w["beta"]
         elif layer.kind == "Activation":

@@ -40,11 +40,15 @@ class NatsServer:
         config = config.replace("/data/jetstream", str(folder / "jetstream"))
         self.config = folder / "nats.conf"
         self.config.write_text(config)
-        env = {**os.environ, "AVATAR_NATS_EDGE_PASSWORD": PASSWORDS["edge"],
-               "AVATAR_NATS_WORKER_PASSWORD": PASSWORDS["worker"]}
+        env = {
+            **os.environ,
+            "AVATAR_NATS_EDGE_PASSWORD": PASSWORDS["edge"],
+            "AVATAR_NATS_WORKER_PASSWORD": PASSWORDS["worker"],
+        }
         self.log = (folder / "nats.log").open("wb")
-        self.process = subprocess.Popen([binary(), "-c", str(self.config)], stdout=self.log,
-                                        stderr=subprocess.STDOUT, env=env)
+        self.process = subprocess.Popen(
+            [binary(), "-c", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

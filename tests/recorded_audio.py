@@ -14,12 +14,16 @@ from server.inference.espeak import speak
 
 CALM = dict(words_per_minute=120, pitch=25, volume=40, pitch_range=20)
 EXCITED = dict(words_per_minute=230, pitch=80, volume=180, pitch_range=90)
-CALM_LINES = ("I think we should take a slow walk by the river this evening.",
-              "The weather is mild and the water is very still today.",
-              "Let us sit down and read quietly for a while.")
-EXCITED_LINES = ("Wow, I cannot believe we actually won the whole championship!",
-                 "Quick, everybody get over here right now, look at this!",
-                 "This is the most amazing thing that has ever happened to me!")
+CALM_LINES = (
+    "I think we should take a slow walk by the river this evening.",
+    "The weather is mild and the water is very still today.",
+    "Let us sit down and read quietly for a while.",
+)
+EXCITED_LINES = (
+    "Wow, I cannot believe we actually won the whole championship!",
+    "Quick, everybody get over here right now, look at this!",
+    "This is the most amazing thing that has ever happened to me!",
+)
 FORMATS = {"wav": "pcm_s16le", "flac": "flac", "ogg": "libopus", "mp3": "libmp3lame"}
 
 
@@ -74,9 +78,10 @@ def encode(samples: np.ndarray, container: str = "wav", rate: int = 16000, chann
         pcm = (data * 32767).astype(np.int16) if fmt.name.startswith("s16") else data.astype(np.float32)
         step = 960
         for i in range(0, pcm.shape[1], step):
-            chunk = pcm[:, i:i + step]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk if fmt.is_planar else chunk.T.reshape(1, -1)),
-                                               format=fmt.name, layout=layout)
+            chunk = pcm[:, i : i + step]
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(chunk if fmt.is_planar else chunk.T.reshape(1, -1)), format=fmt.name, layout=layout
+            )
             frame.sample_rate = rate
             for packet in stream.encode(frame):
                 out.mux(packet)

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
-from server.tools.ab_metrics import (added_latency_ms, expressiveness, jitter_percent, lag_ms, mouth_speech,
-                               saturation_share, stream_metrics, switches_per_min)
+from server.tools.ab_metrics import (
+    added_latency_ms,
+    expressiveness,
+    jitter_percent,
+    lag_ms,
+    mouth_speech,
+    saturation_share,
+    stream_metrics,
+    switches_per_min,
+)
 
 RATE = 60.0
 
@@ -73,5 +81,11 @@ def test_all_metrics_together():
     w = np.full((100, 1), 0.5)
     m = stream_metrics(w, ("jawOpen",), RATE, np.zeros((100, 52)), np.zeros(100), [None] * 100)
     assert m.jitter_percent == 0.0 and m.jitter_below_target and m.added_latency_ms is None
-    assert set(m.to_dict()) >= {"jitter_percent", "added_latency_ms", "expressiveness", "mouth_speech",
-                                "saturation_share", "emotion_switches_per_min"}
+    assert set(m.to_dict()) >= {
+        "jitter_percent",
+        "added_latency_ms",
+        "expressiveness",
+        "mouth_speech",
+        "saturation_share",
+        "emotion_switches_per_min",
+    }

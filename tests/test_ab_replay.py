@@ -57,10 +57,19 @@ def test_the_report_renders_with_traces_metrics_and_votes(recording, rig):
     registry = StrategyRegistry(REPO / "rigs")
     a = replay(recording, Variant.parse("direct"), rig, registry)
     b = replay(recording, Variant.parse("emotion_preset"), rig, registry)
-    votes = {"pairs": [{"strategies": ["direct", "emotion_preset"], "n": 10, "wins": {"direct": 7, "emotion_preset": 3},
-                        "win_rate": {"direct": 0.7, "emotion_preset": 0.3},
-                        "ci95": {"direct": [0.4, 0.89], "emotion_preset": [0.11, 0.6]}, "p_value": 0.34,
-                        "significant": False}]}
+    votes = {
+        "pairs": [
+            {
+                "strategies": ["direct", "emotion_preset"],
+                "n": 10,
+                "wins": {"direct": 7, "emotion_preset": 3},
+                "win_rate": {"direct": 0.7, "emotion_preset": 0.3},
+                "ci95": {"direct": [0.4, 0.89], "emotion_preset": [0.11, 0.6]},
+                "p_value": 0.34,
+                "significant": False,
+            }
+        ]
+    }
     data = report_data("smile.cborseq", a, b, votes)
     page = render_html(data, a, b)
     assert page.count("<polyline") >= 2 and "jitter" in page and "p = 0.34" in page
@@ -83,10 +92,21 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
     import cbor2
 
     from tests.test_transports_websocket import jpeg, msg, recv
+
     image = jpeg(astronaut)
     with client.websocket_connect("/v1/stream") as ws:
-        ws.send_bytes(cbor2.dumps({"type": "hello", "payload": {
-            "consent": {"camera": True, "microphone": False, "record": True}, "rig": "arkit52", "rate_hz": 30}}))
+        ws.send_bytes(
+            cbor2.dumps(
+                {
+                    "type": "hello",
+                    "payload": {
+                        "consent": {"camera": True, "microphone": False, "record": True},
+                        "rig": "arkit52",
+                        "rate_hz": 30,
+                    },
+                }
+            )
+        )
         sid = recv(ws)["payload"]["session_id"]
         for i in range(40):
             ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1000 + 33 * i}))
@@ -114,14 +134,18 @@ def client(settings):
     from fastapi.testclient import TestClient
 
     from server.app import create_app
+
     with TestClient(create_app(settings)) as c:
         yield c
 
 
-def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, astronaut, settings, monkeypatch, capsys):
+def test_record_a_video_then_replay_and_report_from_the_command_line(
+    tmp_path, astronaut, settings, monkeypatch, capsys
+):
     import cv2
 
     from server import cli
+
     monkeypatch.setenv("AVATAR_DRIVER_DATA_DIR", str(settings.data_dir))
     video = tmp_path / "clip.mp4"
     h, w = astronaut.shape[:2]
@@ -134,12 +158,42 @@ def test_record_a_video_then_replay_and_report_from_the_command_line(tmp_path, a
     assert cli.main(["record", str(video), "--out", str(rec)]) == 0
     runs = []
     for k in range(2):
-        assert cli.main(["ab", "replay", str(rec), "--a", "direct", "--b", "hybrid:accent=0.5",
-                         "--out", str(tmp_path / f"run{k}")]) == 0
-        runs.append((tmp_path / f"run{k}" / "a.cborseq").read_bytes() + (tmp_path / f"run{k}" / "b.cborseq").read_bytes())
+        assert (
+            cli.main(
+                [
+                    "ab",
+                    "replay",
+                    str(rec),
+                    "--a",
+                    "direct",
+                    "--b",
+                    "hybrid:accent=0.5",
+                    "--out",
+                    str(tmp_path / f"run{k}"),
+                ]
+            )
+            == 0
+        )
+        runs.append(
+            (tmp_path / f"run{k}" / "a.cborseq").read_bytes() + (tmp_path / f"run{k}" / "b.cborseq").read_bytes()
+        )
     assert runs[0] == runs[1] and len(runs[0]) > 10_000
-    assert cli.main(["ab", "report", str(rec), "--a", "direct", "--b", "emotion_preset",
-                     "--out", str(tmp_path / "new" / "dir" / "r.html")]) == 0  # a folder that did not exist
+    assert (
+        cli.main(
+            [
+                "ab",
+                "report",
+                str(rec),
+                "--a",
+                "direct",
+                "--b",
+                "emotion_preset",
+                "--out",
+                str(tmp_path / "new" / "dir" / "r.html"),
+            ]
+        )
+        == 0
+    )  # a folder that did not exist
     out = tmp_path / "new" / "dir"
     assert "<svg" in (out / "r.html").read_text() and (out / "r.json").is_file()
     assert cli.main(["ab", "replay", str(rec), "--a", "nope", "--b", "direct"]) == 1

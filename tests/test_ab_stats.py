@@ -21,8 +21,9 @@ def test_exact_binomial_test_known_values():
 
 
 def test_results_per_pair_regardless_of_side():
-    votes = [{"strategy_a": "direct", "strategy_b": "hybrid", "chosen": "B", "rating": 4}] * 9 + \
-            [{"strategy_a": "hybrid", "strategy_b": "direct", "chosen": "B", "rating": 2}]  # sides swapped: direct won
+    votes = [{"strategy_a": "direct", "strategy_b": "hybrid", "chosen": "B", "rating": 4}] * 9 + [
+        {"strategy_a": "hybrid", "strategy_b": "direct", "chosen": "B", "rating": 2}
+    ]  # sides swapped: direct won
     r = results(votes)
     (pair,) = r["pairs"]
     assert pair["strategies"] == ["direct", "hybrid"] and pair["n"] == 10

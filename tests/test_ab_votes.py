@@ -1,18 +1,32 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from server.stores.votes import VoteError, parse_vote
 from server.app import create_app
+from server.stores.votes import VoteError, parse_vote
 
-VOTE = {"trial_id": "t1", "strategy_a": "direct", "strategy_b": "hybrid", "chosen": "A", "rating": 5,
-        "comment": "more alive", "blind": True}
+VOTE = {
+    "trial_id": "t1",
+    "strategy_a": "direct",
+    "strategy_b": "hybrid",
+    "chosen": "A",
+    "rating": 5,
+    "comment": "more alive",
+    "blind": True,
+}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"trial_id": ""}, "trial_id"), ({"strategy_a": "magic"}, "strategy_a"), ({"chosen": "left"}, "chosen"),
-    ({"rating": 6}, "rating"), ({"rating": True}, "rating"), ({"comment": "x" * 1001}, "comment"),
-    ({"blind": "yes"}, "blind"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"trial_id": ""}, "trial_id"),
+        ({"strategy_a": "magic"}, "strategy_a"),
+        ({"chosen": "left"}, "chosen"),
+        ({"rating": 6}, "rating"),
+        ({"rating": True}, "rating"),
+        ({"comment": "x" * 1001}, "comment"),
+        ({"blind": "yes"}, "blind"),
+    ],
+)
 def test_bad_votes_are_refused(change, message):
     with pytest.raises(VoteError, match=message):
         parse_vote({**VOTE, **change})

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import cbor2
-import numpy as np
 import cv2
+import numpy as np
 import pytest
 
 from server.tools.analyze import AnalyzeError, AnalyzeOptions, analyze_messages
@@ -14,8 +14,9 @@ from tests.test_face_tracker import rotated_video
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "server.cli", "analyze", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "analyze", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_image_gives_one_emotion_update_and_one_frame(tmp_path, astronaut):
@@ -70,6 +71,7 @@ def test_video_at_a_chosen_rate_as_cbor(tmp_path, astronaut):
 
 def _cbor_sequence(data):
     import io
+
     f = io.BytesIO(data)
     while f.tell() < len(data):
         yield cbor2.load(f)
@@ -92,6 +94,7 @@ def test_errors_are_clear(tmp_path, settings):
 def test_a_wav_alone_gives_a_speaking_mouth(tmp_path):
     from server.inference.espeak import speak
     from tests.test_animate import wav_bytes
+
     text = "Please bring me the yellow book from the shelf."
     spoken = speak(text)
     wav = tmp_path / "line.wav"
@@ -109,6 +112,7 @@ def test_a_wav_alone_gives_a_speaking_mouth(tmp_path):
 def test_video_with_audio(tmp_path, astronaut):
     from server.inference.espeak import speak
     from tests.test_animate import wav_bytes
+
     video = tmp_path / "still.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
     for _ in range(20):

@@ -30,8 +30,9 @@ def test_a_spoken_line_becomes_a_timeline(settings):
         r = c.post("/v1/animate", params={"transcript": text, "rate_hz": 30}, content=data)
         assert r.status_code == 200, r.text
         t = r.json()
-        cb = cbor2.loads(c.post("/v1/animate", params={"transcript": text, "rate_hz": 30, "format": "cbor"},
-                                content=data).content)
+        cb = cbor2.loads(
+            c.post("/v1/animate", params={"transcript": text, "rate_hz": 30, "format": "cbor"}, content=data).content
+        )
         led = c.post("/v1/animate", params={"transcript": text, "rate_hz": 100, "lead_ms": 40}, content=data).json()
         plain = c.post("/v1/animate", params={"transcript": text, "rate_hz": 100}, content=data).json()
         too_far = c.post("/v1/animate", params={"transcript": text, "lead_ms": 500}, content=data)

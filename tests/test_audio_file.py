@@ -22,7 +22,7 @@ def fed(data: bytes, chunk: int = 4096) -> ByteStream:
 
     def feed():
         for i in range(0, len(data), chunk):
-            if not stream.write_chunk(data[i:i + chunk]):
+            if not stream.write_chunk(data[i : i + chunk]):
                 return
         stream.finish()
 
@@ -43,10 +43,10 @@ def test_every_format_decodes_to_the_same_speech(speech, container, channels, tm
         decoded = np.concatenate(blocks)
         # Codecs add a little padding (MP3 a frame, Opus its pre-skip) but never lose speech.
         assert len(speech) <= len(decoded) <= len(speech) + 0.06 * 16000
-        rms = lambda a: float(np.sqrt(np.mean(a ** 2)))  # noqa: E731
+        rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
         assert rms(decoded) == pytest.approx(rms(speech), rel=0.1)  # stereo averaged, not summed
         if container in ("wav", "flac"):  # lossless: the samples themselves, after two resamplings
-            corr = np.corrcoef(decoded[:len(speech)], speech)[0, 1]
+            corr = np.corrcoef(decoded[: len(speech)], speech)[0, 1]
             assert corr > 0.99
 
 
@@ -73,11 +73,11 @@ def test_damage_costs_only_the_damaged_audio(speech):
     """A recording cut short decodes up to the cut; scrambled bytes in the middle of an MP3
     cost a packet or two, counted, never the file."""
     data = encode(speech, "flac")
-    cut = sum(map(len, decode_blocks(io.BytesIO(data[:len(data) // 2]))))
+    cut = sum(map(len, decode_blocks(io.BytesIO(data[: len(data) // 2]))))
     assert 0.4 * len(speech) < cut < 0.6 * len(speech)
     mp3 = bytearray(encode(speech, "mp3"))
     middle = len(mp3) // 2
-    mp3[middle:middle + 3000] = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    mp3[middle : middle + 3000] = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
     stats = DecodeStats()
     decoded = sum(map(len, decode_blocks(fed(bytes(mp3)), stats=stats)))
     assert decoded > 0.9 * len(speech) and stats.damaged_packets >= 1

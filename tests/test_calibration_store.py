@@ -54,8 +54,10 @@ def test_a_schema_1_database_is_migrated_to_per_user_versions(tmp_path):
                                   saved_ms INTEGER NOT NULL, data TEXT NOT NULL);
         CREATE INDEX calibration_user ON calibration (user_id, version);""")
     for user, closed in (("u", 0.8), ("other", 0.7), ("u", 0.9)):
-        db.execute("INSERT INTO calibration (user_id, saved_ms, data) VALUES (?, 0, ?)",
-                   (user, json.dumps(table(user_id=user, blink_closed=(closed, closed)).to_dict())))
+        db.execute(
+            "INSERT INTO calibration (user_id, saved_ms, data) VALUES (?, 0, ?)",
+            (user, json.dumps(table(user_id=user, blink_closed=(closed, closed)).to_dict())),
+        )
     db.commit()
     db.close()
     store = CalibrationStore(path)

@@ -10,10 +10,17 @@ from calibration.table import CalibrationError, CalibrationTable
 def table(**kw):
     neutral = np.full(52, 0.2)
     rng = np.full(52, 0.7)
-    return CalibrationTable(user_id="u", channels=ChannelCurves(neutral=neutral, range=rng),
-                            head_neutral_deg=(0.0, 10.0, -2.0), gaze_offset_deg=(3.0, 0.0), gaze_range_deg=(12.5, 25.0),
-                            blink_open=(0.3, 0.3), blink_closed=(0.8, 0.8), emotion_baseline=(0.25, 0.02, 0.6, 0.05,
-                                                                                            0.02, 0.03, 0.03), **kw)
+    return CalibrationTable(
+        user_id="u",
+        channels=ChannelCurves(neutral=neutral, range=rng),
+        head_neutral_deg=(0.0, 10.0, -2.0),
+        gaze_offset_deg=(3.0, 0.0),
+        gaze_range_deg=(12.5, 25.0),
+        blink_open=(0.3, 0.3),
+        blink_closed=(0.8, 0.8),
+        emotion_baseline=(0.25, 0.02, 0.6, 0.05, 0.02, 0.03, 0.03),
+        **kw,
+    )
 
 
 def test_fields_are_keyword_only_and_the_identity_is_recognised():
@@ -30,22 +37,25 @@ def test_json_round_trip():
     assert back.emotion_baseline == pytest.approx(t.emotion_baseline)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.update(schema_version=99), "schema_version"),
-    (lambda d: d["channels"]["jawOpen"].update(neutral=float("nan")), "finite"),
-    (lambda d: d["channels"]["jawOpen"].update(range=0.1, neutral=0.5), "above neutral"),
-    (lambda d: d["channels"]["jawOpen"].update(neutral=1.5), "outside"),
-    (lambda d: d["channels"].update(notAChannel={}), "unknown channels"),
-    (lambda d: d["channels"]["jawOpen"].update(curve="cubic"), "curve"),
-    (lambda d: d["blink"]["left"].update(open=0.9), "closed"),
-    (lambda d: d.update(user_id=""), "user_id"),
-    (lambda d: d.update(channels=[1, 2]), "channels"),
-    (lambda d: d.update(steps=["neutral"] * 100_000), "at most 32"),
-    (lambda d: d.update(steps=["neutral", "neutral"]), "each step once"),
-    (lambda d: d.update(steps=["x" * 33]), "list of step names"),
-    (lambda d: d["channels"]["jawOpen"].update(gain=10**400), "outside"),
-    (lambda d: d.update(created_ms=-(10**400)), "outside"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(schema_version=99), "schema_version"),
+        (lambda d: d["channels"]["jawOpen"].update(neutral=float("nan")), "finite"),
+        (lambda d: d["channels"]["jawOpen"].update(range=0.1, neutral=0.5), "above neutral"),
+        (lambda d: d["channels"]["jawOpen"].update(neutral=1.5), "outside"),
+        (lambda d: d["channels"].update(notAChannel={}), "unknown channels"),
+        (lambda d: d["channels"]["jawOpen"].update(curve="cubic"), "curve"),
+        (lambda d: d["blink"]["left"].update(open=0.9), "closed"),
+        (lambda d: d.update(user_id=""), "user_id"),
+        (lambda d: d.update(channels=[1, 2]), "channels"),
+        (lambda d: d.update(steps=["neutral"] * 100_000), "at most 32"),
+        (lambda d: d.update(steps=["neutral", "neutral"]), "each step once"),
+        (lambda d: d.update(steps=["x" * 33]), "list of step names"),
+        (lambda d: d["channels"]["jawOpen"].update(gain=10**400), "outside"),
+        (lambda d: d.update(created_ms=-(10**400)), "outside"),
+    ],
+)
 def test_bad_tables_are_rejected(mutate, message):
     d = table().to_dict()
     mutate(d)

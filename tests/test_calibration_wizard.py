@@ -27,8 +27,9 @@ def sample(step: str, t: int, noise=0.01, head_jitter=0.5, present=True, gaze=(0
         return FaceFeatures.absent(t)
     yaw, pitch = LOOKS.get(step, gaze)
     eye = EyeGaze(2.0 + yaw, 1.0 + pitch)
-    return FaceFeatures.from_blendshapes(b, t, head=HeadPose(*(RNG.normal(0, head_jitter, 3) + (0, 8, 0))),
-                                         left_eye=eye, right_eye=eye)
+    return FaceFeatures.from_blendshapes(
+        b, t, head=HeadPose(*(RNG.normal(0, head_jitter, 3) + (0, 8, 0))), left_eye=eye, right_eye=eye
+    )
 
 
 def recordings():
@@ -62,11 +63,14 @@ def test_steps_are_rejected_for_no_face_motion_or_no_expression():
     assert check_step(look_up, [sample("look_up", i) for i in range(30)], neutral) is None
 
 
-@pytest.mark.parametrize("wrong, reason", [
-    ({"eyeBlinkLeft": 0.7, "eyeBlinkRight": 0.6}, "eyes look closed"),  # the bad neutral: 56-77 % closed
-    ({"jawOpen": 0.5}, "mouth is open"),
-    ({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9}, "you are smiling"),
-])
+@pytest.mark.parametrize(
+    "wrong, reason",
+    [
+        ({"eyeBlinkLeft": 0.7, "eyeBlinkRight": 0.6}, "eyes look closed"),  # the bad neutral: 56-77 % closed
+        ({"jawOpen": 0.5}, "mouth is open"),
+        ({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9}, "you are smiling"),
+    ],
+)
 def test_a_neutral_face_that_is_not_at_rest_is_refused(wrong, reason):
     neutral = STEPS[0]
     assert reason in check_step(neutral, [sample("neutral", i, set_to=wrong) for i in range(30)], None)

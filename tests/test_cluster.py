@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import cbor2
 import cv2
@@ -46,11 +47,28 @@ def start_nodes(nats, roles: list[str], tmp_path, settings: dict[str, str] | Non
     nodes = []
     for i, role in enumerate(roles):
         port = free_port()
-        env = {**os.environ, "AVATAR_DRIVER_PORT": str(port), "AVATAR_DRIVER_DATA_DIR": str(tmp_path / f"{role}{i}"),
-               "AVATAR_DRIVER_WEB_DIR": str(tmp_path / "no-web"), "AVATAR_DRIVER_LOG_LEVEL": "warning",
-               "AVATAR_DRIVER_SENSEVOICE_DIR": str(tmp_path / "no-sensevoice"), **(settings or {})}
-        process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--bus", nats.url(role if role != "all"
-                                    else "worker"), "--role", role], env=env)
+        env = {
+            **os.environ,
+            "AVATAR_DRIVER_PORT": str(port),
+            "AVATAR_DRIVER_DATA_DIR": str(tmp_path / f"{role}{i}"),
+            "AVATAR_DRIVER_WEB_DIR": str(tmp_path / "no-web"),
+            "AVATAR_DRIVER_LOG_LEVEL": "warning",
+            "AVATAR_DRIVER_SENSEVOICE_DIR": str(tmp_path / "no-sensevoice"),
+            **(settings or {}),
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--bus",
+                nats.url(role if role != "all" else "worker"),
+                "--role",
+                role,
+            ],
+            env=env,
+        )
         nodes.append(Node(role, port, process))
     deadline = time.monotonic() + 60
     for node in nodes:
@@ -87,6 +105,7 @@ def cluster(nats, tmp_path_factory):
 @pytest.fixture(scope="module")
 def face_jpeg() -> bytes:
     from skimage import data
+
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     return jpeg.tobytes()
 
@@ -98,8 +117,9 @@ class Received:
 
 
 def hello(**extra) -> bytes:
-    return cbor2.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed",
-                                                      "rate_hz": RATE_HZ, **extra}})
+    return cbor2.dumps(
+        {"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": RATE_HZ, **extra}}
+    )
 
 
 async def read(ws, into: Received) -> None:
@@ -117,8 +137,9 @@ async def read(ws, into: Received) -> None:
 async def publish(ws, jpeg: bytes, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await ws.send(cbor2.dumps({"type": "video_frame", "payload": {"image": jpeg,
-                                                                          "capture_ms": time.time() * 1000}}))
+            await ws.send(
+                cbor2.dumps({"type": "video_frame", "payload": {"image": jpeg, "capture_ms": time.time() * 1000}})
+            )
         except websockets.ConnectionClosed:
             return
         await asyncio.sleep(1 / FPS)
@@ -260,6 +281,7 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
     (no edge, so no announcement) still applies to the user's live session."""
     from server.cluster.calibration_kv import JetStreamCalibrationStore
     from server.cluster.link import BusOptions, SyncLink
+
     edge_b = cluster[1]
     user = f"watched-user-{time.monotonic_ns()}"
 
@@ -293,8 +315,9 @@ def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
             sending = asyncio.create_task(publish(pub, face_jpeg, stop))
             await frames_after(received, time.monotonic(), 10)
             # a watcher that never reads: its socket fills, the edge drops its stale frames
-            async with websockets.connect(ws_url(edge_b, f"/v1/sessions/{session_id}/watch?format=named&encoding=json"),
-                                          max_queue=1) as _stalled:
+            async with websockets.connect(
+                ws_url(edge_b, f"/v1/sessions/{session_id}/watch?format=named&encoding=json"), max_queue=1
+            ) as _stalled:
                 t0 = time.monotonic()
                 await asyncio.sleep(4.0)
                 during = [f for f in received.frames if f[0] > t0]
@@ -332,8 +355,9 @@ def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(
 
     async def scenario():
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_a.port}", timeout=60) as http:
-            response = await http.post("/v1/rigs", params={"id": rig_id, "filename": "default.glb",
-                                                           "user_id": "uploader"}, content=avatar)
+            response = await http.post(
+                "/v1/rigs", params={"id": rig_id, "filename": "default.glb", "user_id": "uploader"}, content=avatar
+            )
             assert response.status_code == 201, response.text
         received = Received()
         async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
@@ -381,8 +405,9 @@ def holder(workers: list[Node]) -> Node:
 
 
 @pytest.mark.parametrize("how", ["killed", "stopped"])
-def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequence_goes_on(how, cluster, face_jpeg,
-                                                                                          nats, tmp_path):
+def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequence_goes_on(
+    how, cluster, face_jpeg, nats, tmp_path
+):
     """kill -9, or a graceful stop (a rolling restart): either way every session it held is
     taken over by another worker, where it stood."""
     edge_a = cluster[0]
@@ -426,7 +451,7 @@ def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequenc
     for session_id, received in results:
         before = [f for f in received.frames if f[0] <= lost_at]
         after = [f for f in received.frames if f[0] > lost_at]
-        gap = max(b[0] - a[0] for a, b in zip([before[-1]] + after, after))
+        gap = max(b[0] - a[0] for a, b in pairwise([before[-1], *after]))
         welcomes = [m for m in received.control if m["type"] == "welcome"]
         if welcomes:  # this one was on the lost worker: a new welcome, then the stream again
             taken_over += 1
@@ -462,15 +487,17 @@ def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(clust
         async with websockets.connect(ws_url(edge_b), max_size=None) as wrong:
             refused = Received()
             wrong_reader = asyncio.create_task(read(wrong, refused))
-            await wrong.send(cbor2.dumps({"type": "resume", "payload": {"session_id": session_id,
-                                                                        "resume_token": "x" * 32}}))
+            await wrong.send(
+                cbor2.dumps({"type": "resume", "payload": {"session_id": session_id, "resume_token": "x" * 32}})
+            )
             error = await first(refused, "error")
             wrong_reader.cancel()
 
         again, stop2 = Received(), asyncio.Event()
         async with websockets.connect(ws_url(edge_b), max_size=None) as pub2:
-            await pub2.send(cbor2.dumps({"type": "resume", "payload": {"session_id": session_id,
-                                                                       "resume_token": token}}))
+            await pub2.send(
+                cbor2.dumps({"type": "resume", "payload": {"session_id": session_id, "resume_token": token}})
+            )
             reader2 = asyncio.create_task(read(pub2, again))
             resumed = (await first(again, "welcome"))["payload"]
             sending2 = asyncio.create_task(publish(pub2, face_jpeg, stop2))
@@ -489,5 +516,5 @@ def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(clust
     assert resumed["session_id"] == session_id and resumed["resumed"] is True
     assert resumed["calibration_user_id"] is None and resumed["resume_token"]
     assert resumed_frames[0][1] > last_before  # the same session, its sequence going on
-    gaps = [b[0] - a[0] for a, b in zip(watched, watched[1:]) if b[0] > killed_at]
+    gaps = [b[0] - a[0] for a, b in pairwise(watched) if b[0] > killed_at]
     assert gaps and max(gaps) < 0.5, "the watcher on the other edge saw no gap"

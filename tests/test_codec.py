@@ -19,15 +19,18 @@ def test_json_never_emits_nan():
     assert json.loads(encode(Envelope("error", {"x": float("nan")}), "json"))["payload"]["x"] is None
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\xff\xff\xff", "not valid CBOR"),
-    (cbor2.dumps([1, 2]), "must be a map"),
-    (cbor2.dumps({"payload": {}}), "no string 'type'"),
-    (cbor2.dumps({"type": "hello", "payload": [1]}), "'payload' must be a map"),
-    (cbor2.dumps({"type": "hello", "sequence": "7"}), "'sequence' must be an integer"),
-    ("{not json", "not valid JSON"),
-    (b"", "not valid CBOR"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\xff\xff\xff", "not valid CBOR"),
+        (cbor2.dumps([1, 2]), "must be a map"),
+        (cbor2.dumps({"payload": {}}), "no string 'type'"),
+        (cbor2.dumps({"type": "hello", "payload": [1]}), "'payload' must be a map"),
+        (cbor2.dumps({"type": "hello", "sequence": "7"}), "'sequence' must be an integer"),
+        ("{not json", "not valid JSON"),
+        (b"", "not valid CBOR"),
+    ],
+)
 def test_malformed_messages_raise_bad_message(data, message):
     with pytest.raises(ProtocolError, match=message) as e:
         decode(data)
@@ -64,9 +67,11 @@ def test_structures_that_contain_themselves_or_nest_too_deep_are_refused():
     deep overflowed the parser: both used to drop the socket with a traceback."""
     loop: list = []
     loop.append(loop)
-    for data in (cbor2.dumps({"type": "hello", "payload": {"x": loop}}, value_sharing=True),
-                 "[" * 100_000 + "]" * 100_000,
-                 cbor2.dumps({"type": "hello", "payload": {"a": [[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}})):
+    for data in (
+        cbor2.dumps({"type": "hello", "payload": {"x": loop}}, value_sharing=True),
+        "[" * 100_000 + "]" * 100_000,
+        cbor2.dumps({"type": "hello", "payload": {"a": [[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}}),
+    ):
         with pytest.raises(ProtocolError) as e:
             decode(data)
         assert e.value.code == "bad_message"

@@ -27,13 +27,15 @@ def test_weights_dequantise_to_the_manifest_shapes(sources):
 
 def test_the_converted_graph_matches_the_reference(sources, tmp_path, astronaut):
     import cv2
+
     onnx_path = convert(*sources, tmp_path / "faceapi.onnx")
     face = cv2.resize(astronaut[30:230, 150:350], (SIZE, SIZE)).astype(np.float32)
     noise = np.random.default_rng(1).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
     x = (np.concatenate([noise, face[None]]) - np.array(MEAN_RGB, np.float32)) / 255.0
     reference = forward(load_tfjs_weights(*sources), x)
     out = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
-        None, {"input": x.transpose(0, 3, 1, 2).astype(np.float32)})[0]
+        None, {"input": x.transpose(0, 3, 1, 2).astype(np.float32)}
+    )[0]
     assert np.abs(out - reference).max() < TOLERANCE
 
 

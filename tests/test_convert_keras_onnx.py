@@ -29,6 +29,7 @@ def test_the_converted_graph_matches_the_reference_on_noise_and_faces(keras_path
     noise = rng.uniform(-1, 1, (4, 64, 64, 1))
     face = data.astronaut()[30:230, 150:350].mean(axis=2)  # her face, grey
     import cv2
+
     crop = cv2.resize(face.astype(np.float32), (64, 64))[None, :, :, None] / 127.5 - 1.0
     x = np.concatenate([noise, crop]).astype(np.float32)
     reference = forward(model, x)
@@ -47,13 +48,21 @@ def test_the_store_builds_the_onnx_from_the_verified_weights(tmp_path, keras_pat
 
 
 def test_unsupported_models_are_refused(tmp_path):
-    import h5py
     import json
+
+    import h5py
+
     bad = tmp_path / "lstm.hdf5"
     with h5py.File(bad, "w") as f:
-        f.attrs["model_config"] = json.dumps({"class_name": "Model", "config": {
-            "layers": [{"class_name": "LSTM", "name": "lstm_1", "config": {}, "inbound_nodes": []}],
-            "output_layers": [["lstm_1", 0, 0]]}})
+        f.attrs["model_config"] = json.dumps(
+            {
+                "class_name": "Model",
+                "config": {
+                    "layers": [{"class_name": "LSTM", "name": "lstm_1", "config": {}, "inbound_nodes": []}],
+                    "output_layers": [["lstm_1", 0, 0]],
+                },
+            }
+        )
         f.create_group("model_weights")
     with pytest.raises(KerasModelError, match="LSTM is not supported"):
         KerasModel.load(bad)

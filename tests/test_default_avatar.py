@@ -17,8 +17,14 @@ def test_every_channel_is_there_and_does_something(rig):
     assert r["arkit"]["working"] == 52 and r["visemes"]["working"] == 15
     assert r["zero_delta_targets"] == [] and r["unmapped_targets"] == []
     assert {c.name for c in rig.channels} == set(ARKIT_BLENDSHAPES) | {f"viseme_{v}" for v in VISEMES}
-    assert {"head": "Head", "neck": "Neck", "left_eye": "LeftEye", "right_eye": "RightEye", "spine": "Spine",
-            "chest": "Chest"}.items() <= rig.bones.items()
+    assert {
+        "head": "Head",
+        "neck": "Neck",
+        "left_eye": "LeftEye",
+        "right_eye": "RightEye",
+        "spine": "Spine",
+        "chest": "Chest",
+    }.items() <= rig.bones.items()
 
 
 def test_channels_move_the_part_their_name_says():

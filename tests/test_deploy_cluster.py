@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 import nats as nats_client
-from nats.errors import Error as NatsError
 import pytest
 import yaml
+from nats.errors import Error as NatsError
 
 from tests.conftest import REPO
 
@@ -56,8 +56,11 @@ def test_an_edge_cannot_read_what_clients_send_nor_take_claims(nats):
 
 
 def test_a_worker_cannot_pose_as_a_client_or_an_edge(nats):
-    errors = permission_errors(nats.url("worker"), ["avatar.conn.someone.out"],
-                               ["avatar.conn.someone.in", "avatar.claim", "avatar.alive.edge.e1"])
+    errors = permission_errors(
+        nats.url("worker"),
+        ["avatar.conn.someone.out"],
+        ["avatar.conn.someone.in", "avatar.claim", "avatar.alive.edge.e1"],
+    )
     assert len(errors) == 4 and all("permissions violation" in e.lower() for e in errors)
 
 

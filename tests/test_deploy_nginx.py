@@ -38,23 +38,47 @@ def nginx(tmp_path, settings_behind_tls, live_server):
     if shutil.which("nginx") is None:
         pytest.fail("nginx is not installed (Debian package nginx-light; .ci/run installs it)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     site = (REPO / "deploy/nginx/avatar-driver.conf").read_text()
-    for old, new in (("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"), ("avatar.example.com;", "localhost;"),
-                     ("/etc/ssl/certs/avatar.example.com.pem", str(cert)),
-                     ("/etc/ssl/private/avatar.example.com.key", str(key)),
-                     ("/var/log/nginx/avatar-driver.log", str(tmp_path / "access.log")),
-                     ("http://127.0.0.1:8000", f"http://127.0.0.1:{live_server}")):
+    for old, new in (
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
+        ("avatar.example.com;", "localhost;"),
+        ("/etc/ssl/certs/avatar.example.com.pem", str(cert)),
+        ("/etc/ssl/private/avatar.example.com.key", str(key)),
+        ("/var/log/nginx/avatar-driver.log", str(tmp_path / "access.log")),
+        ("http://127.0.0.1:8000", f"http://127.0.0.1:{live_server}"),
+    ):
         assert old in site, f"the example no longer has {old!r}"
         site = site.replace(old, new)
-    temp = "".join(f"{kind}_temp_path {tmp_path / kind};\n" for kind in
-                   ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(
+        f"{kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (tmp_path / "nginx.conf").write_text(
         f"user root;\nworker_processes 1;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
-        f"events {{}}\nhttp {{\n{temp}\n{site}\n}}\n")
+        f"events {{}}\nhttp {{\n{temp}\n{site}\n}}\n"
+    )
     proc = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -84,12 +108,14 @@ def test_the_tls_example_carries_rest_sessions_and_watchers(nginx):
         async with websockets.connect(f"{wss}/v1/stream", ssl=ctx) as ws:
             await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, "rate_hz": 30, "token": TOKEN}}))
             sid = cbor2.loads(await ws.recv())["payload"]["session_id"]
-            async with websockets.connect(f"{wss}/v1/sessions/{sid}/watch?format=packed&token={TOKEN}",
-                                          ssl=ctx) as watcher:
+            async with websockets.connect(
+                f"{wss}/v1/sessions/{sid}/watch?format=packed&token={TOKEN}", ssl=ctx
+            ) as watcher:
                 assert cbor2.loads(await watcher.recv())["payload"]["watching"] is True
                 frames = 0
                 while frames < 10:
                     frames += cbor2.loads(await watcher.recv()).get(0) == 1
+
     asyncio.run(scenario())
     time.sleep(0.2)  # nginx writes its log line when the connection closes
     logged = log.read_text()

@@ -24,8 +24,9 @@ def test_confidence_weighted_average_of_class_scores():
 
 
 def test_low_confidence_modalities_are_ignored():
-    f = fuse_emotion((EmotionEvidence("au_prototypes", 0.95, onehot("angry")),
-                      EmotionEvidence("sensevoice", 0.1, onehot("happy"))))
+    f = fuse_emotion(
+        (EmotionEvidence("au_prototypes", 0.95, onehot("angry")), EmotionEvidence("sensevoice", 0.1, onehot("happy")))
+    )
     assert np.allclose(f.scores, onehot("angry")) and f.sources == ("au_prototypes",)
     assert not fuse_emotion((EmotionEvidence("sensevoice", 0.2, onehot("happy")),)).present
 
@@ -49,6 +50,7 @@ def test_prosody_alone_gives_arousal_and_no_made_up_valence():
 def test_a_strongly_moving_face_raises_arousal():
     from avatar_mapping.emotion_prototypes import expression_arousal
     from avatar_mapping.vocabulary import AU_INDEX
+
     still = np.zeros(len(AU_INDEX))
     startled = still.copy()
     for au in ("AU01", "AU02", "AU05", "AU26"):

@@ -25,8 +25,9 @@ def test_an_absent_face_without_a_voice_reports_nothing_known():
 
 def test_a_face_reports_its_fused_emotion_and_gaze_as_tangents():
     happy = np.eye(len(EMOTIONS))[EMOTIONS.index("happy")] * 0.9 + 0.1 / len(EMOTIONS)
-    face = FaceFeatures.from_blendshapes(np.zeros(52), 100, emotion_scores=happy, left_eye=EyeGaze(10.0, -4.0),
-                                         right_eye=EyeGaze(6.0, -2.0))
+    face = FaceFeatures.from_blendshapes(
+        np.zeros(52), 100, emotion_scores=happy, left_eye=EyeGaze(10.0, -4.0), right_eye=EyeGaze(6.0, -2.0)
+    )
     r = EmotionReport.of(face, fuse(face))
     assert r.emotion == "happy" and "face_cnn" in r.source
     assert r.scores.sum() == pytest.approx(1.0, abs=COMPUTED)

@@ -42,6 +42,7 @@ def test_low_confidence_is_ignored():
 def test_observe_takes_a_mapped_state_and_skips_states_without_emotion():
     from avatar_mapping.features import FaceFeatures
     from avatar_mapping.fused import FusedState
+
     t = EmotionTracker()
     assert t.observe(None, 0.1) is None
     assert t.observe(FusedState(FaceFeatures.absent(0)), 0.1) is None  # nothing known: no update

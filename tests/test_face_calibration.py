@@ -10,16 +10,27 @@ from calibration.wizard import compute_table
 
 
 def face(b, yaw=0.0, gaze=0.0):
-    return FaceFeatures.from_blendshapes(np.asarray(b, float), 0, head=HeadPose(yaw, 10.0, -2.0),
-                                         left_eye=EyeGaze(gaze, 0.0), right_eye=EyeGaze(gaze, 0.0))
+    return FaceFeatures.from_blendshapes(
+        np.asarray(b, float),
+        0,
+        head=HeadPose(yaw, 10.0, -2.0),
+        left_eye=EyeGaze(gaze, 0.0),
+        right_eye=EyeGaze(gaze, 0.0),
+    )
 
 
 def table(**kw):
     neutral = np.full(52, 0.2)
     rng = np.full(52, 0.7)
-    return FaceCalibration(channels=ChannelCurves(neutral=neutral, range=rng), head_neutral_deg=(0.0, 10.0, -2.0),
-                           gaze_offset_deg=(3.0, 0.0), gaze_range_deg=(12.5, 25.0),
-                           blink_open=(0.3, 0.3), blink_closed=(0.8, 0.8), **kw)
+    return FaceCalibration(
+        channels=ChannelCurves(neutral=neutral, range=rng),
+        head_neutral_deg=(0.0, 10.0, -2.0),
+        gaze_offset_deg=(3.0, 0.0),
+        gaze_range_deg=(12.5, 25.0),
+        blink_open=(0.3, 0.3),
+        blink_closed=(0.8, 0.8),
+        **kw,
+    )
 
 
 def test_neutral_maps_to_zero_and_the_user_maximum_to_one():
@@ -61,6 +72,7 @@ def test_identity_changes_nothing():
 def test_the_resting_face_is_removed_from_classifier_scores():
     """A user whose resting face the classifier reads as sad reads neutral at rest after
     calibration, and a smile still reads happy."""
+
     def face(scores):
         return FaceFeatures.from_blendshapes(np.zeros(52), 0, emotion_scores=np.array(scores))
 

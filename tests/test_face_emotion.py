@@ -27,8 +27,9 @@ def test_the_astronaut_reads_happy_and_the_scores_are_probabilities(model_path, 
 def test_the_crop_is_aligned_so_a_tilted_head_reads_the_same(model_path, emotion_model, astronaut):
     """Rotating the photo 20 degrees: the eye-levelled crop gives nearly the same scores."""
     h, w = astronaut.shape[:2]
-    tilted = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((w / 2, h / 2), 20, 1.0), (w, h),
-                            borderMode=cv2.BORDER_REFLECT)
+    tilted = cv2.warpAffine(
+        astronaut, cv2.getRotationMatrix2D((w / 2, h / 2), 20, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT
+    )
     with FaceTracker(FaceTrackerOptions(model_path, mode="image", emotion_model=emotion_model)) as t:
         upright, rotated = t.process(Frame(astronaut, 0)), t.process(Frame(np.ascontiguousarray(tilted), 1))
     assert np.abs(upright.emotion_scores - rotated.emotion_scores).max() < 0.1
@@ -53,8 +54,9 @@ def test_the_faceapi_network_reads_the_astronaut_as_happy_too(model_path, astron
     assert EMOTIONS[int(np.argmax(f.emotion_scores))] == "happy"
 
 
-def test_at_the_emotion_rate_the_cnn_runs_once_per_interval_and_its_scores_carry_over(model_path, emotion_model,
-                                                                                      astronaut, cat):
+def test_at_the_emotion_rate_the_cnn_runs_once_per_interval_and_its_scores_carry_over(
+    model_path, emotion_model, astronaut, cat
+):
     """Live sessions classify at the emotion rate (100 ms), not at every 33 ms frame."""
     options = FaceTrackerOptions(model_path, mode="video", emotion_model=emotion_model, emotion_interval_ms=100.0)
     with FaceTracker(options) as t:
@@ -63,7 +65,11 @@ def test_at_the_emotion_rate_the_cnn_runs_once_per_interval_and_its_scores_carry
         t._emotion.classify = lambda *a: runs.append(1) or real(*a)
         faces = [t.process(Frame(astronaut, 33 * i)) for i in range(9)]  # 0 .. 264 ms
         assert len(runs) == 3  # at 0, 132 and 264 ms: each the first frame 100 ms or more after the last run
-        assert all(f.emotion_scores is not None and EMOTIONS[int(np.argmax(f.emotion_scores))] == "happy" for f in faces)
-        assert t.process(Frame(np.ascontiguousarray(cv2.resize(cat, astronaut.shape[1::-1])), 300)).emotion_scores is None
+        assert all(
+            f.emotion_scores is not None and EMOTIONS[int(np.argmax(f.emotion_scores))] == "happy" for f in faces
+        )
+        assert (
+            t.process(Frame(np.ascontiguousarray(cv2.resize(cat, astronaut.shape[1::-1])), 300)).emotion_scores is None
+        )
         t.process(Frame(astronaut, 333))  # the face is back: classified at once
         assert len(runs) == 4

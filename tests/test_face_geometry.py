@@ -1,6 +1,8 @@
 """Blendshapes from the face's shape (pure): estimates against a neutral, blending, the
 neutral learnt while a video is tracked."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_the_neutral_face_reads_nothing_and_jitter_stays_in_the_dead_band():
 def test_each_channel_rises_with_its_measure_to_one_at_full_scale(c):
     steps = np.linspace(0, 1.3 * c.full_scale, 14)
     values = [estimate(face(**{c.measure: c.direction * s}), NEUTRAL)[C[c.channel]] for s in steps]
-    assert all(b >= a for a, b in zip(values, values[1:])) and values[-1] == 1.0
+    assert all(b >= a for a, b in pairwise(values)) and values[-1] == 1.0
     assert estimate(face(**{c.measure: c.direction * c.full_scale}), NEUTRAL)[C[c.channel]] == pytest.approx(1.0)
     # The other way is not this expression.
     assert estimate(face(**{c.measure: -c.direction * c.full_scale}), NEUTRAL)[C[c.channel]] == 0.0

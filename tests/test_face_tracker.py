@@ -81,7 +81,7 @@ def test_mirror_option_swaps_sides_like_a_mirrored_camera(model_path, astronaut)
 def rotated_video(img, angles_deg, shifts_px):
     h, w = img.shape[:2]
     centre = (w * 0.42, h * 0.3)  # about the astronaut's face
-    for angle, (dx, dy) in zip(angles_deg, shifts_px):
+    for angle, (dx, dy) in zip(angles_deg, shifts_px, strict=True):
         m = cv2.getRotationMatrix2D(centre, angle, 1.0)  # positive = counter-clockwise on screen
         m[:, 2] += (dx, dy)
         yield np.ascontiguousarray(cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT))

@@ -15,8 +15,13 @@ def test_mirror_swaps_sides_consistently_and_twice_is_identity():
     b = np.zeros(52)
     b[ARKIT_INDEX["eyeBlinkLeft"]] = 0.9
     b[ARKIT_INDEX["mouthLeft"]] = 0.4
-    f = FaceFeatures.from_blendshapes(b, 5, head=HeadPose(12.0, 4.0, -7.0, (3.0, 1.0, -50.0)),
-                                      left_eye=EyeGaze(10.0, 2.0), right_eye=EyeGaze(6.0, 3.0))
+    f = FaceFeatures.from_blendshapes(
+        b,
+        5,
+        head=HeadPose(12.0, 4.0, -7.0, (3.0, 1.0, -50.0)),
+        left_eye=EyeGaze(10.0, 2.0),
+        right_eye=EyeGaze(6.0, 3.0),
+    )
     m = f.mirror()
     assert m.blink_right == 0.9 and m.blink_left == 0.0
     assert m.blendshapes[ARKIT_INDEX["mouthRight"]] == 0.4

@@ -17,22 +17,30 @@ def test_decodes_common_formats_to_rgb(astronaut, ext):
     assert np.abs(f.rgb.astype(int) - astronaut).mean() < 8  # RGB order kept (lossy formats aside)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"hello world", "unrecognised header"),
-    (b"\xff\xd8\xff" + b"\x00" * 100, "damaged"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03"
-     + b"\x00" * 30, "could not be decoded"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "IHDR"),
-    (b"\xff\xd8\xff\xe0\x00", "truncated"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "unrecognised header"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"hello world", "unrecognised header"),
+        (b"\xff\xd8\xff" + b"\x00" * 100, "damaged"),
+        (
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03"
+            + b"\x00" * 30,
+            "could not be decoded",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "IHDR"),
+        (b"\xff\xd8\xff\xe0\x00", "truncated"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "unrecognised header"),
+    ],
+)
 def test_rejects_garbage(data, message):
     with pytest.raises(ImageDecodeError, match=message):
         decode_image(data, 0, MAX)
 
 
-@pytest.mark.parametrize("ext, params", [(".jpg", []), (".png", []), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]),
-                                         (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])])  # 101: lossless
+@pytest.mark.parametrize(
+    "ext, params",
+    [(".jpg", []), (".png", []), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])],
+)  # 101: lossless
 def test_the_header_says_the_size_without_decoding(astronaut, ext, params):
     crop = astronaut[:301, :437]
     ok, buf = cv2.imencode(ext, crop, params)
@@ -42,9 +50,15 @@ def test_the_header_says_the_size_without_decoding(astronaut, ext, params):
 def test_a_tiny_png_declaring_a_billion_pixels_is_refused_before_decoding():
     """109 KB that declare 30000 x 30000 used to allocate 5 GB before the limit was checked."""
     import zlib
+
     ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
     chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 10**6)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 10**6))
+        + chunk(b"IEND", b"")
+    )
     with pytest.raises(ImageDecodeError, match="declares 30000x30000"):
         decode_image(png, 0, MAX)
 
@@ -64,7 +78,9 @@ def test_raw_rgb_checks_its_size(astronaut):
         frame_from_rgb(b"", 0, 5, 0, MAX)
 
 
-@pytest.mark.parametrize("side, decoded", [(640, 640), (1279, 1279), (1280, 640), (1920, 960), (2600, 650), (5200, 650)])
+@pytest.mark.parametrize(
+    "side, decoded", [(640, 640), (1279, 1279), (1280, 640), (1920, 960), (2600, 650), (5200, 650)]
+)
 def test_a_large_jpeg_is_decoded_smaller_but_never_below_640(astronaut, side, decoded):
     big = cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (side, side // 2))
     f = decode_image(cv2.imencode(".jpg", big)[1].tobytes(), 0, 10**8)
@@ -73,6 +89,7 @@ def test_a_large_jpeg_is_decoded_smaller_but_never_below_640(astronaut, side, de
 
 def test_the_face_reads_the_same_from_a_1080p_jpeg_decoded_at_half_size(model_path, astronaut):
     from server.inference.face import FaceTracker, FaceTrackerOptions
+
     big = cv2.resize(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), (1920, 1920))[420:1500]
     jpeg = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
     with FaceTracker(FaceTrackerOptions(model_path, mode="image")) as t:

@@ -2,6 +2,7 @@
 lids are closed in the measurements the way a closing lid drags MediaPipe's iris reading
 down; and through the whole mapper, per-user thresholds included."""
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -28,8 +29,9 @@ def closing(face, t_ms: int, left: float, right: float, drift_deg: float = 12.0)
     b = face.blendshapes.copy()
     b[ARKIT_INDEX["eyeBlinkLeft"]], b[ARKIT_INDEX["eyeBlinkRight"]] = left, right
     drag = lambda g, c: EyeGaze(g.yaw_deg, g.pitch_deg + drift_deg * c)  # noqa: E731 (pitch + = down)
-    return replace(face, capture_ms=t_ms, blendshapes=b, left_eye=drag(face.left_eye, left),
-                   right_eye=drag(face.right_eye, right))
+    return replace(
+        face, capture_ms=t_ms, blendshapes=b, left_eye=drag(face.left_eye, left), right_eye=drag(face.right_eye, right)
+    )
 
 
 def test_a_blink_holds_each_eyes_open_gaze_and_lets_go_when_it_opens(real_face):
@@ -37,7 +39,7 @@ def test_a_blink_holds_each_eyes_open_gaze_and_lets_go_when_it_opens(real_face):
     lids = [0.0, 0.2, 0.5, 0.9, 1.0, 0.9, 0.5, 0.2, 0.0]
     out = [hold.apply(closing(real_face, i * 33, c, c)) for i, c in enumerate(lids)]
     open_pitch = real_face.left_eye.pitch_deg
-    for c, f in zip(lids, out):
+    for c, f in zip(lids, out, strict=True):
         if c >= 0.5:  # closed: what the eye saw before it closed
             assert f.left_eye.pitch_deg == pytest.approx(real_face.left_eye.pitch_deg + 12.0 * 0.2)
             assert f.right_eye.pitch_deg == pytest.approx(real_face.right_eye.pitch_deg + 12.0 * 0.2)
@@ -97,8 +99,14 @@ def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(
     closed = [i for i, s in enumerate(strengths) if s == 1.0]
     pitch = [(f.left_eye.pitch_deg + f.right_eye.pitch_deg) / 2 for f in faces]
     assert np.mean([pitch[i] for i in closed]) > np.mean(pitch[:10]) + 5  # MediaPipe's drop (pitch + = down)
-    lids = lambda idx: tuple(float(np.median([faces[i].blendshapes[ARKIT_INDEX[f"eyeBlink{side}"]] for i in idx]))  # noqa: E731
-                             for side in ("Left", "Right"))
+
+    def lids(idx: Iterable[int]) -> tuple[float, float]:
+        left, right = (
+            float(np.median([faces[i].blendshapes[ARKIT_INDEX[f"eyeBlink{side}"]] for i in idx]))
+            for side in ("Left", "Right")
+        )
+        return left, right
+
     user = FaceCalibration(blink_open=lids(range(10)), blink_closed=lids(closed))
     rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
 

@@ -22,25 +22,51 @@ PACKED_MAX_BYTES = 200
 
 def test_every_message_type_has_a_fixture():
     types = {json.loads((GOLDEN / f"{n}.json").read_text()).get("type") for n in NAMES}
-    assert {"hello", "video_frame", "audio_chunk", "bye", "welcome", "avatar_frame", "emotion_update",
-            "error", "configure", "configured", "calibration_start", "calibration_step", "calibration_result"} <= types
+    assert {
+        "hello",
+        "video_frame",
+        "audio_chunk",
+        "bye",
+        "welcome",
+        "avatar_frame",
+        "emotion_update",
+        "error",
+        "configure",
+        "configured",
+        "calibration_start",
+        "calibration_step",
+        "calibration_result",
+    } <= types
     assert "avatar_frame_packed" in NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fixture_decodes_to_its_json(name):
     assert cbor2.loads((GOLDEN / f"{name}.cbor").read_bytes()) == from_tagged(
-        json.loads((GOLDEN / f"{name}.json").read_text()))
+        json.loads((GOLDEN / f"{name}.json").read_text())
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_encoder_still_produces_the_fixture_bytes(name):
-    assert cbor2.dumps(messages()[name]) == (GOLDEN / f"{name}.cbor").read_bytes(), \
+    assert cbor2.dumps(messages()[name]) == (GOLDEN / f"{name}.cbor").read_bytes(), (
         f"{name} changed on the wire: update docs/protocol.md, then `make golden`"
+    )
 
 
-@pytest.mark.parametrize("name", ["hello", "video_frame", "audio_chunk", "bye", "configure", "calibration_start",
-                                  "calibration_step_cancel", "configure_compare"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hello",
+        "video_frame",
+        "audio_chunk",
+        "bye",
+        "configure",
+        "calibration_start",
+        "calibration_step_cancel",
+        "configure_compare",
+    ],
+)
 def test_client_fixtures_pass_the_server_decoder(name):
     env, encoding = decode((GOLDEN / f"{name}.cbor").read_bytes())
     assert env.type == json.loads((GOLDEN / f"{name}.json").read_text())["type"] and encoding == "cbor"
@@ -82,6 +108,7 @@ def test_variant_b_frame_says_so_in_both_forms():
 
 def test_the_webrtc_offer_fixture_is_what_the_offer_endpoint_reads():
     from server.protocol.messages import Hello, WebRtcOffer
+
     offer = WebRtcOffer.parse(json.loads((GOLDEN / "webrtc_offer.json").read_text()))
     hello = Hello.parse(offer.hello, 30.0, 60.0)
     assert offer.sdp.startswith("v=0\r\n") and "webrtc-datachannel" in offer.sdp and hello.camera and hello.microphone

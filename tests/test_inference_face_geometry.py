@@ -4,6 +4,8 @@ A video of the astronaut's face: a second at rest (the tracker learns her neutra
 same face warped more and more (tests/face_warps.py). The channel MediaPipe leaves near zero
 must rise with every step of the warp."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,7 @@ def channel(faces, *names):
 
 def rises(values, total):
     """Each step up (within the landmarks' jitter, 0.02) and the whole rise at least `total`."""
-    return all(b >= a - 0.02 for a, b in zip(values, values[1:])) and values[-1] - values[0] >= total
+    return all(b >= a - 0.02 for a, b in pairwise(values)) and values[-1] - values[0] >= total
 
 
 def assert_both_sides_rise(faces, channel_name, total):
@@ -83,17 +85,25 @@ def test_a_face_that_only_moves_reads_no_expression(model_path, warped):
     """The measures are 3D ratios: the same face rolling and coming closer and farther reads
     (nearly) the same; what is left is the landmarks' jitter under the dead band."""
     import cv2
+
     options = FaceTrackerOptions(model_path, mode="video")
     values, t = [], 0
     with FaceTracker(options) as tracker:
         for i in range(90):
             angle, scale = 10 * np.sin(i / 9), 1.0 - 0.1 * (1 - np.cos(i / 7))
             m = cv2.getRotationMatrix2D((280, 280), angle, scale)
-            f = tracker.process(Frame(np.ascontiguousarray(cv2.warpAffine(warped.image, m, (560, 560),
-                                                                          borderMode=cv2.BORDER_REFLECT)), t))
+            f = tracker.process(
+                Frame(
+                    np.ascontiguousarray(cv2.warpAffine(warped.image, m, (560, 560), borderMode=cv2.BORDER_REFLECT)), t
+                )
+            )
             t += 33
-            values.append([f.blendshapes[ARKIT_INDEX[n]] for n in ("cheekPuff", "noseSneerLeft", "noseSneerRight",
-                                                                   "cheekSquintLeft", "cheekSquintRight")])
+            values.append(
+                [
+                    f.blendshapes[ARKIT_INDEX[n]]
+                    for n in ("cheekPuff", "noseSneerLeft", "noseSneerRight", "cheekSquintLeft", "cheekSquintRight")
+                ]
+            )
     values = np.array(values)
     print("p95", np.percentile(values, 95, axis=0).round(3), "max", values.max(axis=0).round(3))
     assert np.percentile(values, 95) < 0.05 and values.max() < 0.2

@@ -72,20 +72,24 @@ def test_our_vmc_out_read_by_our_vmc_in_gives_the_same_face(frame, profile):  # 
 
 
 def test_what_is_not_the_protocol_is_dropped_and_counted_never_raised():
-    applied, metrics = run([
-        b"\x00garbage that is not OSC",
-        osc("/some/other/app", 1.0),
-        osc("/VMC/Ext/Blend/Val", "JawOpen", float("nan")),
-        osc("/VMC/Ext/Blend/Val", "JawOpen"),
-        osc("/VMC/Ext/Bone/Pos", "Head", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),  # a zero quaternion
-        osc("/VMC/Ext/Bone/Pos", "Head", 0.0, 0.0, 0.0, float("inf"), 0.0, 0.0, 1.0),
-        osc("/VMC/Ext/Blend/Val", "JawOpen", 2.5),  # out of range: held to 1
-        flood(300),  # more names than any avatar has, in one bundle: past 256 names, new ones are dropped
-        osc("/VMC/Ext/OK", 1),
-        osc("/VMC/Ext/Blend/Apply"),
-    ])
-    count = lambda reason: metrics.registry.get_sample_value("avatar_driver_vmc_dropped_total",  # noqa: E731
-                                                              {"reason": reason}) or 0
+    applied, metrics = run(
+        [
+            b"\x00garbage that is not OSC",
+            osc("/some/other/app", 1.0),
+            osc("/VMC/Ext/Blend/Val", "JawOpen", float("nan")),
+            osc("/VMC/Ext/Blend/Val", "JawOpen"),
+            osc("/VMC/Ext/Bone/Pos", "Head", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),  # a zero quaternion
+            osc("/VMC/Ext/Bone/Pos", "Head", 0.0, 0.0, 0.0, float("inf"), 0.0, 0.0, 1.0),
+            osc("/VMC/Ext/Blend/Val", "JawOpen", 2.5),  # out of range: held to 1
+            flood(300),  # more names than any avatar has, in one bundle: past 256 names, new ones are dropped
+            osc("/VMC/Ext/OK", 1),
+            osc("/VMC/Ext/Blend/Apply"),
+        ]
+    )
+
+    def count(reason: str) -> float:
+        return metrics.registry.get_sample_value("avatar_driver_vmc_dropped_total", {"reason": reason}) or 0
+
     assert count("malformed") == 1 and count("unknown_address") == 1
     assert count("bad_value") == 4 and count("too_many_names") == 300 - 255
     assert len(applied) == 1 and applied[0].blendshapes[ARKIT_BLENDSHAPES.index("jawOpen")] == 1.0

@@ -102,4 +102,5 @@ def test_same_puts_and_times_give_the_same_samples():
             s = inputs.sample(k / 60 + 0.004)
             out.append((s.face.present, s.face.capture_ms, s.voice.present, s.age_s))
         return out
+
     assert run() == run()

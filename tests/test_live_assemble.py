@@ -31,14 +31,18 @@ def assemble(settings: Settings, payload: dict, before=None):
             return session
         finally:
             services.close()
+
     return asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("payload, code, message", [
-    ({"rig": "nope"}, "bad_hello", "unknown rig 'nope'"),
-    ({"strategy": "au_linear", "strategy_params": {"rows": 3}}, "bad_hello", "bad parameters"),
-    ({"compare": {"strategy": "au_linear", "strategy_params": {"rows": 3}}}, "bad_hello", "bad parameters"),
-])
+@pytest.mark.parametrize(
+    "payload, code, message",
+    [
+        ({"rig": "nope"}, "bad_hello", "unknown rig 'nope'"),
+        ({"strategy": "au_linear", "strategy_params": {"rows": 3}}, "bad_hello", "bad parameters"),
+        ({"compare": {"strategy": "au_linear", "strategy_params": {"rows": 3}}}, "bad_hello", "bad parameters"),
+    ],
+)
 def test_bad_hellos_are_refused_with_the_reason(settings, payload, code, message):
     with pytest.raises(ProtocolError, match=message) as e:
         assemble(settings, {"consent": {"camera": False}, **payload})
@@ -70,8 +74,9 @@ def test_speech_recognition_joins_when_it_runs(settings, scripted_sensevoice):
 
 
 def test_the_users_stored_table_applies_from_the_first_frame(settings):
-    table = CalibrationTable.from_dict({**CalibrationTable.identity("ana").to_dict(),
-                                        "head_neutral_deg": {"yaw": 4.0, "pitch": 0.0, "roll": 0.0}})
+    table = CalibrationTable.from_dict(
+        {**CalibrationTable.identity("ana").to_dict(), "head_neutral_deg": {"yaw": 4.0, "pitch": 0.0, "roll": 0.0}}
+    )
 
     async def store(services):
         await services.publish_calibration(table)

@@ -15,8 +15,13 @@ class Calls:
         self.tables, self.prototypes, self.wizard = [], [], []
 
     def calibration(self, table, adaptive=False) -> SessionCalibration:
-        return SessionCalibration(table, adaptive, self.tables.append, self.prototypes.append,
-                                  lambda run, events: self.wizard.append((run, events)))
+        return SessionCalibration(
+            table,
+            adaptive,
+            self.tables.append,
+            self.prototypes.append,
+            lambda run, events: self.wizard.append((run, events)),
+        )
 
 
 def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze():
@@ -29,8 +34,11 @@ def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze():
     cal.set_adaptive(None, True)
     for k in range(60):
         cal.observe_face(FaceFeatures.from_blendshapes(rng.random(52), k * 33), 1 / 30, 3 + k / 30)
-    assert len(calls.tables) == 2 and cal.config() == {"adaptive": True, "adaptive_frozen": True,
-                                                      "calibration_user_id": None}
+    assert len(calls.tables) == 2 and cal.config() == {
+        "adaptive": True,
+        "adaptive_frozen": True,
+        "calibration_user_id": None,
+    }
     cal.set_adaptive(False, None)
     assert calls.tables[-1] is cal.table and cal.effective is cal.table
 

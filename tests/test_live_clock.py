@@ -23,6 +23,7 @@ def ticks_during(rate_hz: float, seconds: float, stall_s: float = 0.0) -> list[t
         await asyncio.sleep(0.05)
         assert len(got) == n  # closed: no more ticks
         return got
+
     return asyncio.run(scenario())
 
 
@@ -38,13 +39,14 @@ def test_after_a_stall_it_resumes_at_its_rate_instead_of_bursting():
     got = ticks_during(50.0, 0.4, stall_s=0.3)
     stall = max(range(1, len(got)), key=lambda i: got[i][0])
     assert got[stall][0] >= 0.25  # the tick after the stall says how long it was
-    after = [dt for dt, _ in got[stall + 1:stall + 4]]
+    after = [dt for dt, _ in got[stall + 1 : stall + 4]]
     assert all(dt > 0.01 for dt in after), after  # not a burst of catch-up ticks
 
 
 def test_a_kick_ticks_at_once_and_the_rate_stays_steady():
     """New face features are shown when they arrive instead of at the next tick; kicks at the
     input rate (30 fps) leave a 60 Hz clock at 60 Hz, and one too soon after a tick waits."""
+
     async def scenario():
         got, delays = [], []
         clock = OutputClock(60.0, lambda dt, now: got.append(now))
@@ -60,6 +62,7 @@ def test_a_kick_ticks_at_once_and_the_rate_stays_steady():
             await asyncio.sleep(1 / 30 - 0.004)
         clock.close()
         return got, delays, start
+
     got, delays, start = asyncio.run(scenario())
     answered = [d for d in delays if d is not None]
     assert len(answered) >= 0.8 * len(delays)  # most kicks tick within 4 ms (the others came too soon)

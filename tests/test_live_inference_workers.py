@@ -33,6 +33,7 @@ def test_sessions_are_spread_over_the_workers_and_tracked_there(pool, model_path
         a = await pool.infer("a", options, face)
         b = await pool.infer("b", options, no_face)
         return a, b, {pool.worker_of("a"), pool.worker_of("b")}
+
     a, b, workers = asyncio.run(scenario())
     assert a.features.present and a.features.blendshapes[:].max() > 0.5 and a.inference_s > 0
     assert not b.features.present
@@ -48,6 +49,7 @@ def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(pool, model_path, ast
         with pytest.raises(ImageDecodeError):
             await pool.infer("c", options, VideoFrame(1, image=b"\xff\xd8\xff" + b"\x00" * 50))
         return await pool.infer("c", options, VideoFrame(2, image=jpeg(astronaut)))
+
     assert asyncio.run(scenario()).features.present
     pool.release("c")
 
@@ -55,6 +57,7 @@ def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(pool, model_path, ast
 def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one(model_path, astronaut):
     pool = InferenceWorkerPool(1, 1920 * 1080)
     try:
+
         async def scenario():
             options = FaceTrackerOptions(model_path)
             frame = VideoFrame(1, image=jpeg(astronaut))
@@ -72,6 +75,7 @@ def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one
                 await asyncio.sleep(0.05)
             again = await pool.infer("d", options, VideoFrame(3, image=jpeg(astronaut)))
             return old, again
+
         old, again = asyncio.run(scenario())
         assert again.features.present and pool._workers[0].process.pid != old.pid
     finally:
@@ -87,8 +91,9 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     from server.protocol.messages import AudioChunk
     from server.settings import Settings
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Open the window, please.", tmp_path), -1, 1) * 32767).astype("<i2")
-    chunks = [AudioChunk(1000 + i // 16, speech[i:i + 1600].tobytes(), 16000) for i in range(0, len(speech), 1600)]
+    chunks = [AudioChunk(1000 + i // 16, speech[i : i + 1600].tobytes(), 16000) for i in range(0, len(speech), 1600)]
     options = VoiceOptions(ModelStore(Settings().models).require("silero_vad"), DEFAULT_PROTOTYPES)
     local = new_voice_analyzer(options)
     here = [analyse_chunk(local, c)[0] for c in chunks]
@@ -99,7 +104,7 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     there = asyncio.run(scenario())
     pool.release("v")
     assert len(there) == len(here) and sum(r is not None for r in there) >= 5
-    for a, b in zip(here, there):
+    for a, b in zip(here, there, strict=True):
         assert (a is None) == (b is None)
         if a is not None:
             assert abs(a.features.speaking_probability - b.features.speaking_probability) < 1e-4

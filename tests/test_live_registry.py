@@ -47,8 +47,9 @@ def test_a_users_new_table_reaches_only_their_sessions():
     other.id = "s2"
     for s in (theirs, other):
         registry.add(s)
-    table = CalibrationTable.from_dict({**CalibrationTable.identity("ana").to_dict(),
-                                        "head_neutral_deg": {"yaw": 5.0, "pitch": 0.0, "roll": 0.0}})
+    table = CalibrationTable.from_dict(
+        {**CalibrationTable.identity("ana").to_dict(), "head_neutral_deg": {"yaw": 5.0, "pitch": 0.0, "roll": 0.0}}
+    )
     assert registry.apply_calibration("ana", table) == 1
     assert theirs.calibration.table is table and other.calibration.table.is_identity
     assert theirs.output.mapper.calibration is table
@@ -82,7 +83,9 @@ def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted():
     late = Subscriber(MemoryChannel(), "named", "cbor")
     parked = registry.watch("alice-stream", late)  # joins while the publisher is away
     assert parked.watchers == [watcher, late]
-    assert registry.watch("alice-stream", Subscriber(MemoryChannel(), "named", "cbor")) is WatchRefusal.TOO_MANY_WATCHERS
+    assert (
+        registry.watch("alice-stream", Subscriber(MemoryChannel(), "named", "cbor")) is WatchRefusal.TOO_MANY_WATCHERS
+    )
     second = named_session()
     adopted = registry.reserve().fill(second)
     assert adopted == [watcher, late] and second.wire.watchers == 2 and first.wire.watchers == 0
@@ -116,6 +119,8 @@ def test_waiting_for_a_name_not_live_yet_is_bounded():
     registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=2, linger_s=60.0)
     sub = Subscriber(MemoryChannel(), "named", "cbor")
     assert registry.watch("overlay-first", sub, wait=True).watchers == [sub]
-    assert registry.watch("another-name", Subscriber(MemoryChannel(), "named", "cbor"), wait=True) \
-        is WatchRefusal.TOO_MANY_WATCHERS  # at most max_sessions names wait
+    assert (
+        registry.watch("another-name", Subscriber(MemoryChannel(), "named", "cbor"), wait=True)
+        is WatchRefusal.TOO_MANY_WATCHERS
+    )  # at most max_sessions names wait
     assert registry.reserve().fill(named_session("overlay-first")) == [sub]

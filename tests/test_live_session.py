@@ -93,9 +93,14 @@ def test_configuration_is_reported_as_welcome_and_configured_say_it():
     strategy = make_strategy("hybrid", rig_context(session.rig), {"accent": 0.5})
     session.set_strategy("hybrid", {"accent": 0.5}, strategy)
     session.set_compare("emotion_preset", None, make_strategy("emotion_preset", rig_context(session.rig), {}))
-    assert session.config() == {"strategy": "hybrid", "strategy_params": {"accent": 0.5}, "adaptive": False,
-                                "adaptive_frozen": False, "calibration_user_id": None,
-                                "compare": {"strategy": "emotion_preset", "strategy_params": {}}}
+    assert session.config() == {
+        "strategy": "hybrid",
+        "strategy_params": {"accent": 0.5},
+        "adaptive": False,
+        "adaptive_frozen": False,
+        "calibration_user_id": None,
+        "compare": {"strategy": "emotion_preset", "strategy_params": {}},
+    }
     session.set_compare(None, None, None)
     assert session.config()["compare"] is None
 

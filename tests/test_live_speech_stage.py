@@ -29,8 +29,15 @@ def test_finals_in_order_partials_latest_wins_backlog_bounded(scripted_sensevoic
         heard = []
         bus.subscribe("s1", Topic.SPEECH, heard.append)
         await stage.start()
-        for w in (window(0, False), window(1000, False), window(2000, True), window(3000, False),
-                  window(4000, True), window(5000, True), window(6000, True)):
+        for w in (
+            window(0, False),
+            window(1000, False),
+            window(2000, True),
+            window(3000, False),
+            window(4000, True),
+            window(5000, True),
+            window(6000, True),
+        ):
             bus.publish("s1", w)  # all before the stage gets to run: they queue
         t0 = time.monotonic()
         while len(heard) < 4 and time.monotonic() - t0 < 30:

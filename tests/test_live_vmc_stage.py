@@ -27,9 +27,12 @@ def free_udp_port() -> int:
 def tracker_frame(jaw: float, yaw_deg: float) -> bytes:
     """What an ARKit tracker sends: perfect-sync blend values, the head, then Apply."""
     bundle = OscBundleBuilder(IMMEDIATELY)
-    for address, args in (("/VMC/Ext/Blend/Val", ["JawOpen", jaw]), ("/VMC/Ext/Blend/Val", ["EyeBlinkLeft", 0.1]),
-                          ("/VMC/Ext/Bone/Pos", ["Head", 0.0, 0.0, 0.0, *gltf_to_unity(quat_from_euler(yaw_deg, 0, 0))]),
-                          ("/VMC/Ext/Blend/Apply", [])):
+    for address, args in (
+        ("/VMC/Ext/Blend/Val", ["JawOpen", jaw]),
+        ("/VMC/Ext/Blend/Val", ["EyeBlinkLeft", 0.1]),
+        ("/VMC/Ext/Bone/Pos", ["Head", 0.0, 0.0, 0.0, *gltf_to_unity(quat_from_euler(yaw_deg, 0, 0))]),
+        ("/VMC/Ext/Blend/Apply", []),
+    ):
         message = OscMessageBuilder(address=address)
         for a in args:
             message.add_arg(a)
@@ -42,11 +45,24 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
     target = f"127.0.0.1:{udp_receiver.getsockname()[1]}"
     configured = settings.model_copy(update={"vmc_listen": listen, "vmc_targets": target})
     with serving(configured) as port:
+
         async def scenario():
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
-                await ws.send(cbor2.dumps({"type": "hello", "payload": {
-                    "consent": {}, "source": "vmc", "format": "named", "rate_hz": 30, "strategy": "direct",
-                    "vmc": {"target": target, "profile": "vrm1"}}}))
+                await ws.send(
+                    cbor2.dumps(
+                        {
+                            "type": "hello",
+                            "payload": {
+                                "consent": {},
+                                "source": "vmc",
+                                "format": "named",
+                                "rate_hz": 30,
+                                "strategy": "direct",
+                                "vmc": {"target": target, "profile": "vrm1"},
+                            },
+                        }
+                    )
+                )
                 assert cbor2.loads(await ws.recv())["type"] == "welcome"
                 tracker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 frames = []
@@ -78,6 +94,7 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
 
 def test_vmc_targets_and_sources_the_server_does_not_have_are_refused(settings):
     with serving(settings.model_copy(update={"vmc_targets": "127.0.0.1:39539"})) as port:
+
         async def hello(payload: dict) -> dict:
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
                 await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, **payload}}))
@@ -87,8 +104,10 @@ def test_vmc_targets_and_sources_the_server_does_not_have_are_refused(settings):
         bad_profile = asyncio.run(hello({"vmc": {"target": "127.0.0.1:39539", "profile": "vrm2"}}))
         no_listener = asyncio.run(hello({"source": "vmc"}))
         allowed = asyncio.run(hello({"vmc": {"target": "127.0.0.1:39539"}}))
-    assert elsewhere["payload"]["code"] == "bad_hello" and "not one of this server's VMC targets" in \
-        elsewhere["payload"]["message"]
+    assert (
+        elsewhere["payload"]["code"] == "bad_hello"
+        and "not one of this server's VMC targets" in elsewhere["payload"]["message"]
+    )
     assert bad_profile["payload"]["code"] == "bad_hello"
     assert no_listener["payload"]["code"] == "bad_hello" and "--vmc-listen" in no_listener["payload"]["message"]
     assert allowed["type"] == "welcome"

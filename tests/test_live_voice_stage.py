@@ -23,6 +23,7 @@ from server.settings import Settings
 def test_speech_gives_voice_features_frames_and_windows(tmp_path, in_workers):
     """On the stage's thread, or in an inference worker process (`serve --workers N`)."""
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
     vad = ModelStore(Settings().models).require("silero_vad")
@@ -38,7 +39,7 @@ def test_speech_gives_voice_features_frames_and_windows(tmp_path, in_workers):
         await stage.start()
         stage.set_prototypes(DEFAULT_PROTOTYPES)
         for i in range(0, len(pcm), 1600):
-            bus.publish("s1", ReceivedAudio(AudioChunk(3000 + i // 16, pcm[i:i + 1600].tobytes(), 16000)))
+            bus.publish("s1", ReceivedAudio(AudioChunk(3000 + i // 16, pcm[i : i + 1600].tobytes(), 16000)))
             await asyncio.sleep(0.005)
         t0 = time.monotonic()  # every chunk analysed (a worker answers later than a thread)
         while len(voices) < chunks and time.monotonic() - t0 < 20:

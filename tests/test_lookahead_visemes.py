@@ -19,8 +19,8 @@ def streamed(text: str, delay_ms: float = 300.0):
     la = LookaheadVisemes(LookaheadOptions(delay_ms=delay_ms))
     reads = []
     for i in range(0, len(audio), 1600):  # 100 ms chunks; the VAD's decision from loudness here
-        chunk = audio[i:i + 1600]
-        la.push(chunk, 1000.0 * min(i + 1600, len(audio)) / 16000, bool(np.sqrt(np.mean(chunk ** 2)) > 0.01))
+        chunk = audio[i : i + 1600]
+        la.push(chunk, 1000.0 * min(i + 1600, len(audio)) / 16000, bool(np.sqrt(np.mean(chunk**2)) > 0.01))
         reads += [(la.read_ms - 90 + 10 * k, la.at(la.read_ms - 90 + 10 * k)[0]) for k in range(10)]
     return spoken, audio, reads
 
@@ -35,8 +35,10 @@ def test_streamed_phones_agree_with_the_offline_recognition_and_the_truth():
                 agree += VISEMES[int(np.argmax(w))] == spoken.viseme_at(t - PAD_MS)
                 same += int(np.argmax(w)) == int(np.argmax(final.at(t)[0]))
                 total += 1
-    print(f"look-ahead 300 ms: agreement with espeak's phonemes {agree / total:.3f}, "
-          f"with the decoder's final phones {same / total:.3f} ({total} frames)")
+    print(
+        f"look-ahead 300 ms: agreement with espeak's phonemes {agree / total:.3f}, "
+        f"with the decoder's final phones {same / total:.3f} ({total} frames)"
+    )
     # pocketsphinx's acoustic model is for natural speech: on espeak's voice it recognises
     # phones at ~0.38 (the offline recognition path measures the same); chance is ~0.07.
     assert agree / total >= 0.3
@@ -47,8 +49,8 @@ def la_final(audio: np.ndarray) -> LookaheadVisemes:
     """The same stream decoded to its end: the phones the decoder finally settles on."""
     la = LookaheadVisemes()
     for i in range(0, len(audio), 1600):
-        chunk = audio[i:i + 1600]
-        la.push(chunk, 1000.0 * min(i + 1600, len(audio)) / 16000, bool(np.sqrt(np.mean(chunk ** 2)) > 0.01))
+        chunk = audio[i : i + 1600]
+        la.push(chunk, 1000.0 * min(i + 1600, len(audio)) / 16000, bool(np.sqrt(np.mean(chunk**2)) > 0.01))
     return la
 
 

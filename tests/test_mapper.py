@@ -13,13 +13,19 @@ DT = 1 / 60
 def smiling(capture_ms=0, smile=0.8, yaw=20.0):
     b = np.zeros(52)
     b[ARKIT_INDEX["mouthSmileLeft"]] = b[ARKIT_INDEX["mouthSmileRight"]] = smile
-    return FaceFeatures.from_blendshapes(b, capture_ms, head=HeadPose(yaw, 0.0, 0.0), confidence=1.0,
-                                         left_eye=EyeGaze(5.0, 0.0), right_eye=EyeGaze(5.0, 0.0))
+    return FaceFeatures.from_blendshapes(
+        b,
+        capture_ms,
+        head=HeadPose(yaw, 0.0, 0.0),
+        confidence=1.0,
+        left_eye=EyeGaze(5.0, 0.0),
+        right_eye=EyeGaze(5.0, 0.0),
+    )
 
 
 def run(mapper, features, seconds):
     frames = []
-    for i in range(int(seconds / DT)):
+    for _ in range(int(seconds / DT)):
         frames.append(mapper.step(features, DT))
     return frames
 
@@ -32,6 +38,7 @@ def test_converges_to_the_mapped_face_and_splits_head_rotation():
     rot = f.rotations_by_bone()
     recomposed = quat_multiply(np.array(rot["neck"]), np.array(rot["head"]))
     from avatar_mapping.rotation import quat_from_euler
+
     assert np.allclose(recomposed, quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg), atol=1e-9)
     assert rot["left_eye"][1] > 0  # gaze toward the subject's left is a +Y rotation
 
@@ -89,20 +96,27 @@ def test_head_is_extrapolated_along_its_velocity_but_capped():
 def test_rig_without_neck_gives_head_the_whole_rotation():
     rig = load("arkit52")
     from dataclasses import replace
+
     rig = replace(rig, bones={"head": "Head"})
     f = run(AvatarMapper(rig), smiling(yaw=30.0), 1.0)[-1]
     assert f.bones == ("head",)
     from avatar_mapping.rotation import quat_from_euler
+
     assert np.allclose(f.rotations[0], quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg))
 
 
 def test_voice_moves_the_mouth_without_a_face():
-    from avatar_mapping.voice import VoiceFeatures
-    from avatar_mapping.vocabulary import VISEME_INDEX
     from dataclasses import replace
+
+    from avatar_mapping.vocabulary import VISEME_INDEX
+    from avatar_mapping.voice import VoiceFeatures
+
     rig = load("arkit52")
-    rig = replace(rig, channels=rig.channels + (type(rig.channels[0])(name="viseme_aa", sources={"viseme_aa": 1.0},
-                                                                       smoothing="visemes"),))
+    rig = replace(
+        rig,
+        channels=rig.channels
+        + (type(rig.channels[0])(name="viseme_aa", sources={"viseme_aa": 1.0}, smoothing="visemes"),),
+    )
     m = AvatarMapper(rig)
     v = np.zeros(15)
     v[VISEME_INDEX["aa"]] = 1.0

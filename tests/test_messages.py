@@ -11,20 +11,30 @@ CONSENT = {"consent": {"camera": True, "microphone": False}}
 
 def test_hello_defaults():
     h = Hello.parse(CONSENT, 30.0, 60.0)
-    assert (h.camera, h.microphone, h.rig, h.format, h.rate_hz, h.strategy, h.mirror) == \
-        (True, False, "arkit52", "named", 30.0, "hybrid", False)  # bench/default_strategy.py chose it
+    assert (h.camera, h.microphone, h.rig, h.format, h.rate_hz, h.strategy, h.mirror) == (
+        True,
+        False,
+        "arkit52",
+        "named",
+        30.0,
+        "hybrid",
+        False,
+    )  # bench/default_strategy.py chose it
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({}, "needs 'consent'"),
-    ({"consent": {"camera": "yes"}}, "true or false"),
-    ({**CONSENT, "format": "xml"}, "format must be"),
-    ({**CONSENT, "rate_hz": 500}, "rate_hz must be"),
-    ({**CONSENT, "rate_hz": True}, "rate_hz must be"),
-    ({**CONSENT, "strategy": "magic"}, "unknown strategy"),
-    ({**CONSENT, "user_id": ""}, "user_id"),
-    ({**CONSENT, "mirror": "no"}, "mirror"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({}, "needs 'consent'"),
+        ({"consent": {"camera": "yes"}}, "true or false"),
+        ({**CONSENT, "format": "xml"}, "format must be"),
+        ({**CONSENT, "rate_hz": 500}, "rate_hz must be"),
+        ({**CONSENT, "rate_hz": True}, "rate_hz must be"),
+        ({**CONSENT, "strategy": "magic"}, "unknown strategy"),
+        ({**CONSENT, "user_id": ""}, "user_id"),
+        ({**CONSENT, "mirror": "no"}, "mirror"),
+    ],
+)
 def test_bad_hello(payload, message):
     with pytest.raises(ProtocolError, match=message) as e:
         Hello.parse(payload, 30.0, 60.0)
@@ -49,14 +59,17 @@ def test_audio_chunk_validation():
         AudioChunk.parse({"pcm": b"\x00", "sample_rate_hz": 16000}, "cbor", 0)
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({**CONSENT, "rate_hz": 10**400}, "rate_hz must be a number from 1 to 60, got an integer of 1329 bits"),
-    ({**CONSENT, "rate_hz": float("inf")}, "rate_hz must be"),
-    ({**CONSENT, "strategy": ["direct"]}, "unknown strategy a list"),
-    ({**CONSENT, "strategy": {"x": 1}}, "unknown strategy a dict"),
-    ({**CONSENT, "compare": {"strategy": ["hybrid"]}}, "compare needs"),
-    ({**CONSENT, "format": "x" * 10_000}, "format must be one of"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({**CONSENT, "rate_hz": 10**400}, "rate_hz must be a number from 1 to 60, got an integer of 1329 bits"),
+        ({**CONSENT, "rate_hz": float("inf")}, "rate_hz must be"),
+        ({**CONSENT, "strategy": ["direct"]}, "unknown strategy a list"),
+        ({**CONSENT, "strategy": {"x": 1}}, "unknown strategy a dict"),
+        ({**CONSENT, "compare": {"strategy": ["hybrid"]}}, "compare needs"),
+        ({**CONSENT, "format": "x" * 10_000}, "format must be one of"),
+    ],
+)
 def test_hostile_hello_fields_get_bad_hello_not_a_crash(payload, message):
     """Huge integers and lists in hello fields used to raise OverflowError/TypeError: socket dropped."""
     with pytest.raises(ProtocolError, match=message) as e:
@@ -76,9 +89,15 @@ def test_hostile_media_fields_get_specific_errors():
 
 def test_resume_needs_a_session_id_and_a_token():
     from server.protocol.messages import Resume
+
     assert Resume.parse({"session_id": "abcdefgh1234", "resume_token": "t" * 32}) == Resume("abcdefgh1234", "t" * 32)
-    for bad in ({}, {"session_id": "abcdefgh1234"}, {"session_id": "a.b*c>", "resume_token": "t" * 32},
-                {"session_id": "abcdefgh1234", "resume_token": "short"}, {"session_id": 5, "resume_token": "t" * 32}):
+    for bad in (
+        {},
+        {"session_id": "abcdefgh1234"},
+        {"session_id": "a.b*c>", "resume_token": "t" * 32},
+        {"session_id": "abcdefgh1234", "resume_token": "short"},
+        {"session_id": 5, "resume_token": "t" * 32},
+    ):
         with pytest.raises(ProtocolError) as e:
             Resume.parse(bad)
         assert e.value.code == ErrorCode.RESUME_FAILED

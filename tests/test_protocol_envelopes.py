@@ -44,8 +44,9 @@ def test_emotion_update_renders_the_report_as_documented():
 def test_wizard_events_leave_out_what_they_do_not_carry():
     done = envelopes.calibration_step_payload(WizardEvent(WizardState.DONE, None, 11, 11))
     assert done == {"state": "done", "step": None, "index": 11, "count": 11}
-    prepare = envelopes.calibration_step_payload(WizardEvent(WizardState.PREPARE, "smile", 1, 11, "Smile.", 2.0, 1,
-                                                             remaining_s=1.5))
+    prepare = envelopes.calibration_step_payload(
+        WizardEvent(WizardState.PREPARE, "smile", 1, 11, "Smile.", 2.0, 1, remaining_s=1.5)
+    )
     assert list(prepare) == ["state", "step", "index", "count", "instruction", "duration_s", "attempt", "remaining_s"]
 
 

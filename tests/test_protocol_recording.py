@@ -1,6 +1,5 @@
 """Feature recordings: exact round trips, only changes written, clear errors."""
 
-
 import cbor2
 import numpy as np
 import pytest
@@ -12,15 +11,20 @@ from server.protocol.recording import Recorder, Recording, RecordingError, new_h
 
 
 def face(k: float) -> FaceFeatures:
-    return FaceFeatures.from_blendshapes(np.linspace(0, 1, 52) * k / 3.0, int(k * 33), confidence=0.9,
-                                        head=HeadPose(k, -k, 0.5, (1.0, 2.0, -50.0)), left_eye=EyeGaze(1.0, 2.0),
-                                        right_eye=EyeGaze(3.0, 4.0), emotion_scores=np.full(7, 1 / 7))
+    return FaceFeatures.from_blendshapes(
+        np.linspace(0, 1, 52) * k / 3.0,
+        int(k * 33),
+        confidence=0.9,
+        head=HeadPose(k, -k, 0.5, (1.0, 2.0, -50.0)),
+        left_eye=EyeGaze(1.0, 2.0),
+        right_eye=EyeGaze(3.0, 4.0),
+        emotion_scores=np.full(7, 1 / 7),
+    )
 
 
 def test_round_trip_is_exact_and_only_changes_are_written(tmp_path):
     path = tmp_path / "r.cborseq"
-    voice = VoiceFeatures(True, 10, 0.75, np.eye(15)[3] / 3.0, 0.5,
-                          (EmotionEvidence("prosody", 0.5, arousal=0.6),))
+    voice = VoiceFeatures(True, 10, 0.75, np.eye(15)[3] / 3.0, 0.5, (EmotionEvidence("prosody", 0.5, arousal=0.6),))
     faces = [face(k) for k in range(3)]
     rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
     rec.write(0.0, faces[0], voice)
@@ -43,8 +47,10 @@ def test_not_a_recording(tmp_path):
     bad.write_bytes(cbor2.dumps({"format": "something-else"}))
     with pytest.raises(RecordingError, match="not an avatar-driver recording"):
         Recording.read(bad)
-    bad.write_bytes(cbor2.dumps({"format": "avatar-driver-recording", "version": 1, "rig": "r", "strategy": "s"})
-                    + cbor2.dumps({"t_ms": 0, "face": {"present": True}}))
+    bad.write_bytes(
+        cbor2.dumps({"format": "avatar-driver-recording", "version": 1, "rig": "r", "strategy": "s"})
+        + cbor2.dumps({"t_ms": 0, "face": {"present": True}})
+    )
     with pytest.raises(RecordingError, match="item 1 is malformed"):
         Recording.read(bad)
     bad.write_bytes(b"\xff\xff")

@@ -11,9 +11,11 @@ from server.app import create_app
 from tests.test_transports_websocket import hello, jpeg, msg, recv
 
 
-def test_with_emotion_inference_off_the_avatar_moves_and_nothing_infers_emotion(settings, astronaut,
-                                                                                 scripted_sensevoice, tmp_path):
+def test_with_emotion_inference_off_the_avatar_moves_and_nothing_infers_emotion(
+    settings, astronaut, scripted_sensevoice, tmp_path
+):
     from tests.test_vad import espeak
+
     settings.emotion_inference = False
     settings.sensevoice_dir = scripted_sensevoice
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
@@ -26,24 +28,36 @@ def test_with_emotion_inference_off_the_avatar_moves_and_nothing_infers_emotion(
             ws.send_bytes(hello(camera=True, microphone=True, rate_hz=30, strategy="hybrid"))
             recv(ws)
             for i in range(0, len(pcm), 1600):
-                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": 10_000 + i // 16}))
+                ws.send_bytes(
+                    msg(
+                        "audio_chunk",
+                        {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": 10_000 + i // 16},
+                    )
+                )
                 ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 10_000 + i // 16}))
                 for _ in range(4):
                     m = recv(ws)
                     {"emotion_update": updates, "avatar_frame": frames, "transcript": transcripts}.get(
-                        m["type"], []).append(m["payload"])
+                        m["type"], []
+                    ).append(m["payload"])
             for _ in range(3000):
                 m = recv(ws)
                 {"emotion_update": updates, "avatar_frame": frames, "transcript": transcripts}.get(
-                    m["type"], []).append(m["payload"])
+                    m["type"], []
+                ).append(m["payload"])
                 if any(t["final"] for t in transcripts):
                     break
             ws.send_bytes(msg("bye"))
     assert updates and all(u["emotion_inference"] is False for u in updates)
     for u in updates:
-        assert (u["emotion"], u["scores"], u["emotion_source"], u["valence"], u["arousal"], u["dominance"]) == \
-            (None, {}, None, None, None, None)
+        assert (u["emotion"], u["scores"], u["emotion_source"], u["valence"], u["arousal"], u["dominance"]) == (
+            None,
+            {},
+            None,
+            None,
+            None,
+            None,
+        )
         assert u["speech_emotion"] == []
     assert max(f["blendshapes"]["mouthSmileLeft"] for f in frames) > 0.5  # the face still drives the avatar
     assert max(u["speaking_probability"] or 0 for u in updates) > 0.5 and any(f["visemes"] for f in frames)

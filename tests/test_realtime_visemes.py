@@ -12,8 +12,12 @@ from server.inference.realtime_visemes import HOP, PROTOTYPES_PATH, RATE_HZ, WIN
 from server.inference.train_visemes import TRAINING_SENTENCES, train
 
 # Sentences never used for training.
-HELD_OUT = ("Hello there, this is the first sentence.", "And here is another one, a little later.",
-            "Please bring me the yellow book from the shelf.", "We will meet at noon by the old museum.")
+HELD_OUT = (
+    "Hello there, this is the first sentence.",
+    "And here is another one, a little later.",
+    "Please bring me the yellow book from the shelf.",
+    "We will meet at noon by the old museum.",
+)
 # Measured 0.79-0.80 on these sentences (0.63 with the first, prototype-only model); chance is
 # 1/15 and the most frequent viseme ~0.25. bench/bench_lipsync.py measures it on seven voices.
 MIN_AGREEMENT = 0.72
@@ -25,7 +29,7 @@ def stream(text):
     rv = RealtimeVisemes()
     frames = []
     for i in range(0, len(audio), 1600):  # 100 ms chunks, as browsers send them
-        frames += rv.push(audio[i:i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ)
+        frames += rv.push(audio[i : i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ)
     return spoken, audio, frames
 
 
@@ -53,8 +57,8 @@ def test_streaming_equals_batch_and_the_latency_is_the_half_window():
     mfcc, energy = features(audio)
     assert len(frames) == len(mfcc) == len(audio) // HOP
     rv = RealtimeVisemes()
-    batch = [rv.classify(m, e)[0] for m, e in zip(mfcc, energy)]
-    assert all(np.allclose(f.weights, b) for f, b in zip(frames, batch))
+    batch = [rv.classify(m, e)[0] for m, e in zip(mfcc, energy, strict=True)]
+    assert all(np.allclose(f.weights, b) for f, b in zip(frames, batch, strict=True))
     assert frames[0].end_ms == pytest.approx(1000.0 * HOP / RATE_HZ)  # a frame per 10 ms hop
     assert 1000.0 * WINDOW / 2 / RATE_HZ == 12.5  # added latency: half the 25 ms window
 

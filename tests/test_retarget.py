@@ -1,23 +1,43 @@
 import pytest
 
 from avatar_mapping.retarget import (
-    expression_row, match_arkit, match_bones, match_viseme, normalise_bone, retarget_sources,
+    expression_row,
+    match_arkit,
+    match_bones,
+    match_viseme,
+    normalise_bone,
+    retarget_sources,
 )
 
 
-@pytest.mark.parametrize("name, arkit", [
-    ("mouthSmileLeft", "mouthSmileLeft"), ("MouthSmileLeft", "mouthSmileLeft"), ("mouthsmile_L", "mouthSmileLeft"),
-    ("blendShape1.eyeBlinkRight", "eyeBlinkRight"), ("ARKit_jawOpen", "jawOpen"), ("Fcl_ALL_Joy", None),
-    ("viseme_aa", None), ("smile", None),
-])
+@pytest.mark.parametrize(
+    "name, arkit",
+    [
+        ("mouthSmileLeft", "mouthSmileLeft"),
+        ("MouthSmileLeft", "mouthSmileLeft"),
+        ("mouthsmile_L", "mouthSmileLeft"),
+        ("blendShape1.eyeBlinkRight", "eyeBlinkRight"),
+        ("ARKit_jawOpen", "jawOpen"),
+        ("Fcl_ALL_Joy", None),
+        ("viseme_aa", None),
+        ("smile", None),
+    ],
+)
 def test_arkit_matching(name, arkit):
     assert match_arkit(name) == arkit
 
 
-@pytest.mark.parametrize("name, viseme", [
-    ("viseme_aa", "aa"), ("viseme_sil", "sil"), ("Viseme_PP", "PP"), ("vrc.v_ch", "CH"), ("vrc.v_oh", "O"),
-    ("mouthSmileLeft", None),
-])
+@pytest.mark.parametrize(
+    "name, viseme",
+    [
+        ("viseme_aa", "aa"),
+        ("viseme_sil", "sil"),
+        ("Viseme_PP", "PP"),
+        ("vrc.v_ch", "CH"),
+        ("vrc.v_oh", "O"),
+        ("mouthSmileLeft", None),
+    ],
+)
 def test_viseme_matching(name, viseme):
     assert match_viseme(name) == viseme
 
@@ -38,6 +58,7 @@ def test_face_terms_drop_only_when_working_targets_show_them():
 
 def test_bones_by_name_prefer_joints_and_strip_prefixes():
     assert normalise_bone("mixamorig:Head") == "head" and normalise_bone("J_Adj_L_FaceEye") == "faceeyel"
-    found = match_bones({0: "Hips", 1: "Spine", 2: "Spine1", 3: "Spine2", 4: "Neck", 5: "Head", 6: "LeftEye",
-                         7: "RightEye"})
+    found = match_bones(
+        {0: "Hips", 1: "Spine", 2: "Spine1", 3: "Spine2", 4: "Neck", 5: "Head", 6: "LeftEye", 7: "RightEye"}
+    )
     assert found == {"head": 5, "neck": 4, "left_eye": 6, "right_eye": 7, "spine": 1, "chest": 3}

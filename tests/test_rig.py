@@ -1,4 +1,5 @@
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -36,20 +37,23 @@ def test_simple_rig_follows_the_design_table():
     # AU04 -> frown: sigmoid with a smooth onset, 0 at 0 and 1 at 1, monotonic
     frown = [c.evaluate(inputs(AU04=a))[names.index("frown")] for a in np.linspace(0, 1, 21)]
     assert frown[0] == pytest.approx(0.0, abs=1e-12) and frown[-1] == pytest.approx(1.0)
-    assert all(b >= a for a, b in zip(frown, frown[1:]))
+    assert all(b >= a for a, b in pairwise(frown))
     assert frown[2] < 0.1 * 0.5 / 0.5  # slow onset: at AU04=0.1 well below linear
     assert load("simple").channels[names.index("cheek_raise")].smoothing == "damped"
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"channels": []}, "no 'id'"),
-    ({"id": "x y", "channels": []}, "letters, digits"),
-    ({"id": "x", "channels": [{"name": "a", "from": {"notAShape": 1}}]}, "unknown inputs"),
-    ({"id": "x", "channels": [{"name": "a", "from": "AU12", "curve": "cubic"}]}, "curve"),
-    ({"id": "x", "channels": [{"name": "a", "from": "AU12"}, {"name": "a", "from": "AU06"}]}, "duplicate"),
-    ({"id": "x", "channels": [{"name": "a", "from": "AU12", "gain": float("nan")}]}, "finite"),
-    ({"id": "x", "channels": [], "bones": {"tail": "Tail"}}, "unknown bones"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"channels": []}, "no 'id'"),
+        ({"id": "x y", "channels": []}, "letters, digits"),
+        ({"id": "x", "channels": [{"name": "a", "from": {"notAShape": 1}}]}, "unknown inputs"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12", "curve": "cubic"}]}, "curve"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12"}, {"name": "a", "from": "AU06"}]}, "duplicate"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12", "gain": float("nan")}]}, "finite"),
+        ({"id": "x", "channels": [], "bones": {"tail": "Tail"}}, "unknown bones"),
+    ],
+)
 def test_bad_rigs_are_rejected_with_a_reason(bad, message):
     with pytest.raises(RigError, match=message):
         RigDefinition.from_dict(bad)

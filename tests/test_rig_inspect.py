@@ -16,8 +16,9 @@ def test_ready_player_me_maps_everything(avatars):
     rig = inspect_file(avatars / "brunette-t.glb")
     r = rig.report
     assert r["arkit"]["mapped"] == 52 and r["visemes"]["mapped"] == 15
-    assert {"head": "Head", "neck": "Neck", "left_eye": "LeftEye", "right_eye": "RightEye"}.items() <= \
-        r["bones"]["mapped"].items()
+    assert {"head": "Head", "neck": "Neck", "left_eye": "LeftEye", "right_eye": "RightEye"}.items() <= r["bones"][
+        "mapped"
+    ].items()
     by_name = {c.name: c for c in rig.channels}
     # one channel drives the same-named target on head, teeth and both eye meshes
     assert {t.mesh for t in by_name["jawOpen"].targets} >= {"Wolf3D_Head", "Wolf3D_Teeth"}
@@ -30,7 +31,9 @@ def test_ready_player_me_maps_everything(avatars):
 def test_vroid_maps_its_presets_and_bones_through_meshopt(avatars):
     rig = inspect_file(avatars / "vroid.glb")
     r = rig.report
-    assert {"Fcl_ALL_Joy", "Fcl_ALL_Angry", "Fcl_ALL_Sorrow", "Fcl_ALL_Fun", "Fcl_ALL_Surprised"} <= set(r["expressions"])
+    assert {"Fcl_ALL_Joy", "Fcl_ALL_Angry", "Fcl_ALL_Sorrow", "Fcl_ALL_Fun", "Fcl_ALL_Surprised"} <= set(
+        r["expressions"]
+    )
     by_name = {c.name: c for c in rig.channels}
     assert by_name["Fcl_ALL_Joy"].sources["preset_happy"] == 1.0
     assert {"head", "neck", "left_eye", "right_eye"} <= set(r["bones"]["mapped"])
@@ -48,25 +51,36 @@ def _mesh_gltf(names, deltas, extensions=None, node_names=("Head",)):
     data = b"".join(blobs)
     views = [pygltflib.BufferView(buffer=0, byteOffset=36 * i, byteLength=36) for i in range(len(blobs))]
     accessors = [pygltflib.Accessor(bufferView=i, componentType=5126, count=3, type="VEC3") for i in range(len(blobs))]
-    prim = pygltflib.Primitive(attributes=pygltflib.Attributes(POSITION=0),
-                               targets=[{"POSITION": i + 1} for i in range(len(names))])
+    prim = pygltflib.Primitive(
+        attributes=pygltflib.Attributes(POSITION=0), targets=[{"POSITION": i + 1} for i in range(len(names))]
+    )
     g = pygltflib.GLTF2(
-        scene=0, scenes=[pygltflib.Scene(nodes=list(range(len(node_names) + 1)))],
+        scene=0,
+        scenes=[pygltflib.Scene(nodes=list(range(len(node_names) + 1)))],
         nodes=[pygltflib.Node(mesh=0, name="Face")] + [pygltflib.Node(name=n) for n in node_names],
         meshes=[pygltflib.Mesh(name="Face", primitives=[prim], extras={"targetNames": list(names)})],
-        buffers=[pygltflib.Buffer(byteLength=len(data))], bufferViews=views, accessors=accessors,
-        extensions=extensions or {})
+        buffers=[pygltflib.Buffer(byteLength=len(data))],
+        bufferViews=views,
+        accessors=accessors,
+        extensions=extensions or {},
+    )
     g.set_binary_blob(data)
     return b"".join(g.save_to_bytes())
 
 
 def test_vrm0_blendshape_master_and_humanoid():
-    vrm = {"VRM": {
-        "blendShapeMaster": {"blendShapeGroups": [
-            {"name": "Joy", "presetName": "joy", "binds": [{"mesh": 0, "index": 0, "weight": 100}]},
-            {"name": "A", "presetName": "a", "binds": [{"mesh": 0, "index": 1, "weight": 50}]},
-            {"name": "Blink", "presetName": "blink", "binds": [{"mesh": 0, "index": 2, "weight": 100}]}]},
-        "humanoid": {"humanBones": [{"bone": "head", "node": 1}, {"bone": "neck", "node": 2}]}}}
+    vrm = {
+        "VRM": {
+            "blendShapeMaster": {
+                "blendShapeGroups": [
+                    {"name": "Joy", "presetName": "joy", "binds": [{"mesh": 0, "index": 0, "weight": 100}]},
+                    {"name": "A", "presetName": "a", "binds": [{"mesh": 0, "index": 1, "weight": 50}]},
+                    {"name": "Blink", "presetName": "blink", "binds": [{"mesh": 0, "index": 2, "weight": 100}]},
+                ]
+            },
+            "humanoid": {"humanBones": [{"bone": "head", "node": 1}, {"bone": "neck", "node": 2}]},
+        }
+    }
     data = _mesh_gltf(["smile_shape", "mouth_a", "eyes_closed"], [0.1, 0.2, 0.3], vrm, ("J_Bip_C_Head", "J_Bip_C_Neck"))
     rig = inspect_bytes(data, "vrm0")
     by_name = {c.name: c for c in rig.channels}
@@ -78,10 +92,17 @@ def test_vrm0_blendshape_master_and_humanoid():
 
 
 def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs():
-    vrm = {"VRMC_vrm": {"expressions": {"preset": {
-        "happy": {"morphTargetBinds": [{"node": 0, "index": 0, "weight": 1.0}]},
-        "sad": {"morphTargetBinds": [{"node": 0, "index": 1, "weight": 1.0}]}}},
-        "humanoid": {"humanBones": {"head": {"node": 1}}}}}
+    vrm = {
+        "VRMC_vrm": {
+            "expressions": {
+                "preset": {
+                    "happy": {"morphTargetBinds": [{"node": 0, "index": 0, "weight": 1.0}]},
+                    "sad": {"morphTargetBinds": [{"node": 0, "index": 1, "weight": 1.0}]},
+                }
+            },
+            "humanoid": {"humanBones": {"head": {"node": 1}}},
+        }
+    }
     rig = inspect_bytes(_mesh_gltf(["a", "b"], [0.1, 0.1], vrm), "vrm1")
     assert {c.name for c in rig.channels} == {"happy", "sad"} and rig.bones["head"] == "Head"
     plain = inspect_bytes(_mesh_gltf(["happy", "blink", "zero"], [0.1, 0.1, 0.0]), "few")
@@ -89,13 +110,16 @@ def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs():
     assert plain.report["zero_delta_targets"] == ["zero"]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"not a model", "not a glTF file"),
-    (b"glTF\x01\x00\x00\x00", "version 1"),
-    (b"glTF\x02\x00\x00\x00\xff\xff", "damaged"),
-    (b'{"asset": {"version": "2.0"}}', "no meshes"),
-    (b"{not json", "not valid"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"not a model", "not a glTF file"),
+        (b"glTF\x01\x00\x00\x00", "version 1"),
+        (b"glTF\x02\x00\x00\x00\xff\xff", "damaged"),
+        (b'{"asset": {"version": "2.0"}}', "no meshes"),
+        (b"{not json", "not valid"),
+    ],
+)
 def test_invalid_files_get_a_clear_error(data, message):
     with pytest.raises(RigInspectError, match=message):
         inspect_bytes(data, "x")
@@ -103,8 +127,12 @@ def test_invalid_files_get_a_clear_error(data, message):
 
 def test_cli_writes_the_rig(tmp_path, avatars):
     out = tmp_path / "rig.json"
-    result = subprocess.run([sys.executable, "-m", "server.cli", "rig", "inspect", str(avatars / "brunette-t.glb"),
-                             "--out", str(out)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "rig", "inspect", str(avatars / "brunette-t.glb"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "ARKit blendshapes: 52/52" in result.stdout and "visemes: 15/15" in result.stdout
     rig = json.loads(out.read_text())

@@ -27,18 +27,33 @@ def base_gltf() -> dict:
     """A one-triangle mesh with one morph target named jawOpen, head bone, VRM 0 preset."""
     return {
         "asset": {"version": "2.0"},
-        "scene": 0, "scenes": [{"nodes": [0, 1]}],
+        "scene": 0,
+        "scenes": [{"nodes": [0, 1]}],
         "nodes": [{"mesh": 0, "name": "Face"}, {"name": "Head"}],
-        "meshes": [{"name": "Face", "extras": {"targetNames": ["jawOpen"]},
-                    "primitives": [{"attributes": {"POSITION": 0}, "targets": [{"POSITION": 1}]}]}],
+        "meshes": [
+            {
+                "name": "Face",
+                "extras": {"targetNames": ["jawOpen"]},
+                "primitives": [{"attributes": {"POSITION": 0}, "targets": [{"POSITION": 1}]}],
+            }
+        ],
         "buffers": [{"byteLength": len(BLOB)}],
-        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
-                        {"buffer": 0, "byteOffset": 36, "byteLength": 36}],
-        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"},
-                      {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC3"}],
-        "extensions": {"VRM": {"blendShapeMaster": {"blendShapeGroups": [
-            {"presetName": "joy", "binds": [{"mesh": 0, "index": 0, "weight": 100}]}]},
-            "humanoid": {"humanBones": [{"bone": "head", "node": 1}]}}},
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": 36},
+            {"buffer": 0, "byteOffset": 36, "byteLength": 36},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"},
+            {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC3"},
+        ],
+        "extensions": {
+            "VRM": {
+                "blendShapeMaster": {
+                    "blendShapeGroups": [{"presetName": "joy", "binds": [{"mesh": 0, "index": 0, "weight": 100}]}]
+                },
+                "humanoid": {"humanBones": [{"bone": "head", "node": 1}]},
+            }
+        },
     }
 
 
@@ -50,8 +65,8 @@ def glb(doc: dict, blob: bytes = BLOB) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
 
 
-def inspect(data: bytes, limits: InspectLimits = InspectLimits()):
-    return inspect_bytes(data, "fuzz", limits=limits)
+def inspect(data: bytes, limits: InspectLimits | None = None):
+    return inspect_bytes(data, "fuzz", limits=limits or InspectLimits())
 
 
 def test_the_base_file_is_a_rig():
@@ -59,26 +74,31 @@ def test_the_base_file_is_a_rig():
     assert {c.name for c in rig.channels} >= {"jawOpen"} and rig.report["zero_delta_targets"] == []
 
 
-@pytest.mark.parametrize("mutate, message", [
-    # a negative stride or offset handed to as_strided read outside the buffer or crashed
-    (lambda d: d["bufferViews"][1].update(byteStride=-4), "byteStride -4"),
-    (lambda d: d["bufferViews"][1].update(byteStride=-4000000), "byteStride"),
-    (lambda d: d["accessors"][1].update(byteOffset=-36), "must not be negative"),
-    (lambda d: d["bufferViews"][1].update(byteOffset=-36), "must not be negative"),
-    (lambda d: d["bufferViews"][1].update(byteStride=6), "multiple of 4"),
-    (lambda d: d["bufferViews"][1].update(byteStride=8), "do not fit a stride of 8"),
-    (lambda d: d["bufferViews"][1].update(byteLength=3600), "outside its buffer"),
-    (lambda d: d["accessors"][1].update(count=300), "runs past"),
-    (lambda d: d["accessors"][1].update(count=-3), "at least 1"),
-    (lambda d: d["accessors"][1].update(componentType=9999), "componentType 9999"),
-    (lambda d: d["accessors"][1].update(type="MAT9"), "type 'MAT9'"),
-    (lambda d: d["accessors"][1].update(bufferView=7), "bufferView 7 does not exist"),
-    (lambda d: d["meshes"][0]["primitives"][0]["targets"][0].update(POSITION=99), "accessor 99 does not exist"),
-    (lambda d: d["bufferViews"][1].update(buffer=5), "buffer 5 does not exist"),
-    (lambda d: d["extensions"]["VRM"]["blendShapeMaster"]["blendShapeGroups"][0]["binds"][0].update(mesh=42),
-     "malformed"),
-    (lambda d: d["extensions"]["VRM"]["humanoid"]["humanBones"][0].update(node=42), "malformed"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        # a negative stride or offset handed to as_strided read outside the buffer or crashed
+        (lambda d: d["bufferViews"][1].update(byteStride=-4), "byteStride -4"),
+        (lambda d: d["bufferViews"][1].update(byteStride=-4000000), "byteStride"),
+        (lambda d: d["accessors"][1].update(byteOffset=-36), "must not be negative"),
+        (lambda d: d["bufferViews"][1].update(byteOffset=-36), "must not be negative"),
+        (lambda d: d["bufferViews"][1].update(byteStride=6), "multiple of 4"),
+        (lambda d: d["bufferViews"][1].update(byteStride=8), "do not fit a stride of 8"),
+        (lambda d: d["bufferViews"][1].update(byteLength=3600), "outside its buffer"),
+        (lambda d: d["accessors"][1].update(count=300), "runs past"),
+        (lambda d: d["accessors"][1].update(count=-3), "at least 1"),
+        (lambda d: d["accessors"][1].update(componentType=9999), "componentType 9999"),
+        (lambda d: d["accessors"][1].update(type="MAT9"), "type 'MAT9'"),
+        (lambda d: d["accessors"][1].update(bufferView=7), "bufferView 7 does not exist"),
+        (lambda d: d["meshes"][0]["primitives"][0]["targets"][0].update(POSITION=99), "accessor 99 does not exist"),
+        (lambda d: d["bufferViews"][1].update(buffer=5), "buffer 5 does not exist"),
+        (
+            lambda d: d["extensions"]["VRM"]["blendShapeMaster"]["blendShapeGroups"][0]["binds"][0].update(mesh=42),
+            "malformed",
+        ),
+        (lambda d: d["extensions"]["VRM"]["humanoid"]["humanBones"][0].update(node=42), "malformed"),
+    ],
+)
 def test_hostile_numbers_are_refused_with_the_rule_they_break(mutate, message):
     doc = base_gltf()
     mutate(doc)
@@ -89,9 +109,21 @@ def test_hostile_numbers_are_refused_with_the_rule_they_break(mutate, message):
 def meshopt_doc(count: int, stride: int = 12, mode: str = "ATTRIBUTES") -> dict:
     doc = base_gltf()
     doc["extensionsUsed"] = ["EXT_meshopt_compression"]
-    doc["bufferViews"][1] = {"buffer": 0, "byteOffset": 36, "byteLength": 36, "extensions": {
-        "EXT_meshopt_compression": {"buffer": 0, "byteOffset": 36, "byteLength": 36, "byteStride": stride,
-                                    "count": count, "mode": mode}}}
+    doc["bufferViews"][1] = {
+        "buffer": 0,
+        "byteOffset": 36,
+        "byteLength": 36,
+        "extensions": {
+            "EXT_meshopt_compression": {
+                "buffer": 0,
+                "byteOffset": 36,
+                "byteLength": 36,
+                "byteStride": stride,
+                "count": count,
+                "mode": mode,
+            }
+        },
+    }
     return doc
 
 
@@ -114,29 +146,48 @@ def test_the_upload_endpoint_answers_422_not_500(settings):
     from fastapi.testclient import TestClient
 
     from server.app import create_app
+
     doc = base_gltf()
     doc["bufferViews"][1]["byteStride"] = -4
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/rigs?filename=evil.glb", content=glb(doc))
         assert r.status_code == 422 and "byteStride" in r.json()["detail"]
         doc = base_gltf()
-        doc["buffers"][0] = {"byteLength": len(BLOB), "uri": "data:application/octet-stream;base64,"
-                             + base64.b64encode(BLOB).decode()}
+        doc["buffers"][0] = {
+            "byteLength": len(BLOB),
+            "uri": "data:application/octet-stream;base64," + base64.b64encode(BLOB).decode(),
+        }
         assert c.post("/v1/rigs?filename=ok.gltf", content=json.dumps(doc).encode()).status_code == 201
 
 
 # -- hypothesis: mutate any field of the file to a hostile value ---------------------------
 HOSTILE = st.one_of(
-    st.integers(min_value=-2**63, max_value=2**63), st.sampled_from([0, -1, 1, 2, 3, 4, 36, 72, 252, 256, 2**31]),
-    st.floats(allow_nan=True), st.text(max_size=4), st.none(), st.booleans(),
-    st.lists(st.integers(-3, 3), max_size=3), st.dictionaries(st.sampled_from(["a", "node", "mesh"]),
-                                                              st.integers(-2, 50), max_size=2))
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.sampled_from([0, -1, 1, 2, 3, 4, 36, 72, 252, 256, 2**31]),
+    st.floats(allow_nan=True),
+    st.text(max_size=4),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(-3, 3), max_size=3),
+    st.dictionaries(st.sampled_from(["a", "node", "mesh"]), st.integers(-2, 50), max_size=2),
+)
 PATHS = [
-    ("bufferViews", 0, "byteOffset"), ("bufferViews", 1, "byteOffset"), ("bufferViews", 1, "byteLength"),
-    ("bufferViews", 1, "byteStride"), ("bufferViews", 1, "buffer"), ("accessors", 1, "byteOffset"),
-    ("accessors", 1, "count"), ("accessors", 1, "componentType"), ("accessors", 1, "type"),
-    ("accessors", 1, "bufferView"), ("accessors", 1, "max"), ("accessors", 1, "min"), ("buffers", 0, "byteLength"),
-    ("nodes", 1, "name"), ("nodes", 0, "mesh"), ("meshes", 0, "name"),
+    ("bufferViews", 0, "byteOffset"),
+    ("bufferViews", 1, "byteOffset"),
+    ("bufferViews", 1, "byteLength"),
+    ("bufferViews", 1, "byteStride"),
+    ("bufferViews", 1, "buffer"),
+    ("accessors", 1, "byteOffset"),
+    ("accessors", 1, "count"),
+    ("accessors", 1, "componentType"),
+    ("accessors", 1, "type"),
+    ("accessors", 1, "bufferView"),
+    ("accessors", 1, "max"),
+    ("accessors", 1, "min"),
+    ("buffers", 0, "byteLength"),
+    ("nodes", 1, "name"),
+    ("nodes", 0, "mesh"),
+    ("meshes", 0, "name"),
 ]
 
 
@@ -148,17 +199,28 @@ def set_path(doc: dict, path: tuple, value) -> None:
 
 
 def sparse(doc: dict, count, offset) -> None:
-    doc["accessors"][1]["sparse"] = {"count": count, "indices": {"bufferView": 0, "componentType": 5125},
-                                     "values": {"bufferView": 1, "byteOffset": offset}}
+    doc["accessors"][1]["sparse"] = {
+        "count": count,
+        "indices": {"bufferView": 0, "componentType": 5125},
+        "values": {"bufferView": 1, "byteOffset": offset},
+    }
 
 
-@settings(max_examples=10_000, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(edits=st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE), min_size=1, max_size=4),
-       meshopt=st.one_of(st.none(), st.tuples(st.integers(-5, 10**9), st.integers(-4, 300),
-                                              st.sampled_from(["ATTRIBUTES", "TRIANGLES", "INDICES", "X"]))),
-       sparse_edit=st.one_of(st.none(), st.tuples(HOSTILE, HOSTILE)),
-       binds=st.one_of(st.none(), HOSTILE), blob_len=st.sampled_from([72, 40, 0, 100]))
+@settings(
+    max_examples=10_000, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    edits=st.lists(st.tuples(st.sampled_from(PATHS), HOSTILE), min_size=1, max_size=4),
+    meshopt=st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(-5, 10**9), st.integers(-4, 300), st.sampled_from(["ATTRIBUTES", "TRIANGLES", "INDICES", "X"])
+        ),
+    ),
+    sparse_edit=st.one_of(st.none(), st.tuples(HOSTILE, HOSTILE)),
+    binds=st.one_of(st.none(), HOSTILE),
+    blob_len=st.sampled_from([72, 40, 0, 100]),
+)
 def test_fuzzed_files_give_a_rig_or_a_reason(edits, meshopt, sparse_edit, binds, blob_len):
     doc = meshopt_doc(*meshopt) if meshopt is not None else base_gltf()
     for path, value in edits:

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from avatar_mapping.rotation import (
-    euler_from_matrix, quat_conjugate, quat_from_euler, quat_multiply, quat_slerp, quat_to_matrix,
+    euler_from_matrix,
+    quat_conjugate,
+    quat_from_euler,
+    quat_multiply,
+    quat_slerp,
+    quat_to_matrix,
 )
 
 

@@ -28,8 +28,11 @@ def locked(settings):
 
 def routes(app) -> list[tuple[str, str]]:
     """Every HTTP endpoint, from the app's own OpenAPI description."""
-    return [(method.upper(), re.sub(r"\{[^}]+\}", "x1", path))
-            for path, methods in app.openapi()["paths"].items() for method in methods]
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "x1", path))
+        for path, methods in app.openapi()["paths"].items()
+        for method in methods
+    ]
 
 
 def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked):
@@ -55,8 +58,11 @@ def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked):
 def test_a_page_on_another_site_cannot_use_the_rest_api(settings, avatars):
     """A cross-site text/plain POST used to upload a rig (CSRF)."""
     with TestClient(create_app(settings)) as c:
-        evil = c.post("/v1/rigs?filename=x.glb", content=(avatars / "vroid.glb").read_bytes(),
-                      headers={"Origin": "https://evil.example", "Content-Type": "text/plain"})
+        evil = c.post(
+            "/v1/rigs?filename=x.glb",
+            content=(avatars / "vroid.glb").read_bytes(),
+            headers={"Origin": "https://evil.example", "Content-Type": "text/plain"},
+        )
         assert evil.status_code == 403 and "not allowed" in evil.json()["detail"]
         assert c.get("/v1/rigs", headers={"Origin": "https://evil.example"}).status_code == 403
         assert c.get("/v1/rigs", headers={"Origin": "http://localhost:5173"}).status_code == 200
@@ -72,8 +78,10 @@ def test_the_watch_token_watches_and_does_nothing_else(locked):
         sid = recv(ws)["payload"]["session_id"]
         with locked.websocket_connect(f"/v1/sessions/{sid}/watch?token={WATCH}") as watcher:
             assert recv(watcher)["payload"]["watching"] is True
-        with pytest.raises(WebSocketDisconnect) as e, \
-                locked.websocket_connect(f"/v1/sessions/{sid}/watch?token=guess") as watcher:
+        with (
+            pytest.raises(WebSocketDisconnect) as e,
+            locked.websocket_connect(f"/v1/sessions/{sid}/watch?token=guess") as watcher,
+        ):
             recv(watcher)
         assert e.value.code == 1008
         ws.send_bytes(cbor2.dumps({"type": "bye", "payload": {}}))
@@ -81,9 +89,15 @@ def test_the_watch_token_watches_and_does_nothing_else(locked):
 
 def test_tokens_never_reach_the_logs():
     """uvicorn logs a watcher's URL, query string included."""
-    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" %s',
-                               ("127.0.0.1:5555", f"/v1/sessions/abc/watch?format=packed&token={WATCH}", "[accepted]"),
-                               None)
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" %s',
+        ("127.0.0.1:5555", f"/v1/sessions/abc/watch?format=packed&token={WATCH}", "[accepted]"),
+        None,
+    )
     assert RedactTokens().filter(record)
     line = record.getMessage()
     assert WATCH not in line and "token=***" in line and "format=packed" in line

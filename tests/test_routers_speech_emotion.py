@@ -3,8 +3,8 @@
 import threading
 import time
 
-import requests
 import pytest
+import requests
 from fastapi.testclient import TestClient
 
 from server.app import create_app
@@ -37,7 +37,7 @@ def test_refusals_are_specific(settings, mp3):
         streamed_too_big = c.post("/v1/speech-emotion", content=iter([mp3[:100_000], mp3[100_000:]]))
         not_audio = c.post("/v1/speech-emotion", content=b"hello" * 1000)
         bad_format = c.post("/v1/speech-emotion", params={"format": "pdf"}, content=mp3[:10])
-        still_fine = c.post("/v1/speech-emotion", content=mp3[:len(mp3) // 2])
+        still_fine = c.post("/v1/speech-emotion", content=mp3[: len(mp3) // 2])
     assert too_big.status_code == 413 and streamed_too_big.status_code == 413
     assert not_audio.status_code == 422 and "not a readable audio file" in not_audio.json()["detail"]
     assert bad_format.status_code == 422
@@ -64,10 +64,11 @@ def test_a_slow_chunked_upload_holds_the_only_slot(settings, mp3):
     def slowly():
         for i in range(0, len(wav), 64 * 1024):
             sent.append(time.monotonic())
-            yield wav[i:i + 64 * 1024]
+            yield wav[i : i + 64 * 1024]
             time.sleep(0.05)
 
     from tests.conftest import serving
+
     with serving(settings) as port:
         url = f"http://127.0.0.1:{port}/v1/speech-emotion"
 
@@ -103,10 +104,11 @@ def test_a_client_that_leaves_mid_upload_frees_its_slot(settings, mp3):
     import socket
 
     from tests.conftest import serving
+
     with serving(settings) as port:
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(b"POST /v1/speech-emotion HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-            half = mp3[:len(mp3) // 2]
+            half = mp3[: len(mp3) // 2]
             s.sendall(f"{len(half):x}\r\n".encode() + half + b"\r\n")
             time.sleep(0.5)
         deadline = time.monotonic() + 10

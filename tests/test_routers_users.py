@@ -22,8 +22,19 @@ def test_erasing_a_user_through_the_server(settings, avatars):
         assert c.put("/v1/calibration/ana", json=table).status_code == 200
         r = c.post("/v1/rigs?filename=ana.glb&user_id=ana", content=(avatars / "brunette-t.glb").read_bytes())
         assert r.status_code == 201
-        assert c.post("/v1/ab/votes", json={"trial_id": "t1", "strategy_a": "direct", "strategy_b": "hybrid",
-                                            "chosen": "B", "user_id": "ana"}).status_code == 201
+        assert (
+            c.post(
+                "/v1/ab/votes",
+                json={
+                    "trial_id": "t1",
+                    "strategy_a": "direct",
+                    "strategy_b": "hybrid",
+                    "chosen": "B",
+                    "user_id": "ana",
+                },
+            ).status_code
+            == 201
+        )
         with c.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(hello(camera=False, user_id="ana", consent={"camera": False, "record": True}))
             assert recv(ws)["payload"]["calibration_user_id"] == "ana"
@@ -36,8 +47,13 @@ def test_erasing_a_user_through_the_server(settings, avatars):
         assert configured["calibration_user_id"] is None  # the live session lost the table at once
         assert c.get("/v1/recordings").json() == []  # the live recording went with the user
         assert c.get("/v1/calibration/ana").status_code == 404 and c.get("/v1/rigs/ana").status_code == 404
-        assert c.delete("/v1/users/ana").json() == {"user_id": "ana", "calibration_versions": 0, "recordings": 0,
-                                                     "votes": 0, "rigs": 0}
+        assert c.delete("/v1/users/ana").json() == {
+            "user_id": "ana",
+            "calibration_versions": 0,
+            "recordings": 0,
+            "votes": 0,
+            "rigs": 0,
+        }
         assert c.delete("/v1/rigs/arkit52").status_code == 409 and c.delete("/v1/rigs/nope").status_code == 404
 
 
@@ -45,10 +61,14 @@ def test_the_command_line_erases_with_the_server_stopped(settings, tmp_path):
     table = example_table().to_dict()
     with TestClient(create_app(settings)) as c:
         assert c.put("/v1/calibration/bo", json=table).status_code == 200
-    env = {"AVATAR_DRIVER_DATA_DIR": str(settings.data_dir), "AVATAR_DRIVER_MODELS": str(settings.models),
-           "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "server.cli", "user", "erase", "bo"], capture_output=True, text=True,
-                         env=env, check=True)
+    env = {
+        "AVATAR_DRIVER_DATA_DIR": str(settings.data_dir),
+        "AVATAR_DRIVER_MODELS": str(settings.models),
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", "user", "erase", "bo"], capture_output=True, text=True, env=env, check=True
+    )
     assert json.loads(out.stdout)["calibration_versions"] == 1
     with TestClient(create_app(settings)) as c:
         assert c.get("/v1/calibration/bo").status_code == 404

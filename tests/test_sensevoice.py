@@ -43,7 +43,7 @@ def test_a_batch_gives_what_single_calls_give(tiny_sensevoice):
     batch = r.recognize_batch(stretches)
     singles = [r.recognize(x) for x in stretches]
     assert [b.end_ms for b in batch] == [1000, 2500, 600] and all(b.start_ms == 0 for b in batch)
-    for b, s in zip(batch, singles):
+    for b, s in zip(batch, singles, strict=True):
         assert b.text == s.text
         np.testing.assert_allclose(b.emotion_scores, s.emotion_scores, atol=1e-4)
         assert b.emotion_confidence == pytest.approx(s.emotion_confidence, abs=1e-4)

@@ -31,8 +31,10 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server,
     async def scenario():
         frames: list[float] = []
         health: list[tuple[float, float]] = []  # (asked at, answered after)
-        async with websockets.connect(f"ws://127.0.0.1:{server}/v1/stream") as ws, \
-                httpx2.AsyncClient(base_url=f"http://127.0.0.1:{server}", timeout=120) as http:
+        async with (
+            websockets.connect(f"ws://127.0.0.1:{server}/v1/stream") as ws,
+            httpx2.AsyncClient(base_url=f"http://127.0.0.1:{server}", timeout=120) as http,
+        ):
             await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, "rate_hz": RATE_HZ}}))
             assert cbor2.loads(await ws.recv())["type"] == "welcome"
 
@@ -53,7 +55,8 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server,
             t0 = time.monotonic()
             animated, uploaded = await asyncio.gather(
                 http.post("/v1/animate", content=wav),
-                http.post("/v1/rigs?filename=vroid.glb&id=load-test", content=avatar))
+                http.post("/v1/rigs?filename=vroid.glb&id=load-test", content=avatar),
+            )
             t1 = time.monotonic()
             for t in tasks:
                 t.cancel()
@@ -73,10 +76,12 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server,
 def test_a_huge_chunked_body_is_refused_while_it_streams(live_server):
     server = live_server
     """A 400 MiB chunked WAV used to be buffered whole before its size was checked (+728 MB)."""
+
     async def scenario():
         reader, writer = await asyncio.open_connection("127.0.0.1", server)
-        writer.write(b"POST /v1/animate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     b"Content-Type: audio/wav\r\n\r\n")
+        writer.write(
+            b"POST /v1/animate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: audio/wav\r\n\r\n"
+        )
         chunk = b"%x\r\n" % (1 << 20) + b"\0" * (1 << 20) + b"\r\n"
         sent = 0
         response = asyncio.create_task(reader.read(4096))
@@ -84,7 +89,7 @@ def test_a_huge_chunked_body_is_refused_while_it_streams(live_server):
             writer.write(chunk)
             try:
                 await asyncio.wait_for(writer.drain(), 1.0)
-            except (asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, ConnectionError):
                 break  # the server stopped reading
             sent += 1 << 20
         head = await asyncio.wait_for(response, 10)

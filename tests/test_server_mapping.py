@@ -145,15 +145,21 @@ def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronau
             # The new table applies to the open session without reconnecting.
             frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.2, image, limit=120)
             # Undo: version 1 applies again, stored as version 3; and so does the undo of the undo.
-            assert c.post("/v1/calibration/bo/revert?version=1").json() == {"user_id": "bo", "version": 3,
-                                                                            "reverted_to": 1}
+            assert c.post("/v1/calibration/bo/revert?version=1").json() == {
+                "user_id": "bo",
+                "version": 3,
+                "reverted_to": 1,
+            }
             frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] > 0.6, image, limit=120)
             assert c.post("/v1/calibration/bo/revert?version=2").json()["version"] == 4
             frames_until(ws, lambda p: p["blendshapes"]["mouthSmileLeft"] < 0.2, image, limit=120)
             ws.send_bytes(msg("bye"))
         assert c.post("/v1/calibration/bo/revert?version=9").status_code == 404
-        r = c.put("/v1/calibration/bo", content=b'{"schema_version": 1, "channels": {"jawOpen": {"neutral": 2}}}',
-                  headers={"content-type": "application/json"})
+        r = c.put(
+            "/v1/calibration/bo",
+            content=b'{"schema_version": 1, "channels": {"jawOpen": {"neutral": 2}}}',
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 422 and "outside" in r.json()["detail"]
     with TestClient(create_app(settings)) as c:  # a restart
         assert c.get("/v1/calibration/bo").json()["channels"]["mouthSmileLeft"]["neutral"] == 0.95
@@ -210,6 +216,7 @@ def test_every_body_is_bounded_before_it_is_held(settings):
 
 def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
     from server.protocol.packed import unpack_avatar_frame
+
     image = jpeg(astronaut)
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rate_hz=30, format="packed", strategy="direct", compare={"strategy": "emotion_preset"}))
@@ -228,9 +235,13 @@ def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
         same_tick = [a for a in seen["A"] if a["timestamp_ms"] == b["timestamp_ms"]]
         assert same_tick, "every tick maps the same features twice"  # one inference pass, two mappings
         a = same_tick[0]
-        assert [f["sequence"] for f in seen["B"]] == list(range(seen["B"][0]["sequence"], seen["B"][0]["sequence"] + len(seen["B"])))
+        assert [f["sequence"] for f in seen["B"]] == list(
+            range(seen["B"][0]["sequence"], seen["B"][0]["sequence"] + len(seen["B"]))
+        )
         # direct passes the face through; the preset strategy shows "happy" its own way
-        assert a["payload"]["blendshapes"]["mouthSmileLeft"] != pytest.approx(b["payload"]["blendshapes"]["mouthSmileLeft"], abs=0.01)
+        assert a["payload"]["blendshapes"]["mouthSmileLeft"] != pytest.approx(
+            b["payload"]["blendshapes"]["mouthSmileLeft"], abs=0.01
+        )
         ws.send_bytes(msg("configure", {"compare": None}))
         assert recv_until(ws, "configured")["payload"]["compare"] is None
         ws.send_bytes(msg("configure", {"compare": {"strategy": "nope"}}))
@@ -241,8 +252,9 @@ def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
 def test_voice_calibration_over_the_websocket(client):
     """A microphone session runs a voice step; the saved table carries the user's viseme
     means and keeps the face part they already had."""
-    from server.inference.espeak import speak
     from server.inference.audio import to_model_rate
+    from server.inference.espeak import speak
+
     spoken = speak(" ".join(["[[A:]]"] * 8), words_per_minute=80)
     held = (np.clip(to_model_rate(spoken.audio, spoken.rate_hz), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), held, np.zeros(8000, "<i2")])
@@ -256,13 +268,21 @@ def test_voice_calibration_over_the_websocket(client):
         i = 0
         while result is None and time.monotonic() - t0 < 20:
             if i < len(pcm):  # real time: the wizard's clock is the wall clock
-                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": i // 16}))
+                ws.send_bytes(
+                    msg(
+                        "audio_chunk",
+                        {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": i // 16},
+                    )
+                )
                 i += 1600
                 time.sleep(0.1)
             else:
-                ws.send_bytes(msg("audio_chunk", {"pcm": np.zeros(1600, "<i2").tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": i // 16}))
+                ws.send_bytes(
+                    msg(
+                        "audio_chunk",
+                        {"pcm": np.zeros(1600, "<i2").tobytes(), "sample_rate_hz": 16000, "capture_ms": i // 16},
+                    )
+                )
                 i += 1600
                 time.sleep(0.1)
             while True:

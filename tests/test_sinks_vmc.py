@@ -46,7 +46,9 @@ def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(pr
     messages = received(udp_receiver)
     sink.close()
     addresses = [a for a, _ in messages]
-    assert addresses[:3] == ["/VMC/Ext/OK", "/VMC/Ext/T", "/VMC/Ext/Root/Pos"] and addresses[-1] == "/VMC/Ext/Blend/Apply"
+    assert (
+        addresses[:3] == ["/VMC/Ext/OK", "/VMC/Ext/T", "/VMC/Ext/Root/Pos"] and addresses[-1] == "/VMC/Ext/Blend/Apply"
+    )
     assert messages[0][1] == [1, 3, 0, 1]  # loaded, calibrated, normal mode, tracking a face
     bones = {p[0]: p[1:] for a, p in messages if a == "/VMC/Ext/Bone/Pos"}
     assert set(bones) == {"Neck", "Head", "LeftEye", "RightEye"}
@@ -55,11 +57,16 @@ def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(pr
         np.testing.assert_allclose(bones[theirs][3:], gltf_to_unity(by_bone[ours]), atol=1e-6)  # float32 on the wire
     blends = [(p[0], p[1]) for a, p in messages if a == "/VMC/Ext/Blend/Val"]
     assert [n for n, _ in blends] == list(NAMES[profile]) and all(0 <= v <= 1 for _, v in blends)
-    assert addresses.index("/VMC/Ext/Blend/Apply") > max(i for i, a in enumerate(addresses) if a == "/VMC/Ext/Blend/Val")
+    assert addresses.index("/VMC/Ext/Blend/Apply") > max(
+        i for i, a in enumerate(addresses) if a == "/VMC/Ext/Blend/Val"
+    )
     values = dict(blends)
     if profile in ("perfect_sync", "all"):
         weights = frame.weights_by_name()
-        assert values["MouthSmileLeft"] == pytest.approx(weights["mouthSmileLeft"], abs=1e-6) and values["MouthSmileLeft"] > 0.3
+        assert (
+            values["MouthSmileLeft"] == pytest.approx(weights["mouthSmileLeft"], abs=1e-6)
+            and values["MouthSmileLeft"] > 0.3
+        )
     if profile in ("vrm0", "all"):
         assert values["Joy"] == pytest.approx(0.8, abs=1e-6)
     if profile in ("vrm1", "all"):

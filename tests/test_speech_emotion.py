@@ -10,8 +10,16 @@ from avatar_mapping.vocabulary import EMOTIONS
 from server.inference.speech_service import SpeechService
 from server.models.store import ModelStore
 from server.settings import Settings
-from server.tools.speech_emotion import (UNKNOWN, ProsodyScorer, SpeechEmotionOptions, WindowScore,
-                                         analyze_speech_emotion, scorer_for, vote, window_starts)
+from server.tools.speech_emotion import (
+    UNKNOWN,
+    ProsodyScorer,
+    SpeechEmotionOptions,
+    WindowScore,
+    analyze_speech_emotion,
+    scorer_for,
+    vote,
+    window_starts,
+)
 from server.tools.speech_emotion_html import write_report
 from tests.recorded_audio import calm_and_excited, encode
 
@@ -35,18 +43,19 @@ def test_calm_and_excited_passages_of_a_recording_are_told_apart_by_prosody(vad,
     found where it was spoken, low arousal for every calm line and high for every excited one."""
     samples, passages = two_rounds
     progress = []
-    report = analyze_speech_emotion(io.BytesIO(encode(samples, "mp3", rate=44100)), vad, ProsodyScorer(),
-                                    progress=progress.append)
+    report = analyze_speech_emotion(
+        io.BytesIO(encode(samples, "mp3", rate=44100)), vad, ProsodyScorer(), progress=progress.append
+    )
     assert report.source == "prosody" and report.classes == ("low", "medium", "high")
     assert report.duration_s == pytest.approx(len(samples) / 16000, abs=0.1)
     assert progress == sorted(progress) and progress[-1] == pytest.approx(report.duration_s)
     assert len(report.utterances) == len(passages)
-    for u, p in zip(report.utterances, passages):
+    for u, p in zip(report.utterances, passages, strict=True):
         assert overlap(u, p) > 0.85 * (p.end_s - p.start_s)
         assert u.label == ("low" if p.style == "calm" else "high"), (u, p)
         assert u.confidence == 1.0 and u.text == ""
-    calm = [u.arousal for u, p in zip(report.utterances, passages) if p.style == "calm"]
-    excited = [u.arousal for u, p in zip(report.utterances, passages) if p.style == "excited"]
+    calm = [u.arousal for u, p in zip(report.utterances, passages, strict=True) if p.style == "calm"]
+    excited = [u.arousal for u, p in zip(report.utterances, passages, strict=True) if p.style == "excited"]
     assert min(excited) > max(calm) + 0.3
     dist = report.distribution()
     calm_s = sum(p.end_s - p.start_s for p in passages if p.style == "calm")
@@ -78,8 +87,7 @@ def test_speech_longer_than_the_utterance_limit_is_cut(vad):
 
 
 def test_silence_gives_an_empty_report_not_an_error(vad):
-    report = analyze_speech_emotion(io.BytesIO(encode(np.zeros(16000 * 5, np.float32), "wav")), vad,
-                                    ProsodyScorer())
+    report = analyze_speech_emotion(io.BytesIO(encode(np.zeros(16000 * 5, np.float32), "wav")), vad, ProsodyScorer())
     assert report.utterances == () and report.speech_s == 0
     assert all(d["share"] == 0 for d in report.distribution().values())
 
@@ -98,7 +106,7 @@ def test_audio_is_analysed_as_it_arrives(vad):
         for i in range(0, len(data), 32768):
             if i >= len(data) // 2:
                 assert half_done.wait(30), "nothing was analysed from the first half"
-            stream.write_chunk(data[i:i + 32768])
+            stream.write_chunk(data[i : i + 32768])
         stream.finish()
 
     def seen(seconds):
@@ -150,8 +158,8 @@ def test_sensevoice_votes_with_its_emotion_scores_and_transcribes(vad, scripted_
         # One model call per utterance: itself and its windows batched.
         assert calls == [sum(u.votes.values()) + 1 for u in report.utterances] and sum(calls) == windows + 2
         calls.clear()
-        long = samples[:16000 * 20]  # 20 s: 9 windows and the utterance, more than a batch
-        scores, _ = scorer.judge(long, [long[i:i + 64000] for i in range(0, 16000 * 17, 32000)])
+        long = samples[: 16000 * 20]  # 20 s: 9 windows and the utterance, more than a batch
+        scores, _ = scorer.judge(long, [long[i : i + 64000] for i in range(0, 16000 * 17, 32000)])
         assert calls == [8, 2] and [w.label for w in scores] == ["happy"] * 9
     finally:
         speech.close()
@@ -179,7 +187,9 @@ def test_the_command_writes_the_page_and_its_json(tmp_path, monkeypatch, capsys)
     assert main(["analyze", str(recording), "--emotion-report", str(tmp_path / "out" / "talk.html")]) == 0
     page = (tmp_path / "out" / "talk.html").read_text()
     data = json.loads((tmp_path / "out" / "talk.json").read_text())
-    assert "Speech emotion: talk.flac" in page and [u["label"] for u in data["utterances"]] == ["low"] * 3 + ["high"] * 3
+    assert (
+        "Speech emotion: talk.flac" in page and [u["label"] for u in data["utterances"]] == ["low"] * 3 + ["high"] * 3
+    )
     assert main(["analyze", str(tmp_path / "README.md"), "--emotion-report", str(tmp_path / "x.json")]) == 1
     recording.with_name("notes.txt").write_text("not audio")
     assert main(["analyze", str(recording.with_name("notes.txt")), "--emotion-report", str(tmp_path / "x.json")]) == 1

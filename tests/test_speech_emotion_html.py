@@ -10,9 +10,11 @@ from server.tools.speech_emotion_html import clock, render, tick_step
 
 
 def report(duration_s=3725.0, texts=("", "")) -> SpeechEmotionReport:
-    utterances = (Utterance(10.0, 14.0, "low", 1.0, {"low": 2}, 0.2, texts[0]),
-                  Utterance(3600.0, 3608.5, "high", 0.75, {"high": 3, "low": 1}, 0.8, texts[1]),
-                  Utterance(3700.0, 3700.4, "unknown", 0.0, {}, None))
+    utterances = (
+        Utterance(10.0, 14.0, "low", 1.0, {"low": 2}, 0.2, texts[0]),
+        Utterance(3600.0, 3608.5, "high", 0.75, {"high": 3, "low": 1}, 0.8, texts[1]),
+        Utterance(3700.0, 3700.4, "unknown", 0.0, {}, None),
+    )
     curve = ((11.0, 0.2), (13.0, 0.25), (3602.0, 0.8), (3604.0, 0.85), (3606.0, 0.7))
     return SpeechEmotionReport("prosody", AROUSAL_LEVELS, duration_s, utterances, curve, SpeechEmotionOptions())
 

@@ -35,8 +35,11 @@ def calibration(request, tmp_path):
 
 @pytest.fixture(params=["sqlite", "jetstream"])
 def votes(request, tmp_path):
-    store = VoteStore(tmp_path / "v.sqlite3") if request.param == "sqlite" else \
-        JetStreamVoteStore(request.getfixturevalue("link"))
+    store = (
+        VoteStore(tmp_path / "v.sqlite3")
+        if request.param == "sqlite"
+        else JetStreamVoteStore(request.getfixturevalue("link"))
+    )
     yield store
     store.close()
 
@@ -84,8 +87,17 @@ def test_deleting_a_users_calibration_erases_every_version_and_only_theirs(calib
 
 
 def vote(trial, user=None, chosen="A"):
-    return {"trial_id": trial, "strategy_a": "direct", "strategy_b": "hybrid", "chosen": chosen, "rating": 4,
-            "comment": None, "blind": True, "session_id": None, "user_id": user}
+    return {
+        "trial_id": trial,
+        "strategy_a": "direct",
+        "strategy_b": "hybrid",
+        "chosen": chosen,
+        "rating": 4,
+        "comment": None,
+        "blind": True,
+        "session_id": None,
+        "user_id": user,
+    }
 
 
 def test_votes_are_stored_once_per_trial_and_erased_per_user(votes):
@@ -99,8 +111,14 @@ def test_votes_are_stored_once_per_trial_and_erased_per_user(votes):
         votes.add(vote(trials[0]))
     mine = [v for v in votes.all() if v["trial_id"] in trials]
     assert [v["trial_id"] for v in mine] == trials  # in the order they were cast
-    assert mine[1] == {"trial_id": trials[1], "strategy_a": "direct", "strategy_b": "hybrid", "chosen": "B",
-                       "rating": 4, "blind": True}
+    assert mine[1] == {
+        "trial_id": trials[1],
+        "strategy_a": "direct",
+        "strategy_b": "hybrid",
+        "chosen": "B",
+        "rating": 4,
+        "blind": True,
+    }
     assert votes.erase_user(u) == 2
     assert [v["trial_id"] for v in votes.all() if v["trial_id"] in trials] == [trials[2]]
     assert votes.erase_user(u) == 0
@@ -112,6 +130,7 @@ def rig_stores(request, tmp_path):
     from server.assets.rig_store import RigStore
     from server.cluster.rig_objects import ObjectStoreRigs
     from tests.conftest import REPO
+
     if request.param == "folder":
         return lambda: RigStore.from_dir(REPO / "rigs", tmp_path / "uploads")
     mirror = ObjectStoreRigs(request.getfixturevalue("link"))
@@ -121,6 +140,7 @@ def rig_stores(request, tmp_path):
 def test_uploaded_rigs_are_kept_replaced_refused_and_erased_with_their_owner(rig_stores):
     """What one store does, a store opened afterwards (a restart, another process) sees."""
     from avatar_mapping.rig import RigDefinition
+
     store = rig_stores()
     base = store.get("arkit52").to_dict()
     tag = fresh_tag()
@@ -152,6 +172,7 @@ def test_a_cluster_store_sees_what_another_process_changed_at_once(link):
     from server.assets.rig_store import RigStore
     from server.cluster.rig_objects import ObjectStoreRigs
     from tests.conftest import REPO
+
     edge, worker = (RigStore.from_dir(REPO / "rigs", mirror=ObjectStoreRigs(link)) for _ in range(2))
     rig = RigDefinition.from_dict({**edge.get("arkit52").to_dict(), "id": f"rig-{fresh_tag()}"})
     assert worker.get(rig.id) is None

@@ -41,8 +41,12 @@ def record(store: RecordingStore, session: str, user: str | None) -> None:
 
 def stores(tmp_path):
     data = tmp_path / "data"
-    return (CalibrationStore(data / "calibration.sqlite3"), RecordingStore(data / "recordings"),
-            VoteStore(data / "ab_votes.sqlite3"), RigStore.from_dir(REPO / "rigs", data / "rigs"))
+    return (
+        CalibrationStore(data / "calibration.sqlite3"),
+        RecordingStore(data / "recordings"),
+        VoteStore(data / "ab_votes.sqlite3"),
+        RigStore.from_dir(REPO / "rigs", data / "rigs"),
+    )
 
 
 def fill(calibration, recordings, votes, rigs) -> None:
@@ -50,11 +54,22 @@ def fill(calibration, recordings, votes, rigs) -> None:
         for _ in range(3):
             calibration.put(users_table(user))
         record(recordings, f"s-{user}", user)
-        votes.add(parse_vote({"trial_id": f"t-{user}", "strategy_a": "direct", "strategy_b": "hybrid",
-                              "chosen": "A", "comment": f"by {user}", "user_id": user}))
+        votes.add(
+            parse_vote(
+                {
+                    "trial_id": f"t-{user}",
+                    "strategy_a": "direct",
+                    "strategy_b": "hybrid",
+                    "chosen": "A",
+                    "comment": f"by {user}",
+                    "user_id": user,
+                }
+            )
+        )
         rig = rigs.get("arkit52").to_dict()
         rig["id"] = f"avatar-of-{user}"
         from avatar_mapping.rig import RigDefinition
+
         rigs.add(RigDefinition.from_dict(rig), owner=user)
     record(recordings, "s-anonymous", None)
 
@@ -100,6 +115,7 @@ def test_recordings_expire_after_their_retention(tmp_path):
     record(store, "old", None)
     record(store, "new", None)
     import os
+
     week_ago = store.path_for("old").stat().st_mtime - 7 * 86400
     os.utime(store.path_for("old"), (week_ago, week_ago))
     assert store.expire(3 * 86400) == 1 and [r["id"] for r in store.list()] == ["new"]

@@ -6,12 +6,27 @@ import pytest
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.fused import FusedState, fuse
 from avatar_mapping.strategies import (
-    ARKIT, AU, PRESET, STRATEGIES, VIS, VISEME_ARKIT, StrategyContext, make_strategy, spoken_mouth, spoken_visemes,
+    ARKIT,
+    AU,
+    PRESET,
+    STRATEGIES,
+    VIS,
+    VISEME_ARKIT,
+    StrategyContext,
+    make_strategy,
+    spoken_mouth,
+    spoken_visemes,
+)
+from avatar_mapping.vocabulary import (
+    ARKIT_INDEX,
+    AU_INDEX,
+    CANONICAL_CHANNELS,
+    EMOTIONS,
+    EXPRESSION_PRESETS,
+    VISEME_INDEX,
+    VISEMES,
 )
 from avatar_mapping.voice import VoiceFeatures
-from avatar_mapping.vocabulary import (
-    ARKIT_INDEX, AU_INDEX, CANONICAL_CHANNELS, EMOTIONS, EXPRESSION_PRESETS, VISEME_INDEX, VISEMES,
-)
 from tests.conftest import REPO
 
 AU_TABLE = json.loads((REPO / "rigs" / "strategies" / "au_linear.json").read_text())
@@ -39,19 +54,22 @@ def test_registry():
         make_strategy("au_linear", CTX)
 
 
-@pytest.mark.parametrize("name, params, message", [
-    ("emotion_preset", {"intensity": "abc"}, "emotion_preset.intensity must be a number from 0 to 3"),
-    ("emotion_preset", {"intensity": float("nan")}, "intensity must be a number"),
-    ("hybrid", {"accent": True}, "hybrid.accent must be a number"),
-    ("hybrid", {"speaking_ramp": 0.0}, "speaking_ramp must be a number from 0.01"),
-    ("hybrid", {"acent": 0.5}, "hybrid has no parameter 'acent'; it takes .'accent', "),
-    ("direct", {"accent": 0.5}, "direct has no parameter 'accent'; it takes none"),
-    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU99", "to": ["jawOpen"]}]}, "rows\\[0\\] needs 'au'"),
-    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["smile"]}]}, "rows\\[0\\].to must list"),
-    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "gain": "x"}]}, "rows\\[0\\].gain"),
-    ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "curve": "cubic"}]}, "curve must be"),
-    ("au_linear", {**AU_TABLE, "passthrough": ["eyes"]}, "passthrough must list"),
-])
+@pytest.mark.parametrize(
+    "name, params, message",
+    [
+        ("emotion_preset", {"intensity": "abc"}, "emotion_preset.intensity must be a number from 0 to 3"),
+        ("emotion_preset", {"intensity": float("nan")}, "intensity must be a number"),
+        ("hybrid", {"accent": True}, "hybrid.accent must be a number"),
+        ("hybrid", {"speaking_ramp": 0.0}, "speaking_ramp must be a number from 0.01"),
+        ("hybrid", {"acent": 0.5}, "hybrid has no parameter 'acent'; it takes .'accent', "),
+        ("direct", {"accent": 0.5}, "direct has no parameter 'accent'; it takes none"),
+        ("au_linear", {**AU_TABLE, "rows": [{"au": "AU99", "to": ["jawOpen"]}]}, "rows\\[0\\] needs 'au'"),
+        ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["smile"]}]}, "rows\\[0\\].to must list"),
+        ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "gain": "x"}]}, "rows\\[0\\].gain"),
+        ("au_linear", {**AU_TABLE, "rows": [{"au": "AU12", "to": ["jawOpen"], "curve": "cubic"}]}, "curve must be"),
+        ("au_linear", {**AU_TABLE, "passthrough": ["eyes"]}, "passthrough must list"),
+    ],
+)
 def test_parameters_are_checked_when_a_strategy_is_made_and_named_when_wrong(name, params, message):
     """Checked once, up front: a bad value used to pass, then fail inside the first tick."""
     with pytest.raises(ValueError, match=message):
@@ -164,9 +182,23 @@ def test_emotion_accent_is_added_on_top_of_the_face():
 
 
 def test_prototypes_read_a_smile_as_happy():
-    f = FaceFeatures.from_blendshapes(np.array([0.9 if n in (ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"],
-                                                             ARKIT_INDEX["eyeSquintLeft"], ARKIT_INDEX["eyeSquintRight"])
-                                                else 0.0 for n in range(52)]), 0)
+    f = FaceFeatures.from_blendshapes(
+        np.array(
+            [
+                0.9
+                if n
+                in (
+                    ARKIT_INDEX["mouthSmileLeft"],
+                    ARKIT_INDEX["mouthSmileRight"],
+                    ARKIT_INDEX["eyeSquintLeft"],
+                    ARKIT_INDEX["eyeSquintRight"],
+                )
+                else 0.0
+                for n in range(52)
+            ]
+        ),
+        0,
+    )
     assert fuse(f).top_emotion == "happy"
     assert fuse(face()).top_emotion == "neutral"
     assert fuse(FaceFeatures.absent(0)).top_emotion is None
@@ -179,6 +211,7 @@ def recorded(model_path, astronaut):
     from server.inference.face import FaceTracker, FaceTrackerOptions
     from server.inference.frame import Frame
     from tests.test_face_tracker import rotated_video
+
     angles = np.concatenate([np.linspace(0, 15, 10), np.linspace(15, -15, 20)])
     with FaceTracker(FaceTrackerOptions(model_path, mode="video")) as t:
         return [t.process(Frame(f, i * 33)) for i, f in enumerate(rotated_video(astronaut, angles, [(0, 0)] * 30))]
@@ -187,6 +220,7 @@ def recorded(model_path, astronaut):
 def test_each_strategy_on_a_recorded_sequence(recorded):
     from avatar_mapping.mapper import AvatarMapper
     from tests.test_rig import load
+
     rig = load("arkit52")
     assert all(f.present for f in recorded)
     outputs = {}
@@ -195,15 +229,17 @@ def test_each_strategy_on_a_recorded_sequence(recorded):
         outputs[name] = [s.step(fuse(f), 1 / 30) for f in recorded]
     smile = ARKIT_INDEX["mouthSmileLeft"]
     au12 = AU_INDEX["AU12"]
-    for f, d, a in zip(recorded, outputs["direct"], outputs["au_linear"]):
+    for f, d, a in zip(recorded, outputs["direct"], outputs["au_linear"], strict=True):
         assert d.channels[smile] == f.blendshapes[smile]
         assert a.channels[smile] == pytest.approx(min(1.0, 1.1 * f.action_units[au12]))
     happy = EXPRESSION_PRESETS.index("happy")
     assert all(np.argmax(o.channels[PRESET]) == happy for o in outputs["emotion_preset"])
     assert all(o.particles["glow_intensity"] > 0.1 for o in outputs["emotion_preset"])
     # hybrid without a voice: the face plus a happy accent, never less than the face
-    assert all((h.channels[ARKIT] >= d.channels[ARKIT] - 1e-12).all()
-               for h, d in zip(outputs["hybrid"], outputs["direct"]))
+    assert all(
+        (h.channels[ARKIT] >= d.channels[ARKIT] - 1e-12).all()
+        for h, d in zip(outputs["hybrid"], outputs["direct"], strict=True)
+    )
     # through the whole mapper, the head follows the recorded tilt
     mapper = AvatarMapper(rig)
     rolls = [mapper.step(f, 1 / 30).head_roll_deg for f in recorded]

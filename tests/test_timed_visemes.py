@@ -1,18 +1,32 @@
 """Timed visemes from pocketsphinx alignment, checked against espeak-ng's own phoneme timing."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
 from avatar_mapping.vocabulary import VISEMES
 from server.inference.audio import to_model_rate
 from server.inference.espeak import speak
-from server.inference.timed_visemes import (AlignmentError, Phone, align, timed_phones, viseme_changes, viseme_track,
-                                            visemes_at)
+from server.inference.timed_visemes import (
+    AlignmentError,
+    Phone,
+    align,
+    timed_phones,
+    viseme_changes,
+    viseme_track,
+    visemes_at,
+)
 
 # Fixed before measuring; none is dropped when it fails to align.
-SENTENCES = ("Please bring me the yellow book from the shelf.", "Hello there, this is the first sentence.",
-             "And here is another one, a little later.", "We will meet at noon by the old museum.",
-             "My brother keeps a small boat near the harbour.", "Turn left at the second light and park behind the shop.")
+SENTENCES = (
+    "Please bring me the yellow book from the shelf.",
+    "Hello there, this is the first sentence.",
+    "And here is another one, a little later.",
+    "We will meet at noon by the old museum.",
+    "My brother keeps a small boat near the harbour.",
+    "Turn left at the second light and park behind the shop.",
+)
 MIN_AGREEMENT = 0.78  # of 10 ms frames (measured 0.81; bench/bench_lipsync.py prints it for five voices)
 MAX_MEDIAN_BOUNDARY_ERROR_MS = 20.0
 
@@ -26,8 +40,9 @@ def measured():
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
         phones, how = timed_phones(audio, text)
         track = viseme_track(phones, 1000.0 * len(audio) / 16000)
-        stats[how][0] += sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((i + 0.5) * 10.0)
-                             for i, w in enumerate(track))
+        stats[how][0] += sum(
+            VISEMES[int(np.argmax(w))] == spoken.viseme_at((i + 0.5) * 10.0) for i, w in enumerate(track)
+        )
         stats[how][1] += len(track)
         if how == "alignment":
             predicted = viseme_changes([(p.start_ms, p.viseme) for p in phones])
@@ -41,8 +56,10 @@ def test_forced_alignment_meets_the_targets(measured):
     aligned, frames = stats["alignment"]
     agreement = aligned / frames
     fallback = stats["recognition"][0] / max(stats["recognition"][1], 1)
-    print(f"timed visemes: aligned agreement {agreement:.3f} on {frames} frames, median boundary error "
-          f"{np.median(errors):.1f} ms; phone-recognition fallback {fallback:.3f} on {stats['recognition'][1]} frames")
+    print(
+        f"timed visemes: aligned agreement {agreement:.3f} on {frames} frames, median boundary error "
+        f"{np.median(errors):.1f} ms; phone-recognition fallback {fallback:.3f} on {stats['recognition'][1]} frames"
+    )
     assert stats["recognition"][1] == 0  # every sentence aligned: none fell back to recognition
     assert agreement >= MIN_AGREEMENT
     assert np.median(errors) <= MAX_MEDIAN_BOUNDARY_ERROR_MS
@@ -52,7 +69,7 @@ def test_without_a_transcript_phone_recognition_finds_speech():
     spoken = speak(SENTENCES[0])
     phones, how = timed_phones(to_model_rate(spoken.audio, spoken.rate_hz))
     assert how == "recognition" and len([p for p in phones if p.viseme != "sil"]) >= 15
-    assert all(b.start_ms >= a.start_ms for a, b in zip(phones, phones[1:]))
+    assert all(b.start_ms >= a.start_ms for a, b in pairwise(phones))
 
 
 def test_crossfades_are_smooth_and_sum_to_one():
@@ -77,22 +94,30 @@ def test_numbers_and_words_the_dictionary_lacks_are_aligned_where_they_are_spoke
     espeak-ng itself started speaking it."""
     from server.inference.espeak import phonemes_of
     from server.inference.pronunciations import arpabet
+
     strip = lambda m: m.lstrip("',%=")  # noqa: E731
-    for text, word in (("Please bring me 12 yellow books from the shelf.", "12"),
-                       ("Please bring me the Zyxoid book from the shelf.", "zyxoid")):
+    for text, word in (
+        ("Please bring me 12 yellow books from the shelf.", "12"),
+        ("Please bring me the Zyxoid book from the shelf.", "zyxoid"),
+    ):
         spoken = speak(text)
         phones = align(to_model_rate(spoken.audio, spoken.rate_hz), text)
         names, expected = [p.name for p in phones], arpabet(word).split()
-        at = next(i for i in range(len(names)) if names[i:i + len(expected)] == expected)
+        at = next(i for i in range(len(names)) if names[i : i + len(expected)] == expected)
         said = [strip(p) for _, p in spoken.phonemes]
         mine = [strip(p) for p in phonemes_of(word)]
-        k = next(i for i in range(len(said)) if said[i:i + len(mine)] == mine)
+        k = next(i for i in range(len(said)) if said[i : i + len(mine)] == mine)
         assert abs(phones[at].start_ms - spoken.phonemes[k][0]) < 60, (text, phones[at].start_ms, spoken.phonemes[k][0])
 
 
 def test_coarticulation_holds_a_short_closure_and_anticipates_rounding_without_moving_boundaries():
-    phones = [Phone(0, 100, "AA"), Phone(100, 130, "M"), Phone(130, 230, "AA"), Phone(230, 330, "T"),
-              Phone(330, 430, "UW")]
+    phones = [
+        Phone(0, 100, "AA"),
+        Phone(100, 130, "M"),
+        Phone(130, 230, "AA"),
+        Phone(230, 330, "T"),
+        Phone(330, 430, "UW"),
+    ]
     t = np.arange(0, 430, 1.0) + 0.5
     w = visemes_at(phones, t)
     pp, u, dd = (w[:, VISEMES.index(v)] for v in ("PP", "U", "DD"))

@@ -35,7 +35,7 @@ def tongue_track(text: str) -> np.ndarray:
     track = [one(spoken.viseme_at(ms)) for ms in t]
     mapper = AvatarMapper(RigStore.from_dir(REPO / "rigs").get("arkit52"))
     out = []
-    for ms, v in zip(t, track):
+    for ms, v in zip(t, track, strict=True):
         frame = mapper.step(FaceFeatures.absent(int(ms)), 0.01, voice=VoiceFeatures(True, int(ms), 1.0, v, 1.0))
         out.append(frame.weights_by_name()["tongueOut"])
     return np.array(out)

@@ -29,10 +29,17 @@ def test_it_forwards_a_live_sessions_frames_to_a_vmc_receiver(settings):
     receiver.bind(("127.0.0.1", 0))
     receiver.settimeout(5)
     with serving(settings.model_copy(update={"vmc_listen": listen})) as port:
+
         async def scenario():
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
-                await ws.send(cbor2.dumps({"type": "hello", "payload": {
-                    "consent": {}, "source": "vmc", "session_name": "vmc-forwarded", "rate_hz": 30}}))
+                await ws.send(
+                    cbor2.dumps(
+                        {
+                            "type": "hello",
+                            "payload": {"consent": {}, "source": "vmc", "session_name": "vmc-forwarded", "rate_hz": 30},
+                        }
+                    )
+                )
                 assert cbor2.loads(await ws.recv())["type"] == "welcome"
                 tracker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
@@ -42,8 +49,9 @@ def test_it_forwards_a_live_sessions_frames_to_a_vmc_receiver(settings):
                         await asyncio.sleep(1 / 30)
 
                 tracking = asyncio.create_task(track())
-                sent = await asyncio.wait_for(send(f"ws://127.0.0.1:{port}", "vmc-forwarded",
-                                                   receiver.getsockname(), "vrm0", None, frames=20), 20)
+                sent = await asyncio.wait_for(
+                    send(f"ws://127.0.0.1:{port}", "vmc-forwarded", receiver.getsockname(), "vrm0", None, frames=20), 20
+                )
                 tracking.cancel()
                 tracker.close()
                 return sent

@@ -25,6 +25,7 @@ from tests.conftest import serving
 def media(tmp_path_factory):
     """A 4 s y4m of the astronaut tilting her head, and a WAV of a spoken sentence."""
     from skimage import data
+
     folder = tmp_path_factory.mktemp("webrtc-media")
     face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     with (folder / "face.y4m").open("wb") as f:
@@ -69,8 +70,9 @@ class Client:
     async def offer(self, hello: dict) -> httpx2.Response:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as http:
-            response = await http.post("/v1/webrtc/offer", json={"sdp": self.pc.localDescription.sdp,
-                                                                 "type": "offer", "hello": hello})
+            response = await http.post(
+                "/v1/webrtc/offer", json={"sdp": self.pc.localDescription.sdp, "type": "offer", "hello": hello}
+            )
         if response.status_code == 200:
             await self.pc.setRemoteDescription(RTCSessionDescription(**response.json()))
         return response
@@ -94,16 +96,19 @@ class Client:
 
 def metric(port: int, name: str, labels: str = "") -> float:
     text = httpx2.get(f"http://127.0.0.1:{port}/metrics").text
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + labels + " ")
-               or (not labels and line.startswith(name + "{")))
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith(name + labels + " ") or (not labels and line.startswith(name + "{"))
+    )
 
 
-def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_the_avatar_channel(live_server,
-                                                                                                  media):
+def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_the_avatar_channel(live_server, media):
     async def scenario():
         client = Client(live_server, media)
-        response = await client.offer({"consent": {"camera": True, "microphone": True}, "format": "named",
-                                       "rate_hz": 30})
+        response = await client.offer(
+            {"consent": {"camera": True, "microphone": True}, "format": "named", "rate_hz": 30}
+        )
         assert response.status_code == 200 and response.json()["type"] == "answer"
         welcome = await client.first("welcome")
         deadline = time.monotonic() + 30
@@ -126,8 +131,11 @@ def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_t
     assert welcome["payload"]["session_id"] and welcome["payload"]["format"] == "named"
     assert len(faces) >= 20, f"{len(faces)} frames with a face of {len(frames)}"
     assert speaking, "the voice never moved the mouth"
-    arrivals = [(t, f["payload"]["capture_ms"]) for t, f in frames if f["type"] == "avatar_frame"
-                and f["payload"].get("capture_ms")]
+    arrivals = [
+        (t, f["payload"]["capture_ms"])
+        for t, f in frames
+        if f["type"] == "avatar_frame" and f["payload"].get("capture_ms")
+    ]
     assert arrivals and all(0 <= t - c < 2000 for t, c in arrivals), "capture_ms is the frame's time on this clock"
     assert peers == 1 and tracks == 2 and closed == 1 and after == 0
 
@@ -144,8 +152,9 @@ def test_refusals_are_http_errors_with_the_protocols_codes(live_server, media, s
         await client.close()
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{live_server}") as http:
             answers["not_an_offer"] = await http.post("/v1/webrtc/offer", json={"sdp": "", "type": "answer"})
-            answers["bad_sdp"] = await http.post("/v1/webrtc/offer", json={"sdp": "v=0 nonsense", "type": "offer",
-                                                                           "hello": {"consent": {}}})
+            answers["bad_sdp"] = await http.post(
+                "/v1/webrtc/offer", json={"sdp": "v=0 nonsense", "type": "offer", "hello": {"consent": {}}}
+            )
         return answers
 
     answers = asyncio.run(scenario())
@@ -160,13 +169,19 @@ def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
     """The offer is a REST request (Bearer header) whose hello carries the token as a WebSocket
     hello does; either one wrong is a 401 and no peer."""
     with serving(settings.model_copy(update={"token": "secret-token"})) as port:
+
         async def offer(headers: dict, hello_token: str) -> httpx2.Response:
             client = Client(port, media, microphone=False)
             await client.pc.setLocalDescription(await client.pc.createOffer())
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
-                response = await http.post("/v1/webrtc/offer", json={
-                    "sdp": client.pc.localDescription.sdp, "type": "offer",
-                    "hello": {"consent": {"camera": True}, "token": hello_token}})
+                response = await http.post(
+                    "/v1/webrtc/offer",
+                    json={
+                        "sdp": client.pc.localDescription.sdp,
+                        "type": "offer",
+                        "hello": {"consent": {"camera": True}, "token": hello_token},
+                    },
+                )
             await client.close()
             return response
 
@@ -175,8 +190,10 @@ def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
         assert no_bearer.status_code == 401
         assert wrong_hello.status_code == 401 and wrong_hello.json()["detail"]["code"] == "auth_failed"
         bearer = {"Authorization": "Bearer secret-token"}
-        assert httpx2.get(f"http://127.0.0.1:{port}/metrics", headers=bearer).text.count(
-            "avatar_driver_webrtc_peers 0.0") == 1
+        assert (
+            httpx2.get(f"http://127.0.0.1:{port}/metrics", headers=bearer).text.count("avatar_driver_webrtc_peers 0.0")
+            == 1
+        )
 
 
 def test_without_camera_consent_the_video_track_is_not_processed(live_server, media):
@@ -198,6 +215,7 @@ def test_without_camera_consent_the_video_track_is_not_processed(live_server, me
 def test_a_peer_that_vanishes_is_closed_and_counted(live_server, media):
     """No bye: the client's connection just goes (its transport closes); the server's peer,
     tracks and session are gone soon after."""
+
     async def scenario():
         client = Client(live_server, media)
         assert (await client.offer({"consent": {"camera": True, "microphone": True}})).status_code == 200
@@ -206,8 +224,11 @@ def test_a_peer_that_vanishes_is_closed_and_counted(live_server, media):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and metric(live_server, "avatar_driver_webrtc_peers") > 0:
             await asyncio.sleep(0.2)
-        return (metric(live_server, "avatar_driver_webrtc_peers"), metric(live_server, "avatar_driver_sessions"),
-                metric(live_server, "avatar_driver_webrtc_tracks"))
+        return (
+            metric(live_server, "avatar_driver_webrtc_peers"),
+            metric(live_server, "avatar_driver_sessions"),
+            metric(live_server, "avatar_driver_webrtc_tracks"),
+        )
 
     assert asyncio.run(scenario()) == (0, 0, 0)
 
@@ -216,16 +237,24 @@ def test_a_peer_whose_connection_never_comes_up_is_closed(media, settings):
     """The offer is answered but the client never applies the answer: no ICE, no channel. The
     peer is closed after the hello timeout, and counted."""
     with serving(settings.model_copy(update={"hello_timeout_s": 1.0})) as port:
+
         async def scenario():
             client = Client(port, media, microphone=False)
             await client.pc.setLocalDescription(await client.pc.createOffer())
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-                answered = await http.post("/v1/webrtc/offer", json={
-                    "sdp": client.pc.localDescription.sdp, "type": "offer", "hello": {"consent": {"camera": True}}})
+                answered = await http.post(
+                    "/v1/webrtc/offer",
+                    json={
+                        "sdp": client.pc.localDescription.sdp,
+                        "type": "offer",
+                        "hello": {"consent": {"camera": True}},
+                    },
+                )
             opened = metric(port, "avatar_driver_webrtc_peers")
             await asyncio.sleep(2.0)
             await client.close()
             return answered.status_code, opened
+
         status, opened = asyncio.run(scenario())
         assert status == 200 and opened == 1
         assert metric(port, "avatar_driver_webrtc_peers") == 0

@@ -21,8 +21,7 @@ def jpeg(rgb: np.ndarray) -> bytes:
 
 
 def msg(kind: str, payload: dict | None = None, seq: int = 0) -> bytes:
-    return cbor2.dumps({"type": kind, "session_id": None, "timestamp_ms": 0, "sequence": seq,
-                        "payload": payload or {}})
+    return cbor2.dumps({"type": kind, "session_id": None, "timestamp_ms": 0, "sequence": seq, "payload": payload or {}})
 
 
 def recv(ws) -> dict:
@@ -252,12 +251,19 @@ def test_repeated_violations_close_the_connection(settings):
 
 def test_json_text_messages_work_for_debugging(client, astronaut):
     import base64
+
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_text(json.dumps({"type": "hello", "payload": {"consent": {"camera": True}, "rig": "simple"}}))
         welcome = recv(ws)
         assert welcome["payload"]["rig"] == "simple" and "smile" in welcome["payload"]["channels"]
-        ws.send_text(json.dumps({"type": "video_frame", "payload": {
-            "image": base64.b64encode(jpeg(astronaut)).decode(), "capture_ms": 1}}))
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "video_frame",
+                    "payload": {"image": base64.b64encode(jpeg(astronaut)).decode(), "capture_ms": 1},
+                }
+            )
+        )
         for _ in range(200):
             f = recv_until(ws, "avatar_frame")
             if f["payload"]["face_present"] and f["payload"]["blendshapes"]["smile"] > 0.5:
@@ -282,8 +288,10 @@ def test_token_and_origin(settings):
             assert e.value.code == 1008
             with c.websocket_connect(f"/v1/sessions/{sid}/watch?token=s3cret") as w:
                 assert recv(w)["type"] == "welcome"
-        with pytest.raises(WebSocketDisconnect), \
-                c.websocket_connect("/v1/stream", headers={"origin": "https://evil.example"}) as ws:
+        with (
+            pytest.raises(WebSocketDisconnect),
+            c.websocket_connect("/v1/stream", headers={"origin": "https://evil.example"}) as ws,
+        ):
             recv(ws)
         with c.websocket_connect("/v1/stream", headers={"origin": "http://localhost:5173"}) as ws:
             ws.send_bytes(hello(token="s3cret"))
@@ -293,8 +301,15 @@ def test_token_and_origin(settings):
 def test_http_endpoints(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["models"] == {
-        "face_emotion": True, "face_emotion_faceapi": True, "face_landmarker": True, "faceapi_expression_manifest": True,
-        "faceapi_expression_weights": True, "fer_emotion_keras": True, "sensevoice": False, "silero_vad": True}
+        "face_emotion": True,
+        "face_emotion_faceapi": True,
+        "face_landmarker": True,
+        "faceapi_expression_manifest": True,
+        "faceapi_expression_weights": True,
+        "fer_emotion_keras": True,
+        "sensevoice": False,
+        "silero_vad": True,
+    }
     assert health["speech_recognition"]["available"] is False  # degraded mode, with its reason
     assert "models fetch sensevoice" in health["speech_recognition"]["reason"]
     rigs = {r["id"]: r for r in client.get("/v1/rigs").json()}
@@ -307,13 +322,18 @@ def test_http_endpoints(client):
 
 def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
     silence = np.zeros(16000, "<i2")
 
     def speaking_after(samples: np.ndarray, t0_ms: int) -> float:
         for i in range(0, len(samples), 1600):  # 100 ms chunks, as the viewer sends them
-            ws.send_bytes(msg("audio_chunk", {"pcm": samples[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                              "capture_ms": t0_ms + i // 16}))
+            ws.send_bytes(
+                msg(
+                    "audio_chunk",
+                    {"pcm": samples[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": t0_ms + i // 16},
+                )
+            )
         for _ in range(40):  # the newest emotion_update after the audio was analysed
             e = recv_until(ws, "emotion_update")
             spoken_visemes.update(f["payload"]["viseme"] for f in frames_seen if f["payload"]["viseme"] != "sil")
@@ -322,6 +342,7 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
         raise AssertionError("no speaking probability")
 
     import time
+
     spoken_visemes: set[str] = set()
     frames_seen: list[dict] = []
     emotions_seen: list[dict] = []
@@ -355,13 +376,14 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
     assert 0.0 <= last["speech_emotion"][0]["arousal"] <= 1.0
     # No face and no speech-emotion classes: arousal is known, valence is not made up.
     assert last["arousal"] == pytest.approx(last["speech_emotion"][0]["arousal"]) and last["valence"] is None
-    assert "avatar_driver_stage_seconds_count{stage=\"voice\"}" in client.get("/metrics").text
+    assert 'avatar_driver_stage_seconds_count{stage="voice"}' in client.get("/metrics").text
 
 
 def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scripted_sensevoice, tmp_path):
     """The live path with SenseVoice: VAD segments -> the shared recogniser -> `transcript`
     messages and SenseVoice scores fused into emotion_update (scripted tiny model)."""
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Good morning, how are you doing today?", tmp_path), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
     settings.sensevoice_dir = scripted_sensevoice
@@ -371,15 +393,20 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
             ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
             recv(ws)
             for i in range(0, len(pcm), 1600):
-                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": 10_000 + i // 16}))
+                ws.send_bytes(
+                    msg(
+                        "audio_chunk",
+                        {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": 10_000 + i // 16},
+                    )
+                )
             transcripts, fused = [], None
             for _ in range(3000):
                 m = recv(ws)
                 if m["type"] == "transcript":
                     transcripts.append(m["payload"])
-                elif m["type"] == "emotion_update" and any(e["source"] == "sensevoice"
-                                                           for e in m["payload"]["speech_emotion"]):
+                elif m["type"] == "emotion_update" and any(
+                    e["source"] == "sensevoice" for e in m["payload"]["speech_emotion"]
+                ):
                     fused = m["payload"]
                 if fused and any(t["final"] for t in transcripts) and any(not t["final"] for t in transcripts):
                     break
@@ -397,6 +424,7 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
 def test_lookahead_lipsync_session(client, tmp_path):
     """hello.lipsync lookahead: the mouth comes from streamed phone recognition, 300 ms behind."""
     from tests.test_vad import espeak
+
     speech = (np.clip(espeak("Please bring me the yellow book from the shelf.", tmp_path), -1, 1) * 32767).astype("<i2")
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(8000, "<i2")])
     with client.websocket_connect("/v1/stream") as ws:
@@ -410,8 +438,12 @@ def test_lookahead_lipsync_session(client, tmp_path):
         # (a burst would be analysed between two output ticks, and the ticks would see little of it).
         for i in range(0, len(pcm) + 8000, 1600):
             if i < len(pcm):
-                ws.send_bytes(msg("audio_chunk", {"pcm": pcm[i:i + 1600].tobytes(), "sample_rate_hz": 16000,
-                                                  "capture_ms": i // 16}))
+                ws.send_bytes(
+                    msg(
+                        "audio_chunk",
+                        {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": i // 16},
+                    )
+                )
             visemes |= {recv_until(ws, "avatar_frame")["payload"]["viseme"] for _ in range(3)}
         ws.send_bytes(msg("bye"))
     assert len(visemes - {"sil"}) >= 3, visemes
@@ -474,8 +506,10 @@ def test_refusals_reach_a_real_client_as_their_close_codes(live_server):
         raise AssertionError("not closed")
 
     async def scenario():
-        return (await close_code("/v1/sessions/no-such-session/watch"),
-                await close_code("/v1/stream", origin="https://evil.example"),
-                await close_code("/v1/sessions/x/watch?format=xml"))
+        return (
+            await close_code("/v1/sessions/no-such-session/watch"),
+            await close_code("/v1/stream", origin="https://evil.example"),
+            await close_code("/v1/sessions/x/watch?format=xml"),
+        )
 
     assert asyncio.run(scenario()) == (4404, 1008, 1008)

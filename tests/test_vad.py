@@ -64,8 +64,8 @@ def run(vad_path, x: np.ndarray, rate: int = 16000, chunk_ms: int = 100):
     step = rate * chunk_ms // 1000
     frames = []
     for i in range(0, len(pcm), step):
-        samples, _ = condition(pcm[i:i + step].tobytes(), rate)
-        frames += vad.push_samples(samples, 1000.0 * (i + len(pcm[i:i + step])) / rate)
+        samples, _ = condition(pcm[i : i + step].tobytes(), rate)
+        frames += vad.push_samples(samples, 1000.0 * (i + len(pcm[i : i + step])) / rate)
     return frames
 
 
@@ -75,13 +75,14 @@ def test_speech_and_silence_are_found_within_100_ms(vad_path, tmp_path):
     assert len(frames) == len(x) // 512  # one probability per 32 ms
     found = speech_segments(frames, min_silence_ms=300.0)
     assert len(found) == 2, found
-    for (ts, te), (fs, fe) in zip(truth, found):
+    for (ts, te), (fs, fe) in zip(truth, found, strict=True):
         assert abs(fs - ts) <= BOUNDARY_TOLERANCE_MS, (fs, ts)
         assert abs(fe - te) <= BOUNDARY_TOLERANCE_MS + 32, (fe, te)  # + one frame of hangover
 
 
 def test_other_sample_rates_are_resampled(vad_path, tmp_path):
     from scipy.signal import resample_poly
+
     x, truth = mixed(tmp_path)
     x48 = resample_poly(x, 3, 1).astype(np.float32)
     found = speech_segments(run(vad_path, x48, rate=48000), min_silence_ms=300.0)
@@ -92,8 +93,12 @@ def test_other_sample_rates_are_resampled(vad_path, tmp_path):
 def test_garbage_does_not_crash_or_count_as_speech(vad_path, signal):
     rng = np.random.default_rng(1)
     n = 16000 * 2
-    x = {"silence": np.zeros(n), "clipped": np.sign(rng.normal(size=n)), "dc": np.full(n, 0.8),
-         "noise": rng.normal(0, 0.05, n)}[signal].astype(np.float32)
+    x = {
+        "silence": np.zeros(n),
+        "clipped": np.sign(rng.normal(size=n)),
+        "dc": np.full(n, 0.8),
+        "noise": rng.normal(0, 0.05, n),
+    }[signal].astype(np.float32)
     frames = run(vad_path, x)
     probs = np.array([f.probability for f in frames])
     assert np.isfinite(probs).all() and len(probs) == n // 512

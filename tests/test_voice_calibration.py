@@ -11,13 +11,23 @@ from calibration.table import CalibrationError, CalibrationTable
 from calibration.voice import VoiceStep, check_voice_step, compute_viseme_calibration
 from server.inference.audio import to_model_rate
 from server.inference.espeak import speak
-from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes, VisemePrototypes, adapt_prototypes, features
+from server.inference.realtime_visemes import (
+    RATE_HZ,
+    WINDOW,
+    RealtimeVisemes,
+    VisemePrototypes,
+    adapt_prototypes,
+    features,
+)
 
 # Held sounds as the wizard asks for them (espeak phoneme mnemonics), by viseme.
 HELD = {"aa": "A:", "I": "i:", "U": "u:", "O": "oU", "E": "E", "SS": "s", "FF": "f", "PP": "m"}
 # Sentences used neither for the default prototypes nor for choosing the adaptation weight.
-SENTENCES = ("My friend bought a blue umbrella yesterday.", "Should we wait for the bus or walk home?",
-             "The children laughed at the funny puppet show.")
+SENTENCES = (
+    "My friend bought a blue umbrella yesterday.",
+    "Should we wait for the bus or walk home?",
+    "The children laughed at the funny puppet show.",
+)
 HIGH_VOICE = {"voice": "en-us+f3", "pitch": 80}  # a high female variant: far from the training voice
 
 
@@ -38,7 +48,7 @@ def agreement(prototypes: VisemePrototypes, **voice) -> float:
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
         rv = RealtimeVisemes(prototypes)
         for i in range(0, len(audio), 1600):
-            for f in rv.push(audio[i:i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ):
+            for f in rv.push(audio[i : i + 1600], 1000.0 * min(i + 1600, len(audio)) / RATE_HZ):
                 agree += VISEMES[int(np.argmax(f.weights))] == spoken.viseme_at(f.end_ms - 500.0 * WINDOW / RATE_HZ)
                 total += 1
     return agree / total
@@ -55,8 +65,11 @@ def test_the_classifier_reads_a_far_voice_better_than_calibrated_prototypes_and_
     calibrated_prototypes = agreement(replace(high, classifier=None), **HIGH_VOICE)
     usual = adapt_prototypes(base, compute_viseme_calibration(held_steps()))
     same_before, same_after = agreement(base), agreement(usual)
-    print(f"high voice: classifier {before:.3f}, calibrated {after:.3f}; prototypes {agreement(prototypes_only, **HIGH_VOICE):.3f},"
-          f" calibrated {calibrated_prototypes:.3f}; training voice {same_before:.3f} -> {same_after:.3f}")
+    print(
+        f"high voice: classifier {before:.3f}, calibrated {after:.3f}; "
+        f"prototypes {agreement(prototypes_only, **HIGH_VOICE):.3f},"
+        f" calibrated {calibrated_prototypes:.3f}; training voice {same_before:.3f} -> {same_after:.3f}"
+    )
     assert before >= calibrated_prototypes + 0.03
     assert after >= before - 0.03 and same_after >= same_before - 0.03
 

@@ -23,10 +23,21 @@ from avatar_mapping.strategies import VISEME_ARKIT
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
 
 TARGET_NAMES = list(ARKIT_BLENDSHAPES) + [f"viseme_{v}" for v in VISEMES]
-SKIN, BROW, LIP, MOUTH, TEETH, TONGUE = (0.91, 0.71, 0.58), (0.20, 0.12, 0.08), (0.78, 0.38, 0.38), \
-    (0.25, 0.05, 0.07), (0.97, 0.96, 0.92), (0.85, 0.4, 0.45)
-HAIR, SHIRT, LASH, IRIS, SCLERA = (0.26, 0.16, 0.10), (0.18, 0.42, 0.52), (0.12, 0.08, 0.07), (0.30, 0.50, 0.72), \
-    (0.96, 0.95, 0.93)
+SKIN, BROW, LIP, MOUTH, TEETH, TONGUE = (
+    (0.91, 0.71, 0.58),
+    (0.20, 0.12, 0.08),
+    (0.78, 0.38, 0.38),
+    (0.25, 0.05, 0.07),
+    (0.97, 0.96, 0.92),
+    (0.85, 0.4, 0.45),
+)
+HAIR, SHIRT, LASH, IRIS, SCLERA = (
+    (0.26, 0.16, 0.10),
+    (0.18, 0.42, 0.52),
+    (0.12, 0.08, 0.07),
+    (0.30, 0.50, 0.72),
+    (0.96, 0.95, 0.93),
+)
 HEAD_RADII, HEAD_CENTRE = (0.075, 0.095, 0.085), (0.0, 0.01, 0.0)
 EYE_X, EYE_Y, EYE_Z, EYE_R = 0.030, 0.022, 0.066, 0.0125
 MOUTH_Y, MOUTH_Z = -0.040, 0.073
@@ -46,8 +57,9 @@ class Part:
         self.deltas[name] = self.deltas.get(name, 0.0) + delta
 
 
-def _sphere(rx: float, ry: float, rz: float, centre=(0.0, 0.0, 0.0), rings=24, segments=32,
-            theta=(0.0, math.pi)) -> tuple[np.ndarray, np.ndarray]:
+def _sphere(
+    rx: float, ry: float, rz: float, centre=(0.0, 0.0, 0.0), rings=24, segments=32, theta=(0.0, math.pi)
+) -> tuple[np.ndarray, np.ndarray]:
     """Ellipsoid (or a band of it, theta = polar range from +Y) with +Z as the front."""
     t = np.linspace(theta[0], theta[1], rings + 1)
     p = np.linspace(-math.pi, math.pi, segments + 1)
@@ -78,7 +90,7 @@ def _head_shape(pos: np.ndarray) -> np.ndarray:
     """The egg made a head: the jaw and chin narrow below the cheekbones, a nose, eye sockets."""
     rel_y = pos[:, 1] - HEAD_CENTRE[1]
     below = np.clip(-rel_y / HEAD_RADII[1], 0, 1)
-    shaped = pos * np.stack([1 - 0.22 * below ** 1.6, np.ones(len(pos)), 1 - 0.10 * below ** 2], 1)
+    shaped = pos * np.stack([1 - 0.22 * below**1.6, np.ones(len(pos)), 1 - 0.10 * below**2], 1)
     chin = _bump(pos, (0, -0.078, 0.055), (0.03, 0.025, 0.04))
     shaped += chin[:, 0:1] * np.array([0, -0.004, 0.006])
     nose = _bump(pos, (0, -0.008, 0.09), (0.012, 0.026, 0.03))
@@ -111,12 +123,18 @@ def _head() -> Part:
         sx = 1 if left else -1
         cheek = _bump(pos, (sx * 0.045, -0.02, 0.06), (0.03, 0.03, 0.04))
         head.morph("cheekPuff", cheek * np.array([sx * 0.012, 0, 0.008]))
-        head.morph(f"cheekSquint{suffix}", _bump(pos, (sx * 0.038, 0.0, 0.07), (0.025, 0.02, 0.03))
-                   * np.array([0, 0.007, 0.004]))
-        head.morph(f"noseSneer{suffix}", _bump(pos, (sx * 0.012, -0.005, 0.088), (0.014, 0.014, 0.02))
-                   * np.array([0, 0.006, 0.002]))
-        head.morph(f"mouthDimple{suffix}", _bump(pos, (sx * 0.034, MOUTH_Y, 0.07), (0.012, 0.012, 0.02))
-                   * np.array([0, 0, -0.005]))
+        head.morph(
+            f"cheekSquint{suffix}",
+            _bump(pos, (sx * 0.038, 0.0, 0.07), (0.025, 0.02, 0.03)) * np.array([0, 0.007, 0.004]),
+        )
+        head.morph(
+            f"noseSneer{suffix}",
+            _bump(pos, (sx * 0.012, -0.005, 0.088), (0.014, 0.014, 0.02)) * np.array([0, 0.006, 0.002]),
+        )
+        head.morph(
+            f"mouthDimple{suffix}",
+            _bump(pos, (sx * 0.034, MOUTH_Y, 0.07), (0.012, 0.012, 0.02)) * np.array([0, 0, -0.005]),
+        )
     head.positions = _head_shape(pos)
     return head
 
@@ -189,20 +207,26 @@ def _hair() -> Part:
     front, back, side = c.clip(0, 1), (-c).clip(0, 1), np.abs(np.sin(aa))
     # The hairline's polar angle: high on the forehead, just above the ears, low at the nape;
     # the fringe is swept to the subject's left, lower there and short on the right.
-    fringe = 0.04 * np.clip(np.sin(aa + 0.35) * 2.2, -1, 1) * front ** 0.6
-    edge = (0.47 - 0.16 * front ** 0.7 + 0.25 * back ** 1.5 + fringe + 0.05 * side * front) * math.pi
+    fringe = 0.04 * np.clip(np.sin(aa + 0.35) * 2.2, -1, 1) * front**0.6
+    edge = (0.47 - 0.16 * front**0.7 + 0.25 * back**1.5 + fringe + 0.05 * side * front) * math.pi
     polar = tt * edge
     rx, ry, rz = HEAD_RADII[0] * 1.10, HEAD_RADII[1] * 1.06, HEAD_RADII[2] * 1.09
-    pos = np.stack([rx * np.sin(polar) * np.sin(aa), ry * np.cos(polar), rz * np.sin(polar) * np.cos(aa)], -1).reshape(-1, 3)
+    pos = np.stack([rx * np.sin(polar) * np.sin(aa), ry * np.cos(polar), rz * np.sin(polar) * np.cos(aa)], -1).reshape(
+        -1, 3
+    )
     pos = _head_shape(pos + np.array(HEAD_CENTRE))
     # Volume: most at the crown and the sides (a silhouette wider than the skull), thinning to the edge.
-    volume = ((1 - tt ** 2) * (0.009 + 0.007 * side) + 0.003 * (tt > 0.8) * side).reshape(-1)
+    volume = ((1 - tt**2) * (0.009 + 0.007 * side) + 0.003 * (tt > 0.8) * side).reshape(-1)
     out = pos - np.array(HEAD_CENTRE)
     pos += volume[:, None] * out / np.linalg.norm(out, axis=1, keepdims=True)
     shade = (0.80 + 0.30 * np.clip((pos[:, 1] - HEAD_CENTRE[1]) / HEAD_RADII[1], -0.5, 1.0))[:, None]
     streak = 0.06 * np.sin(aa.reshape(-1) * 23.0 + 3.0 * tt.reshape(-1))[:, None]  # strands
-    return Part("Hair", pos.astype(np.float32), (np.array(HAIR) * (shade + streak)).astype(np.float32),
-                _grid_indices(len(t), len(azimuth)))
+    return Part(
+        "Hair",
+        pos.astype(np.float32),
+        (np.array(HAIR) * (shade + streak)).astype(np.float32),
+        _grid_indices(len(t), len(azimuth)),
+    )
 
 
 def _body() -> tuple[Part, Part]:
@@ -210,11 +234,15 @@ def _body() -> tuple[Part, Part]:
     t = np.linspace(0, 1, 9)
     a = np.linspace(-math.pi, math.pi, 33)
     tt, aa = np.meshgrid(t, a, indexing="ij")
-    radius = 0.037 + 0.012 * tt ** 3  # wider where it meets the shoulders
+    radius = 0.037 + 0.012 * tt**3  # wider where it meets the shoulders
     neck_pos = np.stack([radius * np.sin(aa), 0.085 - 0.11 * tt, 0.9 * radius * np.cos(aa) - 0.006], -1).reshape(-1, 3)
     shadow = 1.0 - 0.12 * np.clip(1 - tt.reshape(-1) * 3, 0, 1)  # under the jaw
-    neck = Part("Neck", neck_pos.astype(np.float32), (np.array(SKIN) * shadow[:, None]).astype(np.float32),
-                _grid_indices(len(t), len(a)))
+    neck = Part(
+        "Neck",
+        neck_pos.astype(np.float32),
+        (np.array(SKIN) * shadow[:, None]).astype(np.float32),
+        _grid_indices(len(t), len(a)),
+    )
     # Shoulders: a superellipsoid (flat on top, round at the shoulder tips) whose top slopes
     # from the neck down to the shoulders, cut off at the chest.
     polar = np.linspace(0, 0.80 * math.pi, 30)
@@ -231,25 +259,46 @@ def _body() -> tuple[Part, Part]:
     y = y - 0.040 * (np.abs(x) / 0.185) ** 1.8  # the slope of the shoulders
     pos = np.stack([x, y - 0.028, z - 0.012], -1).reshape(-1, 3)
     fold = 1.0 - 0.10 * (np.abs(pos[:, 0]) < 0.05) * np.clip((pos[:, 1] + 0.02) / 0.02, 0, 1)  # the neckline's shade
-    shirt = Part("Shoulders", pos.astype(np.float32), (np.array(SHIRT) * fold[:, None]).astype(np.float32),
-                 _grid_indices(len(polar), len(azimuth)))
+    shirt = Part(
+        "Shoulders",
+        pos.astype(np.float32),
+        (np.array(SHIRT) * fold[:, None]).astype(np.float32),
+        _grid_indices(len(polar), len(azimuth)),
+    )
     # A round collar where the neck meets the shirt (in the shirt's, the chest's, space).
     ring, tube = np.linspace(-math.pi, math.pi, 41), np.linspace(-math.pi, math.pi, 9)
     rr, tt2 = np.meshgrid(ring, tube, indexing="ij")
     collar_radius = 0.048 + 0.008 * np.cos(tt2)
-    collar = np.stack([collar_radius * np.sin(rr), 0.040 + 0.006 * np.sin(tt2) - 0.004 * np.cos(rr),
-                       0.9 * collar_radius * np.cos(rr) - 0.013], -1).reshape(-1, 3)
-    shirt = _merged("Shoulders", shirt, Part("Collar", collar.astype(np.float32),
-                                             np.tile(np.array(SHIRT) * 0.85, (len(collar), 1)).astype(np.float32),
-                                             _grid_indices(len(ring), len(tube))))
+    collar = np.stack(
+        [
+            collar_radius * np.sin(rr),
+            0.040 + 0.006 * np.sin(tt2) - 0.004 * np.cos(rr),
+            0.9 * collar_radius * np.cos(rr) - 0.013,
+        ],
+        -1,
+    ).reshape(-1, 3)
+    shirt = _merged(
+        "Shoulders",
+        shirt,
+        Part(
+            "Collar",
+            collar.astype(np.float32),
+            np.tile(np.array(SHIRT) * 0.85, (len(collar), 1)).astype(np.float32),
+            _grid_indices(len(ring), len(tube)),
+        ),
+    )
     return neck, shirt
 
 
 def _merged(name: str, *parts: Part) -> Part:
     """Static parts as one mesh (one draw call)."""
     offsets = np.cumsum([0] + [len(p.positions) for p in parts[:-1]])
-    return Part(name, np.vstack([p.positions for p in parts]), np.vstack([p.colors for p in parts]),
-                np.concatenate([p.indices + o for p, o in zip(parts, offsets)]).astype(np.uint32))
+    return Part(
+        name,
+        np.vstack([p.positions for p in parts]),
+        np.vstack([p.colors for p in parts]),
+        np.concatenate([p.indices + o for p, o in zip(parts, offsets, strict=True)]).astype(np.uint32),
+    )
 
 
 def _grid_indices(rows: int, cols: int) -> np.ndarray:
@@ -272,9 +321,11 @@ def _eyeball(left: bool) -> Part:
     idx = _grid_indices(len(polar), len(p))
     theta = tt.reshape(-1)
     iris = np.array(IRIS) * (0.70 + 0.50 * np.clip((theta - 0.34) / 0.30, 0, 1))[:, None]  # lighter outward
-    colors = np.where((theta <= 0.34)[:, None], (0.03, 0.03, 0.04),
-                      np.where((theta <= 0.64)[:, None], iris,
-                               np.where((theta <= 0.72)[:, None], np.array(IRIS) * 0.40, SCLERA)))
+    colors = np.where(
+        (theta <= 0.34)[:, None],
+        (0.03, 0.03, 0.04),
+        np.where((theta <= 0.64)[:, None], iris, np.where((theta <= 0.72)[:, None], np.array(IRIS) * 0.40, SCLERA)),
+    )
     suffix = "Left" if left else "Right"
     part = Part(f"Eye{suffix}", pos, colors.astype(np.float32), idx)
 
@@ -381,8 +432,10 @@ def _mouth_morphs(part: Part, inside: bool = False, upper: np.ndarray | None = N
     m("jawForward", lower * np.array([0, 0, 0.012]))
     m("jawLeft", lower * np.array([0.012, 0, 0]))
     m("jawRight", lower * np.array([-0.012, 0, 0]))
-    m("mouthFunnel", -x * np.array([0.35, 0, 0]) + middle * np.array([0, 0, 0.008])
-      + (upper - lower) * np.array([0, 0.004, 0]))
+    m(
+        "mouthFunnel",
+        -x * np.array([0.35, 0, 0]) + middle * np.array([0, 0, 0.008]) + (upper - lower) * np.array([0, 0.004, 0]),
+    )
     m("mouthPucker", -x * np.array([0.5, 0, 0]) + np.array([0, 0, 0.007]) * (1 - corner * 0.5))
     m("mouthLeft", np.tile([0.012, 0, 0], (len(pos), 1)))
     m("mouthRight", np.tile([-0.012, 0, 0], (len(pos), 1)))
@@ -390,7 +443,10 @@ def _mouth_morphs(part: Part, inside: bool = False, upper: np.ndarray | None = N
         m(f"mouthSmile{suffix}", side * corner * np.array([sx * 0.006, 0.009, -0.004]))
         m(f"mouthFrown{suffix}", side * corner * np.array([0, -0.008, 0]))
         m(f"mouthDimple{suffix}", side * corner * np.array([sx * 0.003, 0, -0.006]))
-        m(f"mouthStretch{suffix}", side * corner * np.array([sx * 0.008, -0.003, -0.002]) + side * lower * np.array([0, -0.003, 0]))
+        m(
+            f"mouthStretch{suffix}",
+            side * corner * np.array([sx * 0.008, -0.003, -0.002]) + side * lower * np.array([0, -0.003, 0]),
+        )
         m(f"mouthPress{suffix}", side * (upper * np.array([0, -0.002, 0]) + lower * np.array([0, 0.002, 0])))
         m(f"mouthUpperUp{suffix}", side * upper * middle * np.array([0, 0.006, 0.001]))
         m(f"mouthLowerDown{suffix}", side * lower * middle * np.array([0, -0.007, 0.001]))
@@ -416,7 +472,10 @@ def _teeth() -> Part:
 def _tongue() -> Part:
     pos, idx = _sphere(0.012, 0.003, 0.012, (0, MOUTH_Y - 0.004, MOUTH_Z - 0.014), rings=6, segments=16)
     part = Part("Tongue", pos, np.tile(TONGUE, (len(pos), 1)).astype(np.float32), idx)
-    part.morph("tongueOut", np.tile([0, -0.004, 0.022], (len(pos), 1)) * np.clip((pos[:, 2:3] - (MOUTH_Z - 0.026)) / 0.024, 0.3, 1))
+    part.morph(
+        "tongueOut",
+        np.tile([0, -0.004, 0.022], (len(pos), 1)) * np.clip((pos[:, 2:3] - (MOUTH_Z - 0.026)) / 0.024, 0.3, 1),
+    )
     part.morph("jawOpen", np.tile([0, -0.018, 0], (len(pos), 1)))
     return part
 
@@ -447,12 +506,29 @@ FACE_OFFSET = (0.0, 0.070, 0.012)
 def build_parts() -> dict[str, list[Part]]:
     """Every mesh, by the node that carries it."""
     head, lips, cavity, tongue = _head(), _lips(), _cavity(), _tongue()
-    face = [head, _hair(), _ear(True), _ear(False), _brow(True), _brow(False), _eyelids(True), _eyelids(False),
-            lips, cavity, _teeth(), tongue]
+    face = [
+        head,
+        _hair(),
+        _ear(True),
+        _ear(False),
+        _brow(True),
+        _brow(False),
+        _eyelids(True),
+        _eyelids(False),
+        lips,
+        cavity,
+        _teeth(),
+        tongue,
+    ]
     _add_visemes([head, lips, cavity, tongue])
     neck, shoulders = _body()
-    return {"Head": face, "LeftEye": [_eyeball(True)], "RightEye": [_eyeball(False)], "Neck": [neck],
-            "Chest": [shoulders]}
+    return {
+        "Head": face,
+        "LeftEye": [_eyeball(True)],
+        "RightEye": [_eyeball(False)],
+        "Neck": [neck],
+        "Chest": [shoulders],
+    }
 
 
 def _linear(srgb: np.ndarray) -> np.ndarray:
@@ -481,7 +557,9 @@ class _Writer:
         data = np.ascontiguousarray(array)
         while len(self.blob) % 4:
             self.blob += b"\0"
-        self.views.append(pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=data.nbytes, target=target))
+        self.views.append(
+            pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=data.nbytes, target=target)
+        )
         self.blob += data.tobytes()
         ctype = pygltflib.UNSIGNED_INT if data.dtype == np.uint32 else pygltflib.FLOAT
         count = len(data) if kind != "SCALAR" else data.size
@@ -500,16 +578,30 @@ def build_gltf() -> pygltflib.GLTF2:
     def mesh_of(part: Part) -> int:
         pos = part.positions.astype(np.float32)
         idx = part.indices.astype(np.uint32)
-        attrs = pygltflib.Attributes(POSITION=w.add(pos, "VEC3", pygltflib.ARRAY_BUFFER, minmax=True),
-                                     NORMAL=w.add(_normals(pos, idx), "VEC3", pygltflib.ARRAY_BUFFER),
-                                     COLOR_0=w.add(_linear(part.colors), "VEC3", pygltflib.ARRAY_BUFFER))
+        attrs = pygltflib.Attributes(
+            POSITION=w.add(pos, "VEC3", pygltflib.ARRAY_BUFFER, minmax=True),
+            NORMAL=w.add(_normals(pos, idx), "VEC3", pygltflib.ARRAY_BUFFER),
+            COLOR_0=w.add(_linear(part.colors), "VEC3", pygltflib.ARRAY_BUFFER),
+        )
         names = [n for n in TARGET_NAMES if n in part.deltas]
-        targets = [{"POSITION": w.add(part.deltas[n].astype(np.float32), "VEC3", pygltflib.ARRAY_BUFFER, minmax=True)}
-                   for n in names]
-        prim = pygltflib.Primitive(attributes=attrs, indices=w.add(idx, "SCALAR", pygltflib.ELEMENT_ARRAY_BUFFER),
-                                   material=0, targets=targets or None)
-        meshes.append(pygltflib.Mesh(name=part.name, primitives=[prim], weights=[0.0] * len(names) or None,
-                                     extras={"targetNames": names} if names else {}))
+        targets = [
+            {"POSITION": w.add(part.deltas[n].astype(np.float32), "VEC3", pygltflib.ARRAY_BUFFER, minmax=True)}
+            for n in names
+        ]
+        prim = pygltflib.Primitive(
+            attributes=attrs,
+            indices=w.add(idx, "SCALAR", pygltflib.ELEMENT_ARRAY_BUFFER),
+            material=0,
+            targets=targets or None,
+        )
+        meshes.append(
+            pygltflib.Mesh(
+                name=part.name,
+                primitives=[prim],
+                weights=[0.0] * len(names) or None,
+                extras={"targetNames": names} if names else {},
+            )
+        )
         return len(meshes) - 1
 
     # Node tree: Spine > Chest (shoulders) > Neck (neck) > Head (face meshes) > LeftEye, RightEye.
@@ -529,14 +621,25 @@ def build_gltf() -> pygltflib.GLTF2:
     head = node("Head", neck, NECK_TO_HEAD, parts["Head"], FACE_OFFSET)
     for joint, sx in (("LeftEye", 1), ("RightEye", -1)):
         node(joint, head, (sx * EYE_X, FACE_OFFSET[1] + EYE_Y, FACE_OFFSET[2] + EYE_Z), parts[joint])
-    material = pygltflib.Material(name="Vertex colours", doubleSided=True,
-                                  pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-                                      baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.8))
-    g = pygltflib.GLTF2(asset=pygltflib.Asset(version="2.0", generator="avatar-driver default_avatar"),
-                        scene=0, scenes=[pygltflib.Scene(nodes=[spine])], nodes=nodes, meshes=meshes,
-                        materials=[material], accessors=w.accessors, bufferViews=w.views,
-                        buffers=[pygltflib.Buffer(byteLength=len(w.blob))],
-                        extras={"licence": "CC0-1.0", "made_by": "avatar-driver, procedurally"})
+    material = pygltflib.Material(
+        name="Vertex colours",
+        doubleSided=True,
+        pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+            baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.8
+        ),
+    )
+    g = pygltflib.GLTF2(
+        asset=pygltflib.Asset(version="2.0", generator="avatar-driver default_avatar"),
+        scene=0,
+        scenes=[pygltflib.Scene(nodes=[spine])],
+        nodes=nodes,
+        meshes=meshes,
+        materials=[material],
+        accessors=w.accessors,
+        bufferViews=w.views,
+        buffers=[pygltflib.Buffer(byteLength=len(w.blob))],
+        extras={"licence": "CC0-1.0", "made_by": "avatar-driver, procedurally"},
+    )
     g.set_binary_blob(bytes(w.blob))
     return g
 

@@ -33,8 +33,14 @@ from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
 
 _COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 _DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
-_VRM0_BONES = {"head": "head", "neck": "neck", "leftEye": "left_eye", "rightEye": "right_eye", "spine": "spine",
-               "chest": "chest"}
+_VRM0_BONES = {
+    "head": "head",
+    "neck": "neck",
+    "leftEye": "left_eye",
+    "rightEye": "right_eye",
+    "spine": "spine",
+    "chest": "chest",
+}
 
 
 class RigInspectError(ValueError):
@@ -43,8 +49,16 @@ class RigInspectError(ValueError):
 
 # What pygltflib raises on JSON whose fields have the wrong kind or size (it converts each
 # field to its declared type: "inf" as an integer overflows, a deep nest recurses).
-_PARSE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError, RecursionError,
-                 struct.error)
+_PARSE_ERRORS = (
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +100,18 @@ def inspect_file(path: Path, rig_id: str | None = None, limits: InspectLimits = 
         data = path.read_bytes()
     except OSError as e:
         raise RigInspectError(f"cannot read {path}: {e.strerror}") from None
-    return inspect_bytes(data, rig_id or rig_id_from_name(path.stem), source=path.name, base_dir=path.parent,
-                         limits=limits)
+    return inspect_bytes(
+        data, rig_id or rig_id_from_name(path.stem), source=path.name, base_dir=path.parent, limits=limits
+    )
 
 
-def inspect_bytes(data: bytes, rig_id: str, source: str = "upload", base_dir: Path | None = None,
-                  limits: InspectLimits = InspectLimits()) -> RigDefinition:
+def inspect_bytes(
+    data: bytes,
+    rig_id: str,
+    source: str = "upload",
+    base_dir: Path | None = None,
+    limits: InspectLimits = InspectLimits(),
+) -> RigDefinition:
     gltf = load_gltf(data)
     if not gltf.meshes:
         raise RigInspectError("the file has no meshes")
@@ -128,7 +148,8 @@ class _Inspector:
             n = max((len(p.targets or []) for p in mesh.primitives), default=0)
             names = (mesh.extras or {}).get("targetNames") or next(
                 ((p.extras or {}).get("targetNames") for p in mesh.primitives if (p.extras or {}).get("targetNames")),
-                None)
+                None,
+            )
             names = list(names or [])
             mesh_name = mesh.name or f"mesh{mi}"
             for i in range(n):
@@ -142,7 +163,11 @@ class _Inspector:
             if t.index >= len(targets):
                 continue
             for attr in ("POSITION", "NORMAL"):
-                acc = targets[t.index].get(attr) if isinstance(targets[t.index], dict) else getattr(targets[t.index], attr, None)
+                acc = (
+                    targets[t.index].get(attr)
+                    if isinstance(targets[t.index], dict)
+                    else getattr(targets[t.index], attr, None)
+                )
                 if acc is not None and self._accessor_nonzero(acc):
                     return False
         return True
@@ -154,8 +179,15 @@ class _Inspector:
             sparse_count = _count(a.sparse.count, f"accessor {index} sparse count")
             if sparse_count > a.count:
                 raise RigInspectError(f"accessor {index}: sparse count {sparse_count} is over its count {a.count}")
-            values = self._read(a.sparse.values.bufferView, a.sparse.values.byteOffset, dtype, components,
-                                sparse_count, f"accessor {index} sparse values", sparse=True)
+            values = self._read(
+                a.sparse.values.bufferView,
+                a.sparse.values.byteOffset,
+                dtype,
+                components,
+                sparse_count,
+                f"accessor {index} sparse values",
+                sparse=True,
+            )
             if np.any(values != 0):
                 return True
         if a.bufferView is None:
@@ -165,8 +197,16 @@ class _Inspector:
         values = self._read(a.bufferView, a.byteOffset, dtype, components, a.count, f"accessor {index}")
         return bool(np.any(np.abs(values.astype(np.float64)) > (1e-7 if a.componentType == 5126 else 0)))
 
-    def _read(self, view_index: Any, offset: Any, dtype: np.dtype, components: int, count: Any, what: str,
-              sparse: bool = False) -> np.ndarray:
+    def _read(
+        self,
+        view_index: Any,
+        offset: Any,
+        dtype: np.dtype,
+        components: int,
+        count: Any,
+        what: str,
+        sparse: bool = False,
+    ) -> np.ndarray:
         """``count`` elements from a buffer view, checked to lie inside it; a copy."""
         view = _item(self.g.bufferViews, view_index, "bufferView")
         raw = self._view_bytes(view_index)
@@ -177,8 +217,9 @@ class _Inspector:
         if stride is not None:
             stride = _int(stride, f"bufferView {view_index} byteStride")
             if not 4 <= stride <= 252 or stride % 4:
-                raise RigInspectError(f"bufferView {view_index}: byteStride {stride} is not a multiple of 4 "
-                                      "from 4 to 252")
+                raise RigInspectError(
+                    f"bufferView {view_index}: byteStride {stride} is not a multiple of 4 from 4 to 252"
+                )
             if stride < element:
                 raise RigInspectError(f"{what}: elements of {element} bytes do not fit a stride of {stride}")
         if offset % dtype.itemsize:
@@ -200,18 +241,26 @@ class _Inspector:
         if meshopt_ext:
             if not isinstance(meshopt_ext, dict):
                 raise RigInspectError(f"bufferView {index}: EXT_meshopt_compression must be an object")
-            data = self._slice(meshopt_ext.get("buffer"), meshopt_ext.get("byteOffset", 0),
-                               meshopt_ext.get("byteLength"), f"bufferView {index} (meshopt)")
+            data = self._slice(
+                meshopt_ext.get("buffer"),
+                meshopt_ext.get("byteOffset", 0),
+                meshopt_ext.get("byteLength"),
+                f"bufferView {index} (meshopt)",
+            )
             count = _count(meshopt_ext.get("count"), f"bufferView {index} meshopt count")
             stride = _int(meshopt_ext.get("byteStride"), f"bufferView {index} meshopt byteStride")
             mode, flt = meshopt_ext.get("mode", "ATTRIBUTES"), meshopt_ext.get("filter", "NONE")
             if mode not in _MESHOPT_STRIDES or not _MESHOPT_STRIDES[mode](stride) or flt not in _MESHOPT_FILTERS:
-                raise RigInspectError(f"bufferView {index}: meshopt mode {mode!r}, filter {flt!r} and byteStride "
-                                      f"{stride} are not a valid combination")
+                raise RigInspectError(
+                    f"bufferView {index}: meshopt mode {mode!r}, filter {flt!r} and byteStride "
+                    f"{stride} are not a valid combination"
+                )
             size = count * stride
             if self._decoded + size > self.limits.max_decoded_bytes:
-                raise RigInspectError(f"bufferView {index}: meshopt would decode {size} bytes; this file may "
-                                      f"decode at most {self.limits.max_decoded_bytes} bytes in all")
+                raise RigInspectError(
+                    f"bufferView {index}: meshopt would decode {size} bytes; this file may "
+                    f"decode at most {self.limits.max_decoded_bytes} bytes in all"
+                )
             self._decoded += size
             try:
                 decoded = meshopt.decode_gltf_buffer(data, count, stride, mode, None if flt == "NONE" else flt)
@@ -229,7 +278,7 @@ class _Inspector:
         length = _count(length, f"{what} byteLength")
         if start + length > len(buf):
             raise RigInspectError(f"{what}: bytes {start}..{start + length} lie outside its buffer of {len(buf)}")
-        return buf[start:start + length]
+        return buf[start : start + length]
 
     def _buffer(self, index: int) -> bytes:
         if index not in self._buffers:
@@ -258,7 +307,9 @@ class _Inspector:
         for group in vrm0.get("blendShapeGroups", []) or []:
             name = group.get("presetName") or group.get("name")
             if name and name != "unknown":
-                out[name] = [(b["mesh"], b["index"], float(b.get("weight", 100)) / 100.0) for b in group.get("binds", [])]
+                out[name] = [
+                    (b["mesh"], b["index"], float(b.get("weight", 100)) / 100.0) for b in group.get("binds", [])
+                ]
         vrm1 = self.ext.get("VRMC_vrm", {}).get("expressions", {})
         for kind in ("preset", "custom"):
             for name, expr in (vrm1.get(kind) or {}).items():
@@ -303,8 +354,9 @@ class _Inspector:
         arkit = {n: a for n, a in arkit.items() if a}
         visemes = {n: match_viseme(n) for n in by_name if n not in arkit}
         visemes = {n: v for n, v in visemes.items() if v}
-        working = {a for n, a in arkit.items() if n not in zero} | {f"viseme_{v}" for n, v in visemes.items()
-                                                                     if n not in zero}
+        working = {a for n, a in arkit.items() if n not in zero} | {
+            f"viseme_{v}" for n, v in visemes.items() if n not in zero
+        }
 
         def target_list(ts: list[Target]) -> list[dict[str, Any]]:
             return [{"mesh": t.mesh, "index": t.index} for t in ts]
@@ -327,8 +379,15 @@ class _Inspector:
             if not sources:
                 continue
             bound.update((m, i) for m, i, _ in binds)
-            channels.append({"name": expr, "from": sources, "targets": [
-                {"mesh": self.g.meshes[m].name or f"mesh{m}", "index": i, "weight": w} for m, i, w in binds]})
+            channels.append(
+                {
+                    "name": expr,
+                    "from": sources,
+                    "targets": [
+                        {"mesh": self.g.meshes[m].name or f"mesh{m}", "index": i, "weight": w} for m, i, w in binds
+                    ],
+                }
+            )
             expressions_mapped.append(expr)
         for name, ts in by_name.items():
             if name in arkit or name in visemes:
@@ -347,38 +406,59 @@ class _Inspector:
         bones = self.bones()
         report = {
             "source": source,
-            "meshes": [{"name": m.name, "targets": max((len(p.targets or []) for p in m.primitives), default=0)}
-                       for m in self.g.meshes],
-            "arkit": {"mapped": len(set(arkit.values())),
-                      "missing": [n for n in ARKIT_BLENDSHAPES if n not in set(arkit.values())],
-                      "working": len({a for a in arkit.values() if a in working})},
-            "visemes": {"mapped": len(set(visemes.values())),
-                        "missing": [v for v in VISEMES if v not in set(visemes.values())],
-                        "working": len({v for v in visemes.values() if f"viseme_{v}" in working})},
+            "meshes": [
+                {"name": m.name, "targets": max((len(p.targets or []) for p in m.primitives), default=0)}
+                for m in self.g.meshes
+            ],
+            "arkit": {
+                "mapped": len(set(arkit.values())),
+                "missing": [n for n in ARKIT_BLENDSHAPES if n not in set(arkit.values())],
+                "working": len({a for a in arkit.values() if a in working}),
+            },
+            "visemes": {
+                "mapped": len(set(visemes.values())),
+                "missing": [v for v in VISEMES if v not in set(visemes.values())],
+                "working": len({v for v in visemes.values() if f"viseme_{v}" in working}),
+            },
             "expressions": sorted(expressions_mapped),
             "covered_by_arkit_or_visemes": sorted(covered),
-            "bones": {"mapped": bones, "missing": [b for b in ("head", "neck", "left_eye", "right_eye", "spine", "chest")
-                                                   if b not in bones]},
-            "unmapped_targets": sorted(n for n in by_name if n not in driven and n not in covered and n not in zero
-                                       and not all((t.mesh_index, t.index) in bound for t in by_name[n])),
+            "bones": {
+                "mapped": bones,
+                "missing": [b for b in ("head", "neck", "left_eye", "right_eye", "spine", "chest") if b not in bones],
+            },
+            "unmapped_targets": sorted(
+                n
+                for n in by_name
+                if n not in driven
+                and n not in covered
+                and n not in zero
+                and not all((t.mesh_index, t.index) in bound for t in by_name[n])
+            ),
             "zero_delta_targets": zero,
         }
         if not channels:
-            raise RigInspectError(f"no usable morph targets: found {len(by_name)} target names, none of them "
-                                  "ARKit, viseme, VRM or VRoid names")
-        return RigDefinition.from_dict({
-            "id": rig_id,
-            "name": f"{rig_id} (from {source})",
-            "description": f"Built by `avatar-driver rig inspect` from {source}.",
-            "channels": channels,
-            "bones": bones,
-            "neck_share": 0.4,
-            "report": report,
-        })
+            raise RigInspectError(
+                f"no usable morph targets: found {len(by_name)} target names, none of them "
+                "ARKit, viseme, VRM or VRoid names"
+            )
+        return RigDefinition.from_dict(
+            {
+                "id": rig_id,
+                "name": f"{rig_id} (from {source})",
+                "description": f"Built by `avatar-driver rig inspect` from {source}.",
+                "channels": channels,
+                "bones": bones,
+                "neck_share": 0.4,
+                "report": report,
+            }
+        )
 
 
-_MESHOPT_STRIDES = {"ATTRIBUTES": lambda s: 4 <= s <= 256 and s % 4 == 0, "TRIANGLES": lambda s: s in (2, 4),
-                    "INDICES": lambda s: s in (2, 4)}
+_MESHOPT_STRIDES = {
+    "ATTRIBUTES": lambda s: 4 <= s <= 256 and s % 4 == 0,
+    "TRIANGLES": lambda s: s in (2, 4),
+    "INDICES": lambda s: s in (2, 4),
+}
 _MESHOPT_FILTERS = ("NONE", "OCTAHEDRAL", "QUATERNION", "EXPONENTIAL")
 
 
@@ -420,16 +500,21 @@ def _element_type(a: Any, index: int) -> tuple[np.dtype, int]:
 def summary(rig: RigDefinition) -> str:
     """A short human-readable account of an inspection."""
     r = rig.report
-    lines = [f"rig {rig.id!r} from {r.get('source')}: {len(rig.channels)} channels",
-             f"  ARKit blendshapes: {r['arkit']['mapped']}/52" + (
-                 f" (missing: {', '.join(r['arkit']['missing'][:8])}{'…' if len(r['arkit']['missing']) > 8 else ''})"
-                 if r["arkit"]["missing"] else ""),
-             f"  visemes: {r['visemes']['mapped']}/15",
-             f"  working (non-zero) targets: {r['arkit']['working']} ARKit, {r['visemes']['working']} visemes",
-             f"  expressions and presets: {', '.join(r['expressions']) or 'none'}",
-             f"  presets shown by ARKit/viseme targets instead: {len(r['covered_by_arkit_or_visemes'])}",
-             f"  bones: {', '.join(f'{b}={n}' for b, n in r['bones']['mapped'].items()) or 'none'}"
-             + (f" (missing: {', '.join(r['bones']['missing'])})" if r["bones"]["missing"] else ""),
-             f"  unmapped morph targets: {len(r['unmapped_targets'])}",
-             f"  morph targets that do nothing (all deltas zero): {', '.join(r['zero_delta_targets']) or 'none'}"]
+    lines = [
+        f"rig {rig.id!r} from {r.get('source')}: {len(rig.channels)} channels",
+        f"  ARKit blendshapes: {r['arkit']['mapped']}/52"
+        + (
+            f" (missing: {', '.join(r['arkit']['missing'][:8])}{'…' if len(r['arkit']['missing']) > 8 else ''})"
+            if r["arkit"]["missing"]
+            else ""
+        ),
+        f"  visemes: {r['visemes']['mapped']}/15",
+        f"  working (non-zero) targets: {r['arkit']['working']} ARKit, {r['visemes']['working']} visemes",
+        f"  expressions and presets: {', '.join(r['expressions']) or 'none'}",
+        f"  presets shown by ARKit/viseme targets instead: {len(r['covered_by_arkit_or_visemes'])}",
+        f"  bones: {', '.join(f'{b}={n}' for b, n in r['bones']['mapped'].items()) or 'none'}"
+        + (f" (missing: {', '.join(r['bones']['missing'])})" if r["bones"]["missing"] else ""),
+        f"  unmapped morph targets: {len(r['unmapped_targets'])}",
+        f"  morph targets that do nothing (all deltas zero): {', '.join(r['zero_delta_targets']) or 'none'}",
+    ]
     return "\n".join(lines)

@@ -28,9 +28,14 @@ class RigStore:
     who uploaded them, when they said (so erasing a user removes their avatars' rigs) — or, on
     a cluster, in the `mirror` every process shares."""
 
-    def __init__(self, rigs: dict[str, RigDefinition], upload_dir: Path | None = None,
-                 uploaded: dict[str, RigDefinition] | None = None, owners: dict[str, str] | None = None,
-                 mirror: RigMirror | None = None):
+    def __init__(
+        self,
+        rigs: dict[str, RigDefinition],
+        upload_dir: Path | None = None,
+        uploaded: dict[str, RigDefinition] | None = None,
+        owners: dict[str, str] | None = None,
+        mirror: RigMirror | None = None,
+    ):
         self._builtin = dict(rigs)
         self._uploaded = dict(uploaded or {})
         self._owners = dict(owners or {})
@@ -39,7 +44,7 @@ class RigStore:
         self.mirror = mirror
 
     @classmethod
-    def from_dir(cls, folder: Path, upload_dir: Path | None = None, mirror: RigMirror | None = None) -> "RigStore":
+    def from_dir(cls, folder: Path, upload_dir: Path | None = None, mirror: RigMirror | None = None) -> RigStore:
         rigs, _ = _load(folder)
         if not rigs:
             raise RigError(f"no rig definitions found in {folder}")

@@ -28,7 +28,11 @@ class StrategyRegistry:
 
     def describe(self) -> list[dict[str, Any]]:
         """Each strategy with its parameters: what they do, their default and range."""
+
         def numbers(cls: type[Strategy]) -> dict[str, str]:
             return {k: f"{p.doc} (default {p.default:g}, {p.lo:g} to {p.hi:g})" for k, p in cls.numbers.items()}
-        return [{"name": n, "description": cls.description, "params": {**numbers(cls), **cls.tables}}
-                for n, cls in sorted(STRATEGIES.items())]
+
+        return [
+            {"name": n, "description": cls.description, "params": {**numbers(cls), **cls.tables}}
+            for n, cls in sorted(STRATEGIES.items())
+        ]

@@ -24,7 +24,7 @@ class SessionDirectory:
         self._kv = kv
 
     @classmethod
-    async def open(cls, client: Client, ttl_s: float) -> "SessionDirectory":
+    async def open(cls, client: Client, ttl_s: float) -> SessionDirectory:
         return cls(await bucket(client, BUCKET_SESSIONS, ttl_s=ttl_s))
 
     async def get(self, session_id: str) -> DirectoryEntry | None:

@@ -39,10 +39,19 @@ from .directory import SessionDirectory
 from .link import Background, options_for
 from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
-from .relay import (CLOSE, NEXT_SEQUENCE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError,
-                    as_client_message, as_relayed)
-from .subjects import CLAIM, connection_in, connection_out, edge_alive, frames, session_control, \
-    session_events
+from .relay import (
+    CLOSE,
+    NEXT_SEQUENCE,
+    Claim,
+    Claimed,
+    Control,
+    DirectoryEntry,
+    Event,
+    RelayError,
+    as_client_message,
+    as_relayed,
+)
+from .subjects import CLAIM, connection_in, connection_out, edge_alive, frames, session_control, session_events
 from .worker import GONE
 from .writer import BusWriter
 
@@ -86,8 +95,9 @@ class ClusterEdge:
         self.directory = await SessionDirectory.open(self.client, self.settings.directory_ttl_s)
         self._alive = await self.client.subscribe("avatar.alive.worker.*", cb=self._on_worker_alive)
         s = self.settings
-        self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), edge_alive(self.id),
-                                                  s.heartbeat_s)
+        self._heartbeat = await asyncio.to_thread(
+            Heartbeat, options_for(s, "heartbeat"), edge_alive(self.id), s.heartbeat_s
+        )
         self._tasks = [asyncio.create_task(self._watch_workers(), name="edge-failover")]
 
     async def close(self) -> None:
@@ -100,7 +110,7 @@ class ClusterEdge:
         if self._alive is not None:
             await _unsubscribe(self._alive)
 
-    def open_connection(self, channel: ClientChannel) -> "EdgeConnection":
+    def open_connection(self, channel: ClientChannel) -> EdgeConnection:
         connection = EdgeConnection(self, channel, f"{self.id}-{next(self._numbers)}")
         self.connections.add(connection)
         return connection
@@ -118,8 +128,8 @@ class ClusterEdge:
         if form not in stream.forms:
             stream.forms[form] = None  # taken before awaiting: a concurrent caller does not subscribe again
             stream.forms[form] = await self.client.subscribe(
-                frames(session_id, *form), cb=self._fan_out(stream, form),
-                pending_msgs_limit=STREAM_PENDING)
+                frames(session_id, *form), cb=self._fan_out(stream, form), pending_msgs_limit=STREAM_PENDING
+            )
         return stream
 
     async def remove_client(self, session_id: str, subscriber: Subscriber) -> None:
@@ -151,10 +161,13 @@ class ClusterEdge:
         if (fmt, encoding) in stream.published:
             return True
         try:
-            reply = await self.client.request(session_control(session_id), Control("stream", fmt, encoding).encode(),
-                                              timeout=self.settings.claim_timeout_s)
+            reply = await self.client.request(
+                session_control(session_id),
+                Control("stream", fmt, encoding).encode(),
+                timeout=self.settings.claim_timeout_s,
+            )
             published = Claimed.decode(reply.data).session_id is not None
-        except (nats.errors.Error, RelayError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.Error, RelayError):
             return False
         if published:
             stream.published.add((fmt, encoding))
@@ -248,15 +261,18 @@ class ClusterEdge:
                     log.warning("worker %s lost: reclaiming its %d sessions here", worker, len(orphans))
                     await asyncio.gather(*(c.reclaim() for c in orphans))
 
-    async def _answers(self, worker: str, connection: "EdgeConnection") -> bool:
+    async def _answers(self, worker: str, connection: EdgeConnection) -> bool:
         """Whether a worker whose heartbeats stopped coming still answers for a session (its
         heartbeats may be what was late). A dead worker's subscriptions are gone: NATS says
         "no responders" at once."""
         try:
-            reply = await self.client.request(session_control(connection.session_id or ""), Control("ping").encode(),
-                                              timeout=self.settings.worker_timeout_s / 2)
+            reply = await self.client.request(
+                session_control(connection.session_id or ""),
+                Control("ping").encode(),
+                timeout=self.settings.worker_timeout_s / 2,
+            )
             alive = Claimed.decode(reply.data).worker == worker
-        except (nats.errors.Error, RelayError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.Error, RelayError):
             return False
         if alive:
             self._workers.seen(worker, time.monotonic())
@@ -302,11 +318,14 @@ class EdgeConnection:
         try:
             s = self.settings
             if len(data) > s.max_message_bytes:
-                raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {len(data)} bytes is over the limit of "
-                                    f"{s.max_message_bytes} bytes")
+                raise ProtocolError(
+                    ErrorCode.TOO_LARGE,
+                    f"message of {len(data)} bytes is over the limit of {s.max_message_bytes} bytes",
+                )
             if not self._rate.allow():
-                raise ProtocolError(ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per "
-                                    "second; message dropped")
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per second; message dropped"
+                )
             if self.session_id is not None:
                 self.edge.writer.put(connection_in(self.conn), *as_relayed(data))
                 return
@@ -318,13 +337,16 @@ class EdgeConnection:
             elif envelope.type == MessageType.HELLO:
                 await self._claim(data)
             else:
-                raise ProtocolError(ErrorCode.NO_HELLO, f"{envelope.type[:40]} before hello: send hello with "
-                                    "consent first")
+                raise ProtocolError(
+                    ErrorCode.NO_HELLO, f"{envelope.type[:40]} before hello: send hello with consent first"
+                )
         except ProtocolError as e:
             self._error(e.code, e.message)
             if self._violations.add():
-                self._error(ErrorCode.TOO_MANY_ERRORS, f"{self._violations.max_count} bad messages within "
-                            f"{self._violations.window_s:g} s; closing")
+                self._error(
+                    ErrorCode.TOO_MANY_ERRORS,
+                    f"{self._violations.max_count} bad messages within {self._violations.window_s:g} s; closing",
+                )
                 self._close(CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY)
 
     async def _claim(self, hello: bytes | str, session_id: str | None = None, next_sequence: int = 0) -> bool:
@@ -336,9 +358,10 @@ class EdgeConnection:
             claimed = Claimed.decode(reply.data)
         except nats.errors.NoRespondersError:
             raise ProtocolError(ErrorCode.SERVER_BUSY, "no worker has room for a session; try again later") from None
-        except (nats.errors.Error, asyncio.TimeoutError, RelayError) as e:
-            raise ProtocolError(ErrorCode.SERVER_BUSY, f"no worker took the session ({type(e).__name__}); "
-                                "try again later") from None
+        except (TimeoutError, nats.errors.Error, RelayError) as e:
+            raise ProtocolError(
+                ErrorCode.SERVER_BUSY, f"no worker took the session ({type(e).__name__}); try again later"
+            ) from None
         if claimed.session_id is None:
             if claimed.close_code is not None:
                 self._close(CloseCode(claimed.close_code))
@@ -350,20 +373,25 @@ class EdgeConnection:
         await self._listen()
         control = Control("resume", conn=self.conn, edge=self.edge.id, token=request.resume_token)
         try:
-            reply = await self.edge.client.request(session_control(request.session_id), control.encode(),
-                                                   timeout=self.settings.claim_timeout_s)
+            reply = await self.edge.client.request(
+                session_control(request.session_id), control.encode(), timeout=self.settings.claim_timeout_s
+            )
             claimed = Claimed.decode(reply.data)
-        except (nats.errors.Error, asyncio.TimeoutError, RelayError):
+        except (TimeoutError, nats.errors.Error, RelayError):
             claimed = Claimed("")
         if claimed.session_id is None:
-            raise ProtocolError(ErrorCode.RESUME_FAILED, f"session {request.session_id!r} cannot be resumed (it "
-                                "ended, or the token is wrong); send hello to start a new one")
+            raise ProtocolError(
+                ErrorCode.RESUME_FAILED,
+                f"session {request.session_id!r} cannot be resumed (it "
+                "ended, or the token is wrong); send hello to start a new one",
+            )
         await self._bind(claimed)
 
     async def _listen(self) -> None:
         if self._out is None:
-            self._out = await self.edge.client.subscribe(connection_out(self.conn), cb=self._on_out,
-                                                         pending_msgs_limit=self.settings.bus_pending_messages)
+            self._out = await self.edge.client.subscribe(
+                connection_out(self.conn), cb=self._on_out, pending_msgs_limit=self.settings.bus_pending_messages
+            )
 
     async def _bind(self, claimed: Claimed) -> bool:
         """This connection's session is ``claimed``'s, from now on; False (and the worker is
@@ -398,8 +426,10 @@ class EdgeConnection:
                 return
         except ProtocolError as e:
             self._error(e.code, e.message)
-        self._error(ErrorCode.INTERNAL_ERROR, "the session was lost with its worker and no other could take it; "
-                    "reconnect to start a new one")
+        self._error(
+            ErrorCode.INTERNAL_ERROR,
+            "the session was lost with its worker and no other could take it; reconnect to start a new one",
+        )
         self._close(CloseCode.INTERNAL_ERROR)
 
     def end(self) -> None:
@@ -425,4 +455,3 @@ class EdgeConnection:
     def _error(self, code: ErrorCode, text: str) -> None:
         self.edge.services.metrics.client_errors.labels(str(code)).inc()
         self.channel.put_control(envelopes.error(code, text, self.session_id).encoded("named", self.encoding))
-

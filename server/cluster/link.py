@@ -38,9 +38,16 @@ class BusOptions:
 
     async def connect(self, **callbacks: Any) -> Client:
         extra = {"nkeys_seed": self.nkey_seed} if self.nkey_seed else {}
-        return await nats.connect(servers=[u.strip() for u in self.url.split(",")], name=self.name,
-                                  connect_timeout=self.timeout_s, max_reconnect_attempts=-1,
-                                  reconnect_time_wait=0.25, allow_reconnect=True, **extra, **callbacks)
+        return await nats.connect(
+            servers=[u.strip() for u in self.url.split(",")],
+            name=self.name,
+            connect_timeout=self.timeout_s,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            allow_reconnect=True,
+            **extra,
+            **callbacks,
+        )
 
 
 class SyncLink:
@@ -57,7 +64,7 @@ class SyncLink:
         """``make(client)`` awaited on the link's loop; its result or its exception here."""
         return self._run(make(self.client), timeout_s or self.options.timeout_s * 3)
 
-    def submit(self, make: Callable[[Client], Awaitable[T]]) -> "concurrent.futures.Future[T]":
+    def submit(self, make: Callable[[Client], Awaitable[T]]) -> concurrent.futures.Future[T]:
         """``make(client)`` started on the link's loop, not awaited (a task for the link's life)."""
         return asyncio.run_coroutine_threadsafe(make(self.client), self._loop)  # type: ignore[arg-type]
 
@@ -88,10 +95,11 @@ async def unsubscribe(sub: Subscription | None) -> None:
         pass
 
 
-def options_for(settings: "Settings", purpose: str) -> BusOptions:
+def options_for(settings: Settings, purpose: str) -> BusOptions:
     """This process's connection options; ``purpose`` names the connection (`stores`, `relay`)."""
-    return BusOptions(settings.bus or "", f"avatar-driver-{settings.role}-{purpose}-{os.getpid()}",
-                      settings.bus_nkey_seed)
+    return BusOptions(
+        settings.bus or "", f"avatar-driver-{settings.role}-{purpose}-{os.getpid()}", settings.bus_nkey_seed
+    )
 
 
 class Background:

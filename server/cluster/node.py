@@ -14,8 +14,8 @@ from .calibration_kv import JetStreamCalibrationStore
 from .edge import ClusterEdge
 from .link import SyncLink, options_for
 from .rig_objects import ObjectStoreRigs
-from .votes_kv import JetStreamVoteStore
 from .subjects import CALIBRATION_CHANGED
+from .votes_kv import JetStreamVoteStore
 from .worker import ClusterWorker
 from .writer import BusWriter
 
@@ -26,8 +26,12 @@ ROLES = ("edge", "worker", "all")
 def open_shared_stores(settings: Settings) -> SharedStores:
     """Calibration, votes and uploaded rigs in JetStream, over a link of their own (blocking)."""
     link = SyncLink(options_for(settings, "stores"))
-    return SharedStores(JetStreamCalibrationStore(link), JetStreamVoteStore(link),  # type: ignore[arg-type]
-                        ObjectStoreRigs(link), link.close)
+    return SharedStores(
+        JetStreamCalibrationStore(link),
+        JetStreamVoteStore(link),  # type: ignore[arg-type]
+        ObjectStoreRigs(link),
+        link.close,
+    )
 
 
 class ClusterNode:

@@ -22,8 +22,11 @@ class BusStreamChannel:
         self._output = output
 
     def put_data(self, message: Message) -> None:
-        self._writer.put(self.subject, message.encode() if isinstance(message, str) else message,
-                         {NEXT_SEQUENCE: str(self._output.next_frame_sequence)})
+        self._writer.put(
+            self.subject,
+            message.encode() if isinstance(message, str) else message,
+            {NEXT_SEQUENCE: str(self._output.next_frame_sequence)},
+        )
 
     def put_control(self, message: Message) -> None:
         self.put_data(message)

@@ -40,8 +40,18 @@ from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
 from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
 from .stream_channel import BusStreamChannel
-from .subjects import (BUCKET_CALIBRATION, CALIBRATION_CHANGED, CLAIM, WORKER_QUEUE, connection_in, connection_out, frames, session_control,
-                       session_events, worker_alive)
+from .subjects import (
+    BUCKET_CALIBRATION,
+    CALIBRATION_CHANGED,
+    CLAIM,
+    WORKER_QUEUE,
+    connection_in,
+    connection_out,
+    frames,
+    session_control,
+    session_events,
+    worker_alive,
+)
 from .writer import BusWriter
 
 log = logging.getLogger(__name__)
@@ -113,10 +123,13 @@ class ClusterWorker:
         self._subscriptions.append(await self.client.subscribe("avatar.alive.edge.*", cb=self._on_edge_alive))
         self._subscriptions.append(await self.client.subscribe(CALIBRATION_CHANGED, cb=self._on_calibration))
         await self._join_queue()
-        self._heartbeat = await asyncio.to_thread(Heartbeat, options_for(s, "heartbeat"), worker_alive(self.id),
-                                                  s.heartbeat_s)
-        self._tasks = [asyncio.create_task(self._housekeeping(), name="worker-housekeeping"),
-                       asyncio.create_task(self._watch_calibration(), name="worker-calibration")]
+        self._heartbeat = await asyncio.to_thread(
+            Heartbeat, options_for(s, "heartbeat"), worker_alive(self.id), s.heartbeat_s
+        )
+        self._tasks = [
+            asyncio.create_task(self._housekeeping(), name="worker-housekeeping"),
+            asyncio.create_task(self._watch_calibration(), name="worker-calibration"),
+        ]
 
     async def close(self) -> None:
         self._closing = True
@@ -161,11 +174,11 @@ class ClusterWorker:
             entry = await self.directory.get(claim.session_id) if self.directory else None
             reclaim = Reclaim(claim.session_id, claim.next_sequence, entry.config if entry else {})
         channel = ConnectionChannel(self.writer, claim.conn)
-        controller = SessionController(self.services, channel, resume_token=secrets.token_urlsafe(24),
-                                       reclaim=reclaim)
+        controller = SessionController(self.services, channel, resume_token=secrets.token_urlsafe(24), reclaim=reclaim)
         held = Held(claim.conn, claim.edge, channel, controller)
-        controller.attach_stream = lambda session, subscriber: self._want(session, held, subscriber.format,
-                                                                          subscriber.encoding)
+        controller.attach_stream = lambda session, subscriber: self._want(
+            session, held, subscriber.format, subscriber.encoding
+        )
         controller.on_config = lambda session: self._record(held)
         held.inbound = await self._subscribe_inbound(held)
         await controller.receive(claim.first.decode() if claim.text else claim.first)
@@ -176,8 +189,9 @@ class ClusterWorker:
             return
         self.held[held.conn] = held
         self._by_session[session.id] = held
-        held.control = await self.client.subscribe(session_control(session.id), cb=self._on_control,
-                                                   pending_msgs_limit=self.settings.bus_pending_messages)
+        held.control = await self.client.subscribe(
+            session_control(session.id), cb=self._on_control, pending_msgs_limit=self.settings.bus_pending_messages
+        )
         await self._put_entry(held)
         self.writer.put(session_events(session.id), Event("started").encode())
         await msg.respond(Claimed(self.id, session.id, session.hello.format, controller.encoding).encode())
@@ -193,8 +207,9 @@ class ClusterWorker:
                 return
             await held.controller.receive(as_client_message(msg.data, msg.headers))
 
-        return await self.client.subscribe(connection_in(held.conn), cb=inbound,
-                                           pending_msgs_limit=self.settings.bus_pending_messages)
+        return await self.client.subscribe(
+            connection_in(held.conn), cb=inbound, pending_msgs_limit=self.settings.bus_pending_messages
+        )
 
     async def _until_stopped(self, held: Held) -> None:
         await held.controller.stopped.wait()
@@ -246,8 +261,9 @@ class ClusterWorker:
             await msg.respond(Claimed(self.id, session.id, control.format, control.encoding).encode())
         elif control.op == "ping":  # an edge that missed this worker's heartbeats asks
             await msg.respond(Claimed(self.id, session.id).encode())
-        elif control.op == "resume" and hmac.compare_digest(control.token.encode(),
-                                                            (held.controller.resume_token or "").encode()):
+        elif control.op == "resume" and hmac.compare_digest(
+            control.token.encode(), (held.controller.resume_token or "").encode()
+        ):
             await self._resume(held, control)
             await msg.respond(Claimed(self.id, session.id, session.hello.format, held.controller.encoding).encode())
         else:
@@ -314,8 +330,12 @@ class ClusterWorker:
                 if held.lost_since is None and held.edge in lost:
                     held.lost_since = now
                     held.channel.detached = True
-                    log.info("edge %s lost: session %s waits %g s for a resume", held.edge,
-                             held.session.id if held.session else "-", s.resume_window_s)
+                    log.info(
+                        "edge %s lost: session %s waits %g s for a resume",
+                        held.edge,
+                        held.session.id if held.session else "-",
+                        s.resume_window_s,
+                    )
                 elif held.lost_since is not None and now - held.lost_since > s.resume_window_s:
                     await self._release(held, None, "not resumed")
                 else:
@@ -331,9 +351,12 @@ class ClusterWorker:
         if session is None or self.directory is None:
             return
         welcome = envelopes.welcome_payload(self.services.session_info(session))
-        await self.directory.put(session.id, DirectoryEntry(self.id, held.edge, held.conn, welcome,
-                                                            _plain(session.config()),
-                                                            session.hello.session_name is not None))
+        await self.directory.put(
+            session.id,
+            DirectoryEntry(
+                self.id, held.edge, held.conn, welcome, _plain(session.config()), session.hello.session_name is not None
+            ),
+        )
 
     async def _refresh_entry(self, held: Held) -> None:
         session = held.session
@@ -351,4 +374,3 @@ class ClusterWorker:
 def _plain(config: dict) -> dict:
     """A session's config as plain CBOR-able data (tuples become lists)."""
     return cbor2.loads(cbor2.dumps(config))
-

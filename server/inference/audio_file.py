@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 import queue
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -35,12 +36,14 @@ class AudioLimits:
 class DecodeStats:
     """What decoding skipped: packets that would not decode, and whether the file ended in
     the middle of its data (a recording cut short). Both leave the rest of the audio usable."""
+
     damaged_packets: int = 0
     truncated: bool = False
 
 
-def decode_blocks(source: Path | BinaryIO, limits: AudioLimits = AudioLimits(),
-                  stats: DecodeStats | None = None) -> Iterator[np.ndarray]:
+def decode_blocks(
+    source: Path | BinaryIO, limits: AudioLimits = AudioLimits(), stats: DecodeStats | None = None
+) -> Iterator[np.ndarray]:
     """float32 mono 16 kHz blocks of about ``limits.block_seconds`` each, in order.
 
     A damaged packet is skipped and a cut-off end ends the audio (counted in ``stats``).

@@ -14,15 +14,74 @@ import numpy as np
 
 # espeak's English phoneme mnemonics -> Oculus visemes.
 ESPEAK_TO_VISEME: dict[str, str] = {
-    "p": "PP", "b": "PP", "m": "PP", "f": "FF", "v": "FF", "T": "TH", "D": "TH",
-    "t": "DD", "d": "DD", "t#": "DD", "d#": "DD", "k": "kk", "g": "kk", "N": "kk", "x": "kk",
-    "tS": "CH", "dZ": "CH", "S": "CH", "Z": "CH", "s": "SS", "z": "SS", "n": "nn", "l": "nn", "n-": "nn",
-    "l-": "nn", "@L": "nn", "r": "RR", "r-": "RR", "3:": "RR", "3": "RR", "w": "U", "j": "I", "h": "aa",
-    "a": "aa", "aa": "aa", "A:": "aa", "A@": "aa", "a#": "aa", "aI": "aa", "aU": "aa", "@": "aa", "@2": "aa",
-    "@5": "aa", "V": "aa", "a2": "aa", "E": "E", "e@": "E", "eI": "E", "e": "E", "E2": "E",
-    "I": "I", "i": "I", "i:": "I", "I2": "I", "I#": "I", "i@": "I", "i@3": "I",
-    "0": "O", "O:": "O", "O@": "O", "oU": "O", "OI": "O", "o@": "O", "O": "O",
-    "U": "U", "u:": "U", "U@": "U", "u": "U",
+    "p": "PP",
+    "b": "PP",
+    "m": "PP",
+    "f": "FF",
+    "v": "FF",
+    "T": "TH",
+    "D": "TH",
+    "t": "DD",
+    "d": "DD",
+    "t#": "DD",
+    "d#": "DD",
+    "k": "kk",
+    "g": "kk",
+    "N": "kk",
+    "x": "kk",
+    "tS": "CH",
+    "dZ": "CH",
+    "S": "CH",
+    "Z": "CH",
+    "s": "SS",
+    "z": "SS",
+    "n": "nn",
+    "l": "nn",
+    "n-": "nn",
+    "l-": "nn",
+    "@L": "nn",
+    "r": "RR",
+    "r-": "RR",
+    "3:": "RR",
+    "3": "RR",
+    "w": "U",
+    "j": "I",
+    "h": "aa",
+    "a": "aa",
+    "aa": "aa",
+    "A:": "aa",
+    "A@": "aa",
+    "a#": "aa",
+    "aI": "aa",
+    "aU": "aa",
+    "@": "aa",
+    "@2": "aa",
+    "@5": "aa",
+    "V": "aa",
+    "a2": "aa",
+    "E": "E",
+    "e@": "E",
+    "eI": "E",
+    "e": "E",
+    "E2": "E",
+    "I": "I",
+    "i": "I",
+    "i:": "I",
+    "I2": "I",
+    "I#": "I",
+    "i@": "I",
+    "i@3": "I",
+    "0": "O",
+    "O:": "O",
+    "O@": "O",
+    "oU": "O",
+    "OI": "O",
+    "o@": "O",
+    "O": "O",
+    "U": "U",
+    "u:": "U",
+    "U@": "U",
+    "u": "U",
 }
 
 
@@ -36,7 +95,7 @@ R_SHARE = 0.4  # the share of an r-coloured vowel that is its r
 
 
 def _bare(mnemonic: str) -> str:
-    return mnemonic.lstrip("'',")
+    return mnemonic.lstrip("',")  # stress marks and the syllable separator
 
 
 def phoneme_viseme(mnemonic: str, american: bool = False) -> str:
@@ -88,9 +147,16 @@ class _EventId(ctypes.Union):
 
 
 class _Event(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
-                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    ]
 
 
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
@@ -113,8 +179,14 @@ def _ensure_initialised() -> None:
         _lib = lib
 
 
-def speak(text: str, voice: str = "en-us", words_per_minute: int = 160, pitch: int = 50,
-          volume: int = 100, pitch_range: int = 50) -> SpokenText:
+def speak(
+    text: str,
+    voice: str = "en-us",
+    words_per_minute: int = 160,
+    pitch: int = 50,
+    volume: int = 100,
+    pitch_range: int = 50,
+) -> SpokenText:
     """Synthesise text with espeak-ng and return the audio with phoneme start times.
 
     pitch and pitch_range are 0..100 (espeak's scale), volume 0..200. Phoneme mnemonics

@@ -73,14 +73,18 @@ class FaceTracker:
                 )
             )
         self._last_timestamp_ms = -1
-        self._emotion = (FaceEmotionClassifier(FaceEmotionOptions(options.emotion_model))
-                         if options.emotion_model is not None else None)
+        self._emotion = (
+            FaceEmotionClassifier(FaceEmotionOptions(options.emotion_model))
+            if options.emotion_model is not None
+            else None
+        )
         self._emotion_scores: np.ndarray | None = None
         self._emotion_at_ms = -math.inf
         # The person's neutral face shape, learnt while a video is tracked. A still has none to
         # compare with: the shape estimates need a video.
-        self._neutral = (face_geometry.NeutralTracker() if options.mode == "video" and options.geometric_channels
-                         else None)
+        self._neutral = (
+            face_geometry.NeutralTracker() if options.mode == "video" and options.geometric_channels else None
+        )
         self._neutral_at_ms: float | None = None
 
     def process(self, frame: Frame) -> FaceFeatures:
@@ -116,15 +120,16 @@ class FaceTracker:
     def close(self) -> None:
         self._landmarker.close()
 
-    def __enter__(self) -> "FaceTracker":
+    def __enter__(self) -> FaceTracker:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _to_features(result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWeights,
-                 emotion: FaceEmotionClassifier | None = None) -> FaceFeatures:
+def _to_features(
+    result: vision.FaceLandmarkerResult, frame: Frame, gaze: GazeWeights, emotion: FaceEmotionClassifier | None = None
+) -> FaceFeatures:
     if not result.face_landmarks or not result.face_blendshapes:
         return FaceFeatures.absent(frame.capture_ms)
     blendshapes = np.zeros(len(ARKIT_INDEX))

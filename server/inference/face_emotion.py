@@ -34,7 +34,6 @@ class FaceEmotionOptions:
     margin: float = 0.2  # around the landmarks' box (fer pads its detector box by ~10 px a side)
 
 
-
 class FaceEmotionClassifier:
     def __init__(self, options: FaceEmotionOptions):
         self.options = options

@@ -30,6 +30,7 @@ def landmarks_3d(points: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def measure(p: np.ndarray) -> np.ndarray:
     """The MEASURES of one face, in their order, from (478, 3) landmarks in one unit."""
+
     def dist(a: int, b: int) -> float:
         return float(np.linalg.norm(p[a] - p[b]))
 

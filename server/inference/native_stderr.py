@@ -8,6 +8,7 @@ fd 2 is pointed at an anonymous temporary file; afterwards each captured line go
 that is not native log format (another thread's message) is written back to the real stderr.
 ``AVATAR_DRIVER_NATIVE_LOGS=1`` leaves stderr alone.
 """
+
 from __future__ import annotations
 
 import logging

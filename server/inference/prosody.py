@@ -39,7 +39,7 @@ def _f0(frame: np.ndarray) -> float | None:
     x = frame - frame.mean()
     if np.sqrt(np.mean(x * x)) < 0.01:
         return None
-    ac = np.correlate(x, x, mode="full")[len(x) - 1:]
+    ac = np.correlate(x, x, mode="full")[len(x) - 1 :]
     lo, hi = RATE_HZ // 400, RATE_HZ // 70
     lag = lo + int(np.argmax(ac[lo:hi]))
     return RATE_HZ / lag if ac[lag] > 0.3 * ac[0] else None
@@ -47,7 +47,7 @@ def _f0(frame: np.ndarray) -> float | None:
 
 def estimate(audio_16k: np.ndarray) -> ProsodyEstimate:
     """Arousal of a stretch of speech (a second or more works best)."""
-    frames = [audio_16k[i:i + FRAME] for i in range(0, len(audio_16k) - FRAME + 1, FRAME)]
+    frames = [audio_16k[i : i + FRAME] for i in range(0, len(audio_16k) - FRAME + 1, FRAME)]
     pitches = [p for p in (_f0(f) for f in frames) if p is not None]
     voiced = len(pitches) / max(len(frames), 1)
     if len(pitches) < 5:
@@ -55,8 +55,8 @@ def estimate(audio_16k: np.ndarray) -> ProsodyEstimate:
     # Octave errors of the autocorrelation (halving, doubling) would swamp the spread.
     median = float(np.median(pitches))
     pitches = [p for p in pitches if 0.6 * median <= p <= 1.6 * median]
-    rms = np.sqrt(np.mean(audio_16k ** 2)) + 1e-9
-    envelope = np.array([np.sqrt(np.mean(f ** 2)) for f in frames])
+    rms = np.sqrt(np.mean(audio_16k**2)) + 1e-9
+    envelope = np.array([np.sqrt(np.mean(f**2)) for f in frames])
     peaks, _ = find_peaks(envelope, prominence=0.3 * envelope.max(), distance=3)  # >= 120 ms apart
     spectrum = np.abs(np.fft.rfft(audio_16k)) ** 2
     freqs = np.fft.rfftfreq(len(audio_16k), 1 / RATE_HZ)

@@ -56,14 +56,14 @@ def frame_features(window: np.ndarray) -> tuple[np.ndarray, float]:
     """(13 MFCCs, log energy) of one 25 ms window at 16 kHz."""
     spectrum = np.abs(np.fft.rfft(window * _WIN, N_FFT)) ** 2
     log_mel = np.log(_FB @ spectrum + 1e-10)
-    return dct(log_mel, type=2, norm="ortho")[:N_MFCC], float(np.log(np.mean(window ** 2) + 1e-10))
+    return dct(log_mel, type=2, norm="ortho")[:N_MFCC], float(np.log(np.mean(window**2) + 1e-10))
 
 
 def features(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Features of every 10 ms hop of a whole 16 kHz signal (frame i ends at sample (i+1)*HOP)."""
     padded = np.concatenate([np.zeros(WINDOW - HOP, np.float32), audio])
     n = len(audio) // HOP
-    out = [frame_features(padded[i * HOP:i * HOP + WINDOW]) for i in range(n)]
+    out = [frame_features(padded[i * HOP : i * HOP + WINDOW]) for i in range(n)]
     return np.array([o[0] for o in out]).reshape(n, N_MFCC), np.array([o[1] for o in out])
 
 
@@ -85,12 +85,16 @@ class LinearClassifier:
         return z / z.sum()
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LinearClassifier":
+    def from_dict(cls, d: dict) -> LinearClassifier:
         return cls(tuple(d["classes"]), np.array(d["feature_mean"]), np.array(d["feature_std"]), np.array(d["weights"]))
 
     def to_dict(self) -> dict:
-        return {"classes": list(self.classes), "feature_mean": self.feature_mean.round(6).tolist(),
-                "feature_std": self.feature_std.round(6).tolist(), "weights": self.weights.round(6).tolist()}
+        return {
+            "classes": list(self.classes),
+            "feature_mean": self.feature_mean.round(6).tolist(),
+            "feature_std": self.feature_std.round(6).tolist(),
+            "weights": self.weights.round(6).tolist(),
+        }
 
 
 @dataclass(frozen=True)
@@ -103,15 +107,21 @@ class VisemePrototypes:
     classifier: LinearClassifier | None = None
 
     @classmethod
-    def load(cls, path: Path = PROTOTYPES_PATH) -> "VisemePrototypes":
+    def load(cls, path: Path = PROTOTYPES_PATH) -> VisemePrototypes:
         d = json.loads(Path(path).read_text())
         classifier = LinearClassifier.from_dict(d["classifier"]) if "classifier" in d else None
-        return cls(np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"],
-                   classifier)
+        return cls(
+            np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"], classifier
+        )
 
     def to_dict(self) -> dict:
-        d = {"visemes": list(self.visemes), "mean": self.mean.round(5).tolist(), "std": self.std.round(5).tolist(),
-             "energy_gate": round(self.energy_gate, 4), "loud": round(self.loud, 4)}
+        d = {
+            "visemes": list(self.visemes),
+            "mean": self.mean.round(5).tolist(),
+            "std": self.std.round(5).tolist(),
+            "energy_gate": round(self.energy_gate, 4),
+            "loud": round(self.loud, 4),
+        }
         if self.classifier is not None:
             d["classifier"] = self.classifier.to_dict()
         return d
@@ -189,7 +199,7 @@ class RealtimeVisemes:
     def classify(self, mfcc: np.ndarray, log_energy: float) -> tuple[np.ndarray, float, float]:
         """The next frame's (weights over VISEMES, confidence, jaw opening). Frames must come
         in order: the classifier reads the older ones too."""
-        self._history = (self._history + [np.append(mfcc, log_energy)])[-(1 - min(CONTEXT)):]
+        self._history = (self._history + [np.append(mfcc, log_energy)])[-(1 - min(CONTEXT)) :]
         weights = np.zeros(len(VISEMES))
         jaw = float(np.clip((log_energy - self.p.energy_gate) / (self.p.loud - self.p.energy_gate), 0.0, 1.0))
         if log_energy < self.p.energy_gate:
@@ -212,13 +222,14 @@ class RealtimeVisemes:
         buffered = np.concatenate([self._pending, audio_16k.astype(np.float32)])
         n = len(buffered) // HOP
         frames = []
-        stream = np.concatenate([self._tail, buffered[:n * HOP]])
+        stream = np.concatenate([self._tail, buffered[: n * HOP]])
         for i in range(n):
-            mfcc, energy = frame_features(stream[i * HOP:i * HOP + WINDOW])
+            mfcc, energy = frame_features(stream[i * HOP : i * HOP + WINDOW])
             w, conf, jaw = self.classify(mfcc, energy)
-            frames.append(VisemeFrame(end_ms - 1000.0 * (len(buffered) - (i + 1) * HOP) / RATE_HZ, w, conf, jaw,
-                                      mfcc, energy))
+            frames.append(
+                VisemeFrame(end_ms - 1000.0 * (len(buffered) - (i + 1) * HOP) / RATE_HZ, w, conf, jaw, mfcc, energy)
+            )
         if n:
-            self._tail = stream[-(WINDOW - HOP):]
-        self._pending = buffered[n * HOP:]
+            self._tail = stream[-(WINDOW - HOP) :]
+        self._pending = buffered[n * HOP :]
         return frames

@@ -60,11 +60,12 @@ class SpeechRecognition:
     def text(self) -> str:
         return self.transcript.text
 
-    def without_emotion(self) -> "SpeechRecognition":
+    def without_emotion(self) -> SpeechRecognition:
         """The words and audio events only (where inferring emotions is not allowed)."""
         segments = tuple(replace(s, emotion=None) for s in self.transcript.segments)
-        return replace(self, transcript=replace(self.transcript, segments=segments), emotion_scores=None,
-                       emotion_confidence=0.0)
+        return replace(
+            self, transcript=replace(self.transcript, segments=segments), emotion_scores=None, emotion_confidence=0.0
+        )
 
     def emotion_evidence(self) -> EmotionEvidence | None:
         """Its speech emotion as fusion evidence; None without scores."""
@@ -80,7 +81,8 @@ def check_model_dir(model_dir: Path) -> None:
         raise SpeechModelUnavailable(
             f"SenseVoice weights are not in {model_dir} (missing {', '.join(missing)}); "
             "run `avatar-driver models fetch sensevoice` where the model hub is reachable, "
-            "or `avatar-driver models fetch sensevoice --from FOLDER` with a downloaded copy")
+            "or `avatar-driver models fetch sensevoice --from FOLDER` with a downloaded copy"
+        )
     if (Path(model_dir) / CHECKSUMS).is_file():
         problem = verify_folder(Path(model_dir), REQUIRED_FILES)
         if problem is not None:
@@ -97,7 +99,8 @@ class SenseVoiceRecognizer:
             from funasr import AutoModel
         except ImportError as e:
             raise SpeechModelUnavailable(
-                f"SenseVoice needs the sensevoice extra (`pip install -e '.[sensevoice]'`): {e}") from e
+                f"SenseVoice needs the sensevoice extra (`pip install -e '.[sensevoice]'`): {e}"
+            ) from e
         self.options = options
         device = options.device
         if device == "auto":
@@ -105,8 +108,9 @@ class SenseVoiceRecognizer:
         self.device = device
         self._torch = torch
         with contextlib.redirect_stdout(io.StringIO()):  # FunASR prints its version to stdout
-            self._auto = AutoModel(model=str(options.model_dir), device=device, disable_update=True,
-                                   disable_pbar=True, log_level="ERROR")
+            self._auto = AutoModel(
+                model=str(options.model_dir), device=device, disable_update=True, disable_pbar=True, log_level="ERROR"
+            )
         self._model = self._auto.model
         self._model.eval()
         tokenizer = self._auto.kwargs["tokenizer"]
@@ -148,17 +152,23 @@ class SenseVoiceRecognizer:
         if not arrays:
             return []
         with self._lock, self._torch.inference_mode():
-            results = self._auto.generate(input=arrays, fs=RATE_HZ, language=self.options.language,
-                                          use_itn=self.options.use_itn, batch_size=len(arrays))
+            results = self._auto.generate(
+                input=arrays,
+                fs=RATE_HZ,
+                language=self.options.language,
+                use_itn=self.options.use_itn,
+                batch_size=len(arrays),
+            )
             logits = self._logits[-1] if self._logits else None
             self._logits.clear()
         out = []
-        for i, (samples, result) in enumerate(zip(arrays, results)):
+        for i, (samples, result) in enumerate(zip(arrays, results, strict=True)):
             transcript = parse_result(result)
-            scores, confidence = self._emotion_scores(logits[i:i + 1] if logits is not None else None)
+            scores, confidence = self._emotion_scores(logits[i : i + 1] if logits is not None else None)
             present = bool(transcript.text) and transcript.language != "nospeech"
-            out.append(SpeechRecognition(present, 0, int(1000 * len(samples) / RATE_HZ), True, transcript, scores,
-                                         confidence))
+            out.append(
+                SpeechRecognition(present, 0, int(1000 * len(samples) / RATE_HZ), True, transcript, scores, confidence)
+            )
         return out
 
     def _generate(self, samples: np.ndarray) -> dict:

@@ -56,7 +56,7 @@ class SpeechSegmenter:
                 self._start_ms = end_ms - 1000.0 * self._segment_len / RATE_HZ
                 self._silence_s, self._since_window = 0.0, n
             else:
-                self._pre = np.concatenate([self._pre, samples])[-int(o.pre_roll_s * RATE_HZ):]
+                self._pre = np.concatenate([self._pre, samples])[-int(o.pre_roll_s * RATE_HZ) :]
             return out
         self._segment.append(samples)
         self._segment_len += n
@@ -69,7 +69,7 @@ class SpeechSegmenter:
             self._since_window = 0
             audio = np.concatenate(self._segment)
             self._segment = [audio]
-            w = audio[-int(o.window_s * RATE_HZ):]
+            w = audio[-int(o.window_s * RATE_HZ) :]
             out.append(SpeechWindow(w, int(round(end_ms - 1000.0 * len(w) / RATE_HZ)), final=False))
         return out
 

@@ -29,8 +29,11 @@ class SpeechStatus:
     reason: str  # why not, or what runs
 
     def as_dict(self) -> dict:
-        return {"available": self.available, "model": "SenseVoiceSmall" if self.available else None,
-                "reason": self.reason}
+        return {
+            "available": self.available,
+            "model": "SenseVoiceSmall" if self.available else None,
+            "reason": self.reason,
+        }
 
 
 class SpeechService:
@@ -42,9 +45,12 @@ class SpeechService:
         self.status = SpeechStatus(False, "not loaded yet")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SpeechService":
-        return cls(settings.sensevoice_dir or settings.models / SENSEVOICE_DIR_NAME, settings.speech_device,
-                   settings.speech_recognition)
+    def from_settings(cls, settings: Settings) -> SpeechService:
+        return cls(
+            settings.sensevoice_dir or settings.models / SENSEVOICE_DIR_NAME,
+            settings.speech_device,
+            settings.speech_recognition,
+        )
 
     def load(self) -> SpeechStatus:
         """Blocking. Loads the model once; logs the degraded mode and its reason otherwise."""
@@ -59,8 +65,9 @@ class SpeechService:
         if self.status.available:
             log.info("speech recognition: %s", self.status.reason)
         else:
-            log.warning("speech recognition degraded (no transcript, speech emotion from prosody only): %s",
-                        self.status.reason)
+            log.warning(
+                "speech recognition degraded (no transcript, speech emotion from prosody only): %s", self.status.reason
+            )
         return self.status
 
     @property
@@ -71,8 +78,9 @@ class SpeechService:
         if self._recognizer is None:
             raise RuntimeError(f"speech recognition is not available: {self.status.reason}")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._recognizer.recognize, window.samples,
-                                          window.start_ms, window.final)
+        return await loop.run_in_executor(
+            self._executor, self._recognizer.recognize, window.samples, window.start_ms, window.final
+        )
 
     def recognize_blocking(self, samples, start_ms: int = 0) -> SpeechRecognition | None:
         """For offline paths (animate, analyze): None in degraded mode."""

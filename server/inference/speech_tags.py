@@ -15,13 +15,26 @@ from dataclasses import dataclass, field
 LANGUAGES = ("zh", "en", "yue", "ja", "ko", "nospeech")
 # SenseVoice's emotion tags -> the protocol's classes. EMO_UNKNOWN maps to None.
 EMOTION_TAGS = {
-    "HAPPY": "happy", "SAD": "sad", "ANGRY": "angry", "NEUTRAL": "neutral",
-    "FEARFUL": "fear", "DISGUSTED": "disgust", "SURPRISED": "surprise", "EMO_UNKNOWN": None,
+    "HAPPY": "happy",
+    "SAD": "sad",
+    "ANGRY": "angry",
+    "NEUTRAL": "neutral",
+    "FEARFUL": "fear",
+    "DISGUSTED": "disgust",
+    "SURPRISED": "surprise",
+    "EMO_UNKNOWN": None,
 }
 # Audio events -> protocol names ("speech" is the ordinary case and is not reported as an event).
 EVENT_TAGS = {
-    "Speech": "speech", "BGM": "music", "Applause": "applause", "Laughter": "laughter", "Cry": "crying",
-    "Sneeze": "sneeze", "Breath": "breath", "Cough": "cough", "Event_UNK": "unknown",
+    "Speech": "speech",
+    "BGM": "music",
+    "Applause": "applause",
+    "Laughter": "laughter",
+    "Cry": "crying",
+    "Sneeze": "sneeze",
+    "Breath": "breath",
+    "Cough": "cough",
+    "Event_UNK": "unknown",
 }
 TEXT_NORM_TAGS = ("withitn", "woitn")
 _TAG = re.compile(r"<\|([^|<>]*)\|>")
@@ -92,12 +105,15 @@ def parse_rich_text(text: str) -> tuple[RichSegment, ...]:
 
     def close() -> None:
         if started:
-            segments.append(RichSegment(language, emotion, tuple(e for e in events if e != "speech"),
-                                        " ".join("".join(words).split())))
+            segments.append(
+                RichSegment(
+                    language, emotion, tuple(e for e in events if e != "speech"), " ".join("".join(words).split())
+                )
+            )
 
     pos = 0
     for m in _TAG.finditer(text):
-        before = text[pos:m.start()]
+        before = text[pos : m.start()]
         pos = m.end()
         if before.strip():
             words.append(before)
@@ -131,5 +147,5 @@ def parse_result(result: dict) -> RichTranscript:
     spans, names = result.get("timestamp") or [], result.get("words") or []
     if len(spans) != len(names):
         raise SpeechTagError(f"{len(names)} words but {len(spans)} timestamps")
-    words = tuple(TimedWord(str(w), int(s), int(e)) for w, (s, e) in zip(names, spans))
+    words = tuple(TimedWord(str(w), int(s), int(e)) for w, (s, e) in zip(names, spans, strict=True))
     return RichTranscript(parse_rich_text(text), words)

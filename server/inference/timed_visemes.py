@@ -42,11 +42,46 @@ STOPS = {"P", "B", "T", "D", "K", "G", "CH", "JH"}
 CROSSFADE_MS = 40.0
 
 ARPABET_TO_VISEME: dict[str, str] = {
-    "AA": "aa", "AE": "aa", "AH": "aa", "AO": "O", "AW": "aa", "AY": "aa", "EH": "E", "ER": "RR", "EY": "E",
-    "IH": "I", "IY": "I", "OW": "O", "OY": "O", "UH": "U", "UW": "U",
-    "B": "PP", "P": "PP", "M": "PP", "F": "FF", "V": "FF", "TH": "TH", "DH": "TH", "T": "DD", "D": "DD",
-    "K": "kk", "G": "kk", "NG": "kk", "CH": "CH", "JH": "CH", "SH": "CH", "ZH": "CH", "S": "SS", "Z": "SS",
-    "N": "nn", "L": "nn", "R": "RR", "W": "U", "Y": "I", "HH": "aa", "SIL": "sil",
+    "AA": "aa",
+    "AE": "aa",
+    "AH": "aa",
+    "AO": "O",
+    "AW": "aa",
+    "AY": "aa",
+    "EH": "E",
+    "ER": "RR",
+    "EY": "E",
+    "IH": "I",
+    "IY": "I",
+    "OW": "O",
+    "OY": "O",
+    "UH": "U",
+    "UW": "U",
+    "B": "PP",
+    "P": "PP",
+    "M": "PP",
+    "F": "FF",
+    "V": "FF",
+    "TH": "TH",
+    "DH": "TH",
+    "T": "DD",
+    "D": "DD",
+    "K": "kk",
+    "G": "kk",
+    "NG": "kk",
+    "CH": "CH",
+    "JH": "CH",
+    "SH": "CH",
+    "ZH": "CH",
+    "S": "SS",
+    "Z": "SS",
+    "N": "nn",
+    "L": "nn",
+    "R": "RR",
+    "W": "U",
+    "Y": "I",
+    "HH": "aa",
+    "SIL": "sil",
 }
 
 
@@ -131,8 +166,10 @@ def phone_decoder() -> Decoder:
 
 def decoded_phones(decoder: Decoder, offset_ms: float = 0.0) -> list[Phone]:
     """The decoder's phones so far (partial during an utterance), times shifted by offset_ms."""
-    return [Phone(offset_ms + s.start_frame * FRAME_MS, offset_ms + (s.end_frame + 1) * FRAME_MS, s.word)
-            for s in decoder.seg()]
+    return [
+        Phone(offset_ms + s.start_frame * FRAME_MS, offset_ms + (s.end_frame + 1) * FRAME_MS, s.word)
+        for s in decoder.seg()
+    ]
 
 
 def recognise_phones(audio_16k: np.ndarray) -> list[Phone]:
@@ -168,10 +205,11 @@ def spectral_change(audio_16k: np.ndarray, hop_ms: float = 5.0, span: int = 4) -
     """Per hop (index i: time i * hop_ms), the distance between the mean standardised MFCCs of
     the `span` hops after and before it."""
     hop = int(16 * hop_ms)
-    padded = np.concatenate([np.zeros(WINDOW // 2, np.float32), audio_16k.astype(np.float32),
-                             np.zeros(WINDOW // 2, np.float32)])
+    padded = np.concatenate(
+        [np.zeros(WINDOW // 2, np.float32), audio_16k.astype(np.float32), np.zeros(WINDOW // 2, np.float32)]
+    )
     n = len(audio_16k) // hop
-    m = np.array([frame_features(padded[i * hop:i * hop + WINDOW])[0][1:] for i in range(n)]).reshape(n, -1)
+    m = np.array([frame_features(padded[i * hop : i * hop + WINDOW])[0][1:] for i in range(n)]).reshape(n, -1)
     if n <= 2 * span:
         return np.zeros(n)
     m = (m - m.mean(axis=0)) / (m.std(axis=0) + 1e-9)
@@ -195,7 +233,7 @@ def _boundaries_at_spectral_change(phones: list[Phone], audio_16k: np.ndarray, h
         if starts[i - 1] + MIN_PHONE_MS < best < after - MIN_PHONE_MS:
             starts[i] = best
     ends = starts[1:] + [phones[-1].end_ms]
-    return [Phone(s, e, p.name) for s, e, p in zip(starts, ends, phones)]
+    return [Phone(s, e, p.name) for s, e, p in zip(starts, ends, phones, strict=True)]
 
 
 def _pauses_silent(phones: list[Phone], audio_16k: np.ndarray) -> list[Phone]:
@@ -203,8 +241,8 @@ def _pauses_silent(phones: list[Phone], audio_16k: np.ndarray) -> list[Phone]:
     n = len(audio_16k) // hop
     if n == 0:
         return phones
-    frames = audio_16k[:n * hop].reshape(n, hop).astype(np.float64)
-    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    frames = audio_16k[: n * hop].reshape(n, hop).astype(np.float64)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
     quiet = db < np.percentile(db, 90) - PAUSE_DB
     pauses, i = [], 0
     while i < n:

@@ -27,8 +27,17 @@ from avatar_mapping.vocabulary import VISEMES
 
 from .audio import to_model_rate
 from .espeak import speak
+from .realtime_visemes import (
+    CONTEXT,
+    HOP,
+    PROTOTYPES_PATH,
+    RATE_HZ,
+    WINDOW,
+    LinearClassifier,
+    VisemePrototypes,
+    features,
+)
 from .timed_visemes import timed_phones, viseme_track
-from .realtime_visemes import CONTEXT, HOP, PROTOTYPES_PATH, RATE_HZ, WINDOW, LinearClassifier, VisemePrototypes, features
 
 TRAINING_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
@@ -95,9 +104,17 @@ def training_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     for audio, transcript in read_speech():
         phones, _ = timed_phones(audio, transcript)
         track = viseme_track(phones, 1000.0 * len(audio) / RATE_HZ)
-        add(audio, lambda t_ms, track=track: VISEMES[int(np.argmax(track[min(max(int(t_ms / 10.0), 0), len(track) - 1)]))])
-    return (np.array(mfccs), np.array(energies), np.array(contexts), np.array(labels),
-            np.arange(len(labels)) < synthetic)
+        add(
+            audio,
+            lambda t_ms, track=track: VISEMES[int(np.argmax(track[min(max(int(t_ms / 10.0), 0), len(track) - 1)]))],
+        )
+    return (
+        np.array(mfccs),
+        np.array(energies),
+        np.array(contexts),
+        np.array(labels),
+        np.arange(len(labels)) < synthetic,
+    )
 
 
 def softmax_regression(x: np.ndarray, y: np.ndarray, classes: int) -> np.ndarray:
@@ -135,8 +152,14 @@ def train() -> VisemePrototypes:
     centre, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
     y = np.array([classes.index(v) for v in labels_arr[heard]])
     weights = softmax_regression((x - centre) / spread, y, len(classes))
-    return VisemePrototypes(mean, std, tuple(present), gate, float(np.percentile(e[speech], 95)),
-                            LinearClassifier(classes, centre, spread, weights))
+    return VisemePrototypes(
+        mean,
+        std,
+        tuple(present),
+        gate,
+        float(np.percentile(e[speech], 95)),
+        LinearClassifier(classes, centre, spread, weights),
+    )
 
 
 if __name__ == "__main__":

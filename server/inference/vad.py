@@ -50,11 +50,11 @@ class VoiceActivityDetector:
         frames: list[VadFrame] = []
         n = len(buffered) // FRAME_SAMPLES
         for i in range(n):
-            frame = buffered[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]
+            frame = buffered[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
             p = self._step(frame)
             end = chunk_end_ms - 1000.0 * (len(buffered) - (i + 1) * FRAME_SAMPLES) / MODEL_RATE_HZ
             frames.append(VadFrame(end, p))
-        self._pending = buffered[n * FRAME_SAMPLES:]
+        self._pending = buffered[n * FRAME_SAMPLES :]
         return frames
 
     def _step(self, frame: np.ndarray) -> float:
@@ -64,8 +64,9 @@ class VoiceActivityDetector:
         return float(out[0, 0])
 
 
-def speech_segments(frames: list[VadFrame], threshold: float = 0.5, min_silence_ms: float = 100.0,
-                    min_speech_ms: float = 64.0) -> list[tuple[float, float]]:
+def speech_segments(
+    frames: list[VadFrame], threshold: float = 0.5, min_silence_ms: float = 100.0, min_speech_ms: float = 64.0
+) -> list[tuple[float, float]]:
     """(start_ms, end_ms) of speech: above threshold, gaps under min_silence_ms bridged."""
     segments: list[list[float]] = []
     frame_ms = 1000.0 * FRAME_SAMPLES / MODEL_RATE_HZ

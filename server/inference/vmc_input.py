@@ -40,7 +40,7 @@ class VmcListener(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
 
     @classmethod
-    async def open(cls, host: str, port: int, metrics: Metrics) -> "VmcListener":
+    async def open(cls, host: str, port: int, metrics: Metrics) -> VmcListener:
         listener = cls(metrics)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: listener, local_addr=(host, port))
         log.info("VMC in: listening on udp://%s:%d", host, port)

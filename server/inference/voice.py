@@ -22,7 +22,6 @@ from .realtime_visemes import RealtimeVisemes, VisemeFrame
 from .speech_segments import SpeechSegmenter, SpeechWindow
 from .vad import VadOptions, VoiceActivityDetector
 
-
 # Speech emotion from prosody (no speech-emotion model here): the last 2 s of speech,
 # re-estimated every 0.5 s of new speech.
 PROSODY_WINDOW_S = 2.0
@@ -30,8 +29,13 @@ PROSODY_EVERY_S = 0.5
 
 
 class VoiceAnalyzer:
-    def __init__(self, vad_model: Path, segmenter: SpeechSegmenter | None = None,
-                 lookahead: LookaheadVisemes | None = None, prosody: bool = True):
+    def __init__(
+        self,
+        vad_model: Path,
+        segmenter: SpeechSegmenter | None = None,
+        lookahead: LookaheadVisemes | None = None,
+        prosody: bool = True,
+    ):
         """``segmenter``: also cut speech windows for a recogniser (see take_windows).
         ``lookahead``: visemes from streamed phone recognition, delay_ms behind the audio
         (the features returned then describe that earlier moment). ``prosody``: estimate
@@ -69,7 +73,7 @@ class VoiceAnalyzer:
         if self.segmenter is not None:
             self._windows += self.segmenter.push(samples, speaking, end_ms)
         if speaking and self.prosody:
-            self._speech = np.concatenate([self._speech, samples])[-int(PROSODY_WINDOW_S * MODEL_RATE_HZ):]
+            self._speech = np.concatenate([self._speech, samples])[-int(PROSODY_WINDOW_S * MODEL_RATE_HZ) :]
             self._since_prosody += len(samples)
             if self._since_prosody >= PROSODY_EVERY_S * MODEL_RATE_HZ and len(self._speech) >= MODEL_RATE_HZ:
                 self._since_prosody = 0
@@ -83,14 +87,25 @@ class VoiceAnalyzer:
         if self.lookahead is not None:
             t = self.lookahead.read_ms
             weights, conf = self.lookahead.at(t)
-            return VoiceFeatures(True, int(t), speaking_probability=self._speaking_at(t), visemes=weights,
-                                 viseme_conf=conf, speech_emotion=prosody)
+            return VoiceFeatures(
+                True,
+                int(t),
+                speaking_probability=self._speaking_at(t),
+                visemes=weights,
+                viseme_conf=conf,
+                speech_emotion=prosody,
+            )
         last = vis_frames[-1]
         # Below the speech threshold the mouth is told silence, whatever the spectrum says.
         weights = last.weights if speaking else _SILENCE
-        return VoiceFeatures(True, int(last.end_ms), speaking_probability=self._speaking, visemes=weights,
-                             viseme_conf=last.confidence if weights is last.weights else 1.0,
-                             speech_emotion=prosody)
+        return VoiceFeatures(
+            True,
+            int(last.end_ms),
+            speaking_probability=self._speaking,
+            visemes=weights,
+            viseme_conf=last.confidence if weights is last.weights else 1.0,
+            speech_emotion=prosody,
+        )
 
     def _speaking_at(self, t_ms: float) -> float:
         earlier = [p for end, p in self._speaking_history if end <= t_ms]

@@ -51,8 +51,11 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
     strategies = services.strategies
     try:
         strategy = strategies.make(hello.strategy, rig, hello.strategy_params)
-        compare = (strategies.make(hello.compare.strategy, rig, hello.compare.strategy_params)
-                   if hello.compare is not None else None)
+        compare = (
+            strategies.make(hello.compare.strategy, rig, hello.compare.strategy_params)
+            if hello.compare is not None
+            else None
+        )
     except ValueError as e:
         raise ProtocolError(ErrorCode.BAD_HELLO, str(e)) from None
     vmc_target = _vmc_target(s.vmc_targets, hello.vmc.target) if hello.vmc is not None else None
@@ -68,35 +71,64 @@ async def assemble_session(services: Services, hello: Hello, session_id: str | N
     stages: list[Stage] = []
     voice: VoiceStage | None = None
     if face_model is not None:
-        options = FaceTrackerOptions(face_model, mode="video", mirror=hello.mirror,
-                                     emotion_model=services.face_emotion_path,
-                                     emotion_interval_ms=1000.0 / s.emotion_rate_hz,
-                                     geometric_channels=s.geometric_channels)
+        options = FaceTrackerOptions(
+            face_model,
+            mode="video",
+            mirror=hello.mirror,
+            emotion_model=services.face_emotion_path,
+            emotion_interval_ms=1000.0 / s.emotion_rate_hz,
+            geometric_channels=s.geometric_channels,
+        )
         stages.append(FaceStage(session_id, bus, options, s.max_image_pixels, metrics, services.inference_workers))
     if hello.source == "vmc":
         stages.append(VmcStage(session_id, bus, services.vmc_input))
     if vad_model is not None:
         speech = services.speech if services.speech.available else None
-        voice = VoiceStage(session_id, bus, vad_model, viseme_prototypes(table), metrics,
-                           segment_speech=speech is not None, lookahead_delay_ms=hello.lipsync_delay_ms,
-                           emotion_inference=s.emotion_inference, workers=services.inference_workers)
+        voice = VoiceStage(
+            session_id,
+            bus,
+            vad_model,
+            viseme_prototypes(table),
+            metrics,
+            segment_speech=speech is not None,
+            lookahead_delay_ms=hello.lipsync_delay_ms,
+            emotion_inference=s.emotion_inference,
+            workers=services.inference_workers,
+        )
         stages.append(voice)
         if speech is not None:
             stages.append(SpeechStage(session_id, bus, speech, metrics, emotion_inference=s.emotion_inference))
-    output = AvatarOutput(session_id, rig, s.emotion_rate_hz, strategy, table,
-                          MapperOptions(emotion_inference=s.emotion_inference), metrics)
-    calibration = SessionCalibration(table, hello.adaptive, output.set_calibration,
-                                     voice.set_prototypes if voice is not None else None)
-    session = Session(session_id, hello, rig, bus, metrics, output, calibration, stages,
-                      (hello.strategy, hello.strategy_params or {}))
+    output = AvatarOutput(
+        session_id,
+        rig,
+        s.emotion_rate_hz,
+        strategy,
+        table,
+        MapperOptions(emotion_inference=s.emotion_inference),
+        metrics,
+    )
+    calibration = SessionCalibration(
+        table, hello.adaptive, output.set_calibration, voice.set_prototypes if voice is not None else None
+    )
+    session = Session(
+        session_id, hello, rig, bus, metrics, output, calibration, stages, (hello.strategy, hello.strategy_params or {})
+    )
     if compare is not None:
         session.set_compare(hello.compare.strategy, hello.compare.strategy_params, compare)
     if hello.record:
+
         def header():
             t = calibration.table
-            return new_header(rig.id, session.strategy_name, session.strategy_params,
-                              None if t.is_identity else t.to_dict(), hello.rate_hz, f"session:{session_id}",
-                              hello.user_id)
+            return new_header(
+                rig.id,
+                session.strategy_name,
+                session.strategy_params,
+                None if t.is_identity else t.to_dict(),
+                hello.rate_hz,
+                f"session:{session_id}",
+                hello.user_id,
+            )
+
         session.add_sink(RecorderSink(services.recordings.path_for(session_id), header))
     if vmc_target is not None:
         session.add_sink(VmcSink(vmc_target, hello.vmc.profile, metrics, calibrated=not table.is_identity))
@@ -107,6 +139,9 @@ def _vmc_target(configured: str, asked: str) -> tuple[str, int]:
     """The configured VMC target a hello named; BAD_HELLO for any other (a client never aims UDP)."""
     targets = [t.strip() for t in configured.split(",") if t.strip()]
     if asked.strip() not in targets:
-        raise ProtocolError(ErrorCode.BAD_HELLO, f"vmc.target {asked[:60]!r} is not one of this server's VMC targets "
-                            f"({', '.join(targets) or 'none: set AVATAR_DRIVER_VMC_TARGETS'})")
+        raise ProtocolError(
+            ErrorCode.BAD_HELLO,
+            f"vmc.target {asked[:60]!r} is not one of this server's VMC targets "
+            f"({', '.join(targets) or 'none: set AVATAR_DRIVER_VMC_TARGETS'})",
+        )
     return parse_target(asked)

@@ -37,7 +37,7 @@ class Bus(Protocol):
 
 
 class _InProcessSubscription:
-    def __init__(self, bus: "InProcessBus", name: str, handler: Handler):
+    def __init__(self, bus: InProcessBus, name: str, handler: Handler):
         self._bus, self._name, self._handler = bus, name, handler
 
     def cancel(self) -> None:

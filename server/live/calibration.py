@@ -10,8 +10,9 @@ the run it concerns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,13 +32,19 @@ def viseme_prototypes(table: CalibrationTable) -> VisemePrototypes:
     """The user's viseme prototypes: the defaults, MAP-adapted to the table's voice part."""
     return adapt_prototypes(DEFAULT_PROTOTYPES, table.visemes) if table.visemes else DEFAULT_PROTOTYPES
 
+
 WizardListener = Callable[[CalibrationRun, list[WizardEvent]], None]
 
 
 class SessionCalibration:
-    def __init__(self, table: CalibrationTable, adaptive: bool, on_table: Callable[[CalibrationTable], None],
-                 on_prototypes: Callable[[VisemePrototypes], None] | None = None,
-                 on_wizard: WizardListener | None = None):
+    def __init__(
+        self,
+        table: CalibrationTable,
+        adaptive: bool,
+        on_table: Callable[[CalibrationTable], None],
+        on_prototypes: Callable[[VisemePrototypes], None] | None = None,
+        on_wizard: WizardListener | None = None,
+    ):
         """``on_wizard`` may be set later (the session that owns this sets it)."""
         self.table = table
         self.adaptive = AdaptiveRanges(table.user_id) if adaptive else None
@@ -68,8 +75,11 @@ class SessionCalibration:
             self.adaptive.frozen = frozen
 
     def config(self) -> dict[str, Any]:
-        return {"adaptive": self.adaptive is not None, "adaptive_frozen": bool(self.adaptive and self.adaptive.frozen),
-                "calibration_user_id": self.table.user_id if not self.table.is_identity else None}
+        return {
+            "adaptive": self.adaptive is not None,
+            "adaptive_frozen": bool(self.adaptive and self.adaptive.frozen),
+            "calibration_user_id": self.table.user_id if not self.table.is_identity else None,
+        }
 
     def observe_face(self, features: FaceFeatures, dt_s: float, now_s: float) -> None:
         if self.adaptive is not None:
@@ -85,8 +95,9 @@ class SessionCalibration:
         if self.run is not None and len(log_energy):
             self._say(self.run, self.run.feed_audio(mfcc, log_energy, now_s))
 
-    def start_wizard(self, steps: tuple[WizardStep, ...], prepare_s: float, duration_scale: float, user_id: str,
-                     now_s: float) -> None:
+    def start_wizard(
+        self, steps: tuple[WizardStep, ...], prepare_s: float, duration_scale: float, user_id: str, now_s: float
+    ) -> None:
         """What the run does not record is kept from the user's current table."""
         steps = tuple(replace(s, duration_s=s.duration_s * duration_scale) for s in steps)
         base = None if self.table.is_identity else self.table

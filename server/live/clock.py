@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # After a kicked tick, the next regular tick waits this many periods.
 KICKED_PERIODS = 1.25
@@ -48,7 +48,7 @@ class OutputClock:
                 next_tick = now + period
             try:
                 await asyncio.wait_for(self._kicked.wait(), max(0.0, next_tick - now))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             kicked = self._kicked.is_set()
             self._kicked.clear()

@@ -64,8 +64,14 @@ def _attach_to_wire(session: Session, subscriber: Subscriber) -> None:
 
 
 class SessionController:
-    def __init__(self, services: Services, channel: ClientChannel, attach_stream: AttachStream = _attach_to_wire,
-                 resume_token: str | None = None, reclaim: Reclaim | None = None):
+    def __init__(
+        self,
+        services: Services,
+        channel: ClientChannel,
+        attach_stream: AttachStream = _attach_to_wire,
+        resume_token: str | None = None,
+        reclaim: Reclaim | None = None,
+    ):
         self.services = services
         self.settings = services.settings
         self.channel = channel
@@ -111,8 +117,10 @@ class SessionController:
             if e.code == ErrorCode.AUTH_FAILED:
                 self._close(CloseCode.POLICY)
             elif self._violations.add():
-                self.send_error(ErrorCode.TOO_MANY_ERRORS, f"{self._violations.max_count} bad messages within "
-                                f"{self._violations.window_s:g} s; closing")
+                self.send_error(
+                    ErrorCode.TOO_MANY_ERRORS,
+                    f"{self._violations.max_count} bad messages within {self._violations.window_s:g} s; closing",
+                )
                 self._close(CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY)
 
     def end(self) -> None:
@@ -126,11 +134,13 @@ class SessionController:
     def _check_limits(self, data: bytes | str) -> None:
         size, s = len(data), self.settings
         if size > s.max_message_bytes:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {size} bytes is over the limit of "
-                                f"{s.max_message_bytes} bytes")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"message of {size} bytes is over the limit of {s.max_message_bytes} bytes"
+            )
         if not self._rate.allow():
-            raise ProtocolError(ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per second; "
-                                "message dropped")
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per second; message dropped"
+            )
 
     async def _handle(self, env: Envelope, encoding: Encoding) -> None:
         kind = env.type
@@ -138,17 +148,27 @@ class SessionController:
             self._close(CloseCode.NORMAL)
             return
         if kind == MessageType.RESUME:
-            raise ProtocolError(ErrorCode.RESUME_FAILED, "this server keeps no session across connections; "
-                                "send hello to start a new one")
+            raise ProtocolError(
+                ErrorCode.RESUME_FAILED,
+                "this server keeps no session across connections; send hello to start a new one",
+            )
         if kind == MessageType.HELLO:
             if self.session is not None:
                 raise ProtocolError(ErrorCode.BAD_HELLO, "hello was already received for this session")
             await self._start(env)
             return
-        if kind not in (MessageType.VIDEO_FRAME, MessageType.AUDIO_CHUNK, MessageType.CONFIGURE,
-                        MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP):
-            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}; expected hello, "
-                                "video_frame, audio_chunk, configure, calibration_start, calibration_step or bye")
+        if kind not in (
+            MessageType.VIDEO_FRAME,
+            MessageType.AUDIO_CHUNK,
+            MessageType.CONFIGURE,
+            MessageType.CALIBRATION_START,
+            MessageType.CALIBRATION_STEP,
+        ):
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_TYPE,
+                f"unknown message type {kind[:40]!r}; expected hello, "
+                "video_frame, audio_chunk, configure, calibration_start, calibration_step or bye",
+            )
         session = self.session
         if session is None:
             raise ProtocolError(ErrorCode.NO_HELLO, f"{kind} before hello: send hello with consent first")
@@ -196,20 +216,30 @@ class SessionController:
                 raise
             if registry.get(session.id) is not None:  # the name was taken again while this one started
                 session.close()
-                raise ProtocolError(ErrorCode.BAD_HELLO, f"session_name {session.id!r} was taken by another "
-                                    "connection meanwhile; try again")
+                raise ProtocolError(
+                    ErrorCode.BAD_HELLO,
+                    f"session_name {session.id!r} was taken by another connection meanwhile; try again",
+                )
             self.session = session
             adopted = reservation.fill(session)
         info = self.services.session_info(session)
         extra = {"resume_token": self.resume_token} if self.resume_token else {}
         self._send(envelopes.welcome(info, {**session.config(), **extra}))
         for watcher in adopted:  # watchers of the name, back from session_paused
-            watcher.channel.put_control(envelopes.welcome(info, watching_format=watcher.format)
-                                        .encoded("named", watcher.encoding))
+            watcher.channel.put_control(
+                envelopes.welcome(info, watching_format=watcher.format).encoded("named", watcher.encoding)
+            )
         self.attach_stream(session, Subscriber(self.channel, hello.format, self.encoding))
         self.on_config(session)
-        log.info("session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s", session.id,
-                 hello.rig, hello.format, hello.rate_hz, hello.camera, hello.microphone)
+        log.info(
+            "session %s started: rig=%s format=%s rate=%g Hz camera=%s microphone=%s",
+            session.id,
+            hello.rig,
+            hello.format,
+            hello.rate_hz,
+            hello.camera,
+            hello.microphone,
+        )
 
     # -- media that arrived decoded (WebRTC tracks), not as messages ----------------------------
     def wants(self, medium: str) -> bool:
@@ -234,8 +264,11 @@ class SessionController:
     def _configure(self, session: Session, cfg: Configure) -> None:
         if cfg.strategy is not None or cfg.strategy_params is not None:
             name = cfg.strategy or session.strategy_name
-            params = cfg.strategy_params if cfg.strategy_params is not None else (
-                session.strategy_params if cfg.strategy is None else {})
+            params = (
+                cfg.strategy_params
+                if cfg.strategy_params is not None
+                else (session.strategy_params if cfg.strategy is None else {})
+            )
             session.set_strategy(name, params, self._strategy(session, name, params))
         session.calibration.set_adaptive(cfg.adaptive, cfg.adaptive_frozen)
         if cfg.compare is not None:
@@ -276,8 +309,9 @@ class SessionController:
             raise ProtocolError(ErrorCode.NO_CONSENT, "the voice steps of the calibration need microphone consent")
         user_id = request.user_id or hello.user_id
         if user_id is None:
-            raise ProtocolError(ErrorCode.BAD_CALIBRATION,
-                                "calibration needs a user_id (in hello or calibration_start)")
+            raise ProtocolError(
+                ErrorCode.BAD_CALIBRATION, "calibration needs a user_id (in hello or calibration_start)"
+            )
         if session.calibration.run is not None:
             raise ProtocolError(ErrorCode.BAD_CALIBRATION, "a calibration is already running; cancel it first")
         session.calibration.start_wizard(steps, request.prepare_s, request.duration_scale, user_id, time.monotonic())
@@ -287,8 +321,11 @@ class SessionController:
         self.send_error(error.code, error.message)
 
     def on_failure(self, task: str, error: BaseException) -> None:
-        self.send_error(ErrorCode.INTERNAL_ERROR, f"the session stopped: its {task} failed "
-                        f"({type(error).__name__}); it was logged. Reconnect to start a new session.")
+        self.send_error(
+            ErrorCode.INTERNAL_ERROR,
+            f"the session stopped: its {task} failed "
+            f"({type(error).__name__}); it was logged. Reconnect to start a new session.",
+        )
         self._close(CloseCode.INTERNAL_ERROR)
 
     def on_replaced(self) -> None:
@@ -308,8 +345,16 @@ class SessionController:
 
     async def _save_calibration(self, run: CalibrationRun) -> None:
         version = await self.services.publish_calibration(run.table)
-        self._send(envelopes.calibration_saved(run.user_id, version, run.table.steps, run.skipped, run.table.to_dict(),
-                                               self.session.id if self.session else None))
+        self._send(
+            envelopes.calibration_saved(
+                run.user_id,
+                version,
+                run.table.steps,
+                run.skipped,
+                run.table.to_dict(),
+                self.session.id if self.session else None,
+            )
+        )
 
     # -- replies --------------------------------------------------------------------------------
     def send_error(self, code: ErrorCode, message: str) -> None:
@@ -318,4 +363,3 @@ class SessionController:
 
     def _send(self, message: Outgoing) -> None:
         self.channel.put_control(message.encoded("named", self.encoding))
-

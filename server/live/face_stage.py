@@ -27,8 +27,15 @@ class FaceStage(Stage):
     topic = Topic.VIDEO
     name = "face"
 
-    def __init__(self, session_id: str, bus: Bus, options: FaceTrackerOptions, max_image_pixels: int,
-                 metrics: Metrics, workers: InferenceWorkerPool | None = None):
+    def __init__(
+        self,
+        session_id: str,
+        bus: Bus,
+        options: FaceTrackerOptions,
+        max_image_pixels: int,
+        metrics: Metrics,
+        workers: InferenceWorkerPool | None = None,
+    ):
         super().__init__(session_id, bus, metrics, own_thread=workers is None)
         self.workers = workers
         self.options = options

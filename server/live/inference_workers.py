@@ -82,9 +82,12 @@ class VoiceOptions:
 
 def new_voice_analyzer(options: VoiceOptions) -> VoiceAnalyzer:
     delay = options.lookahead_delay_ms
-    analyzer = VoiceAnalyzer(options.vad_model, SpeechSegmenter() if options.segment_speech else None,
-                             LookaheadVisemes(LookaheadOptions(delay)) if delay else None,
-                             prosody=options.emotion_inference)
+    analyzer = VoiceAnalyzer(
+        options.vad_model,
+        SpeechSegmenter() if options.segment_speech else None,
+        LookaheadVisemes(LookaheadOptions(delay)) if delay else None,
+        prosody=options.emotion_inference,
+    )
     analyzer.visemes.set_prototypes(options.prototypes)
     return analyzer
 
@@ -96,8 +99,11 @@ def analyse_chunk(analyzer: VoiceAnalyzer, chunk: AudioChunk) -> tuple[VoiceResu
     frames = analyzer.last_frames
     result = None
     if voice is not None:
-        result = VoiceResult(voice, np.array([f.mfcc for f in frames]).reshape(len(frames), -1),
-                             np.array([f.log_energy for f in frames], dtype=np.float64))
+        result = VoiceResult(
+            voice,
+            np.array([f.mfcc for f in frames]).reshape(len(frames), -1),
+            np.array([f.log_energy for f in frames], dtype=np.float64),
+        )
     return result, analyzer.take_windows()
 
 
@@ -166,8 +172,9 @@ class _Worker:
     def __init__(self, index: int, max_image_pixels: int):
         context = multiprocessing.get_context("spawn")  # the server's threads are not forked
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, max_image_pixels),
-                                       name=f"inference-worker-{index}", daemon=True)
+        self.process = context.Process(
+            target=_serve, args=(child, max_image_pixels), name=f"inference-worker-{index}", daemon=True
+        )
         self.process.start()
         child.close()
         self.sessions: set[str] = set()
@@ -265,12 +272,12 @@ class InferenceWorkerPool:
         request_id = next(self._ids)
         return await self._worker_for(session_id).request(request_id, ("face", request_id, session_id, options, vf))
 
-    async def analyse(self, session_id: str, options: VoiceOptions,
-                      chunk: AudioChunk) -> tuple[VoiceResult | None, list[SpeechWindow]]:
+    async def analyse(
+        self, session_id: str, options: VoiceOptions, chunk: AudioChunk
+    ) -> tuple[VoiceResult | None, list[SpeechWindow]]:
         """The session's audio chunk, analysed in its worker; WorkerDied if that worker ended first."""
         request_id = next(self._ids)
-        return await self._worker_for(session_id).request(request_id, ("voice", request_id, session_id, options,
-                                                                        chunk))
+        return await self._worker_for(session_id).request(request_id, ("voice", request_id, session_id, options, chunk))
 
     def set_prototypes(self, session_id: str, prototypes: VisemePrototypes) -> None:
         """The session's viseme prototypes, from its next chunk on (after those already sent)."""

@@ -28,9 +28,16 @@ if TYPE_CHECKING:
 
 
 class AvatarOutput:
-    def __init__(self, session_id: str, rig: RigDefinition, emotion_rate_hz: float, strategy: Strategy | None = None,
-                 calibration: FaceCalibration | None = None, options: MapperOptions | None = None,
-                 metrics: Metrics | None = None):
+    def __init__(
+        self,
+        session_id: str,
+        rig: RigDefinition,
+        emotion_rate_hz: float,
+        strategy: Strategy | None = None,
+        calibration: FaceCalibration | None = None,
+        options: MapperOptions | None = None,
+        metrics: Metrics | None = None,
+    ):
         self.session_id = session_id
         self.metrics = metrics
         self.rig = rig

@@ -47,7 +47,7 @@ class Parked:
 class Reservation:
     """A place for one session, held until `fill` or `release` (a context manager releases)."""
 
-    def __init__(self, registry: "SessionRegistry"):
+    def __init__(self, registry: SessionRegistry):
         self._registry: SessionRegistry | None = registry
 
     def fill(self, session: Session) -> list[Subscriber]:
@@ -67,7 +67,7 @@ class Reservation:
             self._registry._reserved -= 1
             self._registry = None
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, *exc: object) -> None:

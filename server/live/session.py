@@ -53,9 +53,18 @@ class SessionListener(Protocol):
 
 
 class Session:
-    def __init__(self, session_id: str, hello: Hello, rig: RigDefinition, bus: Bus, metrics: Metrics,
-                 output: AvatarOutput, calibration: SessionCalibration, stages: Sequence[Stage],
-                 strategy: tuple[str, dict[str, Any]]):
+    def __init__(
+        self,
+        session_id: str,
+        hello: Hello,
+        rig: RigDefinition,
+        bus: Bus,
+        metrics: Metrics,
+        output: AvatarOutput,
+        calibration: SessionCalibration,
+        stages: Sequence[Stage],
+        strategy: tuple[str, dict[str, Any]],
+    ):
         self.id = session_id
         self.hello = hello
         self.rig = rig
@@ -81,8 +90,12 @@ class Session:
         """Loads the stages' models, then runs: media is taken and the output clock ticks."""
         for stage in self.stages:
             await stage.start()
-        for topic, handler in ((Topic.FACE, self._on_face), (Topic.VOICE, self._on_voice),
-                               (Topic.SPEECH, self._on_speech), (Topic.STAGE_ERROR, self._on_stage_error)):
+        for topic, handler in (
+            (Topic.FACE, self._on_face),
+            (Topic.VOICE, self._on_voice),
+            (Topic.SPEECH, self._on_speech),
+            (Topic.STAGE_ERROR, self._on_stage_error),
+        ):
             self._subscriptions.append(self.bus.subscribe(self.id, topic, handler))
         tasks = [stage.task for stage in self.stages] + [self._clock.start()]
         for task in tasks:
@@ -162,8 +175,12 @@ class Session:
 
     def config(self) -> dict[str, Any]:
         """The session's settings, as welcome and configured report them."""
-        return {"strategy": self.strategy_name, "strategy_params": self.strategy_params, **self.calibration.config(),
-                "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None}
+        return {
+            "strategy": self.strategy_name,
+            "strategy_params": self.strategy_params,
+            **self.calibration.config(),
+            "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None,
+        }
 
     def close(self) -> None:
         """Stops the clock and the stages and closes the sinks (watchers are told). Synchronous,

@@ -28,8 +28,15 @@ class SpeechStage(Stage):
     topic = Topic.SPEECH_WINDOW
     name = "speech"
 
-    def __init__(self, session_id: str, bus: Bus, speech: SpeechService, metrics: Metrics,
-                 max_pending: int = MAX_PENDING_SPEECH_WINDOWS, emotion_inference: bool = True):
+    def __init__(
+        self,
+        session_id: str,
+        bus: Bus,
+        speech: SpeechService,
+        metrics: Metrics,
+        max_pending: int = MAX_PENDING_SPEECH_WINDOWS,
+        emotion_inference: bool = True,
+    ):
         """``emotion_inference`` False: results carry words and audio events, no emotion."""
         super().__init__(session_id, bus, metrics, own_thread=False)  # the recogniser has its thread
         self.speech = speech
@@ -56,8 +63,12 @@ class SpeechStage(Stage):
             try:
                 result = await self.speech.recognize(window)
             except (RuntimeError, ValueError) as e:  # torch/FunASR errors, unexpected tags
-                log.warning("session %s: speech recognition failed on %d ms of audio: %s",
-                            self.session_id, window.end_ms - window.start_ms, e)
+                log.warning(
+                    "session %s: speech recognition failed on %d ms of audio: %s",
+                    self.session_id,
+                    window.end_ms - window.start_ms,
+                    e,
+                )
                 self.metrics.stage_failures.labels("speech_recognition").inc()
                 continue
             self.metrics.stage_seconds.labels("speech_recognition").observe(time.perf_counter() - t0)

@@ -10,8 +10,9 @@ when it has a thread, `_load` and `_release` (run on that thread).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from ..metrics import Metrics
 from ..protocol.bus import BusMessage, Topic
@@ -26,8 +27,9 @@ class Stage:
         self.session_id = session_id
         self.bus = bus
         self.metrics = metrics
-        self._executor = (ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-{session_id}")
-                          if own_thread else None)
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-{session_id}") if own_thread else None
+        )
         self._ready = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._subscription: Subscription | None = None

@@ -35,10 +35,19 @@ class VoiceStage(Stage):
     topic = Topic.AUDIO
     name = "audio"
 
-    def __init__(self, session_id: str, bus: Bus, vad_model: Path, prototypes: VisemePrototypes, metrics: Metrics,
-                 segment_speech: bool = False, lookahead_delay_ms: float | None = None,
-                 max_pending: int = MAX_PENDING_AUDIO_CHUNKS, emotion_inference: bool = True,
-                 workers: InferenceWorkerPool | None = None):
+    def __init__(
+        self,
+        session_id: str,
+        bus: Bus,
+        vad_model: Path,
+        prototypes: VisemePrototypes,
+        metrics: Metrics,
+        segment_speech: bool = False,
+        lookahead_delay_ms: float | None = None,
+        max_pending: int = MAX_PENDING_AUDIO_CHUNKS,
+        emotion_inference: bool = True,
+        workers: InferenceWorkerPool | None = None,
+    ):
         """``segment_speech``: also cut speech windows for a recogniser (published on the bus);
         ``lookahead_delay_ms``: visemes from streamed phone recognition that far behind the audio;
         ``emotion_inference``: estimate speech arousal from prosody."""

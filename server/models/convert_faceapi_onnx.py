@@ -64,8 +64,11 @@ def convert(manifest: Path, weights: Path, onnx_path: Path) -> Path:
     x = INPUT
     for b in range(4):
         p = f"dense{b}"
-        c0 = g.conv(x, w[f"{p}/conv0/filters"].transpose(3, 2, 0, 1), f"{p}/conv0", 2, bias=w[f"{p}/conv0/bias"]) \
-            if b == 0 else separable(x, f"{p}/conv0", 2)
+        c0 = (
+            g.conv(x, w[f"{p}/conv0/filters"].transpose(3, 2, 0, 1), f"{p}/conv0", 2, bias=w[f"{p}/conv0/bias"])
+            if b == 0
+            else separable(x, f"{p}/conv0", 2)
+        )
         out1 = g.node("Relu", [c0], f"{p}/out1")
         out2 = separable(out1, f"{p}/conv1", 1)
         s12 = g.node("Add", [out1, out2], f"{p}/s12")
@@ -77,8 +80,9 @@ def convert(manifest: Path, weights: Path, onnx_path: Path) -> Path:
     features = g.node("Flatten", [pooled], "features")
     logits = g.node("Gemm", [features, g.const("fc.w", w["fc/weights"]), g.const("fc.b", w["fc/bias"])], "logits")
     g.node("Softmax", [logits], OUTPUT, axis=-1)
-    return g.save(onnx_path, "faceapi_expression", ["batch", 3, SIZE, SIZE], len(CLASSES),
-                  "avatar-driver convert_faceapi_onnx")
+    return g.save(
+        onnx_path, "faceapi_expression", ["batch", 3, SIZE, SIZE], len(CLASSES), "avatar-driver convert_faceapi_onnx"
+    )
 
 
 if __name__ == "__main__":

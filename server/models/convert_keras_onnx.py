@@ -49,8 +49,14 @@ def convert(hdf5: Path, onnx_path: Path) -> Path:
         elif k == "Activation":
             out = _activation(g, x, c["activation"], out)
         elif k == "MaxPooling2D":
-            g.node("MaxPool", [x], out, kernel_shape=list(c["pool_size"]), strides=list(c["strides"]),
-                   auto_pad="SAME_UPPER" if same else "VALID")
+            g.node(
+                "MaxPool",
+                [x],
+                out,
+                kernel_shape=list(c["pool_size"]),
+                strides=list(c["strides"]),
+                auto_pad="SAME_UPPER" if same else "VALID",
+            )
         elif k == "Add":
             g.node("Add", [names[i] for i in layer.inputs], out)
         elif k == "GlobalAveragePooling2D":

@@ -8,11 +8,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-SUPPORTED = ("InputLayer", "Conv2D", "SeparableConv2D", "BatchNormalization", "Activation", "MaxPooling2D", "Add",
-             "GlobalAveragePooling2D")
+SUPPORTED = (
+    "InputLayer",
+    "Conv2D",
+    "SeparableConv2D",
+    "BatchNormalization",
+    "Activation",
+    "MaxPooling2D",
+    "Add",
+    "GlobalAveragePooling2D",
+)
 
 
 class KerasModelError(ValueError):
@@ -35,7 +44,7 @@ class KerasModel:
     output: str
 
     @classmethod
-    def load(cls, path: Path) -> "KerasModel":
+    def load(cls, path: Path) -> KerasModel:
         import h5py
 
         with h5py.File(path, "r") as f:
@@ -48,13 +57,23 @@ class KerasModel:
                 kind, name = entry["class_name"], entry["name"]
                 if kind not in SUPPORTED:
                     raise KerasModelError(f"{path}: layer {name} of type {kind} is not supported")
-                weights: dict[str, np.ndarray] = {}
-                if name in stored:
-                    stored[name].visititems(lambda key, item: weights.__setitem__(
-                        key.rsplit("/", 1)[-1].split(":")[0], np.array(item)) if hasattr(item, "shape") else None)
+                weights = _layer_weights(stored[name]) if name in stored else {}
                 nodes = entry.get("inbound_nodes") or []
                 inputs = tuple(n[0] for n in nodes[0]) if nodes else ()
                 layers.append(KerasLayer(kind, name, entry["config"], inputs, weights))
             outputs = config["config"]["output_layers"]
             batch_shape = layers[0].config["batch_input_shape"]
         return cls(tuple(layers), tuple(batch_shape[1:]), outputs[0][0])
+
+
+def _layer_weights(group: Any) -> dict[str, np.ndarray]:
+    """A layer's stored arrays by their short names ("kernel", "bias", ...): the last part of
+    each dataset's path without its ":0" suffix."""
+    weights: dict[str, np.ndarray] = {}
+
+    def keep(key: str, item: Any) -> None:
+        if hasattr(item, "shape"):
+            weights[key.rsplit("/", 1)[-1].split(":")[0]] = np.array(item)
+
+    group.visititems(keep)
+    return weights

@@ -30,13 +30,22 @@ class GraphBuilder:
         self.nodes.append(self._helper.make_node(op, inputs, [output], **attrs))
         return output
 
-    def conv(self, x: str, kernel: np.ndarray, name: str, stride: int | tuple[int, int] = 1, group: int = 1,
-             bias: np.ndarray | None = None, same: bool = True) -> str:
+    def conv(
+        self,
+        x: str,
+        kernel: np.ndarray,
+        name: str,
+        stride: int | tuple[int, int] = 1,
+        group: int = 1,
+        bias: np.ndarray | None = None,
+        same: bool = True,
+    ) -> str:
         strides = [stride, stride] if isinstance(stride, int) else list(stride)
         inputs = [x, self.const(f"{name}.w", kernel)] + ([self.const(f"{name}.b", bias)] if bias is not None else [])
         attrs = {"auto_pad": "SAME_UPPER"} if same else {}
-        return self.node("Conv", inputs, name, kernel_shape=list(kernel.shape[2:]), strides=strides, group=group,
-                         **attrs)
+        return self.node(
+            "Conv", inputs, name, kernel_shape=list(kernel.shape[2:]), strides=strides, group=group, **attrs
+        )
 
     def save(self, path: Path, graph_name: str, input_shape: list, n_outputs: int | None, producer: str) -> Path:
         """Checks the model and writes it; the graph's input is INPUT, its output OUTPUT."""
@@ -44,9 +53,13 @@ class GraphBuilder:
         from onnx import TensorProto
 
         h = self._helper
-        graph = h.make_graph(self.nodes, graph_name,
-                             [h.make_tensor_value_info(INPUT, TensorProto.FLOAT, input_shape)],
-                             [h.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", n_outputs])], self.inits)
+        graph = h.make_graph(
+            self.nodes,
+            graph_name,
+            [h.make_tensor_value_info(INPUT, TensorProto.FLOAT, input_shape)],
+            [h.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", n_outputs])],
+            self.inits,
+        )
         model = h.make_model(graph, opset_imports=[h.make_opsetid("", OPSET)], producer_name=producer)
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model)

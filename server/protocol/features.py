@@ -36,23 +36,35 @@ def array_from_cbor(b: bytes | None, size: int | None = None, what: str = "array
 
 
 def face_to_cbor(f: FaceFeatures) -> dict[str, Any]:
-    return {"present": f.present, "capture_ms": f.capture_ms, "confidence": f.confidence,
-            "blendshapes": array_to_cbor(f.blendshapes), "action_units": array_to_cbor(f.action_units),
-            "head": [f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg, *f.head.translation_cm],
-            "eyes": [f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg],
-            "mirrored": f.mirrored, "emotion_scores": array_to_cbor(f.emotion_scores)}
+    return {
+        "present": f.present,
+        "capture_ms": f.capture_ms,
+        "confidence": f.confidence,
+        "blendshapes": array_to_cbor(f.blendshapes),
+        "action_units": array_to_cbor(f.action_units),
+        "head": [f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg, *f.head.translation_cm],
+        "eyes": [f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg],
+        "mirrored": f.mirrored,
+        "emotion_scores": array_to_cbor(f.emotion_scores),
+    }
 
 
 def face_from_cbor(d: dict[str, Any]) -> FaceFeatures:
     h, e = d["head"], d["eyes"]
     if len(h) != 6 or len(e) != 4:
         raise ValueError("head needs 6 numbers and eyes 4")
-    return FaceFeatures(present=bool(d["present"]), capture_ms=int(d["capture_ms"]), confidence=float(d["confidence"]),
-                        blendshapes=array_from_cbor(d["blendshapes"], len(ARKIT_BLENDSHAPES), "blendshapes"),
-                        action_units=array_from_cbor(d["action_units"], len(ACTION_UNITS), "action_units"),
-                        head=HeadPose(h[0], h[1], h[2], (h[3], h[4], h[5])), left_eye=EyeGaze(e[0], e[1]),
-                        right_eye=EyeGaze(e[2], e[3]), mirrored=bool(d["mirrored"]),
-                        emotion_scores=array_from_cbor(d.get("emotion_scores"), len(EMOTIONS), "emotion_scores"))
+    return FaceFeatures(
+        present=bool(d["present"]),
+        capture_ms=int(d["capture_ms"]),
+        confidence=float(d["confidence"]),
+        blendshapes=array_from_cbor(d["blendshapes"], len(ARKIT_BLENDSHAPES), "blendshapes"),
+        action_units=array_from_cbor(d["action_units"], len(ACTION_UNITS), "action_units"),
+        head=HeadPose(h[0], h[1], h[2], (h[3], h[4], h[5])),
+        left_eye=EyeGaze(e[0], e[1]),
+        right_eye=EyeGaze(e[2], e[3]),
+        mirrored=bool(d["mirrored"]),
+        emotion_scores=array_from_cbor(d.get("emotion_scores"), len(EMOTIONS), "emotion_scores"),
+    )
 
 
 def evidence_to_cbor(e: EmotionEvidence) -> dict[str, Any]:
@@ -60,17 +72,28 @@ def evidence_to_cbor(e: EmotionEvidence) -> dict[str, Any]:
 
 
 def evidence_from_cbor(d: dict[str, Any]) -> EmotionEvidence:
-    return EmotionEvidence(str(d["source"]), float(d["confidence"]),
-                           array_from_cbor(d["scores"], len(EMOTIONS), "scores"), d["arousal"])
+    return EmotionEvidence(
+        str(d["source"]), float(d["confidence"]), array_from_cbor(d["scores"], len(EMOTIONS), "scores"), d["arousal"]
+    )
 
 
 def voice_to_cbor(v: VoiceFeatures) -> dict[str, Any]:
-    return {"present": v.present, "capture_ms": v.capture_ms, "speaking_probability": v.speaking_probability,
-            "visemes": array_to_cbor(v.visemes), "viseme_conf": v.viseme_conf,
-            "speech_emotion": [evidence_to_cbor(e) for e in v.speech_emotion]}
+    return {
+        "present": v.present,
+        "capture_ms": v.capture_ms,
+        "speaking_probability": v.speaking_probability,
+        "visemes": array_to_cbor(v.visemes),
+        "viseme_conf": v.viseme_conf,
+        "speech_emotion": [evidence_to_cbor(e) for e in v.speech_emotion],
+    }
 
 
 def voice_from_cbor(d: dict[str, Any]) -> VoiceFeatures:
-    return VoiceFeatures(bool(d["present"]), int(d["capture_ms"]), float(d["speaking_probability"]),
-                         array_from_cbor(d["visemes"], len(VISEMES), "visemes"), float(d["viseme_conf"]),
-                         tuple(evidence_from_cbor(e) for e in d["speech_emotion"]))
+    return VoiceFeatures(
+        bool(d["present"]),
+        int(d["capture_ms"]),
+        float(d["speaking_probability"]),
+        array_from_cbor(d["visemes"], len(VISEMES), "visemes"),
+        float(d["viseme_conf"]),
+        tuple(evidence_from_cbor(e) for e in d["speech_emotion"]),
+    )

@@ -37,7 +37,7 @@ class Hello:
     strategy_params: dict[str, Any] | None = None
     adaptive: bool = False
     # A/B: a second strategy streamed as variant "B" from the same input.
-    compare: "Compare | None" = None
+    compare: Compare | None = None
     # Lip-sync: "realtime" (spectral classifier, ~23 ms) or "lookahead" (streamed phone
     # recognition read delay_ms behind; the whole avatar is delayed to match).
     lipsync_delay_ms: float | None = None
@@ -46,13 +46,13 @@ class Hello:
     # A stable, client-chosen session id: watchers keep the stream across reconnects.
     session_name: str | None = None
     # VMC out (docs/vmc.md): one of the operator's configured targets, and the receiver's names.
-    vmc: "VmcOut | None" = None
+    vmc: VmcOut | None = None
     # Where the face comes from: "camera" (video_frame messages, a WebRTC track) or "vmc" (a
     # VMC stream into `serve --vmc-listen`, e.g. an iPhone ARKit tracker).
     source: Literal["camera", "vmc"] = "camera"
 
     @classmethod
-    def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> "Hello":
+    def parse(cls, p: dict[str, Any], default_rate_hz: float, max_rate_hz: float) -> Hello:
         consent = p.get("consent")
         if not isinstance(consent, dict):
             raise ProtocolError(ErrorCode.BAD_HELLO, "hello needs 'consent': {camera: bool, microphone: bool}")
@@ -67,12 +67,14 @@ class Hello:
             raise ProtocolError(ErrorCode.BAD_HELLO, f"format must be one of {list(FORMATS)}, got {_shown(fmt)}")
         rate = p.get("rate_hz", default_rate_hz)
         if not _number_in(rate, 1.0, max_rate_hz):
-            raise ProtocolError(ErrorCode.BAD_HELLO,
-                                f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {_shown(rate)}")
+            raise ProtocolError(
+                ErrorCode.BAD_HELLO, f"rate_hz must be a number from 1 to {max_rate_hz:g}, got {_shown(rate)}"
+            )
         strategy = p.get("strategy", DEFAULT_STRATEGY)
         if not _strategy_name(strategy):
-            raise ProtocolError(ErrorCode.BAD_HELLO,
-                                f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}")
+            raise ProtocolError(
+                ErrorCode.BAD_HELLO, f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}"
+            )
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
             raise ProtocolError(ErrorCode.BAD_HELLO, "strategy_params must be a map")
@@ -91,14 +93,32 @@ class Hello:
         compare = Compare.parse(p["compare"], ErrorCode.BAD_HELLO) if p.get("compare") is not None else None
         name = p.get("session_name")
         if name is not None and (not isinstance(name, str) or not SESSION_NAME.fullmatch(name)):
-            raise ProtocolError(ErrorCode.BAD_HELLO, "session_name must be 8 to 64 letters, digits, '-' or '_', "
-                                f"got {_shown(name)}")
+            raise ProtocolError(
+                ErrorCode.BAD_HELLO, f"session_name must be 8 to 64 letters, digits, '-' or '_', got {_shown(name)}"
+            )
         source = p.get("source", "camera")
         if source not in ("camera", "vmc"):
             raise ProtocolError(ErrorCode.BAD_HELLO, f"source must be 'camera' or 'vmc', got {_shown(source)}")
         vmc = VmcOut.parse(p["vmc"]) if p.get("vmc") is not None else None
-        return cls(camera, microphone, rig, fmt, float(rate), strategy, mirror, user_id, token, params, adaptive,
-                   compare, _lipsync(p.get("lipsync")), record, name, vmc, source)
+        return cls(
+            camera,
+            microphone,
+            rig,
+            fmt,
+            float(rate),
+            strategy,
+            mirror,
+            user_id,
+            token,
+            params,
+            adaptive,
+            compare,
+            _lipsync(p.get("lipsync")),
+            record,
+            name,
+            vmc,
+            source,
+        )
 
 
 def _lipsync(p: Any) -> float | None:
@@ -111,8 +131,9 @@ def _lipsync(p: Any) -> float | None:
         return None
     delay = p.get("delay_ms", 300)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 100 <= delay <= 1000:
-        raise ProtocolError(ErrorCode.BAD_HELLO,
-                            f"lipsync.delay_ms must be a number from 100 to 1000, got {_shown(delay)}")
+        raise ProtocolError(
+            ErrorCode.BAD_HELLO, f"lipsync.delay_ms must be a number from 100 to 1000, got {_shown(delay)}"
+        )
     return float(delay)
 
 
@@ -125,13 +146,14 @@ class VmcOut:
     profile: str = "perfect_sync"
 
     @classmethod
-    def parse(cls, p: Any) -> "VmcOut":
+    def parse(cls, p: Any) -> VmcOut:
         if not isinstance(p, dict) or not isinstance(p.get("target"), str):
             raise ProtocolError(ErrorCode.BAD_HELLO, "vmc needs {target: one of the server's VMC targets, profile?}")
         profile = p.get("profile", "perfect_sync")
         if profile not in VMC_PROFILES:
-            raise ProtocolError(ErrorCode.BAD_HELLO, f"vmc.profile must be one of {list(VMC_PROFILES)}, "
-                                f"got {_shown(profile)}")
+            raise ProtocolError(
+                ErrorCode.BAD_HELLO, f"vmc.profile must be one of {list(VMC_PROFILES)}, got {_shown(profile)}"
+            )
         return cls(p["target"], profile)
 
 
@@ -141,7 +163,7 @@ class Compare:
     strategy_params: dict[str, Any]
 
     @classmethod
-    def parse(cls, p: Any, code: ErrorCode) -> "Compare":
+    def parse(cls, p: Any, code: ErrorCode) -> Compare:
         if not isinstance(p, dict) or not _strategy_name(p.get("strategy")):
             raise ProtocolError(code, f"compare needs {{strategy: one of {sorted(STRATEGIES)}, strategy_params?}}")
         params = p.get("strategy_params", {})
@@ -159,7 +181,7 @@ class VideoFrame:
     height: int = 0
 
     @classmethod
-    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> "VideoFrame":
+    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> VideoFrame:
         capture_ms = _capture_ms(p, fallback_ms)
         if "image" in p:
             return cls(capture_ms, image=payload_bytes(p, "image", encoding))
@@ -168,8 +190,9 @@ class VideoFrame:
             if not (isinstance(w, int) and isinstance(h, int)):
                 raise ProtocolError(ErrorCode.BAD_IMAGE, "raw 'rgb' frames need integer 'width' and 'height'")
             return cls(capture_ms, rgb=payload_bytes(p, "rgb", encoding), width=w, height=h)
-        raise ProtocolError(ErrorCode.BAD_IMAGE,
-                            "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height")
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE, "video_frame needs 'image' (JPEG/PNG/WebP bytes) or 'rgb' with width/height"
+        )
 
 
 @dataclass(frozen=True)
@@ -179,12 +202,13 @@ class AudioChunk:
     sample_rate_hz: int
 
     @classmethod
-    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> "AudioChunk":
+    def parse(cls, p: dict[str, Any], encoding: Encoding, fallback_ms: int) -> AudioChunk:
         pcm = payload_bytes(p, "pcm", encoding)
         rate = p.get("sample_rate_hz")
         if rate not in AUDIO_RATES_HZ:
-            raise ProtocolError(ErrorCode.BAD_AUDIO,
-                                f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {_shown(rate)}")
+            raise ProtocolError(
+                ErrorCode.BAD_AUDIO, f"sample_rate_hz must be one of {list(AUDIO_RATES_HZ)}, got {_shown(rate)}"
+            )
         if len(pcm) % 2:
             raise ProtocolError(ErrorCode.BAD_AUDIO, "pcm must be s16le mono: an even number of bytes")
         return cls(_capture_ms(p, fallback_ms), pcm, int(rate))
@@ -202,11 +226,12 @@ class Configure:
     stop_compare: bool = False
 
     @classmethod
-    def parse(cls, p: dict[str, Any]) -> "Configure":
+    def parse(cls, p: dict[str, Any]) -> Configure:
         strategy = p.get("strategy")
         if strategy is not None and not _strategy_name(strategy):
-            raise ProtocolError(ErrorCode.BAD_CONFIGURE,
-                                f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}")
+            raise ProtocolError(
+                ErrorCode.BAD_CONFIGURE, f"unknown strategy {_shown(strategy)}; available: {sorted(STRATEGIES)}"
+            )
         params = p.get("strategy_params")
         if params is not None and not isinstance(params, dict):
             raise ProtocolError(ErrorCode.BAD_CONFIGURE, "strategy_params must be a map")
@@ -217,8 +242,10 @@ class Configure:
         stop_compare = "compare" in p and p["compare"] is None
         flagged = any(v is not None for v in flags.values())
         if not (strategy or params is not None or flagged or compare or stop_compare):
-            raise ProtocolError(ErrorCode.BAD_CONFIGURE,
-                                "configure needs strategy, strategy_params, adaptive, adaptive_frozen or compare")
+            raise ProtocolError(
+                ErrorCode.BAD_CONFIGURE,
+                "configure needs strategy, strategy_params, adaptive, adaptive_frozen or compare",
+            )
         return cls(strategy, params, flags["adaptive"], flags["adaptive_frozen"], compare, stop_compare)
 
 
@@ -230,8 +257,9 @@ class CalibrationStart:
     duration_scale: float
 
     @classmethod
-    def parse(cls, p: dict[str, Any], face_steps: tuple[str, ...], voice_steps: tuple[str, ...] = ()
-              ) -> "CalibrationStart":
+    def parse(
+        cls, p: dict[str, Any], face_steps: tuple[str, ...], voice_steps: tuple[str, ...] = ()
+    ) -> CalibrationStart:
         """Face steps, when asked for, start with 'neutral'; voice steps may come alone."""
         user_id = p.get("user_id")
         if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
@@ -256,8 +284,9 @@ class CalibrationStart:
 def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:
     v = p.get("capture_ms", fallback_ms)
     if not _number_in(v, -MAX_CAPTURE_MS, MAX_CAPTURE_MS):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE,
-                            f"capture_ms must be a number of milliseconds within ±2^53, got {_shown(v)}")
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, f"capture_ms must be a number of milliseconds within ±2^53, got {_shown(v)}"
+        )
     return int(v)
 
 
@@ -289,7 +318,7 @@ class Resume:
     resume_token: str
 
     @classmethod
-    def parse(cls, p: dict[str, Any]) -> "Resume":
+    def parse(cls, p: dict[str, Any]) -> Resume:
         session_id, token = p.get("session_id"), p.get("resume_token")
         if not isinstance(session_id, str) or not SESSION_NAME.fullmatch(session_id):
             raise ProtocolError(ErrorCode.RESUME_FAILED, "resume needs the session_id its welcome gave")
@@ -309,14 +338,18 @@ class WebRtcOffer:
     hello: dict[str, Any]
 
     @classmethod
-    def parse(cls, body: Any) -> "WebRtcOffer":
+    def parse(cls, body: Any) -> WebRtcOffer:
         if not isinstance(body, dict):
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "the offer must be a JSON object {sdp, type, hello}")
         sdp, kind, hello = body.get("sdp"), body.get("type"), body.get("hello")
         if kind != "offer" or not isinstance(sdp, str) or not 0 < len(sdp) <= MAX_SDP_CHARS:
-            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"type must be 'offer' and sdp a session description of at "
-                                f"most {MAX_SDP_CHARS} characters")
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"type must be 'offer' and sdp a session description of at most {MAX_SDP_CHARS} characters",
+            )
         if not isinstance(hello, dict):
-            raise ProtocolError(ErrorCode.BAD_HELLO, "the offer needs 'hello': the payload a WebSocket's hello "
-                                "carries (consent, rig, format, rate_hz, …)")
+            raise ProtocolError(
+                ErrorCode.BAD_HELLO,
+                "the offer needs 'hello': the payload a WebSocket's hello carries (consent, rig, format, rate_hz, …)",
+            )
         return cls(sdp, hello)

@@ -25,8 +25,9 @@ from .constants import PackedType, Variant
 VARIANTS = tuple(Variant)
 
 
-def pack_avatar_frame(frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int,
-                      variant: Variant | None = None) -> dict[int, Any]:
+def pack_avatar_frame(
+    frame: AvatarFrame, session_id: str, timestamp_ms: int, sequence: int, variant: Variant | None = None
+) -> dict[int, Any]:
     weights = np.rint(np.clip(frame.weights, 0.0, 1.0) * 65535.0).astype("<u2")
     xyz: list[int] = []
     for x, y, z, w in np.asarray(frame.rotations, dtype=np.float64).reshape(-1, 4).tolist():
@@ -66,20 +67,20 @@ def unpack_avatar_frame(message: dict[int, Any], channels: list[str], bones: lis
     p = message[K.PAYLOAD]
     weights = np.frombuffer(p[P.WEIGHTS], dtype="<u2").astype(np.float64) / 65535.0
     xyz = np.frombuffer(p[P.ROTATIONS], dtype="<i2").astype(np.float64).reshape(-1, 3) / 32767.0
-    w = np.sqrt(np.clip(1.0 - (xyz ** 2).sum(axis=1), 0.0, 1.0))
+    w = np.sqrt(np.clip(1.0 - (xyz**2).sum(axis=1), 0.0, 1.0))
     head = np.frombuffer(p[P.HEAD], dtype="<i2").astype(np.float64) / 100.0
-    bone_transforms: dict[str, Any] = {b: [*map(float, q), float(wi)] for b, q, wi in zip(bones, xyz, w)}
+    bone_transforms: dict[str, Any] = {b: [*map(float, q), float(wi)] for b, q, wi in zip(bones, xyz, w, strict=True)}
     bone_transforms.update(head_yaw_deg=float(head[0]), head_pitch_deg=float(head[1]), head_roll_deg=float(head[2]))
     visemes = {}
     if P.VISEMES in p:
-        visemes = {n: float(x) / 255.0 for n, x in zip(VISEMES, p[P.VISEMES])}
+        visemes = {n: float(x) / 255.0 for n, x in zip(VISEMES, p[P.VISEMES], strict=True)}
     return {
         "type": "avatar_frame",
         "session_id": message[K.SESSION_ID],
         "timestamp_ms": message[K.TIMESTAMP_MS],
         "sequence": message[K.SEQUENCE],
         "payload": {
-            "blendshapes": dict(zip(channels, map(float, weights))),
+            "blendshapes": dict(zip(channels, map(float, weights), strict=True)),
             "bone_transforms": bone_transforms,
             "viseme": VISEMES[p[P.VISEME]],
             "viseme_conf": p[P.VISEME_CONF] / 255.0,

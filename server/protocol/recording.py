@@ -12,9 +12,10 @@ the recorded values.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import cbor2
 
@@ -42,10 +43,18 @@ class RecordingHeader:
     user_id: str | None = None
 
     def to_cbor(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "rig": self.rig, "strategy": self.strategy,
-                "strategy_params": self.strategy_params, "calibration": self.calibration, "rate_hz": self.rate_hz,
-                "created_ms": self.created_ms, "source": self.source,
-                **({"user_id": self.user_id} if self.user_id is not None else {})}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "rig": self.rig,
+            "strategy": self.strategy,
+            "strategy_params": self.strategy_params,
+            "calibration": self.calibration,
+            "rate_hz": self.rate_hz,
+            "created_ms": self.created_ms,
+            "source": self.source,
+            **({"user_id": self.user_id} if self.user_id is not None else {}),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +104,7 @@ class Recording:
         return self.samples[-1].t_ms if self.samples else 0.0
 
     @classmethod
-    def read(cls, path: Path) -> "Recording":
+    def read(cls, path: Path) -> Recording:
         with Path(path).open("rb") as f:
             items = list(_items(f, path))
         if not items or items[0].get("format") != FORMAT:
@@ -103,9 +112,16 @@ class Recording:
         if items[0].get("version") != VERSION:
             raise RecordingError(f"{path}: recording version {items[0].get('version')} is not {VERSION}")
         h = items[0]
-        header = RecordingHeader(h["rig"], h["strategy"], h.get("strategy_params") or {}, h.get("calibration"),
-                                 float(h.get("rate_hz", 60.0)), int(h.get("created_ms", 0)), h.get("source", ""),
-                                 h.get("user_id"))
+        header = RecordingHeader(
+            h["rig"],
+            h["strategy"],
+            h.get("strategy_params") or {},
+            h.get("calibration"),
+            float(h.get("rate_hz", 60.0)),
+            int(h.get("created_ms", 0)),
+            h.get("source", ""),
+            h.get("user_id"),
+        )
         face, voice = FaceFeatures.absent(0), VoiceFeatures.silent(0)
         samples = []
         for item in items[1:]:
@@ -133,10 +149,18 @@ def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
         yield item
 
 
-def new_header(rig: str, strategy: str, strategy_params: dict, calibration: dict | None, rate_hz: float,
-               source: str, user_id: str | None = None) -> RecordingHeader:
-    return RecordingHeader(rig, strategy, dict(strategy_params), calibration, rate_hz, int(time.time() * 1000), source,
-                           user_id)
+def new_header(
+    rig: str,
+    strategy: str,
+    strategy_params: dict,
+    calibration: dict | None,
+    rate_hz: float,
+    source: str,
+    user_id: str | None = None,
+) -> RecordingHeader:
+    return RecordingHeader(
+        rig, strategy, dict(strategy_params), calibration, rate_hz, int(time.time() * 1000), source, user_id
+    )
 
 
 def read_header(path: Path) -> dict[str, Any] | None:

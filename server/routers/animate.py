@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..models.store import ModelError
 from ..protocol.codec import encode_map
-from ..services import Services
 from ..tools.animate import AnimateError, animate, recognize_line
-from .deps import read_body, run_tool, services
+from .deps import ServicesDep, read_body, run_tool
 
 router = APIRouter()
 
 
 @router.post("/v1/animate")
-async def animate_line(request: Request, transcript: str | None = Query(None, max_length=2000),
-                       rate_hz: float = Query(60.0), lead_ms: float = Query(0.0), format: str = Query("json"),
-                       svc: Services = Depends(services)) -> Response:
+async def animate_line(
+    request: Request,
+    svc: ServicesDep,
+    transcript: str | None = Query(None, max_length=2000),
+    rate_hz: float = Query(60.0),
+    lead_ms: float = Query(0.0),
+    format: str = Query("json"),
+) -> Response:
     """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
     with format=cbor): forced alignment when a transcript is given, phone recognition otherwise;
     ``lead_ms`` (0–200) moves the mouth ahead of the sound, as animators do (a frame or two)."""
@@ -29,8 +33,11 @@ async def animate_line(request: Request, transcript: str | None = Query(None, ma
     try:
         vad = svc.models.require("silero_vad")
         # SenseVoice runs on its own thread here (one model for the server); pocketsphinx in a worker.
-        speech = (await run_in_threadpool(recognize_line, data, svc.speech.recognize_blocking, max_s)
-                  if svc.speech.available else None)
+        speech = (
+            await run_in_threadpool(recognize_line, data, svc.speech.recognize_blocking, max_s)
+            if svc.speech.available
+            else None
+        )
         if speech is not None and not svc.settings.emotion_inference:
             speech = speech.without_emotion()
         timeline = await run_tool(svc, animate, data, transcript, rate_hz, vad, speech, max_s, lead_ms)

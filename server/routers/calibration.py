@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from calibration.table import CalibrationError, CalibrationTable
 
-from ..services import Services
-from .deps import read_json, services
+from .deps import ServicesDep, read_json
 
 router = APIRouter()
 
 
 @router.get("/v1/calibration/{user_id}")
-def get_calibration(user_id: str, version: int | None = Query(None, ge=1, le=2**62),
-                    svc: Services = Depends(services)) -> dict[str, Any]:
+def get_calibration(
+    user_id: str, svc: ServicesDep, version: int | None = Query(None, ge=1, le=2**62)
+) -> dict[str, Any]:
     """The user's newest table (or one version): also the export format."""
     table = svc.calibration.get(user_id, version)
     if table is None:
@@ -26,12 +26,12 @@ def get_calibration(user_id: str, version: int | None = Query(None, ge=1, le=2**
 
 
 @router.get("/v1/calibration/{user_id}/history")
-def calibration_history(user_id: str, svc: Services = Depends(services)) -> list[dict[str, int]]:
+def calibration_history(user_id: str, svc: ServicesDep) -> list[dict[str, int]]:
     return svc.calibration.history(user_id)
 
 
 @router.put("/v1/calibration/{user_id}")
-async def put_calibration(user_id: str, request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
+async def put_calibration(user_id: str, request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Import a table (the JSON of GET); it applies to the user's live sessions at once."""
     body = await read_json(request, svc.settings.max_json_bytes)
     try:
@@ -42,8 +42,9 @@ async def put_calibration(user_id: str, request: Request, svc: Services = Depend
 
 
 @router.post("/v1/calibration/{user_id}/revert")
-async def revert_calibration(user_id: str, version: int = Query(..., ge=1, le=2**62),
-                             svc: Services = Depends(services)) -> dict[str, Any]:
+async def revert_calibration(
+    user_id: str, svc: ServicesDep, version: int = Query(..., ge=1, le=2**62)
+) -> dict[str, Any]:
     """Undo: version ``version`` becomes the newest again (stored as a new version, so the
     history keeps what was undone)."""
     new_version = await svc.revert_calibration(user_id, version)
@@ -53,7 +54,7 @@ async def revert_calibration(user_id: str, version: int = Query(..., ge=1, le=2*
 
 
 @router.delete("/v1/calibration/{user_id}")
-async def delete_calibration(user_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+async def delete_calibration(user_id: str, svc: ServicesDep) -> dict[str, Any]:
     removed = await svc.delete_calibration(user_id)
     if not removed:
         raise HTTPException(404, f"no calibration for user {user_id!r}")

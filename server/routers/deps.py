@@ -4,9 +4,10 @@ read within their limits."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.requests import HTTPConnection
 
 from ..services import Services
@@ -18,8 +19,11 @@ def services_of(connection: HTTPConnection) -> Services:
 
 
 def services(request: Request) -> Services:
-    """FastAPI dependency: ``svc: Services = Depends(services)``."""
     return services_of(request)
+
+
+# An endpoint's parameter ``svc: ServicesDep`` is the server's Services.
+ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def read_body(request: Request, limit: int, what: str = "the body") -> bytes:

@@ -29,8 +29,9 @@ class OriginGuard:
         if scope["type"] == "http":
             origin = Headers(scope=scope).get("origin")
             if not origin_allowed(origin, self.allowed_origins):
-                response = JSONResponse({"detail": f"origin {origin!r} is not allowed (AVATAR_DRIVER_ALLOWED_ORIGINS)"},
-                                        status_code=403)
+                response = JSONResponse(
+                    {"detail": f"origin {origin!r} is not allowed (AVATAR_DRIVER_ALLOWED_ORIGINS)"}, status_code=403
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -40,8 +41,11 @@ def require_token(request: Request) -> None:
     """With a token configured: `Authorization: Bearer <token>` (never in the URL, which logs keep)."""
     expected = services_of(request).settings.token
     if expected is not None and not token_ok(expected, bearer(request.headers.get("authorization"))):
-        raise HTTPException(401, "this endpoint needs `Authorization: Bearer <token>` (AVATAR_DRIVER_TOKEN)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "this endpoint needs `Authorization: Bearer <token>` (AVATAR_DRIVER_TOKEN)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 class RedactTokens(logging.Filter):

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from .. import __version__
-from ..services import Services
-from .deps import services
+from .deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz(svc: Services = Depends(services)) -> dict[str, Any]:
+def healthz(svc: ServicesDep) -> dict[str, Any]:
     models = svc.models
-    return {"status": "ok", "version": __version__, "sessions": len(svc.registry),
-            "models": {name: models.path(name).exists() for name in sorted(models.manifest)},
-            "speech_recognition": svc.speech.status.as_dict()}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "sessions": len(svc.registry),
+        "models": {name: models.path(name).exists() for name in sorted(models.manifest)},
+        "speech_recognition": svc.speech.status.as_dict(),
+    }

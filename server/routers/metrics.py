@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ..services import Services
-from .deps import services
+from .deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/metrics")
-def metrics(svc: Services = Depends(services)) -> Response:
+def metrics(svc: ServicesDep) -> Response:
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from ..services import Services
-from .deps import services
+from .deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/v1/recordings")
-def list_recordings(svc: Services = Depends(services)) -> list[dict[str, Any]]:
+def list_recordings(svc: ServicesDep) -> list[dict[str, Any]]:
     return svc.recordings.list()
 
 
 @router.get("/v1/recordings/{recording_id}")
-def get_recording(recording_id: str, svc: Services = Depends(services)) -> FileResponse:
+def get_recording(recording_id: str, svc: ServicesDep) -> FileResponse:
     path = svc.recordings.find(recording_id)
     if path is None:
         raise HTTPException(404, f"no recording {recording_id!r}")
@@ -28,7 +27,7 @@ def get_recording(recording_id: str, svc: Services = Depends(services)) -> FileR
 
 
 @router.delete("/v1/recordings/{recording_id}")
-def delete_recording(recording_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+def delete_recording(recording_id: str, svc: ServicesDep) -> dict[str, Any]:
     path = svc.recordings.find(recording_id)
     if path is None:
         raise HTTPException(404, f"no recording {recording_id!r}")

@@ -6,25 +6,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from avatar_mapping.rig import RigError
 
 from ..assets.rig_inspect import InspectLimits, RigInspectError, inspect_bytes, rig_id_from_name
-from ..services import Services
-from .deps import read_body, run_tool, services
+from .deps import ServicesDep, read_body, run_tool
 
 router = APIRouter()
 
 
 @router.get("/v1/rigs")
-def list_rigs(svc: Services = Depends(services)) -> list[dict[str, Any]]:
-    return [{"id": r.id, "name": r.name, "description": r.description, "channels": len(r.channels),
-             "bones": list(r.bone_names)} for r in svc.rigs.all()]
+def list_rigs(svc: ServicesDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "description": r.description,
+            "channels": len(r.channels),
+            "bones": list(r.bone_names),
+        }
+        for r in svc.rigs.all()
+    ]
 
 
 @router.get("/v1/rigs/{rig_id}")
-def get_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+def get_rig(rig_id: str, svc: ServicesDep) -> dict[str, Any]:
     rig = svc.rigs.get(rig_id)
     if rig is None:
         raise HTTPException(404, f"unknown rig {rig_id!r}; available: {svc.rigs.ids()}")
@@ -32,11 +39,16 @@ def get_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
 
 
 @router.post("/v1/rigs", status_code=201)
-async def upload_rig(request: Request, id: str | None = Query(None, description="rig id (default: file name)"),
-                     filename: str = Query("avatar.glb"), replace: bool = Query(False),
-                     user_id: str | None = Query(None, min_length=1, max_length=128,
-                                                 description="whose avatar it is (erasing the user removes it)"),
-                     svc: Services = Depends(services)) -> dict[str, Any]:
+async def upload_rig(
+    request: Request,
+    svc: ServicesDep,
+    id: str | None = Query(None, description="rig id (default: file name)"),
+    filename: str = Query("avatar.glb"),
+    replace: bool = Query(False),
+    user_id: str | None = Query(
+        None, min_length=1, max_length=128, description="whose avatar it is (erasing the user removes it)"
+    ),
+) -> dict[str, Any]:
     """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
     data = await read_body(request, svc.settings.max_upload_bytes, "the file")
     rig_id = id or Path(filename).stem
@@ -52,7 +64,7 @@ async def upload_rig(request: Request, id: str | None = Query(None, description=
 
 
 @router.delete("/v1/rigs/{rig_id}")
-def delete_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+def delete_rig(rig_id: str, svc: ServicesDep) -> dict[str, Any]:
     """An uploaded rig (built-in ones stay)."""
     try:
         svc.rigs.remove(rig_id)
@@ -64,5 +76,5 @@ def delete_rig(rig_id: str, svc: Services = Depends(services)) -> dict[str, Any]
 
 
 @router.get("/v1/strategies")
-def list_strategies(svc: Services = Depends(services)) -> list[dict[str, Any]]:
+def list_strategies(svc: ServicesDep) -> list[dict[str, Any]]:
     return svc.strategies.describe()

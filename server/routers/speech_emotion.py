@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import queue
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..inference.audio_file import AudioFileError, ByteStream
@@ -18,14 +18,18 @@ from ..models.store import ModelError
 from ..services import Services
 from ..tools.speech_emotion import analyze_speech_emotion, options_for, scorer_for
 from ..tools.speech_emotion_html import render
-from .deps import services
+from .deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.post("/v1/speech-emotion")
-async def speech_emotion(request: Request, format: str = Query("json"), title: str = Query("", max_length=200),
-                         svc: Services = Depends(services)) -> Response:
+async def speech_emotion(
+    request: Request,
+    svc: ServicesDep,
+    format: str = Query("json"),
+    title: str = Query("", max_length=200),
+) -> Response:
     """Body: a recording (WAV, FLAC, OGG, MP3, M4A, ...; any length up to the server's
     limits). Returns its report as JSON, or as the HTML page with format=html."""
     settings = svc.settings
@@ -45,8 +49,11 @@ async def speech_emotion(request: Request, format: str = Query("json"), title: s
         raise HTTPException(503, str(e)) from None
     if svc.speech_emotion_running >= settings.speech_emotion_jobs:
         svc.metrics.speech_emotion_reports.labels("busy").inc()
-        raise HTTPException(503, "the server is already making as many reports as it may at once; try again",
-                            headers={"Retry-After": "10"})
+        raise HTTPException(
+            503,
+            "the server is already making as many reports as it may at once; try again",
+            headers={"Retry-After": "10"},
+        )
     svc.speech_emotion_running += 1
     stream = ByteStream()
 
@@ -98,4 +105,5 @@ def _release(svc: Services):
         svc.speech_emotion_running -= 1
         if not job.cancelled():
             job.exception()  # retrieved: after a refusal its "stream was closed" is expected
+
     return done

@@ -16,7 +16,20 @@ async def stream(websocket: WebSocket) -> None:
 
 
 @router.websocket("/v1/sessions/{session_id}/watch")
-async def watch(websocket: WebSocket, session_id: str, format: str = Query("named"),
-                encoding: str = Query("cbor"), token: str | None = Query(None), wait: bool = Query(False)) -> None:
-    await serve_watcher(websocket, services_of(websocket), session_id, format, encoding, token,  # type: ignore[arg-type]
-                        wait)
+async def watch(
+    websocket: WebSocket,
+    session_id: str,
+    format: str = Query("named"),
+    encoding: str = Query("cbor"),
+    token: str | None = Query(None),
+    wait: bool = Query(False),
+) -> None:
+    await serve_watcher(
+        websocket,
+        services_of(websocket),
+        session_id,
+        format,
+        encoding,
+        token,  # type: ignore[arg-type]
+        wait,
+    )

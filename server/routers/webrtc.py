@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 
 from ..protocol.codec import ProtocolError
 from ..protocol.constants import ErrorCode
 from ..protocol.messages import WebRtcOffer
-from ..services import Services
-from .deps import read_json, services
+from .deps import ServicesDep, read_json
 
 router = APIRouter()
 _STATUS = {ErrorCode.AUTH_FAILED: 401, ErrorCode.SERVER_BUSY: 503}
 
 
 @router.post("/v1/webrtc/offer")
-async def offer(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
+async def offer(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Body: `{sdp, type: "offer", hello}` (hello: what a WebSocket's hello carries, token
     included; with a server token, the request needs it as a Bearer header too, as every REST
     request does). Answers `{sdp, type: "answer"}`; a refusal is 400/401/503 with the protocol's

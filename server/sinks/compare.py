@@ -26,8 +26,14 @@ if TYPE_CHECKING:
 
 
 class CompareSink:
-    def __init__(self, rig: RigDefinition, strategy: Strategy, calibration: FaceCalibration, target: FrameSink,
-                 options: MapperOptions | None = None):
+    def __init__(
+        self,
+        rig: RigDefinition,
+        strategy: Strategy,
+        calibration: FaceCalibration,
+        target: FrameSink,
+        options: MapperOptions | None = None,
+    ):
         self.mapper = AvatarMapper(rig, options, strategy, calibration)
         self.target = target
         self._sequence = 0

@@ -8,8 +8,9 @@ first tick, so a session that never ticks leaves none.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.frame import AvatarFrame

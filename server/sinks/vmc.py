@@ -62,8 +62,9 @@ class VmcSink:
         bundle.add_content(_message("/VMC/Ext/T", float(time.monotonic() - self._started)).build())
         bundle.add_content(_message("/VMC/Ext/Root/Pos", "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0).build())
         for pose in bone_poses(frame):
-            bundle.add_content(_message("/VMC/Ext/Bone/Pos", pose.name, *map(float, pose.position),
-                                        *map(float, pose.rotation)).build())
+            bundle.add_content(
+                _message("/VMC/Ext/Bone/Pos", pose.name, *map(float, pose.position), *map(float, pose.rotation)).build()
+            )
         for name, value in blend_values(frame, self.profile, self._emotion):
             bundle.add_content(_message("/VMC/Ext/Blend/Val", name, float(value)).build())
         bundle.add_content(_message("/VMC/Ext/Blend/Apply").build())

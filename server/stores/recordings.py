@@ -29,8 +29,14 @@ class RecordingStore:
         out = []
         for p in self.files():
             header = read_header(p) or {}
-            out.append({"id": p.stem, "bytes": p.stat().st_size, "modified_ms": int(p.stat().st_mtime * 1000),
-                        "user_id": header.get("user_id")})
+            out.append(
+                {
+                    "id": p.stem,
+                    "bytes": p.stat().st_size,
+                    "modified_ms": int(p.stat().st_mtime * 1000),
+                    "user_id": header.get("user_id"),
+                }
+            )
         return out
 
     def erase_user(self, user_id: str) -> int:

@@ -27,8 +27,14 @@ class Erased:
         return asdict(self)
 
 
-def erase_user(user_id: str, calibration: CalibrationStore, recordings: RecordingStore, votes: VoteStore,
-               rigs: RigStore) -> Erased:
+def erase_user(
+    user_id: str, calibration: CalibrationStore, recordings: RecordingStore, votes: VoteStore, rigs: RigStore
+) -> Erased:
     """Blocking (SQLite, files): run it off the event loop."""
-    return Erased(user_id, calibration.delete(user_id), recordings.erase_user(user_id), votes.erase_user(user_id),
-                  rigs.erase_user(user_id))
+    return Erased(
+        user_id,
+        calibration.delete(user_id),
+        recordings.erase_user(user_id),
+        votes.erase_user(user_id),
+        rigs.erase_user(user_id),
+    )

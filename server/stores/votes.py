@@ -44,8 +44,17 @@ def parse_vote(body: Any) -> dict[str, Any]:
     user = body.get("user_id")
     if user is not None and (not isinstance(user, str) or not 0 < len(user) <= 128):
         raise VoteError("user_id must be a string of 1 to 128 characters")
-    return {"trial_id": trial, "strategy_a": a, "strategy_b": b, "chosen": chosen, "rating": rating,
-            "comment": comment, "blind": blind, "session_id": session, "user_id": user}
+    return {
+        "trial_id": trial,
+        "strategy_a": a,
+        "strategy_b": b,
+        "chosen": chosen,
+        "rating": rating,
+        "comment": comment,
+        "blind": blind,
+        "session_id": session,
+        "user_id": user,
+    }
 
 
 class VoteStore:
@@ -70,18 +79,32 @@ class VoteStore:
                 cur = self._db.execute(
                     "INSERT INTO votes (trial_id, session_id, strategy_a, strategy_b, chosen, rating, comment, blind,"
                     " created_ms, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (vote["trial_id"], vote["session_id"], vote["strategy_a"], vote["strategy_b"], vote["chosen"],
-                     vote["rating"], vote["comment"], int(vote["blind"]), int(time.time() * 1000),
-                     vote.get("user_id")))
+                    (
+                        vote["trial_id"],
+                        vote["session_id"],
+                        vote["strategy_a"],
+                        vote["strategy_b"],
+                        vote["chosen"],
+                        vote["rating"],
+                        vote["comment"],
+                        int(vote["blind"]),
+                        int(time.time() * 1000),
+                        vote.get("user_id"),
+                    ),
+                )
             except sqlite3.IntegrityError:
                 raise VoteError(f"trial {vote['trial_id']!r} already has a vote") from None
             return int(cur.lastrowid)
 
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self._db.execute("SELECT trial_id, strategy_a, strategy_b, chosen, rating, blind FROM votes").fetchall()
-        return [{"trial_id": t, "strategy_a": a, "strategy_b": b, "chosen": c, "rating": r, "blind": bool(bl)}
-                for t, a, b, c, r, bl in rows]
+            rows = self._db.execute(
+                "SELECT trial_id, strategy_a, strategy_b, chosen, rating, blind FROM votes"
+            ).fetchall()
+        return [
+            {"trial_id": t, "strategy_a": a, "strategy_b": b, "chosen": c, "rating": r, "blind": bool(bl)}
+            for t, a, b, c, r, bl in rows
+        ]
 
     def erase_user(self, user_id: str) -> int:
         """Erase every vote a user cast; returns how many."""
@@ -95,4 +118,3 @@ class VoteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-

@@ -9,6 +9,7 @@ reported top emotion per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -16,8 +17,13 @@ from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 
 # Expressiveness groups: channel-name prefixes.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "brows": ("brow",), "eyes": ("eye",), "cheeks": ("cheek", "nose"),
-    "mouth": ("mouth",), "jaw": ("jaw",), "visemes": ("viseme_",), "presets": ("preset_",),
+    "brows": ("brow",),
+    "eyes": ("eye",),
+    "cheeks": ("cheek", "nose"),
+    "mouth": ("mouth",),
+    "jaw": ("jaw",),
+    "visemes": ("viseme_",),
+    "presets": ("preset_",),
 }
 JITTER_TARGET_PERCENT = 5.0  # the design card's target
 MAX_LAG_MS = 300.0
@@ -64,13 +70,15 @@ def lag_ms(x: np.ndarray, y: np.ndarray, rate_hz: float, max_lag_ms: float = MAX
         n = len(dx) - lag
         if n < 8:
             break
-        c = float(np.dot(dx[:n], dy[lag:lag + n]) / n)
+        c = float(np.dot(dx[:n], dy[lag : lag + n]) / n)
         if c > best:
             best, best_lag = c, lag
     return 1000.0 * best_lag / rate_hz if best > 0.2 else None
 
 
-def added_latency_ms(weights: np.ndarray, channels: tuple[str, ...], inputs: np.ndarray, rate_hz: float) -> float | None:
+def added_latency_ms(
+    weights: np.ndarray, channels: tuple[str, ...], inputs: np.ndarray, rate_hz: float
+) -> float | None:
     """Median lag over the output channels that are ARKit channels of the input and move."""
     lags = []
     for j, name in enumerate(channels):
@@ -127,13 +135,25 @@ def switches_per_min(top: list[str | None], rate_hz: float) -> float | None:
     known = [t for t in top if t is not None]
     if len(known) < 2:
         return None
-    switches = sum(a != b for a, b in zip(known, known[1:]))
+    switches = sum(a != b for a, b in pairwise(known))
     return 60.0 * switches / (len(top) / rate_hz)
 
 
-def stream_metrics(weights: np.ndarray, channels: tuple[str, ...], rate_hz: float, inputs: np.ndarray,
-                   speaking: np.ndarray, top_emotions: list[str | None]) -> StreamMetrics:
+def stream_metrics(
+    weights: np.ndarray,
+    channels: tuple[str, ...],
+    rate_hz: float,
+    inputs: np.ndarray,
+    speaking: np.ndarray,
+    top_emotions: list[str | None],
+) -> StreamMetrics:
     j = jitter_percent(weights)
-    return StreamMetrics(j, j < JITTER_TARGET_PERCENT, added_latency_ms(weights, channels, inputs, rate_hz),
-                         expressiveness(weights, channels, rate_hz), mouth_speech(weights, channels, speaking),
-                         saturation_share(weights), switches_per_min(top_emotions, rate_hz))
+    return StreamMetrics(
+        j,
+        j < JITTER_TARGET_PERCENT,
+        added_latency_ms(weights, channels, inputs, rate_hz),
+        expressiveness(weights, channels, rate_hz),
+        mouth_speech(weights, channels, speaking),
+        saturation_share(weights),
+        switches_per_min(top_emotions, rate_hz),
+    )

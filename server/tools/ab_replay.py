@@ -40,7 +40,7 @@ class Variant:
         return self.strategy + (":" + json.dumps(self.params, sort_keys=True) if self.params else "")
 
     @classmethod
-    def parse(cls, text: str) -> "Variant":
+    def parse(cls, text: str) -> Variant:
         """``hybrid``, ``hybrid:accent=0.5,speaking_threshold=0.6`` or ``hybrid:{"accent": 0.5}``."""
         name, _, rest = text.partition(":")
         if not rest:
@@ -78,8 +78,14 @@ class ReplayResult:
         return b"".join(self.frames)
 
 
-def replay(rec: Recording, variant: Variant, rig: RigDefinition, registry: StrategyRegistry,
-           calibration: CalibrationTable | None = None, rate_hz: float | None = None) -> ReplayResult:
+def replay(
+    rec: Recording,
+    variant: Variant,
+    rig: RigDefinition,
+    registry: StrategyRegistry,
+    calibration: CalibrationTable | None = None,
+    rate_hz: float | None = None,
+) -> ReplayResult:
     if not rec.samples:
         raise ReplayError("the recording has no samples")
     rate = float(rate_hz or rec.header.rate_hz)

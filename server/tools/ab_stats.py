@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 Z95 = 1.959963984540054
 
@@ -25,7 +26,7 @@ def binomial_two_sided_p(k: int, n: int) -> float:
     if n == 0:
         return 1.0
     lower = sum(math.comb(n, i) for i in range(0, min(k, n - k) + 1))
-    return min(1.0, 2 * lower / 2 ** n)
+    return min(1.0, 2 * lower / 2**n)
 
 
 def results(votes: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -46,12 +47,20 @@ def results(votes: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for (s1, s2), e in sorted(pairs.items()):
         n, k = e["n"], e["wins"][s1]
         p = binomial_two_sided_p(k, n)
-        out.append({
-            "strategies": [s1, s2], "n": n, "wins": e["wins"],
-            "win_rate": {s1: k / n, s2: (n - k) / n} if s1 != s2 else {s1: 0.5},
-            "ci95": {s1: wilson_interval(k, n), s2: wilson_interval(n - k, n)},
-            "p_value": p, "significant": p < 0.05,
-            "mean_rating_of_winner": {s: sum(r) / len(r) for s, r in ratings[(s1, s2)].items()},
-        })
-    return {"votes": total, "pairs": out,
-            "method": "win rate per strategy pair; Wilson score 95 % interval; exact two-sided binomial test vs 0.5"}
+        out.append(
+            {
+                "strategies": [s1, s2],
+                "n": n,
+                "wins": e["wins"],
+                "win_rate": {s1: k / n, s2: (n - k) / n} if s1 != s2 else {s1: 0.5},
+                "ci95": {s1: wilson_interval(k, n), s2: wilson_interval(n - k, n)},
+                "p_value": p,
+                "significant": p < 0.05,
+                "mean_rating_of_winner": {s: sum(r) / len(r) for s, r in ratings[(s1, s2)].items()},
+            }
+        )
+    return {
+        "votes": total,
+        "pairs": out,
+        "method": "win rate per strategy pair; Wilson score 95 % interval; exact two-sided binomial test vs 0.5",
+    }

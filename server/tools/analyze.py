@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal
+from typing import BinaryIO, Literal
 
 import cv2
 import numpy as np
@@ -75,14 +76,20 @@ class Animator:
     one emotion_update per avatar_frame."""
 
     def __init__(self, session_id: str, rig: RigDefinition, strategy: Strategy, emotion_inference: bool = True):
-        self.output = AvatarOutput(session_id, rig, emotion_rate_hz=1e9, strategy=strategy,
-                                   options=MapperOptions(emotion_inference=emotion_inference))
+        self.output = AvatarOutput(
+            session_id,
+            rig,
+            emotion_rate_hz=1e9,
+            strategy=strategy,
+            options=MapperOptions(emotion_inference=emotion_inference),
+        )
         self._messages = _MessageList()
         self.output.add_sink(self._messages)
         self._silent = VoiceFeatures.silent(0)
 
-    def tick(self, face: FaceFeatures, dt_s: float, age_s: float, t_ms: float,
-             voice: VoiceFeatures | None = None) -> list[Outgoing]:
+    def tick(
+        self, face: FaceFeatures, dt_s: float, age_s: float, t_ms: float, voice: VoiceFeatures | None = None
+    ) -> list[Outgoing]:
         self.output.tick(InputSample(face, voice or self._silent, age_s), dt_s, t_ms / 1000.0, int(round(t_ms)))
         out, self._messages.messages = self._messages.messages, []
         return out
@@ -164,7 +171,9 @@ def video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
                 ok, bgr = cap.read()
                 if not ok:
                     break
-                yield Frame(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), int(round(index * 1000.0 / fps)))
+                yield Frame(
+                    np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), int(round(index * 1000.0 / fps))
+                )
                 index += 1
         finally:
             cap.release()
@@ -175,14 +184,20 @@ def video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
 
 
 def tracker_options_for(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
-    return FaceTrackerOptions(store.require("face_landmarker"), mode=mode, mirror=mirror,
-                              emotion_model=store.optional(settings.face_emotion_model)
-                              if settings.face_emotion and settings.emotion_inference
-                              else None, geometric_channels=settings.geometric_channels)
+    return FaceTrackerOptions(
+        store.require("face_landmarker"),
+        mode=mode,
+        mirror=mirror,
+        emotion_model=store.optional(settings.face_emotion_model)
+        if settings.face_emotion and settings.emotion_inference
+        else None,
+        geometric_channels=settings.geometric_channels,
+    )
 
 
-def _video(options: AnalyzeOptions, tracker: FaceTracker, animator: Animator,
-           voice: VoiceTimeline | None = None) -> Iterator[Outgoing]:
+def _video(
+    options: AnalyzeOptions, tracker: FaceTracker, animator: Animator, voice: VoiceTimeline | None = None
+) -> Iterator[Outgoing]:
     fps, frames = video_frames(options.input)
     rate_hz = options.rate_hz or fps
     features = FaceFeatures.absent(0)
@@ -192,8 +207,13 @@ def _video(options: AnalyzeOptions, tracker: FaceTracker, animator: Animator,
         nonlocal tick
         while tick * 1000.0 / rate_hz < t_ms - 1e-6:
             out_ms = tick * 1000.0 / rate_hz
-            yield from animator.tick(features, 1.0 / rate_hz, (out_ms - features.capture_ms) / 1000.0,
-                                     out_ms, voice.at(out_ms) if voice else None)
+            yield from animator.tick(
+                features,
+                1.0 / rate_hz,
+                (out_ms - features.capture_ms) / 1000.0,
+                out_ms,
+                voice.at(out_ms) if voice else None,
+            )
             tick += 1
 
     index = 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import wave
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,15 +41,16 @@ def read_wav(data: bytes, max_seconds: float | None = None) -> tuple[np.ndarray,
     except (wave.Error, EOFError) as e:
         raise AnimateError(f"not a readable WAV file: {e}") from None
     frame = 2 * channels
-    pcm = np.frombuffer(raw[:len(raw) - len(raw) % frame], dtype="<i2")  # a cut-off last frame is dropped
+    pcm = np.frombuffer(raw[: len(raw) - len(raw) % frame], dtype="<i2")  # a cut-off last frame is dropped
     samples = pcm.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0
     if len(samples) == 0:
         raise AnimateError("the WAV file has no samples")
     return samples, rate
 
 
-def recognize_line(wav: bytes, recognize: Callable[[np.ndarray], SpeechRecognition | None],
-                   max_seconds: float | None = None) -> SpeechRecognition | None:
+def recognize_line(
+    wav: bytes, recognize: Callable[[np.ndarray], SpeechRecognition | None], max_seconds: float | None = None
+) -> SpeechRecognition | None:
     """A whole line through the speech recogniser (SpeechService.recognize_blocking; None in
     degraded mode), for its words and emotion."""
     samples, rate = read_wav(wav, max_seconds)
@@ -61,8 +63,15 @@ class VoiceTimeline:
     transcript, SenseVoice's (when it runs, and the line is English: the aligner's
     acoustic model is English) is used for the alignment."""
 
-    def __init__(self, wav: bytes, transcript: str | None, vad_model, speech: SpeechRecognition | None = None,
-                 max_seconds: float | None = None, lead_ms: float = 0.0):
+    def __init__(
+        self,
+        wav: bytes,
+        transcript: str | None,
+        vad_model,
+        speech: SpeechRecognition | None = None,
+        max_seconds: float | None = None,
+        lead_ms: float = 0.0,
+    ):
         """``speech``: the line as the recogniser heard it (`recognize_line`), when it runs;
         ``lead_ms``: the mouth this far ahead of the sound (timed_visemes.viseme_track)."""
         samples, rate = read_wav(wav, max_seconds)
@@ -70,8 +79,12 @@ class VoiceTimeline:
         self.duration_ms = 1000.0 * len(audio) / MODEL_RATE_HZ
         self.speech = speech
         self.transcript_source = "given" if transcript else None
-        if not transcript and self.speech is not None and self.speech.present and \
-                self.speech.transcript.language in (None, "en"):
+        if (
+            not transcript
+            and self.speech is not None
+            and self.speech.present
+            and self.speech.transcript.language in (None, "en")
+        ):
             transcript, self.transcript_source = self.speech.text, "sensevoice"
         self.transcript = transcript
         evidence = self.speech.emotion_evidence() if self.speech is not None else None
@@ -87,12 +100,25 @@ class VoiceTimeline:
             return VoiceFeatures.silent(int(t_ms))
         w = self._track[min(int(t_ms / 10.0), len(self._track) - 1)]
         k = min(int(np.searchsorted(self._vad_t, t_ms)), len(self._vad_p) - 1) if len(self._vad_p) else -1
-        return VoiceFeatures(True, int(t_ms), speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
-                             visemes=w, viseme_conf=float(w.max()), speech_emotion=self._speech_emotion)
+        return VoiceFeatures(
+            True,
+            int(t_ms),
+            speaking_probability=float(self._vad_p[k]) if k >= 0 else 0.0,
+            visemes=w,
+            viseme_conf=float(w.max()),
+            speech_emotion=self._speech_emotion,
+        )
 
 
-def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speech: SpeechRecognition | None = None,
-            max_seconds: float | None = None, lead_ms: float = 0.0) -> dict[str, Any]:
+def animate(
+    wav: bytes,
+    transcript: str | None,
+    rate_hz: float,
+    vad_model,
+    speech: SpeechRecognition | None = None,
+    max_seconds: float | None = None,
+    lead_ms: float = 0.0,
+) -> dict[str, Any]:
     """A viseme timeline at rate_hz with speaking probability, from a WAV and its transcript.
     Blocking and CPU-bound (pocketsphinx): the server runs it in its tool pool."""
     if not 1.0 <= rate_hz <= 120.0:
@@ -104,13 +130,15 @@ def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speec
     for i in range(int(np.ceil(timeline.duration_ms * rate_hz / 1000.0))):
         t_ms = (i + 0.5) * 1000.0 / rate_hz
         v = timeline.at(t_ms)
-        frames.append({
-            "t_ms": round(t_ms, 1),
-            "viseme": v.viseme,
-            "viseme_conf": round(v.viseme_conf, 4),
-            "visemes": {name: round(float(x), 4) for name, x in zip(VISEMES, v.visemes) if x > 0.0},
-            "speaking_probability": round(v.speaking_probability, 4),
-        })
+        frames.append(
+            {
+                "t_ms": round(t_ms, 1),
+                "viseme": v.viseme,
+                "viseme_conf": round(v.viseme_conf, 4),
+                "visemes": {name: round(float(x), 4) for name, x in zip(VISEMES, v.visemes, strict=True) if x > 0.0},
+                "speaking_probability": round(v.speaking_probability, 4),
+            }
+        )
     return {
         "duration_ms": round(timeline.duration_ms, 1),
         "rate_hz": rate_hz,
@@ -119,7 +147,8 @@ def animate(wav: bytes, transcript: str | None, rate_hz: float, vad_model, speec
         "transcript": timeline.transcript,
         "transcript_source": timeline.transcript_source,  # "given", "sensevoice" or null
         "speech": transcript_payload(timeline.speech) if timeline.speech is not None else None,
-        "phones": [{"phone": p.name, "viseme": p.viseme, "start_ms": p.start_ms, "end_ms": p.end_ms}
-                   for p in timeline.phones],
+        "phones": [
+            {"phone": p.name, "viseme": p.viseme, "start_ms": p.start_ms, "end_ms": p.end_ms} for p in timeline.phones
+        ],
         "frames": frames,
     }

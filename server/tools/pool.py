@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable
+from typing import Any
 
 
 class PoolBusy(RuntimeError):
@@ -48,7 +49,7 @@ class ToolPool:
         future.add_done_callback(self._finished)
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise PoolFailed(f"the job took longer than {self.timeout_s:g} s") from None
         except BrokenProcessPool:
             self._executor = None  # the next job starts fresh workers

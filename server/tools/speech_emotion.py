@@ -16,9 +16,10 @@ does not tell pleasant from unpleasant.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -92,18 +93,30 @@ class SpeechEmotionReport:
         return out
 
     def as_dict(self) -> dict:
-        note = ("emotion scores from SenseVoice" if self.source == "sensevoice" else
-                "prosody arousal levels: SenseVoice's weights are not installed, and prosody does not "
-                "tell pleasant from unpleasant")
+        note = (
+            "emotion scores from SenseVoice"
+            if self.source == "sensevoice"
+            else "prosody arousal levels: SenseVoice's weights are not installed, and prosody does not "
+            "tell pleasant from unpleasant"
+        )
         return {
-            "source": self.source, "source_note": note, "classes": list(self.classes),
-            "duration_s": round(self.duration_s, 3), "speech_s": round(self.speech_s, 3),
+            "source": self.source,
+            "source_note": note,
+            "classes": list(self.classes),
+            "duration_s": round(self.duration_s, 3),
+            "speech_s": round(self.speech_s, 3),
             "damaged_packets": self.damaged_packets,
             "distribution": self.distribution(),
-            "utterances": [{**asdict(u), "start_s": round(u.start_s, 3), "end_s": round(u.end_s, 3),
-                            "confidence": round(u.confidence, 4),
-                            "arousal": None if u.arousal is None else round(u.arousal, 4)}
-                           for u in self.utterances],
+            "utterances": [
+                {
+                    **asdict(u),
+                    "start_s": round(u.start_s, 3),
+                    "end_s": round(u.end_s, 3),
+                    "confidence": round(u.confidence, 4),
+                    "arousal": None if u.arousal is None else round(u.arousal, 4),
+                }
+                for u in self.utterances
+            ],
             "arousal_curve": [[round(t, 3), round(a, 4)] for t, a in self.arousal_curve],
             "options": {k: v for k, v in asdict(self.options).items() if k != "limits"},
         }
@@ -153,8 +166,8 @@ class SenseVoiceScorer:
         stretches = windows if len(windows) == 1 else [utterance] + windows
         heard: list = []
         for i in range(0, len(stretches), self.BATCH):
-            heard += self._recognize_batch(stretches[i:i + self.BATCH]) or [None] * len(stretches[i:i + self.BATCH])
-        scores = [self._score(h) for h in heard[-len(windows):]]
+            heard += self._recognize_batch(stretches[i : i + self.BATCH]) or [None] * len(stretches[i : i + self.BATCH])
+        scores = [self._score(h) for h in heard[-len(windows) :]]
         return scores, heard[0].text if heard[0] is not None else ""
 
     @staticmethod
@@ -162,7 +175,9 @@ class SenseVoiceScorer:
         scores = getattr(heard, "emotion_scores", None)
         if scores is None:
             return WindowScore(None)
-        return WindowScore(EMOTIONS[int(np.argmax(scores))], {e: float(s) for e, s in zip(EMOTIONS, scores)})
+        return WindowScore(
+            EMOTIONS[int(np.argmax(scores))], {e: float(s) for e, s in zip(EMOTIONS, scores, strict=True)}
+        )
 
 
 def vote(windows: list[WindowScore]) -> tuple[str, float, dict[str, int]]:
@@ -210,10 +225,10 @@ class UtteranceCutter:
     def push(self, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         self._pending = np.concatenate([self._pending, block])
         n = len(self._pending) // FRAME_SAMPLES
-        frames = self._vad.push_samples(self._pending[:n * FRAME_SAMPLES], 0.0)
+        frames = self._vad.push_samples(self._pending[: n * FRAME_SAMPLES], 0.0)
         for i, f in enumerate(frames):
-            yield from self._frame(self._pending[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES], f.probability)
-        self._pending = self._pending[n * FRAME_SAMPLES:]
+            yield from self._frame(self._pending[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES], f.probability)
+        self._pending = self._pending[n * FRAME_SAMPLES :]
 
     def finish(self) -> Iterator[tuple[int, np.ndarray]]:
         yield from self._emit()
@@ -233,7 +248,7 @@ class UtteranceCutter:
     def _emit(self) -> Iterator[tuple[int, np.ndarray]]:
         if self._speech:
             audio = np.concatenate(self._speech)
-            audio = audio[:len(audio) - self._silent]
+            audio = audio[: len(audio) - self._silent]
             self._speech, self._held, self._silent = [], 0, 0
             if len(audio) >= self._o.min_speech_ms * MODEL_RATE_HZ / 1000:
                 yield self._start, audio
@@ -248,9 +263,13 @@ def scorer_for(speech) -> WindowScorer:
     return SenseVoiceScorer(speech.recognize_batch_blocking) if speech.available else ProsodyScorer()
 
 
-def analyze_speech_emotion(source: Path | BinaryIO, vad_model: Path, scorer: WindowScorer,
-                           options: SpeechEmotionOptions = SpeechEmotionOptions(),
-                           progress: Callable[[float], None] | None = None) -> SpeechEmotionReport:
+def analyze_speech_emotion(
+    source: Path | BinaryIO,
+    vad_model: Path,
+    scorer: WindowScorer,
+    options: SpeechEmotionOptions = SpeechEmotionOptions(),
+    progress: Callable[[float], None] | None = None,
+) -> SpeechEmotionReport:
     """The report of a whole file; ``progress(seconds decoded so far)`` after every block.
     Raises AudioFileError (audio_file) for what cannot be decoded or is over the limit."""
     cutter = UtteranceCutter(vad_model, options)
@@ -271,18 +290,26 @@ def analyze_speech_emotion(source: Path | BinaryIO, vad_model: Path, scorer: Win
         if progress is not None:
             progress(decoded / MODEL_RATE_HZ)
     judge(cutter.finish())
-    return SpeechEmotionReport(scorer.source, scorer.classes, decoded / MODEL_RATE_HZ, tuple(utterances),
-                               tuple(curve), options, stats.damaged_packets)
+    return SpeechEmotionReport(
+        scorer.source,
+        scorer.classes,
+        decoded / MODEL_RATE_HZ,
+        tuple(utterances),
+        tuple(curve),
+        options,
+        stats.damaged_packets,
+    )
 
 
-def _utterance(start: int, audio: np.ndarray, scorer: WindowScorer,
-               options: SpeechEmotionOptions) -> tuple[Utterance, list[tuple[float, float]]]:
+def _utterance(
+    start: int, audio: np.ndarray, scorer: WindowScorer, options: SpeechEmotionOptions
+) -> tuple[Utterance, list[tuple[float, float]]]:
     window, hop = int(options.window_s * MODEL_RATE_HZ), int(options.hop_s * MODEL_RATE_HZ)
     starts = window_starts(len(audio), window, hop)
-    pieces = [audio[s:s + window] for s in starts]
+    pieces = [audio[s : s + window] for s in starts]
     scores, text = scorer.judge(audio, pieces)
     curve = []
-    for s, piece in zip(starts, pieces):
+    for s, piece in zip(starts, pieces, strict=True):
         arousal = prosody.estimate(piece).arousal
         if arousal is not None:
             curve.append(((start + s + len(piece) / 2) / MODEL_RATE_HZ, arousal))

@@ -13,8 +13,16 @@ from pathlib import Path
 from .speech_emotion import UNKNOWN, SpeechEmotionReport
 
 COLOURS = {
-    "neutral": "#9aa0a6", "happy": "#f4b400", "sad": "#4285f4", "angry": "#db4437", "surprise": "#ab47bc",
-    "disgust": "#0f9d58", "fear": "#795548", "low": "#4e79a7", "medium": "#f2b447", "high": "#e15759",
+    "neutral": "#9aa0a6",
+    "happy": "#f4b400",
+    "sad": "#4285f4",
+    "angry": "#db4437",
+    "surprise": "#ab47bc",
+    "disgust": "#0f9d58",
+    "fear": "#795548",
+    "low": "#4e79a7",
+    "medium": "#f2b447",
+    "high": "#e15759",
     UNKNOWN: "#d0d0d0",
 }
 WIDTH, LEFT, RIGHT = 960, 70, 20
@@ -73,7 +81,9 @@ its confidence is the winning class's share of the votes.{_damage(report)}</p>
 
 def _damage(report: SpeechEmotionReport) -> str:
     n = report.damaged_packets
-    return f" <strong>{n} damaged audio packet{'s' * (n != 1)} could not be decoded and are missing.</strong>" if n else ""
+    return (
+        f" <strong>{n} damaged audio packet{'s' * (n != 1)} could not be decoded and are missing.</strong>" if n else ""
+    )
 
 
 def _classes(report: SpeechEmotionReport) -> list[str]:
@@ -95,10 +105,13 @@ def _distribution(report: SpeechEmotionReport) -> str:
             f'<rect class="bar" data-class="{escape(c)}" x="{bar_left}" y="{y}" width="{w:.1f}" height="18" '
             f'fill="{COLOURS.get(c, "#888")}"/>'
             f'<text x="{bar_left + bar_width + 8}" y="{y + 14}">{100 * d["share"]:.1f} % · '
-            f'{clock(d["seconds"])} · {int(d["utterances"])} utt.</text>')
+            f"{clock(d['seconds'])} · {int(d['utterances'])} utt.</text>"
+        )
     height = len(rows) * row + 8
-    return (f'<svg id="distribution" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-            f'role="img" aria-label="distribution">{"".join(rows)}</svg>')
+    return (
+        f'<svg id="distribution" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'role="img" aria-label="distribution">{"".join(rows)}</svg>'
+    )
 
 
 def _timeline(report: SpeechEmotionReport) -> str:
@@ -112,40 +125,55 @@ def _timeline(report: SpeechEmotionReport) -> str:
 
     parts = [f'<text x="{LEFT - 8}" y="{band_top + 22}" text-anchor="end">class</text>']
     for u in report.utterances:
-        parts.append(f'<rect class="utterance" data-class="{escape(u.label)}" x="{x(u.start_s):.2f}" y="{band_top}" '
-                     f'width="{max(x(u.end_s) - x(u.start_s), 0.8):.2f}" height="{band_h}" '
-                     f'fill="{COLOURS.get(u.label, "#888")}"><title>{clock(u.start_s)}–{clock(u.end_s)} '
-                     f'{escape(u.label)} ({100 * u.confidence:.0f} %) {escape(u.text)}</title></rect>')
+        parts.append(
+            f'<rect class="utterance" data-class="{escape(u.label)}" x="{x(u.start_s):.2f}" y="{band_top}" '
+            f'width="{max(x(u.end_s) - x(u.start_s), 0.8):.2f}" height="{band_h}" '
+            f'fill="{COLOURS.get(u.label, "#888")}"><title>{clock(u.start_s)}–{clock(u.end_s)} '
+            f"{escape(u.label)} ({100 * u.confidence:.0f} %) {escape(u.text)}</title></rect>"
+        )
     for level in (0.0, 0.5, 1.0):
         y = axis_y - curve_h * level
-        parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>'
-                     f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{level:g}</text>')
-    parts.append(f'<text transform="translate(14 {curve_top + curve_h / 2}) rotate(-90)" text-anchor="middle">'
-                 'arousal (prosody)</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>'
+            f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{level:g}</text>'
+        )
+    parts.append(
+        f'<text transform="translate(14 {curve_top + curve_h / 2}) rotate(-90)" text-anchor="middle">'
+        "arousal (prosody)</text>"
+    )
     for run in _runs(report.arousal_curve, 2 * report.options.window_s):
         points = " ".join(f"{x(t):.1f},{axis_y - curve_h * a:.1f}" for t, a in run)
-        parts.append(f'<polyline class="arousal" points="{points}" fill="none" stroke="#202124" '
-                     'stroke-width="1.5"/>')
-    parts += [f'<circle cx="{x(t):.1f}" cy="{axis_y - curve_h * a:.1f}" r="2.5" fill="#202124"/>'
-              for t, a in report.arousal_curve]
+        parts.append(f'<polyline class="arousal" points="{points}" fill="none" stroke="#202124" stroke-width="1.5"/>')
+    parts += [
+        f'<circle cx="{x(t):.1f}" cy="{axis_y - curve_h * a:.1f}" r="2.5" fill="#202124"/>'
+        for t, a in report.arousal_curve
+    ]
     step = tick_step(duration)
     parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot}" y1="{axis_y}" y2="{axis_y}" stroke="#5f6368"/>')
     for i in range(int(duration // step) + 1):
         tx = x(i * step)
-        parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{axis_y}" y2="{axis_y + 5}" stroke="#5f6368"/>'
-                     f'<text x="{tx:.1f}" y="{axis_y + 18}" text-anchor="middle">{clock(i * step)}</text>')
+        parts.append(
+            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{axis_y}" y2="{axis_y + 5}" stroke="#5f6368"/>'
+            f'<text x="{tx:.1f}" y="{axis_y + 18}" text-anchor="middle">{clock(i * step)}</text>'
+        )
     parts.append(f'<text x="{LEFT + plot / 2}" y="{axis_y + 34}" text-anchor="middle">time</text>')
     legend_y = axis_y + 52
     lx = LEFT
     for c in _classes(report):
-        parts.append(f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{COLOURS.get(c, "#888")}"/>'
-                     f'<text x="{lx + 16}" y="{legend_y}">{escape(c)}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{legend_y - 10}" width="12" height="12" fill="{COLOURS.get(c, "#888")}"/>'
+            f'<text x="{lx + 16}" y="{legend_y}">{escape(c)}</text>'
+        )
         lx += 24 + 8 * len(c) + 16
-    parts.append(f'<line x1="{lx}" x2="{lx + 20}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="#202124" '
-                 f'stroke-width="1.5"/><text x="{lx + 26}" y="{legend_y}">arousal</text>')
+    parts.append(
+        f'<line x1="{lx}" x2="{lx + 20}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="#202124" '
+        f'stroke-width="1.5"/><text x="{lx + 26}" y="{legend_y}">arousal</text>'
+    )
     height = legend_y + 10
-    return (f'<svg id="timeline" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
-            f'aria-label="timeline">{"".join(parts)}</svg>')
+    return (
+        f'<svg id="timeline" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
+        f'aria-label="timeline">{"".join(parts)}</svg>'
+    )
 
 
 def _runs(curve, gap_s: float) -> list[list[tuple[float, float]]]:
@@ -164,11 +192,16 @@ def _table(report: SpeechEmotionReport) -> str:
     rows = "".join(
         f'<tr><td>{clock(u.start_s)}–{clock(u.end_s)}</td><td><span class="swatch" '
         f'style="background:{COLOURS.get(u.label, "#888")}"></span>{escape(u.label)}</td>'
-        f'<td>{100 * u.confidence:.0f} %</td><td>{"–" if u.arousal is None else f"{u.arousal:.2f}"}</td>'
-        + (f'<td>{escape(u.text)}</td>' if transcripts else "") + '</tr>' for u in report.utterances)
+        f"<td>{100 * u.confidence:.0f} %</td><td>{'–' if u.arousal is None else f'{u.arousal:.2f}'}</td>"
+        + (f"<td>{escape(u.text)}</td>" if transcripts else "")
+        + "</tr>"
+        for u in report.utterances
+    )
     head = "<th>transcript</th>" if transcripts else ""
-    return ('<table id="utterances"><tr><th>time</th><th>class</th><th>confidence</th><th>arousal</th>'
-            f'{head}</tr>{rows}</table>')
+    return (
+        '<table id="utterances"><tr><th>time</th><th>class</th><th>confidence</th><th>arousal</th>'
+        f"{head}</tr>{rows}</table>"
+    )
 
 
 def _json_for_script(data: dict) -> str:

@@ -29,15 +29,25 @@ def frame_of(payload: dict) -> AvatarFrame:
     transforms = payload.get("bone_transforms", {})
     bones = tuple(b for b in BONES if isinstance(transforms.get(b), list))
     rotations = np.array([transforms[b] for b in bones], dtype=np.float64).reshape(len(bones), 4)
-    return AvatarFrame(tuple(weights), np.array(list(weights.values()), dtype=np.float64), bones, rotations,
-                       float(transforms.get("head_yaw_deg", 0.0)), float(transforms.get("head_pitch_deg", 0.0)),
-                       float(transforms.get("head_roll_deg", 0.0)), bool(payload.get("face_present")),
-                       payload.get("capture_ms"), payload.get("viseme", "sil"), float(payload.get("viseme_conf", 0.0)),
-                       dict(payload.get("visemes", {})))
+    return AvatarFrame(
+        tuple(weights),
+        np.array(list(weights.values()), dtype=np.float64),
+        bones,
+        rotations,
+        float(transforms.get("head_yaw_deg", 0.0)),
+        float(transforms.get("head_pitch_deg", 0.0)),
+        float(transforms.get("head_roll_deg", 0.0)),
+        bool(payload.get("face_present")),
+        payload.get("capture_ms"),
+        payload.get("viseme", "sil"),
+        float(payload.get("viseme_conf", 0.0)),
+        dict(payload.get("visemes", {})),
+    )
 
 
-async def send(server: str, session_id: str, target: tuple[str, int], profile: str, token: str | None,
-               frames: int | None = None) -> int:
+async def send(
+    server: str, session_id: str, target: tuple[str, int], profile: str, token: str | None, frames: int | None = None
+) -> int:
     """Forwards until the session ends (or ``frames`` were sent); returns how many were sent."""
     sink = VmcSink(target, profile, Metrics())
     url = f"{server.rstrip('/')}/v1/sessions/{quote(session_id)}/watch?format=named&encoding=cbor&wait=true"

@@ -13,7 +13,8 @@ protocol's error code), answers, and from then on a `WebRtcPeer` only moves thin
   for;
 * the video track's frames go to the face stage decoded (no JPEG step): `capture_ms` is the
   frame's RTP timestamp on this server's clock, mapped by the least-delayed frame so far (so
-  it keeps the sender's spacing and is never after the frame's arrival); the audio track (Opus) goes to the voice stage as 20 ms chunks of 48 kHz mono PCM.
+  it keeps the sender's spacing and is never after the frame's arrival); the audio track
+  (Opus) goes to the voice stage as 20 ms chunks of 48 kHz mono PCM.
 
 Nothing here waits on a slow peer: track frames are read as they come and the newest is
 handed on (the face stage keeps one, latest wins); a data channel whose send buffer is over
@@ -64,14 +65,18 @@ class WebRtcTransport:
         """The SDP answer for an accepted offer; ProtocolError (with its code) for a refused one."""
         s = self.services.settings
         if self.services.edge is not None:
-            raise ProtocolError(ErrorCode.SERVER_BUSY, "this edge relays WebSockets only; WebRTC runs on an "
-                                "embedded server or a cluster process with role all")
+            raise ProtocolError(
+                ErrorCode.SERVER_BUSY,
+                "this edge relays WebSockets only; WebRTC runs on an "
+                "embedded server or a cluster process with role all",
+            )
         hello = Hello.parse(offer.hello, s.default_rate_hz, s.max_rate_hz)
         if not token_ok(s.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "the offer's hello has a missing or wrong token")
         if self.services.registry.full:
-            raise ProtocolError(ErrorCode.SERVER_BUSY, f"the server already has {s.max_sessions} sessions; "
-                                "try again later")
+            raise ProtocolError(
+                ErrorCode.SERVER_BUSY, f"the server already has {s.max_sessions} sessions; try again later"
+            )
         peer = WebRtcPeer(self, offer.hello)
         self.peers.add(peer)
         try:
@@ -169,8 +174,9 @@ class WebRtcPeer:
             if not self.controller.wants("video"):
                 continue  # no session yet, or no camera consent: nothing goes further
             rgb = frame.to_ndarray(format="rgb24")
-            self.controller.submit_media(VideoFrame(int(media_ms + offset_ms), rgb=rgb.tobytes(),
-                                                    width=rgb.shape[1], height=rgb.shape[0]))
+            self.controller.submit_media(
+                VideoFrame(int(media_ms + offset_ms), rgb=rgb.tobytes(), width=rgb.shape[1], height=rgb.shape[0])
+            )
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
         """Opus, decoded by aiortc, in 20 ms chunks of 48 kHz mono s16 to the voice stage."""

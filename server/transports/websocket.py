@@ -61,8 +61,15 @@ async def serve_publisher(websocket: WebSocket, services: Services) -> None:
         controller.end()
 
 
-async def serve_watcher(websocket: WebSocket, services: Services, session_id: str, fmt: str,
-                        encoding: Encoding, token: str | None, wait: bool = False) -> None:
+async def serve_watcher(
+    websocket: WebSocket,
+    services: Services,
+    session_id: str,
+    fmt: str,
+    encoding: Encoding,
+    token: str | None,
+    wait: bool = False,
+) -> None:
     """Stream an existing session's frames to one more client (an NPC, another viewer); with
     ``wait``, also a named session that is not live yet (registry.py)."""
     settings = services.settings
@@ -99,8 +106,9 @@ async def _receive(websocket: WebSocket, controller: Connection) -> dict | None:
     receiving = asyncio.ensure_future(websocket.receive())
     stopping = asyncio.ensure_future(controller.stopped.wait())
     try:
-        done, _ = await asyncio.wait((receiving, stopping), timeout=controller.wait_s,
-                                    return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            (receiving, stopping), timeout=controller.wait_s, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         stopping.cancel()
         if not receiving.done():
