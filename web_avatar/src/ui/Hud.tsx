@@ -51,6 +51,9 @@ export function Hud() {
   const reading = e && (face || speaking);
   const out = runtime.outputHzByVariant;
   const rtc = runtime.rtcStats;
+  const transcript = runtime.transcript;
+  const said = typeof transcript?.text === "string" ? transcript.text : "";
+  const saidEmotion = typeof transcript?.emotion === "string" ? transcript.emotion : "";
   return (
     <div className={`hud ${open ? "open" : ""}`} data-testid="hud">
       <div className="hud-title" onClick={() => setOpen(!open)} title={open ? "fewer details" : "more details"}>
@@ -66,10 +69,10 @@ export function Hud() {
         {runtime.transport && <span data-testid="transport-used">{" · "}{runtime.transport === "webrtc"
           ? `WebRTC${rtc?.rttMs != null ? ` rtt ${rtc.rttMs} ms` : ""}${rtc?.kbitPerSecond != null ? ` · ${rtc.kbitPerSecond} kbit/s` : ""}`
           : "WebSocket"}</span>}</div>
-      {runtime.transcript?.text && (
+      {transcript && said && (
         <div className="transcript" data-testid="transcript">
-          “{runtime.transcript.text}”{runtime.transcript.final ? "" : " …"}
-          {runtime.transcript.emotion && <span className="muted"> ({runtime.transcript.emotion})</span>}
+          “{said}”{transcript.final ? "" : " …"}
+          {saidEmotion && <span className="muted"> ({saidEmotion})</span>}
         </div>
       )}
       {open && (reading ? <div className="details">
