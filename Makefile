@@ -56,7 +56,7 @@ bench: setup
 	$(BIN)/python bench/eval_face_emotion.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_load.py
-	$(BIN)/python bench/bench_load.py --bus nats --publishers 1,4 --watchers 200
+	$(BIN)/python bench/bench_load.py --cluster nats --publishers 1,4 --watchers 200
 	$(BIN)/python bench/bench_transports.py
 	$(BIN)/python bench/bench_vmc.py
 	$(BIN)/python bench/bench_speech_emotion.py

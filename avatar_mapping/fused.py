@@ -11,7 +11,7 @@ from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
 from .emotion_prototypes import expression_arousal, prototype_probabilities
 from .features import FaceFeatures
 from .vocabulary import EMOTIONS
-from .voice import VoiceFeatures
+from .voice_features import VoiceFeatures
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,7 @@
 MediaPipe's blendshape model leaves cheekPuff, cheekSquint* and noseSneer* near zero on real
 faces (bench/channel_ranges.py: never above 0.01 on 91 faces), though its landmarks do move
 when the cheeks puff, the cheeks rise or the nose wrinkles. Each channel here reads one
-landmark measure (server/inference/face_geometry.py) against the same person's neutral value
+landmark measure (server/inference/landmark_measures.py) against the same person's neutral value
 of it: the relative change, past a dead band for the landmarks' jitter, scaled so that
 `full_scale` reads 1. The result is blended into the blendshapes by maximum, so a channel
 MediaPipe does report is never lowered; calibration then ranges it per user like any other
@@ -48,7 +48,7 @@ class GeometricChannel:
 
 
 # Dead bands: the spread of each measure on the same face rolled ±10° and scaled 0.8–1.0
-# (tests/test_inference_face_geometry.py): cheek width 1 %, nose wings 2.7 %, lower lids 5 %.
+# (tests/test_landmark_measures.py): cheek width 1 %, nose wings 2.7 %, lower lids 5 %.
 CHANNELS: tuple[GeometricChannel, ...] = (
     GeometricChannel("cheekPuff", "cheek_width", +1, 0.015, 0.08),
     GeometricChannel("noseSneerLeft", "nose_wing_eye_left", -1, 0.03, 0.10),

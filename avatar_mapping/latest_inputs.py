@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from .emotion_fusion import EmotionEvidence
 from .features import FaceFeatures
-from .voice import VoiceFeatures
+from .voice_features import VoiceFeatures
 
 # Look-ahead lip-sync delays the face by at most 1 s; at 60 fps that is 60 faces.
 MAX_DELAYED_FACES = 256

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .avatar_frame import AvatarFrame
 from .face_calibration import FaceCalibration
 from .features import FaceFeatures
-from .frame import AvatarFrame
 from .fused import FusedState, fuse
 from .gaze_hold import GazeHold, GazeHoldOptions
 from .rig import RigDefinition, compile_rig
@@ -22,7 +22,7 @@ from .smoothing import DEFAULT_SMOOTHING, GroupParams, GroupSmoother
 from .strategies import VIS, Direct, Strategy, StrategyContext, StrategyOutput
 from .tongue import tongue_out
 from .vocabulary import ARKIT_INDEX, VISEMES
-from .voice import VoiceFeatures
+from .voice_features import VoiceFeatures
 
 # Posture: degrees of forward bend of spine and chest at slouch 1 / lean 1.
 SLOUCH_SPINE_DEG, SLOUCH_CHEST_DEG, LEAN_CHEST_DEG = 8.0, 6.0, 6.0

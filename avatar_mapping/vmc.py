@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .avatar_frame import AvatarFrame
 from .features import EyeGaze, FaceFeatures, HeadPose
-from .frame import AvatarFrame
 from .rotation import IDENTITY_QUAT, euler_from_matrix, quat_multiply, quat_to_matrix
 from .vocabulary import ARKIT_BLENDSHAPES, EMOTIONS
 

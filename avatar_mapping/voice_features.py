@@ -9,6 +9,10 @@ import numpy as np
 from .emotion_fusion import EmotionEvidence
 from .vocabulary import VISEMES
 
+# MFCCs per 10 ms audio frame: what the real-time visemes classify, the bus carries beside
+# VoiceFeatures and a user's voice calibration keeps per viseme.
+N_MFCC = 13
+
 
 @dataclass(frozen=True, eq=False)
 class VoiceFeatures:

@@ -49,7 +49,7 @@ from server.inference.timed_visemes import (
     viseme_changes,
     viseme_track,
 )
-from server.inference.train_visemes import LIBRIVOX_HELD_OUT
+from server.tools.train_visemes import LIBRIVOX_HELD_OUT
 
 SENTENCES = (
     "Please bring me the yellow book from the shelf.",

@@ -13,14 +13,14 @@ avatar_frame (a frame's `capture_ms` came back as the newest contributing captur
 p50/p95. Per configuration: the server's CPU (cores, from /proc) and RSS, its face worker
 processes included (`--workers N`).
 
-With ``--bus nats``: the same against a cluster on this machine — nats-server (deploy/nats.conf),
-one edge and one worker (`serve --bus … --role edge|worker`, each its own process; CPU and RSS
+With ``--cluster nats``: the same against a cluster on this machine — nats-server (deploy/nats.conf),
+one edge and one worker (`serve --cluster … --role edge|worker`, each its own process; CPU and RSS
 are theirs together, nats-server's apart) — after a one-publisher baseline on the embedded
-server in the same run: `bus_hop_extra_ms` is what the hop through NATS adds to latency, and
+server in the same run: `cluster_hop_extra_ms` is what the hop through NATS adds to latency, and
 the watcher rows are the throughput of one edge.
 
 Usage: python bench/bench_load.py [--seconds 10] [--publishers 1,2,4,6,8] [--watchers 50,200,500] [--workers N]
-       [--bus nats]
+       [--cluster nats]
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frame
 
 
 def hop(cluster: dict, embedded: dict) -> dict:
-    """Latency the bus adds: one publisher through an edge and a worker minus the same embedded."""
+    """Latency the cluster adds: one publisher through an edge and a worker minus the same embedded."""
     a, b = cluster["sessions"][0]["latency_ms"], embedded["sessions"][0]["latency_ms"]
     return {k: round(a[k] - b[k], 1) for k in ("p50", "p95")} if a and b else {}
 
@@ -232,10 +232,10 @@ def start_cluster(settings: dict[str, str]) -> tuple[object, list, int]:
 
     nats = NatsServer(Path(tempfile.mkdtemp(prefix="avatar-load-nats-")))
     worker, _ = start_server(
-        {**settings, "AVATAR_DRIVER_BUS": nats.url("worker"), "AVATAR_DRIVER_ROLE": "worker"}, "avatar-load-worker-"
+        {**settings, "AVATAR_DRIVER_CLUSTER": nats.url("worker"), "AVATAR_DRIVER_ROLE": "worker"}, "avatar-load-worker-"
     )
     edge, port = start_server(
-        {**settings, "AVATAR_DRIVER_BUS": nats.url("edge"), "AVATAR_DRIVER_ROLE": "edge"}, "avatar-load-edge-"
+        {**settings, "AVATAR_DRIVER_CLUSTER": nats.url("edge"), "AVATAR_DRIVER_ROLE": "edge"}, "avatar-load-edge-"
     )
     return nats, [edge, worker], port
 
@@ -248,7 +248,7 @@ def main() -> None:
     ap.add_argument("--watchers", default="50,200,500")
     ap.add_argument("--workers", type=int, default=0, help="the server's face worker processes (serve --workers)")
     ap.add_argument(
-        "--bus",
+        "--cluster",
         choices=("none", "nats"),
         default="none",
         help="nats: through an edge and a worker on a nats-server, after an embedded baseline",
@@ -264,7 +264,7 @@ def main() -> None:
     frames = video_frames(int(args.fps * 4))
     results: dict = {"publishers": [], "watchers": []}
     nats = None
-    if args.bus == "nats":
+    if args.cluster == "nats":
         server, port = start_server(settings, "avatar-load-")
         try:
             results["embedded_baseline"] = asyncio.run(
@@ -292,7 +292,7 @@ def main() -> None:
         if nats is not None:
             nats.stop()
     if "embedded_baseline" in results and results["publishers"] and results["publishers"][0]["publishers"] == 1:
-        results["bus_hop_extra_ms"] = hop(results["publishers"][0], results["embedded_baseline"])
+        results["cluster_hop_extra_ms"] = hop(results["publishers"][0], results["embedded_baseline"])
     pubs = {r["publishers"]: r for r in results["publishers"]}
     watch = {r["watchers"]: r for r in results["watchers"]}
     targets = {

@@ -32,7 +32,7 @@ from server.assets.rig_inspect import inspect_file
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import Frame
+from server.inference.input_frame import Frame
 from server.models.store import ModelStore
 from server.settings import REPO_ROOT, Settings
 

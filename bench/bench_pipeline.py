@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from avatar_mapping.mapper import AvatarMapper
 from server.assets.rig_store import RigStore
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import decode_image
+from server.inference.input_frame import decode_image
 from server.models.store import ModelStore
 from server.protocol import envelopes
 from server.settings import REPO_ROOT, Settings

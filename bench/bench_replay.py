@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_mapping.features import FaceFeatures, HeadPose
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from server.protocol.recording import Recorder, Recording, new_header

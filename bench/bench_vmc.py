@@ -23,7 +23,7 @@ from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.vmc import PROFILES
 from server.assets.rig_store import RigStore
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import frame_from_rgb
+from server.inference.input_frame import frame_from_rgb
 from server.metrics import Metrics
 from server.models.store import ModelStore
 from server.protocol import envelopes

@@ -4,7 +4,7 @@ a test (docs/face-tracking.md has the table).
 Real faces: scikit-image's 200 Labeled-Faces-in-the-Wild crops (25×25, upscaled to 256 as
 tests/conftest.py does) and its astronaut photo, through the real face model (image mode). Per
 channel: the share of faces where it exceeds 0.1, and its p5 / p50 / p95 / max over the faces
-tracked. Single photos get no shape estimates (avatar_mapping/face_geometry.py needs a
+tracked. Single photos get no shape estimates (avatar_mapping/geometric_channels.py needs a
 video's neutral); the spread of the shape measures across these faces (p10…p90, relative to
 the median) shows why: it is as large as a full expression's change.
 
@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import mediapipe as mp
 from mediapipe.tasks.python import BaseOptions, vision
 
-from avatar_mapping.face_geometry import MEASURES
+from avatar_mapping.geometric_channels import MEASURES
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.face_geometry import landmarks_3d, measure
-from server.inference.frame import frame_from_rgb
+from server.inference.input_frame import frame_from_rgb
+from server.inference.landmark_measures import landmarks_3d, measure
 from server.models.store import ModelStore
 from server.settings import Settings
 

@@ -28,7 +28,7 @@ from avatar_mapping.fused import FusedState
 from avatar_mapping.vocabulary import EMOTIONS
 from server.inference.face import FaceTracker, FaceTrackerOptions
 from server.inference.face_emotion import FaceEmotionClassifier, FaceEmotionOptions
-from server.inference.frame import Frame
+from server.inference.input_frame import Frame
 from server.models.store import ModelStore
 from server.settings import Settings
 

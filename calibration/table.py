@@ -16,7 +16,7 @@ import numpy as np
 from avatar_mapping.face_calibration import CURVES, TARGET_GAZE_RANGE_DEG, ChannelCurves, FaceCalibration
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, EMOTIONS
 
-from .voice import VisemeCalibration, VoiceCalibrationError
+from .viseme_calibration import VisemeCalibration, VoiceCalibrationError
 
 SCHEMA_VERSION = 1
 # The wizard has 19 steps; a table names each step it was made from once.

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from avatar_mapping.vocabulary import VISEMES
+from avatar_mapping.voice_features import N_MFCC
 
-N_MFCC = 13
 # A voice step needs this many voiced 10 ms frames (0.5 s) ...
 MIN_VOICED_FRAMES = 50
 # ... voiced meaning louder than -42 dBFS (log power; the real-time visemes' default silence

@@ -16,9 +16,10 @@ import numpy as np
 from avatar_mapping.face_calibration import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, ChannelCurves
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.vocabulary import ARKIT_INDEX
+from avatar_mapping.voice_features import N_MFCC
 
 from .table import CalibrationTable
-from .voice import VoiceStep, check_voice_step, compute_viseme_calibration
+from .viseme_calibration import VoiceStep, check_voice_step, compute_viseme_calibration
 
 # A step is rejected when fewer frames than this share have a face ...
 MIN_FACE_SHARE = 0.8
@@ -403,7 +404,7 @@ class CalibrationRun:
         if step.viseme is not None:
             recorded = VoiceStep(
                 step.viseme,
-                np.concatenate([a[0] for a in self._audio]) if self._audio else np.zeros((0, 13)),
+                np.concatenate([a[0] for a in self._audio]) if self._audio else np.zeros((0, N_MFCC)),
                 np.concatenate([a[1] for a in self._audio]) if self._audio else np.zeros(0),
             )
             reason = check_voice_step(recorded)

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node = None
-        if settings.bus:  # many machines: this process's role on the cluster (docs/scaling.md)
+        if settings.cluster:  # many machines: this process's role on the cluster (docs/scaling.md)
             from .cluster.node import ClusterNode, open_shared_stores
 
             shared = await run_in_threadpool(open_shared_stores, settings)

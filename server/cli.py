@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 from avatar_mapping.strategies import DEFAULT_STRATEGY
@@ -20,10 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="bind address (AVATAR_DRIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (AVATAR_DRIVER_PORT, default 8000)")
     serve.add_argument(
-        "--bus",
-        help="NATS servers, nats://[user:password@]host:4222[,...] (AVATAR_DRIVER_BUS): "
+        "--cluster",
+        help="NATS servers, nats://[user:password@]host:4222[,...] (AVATAR_DRIVER_CLUSTER): "
         "run as part of a cluster (docs/scaling.md); default: embedded, one process",
     )
+    serve.add_argument("--bus", dest="bus_deprecated", help=argparse.SUPPRESS)  # the former name of --cluster
     serve.add_argument(
         "--role",
         choices=("edge", "worker", "all"),
@@ -213,12 +215,12 @@ def _record(settings: Settings, args: argparse.Namespace) -> int:
 def _ab(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from calibration.store import CalibrationStore
     from calibration.table import CalibrationError, CalibrationTable
 
     from .assets.rig_store import RigStore
     from .assets.strategy_registry import StrategyRegistry
     from .protocol.recording import Recording, RecordingError
+    from .stores.calibration import CalibrationStore
     from .stores.votes import VoteStore
     from .tools.ab_replay import ReplayError, Variant, replay
     from .tools.ab_report import report_data, write_report
@@ -276,9 +278,8 @@ def _erase_user(settings: Settings, user_id: str) -> int:
     at a time, and a running server would keep the user's table in its sessions)."""
     import json
 
-    from calibration.store import CalibrationStore
-
     from .assets.rig_store import RigStore
+    from .stores.calibration import CalibrationStore
     from .stores.recordings import RecordingStore
     from .stores.users import erase_user
     from .stores.votes import VoteStore
@@ -345,8 +346,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.inference_workers = args.workers
     if args.vmc_listen is not None:
         settings.vmc_listen = args.vmc_listen
-    if args.bus:
-        settings.bus = args.bus
+    if args.bus_deprecated:
+        warnings.warn("--bus is deprecated: use --cluster (the same NATS servers)", FutureWarning, stacklevel=1)
+        settings.cluster = args.bus_deprecated
+    if args.cluster:
+        settings.cluster = args.cluster
     if args.role:
         settings.role = args.role
     app = create_app(settings)

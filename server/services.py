@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from calibration.store import CalibrationStore
 from calibration.table import CalibrationTable
 
 from . import __version__
@@ -22,18 +21,19 @@ from .inference.speech_service import SpeechService
 from .inference.vmc_input import VmcListener
 from .live.bus import Bus, InProcessBus
 from .live.controller import SessionController
-from .live.inference_workers import InferenceWorkerPool
 from .live.registry import Parked, SessionRegistry, WatchRefusal
 from .metrics import Metrics
 from .models.store import ModelStore
+from .pools.inference_pool import InferenceWorkerPool
+from .pools.tool_pool import ToolPool
 from .protocol import envelopes
 from .protocol.envelopes import Outgoing, SessionInfo
 from .settings import Settings
 from .sinks.outbox import ClientChannel
 from .sinks.wire import Subscriber
+from .stores.calibration import CalibrationStore
 from .stores.recordings import RecordingStore
 from .stores.votes import VoteStore
-from .tools.pool import ToolPool
 
 if TYPE_CHECKING:
     from .live.session import Session
@@ -133,7 +133,7 @@ class Services:
             else None,
             shared=shared,
         )
-        if settings.role != "edge" or not settings.bus:  # an edge runs no session
+        if settings.role != "edge" or not settings.cluster:  # an edge runs no session
             services.speech.load()
         return services
 

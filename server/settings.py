@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field
@@ -58,7 +61,7 @@ class Settings(BaseSettings):
     bus: str | None = None
     role: str = "all"
     # A file with this process's nkey seed, for NATS servers that authenticate with nkeys.
-    bus_nkey_seed: str | None = None
+    cluster_nkey_seed: str | None = None
     # Liveness on the bus: every process heartbeats this often; a worker silent for
     # worker_timeout_s is taken for lost (its sessions are reclaimed by others), an edge
     # silent for edge_timeout_s too (its sessions wait resume_window_s for a `resume`).
@@ -70,8 +73,8 @@ class Settings(BaseSettings):
     directory_ttl_s: float = 10.0
     # How long an edge waits for a worker to take a session (its models load meanwhile).
     claim_timeout_s: float = 10.0
-    # Messages a bus subscription holds for a slow consumer before dropping (counted).
-    bus_pending_messages: int = 256
+    # Messages a cluster subscription holds for a slow consumer before dropping (counted).
+    cluster_pending_messages: int = 256
     # VMC out (docs/vmc.md): where sessions may send VMC, comma-separated host:port (the
     # protocol's port 39539 when omitted). Chosen by the operator, named by a hello's vmc.target.
     vmc_targets: str = ""
@@ -123,3 +126,16 @@ class Settings(BaseSettings):
     sensevoice_dir: Path | None = None
     speech_device: str = "auto"  # "auto", "cpu", "cuda:0"
     log_level: str = "info"
+
+    def model_post_init(self, context: Any, /) -> None:
+        for old, new in DEPRECATED_ENVIRONMENT.items():
+            if old in os.environ:
+                warnings.warn(f"{old} is deprecated: use {new}", FutureWarning, stacklevel=2)
+
+
+# Former names of settings that are still read, and what to call them now.
+DEPRECATED_ENVIRONMENT = {
+    "AVATAR_DRIVER_BUS": "AVATAR_DRIVER_CLUSTER",
+    "AVATAR_DRIVER_BUS_NKEY_SEED": "AVATAR_DRIVER_CLUSTER_NKEY_SEED",
+    "AVATAR_DRIVER_FACE_WORKERS": "AVATAR_DRIVER_INFERENCE_WORKERS",
+}

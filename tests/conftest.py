@@ -125,7 +125,7 @@ def nats(tmp_path_factory):
 def tracked(model_path: Path, rgb: np.ndarray):
     """A photo through the real face model (one frame, image mode)."""
     from server.inference.face import FaceTracker, FaceTrackerOptions
-    from server.inference.frame import frame_from_rgb
+    from server.inference.input_frame import frame_from_rgb
 
     tracker = FaceTracker(FaceTrackerOptions(model_path))
     try:

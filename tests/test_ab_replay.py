@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from avatar_mapping.features import HeadPose
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from server.protocol.recording import Recorder, Recording, new_header

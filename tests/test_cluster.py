@@ -1,5 +1,5 @@
 """A real cluster on loopback: nats-server (deploy/nats.conf: JetStream, per-role users), two
-edges and two workers, each `avatar-driver serve --bus … --role …` in its own process. A real
+edges and two workers, each `avatar-driver serve --cluster … --role …` in its own process. A real
 face (scikit-image's astronaut) is streamed as JPEG frames; nothing is mocked."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def start_nodes(nats, roles: list[str], tmp_path, settings: dict[str, str] | Non
                 "-m",
                 "server.cli",
                 "serve",
-                "--bus",
+                "--cluster",
                 nats.url(role if role != "all" else "worker"),
                 "--role",
                 role,
@@ -280,7 +280,7 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
     """Workers watch the calibration bucket itself: a table written straight into JetStream
     (no edge, so no announcement) still applies to the user's live session."""
     from server.cluster.calibration_kv import JetStreamCalibrationStore
-    from server.cluster.link import BusOptions, SyncLink
+    from server.cluster.link import LinkOptions, SyncLink
 
     edge_b = cluster[1]
     user = f"watched-user-{time.monotonic_ns()}"
@@ -291,7 +291,7 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
             await pub.send(hello(user_id=user))
             reader = asyncio.create_task(read(pub, received))
             assert (await first(received, "welcome"))["payload"]["calibration_user_id"] is None
-            link = SyncLink(BusOptions(nats.url("worker"), "test-writer"))
+            link = SyncLink(LinkOptions(nats.url("worker"), "test-writer"))
             try:
                 await asyncio.to_thread(JetStreamCalibrationStore(link).put, replace(calibration_table(), user_id=user))
             finally:

@@ -23,7 +23,7 @@ def test_the_compose_file_runs_each_role_as_its_own_nats_user():
     for name, role in (("edge", "edge"), ("worker", "worker"), ("worker-gpu", "worker")):
         service = services[name]
         assert service["command"] == ["--role", role]
-        assert service["environment"]["AVATAR_DRIVER_BUS"].startswith(f"nats://{role}:")
+        assert service["environment"]["AVATAR_DRIVER_CLUSTER"].startswith(f"nats://{role}:")
     assert services["worker-gpu"]["build"]["args"]["GPU"] == "1"
     assert 'ENTRYPOINT ["avatar-driver", "serve"]' in (DEPLOY / "Dockerfile").read_text()
     gateway = services["gateway"]["volumes"][0].split(":")[0]

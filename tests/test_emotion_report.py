@@ -10,7 +10,7 @@ from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.features import EyeGaze, FaceFeatures
 from avatar_mapping.fused import fuse
 from avatar_mapping.vocabulary import EMOTIONS
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 # Scores and affect go through numpy kernels: compared within this, never bit for bit.
 COMPUTED = 1e-9

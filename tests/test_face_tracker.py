@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.frame import Frame
+from server.inference.input_frame import Frame
 
 # Roll must follow a known in-plane rotation within this many degrees.
 ROLL_TOLERANCE_DEG = 3.0

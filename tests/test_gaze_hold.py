@@ -85,7 +85,7 @@ def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(
     the wizard's neutral and eyes-closed steps do) the mapper's eye bones keep the open gaze;
     without the hold they follow the drop."""
     from server.inference.face import FaceTracker, FaceTrackerOptions
-    from server.inference.frame import Frame
+    from server.inference.input_frame import Frame
     from tests.face_warps import WarpedFace
 
     warped = WarpedFace(model_path)

@@ -6,7 +6,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from avatar_mapping.face_geometry import CHANNELS, LIPS_APART, MEASURES, NeutralTracker, blend, estimate
+from avatar_mapping.geometric_channels import CHANNELS, LIPS_APART, MEASURES, NeutralTracker, blend, estimate
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, ARKIT_INDEX
 
 M = {m: i for i, m in enumerate(MEASURES)}

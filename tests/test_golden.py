@@ -6,7 +6,7 @@ import cbor2
 import numpy as np
 import pytest
 
-from server.inference.frame import decode_image
+from server.inference.input_frame import decode_image
 from server.protocol.codec import decode
 from server.protocol.packed import unpack_avatar_frame
 from tests.conftest import GOLDEN

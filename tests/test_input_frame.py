@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from server.inference.frame import ImageDecodeError, decode_image, frame_from_rgb, image_size
+from server.inference.input_frame import ImageDecodeError, decode_image, frame_from_rgb, image_size
 
 MAX = 1920 * 1080
 

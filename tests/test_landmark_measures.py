@@ -12,8 +12,8 @@ import pytest
 from avatar_mapping.action_units import ACTION_UNITS
 from avatar_mapping.vocabulary import ARKIT_INDEX
 from server.inference.face import FaceTracker, FaceTrackerOptions
-from server.inference.face_geometry import measure
-from server.inference.frame import Frame
+from server.inference.input_frame import Frame
+from server.inference.landmark_measures import measure
 from tests.face_warps import WarpedFace
 
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)

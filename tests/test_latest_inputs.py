@@ -6,7 +6,7 @@ import pytest
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import MAX_DELAYED_FACES, LatestInputs, TimingOptions
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 
 def face(capture_ms: int) -> FaceFeatures:

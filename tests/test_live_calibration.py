@@ -5,7 +5,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from calibration.table import CalibrationTable
-from calibration.voice import VisemeCalibration
+from calibration.viseme_calibration import VisemeCalibration
 from calibration.wizard import STEPS, WizardState
 from server.live.calibration import DEFAULT_PROTOTYPES, SessionCalibration, viseme_prototypes
 

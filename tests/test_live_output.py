@@ -6,7 +6,7 @@ import pytest
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.live.output import AvatarOutput
 from server.protocol.constants import Variant
 from tests.golden.make_golden import _rig

@@ -10,10 +10,10 @@ import pytest
 from server.inference.speech_segments import SpeechWindow
 from server.live.bus import InProcessBus
 from server.live.calibration import DEFAULT_PROTOTYPES
-from server.live.inference_workers import InferenceWorkerPool
 from server.live.voice_stage import VoiceStage
 from server.metrics import Metrics
 from server.models.store import ModelStore
+from server.pools.inference_pool import InferenceWorkerPool
 from server.protocol.bus import ReceivedAudio, Topic, VoiceResult
 from server.protocol.messages import AudioChunk
 from server.settings import Settings

@@ -109,7 +109,7 @@ def test_voice_moves_the_mouth_without_a_face():
     from dataclasses import replace
 
     from avatar_mapping.vocabulary import VISEME_INDEX
-    from avatar_mapping.voice import VoiceFeatures
+    from avatar_mapping.voice_features import VoiceFeatures
 
     rig = load("arkit52")
     rig = replace(

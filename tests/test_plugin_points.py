@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import cbor2
 import numpy as np
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
-from avatar_mapping.frame import AvatarFrame
 from server.live.bus import InProcessBus
 from server.live.controller import SessionController
 from server.protocol.constants import CloseCode, MessageType

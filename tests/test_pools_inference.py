@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from server.inference.face import FaceTrackerOptions
-from server.inference.frame import ImageDecodeError
-from server.live.inference_workers import InferenceWorkerPool, WorkerDied
+from server.inference.input_frame import ImageDecodeError
+from server.pools.inference_pool import InferenceWorkerPool, WorkerDied
 from server.protocol.messages import VideoFrame
 
 
@@ -86,8 +86,8 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     """The same speech, chunk by chunk: a worker's analyzer says what one in this process says,
     and a prototype update sent between chunks applies from the next chunk."""
     from server.live.calibration import DEFAULT_PROTOTYPES
-    from server.live.inference_workers import VoiceOptions, analyse_chunk, new_voice_analyzer
     from server.models.store import ModelStore
+    from server.pools.inference_jobs import VoiceOptions, analyse_chunk, new_voice_analyzer
     from server.protocol.messages import AudioChunk
     from server.settings import Settings
     from tests.test_vad import espeak
@@ -96,10 +96,10 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     chunks = [AudioChunk(1000 + i // 16, speech[i : i + 1600].tobytes(), 16000) for i in range(0, len(speech), 1600)]
     options = VoiceOptions(ModelStore(Settings().models).require("silero_vad"), DEFAULT_PROTOTYPES)
     local = new_voice_analyzer(options)
-    here = [analyse_chunk(local, c)[0] for c in chunks]
+    here = [analyse_chunk(local, c).voice for c in chunks]
 
     async def scenario():
-        return [(await pool.analyse("v", options, c))[0] for c in chunks]
+        return [(await pool.analyse("v", options, c)).voice for c in chunks]
 
     there = asyncio.run(scenario())
     pool.release("v")

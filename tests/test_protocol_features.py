@@ -6,7 +6,7 @@ import pytest
 
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.protocol.features import face_from_cbor, face_to_cbor, voice_from_cbor, voice_to_cbor
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.protocol.recording import Recorder, Recording, RecordingError, new_header
 
 

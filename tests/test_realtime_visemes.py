@@ -9,7 +9,7 @@ from avatar_mapping.vocabulary import VISEMES
 from server.inference.audio import to_model_rate
 from server.inference.espeak import phoneme_viseme, speak
 from server.inference.realtime_visemes import HOP, PROTOTYPES_PATH, RATE_HZ, WINDOW, RealtimeVisemes, features
-from server.inference.train_visemes import TRAINING_SENTENCES, train
+from server.tools.train_visemes import TRAINING_SENTENCES, train
 
 # Sentences never used for training.
 HELD_OUT = (

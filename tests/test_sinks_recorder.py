@@ -4,7 +4,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.protocol.constants import Variant
 from server.protocol.recording import Recording, new_header
 from server.sinks.base import FrameMeta

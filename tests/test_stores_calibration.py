@@ -2,7 +2,7 @@ import json
 import sqlite3
 from dataclasses import replace
 
-from calibration.store import CalibrationStore
+from server.stores.calibration import CalibrationStore
 from tests.test_calibration_table import table as u_table
 
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from calibration.store import CalibrationStore
 from server.cluster.calibration_kv import JetStreamCalibrationStore
-from server.cluster.link import BusOptions, SyncLink
+from server.cluster.link import LinkOptions, SyncLink
 from server.cluster.votes_kv import JetStreamVoteStore
+from server.stores.calibration import CalibrationStore
 from server.stores.votes import VoteError, VoteStore
 from tests.test_calibration_table import table as u_table
 
@@ -18,7 +18,7 @@ _users = itertools.count()
 
 @pytest.fixture(scope="module")
 def link(nats):
-    link = SyncLink(BusOptions(nats.url("worker"), "stores-test"))
+    link = SyncLink(LinkOptions(nats.url("worker"), "stores-test"))
     yield link
     link.close()
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from avatar_mapping.features import FaceFeatures
-from avatar_mapping.voice import VoiceFeatures
-from calibration.store import CalibrationStore
+from avatar_mapping.voice_features import VoiceFeatures
 from calibration.table import CalibrationTable
 from server.assets.rig_store import RigStore
 from server.protocol.recording import Recorder, new_header
+from server.stores.calibration import CalibrationStore
 from server.stores.recordings import RecordingStore
 from server.stores.users import erase_user
 from server.stores.votes import VoteStore, parse_vote

@@ -26,7 +26,7 @@ from avatar_mapping.vocabulary import (
     VISEME_INDEX,
     VISEMES,
 )
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from tests.conftest import REPO
 
 AU_TABLE = json.loads((REPO / "rigs" / "strategies" / "au_linear.json").read_text())
@@ -209,7 +209,7 @@ def test_prototypes_read_a_smile_as_happy():
 def recorded(model_path, astronaut):
     """A feature sequence recorded by the real model from a tilting, smiling face."""
     from server.inference.face import FaceTracker, FaceTrackerOptions
-    from server.inference.frame import Frame
+    from server.inference.input_frame import Frame
     from tests.test_face_tracker import rotated_video
 
     angles = np.concatenate([np.linspace(0, 15, 10), np.linspace(15, -15, 20)])

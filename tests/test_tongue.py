@@ -8,7 +8,7 @@ from avatar_mapping.features import FaceFeatures
 from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.tongue import tongue_out
 from avatar_mapping.vocabulary import VISEME_INDEX, VISEMES
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 from server.assets.rig_store import RigStore
 from server.inference.espeak import speak
 from tests.conftest import REPO

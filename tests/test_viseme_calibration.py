@@ -8,7 +8,7 @@ import pytest
 
 from avatar_mapping.vocabulary import VISEMES
 from calibration.table import CalibrationError, CalibrationTable
-from calibration.voice import VoiceStep, check_voice_step, compute_viseme_calibration
+from calibration.viseme_calibration import VoiceStep, check_voice_step, compute_viseme_calibration
 from server.inference.audio import to_model_rate
 from server.inference.espeak import speak
 from server.inference.realtime_visemes import (

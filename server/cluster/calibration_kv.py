@@ -1,6 +1,6 @@
 """Calibration tables in a JetStream key-value bucket: the cluster's `CalibrationStore`.
 
-The same interface and semantics as calibration/store.py (SQLite, the embedded default), and
+The same interface and semantics as server/stores/calibration.py (SQLite, the embedded default), and
 the same tests (tests/test_stores_contract.py): every version kept, numbered per user,
 reverting stores an old version again as the newest, deleting erases every version.
 

@@ -51,9 +51,20 @@ from .relay import (
     as_client_message,
     as_relayed,
 )
-from .subjects import CLAIM, connection_in, connection_out, edge_alive, frames, session_control, session_events
+from .subjects import (
+    CLAIM,
+    WORKERS_ALIVE,
+    connection_in,
+    connection_out,
+    edge_alive,
+    frames,
+    process_of,
+    session_control,
+    session_events,
+    session_of,
+)
 from .worker import GONE
-from .writer import BusWriter
+from .writer import ClusterWriter
 
 log = logging.getLogger(__name__)
 # A stream's messages waiting for this edge's fan-out: a few, so that an edge that falls
@@ -63,7 +74,7 @@ STREAM_PENDING = 8
 
 @dataclass(eq=False)
 class _Stream:
-    """One session's stream on this edge: a bus subscription per form, the local clients."""
+    """One session's stream on this edge: a NATS subscription per form, the local clients."""
 
     forms: dict[tuple[str, str], Subscription | None] = field(default_factory=dict)
     clients: list[Subscriber] = field(default_factory=list)
@@ -75,7 +86,7 @@ class _Stream:
 
 
 class ClusterEdge:
-    def __init__(self, services: Services, client: Client, writer: BusWriter, edge_id: str):
+    def __init__(self, services: Services, client: Client, writer: ClusterWriter, edge_id: str):
         self.services = services
         self.settings = services.settings
         self.client = client
@@ -93,7 +104,7 @@ class ClusterEdge:
 
     async def start(self) -> None:
         self.directory = await SessionDirectory.open(self.client, self.settings.directory_ttl_s)
-        self._alive = await self.client.subscribe("avatar.alive.worker.*", cb=self._on_worker_alive)
+        self._alive = await self.client.subscribe(WORKERS_ALIVE, cb=self._on_worker_alive)
         s = self.settings
         self._heartbeat = await asyncio.to_thread(
             Heartbeat, options_for(s, "heartbeat"), edge_alive(self.id), s.heartbeat_s
@@ -174,7 +185,7 @@ class ClusterEdge:
         return published
 
     async def _on_event(self, msg: Msg) -> None:
-        session_id = msg.subject.split(".")[2]
+        session_id = session_of(msg.subject)
         stream = self._streams.get(session_id)
         try:
             event = Event.decode(msg.data)
@@ -238,7 +249,7 @@ class ClusterEdge:
 
     # -- liveness -----------------------------------------------------------------------------------
     async def _on_worker_alive(self, msg: Msg) -> None:
-        self._workers.seen(msg.subject.rsplit(".", 1)[1], time.monotonic())
+        self._workers.seen(process_of(msg.subject), time.monotonic())
 
     def worker_bound(self, worker: str) -> None:
         """A connection's session is on this worker: watch it from now, heartbeat or not."""
@@ -312,7 +323,7 @@ class EdgeConnection:
 
     async def receive(self, data: bytes | str) -> None:
         """Relays the message to the session's worker, or (the first one) claims a worker. What
-        is over the size or rate limits is refused here, before it costs the bus anything."""
+        is over the size or rate limits is refused here, before it costs the cluster anything."""
         if self.session_id is None:
             self.encoding = "json" if isinstance(data, str) else "cbor"
         try:
@@ -390,7 +401,7 @@ class EdgeConnection:
     async def _listen(self) -> None:
         if self._out is None:
             self._out = await self.edge.client.subscribe(
-                connection_out(self.conn), cb=self._on_out, pending_msgs_limit=self.settings.bus_pending_messages
+                connection_out(self.conn), cb=self._on_out, pending_msgs_limit=self.settings.cluster_pending_messages
             )
 
     async def _bind(self, claimed: Claimed) -> bool:

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class BusOptions:
+class LinkOptions:
     """Where the NATS servers are and who this process is to them.
 
     ``url``: one or more comma-separated `nats://[user:password@]host:port`. ``nkey_seed``: a
@@ -53,7 +53,7 @@ class BusOptions:
 class SyncLink:
     """A NATS connection on its own thread and loop; `call` runs a coroutine there and waits."""
 
-    def __init__(self, options: BusOptions):
+    def __init__(self, options: LinkOptions):
         self.options = options
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{options.name}", daemon=True)
@@ -95,10 +95,10 @@ async def unsubscribe(sub: Subscription | None) -> None:
         pass
 
 
-def options_for(settings: Settings, purpose: str) -> BusOptions:
+def options_for(settings: Settings, purpose: str) -> LinkOptions:
     """This process's connection options; ``purpose`` names the connection (`stores`, `relay`)."""
-    return BusOptions(
-        settings.bus or "", f"avatar-driver-{settings.role}-{purpose}-{os.getpid()}", settings.bus_nkey_seed
+    return LinkOptions(
+        settings.cluster or "", f"avatar-driver-{settings.role}-{purpose}-{os.getpid()}", settings.cluster_nkey_seed
     )
 
 

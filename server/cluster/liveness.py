@@ -13,11 +13,11 @@ import asyncio
 
 from nats.aio.client import Client
 
-from .link import BusOptions, SyncLink
+from .link import LinkOptions, SyncLink
 
 
 class Heartbeat:
-    def __init__(self, options: BusOptions, subject: str, interval_s: float):
+    def __init__(self, options: LinkOptions, subject: str, interval_s: float):
         self._link = SyncLink(options)
 
         async def beat(client: Client) -> None:

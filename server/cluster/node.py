@@ -17,7 +17,7 @@ from .rig_objects import ObjectStoreRigs
 from .subjects import CALIBRATION_CHANGED
 from .votes_kv import JetStreamVoteStore
 from .worker import ClusterWorker
-from .writer import BusWriter
+from .writer import ClusterWriter
 
 log = logging.getLogger(__name__)
 ROLES = ("edge", "worker", "all")
@@ -40,14 +40,14 @@ class ClusterNode:
         self.edge: ClusterEdge | None = None
         self.worker: ClusterWorker | None = None
         self.client = None
-        self.writer: BusWriter | None = None
+        self.writer: ClusterWriter | None = None
 
     async def start(self) -> None:
         s = self.services.settings
         if s.role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {s.role!r}")
         self.client = await options_for(s, "relay").connect(error_cb=self._on_error)
-        self.writer = writer = BusWriter(self.client, self.services.metrics)
+        self.writer = writer = ClusterWriter(self.client, self.services.metrics)
         self.services.announce_calibration = lambda user_id: writer.put(CALIBRATION_CHANGED, user_id.encode())
         suffix = secrets.token_hex(3)
         if s.role in ("worker", "all"):
@@ -61,7 +61,7 @@ class ClusterNode:
         """The NATS client's asynchronous errors: a subscription that fell behind dropped
         messages (counted; stale frames are meant to go), anything else is logged."""
         if isinstance(error, SlowConsumerError):
-            self.services.metrics.dropped.labels("bus_slow_consumer").inc()
+            self.services.metrics.dropped.labels("cluster_slow_consumer").inc()
         else:
             log.warning("NATS: %s", error)
 

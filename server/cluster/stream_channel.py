@@ -1,4 +1,4 @@
-"""A session's stream on the bus: the worker subscribes one `BusStreamChannel` per format and
+"""A session's stream on the cluster: the worker subscribes one `ClusterStreamChannel` per format and
 encoding that a client of the session asked for to the session's wire sink, so each message
 (frames of both A/B variants, emotion updates, transcripts) is encoded once and published once
 on `avatar.session.<id>.frame.<format>.<encoding>`; the edges fan it out to their clients.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from ..live.output import AvatarOutput
 from ..sinks.outbox import Message
 from .relay import NEXT_SEQUENCE
-from .writer import BusWriter
+from .writer import ClusterWriter
 
 
-class BusStreamChannel:
-    def __init__(self, writer: BusWriter, subject: str, output: AvatarOutput):
+class ClusterStreamChannel:
+    def __init__(self, writer: ClusterWriter, subject: str, output: AvatarOutput):
         self.subject = subject
         self._writer = writer
         self._output = output

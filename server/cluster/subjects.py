@@ -52,3 +52,18 @@ def worker_alive(worker_id: str) -> str:
 
 def edge_alive(edge_id: str) -> str:
     return f"{PREFIX}.alive.edge.{edge_id}"
+
+
+# Every worker's / every edge's heartbeat.
+WORKERS_ALIVE = worker_alive("*")
+EDGES_ALIVE = edge_alive("*")
+
+
+def session_of(subject: str) -> str:
+    """The session id in a session's subject (frames, events, control)."""
+    return subject.split(".")[2]
+
+
+def process_of(alive: str) -> str:
+    """The worker's or edge's id in its heartbeat's subject."""
+    return alive.rsplit(".", 1)[1]

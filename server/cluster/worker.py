@@ -39,20 +39,23 @@ from .link import Background, options_for
 from .link import unsubscribe as _unsubscribe
 from .liveness import Heartbeat, LivenessWatch
 from .relay import CLOSE, Claim, Claimed, Control, DirectoryEntry, Event, RelayError, as_client_message, as_relayed
-from .stream_channel import BusStreamChannel
+from .stream_channel import ClusterStreamChannel
 from .subjects import (
     BUCKET_CALIBRATION,
     CALIBRATION_CHANGED,
     CLAIM,
+    EDGES_ALIVE,
     WORKER_QUEUE,
     connection_in,
     connection_out,
     frames,
+    process_of,
     session_control,
     session_events,
+    session_of,
     worker_alive,
 )
-from .writer import BusWriter
+from .writer import ClusterWriter
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_S = 0.5
@@ -60,9 +63,9 @@ GONE = "gone"  # header of an edge's message on a connection's `in`: the client 
 
 
 class ConnectionChannel:
-    """The ClientChannel of a client on another process: its edge, through the bus."""
+    """The ClientChannel of a client on another process: its edge, through NATS."""
 
-    def __init__(self, writer: BusWriter, conn: str):
+    def __init__(self, writer: ClusterWriter, conn: str):
         self._writer = writer
         self.subject = connection_out(conn)
         self.detached = False  # the edge was lost: nothing to send to until a resume
@@ -100,7 +103,7 @@ class Held:
 
 
 class ClusterWorker:
-    def __init__(self, services: Services, client: Client, writer: BusWriter, worker_id: str):
+    def __init__(self, services: Services, client: Client, writer: ClusterWriter, worker_id: str):
         self.services = services
         self.settings = services.settings
         self.client = client
@@ -120,7 +123,7 @@ class ClusterWorker:
     async def start(self) -> None:
         s = self.settings
         self.directory = await SessionDirectory.open(self.client, s.directory_ttl_s)
-        self._subscriptions.append(await self.client.subscribe("avatar.alive.edge.*", cb=self._on_edge_alive))
+        self._subscriptions.append(await self.client.subscribe(EDGES_ALIVE, cb=self._on_edge_alive))
         self._subscriptions.append(await self.client.subscribe(CALIBRATION_CHANGED, cb=self._on_calibration))
         await self._join_queue()
         self._heartbeat = await asyncio.to_thread(
@@ -190,7 +193,7 @@ class ClusterWorker:
         self.held[held.conn] = held
         self._by_session[session.id] = held
         held.control = await self.client.subscribe(
-            session_control(session.id), cb=self._on_control, pending_msgs_limit=self.settings.bus_pending_messages
+            session_control(session.id), cb=self._on_control, pending_msgs_limit=self.settings.cluster_pending_messages
         )
         await self._put_entry(held)
         self.writer.put(session_events(session.id), Event("started").encode())
@@ -208,7 +211,7 @@ class ClusterWorker:
             await held.controller.receive(as_client_message(msg.data, msg.headers))
 
         return await self.client.subscribe(
-            connection_in(held.conn), cb=inbound, pending_msgs_limit=self.settings.bus_pending_messages
+            connection_in(held.conn), cb=inbound, pending_msgs_limit=self.settings.cluster_pending_messages
         )
 
     async def _until_stopped(self, held: Held) -> None:
@@ -237,10 +240,10 @@ class ClusterWorker:
 
     # -- the stream, per format ----------------------------------------------------------------
     def _want(self, session: Session, held: Held, fmt: str, encoding: Encoding) -> None:
-        """The session's stream in this form on the bus, from now until the session ends."""
+        """The session's stream in this form on NATS, from now until the session ends."""
         if (fmt, encoding) in held.streams:
             return
-        channel = BusStreamChannel(self.writer, frames(session.id, fmt, encoding), session.output)
+        channel = ClusterStreamChannel(self.writer, frames(session.id, fmt, encoding), session.output)
         held.streams[(fmt, encoding)] = subscriber = Subscriber(channel, fmt, encoding)
         session.wire.subscribe(subscriber)
 
@@ -250,7 +253,7 @@ class ClusterWorker:
         except RelayError as e:
             log.warning("control dropped: %s", e)
             return
-        session_id = msg.subject.split(".")[2]
+        session_id = session_of(msg.subject)
         held = self._by_session.get(session_id)
         if held is None or held.session is None:
             await msg.respond(Claimed(self.id).encode())
@@ -316,7 +319,7 @@ class ClusterWorker:
 
     # -- liveness ------------------------------------------------------------------------------
     async def _on_edge_alive(self, msg: Msg) -> None:
-        self._edges.seen(msg.subject.rsplit(".", 1)[1], time.monotonic())
+        self._edges.seen(process_of(msg.subject), time.monotonic())
 
     async def _housekeeping(self) -> None:
         """Now and then: lost edges' sessions detach (and end after the resume window), and

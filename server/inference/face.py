@@ -17,16 +17,16 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
-from avatar_mapping import face_geometry
+from avatar_mapping import geometric_channels
 from avatar_mapping.action_units import action_units
 from avatar_mapping.features import FaceFeatures, HeadPose
 from avatar_mapping.rotation import euler_from_matrix
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
 from .face_emotion import FaceEmotionClassifier, FaceEmotionOptions
-from .face_geometry import landmarks_3d, measure
-from .frame import Frame
 from .gaze import GazeWeights, eye_gaze
+from .input_frame import Frame
+from .landmark_measures import landmarks_3d, measure
 from .native_stderr import native_stderr_to_log
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class FaceTrackerOptions:
     # costs ~0.8 ms a frame for nothing. 0: every frame (offline analysis).
     emotion_interval_ms: float = 0.0
     # Estimate cheekPuff, cheekSquint* and noseSneer* from the landmarks as well, against the
-    # person's neutral learnt in video mode (avatar_mapping/face_geometry.py; images: never).
+    # person's neutral learnt in video mode (avatar_mapping/geometric_channels.py; images: never).
     geometric_channels: bool = True
 
 
@@ -83,7 +83,7 @@ class FaceTracker:
         # The person's neutral face shape, learnt while a video is tracked. A still has none to
         # compare with: the shape estimates need a video.
         self._neutral = (
-            face_geometry.NeutralTracker() if options.mode == "video" and options.geometric_channels else None
+            geometric_channels.NeutralTracker() if options.mode == "video" and options.geometric_channels else None
         )
         self._neutral_at_ms: float | None = None
 
@@ -114,7 +114,7 @@ class FaceTracker:
         dt_s = 0.0 if self._neutral_at_ms is None else (frame.capture_ms - self._neutral_at_ms) / 1000.0
         self._neutral_at_ms = frame.capture_ms
         neutral = self._neutral.update(measures, dt_s)
-        blendshapes = face_geometry.blend(features.blendshapes, face_geometry.estimate(measures, neutral))
+        blendshapes = geometric_channels.blend(features.blendshapes, geometric_channels.estimate(measures, neutral))
         return replace(features, blendshapes=blendshapes, action_units=action_units(blendshapes))
 
     def close(self) -> None:

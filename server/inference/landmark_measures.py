@@ -1,5 +1,5 @@
 """Shape measures of the face from MediaPipe's 478 landmarks, for the channels its blendshape
-model barely moves (avatar_mapping/face_geometry.py turns them into blendshapes).
+model barely moves (avatar_mapping/geometric_channels.py turns them into blendshapes).
 
 Every measure is a ratio of 3D distances between landmarks (x and y in pixels, z in MediaPipe's
 depth units, which are pixels at the image's width), divided by the distance between the outer
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from avatar_mapping.face_geometry import MEASURES
+from avatar_mapping.geometric_channels import MEASURES
 
 # Mesh indices (MediaPipe's canonical face mesh; "left" is the subject's left).
 OUTER_EYE_CORNERS = (33, 263)

@@ -5,12 +5,12 @@ energy. Below the energy gate the frame is silence; otherwise a softmax (linear)
 reads the newest frame together with frames 10, 20, 40 and 60 ms older — context from the
 past only, so no latency is added — and gives viseme weights and a confidence. Energy also
 gives a jaw opening. The model is data (server/models/viseme_prototypes.json), trained by
-`python -m server.inference.train_visemes` on several espeak-ng voices. It also keeps
+`python -m server.tools.train_visemes` on several espeak-ng voices. It also keeps
 per-viseme Gaussian prototypes (mean MFCCs), which score frames when a file has no
 classifier (the first model). A user's voice calibration moves the prototypes toward their
 held sounds and sets the energy gate and the jaw's range from their loudness; the classifier
 itself is not adapted — measured, shifting its input by the user's offset made it worse
-(tests/test_voice_calibration.py).
+(tests/test_viseme_calibration.py).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ import numpy as np
 from scipy.fft import dct
 
 from avatar_mapping.vocabulary import VISEMES
+from avatar_mapping.voice_features import N_MFCC
 
 RATE_HZ = 16000
 HOP = 160  # 10 ms
 WINDOW = 400  # 25 ms
 N_FFT = 512
 N_MELS = 26
-N_MFCC = 13
 PROTOTYPES_PATH = Path(__file__).resolve().parents[1] / "models" / "viseme_prototypes.json"
 
 
@@ -129,7 +129,7 @@ class VisemePrototypes:
 
 class UserVoice(Protocol):
     """A user's recorded visemes, as the calibration wizard measures them (its
-    ``calibration.voice.VisemeCalibration`` is one): mean MFCC vector and frame count per
+    ``calibration.viseme_calibration.VisemeCalibration`` is one): mean MFCC vector and frame count per
     recorded viseme, and the loudness of their noise floor and of their loud speech."""
 
     means: Mapping[str, Sequence[float]]

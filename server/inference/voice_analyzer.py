@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_mapping.emotion_fusion import EmotionEvidence
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 from .audio import MODEL_RATE_HZ, PcmConditioner
 from .lookahead_visemes import LookaheadVisemes

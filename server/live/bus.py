@@ -3,13 +3,13 @@
 A stage never holds the session, and the session never reaches into a stage's state: the
 session publishes what it received (`ReceivedVideo`, `ReceivedAudio`), stages subscribe to
 that and publish their typed results (`FaceResult`, `VoiceResult`, `SpeechRecognition`,
-`StageError`), and the session subscribes to those. Topics, subjects and the messages' CBOR
-are defined in server/protocol/bus.py.
+`StageError`), and the session subscribes to those. Topics and the messages' CBOR are
+defined in server/protocol/bus.py.
 
 `InProcessBus` is the default: a direct call of each subscriber, on the event loop (stages
 publish from the loop, after their worker thread returns). A bus between processes or
-machines implements the same two methods, sending `bus.encode(message)` on
-`bus.subject(session_id, topic)`; `InProcessBus(through_codec=True)` behaves as such a bus
+machines implements the same two methods, sending `bus.encode(message)` for each (session,
+topic) (its subjects named in server/cluster/subjects.py); `InProcessBus(through_codec=True)` behaves as such a bus
 does — every message is encoded and decoded on the way — so a test proves that a whole
 session runs on what the wire carries.
 """
@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..protocol.bus import TOPIC_OF, BusMessage, Topic, decode, encode, subject
+from ..protocol.bus import TOPIC_OF, BusMessage, Topic, decode, encode
 
 Handler = Callable[[BusMessage], None]
+Address = tuple[str, Topic]  # (session id, topic)
 
 
 class Subscription(Protocol):
@@ -37,21 +38,21 @@ class Bus(Protocol):
 
 
 class _InProcessSubscription:
-    def __init__(self, bus: InProcessBus, name: str, handler: Handler):
-        self._bus, self._name, self._handler = bus, name, handler
+    def __init__(self, bus: InProcessBus, address: Address, handler: Handler):
+        self._bus, self._address, self._handler = bus, address, handler
 
     def cancel(self) -> None:
-        self._bus._remove(self._name, self._handler)
+        self._bus._remove(self._address, self._handler)
 
 
 class InProcessBus:
     def __init__(self, through_codec: bool = False):
         self.through_codec = through_codec
-        self._handlers: dict[str, list[Handler]] = {}
+        self._handlers: dict[Address, list[Handler]] = {}
 
     def publish(self, session_id: str, message: BusMessage) -> None:
         topic = TOPIC_OF[type(message)]
-        handlers = self._handlers.get(subject(session_id, topic))
+        handlers = self._handlers.get((session_id, topic))
         if not handlers:
             return
         if self.through_codec:
@@ -60,16 +61,16 @@ class InProcessBus:
             handler(message)
 
     def subscribe(self, session_id: str, topic: Topic, handler: Handler) -> Subscription:
-        name = subject(session_id, topic)
-        self._handlers.setdefault(name, []).append(handler)
-        return _InProcessSubscription(self, name, handler)
+        address = (session_id, topic)
+        self._handlers.setdefault(address, []).append(handler)
+        return _InProcessSubscription(self, address, handler)
 
-    def _remove(self, name: str, handler: Handler) -> None:
-        handlers = self._handlers.get(name, [])
+    def _remove(self, address: Address, handler: Handler) -> None:
+        handlers = self._handlers.get(address, [])
         if handler in handlers:
             handlers.remove(handler)
         if not handlers:
-            self._handlers.pop(name, None)
+            self._handlers.pop(address, None)
 
     @property
     def subscriptions(self) -> int:

@@ -1,5 +1,5 @@
 """The face stage: a session's received video frames -> FaceFeatures, on its own thread or,
-with `serve --workers N`, in the worker process the session is pinned to (inference_workers.py).
+with `serve --workers N`, in the worker process the session is pinned to (server/pools/inference_pool.py).
 
 MediaPipe's VIDEO mode tracks between frames and needs its calls in order, so each session
 has one FaceTracker and one frame in inference at a time. Frames land in a one-element slot:
@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 
 from ..inference.face import FaceTracker, FaceTrackerOptions
-from ..inference.frame import ImageDecodeError
+from ..inference.input_frame import ImageDecodeError
 from ..metrics import Metrics
+from ..pools.inference_jobs import infer_frame
+from ..pools.inference_pool import InferenceWorkerPool
 from ..protocol.bus import BusMessage, FaceResult, ReceivedVideo, StageError, Topic
 from ..protocol.constants import ErrorCode
 from .bus import Bus
-from .inference_workers import InferenceWorkerPool, infer_frame
 from .stage import Stage
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The voice stage: a session's received audio -> VoiceFeatures (and speech windows for the
 recogniser), on its own thread, so voice activity never waits behind a face, or, with
-`serve --workers N`, in the worker process the session is pinned to (inference_workers.py).
+`serve --workers N`, in the worker process the session is pinned to (server/pools/inference_pool.py).
 
 At most ``max_pending`` chunks wait while the stage analyses the ones it took (~5 s of 100 ms
 chunks); older ones are dropped and counted (reason "audio_backlog"). The user's viseme
@@ -17,14 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..inference.realtime_visemes import VisemePrototypes
-from ..inference.speech_segments import SpeechWindow
-from ..inference.voice import VoiceAnalyzer
+from ..inference.voice_analyzer import VoiceAnalyzer
 from ..metrics import Metrics
-from ..protocol.bus import BusMessage, ReceivedAudio, StageError, Topic, VoiceResult
+from ..pools.inference_jobs import Analysed, VoiceOptions, analyse_chunk, new_voice_analyzer
+from ..pools.inference_pool import InferenceWorkerPool
+from ..protocol.bus import BusMessage, ReceivedAudio, StageError, Topic
 from ..protocol.constants import ErrorCode
 from ..protocol.messages import AudioChunk
 from .bus import Bus
-from .inference_workers import InferenceWorkerPool, VoiceOptions, analyse_chunk, new_voice_analyzer
 from .stage import Stage
 
 log = logging.getLogger(__name__)
@@ -84,19 +84,19 @@ class VoiceStage(Stage):
         for chunk in batch:
             t0 = time.perf_counter()
             try:
-                result, windows = await self._analyse(chunk)
+                analysed = await self._analyse(chunk)
             except RuntimeError as e:  # WorkerDied (its worker process ended), a model's failure there
                 log.warning("session %s: voice analysis failed: %s", self.session_id, e)
                 self.metrics.stage_failures.labels(self.name).inc()
                 self.publish(StageError(self.name, ErrorCode.INFERENCE_FAILED, f"voice analysis failed: {e}"))
                 continue
             self.metrics.stage_seconds.labels("voice").observe(time.perf_counter() - t0)
-            if result is not None:
-                self.publish(result)
-            for window in windows:
+            if analysed.voice is not None:
+                self.publish(analysed.voice)
+            for window in analysed.windows:
                 self.publish(window)
 
-    async def _analyse(self, chunk: AudioChunk) -> tuple[VoiceResult | None, list[SpeechWindow]]:
+    async def _analyse(self, chunk: AudioChunk) -> Analysed:
         if self.workers is not None:
             return await self.workers.analyse(self.session_id, self.options, chunk)
         return await self.on_thread(analyse_chunk, self._analyzer, chunk)

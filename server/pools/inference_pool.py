@@ -7,11 +7,12 @@ keep state between calls: MediaPipe's VIDEO mode tracks between frames, voice ac
 visemes carry context between chunks), so a session is pinned to one worker: the one serving
 the fewest. A request carries what the client sent (a JPEG: the only copy across the process
 boundary is the pipe's, ~40 KB a frame; an audio chunk) and comes back as FaceFeatures or a
-VoiceResult. Per worker, a sender thread writes the pipe and a receiver thread reads it, so
-the event loop never blocks on a busy worker, and one outbox keeps a session's requests and
-its viseme-prototype updates in order. A worker that dies fails its requests with
-`WorkerDied` (the stage says so to the client and takes the next one), is started again, and
-its sessions are pinned afresh on their next request (tracking and voice context restart).
+VoiceResult; what the pipe carries is typed in inference_messages.py. Per worker, a sender
+thread writes the pipe and a receiver thread reads it, so the event loop never blocks on a
+busy worker, and one outbox keeps a session's requests and its viseme-prototype updates in
+order. A worker that dies fails its requests with `WorkerDied` (the stage says so to the
+client and takes the next one), is started again, and its sessions are pinned afresh on
+their next request (tracking and voice context restart).
 """
 
 from __future__ import annotations
@@ -22,89 +23,33 @@ import logging
 import multiprocessing
 import queue
 import threading
-import time
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from avatar_mapping.features import FaceFeatures
-
 from ..inference.face import FaceTracker, FaceTrackerOptions
-from ..inference.frame import ImageDecodeError, decode_image, frame_from_rgb
-from ..inference.lookahead_visemes import LookaheadOptions, LookaheadVisemes
+from ..inference.input_frame import ImageDecodeError
 from ..inference.realtime_visemes import VisemePrototypes
-from ..inference.speech_segments import SpeechSegmenter, SpeechWindow
-from ..inference.voice import VoiceAnalyzer
-from ..protocol.bus import VoiceResult
+from ..inference.voice_analyzer import VoiceAnalyzer
 from ..protocol.messages import AudioChunk, VideoFrame
+from .inference_jobs import Analysed, Inferred, VoiceOptions, analyse_chunk, infer_frame, new_voice_analyzer
+from .inference_messages import (
+    AnalyseChunk,
+    Answer,
+    Answered,
+    Notice,
+    Refusal,
+    Refused,
+    Release,
+    Request,
+    SetPrototypes,
+    TrackFrame,
+)
 
 log = logging.getLogger(__name__)
 
 
 class WorkerDied(RuntimeError):
     """The worker process holding the session ended before answering."""
-
-
-@dataclass(frozen=True)
-class Inferred:
-    features: FaceFeatures
-    decode_s: float
-    inference_s: float
-
-
-def infer_frame(tracker: FaceTracker, vf: VideoFrame, max_image_pixels: int) -> Inferred:
-    """Decode and track one received frame (on the face stage's thread, or in a worker)."""
-    t0 = time.perf_counter()
-    if vf.image is not None:
-        frame = decode_image(vf.image, vf.capture_ms, max_image_pixels)
-    else:
-        frame = frame_from_rgb(vf.rgb or b"", vf.width, vf.height, vf.capture_ms, max_image_pixels)
-    t1 = time.perf_counter()
-    features = tracker.process(frame)
-    return Inferred(features, t1 - t0, time.perf_counter() - t1)
-
-
-@dataclass(frozen=True)
-class VoiceOptions:
-    """What a session's VoiceAnalyzer is built with. ``segment_speech``: also cut speech
-    windows for a recogniser; ``lookahead_delay_ms``: visemes from streamed phone recognition
-    that far behind the audio; ``emotion_inference``: prosody arousal."""
-
-    vad_model: Path
-    prototypes: VisemePrototypes
-    segment_speech: bool = False
-    lookahead_delay_ms: float | None = None
-    emotion_inference: bool = True
-
-
-def new_voice_analyzer(options: VoiceOptions) -> VoiceAnalyzer:
-    delay = options.lookahead_delay_ms
-    analyzer = VoiceAnalyzer(
-        options.vad_model,
-        SpeechSegmenter() if options.segment_speech else None,
-        LookaheadVisemes(LookaheadOptions(delay)) if delay else None,
-        prosody=options.emotion_inference,
-    )
-    analyzer.visemes.set_prototypes(options.prototypes)
-    return analyzer
-
-
-def analyse_chunk(analyzer: VoiceAnalyzer, chunk: AudioChunk) -> tuple[VoiceResult | None, list[SpeechWindow]]:
-    """One received audio chunk through the session's analyzer (on the voice stage's thread,
-    or in a worker): its features with the 10 ms MFCC frames, and finished speech windows."""
-    voice = analyzer.push(chunk.pcm, chunk.sample_rate_hz, chunk.capture_ms)
-    frames = analyzer.last_frames
-    result = None
-    if voice is not None:
-        result = VoiceResult(
-            voice,
-            np.array([f.mfcc for f in frames]).reshape(len(frames), -1),
-            np.array([f.log_energy for f in frames], dtype=np.float64),
-        )
-    return result, analyzer.take_windows()
 
 
 class _Sessions:
@@ -115,16 +60,17 @@ class _Sessions:
         self.trackers: dict[str, FaceTracker] = {}
         self.voices: dict[str, VoiceAnalyzer] = {}
 
-    def answer(self, kind: str, session_id: str, options: Any, item: Any) -> Any:
-        if kind == "face":
+    def answer(self, request: Request) -> Inferred | Analysed:
+        session_id = request.session_id
+        if isinstance(request, TrackFrame):
             tracker = self.trackers.get(session_id)
             if tracker is None:
-                tracker = self.trackers[session_id] = FaceTracker(options)
-            return infer_frame(tracker, item, self.max_image_pixels)
+                tracker = self.trackers[session_id] = FaceTracker(request.options)
+            return infer_frame(tracker, request.frame, self.max_image_pixels)
         analyzer = self.voices.get(session_id)
         if analyzer is None:
-            analyzer = self.voices[session_id] = new_voice_analyzer(options)
-        return analyse_chunk(analyzer, item)
+            analyzer = self.voices[session_id] = new_voice_analyzer(request.options)
+        return analyse_chunk(analyzer, request.chunk)
 
     def set_prototypes(self, session_id: str, prototypes: VisemePrototypes) -> None:
         if session_id in self.voices:
@@ -149,19 +95,19 @@ def _serve(conn: Connection, max_image_pixels: int) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             break
-        if message[0] == "release":
-            sessions.release(message[1])
+        if isinstance(message, Release):
+            sessions.release(message.session_id)
             continue
-        if message[0] == "prototypes":
-            sessions.set_prototypes(message[1], message[2])
+        if isinstance(message, SetPrototypes):
+            sessions.set_prototypes(message.session_id, message.prototypes)
             continue
-        kind, request_id, session_id, options, item = message
+        answer: Answer
         try:
-            answer: tuple[Any, ...] = ("ok", request_id, sessions.answer(kind, session_id, options, item))
+            answer = Answered(message.request_id, sessions.answer(message))
         except ImageDecodeError as e:
-            answer = ("bad_image", request_id, str(e))
+            answer = Refused(message.request_id, Refusal.BAD_IMAGE, str(e))
         except (RuntimeError, ValueError) as e:  # MediaPipe's graph failures; audio a model refused
-            answer = ("failed", request_id, str(e))
+            answer = Refused(message.request_id, Refusal.FAILED, str(e))
         conn.send(answer)
     sessions.close()
 
@@ -179,25 +125,25 @@ class _Worker:
         child.close()
         self.sessions: set[str] = set()
         self.alive = True
-        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._outbox: queue.SimpleQueue[Request | Notice | None] = queue.SimpleQueue()
+        self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = {}
         self._lock = threading.Lock()
         threading.Thread(target=self._send, name=f"inference-worker-{index}-send", daemon=True).start()
         threading.Thread(target=self._receive, name=f"inference-worker-{index}-receive", daemon=True).start()
 
-    def request(self, request_id: int, message: tuple) -> asyncio.Future:
+    def request(self, request: Request) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
             if not self.alive:
                 future.set_exception(WorkerDied("the inference worker is restarting"))
                 return future
-            self._waiting[request_id] = (loop, future)
-        self._outbox.put(message)
+            self._waiting[request.request_id] = (loop, future)
+        self._outbox.put(request)
         return future
 
-    def tell(self, message: tuple) -> None:
-        self._outbox.put(message)
+    def tell(self, notice: Notice) -> None:
+        self._outbox.put(notice)
 
     def _send(self) -> None:
         while (message := self._outbox.get()) is not None:
@@ -209,11 +155,11 @@ class _Worker:
     def _receive(self) -> None:
         while True:
             try:
-                answer = self._conn.recv()
+                answer: Answer = self._conn.recv()
             except (EOFError, OSError):
                 break
             with self._lock:
-                waiting = self._waiting.pop(answer[1], None)
+                waiting = self._waiting.pop(answer.request_id, None)
             if waiting is not None:
                 _on_loop(waiting[0], _settle, waiting[1], answer)
         with self._lock:  # the process ended: nobody will answer the rest
@@ -238,17 +184,18 @@ def _on_loop(loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> None:
         pass
 
 
-def _settle(future: asyncio.Future, answer: tuple) -> None:
+def _settle(future: asyncio.Future[Any], answer: Answer) -> None:
     if future.done():
         return
-    kind, _, value = answer
-    if kind == "ok":
-        future.set_result(value)
+    if isinstance(answer, Answered):
+        future.set_result(answer.result)
     else:
-        future.set_exception(ImageDecodeError(value) if kind == "bad_image" else RuntimeError(value))
+        future.set_exception(
+            ImageDecodeError(answer.message) if answer.reason == Refusal.BAD_IMAGE else RuntimeError(answer.message)
+        )
 
 
-def _fail(future: asyncio.Future, error: BaseException) -> None:
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
 
@@ -269,27 +216,29 @@ class InferenceWorkerPool:
 
     async def infer(self, session_id: str, options: FaceTrackerOptions, vf: VideoFrame) -> Inferred:
         """The session's frame, tracked in its worker; WorkerDied if that worker ended first."""
-        request_id = next(self._ids)
-        return await self._worker_for(session_id).request(request_id, ("face", request_id, session_id, options, vf))
+        inferred: Inferred = await self._worker_for(session_id).request(
+            TrackFrame(next(self._ids), session_id, options, vf)
+        )
+        return inferred
 
-    async def analyse(
-        self, session_id: str, options: VoiceOptions, chunk: AudioChunk
-    ) -> tuple[VoiceResult | None, list[SpeechWindow]]:
+    async def analyse(self, session_id: str, options: VoiceOptions, chunk: AudioChunk) -> Analysed:
         """The session's audio chunk, analysed in its worker; WorkerDied if that worker ended first."""
-        request_id = next(self._ids)
-        return await self._worker_for(session_id).request(request_id, ("voice", request_id, session_id, options, chunk))
+        analysed: Analysed = await self._worker_for(session_id).request(
+            AnalyseChunk(next(self._ids), session_id, options, chunk)
+        )
+        return analysed
 
     def set_prototypes(self, session_id: str, prototypes: VisemePrototypes) -> None:
         """The session's viseme prototypes, from its next chunk on (after those already sent)."""
         index = self._pins.get(session_id)
         if index is not None:
-            self._workers[index].tell(("prototypes", session_id, prototypes))
+            self._workers[index].tell(SetPrototypes(session_id, prototypes))
 
     def release(self, session_id: str) -> None:
         index = self._pins.pop(session_id, None)
         if index is not None:
             self._workers[index].sessions.discard(session_id)
-            self._workers[index].tell(("release", session_id))
+            self._workers[index].tell(Release(session_id))
 
     def _worker_for(self, session_id: str) -> _Worker:
         index = self._pins.get(session_id)

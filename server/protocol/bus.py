@@ -1,7 +1,7 @@
-"""What crosses the bus between a session and its stages: topics, subjects, typed messages
-and their plain, versioned CBOR.
+"""What crosses the bus between a session and its stages: topics, typed messages and their
+plain, versioned CBOR.
 
-Each session has one subject per topic, ``avatar.sessions.<session_id>.<topic>``:
+A session's messages are addressed by (session id, topic):
 
 | topic | message | from → to |
 | --- | --- | --- |
@@ -15,7 +15,8 @@ Each session has one subject per topic, ``avatar.sessions.<session_id>.<topic>``
 
 The in-process bus (server/live/bus.py) hands the objects over as they are; a bus between
 processes or machines sends ``encode(message)`` and delivers ``decode(topic, data)``, which
-give back exactly what was sent (arrays bit for bit). Media topics (`video`, `audio`,
+give back exactly what was sent (arrays bit for bit); the names it sends them under belong
+to server/cluster/subjects.py with every other subject. Media topics (`video`, `audio`,
 `speech_window`) carry the user's images and sound: a bus may only ever relay them, never
 store them (no persistent stream, no replay).
 """
@@ -31,7 +32,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.vocabulary import EMOTIONS
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import N_MFCC, VoiceFeatures
 
 from ..inference.sensevoice import SpeechRecognition
 from ..inference.speech_segments import SpeechWindow
@@ -41,8 +42,6 @@ from .features import array_from_cbor, array_to_cbor, face_from_cbor, face_to_cb
 from .messages import AudioChunk, VideoFrame
 
 BUS_VERSION = 1
-SUBJECT_PREFIX = "avatar.sessions"
-N_MFCC = 13
 
 
 class Topic(StrEnum):
@@ -53,10 +52,6 @@ class Topic(StrEnum):
     SPEECH_WINDOW = "speech_window"
     SPEECH = "speech"
     STAGE_ERROR = "stage_error"
-
-
-def subject(session_id: str, topic: Topic) -> str:
-    return f"{SUBJECT_PREFIX}.{session_id}.{topic}"
 
 
 class BusCodecError(ValueError):

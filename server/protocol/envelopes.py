@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.emotion_report import EmotionReport
-from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.vocabulary import EMOTIONS, VISEMES
 from calibration.wizard import WizardEvent
 

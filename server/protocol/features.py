@@ -17,7 +17,7 @@ import numpy as np
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES, EMOTIONS, VISEMES
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 
 def array_to_cbor(a: np.ndarray | None) -> bytes | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from avatar_mapping.frame import AvatarFrame
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.vocabulary import VISEME_INDEX, VISEMES
 
 from .constants import PackedFrameKey as P

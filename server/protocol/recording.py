@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import cbor2
 
 from avatar_mapping.features import FaceFeatures
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 from .features import face_from_cbor, face_to_cbor, voice_from_cbor, voice_to_cbor
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from starlette.requests import HTTPConnection
 
+from ..pools.tool_pool import PoolBusy, PoolFailed
 from ..services import Services
-from ..tools.pool import PoolBusy, PoolFailed
 
 
 def services_of(connection: HTTPConnection) -> Services:

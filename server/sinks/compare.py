@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.face_calibration import FaceCalibration
-from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.mapper import AvatarMapper, MapperOptions
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import Strategy

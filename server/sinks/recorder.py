@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
-from avatar_mapping.frame import AvatarFrame
 
 from ..protocol.constants import Variant
 from ..protocol.recording import Recorder, RecordingHeader

@@ -17,8 +17,8 @@ import numpy as np
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
-from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.vmc import blend_values, bone_poses
 
 from ..metrics import Metrics

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
-from avatar_mapping.frame import AvatarFrame
 
 from ..metrics import Metrics
 from ..protocol import envelopes

@@ -1,2 +1,2 @@
-"""What the server keeps on disk besides calibration (calibration/store.py): feature recordings
+"""What the server keeps on disk besides calibration (server/stores/calibration.py): feature recordings
 and A/B votes."""

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from .table import CalibrationTable
+from calibration.table import CalibrationTable
 
 DB_SCHEMA_VERSION = 2  # 2: per-user version numbers (1 had one global sequence)
 _CREATE = """CREATE TABLE {exists}calibration (

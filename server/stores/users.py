@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from calibration.store import CalibrationStore
-
 from ..assets.rig_store import RigStore
+from .calibration import CalibrationStore
 from .recordings import RecordingStore
 from .votes import VoteStore
 

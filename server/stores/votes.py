@@ -1,5 +1,5 @@
 """SQLite storage of A/B votes (WAL, one transaction per vote; erasing a user's votes
-overwrites them and truncates the WAL, as calibration/store.py does)."""
+overwrites them and truncates the WAL, as server/stores/calibration.py does)."""
 
 from __future__ import annotations
 

@@ -15,12 +15,12 @@ from avatar_mapping.latest_inputs import InputSample
 from avatar_mapping.mapper import MapperOptions
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.strategies import DEFAULT_STRATEGY, Strategy
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 from ..assets.rig_store import RigStore
 from ..assets.strategy_registry import StrategyRegistry
 from ..inference.face import FaceTracker, FaceTrackerOptions
-from ..inference.frame import Frame
+from ..inference.input_frame import Frame
 from ..inference.speech_service import SpeechService
 from ..live.output import AvatarOutput
 from ..models.store import ModelStore

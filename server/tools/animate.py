@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avatar_mapping.vocabulary import VISEMES
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 from ..inference.audio import MODEL_RATE_HZ, to_model_rate
 from ..inference.timed_visemes import timed_phones, viseme_track

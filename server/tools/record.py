@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from avatar_mapping.voice import VoiceFeatures
+from avatar_mapping.voice_features import VoiceFeatures
 
 from ..inference.face import FaceTracker
 from ..models.store import ModelStore

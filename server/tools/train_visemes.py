@@ -1,6 +1,6 @@
 """Trains the real-time viseme model on espeak-ng speech with known phoneme timings.
 
-    python -m server.inference.train_visemes   # writes server/models/viseme_prototypes.json
+    python -m server.tools.train_visemes   # writes server/models/viseme_prototypes.json
 
 Five voices (American and British, male and female, 130–200 words a minute, low to high
 pitch), so that no single synthetic speaker is learnt; each frame is labelled with the viseme
@@ -25,9 +25,9 @@ from scipy.optimize import minimize
 
 from avatar_mapping.vocabulary import VISEMES
 
-from .audio import to_model_rate
-from .espeak import speak
-from .realtime_visemes import (
+from ..inference.audio import to_model_rate
+from ..inference.espeak import speak
+from ..inference.realtime_visemes import (
     CONTEXT,
     HOP,
     PROTOTYPES_PATH,
@@ -37,7 +37,7 @@ from .realtime_visemes import (
     VisemePrototypes,
     features,
 )
-from .timed_visemes import timed_phones, viseme_track
+from ..inference.timed_visemes import timed_phones, viseme_track
 
 TRAINING_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",

@@ -13,7 +13,7 @@ import cbor2
 import numpy as np
 import websockets
 
-from avatar_mapping.frame import AvatarFrame
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.vocabulary import EMOTIONS
 
 from ..metrics import Metrics

@@ -22,10 +22,10 @@ from typing import Any
 import cbor2
 import numpy as np
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
-from avatar_mapping.frame import AvatarFrame
 from avatar_mapping.rig import RigDefinition
 from avatar_mapping.vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES
 from calibration.table import CalibrationTable
