@@ -8,17 +8,33 @@ STAMP  := $(VENV)/.installed-stamp
 # make setup TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test setup models web bench clean golden unity-test portability
+.PHONY: run test test-fast check lint setup models web bench clean golden unity-test portability
 
 run: setup
 	$(BIN)/avatar-driver serve
 
+# Everything: the habits (check), both lanes, the other CPUs' kernels, the viewer, Unity.
 test: setup
-	$(BIN)/lint-imports
+	$(MAKE) check
 	$(BIN)/python -m pytest -q
 	$(MAKE) portability
 	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar test; fi
 	AVATAR_DRIVER=$(BIN)/avatar-driver bash 'unity_client/Tools~/test.sh'
+
+# The fast lane (under a minute on 2 cores): lint, the layer contracts and tests/unit.
+test-fast: $(STAMP) models
+	$(MAKE) lint
+	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+# Lint, format, layers; the type checkers (mypy, tsc) besides in `make check`.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+check: lint
+	$(BIN)/mypy
+	@if [ -f web_avatar/package.json ]; then $(MAKE) -C web_avatar typecheck; fi
 
 # The wire tests again under other CPUs' OpenBLAS kernels and other hash seeds: a fixture
 # built from numbers a kernel computed would differ in the last bit (SkylakeX needs AVX-512).

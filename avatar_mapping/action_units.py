@@ -8,6 +8,7 @@ mean of blendshapes, clipped to 0..1; two rows add a documented correction.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import ACTION_UNITS, ARKIT_BLENDSHAPES, ARKIT_INDEX, AU_INDEX
 
@@ -45,7 +46,7 @@ AU_FROM_BLENDSHAPES: dict[str, dict[str, float]] = {
 }
 
 
-def _weight_matrix() -> np.ndarray:
+def _weight_matrix() -> NDArray[np.float64]:
     weights = np.zeros((len(ACTION_UNITS), len(ARKIT_BLENDSHAPES)), dtype=np.float64)
     for au, row in AU_FROM_BLENDSHAPES.items():
         for name, w in row.items():
@@ -53,7 +54,7 @@ def _weight_matrix() -> np.ndarray:
     return weights
 
 
-AU_WEIGHTS: np.ndarray = _weight_matrix()
+AU_WEIGHTS: NDArray[np.float64] = _weight_matrix()
 _SQ = [ARKIT_INDEX["eyeSquintLeft"], ARKIT_INDEX["eyeSquintRight"]]
 _SM = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
 _LL = [ARKIT_INDEX["mouthLowerDownLeft"], ARKIT_INDEX["mouthLowerDownRight"]]
@@ -61,7 +62,7 @@ _JAW, _CLOSE = ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthClose"]
 _AU06, _AU25 = AU_INDEX["AU06"], AU_INDEX["AU25"]
 
 
-def action_units(blendshapes: np.ndarray) -> np.ndarray:
+def action_units(blendshapes: NDArray[np.float64]) -> NDArray[np.float64]:
     """AU intensities (order of ACTION_UNITS) from a 52-vector of ARKit weights."""
     b = np.asarray(blendshapes, dtype=np.float64)
     au = AU_WEIGHTS @ b

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True, eq=False)
 class AvatarFrame:
     channels: tuple[str, ...]
-    weights: np.ndarray  # one weight per channel, within the rig's limits
+    weights: NDArray[np.float64]  # one weight per channel, within the rig's limits
     bones: tuple[str, ...]
-    rotations: np.ndarray  # (len(bones), 4) local quaternions [x, y, z, w]
+    rotations: NDArray[np.float64]  # (len(bones), 4) local quaternions [x, y, z, w]
     head_yaw_deg: float = 0.0
     head_pitch_deg: float = 0.0
     head_roll_deg: float = 0.0

@@ -11,8 +11,10 @@ with measured arousal (prosody), each weighted by its confidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import EMOTIONS
 
@@ -36,7 +38,7 @@ class EmotionEvidence:
 
     source: str  # "au_prototypes", "face_cnn", "sensevoice", "prosody", ...
     confidence: float
-    scores: np.ndarray | None = None  # over EMOTIONS, sums to 1
+    scores: NDArray[np.float64] | None = None  # over EMOTIONS, sums to 1
     arousal: float | None = None  # 0..1
 
 
@@ -61,7 +63,7 @@ class FusionOptions:
 @dataclass(frozen=True, eq=False)
 class FusedEmotion:
     present: bool
-    scores: np.ndarray  # over EMOTIONS; zeros when nothing is known
+    scores: NDArray[np.float64]  # over EMOTIONS; zeros when nothing is known
     valence: float | None  # -1..1
     arousal: float | None  # 0..1
     dominance: float | None  # -1..1
@@ -78,7 +80,7 @@ class FusedEmotion:
 
 
 def affect(
-    scores: np.ndarray,
+    scores: NDArray[np.float64] | None,
     measured: tuple[EmotionEvidence, ...] = (),
     scores_confidence: float = 1.0,
     options: FusionOptions = FusionOptions(),
@@ -92,7 +94,7 @@ def affect(
     weights = [(w, x) for w, x in weights if w > 0]
     if weights:
         total = sum(w for w, _ in weights) + (scores_confidence if known else 0.0)
-        a = (sum(w * x for w, x in weights) + (scores_confidence * a if known else 0.0)) / total
+        a = (sum(w * x for w, x in weights) + (scores_confidence * a if a is not None else 0.0)) / total
     return v, a, d
 
 
@@ -102,11 +104,12 @@ def fuse_emotion(evidence: tuple[EmotionEvidence, ...], options: FusionOptions =
     if not used:
         return FusedEmotion.unknown()
     with_scores = [(w, e) for w, e in used if e.scores is not None and np.asarray(e.scores).any()]
-    scores = np.zeros(len(EMOTIONS))
+    scores: NDArray[np.float64] = np.zeros(len(EMOTIONS))
     confidence = 0.0
     if with_scores:
         total = sum(w for w, _ in with_scores)
-        scores = sum(w * np.asarray(e.scores, np.float64) for w, e in with_scores) / total
+        # cast: a sum of one or more arrays (with_scores is not empty) is an array, never sum()'s start 0.
+        scores = cast(NDArray[np.float64], sum(w * np.asarray(e.scores, np.float64) for w, e in with_scores)) / total
         scores = scores / scores.sum()
         confidence = max(e.confidence for _, e in with_scores)
     v, a, d = affect(scores, tuple(e for _, e in used if e.scores is None), confidence, options)

@@ -8,6 +8,7 @@ AU16 (lower lip depressor) is not measured, so disgust uses its AU10 variant.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import ACTION_UNITS, AU_INDEX, EMOTIONS
 
@@ -23,7 +24,7 @@ NEUTRAL_EVIDENCE = 0.2
 TEMPERATURE = 0.08
 
 
-def _matrix() -> np.ndarray:
+def _matrix() -> NDArray[np.float64]:
     m = np.zeros((len(EMOTIONS), len(ACTION_UNITS)))
     for emotion, aus in PROTOTYPES.items():
         for au in aus:
@@ -35,18 +36,19 @@ _M = _matrix()
 _NEUTRAL = EMOTIONS.index("neutral")
 
 
-def prototype_probabilities(aus: np.ndarray) -> np.ndarray:
+def prototype_probabilities(aus: NDArray[np.float64]) -> NDArray[np.float64]:
     """Probabilities over EMOTIONS (neutral, happy, sad, angry, surprise, disgust, fear)."""
     evidence = _M @ np.asarray(aus, dtype=np.float64)
     evidence[_NEUTRAL] = NEUTRAL_EVIDENCE
     z = np.exp((evidence - evidence.max()) / TEMPERATURE)
-    return z / z.sum()
+    probabilities: NDArray[np.float64] = z / z.sum()
+    return probabilities
 
 
 _ACTIVE = sorted({AU_INDEX[au] for aus in PROTOTYPES.values() for au in aus})
 
 
-def expression_arousal(aus: np.ndarray) -> float:
+def expression_arousal(aus: NDArray[np.float64]) -> float:
     """Arousal 0..1 from how strongly the face moves: 0.5 (calm) at rest, rising with the
     mean of the three strongest prototype AUs (a wide-eyed, open-mouthed face is aroused
     whatever the class)."""

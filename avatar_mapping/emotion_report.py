@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .emotion_fusion import EmotionEvidence, affect
 from .features import FaceFeatures
@@ -22,7 +23,7 @@ from .fused import FusedState
 class EmotionReport:
     face: FaceFeatures  # as measured (before calibration)
     emotion: str | None  # None while nothing gives class scores
-    scores: np.ndarray | None  # over EMOTIONS
+    scores: NDArray[np.float64] | None  # over EMOTIONS
     source: str | None  # the fused sources, joined by "+"
     valence: float | None
     arousal: float | None
@@ -40,26 +41,26 @@ class EmotionReport:
         face: FaceFeatures,
         state: FusedState | None = None,
         top: str | None = None,
-        scores: np.ndarray | None = None,
+        scores: NDArray[np.float64] | None = None,
     ) -> EmotionReport:
         """The report of a mapped tick: the face measured, the state it was mapped from and
         the tracker's top class and scores (None: the state's own)."""
         fused = state.fused_emotion if state is not None else None
-        known = fused is not None and fused.scores.any()
+        known = fused if fused is not None and fused.scores.any() else None  # the fused emotion, if it has scores
         voice = state.voice if state is not None and state.voice.present else None
         inference = state is None or state.emotion_inference
         speech = voice.speech_emotion if voice is not None and inference else ()
-        if known and scores is None:
-            top, scores = state.top_emotion, fused.scores
-        reported = np.asarray(scores) if known else None
-        valence, arousal, dominance = affect(reported, speech, fused.confidence if known else 0.0)
+        if state is not None and known is not None and scores is None:
+            top, scores = state.top_emotion, known.scores
+        reported = np.asarray(scores) if known is not None else None
+        valence, arousal, dominance = affect(reported, speech, known.confidence if known is not None else 0.0)
         gaze_yaw = (face.left_eye.yaw_deg + face.right_eye.yaw_deg) / 2.0
         gaze_pitch = (face.left_eye.pitch_deg + face.right_eye.pitch_deg) / 2.0
         return cls(
             face,
-            top if known else None,
+            top if known is not None else None,
             reported,
-            fused.source if known else None,
+            known.source if known is not None else None,
             valence,
             arousal,
             dominance,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .fused import FusedState
 from .vocabulary import EMOTIONS
@@ -18,7 +19,7 @@ from .vocabulary import EMOTIONS
 class EmotionTracker:
     def __init__(self, tau_s: float = 0.3, margin: float = 0.1, hold_s: float = 0.3, min_confidence: float = 0.5):
         self.tau_s, self.margin, self.hold_s, self.min_confidence = tau_s, margin, hold_s, min_confidence
-        self.scores: np.ndarray | None = None
+        self.scores: NDArray[np.float64] | None = None
         self.top: str | None = None
         self._challenger: str | None = None
         self._challenge_s = 0.0
@@ -29,7 +30,7 @@ class EmotionTracker:
             return self.update(state.emotion, state.fused_emotion.confidence, dt_s)
         return self.top
 
-    def update(self, probabilities: np.ndarray, confidence: float, dt_s: float) -> str | None:
+    def update(self, probabilities: NDArray[np.float64], confidence: float, dt_s: float) -> str | None:
         if confidence < self.min_confidence or not probabilities.any():
             return self.top
         if self.scores is None:

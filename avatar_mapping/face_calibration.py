@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .action_units import action_units
 from .features import EyeGaze, FaceFeatures, HeadPose
@@ -36,12 +37,12 @@ REST_PRIOR = np.array([0.7 if e == "neutral" else 0.05 for e in EMOTIONS])
 
 @dataclass(frozen=True, eq=False)
 class ChannelCurves:
-    neutral: np.ndarray = field(default_factory=lambda: np.zeros(N))
-    range: np.ndarray = field(default_factory=lambda: np.ones(N))
+    neutral: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N))
+    range: NDArray[np.float64] = field(default_factory=lambda: np.ones(N))
     curve: tuple[str, ...] = ("gain",) * N
-    gain: np.ndarray = field(default_factory=lambda: np.ones(N))
-    gamma: np.ndarray = field(default_factory=lambda: np.ones(N))
-    dead_zone: np.ndarray = field(default_factory=lambda: np.zeros(N))
+    gain: NDArray[np.float64] = field(default_factory=lambda: np.ones(N))
+    gamma: NDArray[np.float64] = field(default_factory=lambda: np.ones(N))
+    dead_zone: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N))
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -75,7 +76,7 @@ class FaceCalibration:
         )
 
     @cached_property
-    def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _prepared(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
         c = self.channels
         kinds = np.array(c.curve)
         return (
@@ -101,17 +102,20 @@ class FaceCalibration:
         hy, hp, hr = self.head_neutral_deg
         oy, op = self.gaze_offset_deg
         ky, kp = TARGET_GAZE_RANGE_DEG / self.gaze_range_deg[0], TARGET_GAZE_RANGE_DEG / self.gaze_range_deg[1]
-        eye = lambda g: EyeGaze((g.yaw_deg - oy) * ky, (g.pitch_deg - op) * kp)  # noqa: E731
+
+        def relative_gaze(g: EyeGaze) -> EyeGaze:
+            return EyeGaze((g.yaw_deg - oy) * ky, (g.pitch_deg - op) * kp)
+
         return replace(
             f,
             blendshapes=x,
             action_units=action_units(x),
             head=HeadPose(f.head.yaw_deg - hy, f.head.pitch_deg - hp, f.head.roll_deg - hr, f.head.translation_cm),
-            left_eye=eye(f.left_eye),
-            right_eye=eye(f.right_eye),
+            left_eye=relative_gaze(f.left_eye),
+            right_eye=relative_gaze(f.right_eye),
         )
 
-    def _curve(self, x: np.ndarray) -> np.ndarray:
+    def _curve(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         c = self.channels
         out = np.clip(x * c.gain, 0.0, 1.0)
         _, _, gamma, sig = self._prepared
@@ -119,14 +123,18 @@ class FaceCalibration:
             out[gamma] = np.clip(x[gamma] ** c.gamma[gamma] * c.gain[gamma], 0.0, 1.0)
         if sig.any():  # centred at 0.5, steepness = gain, rescaled to 0 -> 0 and 1 -> 1
             k = 4.0 * c.gain[sig]
-            s = lambda v: 1.0 / (1.0 + np.exp(-k * (v - 0.5)))  # noqa: E731
+
+            def s(v: NDArray[np.float64] | float) -> NDArray[np.float64]:
+                return 1.0 / (1.0 + np.exp(-k * (v - 0.5)))
+
             out[sig] = (s(x[sig]) - s(0.0)) / (s(1.0) - s(0.0))
         return out
 
 
-def remove_resting_face(scores: np.ndarray, baseline: tuple[float, ...]) -> np.ndarray:
+def remove_resting_face(scores: NDArray[np.float64], baseline: tuple[float, ...]) -> NDArray[np.float64]:
     """Scores relative to the user's resting face: p'(c) ∝ p(c) / rest(c) · prior(c). The
     resting face itself reads as the prior (neutral 0.7); a class the face moves toward
     rises as much relative to rest as it did in the raw scores."""
     p = np.asarray(scores, np.float64) / np.maximum(np.asarray(baseline), 1e-6) * REST_PRIOR
-    return p / p.sum()
+    relative: NDArray[np.float64] = p / p.sum()
+    return relative

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TypedDict, Unpack
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .action_units import action_units
 from .rotation import IDENTITY_QUAT, quat_from_euler
@@ -34,8 +36,19 @@ class EyeGaze:
     pitch_deg: float = 0.0
 
 
-def _zeros(n: int) -> np.ndarray:
+def _zeros(n: int) -> NDArray[np.float64]:
     return np.zeros(n, dtype=np.float64)
+
+
+class FaceFeaturesExtras(TypedDict, total=False):
+    """The FaceFeatures fields `FaceFeatures.from_blendshapes` takes by keyword."""
+
+    confidence: float
+    head: HeadPose
+    left_eye: EyeGaze
+    right_eye: EyeGaze
+    mirrored: bool
+    emotion_scores: NDArray[np.float64] | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,21 +58,23 @@ class FaceFeatures:
     present: bool
     capture_ms: int
     confidence: float = 0.0
-    blendshapes: np.ndarray = field(default_factory=lambda: _zeros(len(ARKIT_BLENDSHAPES)))
-    action_units: np.ndarray = field(default_factory=lambda: _zeros(len(ACTION_UNITS)))
+    blendshapes: NDArray[np.float64] = field(default_factory=lambda: _zeros(len(ARKIT_BLENDSHAPES)))
+    action_units: NDArray[np.float64] = field(default_factory=lambda: _zeros(len(ACTION_UNITS)))
     head: HeadPose = field(default_factory=HeadPose)
     left_eye: EyeGaze = field(default_factory=EyeGaze)
     right_eye: EyeGaze = field(default_factory=EyeGaze)
     mirrored: bool = False
     # The face-emotion classifier's probabilities over EMOTIONS, when one runs.
-    emotion_scores: np.ndarray | None = None
+    emotion_scores: NDArray[np.float64] | None = None
 
     @classmethod
     def absent(cls, capture_ms: int) -> FaceFeatures:
         return cls(present=False, capture_ms=capture_ms)
 
     @classmethod
-    def from_blendshapes(cls, blendshapes: np.ndarray, capture_ms: int, **kwargs) -> FaceFeatures:
+    def from_blendshapes(
+        cls, blendshapes: NDArray[np.float64], capture_ms: int, **kwargs: Unpack[FaceFeaturesExtras]
+    ) -> FaceFeatures:
         """Features whose AUs are derived from the given 52 blendshape weights (confidence 1
         unless given: the face is known, not detected)."""
         b = np.clip(np.asarray(blendshapes, dtype=np.float64), 0.0, 1.0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
 from .emotion_prototypes import expression_arousal, prototype_probabilities
@@ -20,7 +21,7 @@ class FusedState:
     voice: VoiceFeatures = field(default_factory=VoiceFeatures.silent)
     # Probabilities over EMOTIONS given directly (tests, replays); otherwise fused from
     # the face's estimate and the voice's speech emotion on first use.
-    emotion_scores: np.ndarray | None = None
+    emotion_scores: NDArray[np.float64] | None = None
     # False where inferring emotions is not allowed: no estimate at all, whatever is measured.
     emotion_inference: bool = True
 
@@ -49,7 +50,7 @@ class FusedState:
         return fuse_emotion(tuple(evidence))
 
     @property
-    def emotion(self) -> np.ndarray:
+    def emotion(self) -> NDArray[np.float64]:
         return self.fused_emotion.scores
 
     @property

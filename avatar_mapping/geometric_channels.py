@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import ARKIT_INDEX
 
@@ -48,7 +49,7 @@ class GeometricChannel:
 
 
 # Dead bands: the spread of each measure on the same face rolled ±10° and scaled 0.8–1.0
-# (tests/test_landmark_measures.py): cheek width 1 %, nose wings 2.7 %, lower lids 5 %.
+# (tests/unit/test_landmark_measures.py): cheek width 1 %, nose wings 2.7 %, lower lids 5 %.
 CHANNELS: tuple[GeometricChannel, ...] = (
     GeometricChannel("cheekPuff", "cheek_width", +1, 0.015, 0.08),
     GeometricChannel("noseSneerLeft", "nose_wing_eye_left", -1, 0.03, 0.10),
@@ -69,11 +70,11 @@ RESTING_SIDE = {
 # Cheeks only puff with the lips sealed: lip gaps (over the eye distance) from closed to open.
 LIPS_SEALED, LIPS_APART = 0.03, 0.08
 # The face mesh draws the nose wings toward the eyes when the cheeks puff, as far as the cheeks
-# widen (measured on tests/face_warps.py's puff): that much of a nose-wing change is not a sneer.
+# widen (measured on tests/support/face_warps.py's puff): that much of a nose-wing change is not a sneer.
 PUFF_ON_NOSE_WINGS = 1.0
 
 
-def estimate(measures: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+def estimate(measures: NDArray[np.float64], neutral: NDArray[np.float64]) -> NDArray[np.float64]:
     """Each CHANNELS entry's value in 0..1 for a face's measures against its neutral."""
     relative = (measures - neutral) / np.maximum(neutral, 1e-9)
     out = np.zeros(len(CHANNELS))
@@ -87,7 +88,7 @@ def estimate(measures: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     return out
 
 
-def blend(blendshapes: np.ndarray, estimates: np.ndarray) -> np.ndarray:
+def blend(blendshapes: NDArray[np.float64], estimates: NDArray[np.float64]) -> NDArray[np.float64]:
     """The blendshapes with each estimated channel raised to its estimate where that is higher."""
     out = blendshapes.copy()
     for c, value in zip(CHANNELS, estimates, strict=True):
@@ -106,10 +107,10 @@ class NeutralTracker:
     def __init__(self, rate_per_s: float = 0.005, quantile: float = 0.2):
         self.rate_per_s = rate_per_s
         self.quantile = quantile
-        self.neutral: np.ndarray | None = None
+        self.neutral: NDArray[np.float64] | None = None
         self._side = np.array([RESTING_SIDE[m] for m in MEASURES], dtype=np.float64)
 
-    def update(self, measures: np.ndarray, dt_s: float) -> np.ndarray:
+    def update(self, measures: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
         if self.neutral is None:
             self.neutral = np.asarray(measures, dtype=np.float64).copy()
             return self.neutral

@@ -123,10 +123,10 @@ class LatestInputs:
             return silent
         evidence = self._speech_emotion
         held = evidence is not None and now_s - self._speech_emotion_s < self.options.speech_emotion_hold_s
-        if not voice.present or not held:
+        if not voice.present or not held or evidence is None:
             return voice
-        base, held, combined = self._with_emotion
-        if combined is None or base is not voice or held is not evidence:
+        base, base_evidence, combined = self._with_emotion
+        if combined is None or base is not voice or base_evidence is not evidence:
             combined = replace(voice, speech_emotion=voice.speech_emotion + (evidence,))
             self._with_emotion = (voice, evidence, combined)
         return combined

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .avatar_frame import AvatarFrame
 from .face_calibration import FaceCalibration
@@ -151,7 +152,7 @@ class AvatarMapper:
             / dt
         )
 
-    def _raw_targets(self, out: StrategyOutput, age_s: float) -> np.ndarray:
+    def _raw_targets(self, out: StrategyOutput, age_s: float) -> NDArray[np.float64]:
         """Face-driven values fade with face presence; voice-driven ones (visemes) do not, so a
         microphone alone still moves the mouth."""
         p = self._presence
@@ -174,7 +175,7 @@ class AvatarMapper:
             canonical = canonical.copy() if canonical is out.channels else canonical
             canonical[TONGUE] = max(canonical[TONGUE], tongue_out(out.channels[VIS], canonical[JAW]))
         raw[:n] = self._compiled.evaluate(canonical)
-        if not has_face:
+        if f is None or not has_face:
             raw[n:] = 0.0
             return raw
         lead = min(max(age_s, 0.0), self.options.max_extrapolation_s) if self._absent_s == 0.0 else 0.0
@@ -193,7 +194,9 @@ class AvatarMapper:
         raw[n:] *= p
         return raw
 
-    def _frame(self, v: np.ndarray, features: FaceFeatures, out: StrategyOutput, state: FusedState) -> AvatarFrame:
+    def _frame(
+        self, v: NDArray[np.float64], features: FaceFeatures, out: StrategyOutput, state: FusedState
+    ) -> AvatarFrame:
         n = self._n
         weights = np.minimum(np.maximum(v[:n], self._compiled.lo), self._compiled.hi)
         yaw, pitch, roll, ly, lp, ry, rp, slouch, lean = v[n : n + 9].tolist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -21,20 +22,20 @@ class OneEuroParams:
     d_cutoff_hz: float = 1.0
 
 
-def _alpha(cutoff_hz: np.ndarray, dt_s: float) -> np.ndarray:
+def _alpha(cutoff_hz: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
     """Smoothing factor of a first-order low-pass: 1 / (1 + tau/dt), tau = 1 / (2 pi f_c)."""
     r = (2.0 * np.pi * dt_s) * cutoff_hz
     return r / (r + 1.0)
 
 
 class OneEuroFilter:
-    def __init__(self, min_cutoff_hz: np.ndarray, beta: np.ndarray, d_cutoff_hz: np.ndarray):
+    def __init__(self, min_cutoff_hz: NDArray[np.float64], beta: NDArray[np.float64], d_cutoff_hz: NDArray[np.float64]):
         self.min_cutoff_hz = np.asarray(min_cutoff_hz, dtype=np.float64)
         self.beta = np.asarray(beta, dtype=np.float64)
         self.d_cutoff_hz = np.asarray(d_cutoff_hz, dtype=np.float64)
-        self._x: np.ndarray | None = None
+        self._x: NDArray[np.float64] | None = None
         self._dx = np.zeros_like(self.min_cutoff_hz)
-        self._d_alpha_for: tuple[float, np.ndarray] | None = None
+        self._d_alpha_for: tuple[float, NDArray[np.float64]] | None = None
 
     @classmethod
     def from_params(cls, params: list[OneEuroParams]) -> OneEuroFilter:
@@ -44,11 +45,11 @@ class OneEuroFilter:
             np.array([p.d_cutoff_hz for p in params]),
         )
 
-    def reset(self, value: np.ndarray | None = None) -> None:
+    def reset(self, value: NDArray[np.float64] | None = None) -> None:
         self._x = None if value is None else np.array(value, dtype=np.float64)
         self._dx = np.zeros_like(self.min_cutoff_hz)
 
-    def __call__(self, x: np.ndarray, dt_s: float) -> np.ndarray:
+    def __call__(self, x: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
         x = np.asarray(x, dtype=np.float64)
         if self._x is None or dt_s <= 0.0:
             if self._x is None:

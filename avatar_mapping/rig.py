@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import BONES, CANONICAL_CHANNELS, CANONICAL_INDEX
 
@@ -62,7 +63,7 @@ class RigDefinition:
     # Share of the head rotation given to the neck bone; the head gets the rest.
     neck_share: float = 0.4
     description: str = ""
-    # What `rig inspect` found and did not find; informational.
+    # What `rig inspect` found and did not find (JSON values); informational.
     report: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -74,7 +75,7 @@ class RigDefinition:
         return tuple(b for b in BONES if b in self.bones)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RigDefinition:
+    def from_dict(cls, data: object) -> RigDefinition:
         if not isinstance(data, dict):
             raise RigError("a rig definition must be a JSON object")
         for key in ("id", "channels"):
@@ -104,7 +105,7 @@ class RigDefinition:
             report=dict(data.get("report", {})),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:  # JSON values
         return {
             "id": self.id,
             "name": self.name,
@@ -116,7 +117,7 @@ class RigDefinition:
         }
 
 
-def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
+def _channel_from_dict(rig_id: str, c: object) -> ChannelSpec:
     if not isinstance(c, dict) or "name" not in c or "from" not in c:
         raise RigError(f"rig {rig_id!r}: each channel needs 'name' and 'from'")
     sources = c["from"]
@@ -161,7 +162,7 @@ def _channel_from_dict(rig_id: str, c: Any) -> ChannelSpec:
     return spec
 
 
-def _channel_to_dict(c: ChannelSpec) -> dict[str, Any]:
+def _channel_to_dict(c: ChannelSpec) -> dict[str, Any]:  # JSON values
     out: dict[str, Any] = {"name": c.name, "from": dict(c.sources), "curve": c.curve}
     if c.curve == "sigmoid":
         out.update(center=c.center, slope=c.slope)
@@ -191,20 +192,20 @@ class CompiledRig:
     """Matrices for evaluating all channels of a rig at once."""
 
     rig: RigDefinition
-    weights: np.ndarray  # (channels, inputs)
-    is_sigmoid: np.ndarray
-    center: np.ndarray
-    slope: np.ndarray
-    gain: np.ndarray
-    offset: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
+    weights: NDArray[np.float64]  # (channels, inputs)
+    is_sigmoid: NDArray[np.bool_]
+    center: NDArray[np.float64]
+    slope: NDArray[np.float64]
+    gain: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
     has_sigmoid: bool = False
-    sigmoid_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
-    sigmoid_at_0: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    sigmoid_span: np.ndarray = field(default_factory=lambda: np.ones(0))
+    sigmoid_index: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=int))
+    sigmoid_at_0: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    sigmoid_span: NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
 
-    def evaluate(self, inputs: np.ndarray) -> np.ndarray:
+    def evaluate(self, inputs: NDArray[np.float64]) -> NDArray[np.float64]:
         """Channel values for one input vector (order of INPUT_NAMES)."""
         x = self.weights @ inputs
         if self.has_sigmoid:
@@ -223,7 +224,7 @@ def compile_rig(rig: RigDefinition) -> CompiledRig:
         for name, w in c.sources.items():
             weights[i, _INPUT_INDEX[name]] = w
 
-    def col(attr: str) -> np.ndarray:
+    def col(attr: str) -> NDArray[np.float64]:
         return np.array([getattr(c, attr) for c in rig.channels], dtype=np.float64)
 
     sig = np.flatnonzero([c.curve == "sigmoid" for c in rig.channels])

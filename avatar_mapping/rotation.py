@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 IDENTITY_QUAT = (0.0, 0.0, 0.0, 1.0)
 
 
-def euler_from_matrix(rotation: np.ndarray) -> tuple[float, float, float]:
+def euler_from_matrix(rotation: NDArray[np.float64]) -> tuple[float, float, float]:
     """(yaw_deg, pitch_deg, roll_deg) of a 3x3 rotation matrix, R = Ry Rx Rz."""
     r = np.asarray(rotation, dtype=np.float64)
     pitch = math.asin(max(-1.0, min(1.0, -r[1, 2])))
@@ -26,6 +27,8 @@ def euler_from_matrix(rotation: np.ndarray) -> tuple[float, float, float]:
 
 
 Quat = tuple[float, float, float, float]
+# What the quaternion helpers read: a Quat or a numpy array of four components.
+QuatLike = Quat | NDArray[np.float64]
 
 
 def quat_from_euler(yaw_deg: float, pitch_deg: float, roll_deg: float) -> Quat:
@@ -45,7 +48,7 @@ def quat_from_euler(yaw_deg: float, pitch_deg: float, roll_deg: float) -> Quat:
     )
 
 
-def quat_multiply(a, b) -> Quat:
+def quat_multiply(a: QuatLike, b: QuatLike) -> Quat:
     """Hamilton product a * b (apply b first, then a)."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b
@@ -57,26 +60,27 @@ def quat_multiply(a, b) -> Quat:
     )
 
 
-def quat_conjugate(q) -> Quat:
+def quat_conjugate(q: QuatLike) -> Quat:
     return (-q[0], -q[1], -q[2], q[3])
 
 
-def quat_slerp(a, b, t: float) -> Quat:
+def quat_slerp(a: QuatLike, b: QuatLike, t: float) -> Quat:
     """Spherical interpolation along the shorter arc."""
     dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3]
     if dot < 0.0:
-        b, dot = tuple(-v for v in b), -dot
+        b, dot = (-b[0], -b[1], -b[2], -b[3]), -dot
     if dot > 0.9995:
         q = [av + t * (bv - av) for av, bv in zip(a, b, strict=True)]
         n = math.sqrt(sum(v * v for v in q))
-        return tuple(v / n for v in q)  # type: ignore[return-value]
+        return (q[0] / n, q[1] / n, q[2] / n, q[3] / n)
     theta = math.acos(dot)
     s = math.sin(theta)
     wa, wb = math.sin((1.0 - t) * theta) / s, math.sin(t * theta) / s
-    return tuple(wa * av + wb * bv for av, bv in zip(a, b, strict=True))  # type: ignore[return-value]
+    mixed = [wa * av + wb * bv for av, bv in zip(a, b, strict=True)]
+    return (mixed[0], mixed[1], mixed[2], mixed[3])
 
 
-def quat_to_matrix(q) -> np.ndarray:
+def quat_to_matrix(q: QuatLike) -> NDArray[np.float64]:
     x, y, z, w = q
     return np.array(
         [

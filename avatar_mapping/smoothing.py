@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .one_euro import OneEuroFilter, OneEuroParams
 from .spring import CriticallyDampedSpring
@@ -43,11 +44,11 @@ class GroupSmoother:
         kinds = [params[g] for g in groups]
         self._euro_idx = np.array([i for i, p in enumerate(kinds) if isinstance(p, OneEuroParams)], dtype=int)
         self._spring_idx = np.array([i for i, p in enumerate(kinds) if isinstance(p, SpringParams)], dtype=int)
-        self._euro = OneEuroFilter.from_params([kinds[i] for i in self._euro_idx])  # type: ignore[misc]
-        self._spring = CriticallyDampedSpring(np.array([kinds[i].smooth_time_s for i in self._spring_idx]))  # type: ignore[union-attr]
+        self._euro = OneEuroFilter.from_params([p for p in kinds if isinstance(p, OneEuroParams)])
+        self._spring = CriticallyDampedSpring(np.array([p.smooth_time_s for p in kinds if isinstance(p, SpringParams)]))
         self._n = len(groups)
 
-    def __call__(self, x: np.ndarray, dt_s: float) -> np.ndarray:
+    def __call__(self, x: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
         out = np.empty(self._n)
         out[self._euro_idx] = self._euro(x[self._euro_idx], dt_s)
         if len(self._spring_idx):
@@ -55,7 +56,7 @@ class GroupSmoother:
         return out
 
 
-def jitter_percent(frames: np.ndarray, ranges: np.ndarray | float = 1.0) -> np.ndarray:
+def jitter_percent(frames: NDArray[np.float64], ranges: NDArray[np.float64] | float = 1.0) -> NDArray[np.float64]:
     """Mean absolute frame-to-frame change of each channel as a percentage of its range.
 
     `frames` is (time, channels). The design target is below 5 % on a still face.
@@ -63,4 +64,7 @@ def jitter_percent(frames: np.ndarray, ranges: np.ndarray | float = 1.0) -> np.n
     frames = np.asarray(frames, dtype=np.float64)
     if len(frames) < 2:
         return np.zeros(frames.shape[1] if frames.ndim == 2 else 0)
-    return 100.0 * np.mean(np.abs(np.diff(frames, axis=0)), axis=0) / np.asarray(ranges, dtype=np.float64)
+    jitter: NDArray[np.float64] = (
+        100.0 * np.mean(np.abs(np.diff(frames, axis=0)), axis=0) / np.asarray(ranges, dtype=np.float64)
+    )
+    return jitter

@@ -7,21 +7,22 @@ rate: used for viseme crossfades (30-60 ms) and slow expression presets.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class CriticallyDampedSpring:
-    def __init__(self, smooth_time_s: np.ndarray):
+    def __init__(self, smooth_time_s: NDArray[np.float64]):
         self.smooth_time_s = np.maximum(np.asarray(smooth_time_s, dtype=np.float64), 1e-4)
-        self._x: np.ndarray | None = None
+        self._x: NDArray[np.float64] | None = None
         self._v = np.zeros_like(self.smooth_time_s)
         self._omega = 2.0 / self.smooth_time_s
-        self._decay_for: tuple[float, np.ndarray] | None = None
+        self._decay_for: tuple[float, NDArray[np.float64]] | None = None
 
     def reset(self) -> None:
         self._x = None
         self._v = np.zeros_like(self.smooth_time_s)
 
-    def __call__(self, target: np.ndarray, dt_s: float) -> np.ndarray:
+    def __call__(self, target: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
         target = np.asarray(target, dtype=np.float64)
         if self._x is None or dt_s <= 0.0:
             if self._x is None:

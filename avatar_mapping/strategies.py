@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .action_units import action_units
 from .fused import FusedState
@@ -124,7 +125,7 @@ VISEME_ARKIT: dict[str, dict[str, float]] = {
 MOUTH = np.array([n.startswith(("jaw", "mouth", "tongue", "cheekPuff")) for n in ARKIT_BLENDSHAPES])
 
 
-def _table(rows: dict[str, dict[str, float]], keys: tuple[str, ...]) -> np.ndarray:
+def _table(rows: dict[str, dict[str, float]], keys: tuple[str, ...]) -> NDArray[np.float64]:
     m = np.zeros((N_ARKIT, len(keys)))
     for j, key in enumerate(keys):
         for name, w in rows[key].items():
@@ -140,7 +141,7 @@ for _j, _e in enumerate(EMOTIONS):
     EMOTION_TO_PRESET[EXPRESSION_PRESETS.index(PRESET_OF_EMOTION[_e]), _j] = 1.0
 
 
-def spoken_visemes(visemes: np.ndarray) -> np.ndarray:
+def spoken_visemes(visemes: NDArray[np.float64]) -> NDArray[np.float64]:
     """What the mouth shows of a viseme distribution: its two most likely visemes in
     proportion, summing to 1. The classifier spreads its probability over similar sounds
     (its top viseme holds ~0.4 during speech); blended as they come the mouth would only
@@ -153,7 +154,7 @@ def spoken_visemes(visemes: np.ndarray) -> np.ndarray:
     return out
 
 
-def spoken_mouth(visemes: np.ndarray) -> np.ndarray:
+def spoken_mouth(visemes: NDArray[np.float64]) -> NDArray[np.float64]:
     """The ARKit weights of what the voice says (spoken_visemes through VISEME_ARKIT)."""
     return VISEME_TO_ARKIT @ spoken_visemes(visemes)
 
@@ -164,7 +165,7 @@ EYES = np.array([ARKIT_INDEX[n] for n in ARKIT_BLENDSHAPES if n.startswith(("eye
 
 @dataclass
 class StrategyOutput:
-    channels: np.ndarray  # canonical vector
+    channels: NDArray[np.float64]  # canonical vector
     head_pitch_offset_deg: float = 0.0
     slouch: float = 0.0  # 0..1, bends spine and chest forward
     lean: float = 0.0  # -1..1, + leans the chest forward
@@ -203,6 +204,7 @@ class Strategy(ABC):
 
     def __init__(self, context: StrategyContext, params: dict[str, Any] | None = None):
         """Raises ValueError naming the parameter when one is unknown or out of its range."""
+        # params: JSON values (a session's request, a strategy's table file), checked here.
         self.context = context
         self.params = dict(params or {})
         unknown = sorted(set(self.params) - set(self.numbers) - set(self.tables))
@@ -221,13 +223,13 @@ class Strategy(ABC):
     @abstractmethod
     def step(self, state: FusedState, dt_s: float) -> StrategyOutput: ...
 
-    def _base(self, state: FusedState) -> np.ndarray:
+    def _base(self, state: FusedState) -> NDArray[np.float64]:
         out = np.zeros(len(CANONICAL_CHANNELS))
         if state.voice.present:
             out[VIS] = spoken_visemes(state.voice.visemes)
         return out
 
-    def _voice_mouth(self, state: FusedState, arkit: np.ndarray, weight: float) -> np.ndarray:
+    def _voice_mouth(self, state: FusedState, arkit: NDArray[np.float64], weight: float) -> NDArray[np.float64]:
         """The mouth channels handed to the voice by ``weight`` (0..1) on rigs without viseme
         targets (those show the viseme channels instead, which every strategy fills)."""
         if weight <= 0.0 or not state.voice.present or self.context.rig_has_visemes:
@@ -239,12 +241,12 @@ class Strategy(ABC):
         return state.voice.present and not state.face.present
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Clip to 0..1 (np.clip's wrapper costs more than the work on small arrays)."""
     return np.minimum(np.maximum(x, 0.0), 1.0)
 
 
-def _presets_of(emotion: np.ndarray) -> np.ndarray:
+def _presets_of(emotion: NDArray[np.float64]) -> NDArray[np.float64]:
     return EMOTION_TO_PRESET @ emotion
 
 
@@ -252,7 +254,7 @@ _STYLE_KEYS = sorted({k for row in PRESET_STYLE.values() for k in row})
 _STYLE = np.array([[PRESET_STYLE.get(p, {}).get(k, 0.0) for p in EXPRESSION_PRESETS] for k in _STYLE_KEYS])
 
 
-def _style(presets: np.ndarray, out: StrategyOutput, gain: float) -> None:
+def _style(presets: NDArray[np.float64], out: StrategyOutput, gain: float) -> None:
     for key, amount in zip(_STYLE_KEYS, (gain * (_STYLE @ presets)).tolist(), strict=True):
         if key == "head_pitch_deg":
             out.head_pitch_offset_deg += amount
@@ -289,7 +291,7 @@ _ROW_NUMBERS = {
 _ROW_CURVES = ("clamp", "damped", "sigmoid")
 
 
-def _row(j: int, r: Any) -> dict[str, Any]:
+def _row(j: int, r: object) -> dict[str, Any]:  # JSON values
     """One checked row of an au_linear table; ValueError naming the field otherwise."""
     if not isinstance(r, dict) or r.get("au") not in AU_INDEX:
         raise ValueError(f"au_linear rows[{j}] needs 'au', one of the action units")
@@ -349,12 +351,12 @@ class AuLinear(Strategy):
         damped_to = self._to[:, self._damped_rows]
         self._damped_arkit = np.flatnonzero(damped_to.any(axis=1))  # ARKit channels of damped rows
         self._damped_to = damped_to[self._damped_arkit]
-        self._damped: np.ndarray | None = None
-        self._gain_for: tuple[float, np.ndarray] | None = None
-        self._static: tuple[FusedState, np.ndarray, np.ndarray] | None = None  # (state, y, canonical)
+        self._damped: NDArray[np.float64] | None = None
+        self._gain_for: tuple[float, NDArray[np.float64]] | None = None
+        self._static: tuple[FusedState, NDArray[np.float64], NDArray[np.float64]] | None = None  # (state, y, canonical)
         self.stateful = bool(len(self._damped_rows))
 
-    def _rows(self, x: np.ndarray) -> np.ndarray:
+    def _rows(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         y = _unit(self._gain * x)
         sig = self._sig
         if sig.any():  # logistic rescaled so that 0 -> 0 and 1 -> 1

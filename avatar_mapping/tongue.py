@@ -13,6 +13,7 @@ Pure; the mapper takes the larger of this and what the face says.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .vocabulary import VISEME_INDEX
 
@@ -22,7 +23,7 @@ OPEN_AT = 0.15  # jawOpen from which the tongue can be seen at full strength
 _OPEN_VISEMES = [VISEME_INDEX[v] for v in ("aa", "E", "I", "O", "U", "TH")]
 
 
-def tongue_out(visemes: np.ndarray, jaw_open: float = 0.0) -> float:
+def tongue_out(visemes: NDArray[np.float64], jaw_open: float = 0.0) -> float:
     v = np.clip(np.asarray(visemes, dtype=np.float64), 0.0, 1.0)
     tip = TH_WEIGHT * v[VISEME_INDEX["TH"]] + TIP_WEIGHT * (v[VISEME_INDEX["DD"]] + v[VISEME_INDEX["nn"]])
     opening = max(float(jaw_open), float(v[_OPEN_VISEMES].sum()))

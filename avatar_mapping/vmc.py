@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .avatar_frame import AvatarFrame
 from .features import EyeGaze, FaceFeatures, HeadPose
@@ -98,13 +99,15 @@ class BonePose:
     rotation: tuple[float, float, float, float]  # Unity frame, (x, y, z, w)
 
 
-def gltf_to_unity(q: np.ndarray | tuple[float, ...]) -> tuple[float, float, float, float]:
+def gltf_to_unity(q: NDArray[np.float64] | tuple[float, ...]) -> tuple[float, float, float, float]:
     """A local rotation from glTF's frame to Unity's, Z mirrored (UniVRM's import)."""
     x, y, z, w = (float(v) for v in q)
     return (-x, -y, z, w)
 
 
-def blend_values(frame: AvatarFrame, profile: str, emotion_scores: np.ndarray | None = None) -> list[tuple[str, float]]:
+def blend_values(
+    frame: AvatarFrame, profile: str, emotion_scores: NDArray[np.float64] | None = None
+) -> list[tuple[str, float]]:
     """(name, value in 0..1) for every name of the profile, in the profile's order.
     ``emotion_scores``: the latest scores over EMOTIONS (None: emotions at 0)."""
     if profile not in NAMES:
@@ -113,7 +116,10 @@ def blend_values(frame: AvatarFrame, profile: str, emotion_scores: np.ndarray | 
     arkit = {n: weights.get(n, 0.0) for n in ARKIT_BLENDSHAPES}
     vis = frame.visemes
     emo = dict(zip(EMOTIONS, (float(s) for s in emotion_scores), strict=True)) if emotion_scores is not None else {}
-    pair = lambda a, b: (arkit[a] + arkit[b]) / 2  # noqa: E731
+
+    def pair(a: str, b: str) -> float:
+        return (arkit[a] + arkit[b]) / 2
+
     shared = {  # the VRM expressions, by their VRM 1.0 names
         "aa": vis.get("aa", 0.0),
         "ih": vis.get("I", 0.0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .emotion_fusion import EmotionEvidence
 from .vocabulary import VISEMES
@@ -21,7 +22,7 @@ class VoiceFeatures:
     present: bool
     capture_ms: int
     speaking_probability: float = 0.0
-    visemes: np.ndarray = field(default_factory=lambda: np.zeros(len(VISEMES)))  # weights, order of VISEMES
+    visemes: NDArray[np.float64] = field(default_factory=lambda: np.zeros(len(VISEMES)))  # weights, order of VISEMES
     viseme_conf: float = 0.0
     # Speech emotion, one entry per source: SenseVoice class scores, prosody arousal.
     speech_emotion: tuple[EmotionEvidence, ...] = ()

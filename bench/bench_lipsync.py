@@ -32,6 +32,7 @@ import re
 import sys
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_mapping.vocabulary import VISEMES
 from server.inference.audio import to_model_rate
-from server.inference.espeak import speak
+from server.inference.espeak import SpokenText, speak
 from server.inference.realtime_visemes import RATE_HZ, WINDOW, RealtimeVisemes
 from server.inference.timed_visemes import (
     AlignmentError,
+    Phone,
     align,
     recognise_phones,
     timed_phones,
@@ -73,20 +75,20 @@ PATHS = ("alignment", "aligner_alone", "phone_recognition", "phone_recognition_a
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
-def frames_right(track: np.ndarray, spoken) -> tuple[int, int]:
+def frames_right(track: np.ndarray, spoken: SpokenText) -> tuple[int, int]:
     return sum(VISEMES[int(np.argmax(w))] == spoken.viseme_at((j + 0.5) * 10.0) for j, w in enumerate(track)), len(
         track
     )
 
 
-def aligner_alone(audio: np.ndarray, text: str):
+def aligner_alone(audio: np.ndarray, text: str) -> list[Phone]:
     try:
         return align(audio, text)
     except AlignmentError:
         return recognise_phones(audio)
 
 
-def realtime(audio: np.ndarray, spoken) -> tuple[int, int]:
+def realtime(audio: np.ndarray, spoken: SpokenText) -> tuple[int, int]:
     right = total = 0
     rv = RealtimeVisemes()
     for i in range(0, len(audio), 1600):
@@ -96,7 +98,7 @@ def realtime(audio: np.ndarray, spoken) -> tuple[int, int]:
     return right, total
 
 
-def voice_scores(voice: str, rate: int, pitch: int) -> dict:
+def voice_scores(voice: str, rate: int, pitch: int) -> dict[str, Any]:
     counts = {k: [0, 0] for k in PATHS}
     boundary_errors = []
     for text in SENTENCES:
@@ -135,12 +137,12 @@ def read(path: Path) -> np.ndarray:
         return to_model_rate(pcm, w.getframerate())
 
 
-def agreement_with_alignment(audio: np.ndarray, transcript: str) -> dict:
+def agreement_with_alignment(audio: np.ndarray, transcript: str) -> dict[str, Any]:
     duration = 1000.0 * len(audio) / 16000
     phones, how = timed_phones(audio, transcript)
     truth = viseme_track(phones, duration).argmax(axis=1)
-    live = [f.weights.argmax() for f in RealtimeVisemes().push(audio, duration)]
-    live = np.array(live[1:] + live[-1:])  # frame k + 1 is centred nearest to row k's centre
+    classified = [f.weights.argmax() for f in RealtimeVisemes().push(audio, duration)]
+    live = np.array(classified[1:] + classified[-1:])  # frame k + 1 is centred nearest to row k's centre
     recognised = viseme_track(timed_phones(audio)[0], duration).argmax(axis=1)
     n = min(len(truth), len(live))
     return {
@@ -151,14 +153,18 @@ def agreement_with_alignment(audio: np.ndarray, transcript: str) -> dict:
     }
 
 
-def real_speech() -> dict | None:
+def transcribed(line: str) -> re.Match[str]:
+    """A pocketsphinx-testdata transcription line: group 1 the words, group 2 the recording."""
+    m = re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
+    assert m is not None, line
+    return m
+
+
+def real_speech() -> dict[str, Any] | None:
     if not (LIBRIVOX / "transcription").is_file():
         return None
     data = LIBRIVOX.parent
-    lines = [
-        re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
-        for line in (LIBRIVOX / "transcription").read_text().splitlines()
-    ]
+    lines = [transcribed(line) for line in (LIBRIVOX / "transcription").read_text().splitlines()]
     aligned = sum(timed_phones(read(LIBRIVOX / f"{m.group(2)}.wav"), m.group(1))[1] == "alignment" for m in lines)
     held_out = {
         "librivox " + LIBRIVOX_HELD_OUT: (
@@ -169,7 +175,7 @@ def real_speech() -> dict | None:
         "tidigits dhd.2934z": (data / "tidigits" / "dhd.2934z.raw", "two nine three four zero"),
     }
     for line in (data / "cards" / "cards.transcription").read_text().splitlines():
-        m = re.match(r"<s> (.*) </s> \((.*)\)", line.strip())
+        m = transcribed(line)
         held_out[f"cards {m.group(2)}"] = (data / "cards" / f"{m.group(2)}.wav", m.group(1).strip())
     scores = {name: agreement_with_alignment(read(path), text) for name, (path, text) in held_out.items()}
     weight = sum(s["frames"] for s in scores.values())

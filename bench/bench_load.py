@@ -29,10 +29,12 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cbor2
 import numpy as np
@@ -43,6 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_pipeline import video_frames
 from bench.bench_soak import process_state, start_server
 from server.protocol.constants import PackedFrameKey, PackedKey, PackedType
+
+if TYPE_CHECKING:
+    from tests.support.nats_server import NatsServer
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -108,7 +113,7 @@ async def publisher(
     seconds: float,
     stream: Stream,
     sent: list[int],
-    ready: asyncio.Queue | None = None,
+    ready: asyncio.Queue[str] | None = None,
 ) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
         await ws.send(
@@ -124,12 +129,13 @@ async def publisher(
                 }
             )
         )
-        welcome = cbor2.loads(await ws.recv())
+        welcome = cbor2.loads(await ws.recv(decode=False))
         if ready is not None:
             await ready.put(welcome["payload"]["session_id"])
 
         async def read() -> None:
             async for raw in ws:
+                assert isinstance(raw, bytes)  # packed CBOR: binary frames
                 stream.receive(raw)
 
         reader = asyncio.create_task(read())
@@ -157,12 +163,12 @@ async def watcher(port: int, session_id: str, seconds: float, stream: Stream) ->
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             try:
-                stream.receive(await asyncio.wait_for(ws.recv(), left))
+                stream.receive(await asyncio.wait_for(ws.recv(decode=False), left))
             except TimeoutError:
                 break
 
 
-def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: float) -> dict:
+def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: float) -> dict[str, Any]:
     lat = stream.latencies_ms()
     out = {
         "hz": round(stream.frames / seconds, 1),
@@ -176,8 +182,11 @@ def summary(stream: Stream, sent: list[int] | None, seconds: float, skip_s: floa
     return out
 
 
-async def run_publishers(port: int, pids: list[int], n: int, fps: float, seconds: float, frames: list[bytes]) -> dict:
-    streams, sents = [Stream() for _ in range(n)], [[] for _ in range(n)]
+async def run_publishers(
+    port: int, pids: list[int], n: int, fps: float, seconds: float, frames: list[bytes]
+) -> dict[str, Any]:
+    streams = [Stream() for _ in range(n)]
+    sents: list[list[int]] = [[] for _ in range(n)]
     cpu0, t0 = cpu_seconds(pids), time.monotonic()
     await asyncio.gather(
         *(publisher(port, frames, fps, fps, seconds, s, sent) for s, sent in zip(streams, sents, strict=True))
@@ -196,8 +205,10 @@ async def run_publishers(port: int, pids: list[int], n: int, fps: float, seconds
     }
 
 
-async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frames: list[bytes]) -> dict:
-    own, sent, ready = Stream(), [], asyncio.Queue()
+async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frames: list[bytes]) -> dict[str, Any]:
+    own = Stream()
+    sent: list[int] = []
+    ready: asyncio.Queue[str] = asyncio.Queue()
     pub = asyncio.create_task(publisher(port, frames, 30.0, 60.0, seconds + 2.0, own, sent, ready))
     session_id = await ready.get()
     streams = [Stream() for _ in range(w)]
@@ -218,17 +229,17 @@ async def run_watchers(port: int, pids: list[int], w: int, seconds: float, frame
     }
 
 
-def hop(cluster: dict, embedded: dict) -> dict:
+def hop(cluster: dict[str, Any], embedded: dict[str, Any]) -> dict[str, float]:
     """Latency the cluster adds: one publisher through an edge and a worker minus the same embedded."""
     a, b = cluster["sessions"][0]["latency_ms"], embedded["sessions"][0]["latency_ms"]
     return {k: round(a[k] - b[k], 1) for k in ("p50", "p95")} if a and b else {}
 
 
-def start_cluster(settings: dict[str, str]) -> tuple[object, list, int]:
+def start_cluster(settings: dict[str, str]) -> tuple[NatsServer, list[subprocess.Popen[bytes]], int]:
     """nats-server, a worker and an edge on this machine; the edge's port."""
     import tempfile
 
-    from tests.nats_server import NatsServer
+    from tests.support.nats_server import NatsServer
 
     nats = NatsServer(Path(tempfile.mkdtemp(prefix="avatar-load-nats-")))
     worker, _ = start_server(
@@ -262,7 +273,7 @@ def main() -> None:
         "AVATAR_DRIVER_INFERENCE_WORKERS": str(args.workers),
     }
     frames = video_frames(int(args.fps * 4))
-    results: dict = {"publishers": [], "watchers": []}
+    results: dict[str, Any] = {"publishers": [], "watchers": []}
     nats = None
     if args.cluster == "nats":
         server, port = start_server(settings, "avatar-load-")

@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.mapper import AvatarMapper
+from avatar_mapping.rig import RigDefinition
 from avatar_mapping.smoothing import jitter_percent
 from avatar_mapping.strategies import STRATEGIES
 from server.assets.rig_inspect import inspect_file
@@ -39,9 +41,11 @@ from server.settings import REPO_ROOT, Settings
 AVATARS = REPO_ROOT.parent / "shared" / "avatars"
 
 
-def rigs() -> dict:
+def rigs() -> dict[str, RigDefinition]:
     store = RigStore.from_dir(REPO_ROOT / "rigs")
-    out = {"arkit52": store.get("arkit52"), "simple": store.get("simple")}
+    arkit52, simple = store.get("arkit52"), store.get("simple")
+    assert arkit52 is not None and simple is not None  # shipped in rigs/
+    out = {"arkit52": arkit52, "simple": simple}
     for name in ("brunette-t", "vroid"):
         path = AVATARS / f"{name}.glb"
         if path.is_file():
@@ -49,7 +53,7 @@ def rigs() -> dict:
     return out
 
 
-def timing(rig, strategy_name, registry, frames: int) -> dict:
+def timing(rig: RigDefinition, strategy_name: str, registry: StrategyRegistry, frames: int) -> dict[str, float]:
     rng = np.random.default_rng(0)
     feats = [
         FaceFeatures.from_blendshapes(
@@ -78,14 +82,17 @@ def still_face_features(model: Path, n: int = 150) -> list[FaceFeatures]:
     out = []
     with FaceTracker(FaceTrackerOptions(model, mode="video")) as tracker:
         for i in range(n):
-            m = np.float32([[1, 0, rng.normal(0, 0.3)], [0, 1, rng.normal(0, 0.3)]])  # sub-pixel camera shake
+            m = np.array([[1, 0, rng.normal(0, 0.3)], [0, 1, rng.normal(0, 0.3)]], np.float32)  # sub-pixel camera shake
             shaken = cv2.warpAffine(face, m, (512, 512), borderMode=cv2.BORDER_REFLECT)
             jpg = cv2.imdecode(cv2.imencode(".jpg", shaken, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_COLOR)
+            assert jpg is not None
             out.append(tracker.process(Frame(np.ascontiguousarray(cv2.cvtColor(jpg, cv2.COLOR_BGR2RGB)), i * 33)))
     return out
 
 
-def jitter(rig, strategy_name, registry, feats: list[FaceFeatures]) -> dict:
+def jitter(
+    rig: RigDefinition, strategy_name: str, registry: StrategyRegistry, feats: list[FaceFeatures]
+) -> dict[str, float]:
     mapper = AvatarMapper(rig, strategy=registry.make(strategy_name, rig))
     frames = np.array([mapper.step(feats[i // 2], 1 / 60).weights for i in range(2 * len(feats))])[60:]
     raw = np.array([f.blendshapes for f in feats])
@@ -104,7 +111,7 @@ def main() -> None:
     registry = StrategyRegistry(REPO_ROOT / "rigs")
     model = ModelStore(Settings().models).require("face_landmarker")
     still = still_face_features(model)
-    result: dict = {"per_frame": {}, "still_face_jitter": {}}
+    result: dict[str, Any] = {"per_frame": {}, "still_face_jitter": {}}
     for rig_id, rig in rigs().items():
         result["per_frame"][rig_id] = {"channels": len(rig.channels)}
         result["still_face_jitter"][rig_id] = {}

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import cbor2
 import cv2
@@ -62,12 +63,13 @@ def pct(values: list[float]) -> dict[str, float]:
     }
 
 
-def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
+def stages(frames: list[bytes], model: Path, rig_id: str) -> dict[str, Any]:
     """Per-stage times; face inference includes the face-emotion CNN when it is fetched."""
     emotion_model = ModelStore(Settings().models).optional("face_emotion")
     rig = RigStore.from_dir(REPO_ROOT / "rigs").get(rig_id)
+    assert rig is not None, rig_id
     mapper = AvatarMapper(rig)
-    t = {
+    t: dict[str, list[float]] = {
         "decode_ms": [],
         "inference_ms": [],
         "mapping_ms": [],
@@ -75,7 +77,7 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
         "encode_packed_ms": [],
         "mapping_plus_encode_packed_ms": [],
     }
-    sizes = {"named": [], "packed": []}
+    sizes: dict[str, list[int]] = {"named": [], "packed": []}
     present = 0
     with FaceTracker(FaceTrackerOptions(model, mode="video", emotion_model=emotion_model)) as tracker:
         for i, jpg in enumerate(frames):
@@ -115,10 +117,11 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, fmt: str) -> dict:
+async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, fmt: str) -> dict[str, Any]:
     import websockets
 
     sent_at: dict[int, float] = {}
@@ -133,10 +136,10 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
                 }
             )
         )
-        welcome = cbor2.loads(await ws.recv())
+        welcome = cbor2.loads(await ws.recv(decode=False))
         assert welcome["type"] == "welcome", welcome
 
-        async def sender():
+        async def sender() -> None:
             start = time.perf_counter()
             i = 0
             while time.perf_counter() - start < seconds:
@@ -150,10 +153,10 @@ async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, f
                 i += 1
                 await asyncio.sleep(max(0.0, start + i / FPS - time.perf_counter()))
 
-        async def receiver():
+        async def receiver() -> None:
             seen = set()
             while True:
-                m = cbor2.loads(await ws.recv())
+                m = cbor2.loads(await ws.recv(decode=False))
                 now = time.perf_counter()
                 if m.get("type") == "error":
                     raise RuntimeError(m["payload"])
@@ -194,7 +197,7 @@ def main() -> None:
     settings = Settings()
     model = ModelStore(settings.models).require("face_landmarker")
     frames = video_frames(FPS * 4)
-    result = {
+    result: dict[str, Any] = {
         "machine": {
             "cpu_count": __import__("os").cpu_count(),
             "python": platform.python_version(),

@@ -44,6 +44,7 @@ def main() -> None:
         rec.close()
         recording = Recording.read(path)
     rig = RigStore.from_dir(REPO_ROOT / "rigs", Path(tmp) / "none").get("arkit52")
+    assert rig is not None  # shipped in rigs/
     registry = StrategyRegistry(REPO_ROOT / "rigs")
     out = {}
     for name in ("direct", "hybrid", "emotion_preset", "au_linear"):

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cbor2
 import numpy as np
@@ -37,10 +38,11 @@ SAMPLE_S = 10.0
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Popen, int]:
+def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Popen[bytes], int]:
     """`avatar-driver serve` in its own process on a free port with a fresh data folder and
     these AVATAR_DRIVER_* settings, once it answers /healthz; and its port."""
     import urllib.request
@@ -66,7 +68,9 @@ def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Pope
 def process_state(pid: int) -> tuple[float, int]:
     """(RSS in MiB, open file descriptors) of a process, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
-    rss_kib = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    rss = re.search(r"VmRSS:\s+(\d+)", status)
+    assert rss is not None, pid
+    rss_kib = int(rss.group(1))
     return rss_kib / 1024.0, len(os.listdir(f"/proc/{pid}/fd"))
 
 
@@ -83,7 +87,7 @@ async def publisher(
     rate_hz: float,
     stop: asyncio.Event,
     counter: Counter,
-    ready: asyncio.Queue,
+    ready: asyncio.Queue[str],
 ) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
         await ws.send(
@@ -91,11 +95,12 @@ async def publisher(
                 {"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": rate_hz}}
             )
         )
-        welcome = cbor2.loads(await ws.recv())
+        welcome = cbor2.loads(await ws.recv(decode=False))
         await ready.put(welcome["payload"]["session_id"])
 
         async def read() -> None:
             async for raw in ws:
+                assert isinstance(raw, bytes)  # packed CBOR: binary frames
                 m = cbor2.loads(raw)
                 if m.get(0) == 1:
                     counter.frames += 1
@@ -126,16 +131,16 @@ async def watcher(port: int, session_id: str, stop: asyncio.Event, counter: Coun
         await ws.recv()  # welcome
         while not stop.is_set():
             try:
-                raw = await asyncio.wait_for(ws.recv(), 1.0)
+                raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
             except TimeoutError:
                 continue
             counter.frames += cbor2.loads(raw).get(0) == 1
 
 
-async def soak(port: int, pid: int, minutes: float, sessions: int, watchers: int, fps: float) -> dict:
+async def soak(port: int, pid: int, minutes: float, sessions: int, watchers: int, fps: float) -> dict[str, Any]:
     frames = video_frames(int(fps * 4))
     stop = asyncio.Event()
-    ready: asyncio.Queue = asyncio.Queue()
+    ready: asyncio.Queue[str] = asyncio.Queue()
     pubs = [Counter() for _ in range(sessions)]
     tasks = [asyncio.create_task(publisher(port, frames, fps, fps, stop, c, ready)) for c in pubs]
     ids = [await ready.get() for _ in range(sessions)]

@@ -23,14 +23,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.recorded_audio import calm_and_excited
+from tests.support.recorded_audio import calm_and_excited
 
 
 def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
@@ -54,7 +56,7 @@ def write_mp3(path: Path, program: np.ndarray, minutes: float) -> None:
             out.mux(packet)
 
 
-def measure(path: Path) -> dict:
+def measure(path: Path) -> dict[str, float]:
     """In this (fresh) process: analyse the file, report time and peak memory."""
     from server.inference.audio_file import AudioLimits
     from server.models.store import ModelStore
@@ -88,7 +90,7 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def through_the_server(files: dict[str, Path]) -> dict:
+def through_the_server(files: dict[str, Path]) -> dict[str, Any]:
     """Upload each file, chunked (64 KiB), to a fresh server; its peak memory after each."""
     import requests
 
@@ -112,10 +114,10 @@ def through_the_server(files: dict[str, Path]) -> dict:
                     break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        out = {"server_rss_at_start_mb": round(peak_rss_mb(server.pid), 1)}
+        out: dict[str, Any] = {"server_rss_at_start_mb": round(peak_rss_mb(server.pid), 1)}
         for name, path in files.items():
 
-            def chunks(path=path):
+            def chunks(path: Path = path) -> Iterator[bytes]:
                 with path.open("rb") as f:
                     while block := f.read(64 * 1024):
                         yield block

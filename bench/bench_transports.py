@@ -28,6 +28,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import cbor2
@@ -54,7 +55,7 @@ def pct(values: list[float]) -> dict[str, float] | None:
     )
 
 
-async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int) -> dict:
+async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int) -> dict[str, Any]:
     stream, sent_bytes = Stream(), 0
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream", max_size=None) as ws:
         await ws.send(
@@ -69,6 +70,7 @@ async def over_websocket(port: int, jpegs: list[bytes], seconds: float, pid: int
 
         async def read() -> None:
             async for raw in ws:
+                assert isinstance(raw, bytes)  # packed CBOR: binary frames
                 stream.receive(raw)
 
         reader = asyncio.create_task(read())
@@ -102,7 +104,8 @@ class Frames(VideoStreamTrack):
 
     def __init__(self, rgb: list[np.ndarray]):
         super().__init__()
-        self.rgb, self.i, self.start = rgb, 0, None
+        self.rgb, self.i = rgb, 0
+        self.start: float | None = None
 
     async def recv(self) -> av.VideoFrame:
         if self.start is None:
@@ -114,7 +117,7 @@ class Frames(VideoStreamTrack):
         return frame
 
 
-async def over_webrtc(port: int, rgb: list[np.ndarray], seconds: float, pid: int) -> dict:
+async def over_webrtc(port: int, rgb: list[np.ndarray], seconds: float, pid: int) -> dict[str, Any]:
     pc = RTCPeerConnection()
     pc.createDataChannel("control")
     avatar = pc.createDataChannel("avatar", ordered=False, maxRetransmits=0)
@@ -176,15 +179,22 @@ def vp8_encode_decode_ms(rgb: list[np.ndarray]) -> dict[str, float] | None:
     return pct(times[10:])
 
 
+def rgb_of(jpeg: bytes) -> np.ndarray:
+    """A JPEG, decoded to RGB."""
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
     jpegs = video_frames(FPS * 4)
-    rgb = [cv2.cvtColor(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for j in jpegs]
+    rgb = [rgb_of(j) for j in jpegs]
     server, port = start_server({}, "avatar-transports-")
     try:
-        results = {
+        results: dict[str, Any] = {
             "websocket": asyncio.run(over_websocket(port, jpegs, args.seconds, server.pid)),
             "webrtc": asyncio.run(over_webrtc(port, rgb, args.seconds, server.pid)),
         }

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.vmc import PROFILES
 from server.assets.rig_store import RigStore
@@ -33,7 +35,7 @@ from server.sinks.vmc import VmcSink
 REPO = Path(__file__).resolve().parents[1]
 
 
-def real_frame():
+def real_frame() -> AvatarFrame:
     from skimage import data
 
     image = np.ascontiguousarray(data.astronaut())
@@ -42,14 +44,17 @@ def real_frame():
         features = tracker.process(frame_from_rgb(image.tobytes(), image.shape[1], image.shape[0], 0, 1 << 22))
     finally:
         tracker.close()
-    mapper = AvatarMapper(RigStore.from_dir(REPO / "rigs").get("arkit52"))
+    rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
+    assert rig is not None  # shipped in rigs/
+    mapper = AvatarMapper(rig)
     frame = None
     for _ in range(30):
         frame = mapper.step(features, 1 / 30)
+    assert frame is not None
     return frame
 
 
-def per_frame_us(make, n: int) -> float:
+def per_frame_us(make: Callable[[], object], n: int) -> float:
     t0 = time.perf_counter()
     for _ in range(n):
         make()
@@ -61,7 +66,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=2000)
     args = ap.parse_args()
     frame = real_frame()
-    packed = lambda: envelopes.avatar_frame(frame, "s", 0, 0).encoded("packed", "cbor")  # noqa: E731
+
+    def packed() -> bytes | str:
+        return envelopes.avatar_frame(frame, "s", 0, 0).encoded("packed", "cbor")
+
     baseline = {"bytes": len(packed()), "us_per_frame": round(per_frame_us(packed, args.frames), 1)}
     results = {}
     for profile in PROFILES:

@@ -84,7 +84,7 @@ def main() -> None:
     )
 
 
-def sensevoice_rtf(audio: np.ndarray, seconds: float) -> dict:
+def sensevoice_rtf(audio: np.ndarray, seconds: float) -> dict[str, float | str | None]:
     """Wall time / audio time on 1 s windows (the live path) and on the whole line."""
     speech = SpeechService.from_settings(Settings())
     status = speech.load()

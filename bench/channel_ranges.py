@@ -44,7 +44,7 @@ def faces() -> list[np.ndarray]:
     return out
 
 
-def percentiles(values: np.ndarray) -> dict:
+def percentiles(values: np.ndarray) -> dict[str, float]:
     return {
         "active_share": round(float((values > 0.1).mean()), 3),
         **{k: round(float(np.percentile(values, q)), 3) for k, q in (("p5", 5), ("p50", 50), ("p95", 95))},
@@ -52,7 +52,7 @@ def percentiles(values: np.ndarray) -> dict:
     }
 
 
-def shape_measures(model, images: list[np.ndarray]) -> np.ndarray:
+def shape_measures(model: Path, images: list[np.ndarray]) -> np.ndarray:
     options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.IMAGE, num_faces=1
     )

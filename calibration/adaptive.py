@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from avatar_mapping.face_calibration import MIN_SPAN
 from avatar_mapping.features import FaceFeatures
@@ -22,15 +23,15 @@ class AdaptiveRanges:
         self.user_id = user_id
         self.rate_per_s = rate_per_s
         self.low_q, self.high_q = low_q, high_q
-        self.low: np.ndarray | None = None
-        self.high: np.ndarray | None = None
+        self.low: NDArray[np.float64] | None = None
+        self.high: NDArray[np.float64] | None = None
         self.frozen = False
 
     def update(self, f: FaceFeatures, dt_s: float) -> None:
         if self.frozen or not f.present:
             return
         x = f.blendshapes
-        if self.low is None:
+        if self.low is None or self.high is None:  # both are set together
             self.low, self.high = x.copy(), np.minimum(x + MIN_SPAN, 1.0)
             return
         step = self.rate_per_s * dt_s
@@ -41,6 +42,6 @@ class AdaptiveRanges:
 
     def table(self, base: CalibrationTable | None = None) -> CalibrationTable:
         base = base or CalibrationTable.identity(self.user_id)
-        if self.low is None:
+        if self.low is None or self.high is None:  # both are set together
             return base
         return replace(base, channels=replace(base.channels, neutral=self.low.copy(), range=self.high.copy()))

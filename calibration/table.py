@@ -44,7 +44,7 @@ class CalibrationTable(FaceCalibration):
         return self.face_is_identity and self.visemes is None
 
     # -- JSON form (export/import, REST, storage) ------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:  # JSON values
         c = self.channels
         return {
             "schema_version": SCHEMA_VERSION,
@@ -82,7 +82,7 @@ class CalibrationTable(FaceCalibration):
         }
 
     @classmethod
-    def from_dict(cls, data: Any, user_id: str | None = None) -> CalibrationTable:
+    def from_dict(cls, data: object, user_id: str | None = None) -> CalibrationTable:
         """Validates everything; raises CalibrationError with the reason."""
         if not isinstance(data, dict):
             raise CalibrationError("a calibration table must be a JSON object")
@@ -97,7 +97,8 @@ class CalibrationTable(FaceCalibration):
         unknown = sorted(set(channels) - set(ARKIT_BLENDSHAPES))
         if unknown:
             raise CalibrationError(f"unknown channels {unknown[:5]}")
-        cols: dict[str, list[Any]] = {k: [] for k in ("neutral", "range", "curve", "gain", "gamma", "dead_zone")}
+        cols: dict[str, list[float]] = {k: [] for k in ("neutral", "range", "gain", "gamma", "dead_zone")}
+        curves: list[str] = []
         for name in ARKIT_BLENDSHAPES:
             row = channels.get(name, {})
             if not isinstance(row, dict):
@@ -111,7 +112,7 @@ class CalibrationTable(FaceCalibration):
                 raise CalibrationError(f"{name}: curve must be one of {CURVES}")
             cols["neutral"].append(neutral)
             cols["range"].append(rng)
-            cols["curve"].append(curve)
+            curves.append(curve)
             cols["gain"].append(_num(row.get("gain", 1.0), f"{name}.gain", 0.05, 10.0))
             cols["gamma"].append(_num(row.get("gamma", 1.0), f"{name}.gamma", 0.1, 10.0))
             cols["dead_zone"].append(_num(row.get("dead_zone", 0.0), f"{name}.dead_zone", 0.0, 0.5))
@@ -152,14 +153,16 @@ class CalibrationTable(FaceCalibration):
             channels=ChannelCurves(
                 np.array(cols["neutral"]),
                 np.array(cols["range"]),
-                tuple(cols["curve"]),
+                tuple(curves),
                 np.array(cols["gain"]),
                 np.array(cols["gamma"]),
                 np.array(cols["dead_zone"]),
             ),
-            head_neutral_deg=tuple(
-                _num(head.get(k, 0.0), f"head_neutral_deg.{k}", -90, 90) for k in ("yaw", "pitch", "roll")
-            ),  # type: ignore[arg-type]
+            head_neutral_deg=(
+                _num(head.get("yaw", 0.0), "head_neutral_deg.yaw", -90, 90),
+                _num(head.get("pitch", 0.0), "head_neutral_deg.pitch", -90, 90),
+                _num(head.get("roll", 0.0), "head_neutral_deg.roll", -90, 90),
+            ),
             gaze_offset_deg=(
                 _num(offset.get("yaw", 0.0), "gaze.offset_deg.yaw", -45, 45),
                 _num(offset.get("pitch", 0.0), "gaze.offset_deg.pitch", -45, 45),
@@ -177,7 +180,7 @@ class CalibrationTable(FaceCalibration):
         )
 
 
-def _num(v: Any, what: str, lo: float, hi: float) -> float:
+def _num(v: object, what: str, lo: float, hi: float) -> float:
     # An int is compared before it is converted: 10**400 has no float.
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
         raise CalibrationError(f"{what} must be a finite number, got {v!r}")
@@ -186,7 +189,7 @@ def _num(v: Any, what: str, lo: float, hi: float) -> float:
     return float(v)
 
 
-def _obj(v: Any, what: str) -> dict[str, Any]:
+def _obj(v: object, what: str) -> dict[str, Any]:  # a JSON object
     if not isinstance(v, dict):
         raise CalibrationError(f"{what} must be an object")
     return v

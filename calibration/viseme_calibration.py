@@ -10,9 +10,10 @@ shift by the average offset, which carries the voice and microphone colouring).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
+from numpy.typing import NDArray
 
 from avatar_mapping.vocabulary import VISEMES
 from avatar_mapping.voice_features import N_MFCC
@@ -36,11 +37,11 @@ class VoiceStep:
     """Audio of one voice step, as 10 ms frames: MFCCs (n, 13) and log energies (n,)."""
 
     viseme: str
-    mfcc: np.ndarray
-    log_energy: np.ndarray
-    quiet_log_energy: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the countdown before it
+    mfcc: NDArray[np.float64]
+    log_energy: NDArray[np.float64]
+    quiet_log_energy: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # the countdown before it
 
-    def voiced(self) -> np.ndarray:
+    def voiced(self) -> NDArray[np.bool_]:
         e = self.log_energy
         if len(e) == 0:
             return np.zeros(0, bool)
@@ -63,7 +64,7 @@ class VisemeCalibration:
     noise_floor: float | None  # log energy of the user's silence (None: not measured)
     loud: float  # log energy of the user's loud vowels
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:  # JSON values
         return {
             "means": {v: [round(x, 5) for x in m] for v, m in self.means.items()},
             "frames": dict(self.frames),
@@ -72,7 +73,7 @@ class VisemeCalibration:
         }
 
     @classmethod
-    def from_dict(cls, d: Any) -> VisemeCalibration:
+    def from_dict(cls, d: object) -> VisemeCalibration:
         if not isinstance(d, dict):
             raise VoiceCalibrationError("'visemes' must be an object")
         means, frames = d.get("means"), d.get("frames")
@@ -96,7 +97,7 @@ class VisemeCalibration:
         )
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: object) -> TypeGuard[float]:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
+from numpy.typing import NDArray
 
 from avatar_mapping.face_calibration import BLINKS, MIN_SPAN, TARGET_GAZE_RANGE_DEG, ChannelCurves
 from avatar_mapping.features import FaceFeatures
@@ -74,7 +75,7 @@ class Plausible:
     high: float
     reason: str
 
-    def violated(self, median: np.ndarray) -> bool:
+    def violated(self, median: NDArray[np.float64]) -> bool:
         values = median[[ARKIT_INDEX[n] for n in self.channels]]
         return bool((values < self.low).any() or (values > self.high).any())
 
@@ -203,8 +204,8 @@ VOICE_STEP_NAMES = tuple(s.name for s in VOICE_STEPS)
 class Rest:
     """The accepted neutral recording, as later steps compare against it."""
 
-    blendshapes: np.ndarray  # per-channel median
-    gaze_deg: np.ndarray  # median (yaw, pitch) of both eyes
+    blendshapes: NDArray[np.float64]  # per-channel median
+    gaze_deg: NDArray[np.float64]  # median (yaw, pitch) of both eyes
 
     @classmethod
     def of(cls, faces: list[FaceFeatures]) -> Rest:
@@ -212,7 +213,7 @@ class Rest:
         return cls(np.median(np.array([f.blendshapes for f in faces]), axis=0), np.median(_gaze(faces), axis=0))
 
 
-def _gaze(faces: list[FaceFeatures]) -> np.ndarray:
+def _gaze(faces: list[FaceFeatures]) -> NDArray[np.float64]:
     """(n, 2): each face's gaze, yaw and pitch averaged over both eyes."""
     return np.array(
         [
@@ -297,8 +298,9 @@ def compute_table(
     dead_zone = np.clip(noise, 0.0, 0.15)
 
     heads = np.array([(f.head.yaw_deg, f.head.pitch_deg, f.head.roll_deg) for f in neutral_faces])
+    head_yaw, head_pitch, head_roll = (float(v) for v in np.median(heads, axis=0))
     gaze_offset = np.median(_gaze(neutral_faces), axis=0)
-    blink_open = tuple(float(neutral[i]) for i in BLINKS)
+    blink_open = (float(neutral[BLINKS[0]]), float(neutral[BLINKS[1]]))
     blink_closed = [1.0, 1.0]
     closed = [f for f in recordings.get("eyes_closed", []) if f.present]
     if closed:
@@ -320,10 +322,10 @@ def compute_table(
     return CalibrationTable(
         user_id=user_id,
         channels=ChannelCurves(neutral=neutral, range=rng, dead_zone=dead_zone),
-        head_neutral_deg=tuple(float(v) for v in np.median(heads, axis=0)),  # type: ignore[arg-type]
+        head_neutral_deg=(head_yaw, head_pitch, head_roll),
         gaze_offset_deg=(float(gaze_offset[0]), float(gaze_offset[1])),
         gaze_range_deg=(extent(("look_left", "look_right"), 0), extent(("look_up", "look_down"), 1)),
-        blink_open=blink_open,  # type: ignore[arg-type]
+        blink_open=blink_open,
         blink_closed=(blink_closed[0], blink_closed[1]),
         created_ms=created_ms,
         steps=tuple(s for s in STEP_NAMES if s in recordings or s in _voice_names(voice or [])),
@@ -356,7 +358,7 @@ class CalibrationRun:
     skipped: list[str] = field(default_factory=list)  # optional steps that failed every attempt
     _state_since: float | None = None
     _samples: list[FaceFeatures] = field(default_factory=list)
-    _audio: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _audio: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = field(default_factory=list)
 
     @property
     def step(self) -> WizardStep:
@@ -377,12 +379,15 @@ class CalibrationRun:
         """A new face frame (face steps record it; it also moves the clock)."""
         return self._advance(now_s, features=features)
 
-    def feed_audio(self, mfcc: np.ndarray, log_energy: np.ndarray, now_s: float) -> list[WizardEvent]:
+    def feed_audio(self, mfcc: NDArray[np.float64], log_energy: NDArray[np.float64], now_s: float) -> list[WizardEvent]:
         """New microphone frames (10 ms MFCCs and log energies; voice steps record them)."""
         return self._advance(now_s, audio=(mfcc, log_energy))
 
     def _advance(
-        self, now_s: float, features: FaceFeatures | None = None, audio: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        now_s: float,
+        features: FaceFeatures | None = None,
+        audio: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
     ) -> list[WizardEvent]:
         if self.finished:
             return []

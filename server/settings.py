@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # threads inside the server process (the default: on few cores it does not pay, scaling.md).
     # AVATAR_DRIVER_INFERENCE_WORKERS (or its former name AVATAR_DRIVER_FACE_WORKERS).
     inference_workers: int = Field(
-        0,
+        default=0,
         validation_alias=AliasChoices(
             "inference_workers", "AVATAR_DRIVER_INFERENCE_WORKERS", "AVATAR_DRIVER_FACE_WORKERS"
         ),
@@ -58,11 +58,19 @@ class Settings(BaseSettings):
     # Many machines (docs/scaling.md): the NATS servers (`nats://[user:password@]host:4222`,
     # comma-separated), and this process's role on them: `edge` (client transports), `worker`
     # (sessions), or `all`. Unset: the embedded default, one process, SQLite, no broker.
-    bus: str | None = None
+    # AVATAR_DRIVER_CLUSTER (or its former name AVATAR_DRIVER_BUS, which warns).
+    cluster: str | None = Field(
+        default=None, validation_alias=AliasChoices("cluster", "AVATAR_DRIVER_CLUSTER", "AVATAR_DRIVER_BUS")
+    )
     role: str = "all"
     # A file with this process's nkey seed, for NATS servers that authenticate with nkeys.
-    cluster_nkey_seed: str | None = None
-    # Liveness on the bus: every process heartbeats this often; a worker silent for
+    cluster_nkey_seed: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "cluster_nkey_seed", "AVATAR_DRIVER_CLUSTER_NKEY_SEED", "AVATAR_DRIVER_BUS_NKEY_SEED"
+        ),
+    )
+    # Liveness on the cluster: every process heartbeats this often; a worker silent for
     # worker_timeout_s is taken for lost (its sessions are reclaimed by others), an edge
     # silent for edge_timeout_s too (its sessions wait resume_window_s for a `resume`).
     heartbeat_s: float = 0.1

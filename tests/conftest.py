@@ -1,24 +1,50 @@
-"""Shared fixtures: the real face model, real photos, and settings for test apps."""
+"""Fixtures both lanes share (tests/unit, tests/integration): the real face model, real
+photos, settings for test apps; and the run's own checks. Nothing here imports the app."""
 
 from __future__ import annotations
 
-import socket
-import threading
+import os
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
-import uvicorn
+from hypothesis import settings as hypothesis_settings
 from skimage import data
 
-from server.app import create_app
 from server.models.store import ModelStore
 from server.settings import Settings
+from tests.support.paths import AVATARS, REPO
+from tests.support.processes import adopt_orphans, living_descendants
 
-REPO = Path(__file__).resolve().parents[1]
-GOLDEN = REPO / "tests" / "golden"
+# Property tests: 10,000 cases each; `make test-fast` asks for a tenth (HYPOTHESIS_PROFILE=fast).
+hypothesis_settings.register_profile("full", max_examples=10_000)
+hypothesis_settings.register_profile("fast", max_examples=1_000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "full"))
+# How long a process the tests started may take to exit once they are done.
+CHILDREN_GRACE_S = 5.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test is marked by its lane: `-m unit` or `-m integration` selects one."""
+    for item in items:
+        lane = "integration" if "integration" in item.path.parts else "unit"
+        item.add_marker(getattr(pytest.mark, lane))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_tests() -> Iterator[None]:
+    """Fails the run when a process the tests started (a pool's worker, a server, a
+    nats-server) is still alive after the last test: something did not shut it down."""
+    adopt_orphans()
+    yield
+    deadline = time.monotonic() + CHILDREN_GRACE_S
+    while (left := living_descendants()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if left:
+        pytest.fail("processes outlived the tests:\n" + "\n".join(f"  {c.pid}: {c.command[:200]}" for c in left))
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +54,12 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def astronaut() -> np.ndarray:
+def astronaut() -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(data.astronaut())
 
 
 @pytest.fixture(scope="session")
-def resting_face() -> np.ndarray:
+def resting_face() -> npt.NDArray[np.uint8]:
     """A real person's face at rest (eyes open, mouth closed, no smile): one of scikit-image's
     Labeled Faces in the Wild crops, 25 px upscaled to 256 (blurry, still tracked)."""
     import cv2
@@ -43,7 +69,7 @@ def resting_face() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def cat() -> np.ndarray:
+def cat() -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(data.chelsea())
 
 
@@ -58,10 +84,6 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-# Real third-party avatars (non-commercial licences): read from ../shared, never copied.
-AVATARS = REPO.parent / "shared" / "avatars"
-
-
 @pytest.fixture(scope="session")
 def avatars() -> Path:
     if not (AVATARS / "brunette-t.glb").is_file():
@@ -70,75 +92,18 @@ def avatars() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_sensevoice(tmp_path_factory) -> Path:
-    """A randomly initialised SenseVoiceSmall in the hub's folder layout (tests/sensevoice_tiny.py)."""
-    from tests.sensevoice_tiny import build_tiny_sensevoice
+def tiny_sensevoice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised SenseVoiceSmall in the hub's folder layout (tests/support/sensevoice_tiny.py)."""
+    from tests.support.sensevoice_tiny import build_tiny_sensevoice
 
     return build_tiny_sensevoice(tmp_path_factory.mktemp("sensevoice-random"))
 
 
 @pytest.fixture(scope="session")
-def scripted_sensevoice(tmp_path_factory) -> Path:
+def scripted_sensevoice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same, its CTC head biased so that it says "the" and its emotion frame favours HAPPY."""
-    from tests.sensevoice_tiny import build_tiny_sensevoice
+    from tests.support.sensevoice_tiny import build_tiny_sensevoice
 
     return build_tiny_sensevoice(
         tmp_path_factory.mktemp("sensevoice-scripted"), favour={"▁the": 20.0, "<|HAPPY|>": 10.0}
     )
-
-
-@contextmanager
-def serving(settings: Settings):
-    """The real app under uvicorn on a free loopback port, in a thread; yields the port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    try:
-        yield port
-    finally:
-        srv.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture()
-def live_server(settings):
-    with serving(settings) as port:
-        yield port
-
-
-@pytest.fixture(scope="session")
-def nats(tmp_path_factory):
-    """One real nats-server (JetStream, deploy/nats.conf's users) for the tests that need it."""
-    from tests.nats_server import nats_server
-
-    with nats_server(tmp_path_factory.mktemp("nats")) as server:
-        yield server
-
-
-def tracked(model_path: Path, rgb: np.ndarray):
-    """A photo through the real face model (one frame, image mode)."""
-    from server.inference.face import FaceTracker, FaceTrackerOptions
-    from server.inference.input_frame import frame_from_rgb
-
-    tracker = FaceTracker(FaceTrackerOptions(model_path))
-    try:
-        return tracker.process(frame_from_rgb(rgb.tobytes(), rgb.shape[1], rgb.shape[0], 0, 1 << 22))
-    finally:
-        tracker.close()
-
-
-@pytest.fixture()
-def udp_receiver():
-    """A UDP socket on a free loopback port, as a VMC receiver would be."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()

@@ -13,11 +13,13 @@ metres, +Y up, +Z forward (glTF).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pygltflib
+from numpy.typing import NDArray
 
 from avatar_mapping.strategies import VISEME_ARKIT
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
@@ -42,6 +44,8 @@ HEAD_RADII, HEAD_CENTRE = (0.075, 0.095, 0.085), (0.0, 0.01, 0.0)
 EYE_X, EYE_Y, EYE_Z, EYE_R = 0.030, 0.022, 0.066, 0.0125
 MOUTH_Y, MOUTH_Z = -0.040, 0.073
 
+Vec3 = tuple[float, float, float]
+
 
 @dataclass
 class Part:
@@ -58,15 +62,21 @@ class Part:
 
 
 def _sphere(
-    rx: float, ry: float, rz: float, centre=(0.0, 0.0, 0.0), rings=24, segments=32, theta=(0.0, math.pi)
-) -> tuple[np.ndarray, np.ndarray]:
+    rx: float,
+    ry: float,
+    rz: float,
+    centre: Vec3 | NDArray[np.float64] = (0.0, 0.0, 0.0),
+    rings: int = 24,
+    segments: int = 32,
+    theta: tuple[float, float] = (0.0, math.pi),
+) -> tuple[NDArray[np.float32], NDArray[np.uint32]]:
     """Ellipsoid (or a band of it, theta = polar range from +Y) with +Z as the front."""
     t = np.linspace(theta[0], theta[1], rings + 1)
     p = np.linspace(-math.pi, math.pi, segments + 1)
     tt, pp = np.meshgrid(t, p, indexing="ij")
     pos = np.stack([rx * np.sin(tt) * np.sin(pp), ry * np.cos(tt), rz * np.sin(tt) * np.cos(pp)], -1).reshape(-1, 3)
     pos += np.array(centre)
-    idx = []
+    idx: list[int] = []
     for i in range(rings):
         for j in range(segments):
             a, b = i * (segments + 1) + j, (i + 1) * (segments + 1) + j
@@ -74,10 +84,11 @@ def _sphere(
     return pos.astype(np.float32), np.array(idx, dtype=np.uint32)
 
 
-def _bump(pos: np.ndarray, centre, radius: float) -> np.ndarray:
+def _bump(pos: np.ndarray, centre: Vec3, radius: Vec3) -> NDArray[np.floating]:
     """Smooth 0..1 falloff around a point (for localised morphs)."""
     d = np.linalg.norm((pos - np.array(centre)) / np.array(radius), axis=1)
-    return np.clip(1.0 - d * d, 0.0, 1.0)[:, None] ** 2
+    weight: NDArray[np.floating] = np.clip(1.0 - d * d, 0.0, 1.0)[:, None] ** 2
+    return weight
 
 
 def _side(pos: np.ndarray, left: bool) -> np.ndarray:
@@ -148,23 +159,25 @@ def _skin_z(points: np.ndarray, lift: float) -> np.ndarray:
     d = np.linalg.norm(front[None, :, :2] - points[:, None, :2], axis=2)
     near = np.argsort(d, axis=1)[:, :4]
     w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-5)
-    return (front[near, 2] * w).sum(axis=1) / w.sum(axis=1) + lift
+    z: NDArray[np.floating] = (front[near, 2] * w).sum(axis=1) / w.sum(axis=1) + lift
+    return z
 
 
 def _brow(left: bool) -> Part:
     """A tapered arch lying on the brow ridge: thick at the inner end, thin at the tail."""
     sx = 1 if left else -1
     x = np.linspace(0.010, 0.050, 10) * sx
-    pos, idx = [], []
+    points: list[tuple[float, float, float]] = []
+    idx: list[int] = []
     for i, xi in enumerate(x):
         t = (abs(xi) - 0.010) / 0.040
         y = EYE_Y + 0.022 + 0.006 * math.sin(t * math.pi * 0.85) - 0.003 * t
         half = 0.0040 * (1 - 0.55 * t)
-        pos += [(xi, y + half, 0.0), (xi, y - half, 0.0)]
+        points += [(xi, y + half, 0.0), (xi, y - half, 0.0)]
         if i:
             a = 2 * (i - 1)
             idx += [a, a + 1, a + 2, a + 2, a + 1, a + 3] if left else [a, a + 2, a + 1, a + 2, a + 3, a + 1]
-    pos = np.array(pos, np.float32)
+    pos = np.array(points, np.float32)
     pos[:, 2] = _skin_z(pos, 0.0015)
     suffix = "Left" if left else "Right"
     part = Part(f"Brow{suffix}", pos, np.tile(BROW, (len(pos), 1)), np.array(idx, np.uint32))
@@ -174,7 +187,8 @@ def _brow(left: bool) -> Part:
         """A brow movement that slides along the skin instead of sinking into it."""
         moved = pos + delta
         moved[:, 2] = _skin_z(moved, 0.0015)
-        return moved - pos
+        shift: NDArray[np.float64] = moved - pos
+        return shift
 
     part.morph(f"browDown{suffix}", on_skin(np.array([0, -0.006, 0]) + inner * np.array([-sx * 0.004, -0.003, 0])))
     part.morph("browInnerUp", on_skin(inner * np.array([0, 0.009, 0])))
@@ -250,7 +264,8 @@ def _body() -> tuple[Part, Part]:
     pp, aa = np.meshgrid(polar, azimuth, indexing="ij")
 
     def power(v: np.ndarray, e: float) -> np.ndarray:
-        return np.sign(v) * np.abs(v) ** e
+        signed: NDArray[np.float64] = np.sign(v) * np.abs(v) ** e
+        return signed
 
     upper = np.minimum(pp, math.pi / 2)  # the top is a superellipsoid, below the widest line a wall
     x = 0.185 * power(np.sin(upper), 0.55) * power(np.sin(aa), 0.8) * (1 - 0.08 * np.clip(pp - upper, 0, 1))
@@ -333,7 +348,8 @@ def _eyeball(left: bool) -> Part:
         y, p = math.radians(yaw_deg), math.radians(pitch_deg)
         ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
         rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
-        return pos @ (ry @ rx).T - pos
+        shift: NDArray[np.float64] = pos @ (ry @ rx).T - pos
+        return shift
 
     # Yaw toward the subject's left is +; "In" of the left eye is toward the nose (-X).
     out_sign = 1 if left else -1
@@ -373,7 +389,8 @@ def _eyelids(left: bool) -> Part:
         horiz = np.linalg.norm(rel[:, [0, 2]], axis=1)
         scale = np.where(horiz > 1e-9, r * np.sin(new_polar) / np.maximum(horiz, 1e-9), 0)
         moved = np.stack([rel[:, 0] * scale, r * np.cos(new_polar), rel[:, 2] * scale], 1)
-        return moved - rel
+        shift: NDArray[np.float64] = moved - rel
+        return shift
 
     part.morph(f"eyeBlink{suffix}", lid_to(0.70 * math.pi, None))
     part.morph(f"eyeSquint{suffix}", lid_to(0.50 * math.pi, 0.64 * math.pi))
@@ -390,7 +407,9 @@ def _lips() -> Part:
     """Upper and lower lip, meeting at rest along the mouth line: a tube around the mouth whose
     centre line is an ellipse just taller than the tube is thick, so the lips touch."""
     segments, tube = 48, 10
-    pos, idx, upper = [], [], []
+    points: list[tuple[float, float, float]] = []
+    idx: list[int] = []
+    upper: list[float] = []
     for i in range(segments):
         a = 2 * math.pi * i / segments
         fullness = abs(math.sin(a))  # fuller in the middle, thin at the corners
@@ -399,14 +418,16 @@ def _lips() -> Part:
         rz = 0.0020 + 0.0018 * fullness
         for j in range(tube):
             b = 2 * math.pi * j / tube
-            pos.append((cx, MOUTH_Y + cy + ry * math.cos(b) * np.sign(math.sin(a) or 1.0), MOUTH_Z + rz * math.sin(b)))
+            points.append(
+                (cx, MOUTH_Y + cy + ry * math.cos(b) * np.sign(math.sin(a) or 1.0), MOUTH_Z + rz * math.sin(b))
+            )
             upper.append(float(np.clip(math.sin(a) * 4 + 0.5, 0, 1)))
     for i in range(segments):
         for j in range(tube):
             a, b = i * tube + j, ((i + 1) % segments) * tube + j
             c, d = i * tube + (j + 1) % tube, ((i + 1) % segments) * tube + (j + 1) % tube
             idx += [a, b, c, c, b, d]
-    pos = np.array(pos, np.float32)
+    pos = np.array(points, np.float32)
     inner = np.abs(pos[:, 1] - MOUTH_Y) < 0.0012  # the line where the lips meet, darker
     colors = np.where(inner[:, None], np.array(LIP) * 0.55, np.array(LIP) * np.where(pos[:, 1:2] > MOUTH_Y, 0.88, 1.0))
     part = Part("Lips", pos, colors.astype(np.float32), np.array(idx, np.uint32))
@@ -534,7 +555,8 @@ def build_parts() -> dict[str, list[Part]]:
 def _linear(srgb: np.ndarray) -> np.ndarray:
     """glTF vertex colours are linear; the palette above is written as sRGB, as colours are picked."""
     c = np.clip(srgb, 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    linear: NDArray[np.float32] = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    return linear
 
 
 def _normals(pos: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -605,7 +627,13 @@ def build_gltf() -> pygltflib.GLTF2:
         return len(meshes) - 1
 
     # Node tree: Spine > Chest (shoulders) > Neck (neck) > Head (face meshes) > LeftEye, RightEye.
-    def node(name: str, parent: int | None, translation, mesh_parts: list[Part] = (), mesh_offset=(0, 0, 0)) -> int:
+    def node(
+        name: str,
+        parent: int | None,
+        translation: Sequence[float],
+        mesh_parts: Sequence[Part] = (),
+        mesh_offset: Sequence[float] = (0, 0, 0),
+    ) -> int:
         nodes.append(pygltflib.Node(name=name, translation=list(translation), children=[]))
         index = len(nodes) - 1
         if parent is not None:

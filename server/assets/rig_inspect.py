@@ -19,6 +19,7 @@ import base64
 import re
 import struct
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -350,10 +351,10 @@ class _Inspector:
             by_name[t.name].append(t)
         # A name does nothing only when every mesh's copy of it does nothing.
         zero = sorted(n for n, ts in by_name.items() if all(self.zero_delta(t) for t in ts))
-        arkit = {n: match_arkit(n) for n in by_name}
-        arkit = {n: a for n, a in arkit.items() if a}
-        visemes = {n: match_viseme(n) for n in by_name if n not in arkit}
-        visemes = {n: v for n, v in visemes.items() if v}
+        arkit_matches = {n: match_arkit(n) for n in by_name}
+        arkit = {n: a for n, a in arkit_matches.items() if a}
+        viseme_matches = {n: match_viseme(n) for n in by_name if n not in arkit}
+        visemes = {n: v for n, v in viseme_matches.items() if v}
         working = {a for n, a in arkit.items() if n not in zero} | {
             f"viseme_{v}" for n, v in visemes.items() if n not in zero
         }
@@ -454,7 +455,7 @@ class _Inspector:
         )
 
 
-_MESHOPT_STRIDES = {
+_MESHOPT_STRIDES: dict[str, Callable[[int], bool]] = {
     "ATTRIBUTES": lambda s: 4 <= s <= 256 and s % 4 == 0,
     "TRIANGLES": lambda s: s in (2, 4),
     "INDICES": lambda s: s in (2, 4),
@@ -469,24 +470,24 @@ def _int(v: Any, what: str) -> int:
 
 
 def _offset(v: Any, what: str) -> int:
-    v = _int(0 if v is None else v, what)
-    if v < 0:
-        raise RigInspectError(f"{what} must not be negative, got {v}")
-    return v
+    n = _int(0 if v is None else v, what)
+    if n < 0:
+        raise RigInspectError(f"{what} must not be negative, got {n}")
+    return n
 
 
 def _count(v: Any, what: str) -> int:
-    v = _int(v, what)
-    if v < 1:
-        raise RigInspectError(f"{what} must be at least 1, got {v}")
-    return v
+    n = _int(v, what)
+    if n < 1:
+        raise RigInspectError(f"{what} must be at least 1, got {n}")
+    return n
 
 
-def _item(items: list | None, index: Any, what: str) -> Any:
-    index = _int(index, f"{what} index")
-    if not items or not 0 <= index < len(items):
-        raise RigInspectError(f"{what} {index} does not exist")
-    return items[index]
+def _item(items: Sequence[Any] | None, index: Any, what: str) -> Any:
+    i = _int(index, f"{what} index")
+    if not items or not 0 <= i < len(items):
+        raise RigInspectError(f"{what} {i} does not exist")
+    return items[i]
 
 
 def _element_type(a: Any, index: int) -> tuple[np.dtype, int]:

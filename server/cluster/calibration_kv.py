@@ -1,7 +1,7 @@
 """Calibration tables in a JetStream key-value bucket: the cluster's `CalibrationStore`.
 
 The same interface and semantics as server/stores/calibration.py (SQLite, the embedded default), and
-the same tests (tests/test_stores_contract.py): every version kept, numbered per user,
+the same tests (tests/integration/test_stores_contract.py): every version kept, numbered per user,
 reverting stores an old version again as the newest, deleting erases every version.
 
 One key per version, `<user>.<version>` (the user id base64url-encoded, so any id is a key);

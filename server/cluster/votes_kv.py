@@ -1,5 +1,5 @@
 """A/B votes in a JetStream key-value bucket: the cluster's `VoteStore` (server/stores/votes.py
-is the embedded one; tests/test_stores_contract.py holds both to the same behaviour).
+is the embedded one; tests/integration/test_stores_contract.py holds both to the same behaviour).
 
 The key is the trial id (base64url), `create`d so a trial gets one vote across machines; the
 returned id is the entry's stream sequence, unique and increasing as SQLite's row id is.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import gcd
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.signal import lfilter, resample_poly
 
 MODEL_RATE_HZ = 16000
@@ -36,7 +37,8 @@ class DcBlocker:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y, self._state = lfilter(self._b, self._a, x, zi=self._state)
-        return y.astype(np.float32)
+        filtered: NDArray[np.float32] = y.astype(np.float32)
+        return filtered
 
 
 class PcmConditioner:

@@ -14,12 +14,26 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Protocol
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer
 
 from .audio import MODEL_RATE_HZ
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+
+class ReadableBinary(Protocol):
+    """Any readable binary file object, seekable or not (what PyAV reads from)."""
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+
+AudioSource = Path | ReadableBinary
 
 
 class AudioFileError(ValueError):
@@ -42,7 +56,7 @@ class DecodeStats:
 
 
 def decode_blocks(
-    source: Path | BinaryIO, limits: AudioLimits = AudioLimits(), stats: DecodeStats | None = None
+    source: AudioSource, limits: AudioLimits = AudioLimits(), stats: DecodeStats | None = None
 ) -> Iterator[np.ndarray]:
     """float32 mono 16 kHz blocks of about ``limits.block_seconds`` each, in order.
 
@@ -67,7 +81,7 @@ def decode_blocks(
         yield np.concatenate(pending)
 
 
-def _resampled(source: Path | BinaryIO, stats: DecodeStats) -> Iterator[np.ndarray]:
+def _resampled(source: AudioSource, stats: DecodeStats) -> Iterator[np.ndarray]:
     try:
         container = av.open(str(source) if isinstance(source, Path) else source, mode="r")
     except (av.FFmpegError, OSError) as e:
@@ -90,7 +104,7 @@ def _resampled(source: Path | BinaryIO, stats: DecodeStats) -> Iterator[np.ndarr
             yield out.to_ndarray().mean(axis=0, dtype=np.float32)
 
 
-def _frames(container, stream, stats: DecodeStats) -> Iterator[av.AudioFrame]:
+def _frames(container: InputContainer, stream: AudioStream, stats: DecodeStats) -> Iterator[av.AudioFrame]:
     packets = container.demux(stream)
     while True:
         try:
@@ -127,7 +141,8 @@ class ByteStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
+        out = memoryview(b)
         while not self._buffer and not self._ended:
             if self._closed.is_set():
                 raise ValueError("the stream was closed")
@@ -139,8 +154,8 @@ class ByteStream(io.RawIOBase):
                 self._ended = True
             else:
                 self._buffer = chunk
-        n = min(len(b), len(self._buffer))
-        b[:n] = self._buffer[:n]
+        n = min(len(out), len(self._buffer))
+        out[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]
         return n
 

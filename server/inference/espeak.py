@@ -162,11 +162,12 @@ class _Event(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 _PHONEME_EVENT, _SYNCHRONOUS, _PHONEME_EVENTS = 7, 2, 1
 _PHONEME_INPUT = 0x100  # espeakPHONEMES: [[...]] in the text is phoneme mnemonics
-_lib = None
+_lib: ctypes.CDLL | None = None
 _rate = 0
 
 
-def _ensure_initialised() -> None:
+def _ensure_initialised() -> ctypes.CDLL:
+    """The loaded library, initialised on first use."""
     global _lib, _rate
     if _lib is None:
         name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
@@ -177,6 +178,7 @@ def _ensure_initialised() -> None:
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
         _lib = lib
+    return _lib
 
 
 def speak(
@@ -191,11 +193,13 @@ def speak(
 
     pitch and pitch_range are 0..100 (espeak's scale), volume 0..200. Phoneme mnemonics
     in double brackets are spoken as such: "[[A::::]]" is a held "aah"."""
-    _ensure_initialised()
+    lib = _ensure_initialised()
     audio: list[np.ndarray] = []
     phonemes: list[tuple[float, str]] = []
 
-    def collect(wav, n, events):  # called by espeak during synthesis
+    def collect(
+        wav: ctypes._Pointer[ctypes.c_short], n: int, events: ctypes._Pointer[_Event]
+    ) -> int:  # called by espeak during synthesis
         if n > 0:
             audio.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         i = 0
@@ -206,13 +210,13 @@ def speak(
         return 0
 
     callback = _CALLBACK(collect)  # keep a reference for the duration of the call
-    _lib.espeak_SetSynthCallback(callback)
-    _lib.espeak_SetVoiceByName(voice.encode())
+    lib.espeak_SetSynthCallback(callback)
+    lib.espeak_SetVoiceByName(voice.encode())
     for parameter, value in ((1, words_per_minute), (2, volume), (3, pitch), (4, pitch_range)):
-        _lib.espeak_SetParameter(parameter, value, 0)  # espeakRATE, VOLUME, PITCH, RANGE
+        lib.espeak_SetParameter(parameter, value, 0)  # espeakRATE, VOLUME, PITCH, RANGE
     data = text.encode()
-    _lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _PHONEME_INPUT, None, None)
-    _lib.espeak_Synchronize()
+    lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _PHONEME_INPUT, None, None)
+    lib.espeak_Synchronize()
     samples = np.concatenate(audio).astype(np.float32) / 32768.0 if audio else np.zeros(0, np.float32)
     return SpokenText(samples, _rate, phonemes, voice)
 
@@ -220,13 +224,13 @@ def speak(
 def phonemes_of(text: str, voice: str = "en-us") -> list[str]:
     """espeak-ng's phoneme mnemonics for a text, as it would speak it (numbers spelled out,
     stress marks kept on the mnemonics), without synthesising audio."""
-    _ensure_initialised()
-    _lib.espeak_SetVoiceByName(voice.encode())
+    lib = _ensure_initialised()
+    lib.espeak_SetVoiceByName(voice.encode())
     buffer = ctypes.create_string_buffer(text.encode())
     pointer = ctypes.c_void_p(ctypes.addressof(buffer))
     out: list[str] = []
     while pointer.value:
-        clause = _lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, ord(" ") << 8)  # UTF-8 in, space-separated
+        clause = lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, ord(" ") << 8)  # UTF-8 in, space-separated
         if clause:
             out += clause.decode().split()
     return out

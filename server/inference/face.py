@@ -106,14 +106,20 @@ class FaceTracker:
         elif not features.present:
             self._emotion_at_ms = -math.inf  # a face that comes back is classified at once
         if features.present and self._neutral is not None:
-            features = self._with_geometry(features, result, frame)
+            features = self._with_geometry(features, result, frame, self._neutral)
         return features.mirror() if self.options.mirror and features.present else features
 
-    def _with_geometry(self, features: FaceFeatures, result: vision.FaceLandmarkerResult, frame: Frame) -> FaceFeatures:
+    def _with_geometry(
+        self,
+        features: FaceFeatures,
+        result: vision.FaceLandmarkerResult,
+        frame: Frame,
+        tracker: geometric_channels.NeutralTracker,
+    ) -> FaceFeatures:
         measures = measure(landmarks_3d(_landmarks(result), frame.width, frame.height))
         dt_s = 0.0 if self._neutral_at_ms is None else (frame.capture_ms - self._neutral_at_ms) / 1000.0
         self._neutral_at_ms = frame.capture_ms
-        neutral = self._neutral.update(measures, dt_s)
+        neutral = tracker.update(measures, dt_s)
         blendshapes = geometric_channels.blend(features.blendshapes, geometric_channels.estimate(measures, neutral))
         return replace(features, blendshapes=blendshapes, action_units=action_units(blendshapes))
 
@@ -149,7 +155,7 @@ def _to_features(
         confidence=_confidence(normalized, pixels),
         blendshapes=blendshapes,
         action_units=action_units(blendshapes),
-        head=HeadPose(yaw, pitch, roll, tuple(float(v) for v in matrix[:3, 3])),
+        head=HeadPose(yaw, pitch, roll, (float(matrix[0, 3]), float(matrix[1, 3]), float(matrix[2, 3]))),
         left_eye=left,
         right_eye=right,
         emotion_scores=emotion.classify(frame.rgb, pixels) if emotion is not None else None,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from avatar_mapping.vocabulary import EMOTIONS
 
@@ -66,7 +67,8 @@ class FaceEmotionClassifier:
         else:
             x = ((crop.astype(np.float32) - FACEAPI_MEAN_RGB) / 255.0).transpose(2, 0, 1)[None]
         p = self._session.run(None, {self._input: x})[0][0]
-        return p[self._to_protocol].astype(np.float64)
+        scores: NDArray[np.float64] = p[self._to_protocol].astype(np.float64)
+        return scores
 
     def classify(self, rgb: np.ndarray, landmarks_px: np.ndarray) -> np.ndarray:
         return self.classify_crop(self.crop(rgb, landmarks_px))

@@ -9,7 +9,9 @@ The two estimates are averaged (weights in GazeWeights).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,13 +46,16 @@ def iris_angles(points: np.ndarray, eye: dict[str, int]) -> tuple[float, float]:
     lids_mid = (points[eye["upper"]] + points[eye["lower"]]) / 2.0
     h = float(np.dot(iris - centre, u)) / half_width
     v = float(np.dot(iris - lids_mid, down)) / half_width
-    to_deg = lambda x: math.degrees(math.asin(max(-1.0, min(1.0, x / IRIS_TO_SIN))))  # noqa: E731
+
+    def to_deg(x: float | np.floating[Any]) -> float:
+        return math.degrees(math.asin(max(-1.0, min(1.0, x / IRIS_TO_SIN))))
+
     return to_deg(h), to_deg(v)
 
 
 def eye_gaze(points: np.ndarray, blendshapes: np.ndarray, w: GazeWeights = GazeWeights()) -> tuple[EyeGaze, EyeGaze]:
     """(left, right) eye gaze. Yaw is positive toward the subject's left, pitch positive down."""
-    b = lambda n: float(blendshapes[ARKIT_INDEX[n]])  # noqa: E731
+    b: Callable[[str], float] = lambda n: float(blendshapes[ARKIT_INDEX[n]])  # noqa: E731
     r = w.eye_range_deg
     # Looking "out" with the left eye and "in" with the right eye both turn toward the subject's left.
     left_bs = ((b("eyeLookOutLeft") - b("eyeLookInLeft")) * r, (b("eyeLookDownLeft") - b("eyeLookUpLeft")) * r)

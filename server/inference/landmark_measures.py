@@ -42,7 +42,7 @@ def measure(p: np.ndarray) -> np.ndarray:
         """How far the lower lid sits below the line through the eye's corners, over the
         eye's width: a raised cheek pushes the lid up and this falls."""
         a, b = (p[i] for i in EYE_CORNERS[side])
-        width = np.linalg.norm(b - a)
+        width = float(np.linalg.norm(b - a))
         return float(np.linalg.norm(np.cross(b - a, p[LOWER_LID[side]] - a)) / max(width, 1e-9) ** 2)
 
     values = {

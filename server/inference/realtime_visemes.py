@@ -10,18 +10,19 @@ per-viseme Gaussian prototypes (mean MFCCs), which score frames when a file has 
 classifier (the first model). A user's voice calibration moves the prototypes toward their
 held sounds and sets the energy gate and the jaw's range from their loudness; the classifier
 itself is not adapted — measured, shifting its input by the user's offset made it worse
-(tests/test_viseme_calibration.py).
+(tests/unit/test_viseme_calibration.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.fft import dct
 
 from avatar_mapping.vocabulary import VISEMES
@@ -36,8 +37,8 @@ PROTOTYPES_PATH = Path(__file__).resolve().parents[1] / "models" / "viseme_proto
 
 
 def _mel_filterbank() -> np.ndarray:
-    mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
-    inv = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
+    mel: Callable[[float], float] = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
+    inv: Callable[[NDArray[np.float64]], NDArray[np.float64]] = lambda m: 700 * (10 ** (m / 2595) - 1)  # noqa: E731
     points = inv(np.linspace(mel(80), mel(7600), N_MELS + 2))
     bins = np.floor((N_FFT + 1) * points / RATE_HZ).astype(int)
     fb = np.zeros((N_MELS, N_FFT // 2 + 1))
@@ -82,13 +83,14 @@ class LinearClassifier:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.feature_mean) / self.feature_std) @ self.weights[:-1] + self.weights[-1]
         z = np.exp(z - z.max())
-        return z / z.sum()
+        p: NDArray[np.float64] = z / z.sum()
+        return p
 
     @classmethod
-    def from_dict(cls, d: dict) -> LinearClassifier:
+    def from_dict(cls, d: dict[str, Any]) -> LinearClassifier:
         return cls(tuple(d["classes"]), np.array(d["feature_mean"]), np.array(d["feature_std"]), np.array(d["weights"]))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "classes": list(self.classes),
             "feature_mean": self.feature_mean.round(6).tolist(),
@@ -114,8 +116,8 @@ class VisemePrototypes:
             np.array(d["mean"]), np.array(d["std"]), tuple(d["visemes"]), d["energy_gate"], d["loud"], classifier
         )
 
-    def to_dict(self) -> dict:
-        d = {
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
             "visemes": list(self.visemes),
             "mean": self.mean.round(5).tolist(),
             "std": self.std.round(5).tolist(),
@@ -132,10 +134,14 @@ class UserVoice(Protocol):
     ``calibration.viseme_calibration.VisemeCalibration`` is one): mean MFCC vector and frame count per
     recorded viseme, and the loudness of their noise floor and of their loud speech."""
 
-    means: Mapping[str, Sequence[float]]
-    frames: Mapping[str, int]
-    noise_floor: float | None
-    loud: float
+    @property
+    def means(self) -> Mapping[str, Sequence[float]]: ...
+    @property
+    def frames(self) -> Mapping[str, int]: ...
+    @property
+    def noise_floor(self) -> float | None: ...
+    @property
+    def loud(self) -> float: ...
 
 
 def adapt_prototypes(p: VisemePrototypes, user: UserVoice, tau_frames: float = 60.0) -> VisemePrototypes:
@@ -205,8 +211,9 @@ class RealtimeVisemes:
         if log_energy < self.p.energy_gate:
             weights[VISEMES.index("sil")] = 1.0
             return weights, 1.0, 0.0
-        if self._class_index is not None:
-            weights[self._class_index] = self.p.classifier.probabilities(self._context())
+        classifier = self.p.classifier
+        if self._class_index is not None and classifier is not None:  # both or neither (_set_classes)
+            weights[self._class_index] = classifier.probabilities(self._context())
         else:
             score = -0.5 * (((mfcc - self.p.mean) / self.p.std) ** 2).sum(axis=1) / self.temperature
             z = np.exp(score - score.max())

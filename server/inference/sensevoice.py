@@ -16,6 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,10 +26,26 @@ from avatar_mapping.vocabulary import EMOTIONS
 from ..models.store import CHECKSUMS, verify_folder
 from .speech_tags import EMOTION_TAGS, RichTranscript, parse_result
 
+if TYPE_CHECKING:
+    import torch
+
 log = logging.getLogger(__name__)
 RATE_HZ = 16000
 QUERY_FRAMES = 4  # language, event, emotion, text-norm queries before the audio frames
 REQUIRED_FILES = ("config.yaml", "model.pt")
+
+
+class _SentencePiece(Protocol):
+    def piece_to_id(self, piece: str) -> int: ...
+
+    def unk_id(self) -> int: ...
+
+
+class _Tokenizer(Protocol):
+    """The part of FunASR's SentencePiece tokenizer read here."""
+
+    @property
+    def sp(self) -> _SentencePiece: ...
 
 
 class SpeechModelUnavailable(RuntimeError):
@@ -115,16 +132,16 @@ class SenseVoiceRecognizer:
         self._model.eval()
         tokenizer = self._auto.kwargs["tokenizer"]
         self._emotion_ids = self._emotion_token_ids(tokenizer)
-        self._logits: list = []
+        self._logits: list[torch.Tensor] = []
         self._model.ctc.ctc_lo.register_forward_hook(lambda _m, _i, out: self._logits.append(out.detach()))
         self._lock = threading.Lock()
         self._timestamps_ok = options.word_timestamps
 
     @staticmethod
-    def _emotion_token_ids(tokenizer) -> dict[str, int]:
+    def _emotion_token_ids(tokenizer: _Tokenizer) -> dict[str, int]:
         """Token id of each emotion tag; EMO_UNKNOWN under the key None's name 'unknown'."""
         sp = tokenizer.sp
-        ids = {}
+        ids: dict[str, int] = {}
         for tag, cls in EMOTION_TAGS.items():
             i = sp.piece_to_id(f"<|{tag}|>")
             if i == sp.unk_id():
@@ -171,19 +188,21 @@ class SenseVoiceRecognizer:
             )
         return out
 
-    def _generate(self, samples: np.ndarray) -> dict:
+    def _generate(self, samples: np.ndarray) -> dict[str, Any]:
         kwargs = dict(input=samples, fs=RATE_HZ, language=self.options.language, use_itn=self.options.use_itn)
         if self._timestamps_ok:
             try:
-                return self._auto.generate(output_timestamp=True, **kwargs)[0]
+                result: dict[str, Any] = self._auto.generate(output_timestamp=True, **kwargs)[0]
+                return result
             except (IndexError, RuntimeError):
                 # FunASR re-tokenises the decoded text to align words; when that disagrees with
                 # the decoded tokens its aligner indexes out of range. Keep the text, drop times.
                 log.warning("SenseVoice word timestamps failed on a segment; this result has no word times")
                 self._logits.clear()
-        return self._auto.generate(**kwargs)[0]
+        plain: dict[str, Any] = self._auto.generate(**kwargs)[0]
+        return plain
 
-    def _emotion_scores(self, logits) -> tuple[np.ndarray | None, float]:
+    def _emotion_scores(self, logits: torch.Tensor | None) -> tuple[np.ndarray | None, float]:
         """Softmax over the emotion tokens at the query frame where emotion tokens are likeliest."""
         if logits is None or logits.shape[1] < QUERY_FRAMES:
             return None, 0.0

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..settings import Settings
 from .sensevoice import SenseVoiceOptions, SenseVoiceRecognizer, SpeechModelUnavailable, SpeechRecognition
 from .speech_segments import SpeechWindow
@@ -28,7 +30,7 @@ class SpeechStatus:
     available: bool
     reason: str  # why not, or what runs
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, bool | str | None]:
         return {
             "available": self.available,
             "model": "SenseVoiceSmall" if self.available else None,
@@ -82,13 +84,13 @@ class SpeechService:
             self._executor, self._recognizer.recognize, window.samples, window.start_ms, window.final
         )
 
-    def recognize_blocking(self, samples, start_ms: int = 0) -> SpeechRecognition | None:
+    def recognize_blocking(self, samples: np.ndarray, start_ms: int = 0) -> SpeechRecognition | None:
         """For offline paths (animate, analyze): None in degraded mode."""
         if self._recognizer is None:
             return None
         return self._recognizer.recognize(samples, start_ms, True)
 
-    def recognize_batch_blocking(self, stretches: list) -> list[SpeechRecognition] | None:
+    def recognize_batch_blocking(self, stretches: list[np.ndarray]) -> list[SpeechRecognition] | None:
         """Several stretches in one model call (offline reports); None in degraded mode."""
         if self._recognizer is None:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 LANGUAGES = ("zh", "en", "yue", "ja", "ko", "nospeech")
 # SenseVoice's emotion tags -> the protocol's classes. EMO_UNKNOWN maps to None.
@@ -139,7 +140,7 @@ def parse_rich_text(text: str) -> tuple[RichSegment, ...]:
     return tuple(segments)
 
 
-def parse_result(result: dict) -> RichTranscript:
+def parse_result(result: dict[str, Any]) -> RichTranscript:
     """One FunASR result dict: ``{"key", "text", ["timestamp": [[start_ms, end_ms], ...], "words": [...]]}``."""
     text = result.get("text")
     if not isinstance(text, str):

@@ -14,10 +14,12 @@ for recorded lines and the look-ahead mode, not for live lip-sync.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from pocketsphinx import Decoder, get_model_path
 
 from avatar_mapping.vocabulary import VISEME_INDEX, VISEMES
@@ -101,7 +103,8 @@ class Phone:
 
 
 def _pcm(audio_16k: np.ndarray) -> bytes:
-    return (np.clip(audio_16k, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    pcm: bytes = (np.clip(audio_16k, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return pcm
 
 
 def normalise_transcript(text: str) -> str:
@@ -270,9 +273,10 @@ def _pauses_silent(phones: list[Phone], audio_16k: np.ndarray) -> list[Phone]:
     return out
 
 
-def viseme_changes(items) -> list[float]:
+def viseme_changes(items: Iterable[tuple[float, str]]) -> list[float]:
     """Times where the viseme changes to a non-silent one; items are (start_ms, viseme)."""
-    out, last = [], None
+    out: list[float] = []
+    last: str | None = None
     for start, v in items:
         if v != last and v != "sil":
             out.append(start)
@@ -315,4 +319,5 @@ def visemes_at(phones: list[Phone], t_ms: np.ndarray) -> np.ndarray:
         weights[:, VISEME_INDEX[p.viseme]] += w
         covered += w
     weights[:, VISEME_INDEX["sil"]] += np.clip(1.0 - covered, 0.0, 1.0)
-    return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    normalised: NDArray[np.float64] = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    return normalised

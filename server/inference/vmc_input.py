@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pythonosc.osc_packet import OscPacket, ParseError
 
@@ -37,7 +38,7 @@ class VmcListener(asyncio.DatagramProtocol):
         self.subscribers: list[Subscriber] = []
         self._blends: dict[str, float] = {}
         self._bones: dict[str, tuple[float, float, float, float]] = {}
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transport: asyncio.BaseTransport | None = None
 
     @classmethod
     async def open(cls, host: str, port: int, metrics: Metrics) -> VmcListener:
@@ -49,10 +50,11 @@ class VmcListener(asyncio.DatagramProtocol):
     @property
     def address(self) -> tuple[str, int]:
         assert self._transport is not None
-        return self._transport.get_extra_info("sockname")[:2]
+        sockname: tuple[str, int] = self._transport.get_extra_info("sockname")[:2]
+        return sockname
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = transport
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Calls ``subscriber`` with each applied frame until the returned function is called."""
@@ -68,7 +70,7 @@ class VmcListener(asyncio.DatagramProtocol):
         for timed in messages:
             self._take(timed.message.address, timed.message.params)
 
-    def _take(self, address: str, params: list) -> None:
+    def _take(self, address: str, params: list[Any]) -> None:
         if address == "/VMC/Ext/Blend/Val":
             if len(params) != 2 or not isinstance(params[0], str) or not _finite(params[1]):
                 self._drop("bad_value")

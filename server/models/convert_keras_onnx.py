@@ -22,7 +22,7 @@ from .onnx_graph import INPUT, OUTPUT, GraphBuilder
 def convert(hdf5: Path, onnx_path: Path) -> Path:
     model = KerasModel.load(hdf5)
     g = GraphBuilder()
-    names = {}
+    names: dict[str, str] = {}
     for layer in model.layers:
         k, c, w = layer.kind, layer.config, layer.weights
         x = names[layer.inputs[0]] if layer.inputs else INPUT

@@ -32,7 +32,7 @@ class KerasModelError(ValueError):
 class KerasLayer:
     kind: str
     name: str
-    config: dict
+    config: dict[str, Any]
     inputs: tuple[str, ...]
     weights: dict[str, np.ndarray]  # "kernel", "bias", "depthwise_kernel", "gamma", ...
 

@@ -7,8 +7,12 @@ TensorFlow's, which puts an odd extra pixel at the end: ONNX's SAME_UPPER.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from onnx import NodeProto, TensorProto
 
 INPUT, OUTPUT = "input", "probabilities"
 OPSET, IR_VERSION = 13, 8
@@ -19,14 +23,14 @@ class GraphBuilder:
         from onnx import helper, numpy_helper
 
         self._helper, self._numpy_helper = helper, numpy_helper
-        self.nodes: list = []
-        self.inits: list = []
+        self.nodes: list[NodeProto] = []
+        self.inits: list[TensorProto] = []
 
     def const(self, name: str, value: np.ndarray) -> str:
         self.inits.append(self._numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), name))
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
+    def node(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:  # ONNX attributes of any type
         self.nodes.append(self._helper.make_node(op, inputs, [output], **attrs))
         return output
 
@@ -47,7 +51,9 @@ class GraphBuilder:
             "Conv", inputs, name, kernel_shape=list(kernel.shape[2:]), strides=strides, group=group, **attrs
         )
 
-    def save(self, path: Path, graph_name: str, input_shape: list, n_outputs: int | None, producer: str) -> Path:
+    def save(
+        self, path: Path, graph_name: str, input_shape: list[str | int], n_outputs: int | None, producer: str
+    ) -> Path:
         """Checks the model and writes it; the graph's input is INPUT, its output OUTPUT."""
         import onnx
         from onnx import TensorProto

@@ -187,7 +187,10 @@ class ModelStore:
             log(f"{entry.name}: already present at {target}")
             return target
         with tempfile.TemporaryDirectory(dir=self.cache_dir) as tmp:
-            built = CONVERTERS[entry.converter](sources, Path(tmp) / entry.file)
+            convert = CONVERTERS.get(entry.converter) if entry.converter is not None else None
+            if convert is None:
+                raise ModelError(f"model {entry.name!r} is derived by an unknown converter {entry.converter!r}")
+            built = convert(sources, Path(tmp) / entry.file)
             os.replace(built, target)
         log(f"{entry.name}: converted {', '.join(p.name for p in sources)} -> {target}")
         return target
@@ -231,9 +234,9 @@ class ModelStore:
 
             snapshot_download(repo_id=source.repo, local_dir=str(folder))
         elif source.kind == "modelscope":
-            from modelscope import snapshot_download
+            from modelscope import snapshot_download as modelscope_snapshot_download
 
-            snapshot_download(source.repo, local_dir=str(folder))
+            modelscope_snapshot_download(source.repo, local_dir=str(folder))
         else:
             raise ValueError(f"unknown folder source kind {source.kind!r}")
         for junk in (".cache", ".msc", ".mv"):  # hub clients' bookkeeping

@@ -5,17 +5,25 @@ the GIL; run on the server's threads it would stall every live session. Here it 
 `workers` processes (started on first use, with `spawn`: the server's own threads are not
 forked), at most `workers + queue` jobs at a time — one more is refused at once (`PoolBusy`,
 an HTTP 503 with Retry-After) instead of waiting behind the others, and a job that outlives
-`timeout_s` is answered as one (its process finishes it and takes the next).
+`timeout_s` is answered as one (its process finishes it and takes the next). A worker
+whose server is gone (kill -9 leaves no time to shut the pool down) exits by itself within
+`PARENT_CHECK_S`: it watches its parent, since its queue's pipe would never tell it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+
+PARENT_CHECK_S = 0.5
 
 
 class PoolBusy(RuntimeError):
@@ -47,8 +55,10 @@ class ToolPool:
         future = self._pool().submit(fn, *args)
         self._jobs += 1  # until the worker is done with it, even when nobody waits any more
         future.add_done_callback(self._finished)
+        outcome = asyncio.wrap_future(future)
+        outcome.add_done_callback(_retrieved)  # it may fail after its caller stopped waiting
         try:
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.timeout_s)
+            return await asyncio.wait_for(asyncio.shield(outcome), self.timeout_s)
         except TimeoutError:
             raise PoolFailed(f"the job took longer than {self.timeout_s:g} s") from None
         except BrokenProcessPool:
@@ -60,7 +70,12 @@ class ToolPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     def close(self) -> None:
@@ -69,3 +84,21 @@ class ToolPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _retrieved(outcome: asyncio.Future[Any]) -> None:
+    """Marks a job's exception as seen: a timed-out job's failure was already answered."""
+    if not outcome.cancelled():
+        outcome.exception()
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """In a worker: ends the process once ``parent_pid`` is no longer its parent (the server
+    died and the worker was re-parented), even in the middle of a job."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -23,6 +23,7 @@ store them (no persistent stream, no replay).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -38,7 +39,15 @@ from ..inference.sensevoice import SpeechRecognition
 from ..inference.speech_segments import SpeechWindow
 from ..inference.speech_tags import RichSegment, RichTranscript, TimedWord
 from .constants import ErrorCode
-from .features import array_from_cbor, array_to_cbor, face_from_cbor, face_to_cbor, voice_from_cbor, voice_to_cbor
+from .features import (
+    array_from_cbor,
+    array_to_cbor,
+    face_from_cbor,
+    face_to_cbor,
+    required_array_from_cbor,
+    voice_from_cbor,
+    voice_to_cbor,
+)
 from .messages import AudioChunk, VideoFrame
 
 BUS_VERSION = 1
@@ -131,8 +140,8 @@ def _voice(m: VoiceResult) -> dict[str, Any]:
 
 
 def _voice_back(d: dict[str, Any]) -> VoiceResult:
-    energy = array_from_cbor(d["log_energy"], what="log_energy")
-    mfcc = array_from_cbor(d["mfcc"], len(energy) * N_MFCC, "mfcc").reshape(len(energy), N_MFCC)
+    energy = required_array_from_cbor(d["log_energy"], what="log_energy")
+    mfcc = required_array_from_cbor(d["mfcc"], len(energy) * N_MFCC, "mfcc").reshape(len(energy), N_MFCC)
     return VoiceResult(voice_from_cbor(d["features"]), mfcc, energy)
 
 
@@ -176,7 +185,8 @@ def _speech_back(d: dict[str, Any]) -> SpeechRecognition:
     )
 
 
-_CODECS: dict[Topic, tuple[type, Any, Any]] = {
+# Per topic: the message class, its encoder (which takes that class: dispatched by TOPIC_OF) and decoder.
+_CODECS: dict[Topic, tuple[type, Callable[[Any], dict[str, Any]], Callable[[dict[str, Any]], BusMessage]]] = {
     Topic.VIDEO: (ReceivedVideo, _video, _video_back),
     Topic.AUDIO: (ReceivedAudio, _audio, _audio_back),
     Topic.FACE: (

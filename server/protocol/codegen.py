@@ -9,6 +9,7 @@ files are stale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum, IntEnum
 
 from avatar_mapping import retarget as r
@@ -140,8 +141,8 @@ def render_csharp_protocol() -> str:
     )
 
 
-def _csharp_dict(name: str, d: dict, value: str = "string") -> str:
-    def lit(x):
+def _csharp_dict(name: str, d: Mapping[str, str | tuple[str, ...]], value: str = "string") -> str:
+    def lit(x: str | tuple[str, ...]) -> str:
         return "new[] { " + ", ".join(f'"{i}"' for i in x) + " }" if isinstance(x, tuple) else f'"{x}"'
 
     rows = "".join(f'            {{ "{k}", {lit(x)} }},\n' for k, x in d.items())

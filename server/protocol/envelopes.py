@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -58,10 +58,17 @@ class Outgoing:
     def packed(self) -> dict[int, Any] | None:
         return self._build_packed() if self._build_packed else None
 
+    @overload
+    def encoded(self, fmt: str, encoding: Literal["cbor"]) -> bytes: ...
+    @overload
+    def encoded(self, fmt: str, encoding: Literal["json"]) -> str: ...
+    @overload
+    def encoded(self, fmt: str, encoding: Encoding) -> bytes | str: ...
     def encoded(self, fmt: str, encoding: Encoding) -> bytes | str:
         key = ("packed" if fmt == "packed" and self._build_packed else "named", encoding)
         if key not in self._cache:
-            self._cache[key] = encode_map(self.packed if key[0] == "packed" else self.named, encoding)
+            packed = self.packed if key[0] == "packed" else None  # not None: key[0] is "packed" only with a builder
+            self._cache[key] = encode_map(self.named if packed is None else packed, encoding)
         return self._cache[key]
 
 

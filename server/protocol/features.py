@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from avatar_mapping.emotion_fusion import EmotionEvidence
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
@@ -24,9 +25,15 @@ def array_to_cbor(a: np.ndarray | None) -> bytes | None:
     return None if a is None else np.ascontiguousarray(a, dtype="<f8").tobytes()
 
 
-def array_from_cbor(b: bytes | None, size: int | None = None, what: str = "array") -> np.ndarray | None:
+def array_from_cbor(b: object, size: int | None = None, what: str = "array") -> NDArray[np.float64] | None:
+    """An optional array: None stays None."""
     if b is None:
         return None
+    return required_array_from_cbor(b, size, what)
+
+
+def required_array_from_cbor(b: object, size: int | None = None, what: str = "array") -> NDArray[np.float64]:
+    """An array that must be there: None is as wrong as any other non-bytes value."""
     if not isinstance(b, (bytes, bytearray)) or len(b) % 8:
         raise ValueError(f"{what} must be float64 bytes")
     a = np.frombuffer(b, dtype="<f8").astype(np.float64)
@@ -57,8 +64,8 @@ def face_from_cbor(d: dict[str, Any]) -> FaceFeatures:
         present=bool(d["present"]),
         capture_ms=int(d["capture_ms"]),
         confidence=float(d["confidence"]),
-        blendshapes=array_from_cbor(d["blendshapes"], len(ARKIT_BLENDSHAPES), "blendshapes"),
-        action_units=array_from_cbor(d["action_units"], len(ACTION_UNITS), "action_units"),
+        blendshapes=required_array_from_cbor(d["blendshapes"], len(ARKIT_BLENDSHAPES), "blendshapes"),
+        action_units=required_array_from_cbor(d["action_units"], len(ACTION_UNITS), "action_units"),
         head=HeadPose(h[0], h[1], h[2], (h[3], h[4], h[5])),
         left_eye=EyeGaze(e[0], e[1]),
         right_eye=EyeGaze(e[2], e[3]),
@@ -93,7 +100,7 @@ def voice_from_cbor(d: dict[str, Any]) -> VoiceFeatures:
         bool(d["present"]),
         int(d["capture_ms"]),
         float(d["speaking_probability"]),
-        array_from_cbor(d["visemes"], len(VISEMES), "visemes"),
+        required_array_from_cbor(d["visemes"], len(VISEMES), "visemes"),
         float(d["viseme_conf"]),
         tuple(evidence_from_cbor(e) for e in d["speech_emotion"]),
     )

@@ -11,9 +11,11 @@ the recorded values.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -78,11 +80,14 @@ class Recorder:
 
     def write(self, t_ms: float, face: FaceFeatures, voice: VoiceFeatures) -> None:
         item: dict[str, Any] = {"t_ms": float(t_ms)}
-        for kind, value, encode in (("face", face, face_to_cbor), ("voice", voice, voice_to_cbor)):
+        for kind, value, encode in (
+            ("face", face, partial(face_to_cbor, face)),
+            ("voice", voice, partial(voice_to_cbor, voice)),
+        ):
             last, last_encoded = self._last[kind]
             if value is last:
                 continue
-            encoded = encode(value)
+            encoded = encode()
             if encoded != last_encoded:
                 item[kind] = encoded
             self._last[kind] = (value, encoded)
@@ -136,7 +141,7 @@ class Recording:
         return cls(header, tuple(samples))
 
 
-def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
+def _items(f: io.BufferedReader, path: Path) -> Iterator[dict[str, Any]]:
     """Every item; the sequence ends only between items (a cut-off last item is an error)."""
     decoder = cbor2.CBORDecoder(f)
     while f.peek(1):
@@ -152,8 +157,8 @@ def _items(f: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
 def new_header(
     rig: str,
     strategy: str,
-    strategy_params: dict,
-    calibration: dict | None,
+    strategy_params: dict[str, Any],
+    calibration: dict[str, Any] | None,
     rate_hz: float,
     source: str,
     user_id: str | None = None,

@@ -35,7 +35,7 @@ def parse_target(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _message(address: str, *args: object) -> OscMessageBuilder:
+def _message(address: str, *args: str | int | float) -> OscMessageBuilder:
     builder = OscMessageBuilder(address=address)
     for arg in args:
         builder.add_arg(arg)

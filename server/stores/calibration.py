@@ -91,7 +91,7 @@ class CalibrationStore:
 
     def get(self, user_id: str, version: int | None = None) -> CalibrationTable | None:
         query = "SELECT data FROM calibration WHERE user_id = ?"
-        params: tuple = (user_id,)
+        params: tuple[str | int, ...] = (user_id,)
         if version is not None:
             query += " AND version = ?"
             params += (version,)

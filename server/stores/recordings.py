@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from ..protocol.recording import read_header
 
@@ -25,7 +26,7 @@ class RecordingStore:
     def files(self) -> list[Path]:
         return sorted(self.folder.glob("*" + SUFFIX)) if self.folder.is_dir() else []
 
-    def list(self) -> list[dict]:
+    def list(self) -> list[dict[str, Any]]:
         out = []
         for p in self.files():
             header = read_header(p) or {}

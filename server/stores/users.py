@@ -22,7 +22,7 @@ class Erased:
     votes: int
     rigs: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return asdict(self)
 
 

@@ -94,7 +94,9 @@ class VoteStore:
                 )
             except sqlite3.IntegrityError:
                 raise VoteError(f"trial {vote['trial_id']!r} already has a vote") from None
-            return int(cur.lastrowid)
+            row_id = cur.lastrowid
+            assert row_id is not None  # set by the INSERT above
+            return int(row_id)
 
     def all(self) -> list[dict[str, Any]]:
         with self._lock:

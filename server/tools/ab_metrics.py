@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class StreamMetrics:
     saturation_share: float  # share of (frame, moving channel) pairs pinned at 0 or 1
     emotion_switches_per_min: float | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .ab_replay import ReplayResult
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 W, H = 760, 120
 COLOURS = {"A": "#2563eb", "B": "#dc2626"}
@@ -192,7 +195,9 @@ def _votes_html(pair: dict[str, Any] | None) -> str:
     )
 
 
-def write_report(html_path, json_path, data: dict[str, Any], a: ReplayResult, b: ReplayResult) -> None:
+def write_report(
+    html_path: str | Path, json_path: str | Path, data: dict[str, Any], a: ReplayResult, b: ReplayResult
+) -> None:
     from pathlib import Path
 
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)  # `--out new/dir/report.html`

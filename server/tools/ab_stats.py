@@ -26,7 +26,8 @@ def binomial_two_sided_p(k: int, n: int) -> float:
     if n == 0:
         return 1.0
     lower = sum(math.comb(n, i) for i in range(0, min(k, n - k) + 1))
-    return min(1.0, 2 * lower / 2**n)
+    p: float = 2 * lower / 2**n
+    return min(1.0, p)
 
 
 def results(votes: Iterable[dict[str, Any]]) -> dict[str, Any]:

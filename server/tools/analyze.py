@@ -111,6 +111,7 @@ def analyze_messages(options: AnalyzeOptions, settings: Settings) -> Iterator[Ou
     voice = voice_timeline(wav, options.transcript, store, settings) if wav is not None else None
     animator = Animator(options.session_id, rig, strategy, settings.emotion_inference)
     if wav is options.input:
+        assert voice is not None  # the input is the WAV, so its timeline was made
         yield from _audio_only(voice, animator, options.rate_hz or 60.0)
         return
     is_image = options.input.suffix.lower() in IMAGE_SUFFIXES
@@ -183,7 +184,9 @@ def video_frames(path: Path) -> tuple[float, Iterator[Frame]]:
     return fps, frames()
 
 
-def tracker_options_for(store: ModelStore, settings: Settings, mode: str, mirror: bool) -> FaceTrackerOptions:
+def tracker_options_for(
+    store: ModelStore, settings: Settings, mode: Literal["video", "image"], mirror: bool
+) -> FaceTrackerOptions:
     return FaceTrackerOptions(
         store.require("face_landmarker"),
         mode=mode,

@@ -18,6 +18,8 @@ from ..inference.vad import VadOptions, VoiceActivityDetector
 from ..protocol.envelopes import transcript_payload
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..inference.sensevoice import SpeechRecognition
 
 
@@ -67,7 +69,7 @@ class VoiceTimeline:
         self,
         wav: bytes,
         transcript: str | None,
-        vad_model,
+        vad_model: Path,
         speech: SpeechRecognition | None = None,
         max_seconds: float | None = None,
         lead_ms: float = 0.0,
@@ -114,7 +116,7 @@ def animate(
     wav: bytes,
     transcript: str | None,
     rate_hz: float,
-    vad_model,
+    vad_model: Path,
     speech: SpeechRecognition | None = None,
     max_seconds: float | None = None,
     lead_ms: float = 0.0,

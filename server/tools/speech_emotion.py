@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -27,9 +27,13 @@ from avatar_mapping.vocabulary import EMOTIONS
 
 from ..inference import prosody
 from ..inference.audio import MODEL_RATE_HZ
-from ..inference.audio_file import AudioLimits, DecodeStats, decode_blocks
+from ..inference.audio_file import AudioLimits, AudioSource, DecodeStats, decode_blocks
 from ..inference.vad import FRAME_SAMPLES, VadOptions, VoiceActivityDetector
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..inference.sensevoice import SpeechRecognition
+    from ..inference.speech_service import SpeechService
 
 AROUSAL_LEVELS = ("low", "medium", "high")
 AROUSAL_EDGES = (0.35, 0.65)  # arousal below the first is low, from the second on high
@@ -64,6 +68,21 @@ class Utterance:
     text: str = ""
 
 
+class SpeechEmotionReportDict(TypedDict):
+    """SpeechEmotionReport.as_dict: the report's JSON."""
+
+    source: str
+    source_note: str
+    classes: list[str]
+    duration_s: float
+    speech_s: float
+    damaged_packets: int
+    distribution: dict[str, dict[str, float]]
+    utterances: list[dict[str, Any]]
+    arousal_curve: list[list[float]]
+    options: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class SpeechEmotionReport:
     source: str  # "sensevoice" or "prosody"
@@ -92,7 +111,7 @@ class SpeechEmotionReport:
             d["share"] = round(d["seconds"] / total, 4) if total else 0.0
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> SpeechEmotionReportDict:
         note = (
             "emotion scores from SenseVoice"
             if self.source == "sensevoice"
@@ -134,8 +153,8 @@ class WindowScorer(Protocol):
 class ProsodyScorer:
     """Arousal levels from prosody, for servers without SenseVoice's weights."""
 
-    source = "prosody"
-    classes = AROUSAL_LEVELS
+    source: str = "prosody"
+    classes: tuple[str, ...] = AROUSAL_LEVELS
 
     def judge(self, utterance: np.ndarray, windows: list[np.ndarray]) -> tuple[list[WindowScore], str]:
         return [self.score(w) for w in windows], ""
@@ -154,24 +173,24 @@ class SenseVoiceScorer:
     and the utterance batched into model calls of at most BATCH stretches.
     ``recognize_batch``: SpeechService.recognize_batch_blocking (one model, calls serialised)."""
 
-    source = "sensevoice"
-    classes = EMOTIONS
+    source: str = "sensevoice"
+    classes: tuple[str, ...] = EMOTIONS
     BATCH = 8
 
-    def __init__(self, recognize_batch: Callable[[list[np.ndarray]], list | None]):
+    def __init__(self, recognize_batch: Callable[[list[np.ndarray]], list[SpeechRecognition] | None]):
         self._recognize_batch = recognize_batch
 
     def judge(self, utterance: np.ndarray, windows: list[np.ndarray]) -> tuple[list[WindowScore], str]:
         # An utterance of one window is that window: one stretch, not two.
         stretches = windows if len(windows) == 1 else [utterance] + windows
-        heard: list = []
+        heard: list[SpeechRecognition | None] = []
         for i in range(0, len(stretches), self.BATCH):
             heard += self._recognize_batch(stretches[i : i + self.BATCH]) or [None] * len(stretches[i : i + self.BATCH])
         scores = [self._score(h) for h in heard[-len(windows) :]]
         return scores, heard[0].text if heard[0] is not None else ""
 
     @staticmethod
-    def _score(heard) -> WindowScore:
+    def _score(heard: SpeechRecognition | None) -> WindowScore:
         scores = getattr(heard, "emotion_scores", None)
         if scores is None:
             return WindowScore(None)
@@ -258,13 +277,13 @@ def options_for(settings: Settings) -> SpeechEmotionOptions:
     return SpeechEmotionOptions(limits=AudioLimits(max_seconds=settings.speech_emotion_max_seconds))
 
 
-def scorer_for(speech) -> WindowScorer:
+def scorer_for(speech: SpeechService) -> WindowScorer:
     """SenseVoice when the server's SpeechService (loaded) has it, else prosody."""
     return SenseVoiceScorer(speech.recognize_batch_blocking) if speech.available else ProsodyScorer()
 
 
 def analyze_speech_emotion(
-    source: Path | BinaryIO,
+    source: AudioSource,
     vad_model: Path,
     scorer: WindowScorer,
     options: SpeechEmotionOptions = SpeechEmotionOptions(),

@@ -7,6 +7,7 @@ report's JSON is embedded for machines (``<script type="application/json" id="re
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
 
@@ -176,7 +177,7 @@ def _timeline(report: SpeechEmotionReport) -> str:
     )
 
 
-def _runs(curve, gap_s: float) -> list[list[tuple[float, float]]]:
+def _runs(curve: Iterable[tuple[float, float]], gap_s: float) -> list[list[tuple[float, float]]]:
     """The curve cut where it has no point for longer than ``gap_s`` (long silences are not
     drawn as if someone spoke through them)."""
     runs: list[list[tuple[float, float]]] = []
@@ -204,6 +205,6 @@ def _table(report: SpeechEmotionReport) -> str:
     )
 
 
-def _json_for_script(data: dict) -> str:
+def _json_for_script(data: Mapping[str, object]) -> str:
     """JSON that cannot end the script element early (a transcript saying "</script>")."""
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

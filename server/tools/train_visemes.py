@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import wave
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,13 @@ TRAINING_SENTENCES = (
     "Maybe the baby may play with the paper plane.",
     "Whisper softly, the sun is setting on the street.",
 )
+# Sentences never used for training: the tests measure the classifier on these.
+HELD_OUT_SENTENCES = (
+    "Hello there, this is the first sentence.",
+    "And here is another one, a little later.",
+    "Please bring me the yellow book from the shelf.",
+    "We will meet at noon by the old museum.",
+)
 
 
 # (voice, words per minute, pitch): espeak-ng's American and British English, a female variant.
@@ -81,12 +90,17 @@ def read_speech() -> list[tuple[np.ndarray, str]]:
     return out
 
 
+def _track_viseme_at(track: np.ndarray, t_ms: float) -> str:
+    """The viseme a viseme track (10 ms frames) shows at ``t_ms``."""
+    return VISEMES[int(np.argmax(track[min(max(int(t_ms / 10.0), 0), len(track) - 1)]))]
+
+
 def training_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per frame: MFCCs, log energy, the CONTEXT frames' features, the viseme label, and
     whether the frame is synthetic speech (its label is exact) rather than read speech."""
     mfccs, energies, contexts, labels = [], [], [], []
 
-    def add(audio: np.ndarray, viseme_at) -> None:
+    def add(audio: np.ndarray, viseme_at: Callable[[float], str]) -> None:
         m, e = features(audio)
         f = np.hstack([m, e[:, None]])
         for i in range(len(m)):
@@ -104,10 +118,7 @@ def training_frames() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     for audio, transcript in read_speech():
         phones, _ = timed_phones(audio, transcript)
         track = viseme_track(phones, 1000.0 * len(audio) / RATE_HZ)
-        add(
-            audio,
-            lambda t_ms, track=track: VISEMES[int(np.argmax(track[min(max(int(t_ms / 10.0), 0), len(track) - 1)]))],
-        )
+        add(audio, partial(_track_viseme_at, track))
     return (
         np.array(mfccs),
         np.array(energies),

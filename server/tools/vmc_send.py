@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from urllib.parse import quote
 
 import cbor2
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 BONES = ("spine", "chest", "neck", "head", "left_eye", "right_eye")
 
 
-def frame_of(payload: dict) -> AvatarFrame:
+def frame_of(payload: dict[str, Any]) -> AvatarFrame:
     """A named `avatar_frame` payload as the AvatarFrame it was made from (as far as VMC needs)."""
     weights = payload.get("blendshapes", {})
     transforms = payload.get("bone_transforms", {})
@@ -57,6 +58,8 @@ async def send(
     try:
         async with websockets.connect(url, max_size=None) as ws:
             async for raw in ws:
+                if isinstance(raw, str):  # encoding=cbor: every message is a binary frame
+                    raise TypeError(f"a text frame where CBOR was asked for: {raw[:80]!r}")
                 message = cbor2.loads(raw)
                 kind = message.get("type") if isinstance(message, dict) else None
                 if kind == "avatar_frame" and message["payload"].get("variant") in (None, "A"):

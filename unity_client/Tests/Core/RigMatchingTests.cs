@@ -2,7 +2,7 @@ using AvatarDriver.Protocol;
 
 namespace AvatarDriver.Tests
 {
-    /// <summary>The same names the server's rig inspector recognises (tests/test_retarget.py).</summary>
+    /// <summary>The same names the server's rig inspector recognises (tests/unit/test_retarget.py).</summary>
     public static class RigMatchingTests
     {
         [CoreTest]

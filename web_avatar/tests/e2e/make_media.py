@@ -5,7 +5,7 @@ at 640x480, 30 fps. Audio: 4.5 s of a voiced-like harmonic tone at 16 kHz.
 Camera shapes: the astronaut's face at rest (mouth closed) filling 16:9, 4:3 and portrait
 frames, rest-WxH.y4m: a face squeezed into another shape reads as an open jaw.
 Speech: speech.wav, espeak-ng saying a sentence (about 2.5 s) then 2.5 s of silence.
-A recording to upload: talk.mp3, two rounds of calm then excited passages (tests/recorded_audio.py).
+A recording to upload: talk.mp3, two rounds of calm then excited passages (tests/support/recorded_audio.py).
 """
 
 import sys
@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from skimage import data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for tests.recorded_audio
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for tests.support.recorded_audio
 from server.inference.espeak import speak  # noqa: E402
-from tests.recorded_audio import calm_and_excited, encode  # noqa: E402
+from tests.support.recorded_audio import calm_and_excited, encode  # noqa: E402
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)

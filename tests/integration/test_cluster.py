@@ -1,0 +1,521 @@
+"""A real cluster on loopback: nats-server (deploy/nats.conf: JetStream, per-role users), two
+edges and two workers, each `avatar-driver serve --cluster … --role …` in its own process. A real
+face (scikit-image's astronaut) is streamed as JPEG frames; nothing is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+
+import cbor2
+import cv2
+import httpx2
+import pytest
+import websockets
+
+from tests.support.nats_server import nats_server
+from tests.support.paths import REPO
+from tests.support.samples import example_table as calibration_table
+from tests.support.sockets import free_tcp_port
+
+FPS = 15.0
+RATE_HZ = 30.0
+
+
+@dataclass
+class Node:
+    role: str
+    port: int
+    process: subprocess.Popen
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(5)
+
+    def metric(self, name: str) -> float:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5).read().decode()
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def start_nodes(nats, roles: list[str], tmp_path, settings: dict[str, str] | None = None) -> list[Node]:
+    nodes = []
+    for i, role in enumerate(roles):
+        port = free_tcp_port()
+        env = {
+            **os.environ,
+            "AVATAR_DRIVER_PORT": str(port),
+            "AVATAR_DRIVER_DATA_DIR": str(tmp_path / f"{role}{i}"),
+            "AVATAR_DRIVER_WEB_DIR": str(tmp_path / "no-web"),
+            "AVATAR_DRIVER_LOG_LEVEL": "warning",
+            "AVATAR_DRIVER_SENSEVOICE_DIR": str(tmp_path / "no-sensevoice"),
+            **(settings or {}),
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--cluster",
+                nats.url(role if role != "all" else "worker"),
+                "--role",
+                role,
+            ],
+            env=env,
+        )
+        nodes.append(Node(role, port, process))
+    deadline = time.monotonic() + 60
+    for node in nodes:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{node.port}/healthz", timeout=1)
+                break
+            except OSError:
+                assert node.process.poll() is None, f"the {node.role} exited with {node.process.returncode}"
+                assert time.monotonic() < deadline, f"the {node.role} did not start"
+                time.sleep(0.1)
+    return nodes
+
+
+def stop(nodes: list[Node]) -> None:
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.terminate()
+    for node in nodes:
+        try:
+            node.process.wait(10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(nats, tmp_path_factory):
+    """Two edges and two workers; tests that kill one start its replacement."""
+    nodes = start_nodes(nats, ["edge", "edge", "worker", "worker"], tmp_path_factory.mktemp("cluster"))
+    yield nodes
+    stop(nodes)
+
+
+@pytest.fixture(scope="module")
+def face_jpeg() -> bytes:
+    from skimage import data
+
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    return jpeg.tobytes()
+
+
+@dataclass
+class Received:
+    frames: list[tuple[float, int, bytes]] = field(default_factory=list)  # (arrived, sequence, raw)
+    control: list[dict] = field(default_factory=list)
+
+
+def hello(**extra) -> bytes:
+    return cbor2.dumps(
+        {"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": RATE_HZ, **extra}}
+    )
+
+
+async def read(ws, into: Received) -> None:
+    try:
+        async for raw in ws:
+            message = cbor2.loads(raw)
+            if isinstance(message, dict) and message.get(0) == 1:  # a packed avatar_frame
+                into.frames.append((time.monotonic(), message[2], raw))
+            elif isinstance(message, dict) and message.get("type") not in (None, "emotion_update", "transcript"):
+                into.control.append(message)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def publish(ws, jpeg: bytes, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await ws.send(
+                cbor2.dumps({"type": "video_frame", "payload": {"image": jpeg, "capture_ms": time.time() * 1000}})
+            )
+        except websockets.ConnectionClosed:
+            return
+        await asyncio.sleep(1 / FPS)
+
+
+async def first(received: Received, kind: str, timeout_s: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for m in received.control:
+            if m["type"] == kind:
+                received.control.remove(m)
+                return m
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kind} within {timeout_s} s; got {[(m['type'], m['payload']) for m in received.control]}")
+
+
+async def frames_after(received: Received, t: float, count: int, timeout_s: float = 20.0) -> list:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        after = [f for f in received.frames if f[0] > t]
+        if len(after) >= count:
+            return after
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} frames within {timeout_s} s")
+
+
+def ws_url(node: Node, path: str = "/v1/stream") -> str:
+    return f"ws://127.0.0.1:{node.port}{path}"
+
+
+def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster, face_jpeg):
+    edge_a, edge_b = cluster[0], cluster[1]
+
+    async def scenario():
+        mine, theirs, stop = Received(), Received(), asyncio.Event()
+        async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+            await pub.send(hello())
+            reader = asyncio.create_task(read(pub, mine))
+            welcome = await first(mine, "welcome")
+            session_id = welcome["payload"]["session_id"]
+            assert welcome["payload"]["resume_token"]
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            async with websockets.connect(ws_url(edge_b, f"/v1/sessions/{session_id}/watch?format=packed")) as watch:
+                watching = asyncio.create_task(read(watch, theirs))
+                assert (await first(theirs, "welcome"))["payload"]["watching"] is True
+                await frames_after(theirs, time.monotonic(), 40)
+                watching.cancel()
+            stop.set()
+            await sending
+            reader.cancel()
+        return mine, theirs
+
+    mine, theirs = asyncio.run(scenario())
+    by_sequence = {seq: raw for _, seq, raw in mine.frames}
+    shared = [(seq, raw) for _, seq, raw in theirs.frames if seq in by_sequence]
+    assert len(shared) >= 30, "the watcher and the publisher should see the same frames"
+    assert all(by_sequence[seq] == raw for seq, raw in shared)  # byte for byte: encoded once, by the worker
+    sequences = [seq for _, seq, _ in theirs.frames]
+    assert sequences == sorted(sequences)
+
+
+def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_across_publishers(cluster, face_jpeg):
+    edge_a, edge_b = cluster[0], cluster[1]
+    name = f"overlay-{time.monotonic_ns()}"
+
+    async def stream_once(received: Received) -> None:
+        stop = asyncio.Event()
+        async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+            await pub.send(hello(session_name=name))
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            await frames_after(received, time.monotonic(), 10)
+            stop.set()
+            await sending
+            await pub.send(cbor2.dumps({"type": "bye", "payload": {}}))
+
+    async def scenario():
+        watched = Received()
+        async with websockets.connect(ws_url(edge_b, f"/v1/sessions/{name}/watch?format=packed&wait=true")) as watch:
+            watching = asyncio.create_task(read(watch, watched))
+            waiting = await first(watched, "session_paused")
+            await stream_once(watched)
+            first_welcome = await first(watched, "welcome")
+            paused = await first(watched, "session_paused")
+            await stream_once(watched)  # another publisher under the same name
+            second_welcome = await first(watched, "welcome")
+            watching.cancel()
+        return waiting, first_welcome, paused, second_welcome
+
+    waiting, first_welcome, paused, second_welcome = asyncio.run(scenario())
+    assert waiting["payload"]["reason"] == "waiting"
+    assert first_welcome["payload"]["session_id"] == name and first_welcome["payload"]["watching"] is True
+    assert paused["payload"]["reason"] == "ended" and paused["payload"]["resume_within_s"] > 0
+    assert second_welcome["payload"]["session_id"] == name
+
+
+async def calibrated_as(pub, received: Received, user: str, timeout_s: float = 10.0) -> dict:
+    """Asks the session for its configuration until its calibration is the user's (or the
+    time is up); the last `configured`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await pub.send(cbor2.dumps({"type": "configure", "payload": {"adaptive": False}}))
+        configured = await first(received, "configured")
+        if configured["payload"]["calibration_user_id"] == user or time.monotonic() > deadline:
+            return configured
+        await asyncio.sleep(0.1)
+
+
+def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_other(cluster, face_jpeg):
+    edge_a, edge_b = cluster[0], cluster[1]
+    user = f"cluster-user-{time.monotonic_ns()}"
+
+    async def scenario():
+        received, stop = Received(), asyncio.Event()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
+            await pub.send(hello(user_id=user))
+            reader = asyncio.create_task(read(pub, received))
+            welcome = await first(received, "welcome")
+            assert welcome["payload"]["calibration_user_id"] is None  # no table yet
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_a.port}") as http:
+                body = calibration_table().to_dict()
+                response = await http.put(f"/v1/calibration/{user}", json=body)
+                assert response.status_code == 200, response.text
+                assert response.json()["version"] == 1
+                history = (await http.get(f"/v1/calibration/{user}/history")).json()
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_b.port}") as http:
+                assert (await http.get(f"/v1/calibration/{user}/history")).json() == history  # one store
+            configured = await calibrated_as(pub, received, user)
+            stop.set()
+            await sending
+            reader.cancel()
+            return configured
+
+    assert asyncio.run(scenario())["payload"]["calibration_user_id"] == user
+
+
+def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_announcement(cluster, nats):
+    """Workers watch the calibration bucket itself: a table written straight into JetStream
+    (no edge, so no announcement) still applies to the user's live session."""
+    from server.cluster.calibration_kv import JetStreamCalibrationStore
+    from server.cluster.link import LinkOptions, SyncLink
+
+    edge_b = cluster[1]
+    user = f"watched-user-{time.monotonic_ns()}"
+
+    async def scenario():
+        received = Received()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
+            await pub.send(hello(user_id=user))
+            reader = asyncio.create_task(read(pub, received))
+            assert (await first(received, "welcome"))["payload"]["calibration_user_id"] is None
+            link = SyncLink(LinkOptions(nats.url("worker"), "test-writer"))
+            try:
+                await asyncio.to_thread(JetStreamCalibrationStore(link).put, replace(calibration_table(), user_id=user))
+            finally:
+                await asyncio.to_thread(link.close)
+            configured = await calibrated_as(pub, received, user)
+            reader.cancel()
+            return configured
+
+    assert asyncio.run(scenario())["payload"]["calibration_user_id"] == user
+
+
+def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
+    edge_a, edge_b = cluster[0], cluster[1]
+
+    async def scenario():
+        received, stop = Received(), asyncio.Event()
+        async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+            await pub.send(hello())
+            reader = asyncio.create_task(read(pub, received))
+            session_id = (await first(received, "welcome"))["payload"]["session_id"]
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            await frames_after(received, time.monotonic(), 10)
+            # a watcher that never reads: its socket fills, the edge drops its stale frames
+            async with websockets.connect(
+                ws_url(edge_b, f"/v1/sessions/{session_id}/watch?format=named&encoding=json"), max_queue=1
+            ) as _stalled:
+                t0 = time.monotonic()
+                await asyncio.sleep(4.0)
+                during = [f for f in received.frames if f[0] > t0]
+            stop.set()
+            await sending
+            reader.cancel()
+            return during
+
+    during = asyncio.run(scenario())
+    assert len(during) / 4.0 >= 0.8 * FPS, f"the publisher got {len(during) / 4.0:.1f} frames/s"
+
+
+def test_a_client_that_leaves_while_its_session_is_being_claimed_leaves_no_session_behind(cluster):
+    edge_a = cluster[0]
+    workers = [n for n in cluster if n.role == "worker"]
+
+    async def scenario():
+        for _ in range(3):
+            async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+                await pub.send(hello())  # and gone before the welcome
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if sum(w.metric("avatar_driver_sessions") for w in workers) == 0:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    assert asyncio.run(scenario()), "a session outlived its client"
+
+
+def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(cluster):
+    edge_a, edge_b = cluster[0], cluster[1]
+    avatar = (REPO / "web_avatar" / "public" / "avatars" / "default.glb").read_bytes()
+    rig_id = f"uploaded-{time.monotonic_ns()}"
+
+    async def scenario():
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_a.port}", timeout=60) as http:
+            response = await http.post(
+                "/v1/rigs", params={"id": rig_id, "filename": "default.glb", "user_id": "uploader"}, content=avatar
+            )
+            assert response.status_code == 201, response.text
+        received = Received()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
+            await pub.send(hello(rig=rig_id))
+            reader = asyncio.create_task(read(pub, received))
+            welcome = await first(received, "welcome")
+            reader.cancel()
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_b.port}", timeout=60) as http:
+            erased = (await http.delete("/v1/users/uploader")).json()
+            listed = [r["id"] for r in (await http.get("/v1/rigs")).json()]
+        return response.json(), welcome["payload"], erased, listed
+
+    uploaded, welcome, erased, listed = asyncio.run(scenario())
+    assert welcome["rig"] == rig_id and welcome["channels"] == [c["name"] for c in uploaded["channels"]]
+    assert erased["rigs"] == 1 and rig_id not in listed
+
+
+def test_limits_are_kept_at_the_edge_and_a_hello_without_workers_is_told_so(tmp_path):
+    with nats_server(tmp_path) as own_nats:  # a cluster with no worker at all
+        (edge,) = start_nodes(own_nats, ["edge"], tmp_path, {"AVATAR_DRIVER_MAX_MESSAGE_BYTES": "1000"})
+        try:
+            assert asyncio.run(limits_and_no_worker(edge)) == ("too_large", "no_hello", "server_busy")
+        finally:
+            stop([edge])
+
+
+async def limits_and_no_worker(edge: Node) -> tuple[str, ...]:
+    received = Received()
+    async with websockets.connect(ws_url(edge), max_size=None) as ws:
+        reader = asyncio.create_task(read(ws, received))
+        await ws.send(b"x" * 2000)
+        too_large = await first(received, "error")
+        await ws.send(cbor2.dumps({"type": "video_frame", "payload": {}}))
+        before_hello = await first(received, "error")
+        await ws.send(hello())
+        busy = await first(received, "error")
+        reader.cancel()
+    return tuple(m["payload"]["code"] for m in (too_large, before_hello, busy))
+
+
+def holder(workers: list[Node]) -> Node:
+    """The worker holding the most sessions."""
+    live = [w for w in workers if w.process.poll() is None]
+    return max(live, key=lambda w: w.metric("avatar_driver_sessions"))
+
+
+@pytest.mark.parametrize("how", ["killed", "stopped"])
+def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequence_goes_on(
+    how, cluster, face_jpeg, nats, tmp_path
+):
+    """kill -9, or a graceful stop (a rolling restart): either way every session it held is
+    taken over by another worker, where it stood."""
+    edge_a = cluster[0]
+    workers = [n for n in cluster if n.role == "worker"]
+
+    async def one(stop: asyncio.Event, results: list) -> None:
+        received = Received()
+        async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
+            await pub.send(hello())
+            reader = asyncio.create_task(read(pub, received))
+            session_id = (await first(received, "welcome"))["payload"]["session_id"]
+            sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+            await frames_after(received, time.monotonic(), 20)
+            results.append((session_id, received))
+            await stop.wait()
+            await sending
+            reader.cancel()
+
+    async def scenario():
+        stop, results = asyncio.Event(), []
+        publishers = [asyncio.create_task(one(stop, results)) for _ in range(3)]
+        while len(results) < 3:
+            await asyncio.sleep(0.05)
+        victim = holder(workers)
+        held = victim.metric("avatar_driver_sessions")
+        lost_at = time.monotonic()
+        if how == "killed":
+            victim.kill()
+        else:
+            victim.process.terminate()
+        await asyncio.sleep(2.5)
+        stop.set()
+        await asyncio.gather(*publishers)
+        return victim, held, lost_at, results
+
+    victim, held, lost_at, results = asyncio.run(scenario())
+    cluster.remove(victim)
+    cluster.extend(start_nodes(nats, ["worker"], tmp_path))  # two workers again for the tests after this one
+    assert held >= 1
+    taken_over = 0
+    for session_id, received in results:
+        before = [f for f in received.frames if f[0] <= lost_at]
+        after = [f for f in received.frames if f[0] > lost_at]
+        gap = max(b[0] - a[0] for a, b in pairwise([before[-1], *after]))
+        welcomes = [m for m in received.control if m["type"] == "welcome"]
+        if welcomes:  # this one was on the lost worker: a new welcome, then the stream again
+            taken_over += 1
+            assert welcomes[0]["payload"]["session_id"] == session_id and welcomes[0]["payload"]["resume_token"]
+            assert gap < 1.0, f"{session_id}: no frame for {gap:.2f} s"
+        assert len(after) >= 30, f"{session_id}: the stream did not go on"
+        sequences = [f[1] for f in before + after]
+        assert sequences == sorted(sequences), "the sequence goes on from where it stood"
+    assert taken_over == held
+
+
+def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(cluster, face_jpeg, nats, tmp_path):
+    edge_a, edge_b = cluster[0], cluster[1]
+
+    async def scenario():
+        mine, watched, stop = Received(), Received(), asyncio.Event()
+        pub = await websockets.connect(ws_url(edge_a), max_size=None)
+        await pub.send(hello(user_id="resuming-user"))
+        reader = asyncio.create_task(read(pub, mine))
+        welcome = (await first(mine, "welcome"))["payload"]
+        session_id, token = welcome["session_id"], welcome["resume_token"]
+        sending = asyncio.create_task(publish(pub, face_jpeg, stop))
+        watch = await websockets.connect(ws_url(edge_b, f"/v1/sessions/{session_id}/watch?format=packed"))
+        watching = asyncio.create_task(read(watch, watched))
+        await first(watched, "welcome")
+        await frames_after(watched, time.monotonic(), 10)
+        killed_at = time.monotonic()
+        edge_a.kill()
+        await asyncio.wait_for(sending, 5)  # the socket broke
+        reader.cancel()
+        last_before = mine.frames[-1][1]
+
+        async with websockets.connect(ws_url(edge_b), max_size=None) as wrong:
+            refused = Received()
+            wrong_reader = asyncio.create_task(read(wrong, refused))
+            await wrong.send(
+                cbor2.dumps({"type": "resume", "payload": {"session_id": session_id, "resume_token": "x" * 32}})
+            )
+            error = await first(refused, "error")
+            wrong_reader.cancel()
+
+        again, stop2 = Received(), asyncio.Event()
+        async with websockets.connect(ws_url(edge_b), max_size=None) as pub2:
+            await pub2.send(
+                cbor2.dumps({"type": "resume", "payload": {"session_id": session_id, "resume_token": token}})
+            )
+            reader2 = asyncio.create_task(read(pub2, again))
+            resumed = (await first(again, "welcome"))["payload"]
+            sending2 = asyncio.create_task(publish(pub2, face_jpeg, stop2))
+            resumed_frames = await frames_after(again, time.monotonic(), 10)
+            stop2.set()
+            await sending2
+            reader2.cancel()
+        watching.cancel()
+        await watch.close()
+        return killed_at, last_before, error, resumed, resumed_frames, watched.frames, session_id
+
+    killed_at, last_before, error, resumed, resumed_frames, watched, session_id = asyncio.run(scenario())
+    cluster.remove(edge_a)
+    cluster.insert(0, start_nodes(nats, ["edge"], tmp_path)[0])
+    assert error["payload"]["code"] == "resume_failed"
+    assert resumed["session_id"] == session_id and resumed["resumed"] is True
+    assert resumed["calibration_user_id"] is None and resumed["resume_token"]
+    assert resumed_frames[0][1] > last_before  # the same session, its sequence going on
+    gaps = [b[0] - a[0] for a, b in pairwise(watched) if b[0] > killed_at]
+    assert gaps and max(gaps) < 0.5, "the watcher on the other edge saw no gap"

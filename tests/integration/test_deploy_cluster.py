@@ -1,0 +1,69 @@
+"""deploy/: the compose file's services agree with the roles and the NATS users, and the NATS
+config's per-role permissions hold on a real nats-server (tests/support/nats_server.py runs this file):
+an edge cannot read what clients send to workers, a worker cannot pose as a client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats as nats_client
+import pytest
+import yaml
+from nats.errors import Error as NatsError
+
+from tests.support.paths import REPO
+
+DEPLOY = REPO / "deploy"
+
+
+def test_the_compose_file_runs_each_role_as_its_own_nats_user():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert "./nats.conf:/etc/nats/nats.conf:ro" in services["nats"]["volumes"]
+    for name, role in (("edge", "edge"), ("worker", "worker"), ("worker-gpu", "worker")):
+        service = services[name]
+        assert service["command"] == ["--role", role]
+        assert service["environment"]["AVATAR_DRIVER_CLUSTER"].startswith(f"nats://{role}:")
+    assert services["worker-gpu"]["build"]["args"]["GPU"] == "1"
+    assert 'ENTRYPOINT ["avatar-driver", "serve"]' in (DEPLOY / "Dockerfile").read_text()
+    gateway = services["gateway"]["volumes"][0].split(":")[0]
+    assert (DEPLOY / gateway).is_file()
+
+
+def permission_errors(url: str, subscribe: list[str], publish: list[str]) -> list[str]:
+    async def scenario():
+        errors: list[str] = []
+
+        async def on_error(e: Exception) -> None:
+            errors.append(str(e))
+
+        client = await nats_client.connect(url, error_cb=on_error, allow_reconnect=False)
+        for subject in subscribe:
+            await client.subscribe(subject)
+        for subject in publish:
+            await client.publish(subject, b"x")
+        await client.flush()
+        await asyncio.sleep(0.3)
+        await client.close()
+        return errors
+
+    return asyncio.run(scenario())
+
+
+def test_an_edge_cannot_read_what_clients_send_nor_take_claims(nats):
+    errors = permission_errors(nats.url("edge"), ["avatar.conn.someone.in", "avatar.claim"], [])
+    assert len(errors) == 2 and all("permissions violation" in e.lower() for e in errors)
+
+
+def test_a_worker_cannot_pose_as_a_client_or_an_edge(nats):
+    errors = permission_errors(
+        nats.url("worker"),
+        ["avatar.conn.someone.out"],
+        ["avatar.conn.someone.in", "avatar.claim", "avatar.alive.edge.e1"],
+    )
+    assert len(errors) == 4 and all("permissions violation" in e.lower() for e in errors)
+
+
+def test_a_wrong_password_is_refused(nats):
+    with pytest.raises(NatsError, match="Authorization Violation"):
+        permission_errors(nats.url("edge").replace("edge-secret", "guess"), [], [])

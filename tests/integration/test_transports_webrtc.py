@@ -1,0 +1,261 @@
+"""The WebRTC transport end to end: an aiortc client on loopback plays a real video file of a
+face (y4m, VP8 on the wire) and espeak-ng speech (Opus) to the real server; the offer carries
+the hello; avatar frames come back on the `avatar` data channel, every other message on
+`control`. Refusals (token, consent, a bad offer), bye, and a peer that vanishes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+
+import cbor2
+import cv2
+import httpx2
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+from server.inference.espeak import speak
+from tests.support.server import serving
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """A 4 s y4m of the astronaut tilting her head, and a WAV of a spoken sentence."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("webrtc-media")
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    with (folder / "face.y4m").open("wb") as f:
+        f.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
+        for i in range(120):
+            m = cv2.getRotationMatrix2D((215, 150), 6 * np.sin(i / 12), 1.0)
+            m[:, 2] += (100, 10)
+            frame = cv2.warpAffine(face, m, (640, 480), borderMode=cv2.BORDER_REFLECT)
+            f.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+    spoken = speak("Hello there, how are you doing today?")
+    pcm = (np.clip(spoken.audio, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(folder / "speech.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(spoken.rate_hz)
+        w.writeframes(np.concatenate([pcm, np.zeros(spoken.rate_hz, "<i2")]).tobytes())
+    return folder
+
+
+class Client:
+    """A browser's side, in aiortc: tracks, the two channels, what comes back on each."""
+
+    def __init__(self, port: int, media, camera: bool = True, microphone: bool = True):
+        self.port = port
+        self.pc = RTCPeerConnection()
+        self.control = self.pc.createDataChannel("control")
+        self.avatar = self.pc.createDataChannel("avatar", ordered=False, maxRetransmits=0)
+        self.messages: list[dict] = []
+        self.frames: list[tuple[float, dict]] = []
+        self.control.on("message", lambda m: self.messages.append(cbor2.loads(m)))
+        self.avatar.on("message", lambda m: self.frames.append((time.time() * 1000, cbor2.loads(m))))
+        self.players = []
+        if camera:
+            video = MediaPlayer(str(media / "face.y4m"))
+            self.players.append(video)
+            self.pc.addTrack(video.video)
+        if microphone:
+            audio = MediaPlayer(str(media / "speech.wav"))
+            self.players.append(audio)
+            self.pc.addTrack(audio.audio)
+
+    async def offer(self, hello: dict) -> httpx2.Response:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as http:
+            response = await http.post(
+                "/v1/webrtc/offer", json={"sdp": self.pc.localDescription.sdp, "type": "offer", "hello": hello}
+            )
+        if response.status_code == 200:
+            await self.pc.setRemoteDescription(RTCSessionDescription(**response.json()))
+        return response
+
+    async def first(self, kind: str, timeout_s: float = 20.0) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for m in self.messages:
+                if m.get("type") == kind:
+                    return m
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} within {timeout_s} s: {[m.get('type') for m in self.messages]}")
+
+    async def close(self) -> None:
+        for player in self.players:
+            for track in (player.audio, player.video):
+                if track is not None:
+                    track.stop()
+        await self.pc.close()
+
+
+def metric(port: int, name: str, labels: str = "") -> float:
+    text = httpx2.get(f"http://127.0.0.1:{port}/metrics").text
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith(name + labels + " ") or (not labels and line.startswith(name + "{"))
+    )
+
+
+def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_the_avatar_channel(live_server, media):
+    async def scenario():
+        client = Client(live_server, media)
+        response = await client.offer(
+            {"consent": {"camera": True, "microphone": True}, "format": "named", "rate_hz": 30}
+        )
+        assert response.status_code == 200 and response.json()["type"] == "answer"
+        welcome = await client.first("welcome")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            faces = [f for _, f in client.frames if f["type"] == "avatar_frame" and f["payload"]["face_present"]]
+            speaking = [f for _, f in client.frames if f["type"] == "avatar_frame" and f["payload"]["viseme"] != "sil"]
+            if len(faces) >= 20 and speaking:
+                break
+            await asyncio.sleep(0.1)
+        peers = metric(live_server, "avatar_driver_webrtc_peers")
+        tracks = metric(live_server, "avatar_driver_webrtc_tracks")
+        client.control.send(cbor2.dumps({"type": "bye", "payload": {}}))
+        await asyncio.sleep(1.0)
+        closed = metric(live_server, "avatar_driver_webrtc_closed_total", '{reason="bye"}')
+        after = metric(live_server, "avatar_driver_webrtc_peers")
+        await client.close()
+        return welcome, client.frames, faces, speaking, peers, tracks, closed, after
+
+    welcome, frames, faces, speaking, peers, tracks, closed, after = asyncio.run(scenario())
+    assert welcome["payload"]["session_id"] and welcome["payload"]["format"] == "named"
+    assert len(faces) >= 20, f"{len(faces)} frames with a face of {len(frames)}"
+    assert speaking, "the voice never moved the mouth"
+    arrivals = [
+        (t, f["payload"]["capture_ms"])
+        for t, f in frames
+        if f["type"] == "avatar_frame" and f["payload"].get("capture_ms")
+    ]
+    assert arrivals and all(0 <= t - c < 2000 for t, c in arrivals), "capture_ms is the frame's time on this clock"
+    assert peers == 1 and tracks == 2 and closed == 1 and after == 0
+
+
+def test_refusals_are_http_errors_with_the_protocols_codes(live_server, media, settings):
+    async def scenario():
+        answers = {}
+        client = Client(live_server, media, microphone=False)
+        answers["bad_hello"] = await client.offer({"consent": {"camera": True}, "rate_hz": "fast"})
+        await client.close()
+        client = Client(live_server, media, microphone=False)  # refused once the models are looked up
+        answers["bad_rig"] = await client.offer({"consent": {"camera": True}, "rig": "nope"})
+        answers["bad_rig_error"] = (await client.first("error"))["payload"]["code"]
+        await client.close()
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{live_server}") as http:
+            answers["not_an_offer"] = await http.post("/v1/webrtc/offer", json={"sdp": "", "type": "answer"})
+            answers["bad_sdp"] = await http.post(
+                "/v1/webrtc/offer", json={"sdp": "v=0 nonsense", "type": "offer", "hello": {"consent": {}}}
+            )
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers["bad_hello"].status_code == 400 and answers["bad_hello"].json()["detail"]["code"] == "bad_hello"
+    assert answers["not_an_offer"].status_code == 400
+    assert answers["bad_sdp"].status_code == 400 and answers["bad_sdp"].json()["detail"]["code"] == "bad_message"
+    # an unknown rig passes the offer's checks and is refused on the control channel, as after a hello
+    assert answers["bad_rig"].status_code == 200 and answers["bad_rig_error"] == "bad_hello"
+
+
+def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
+    """The offer is a REST request (Bearer header) whose hello carries the token as a WebSocket
+    hello does; either one wrong is a 401 and no peer."""
+    with serving(settings.model_copy(update={"token": "secret-token"})) as port:
+
+        async def offer(headers: dict, hello_token: str) -> httpx2.Response:
+            client = Client(port, media, microphone=False)
+            await client.pc.setLocalDescription(await client.pc.createOffer())
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+                response = await http.post(
+                    "/v1/webrtc/offer",
+                    json={
+                        "sdp": client.pc.localDescription.sdp,
+                        "type": "offer",
+                        "hello": {"consent": {"camera": True}, "token": hello_token},
+                    },
+                )
+            await client.close()
+            return response
+
+        no_bearer = asyncio.run(offer({}, "secret-token"))
+        wrong_hello = asyncio.run(offer({"Authorization": "Bearer secret-token"}, "guess"))
+        assert no_bearer.status_code == 401
+        assert wrong_hello.status_code == 401 and wrong_hello.json()["detail"]["code"] == "auth_failed"
+        bearer = {"Authorization": "Bearer secret-token"}
+        assert (
+            httpx2.get(f"http://127.0.0.1:{port}/metrics", headers=bearer).text.count("avatar_driver_webrtc_peers 0.0")
+            == 1
+        )
+
+
+def test_without_camera_consent_the_video_track_is_not_processed(live_server, media):
+    async def scenario():
+        client = Client(live_server, media, microphone=False)
+        assert (await client.offer({"consent": {"camera": False}, "format": "named", "rate_hz": 30})).status_code == 200
+        await client.first("welcome")
+        await asyncio.sleep(3.0)
+        frames = [f for _, f in client.frames if f["type"] == "avatar_frame"]
+        dropped = metric(live_server, "avatar_driver_frames_dropped_total", '{reason="no_consent"}')
+        await client.close()
+        return frames, dropped
+
+    frames, dropped = asyncio.run(scenario())
+    assert frames and not any(f["payload"]["face_present"] for f in frames)
+    assert dropped > 0
+
+
+def test_a_peer_that_vanishes_is_closed_and_counted(live_server, media):
+    """No bye: the client's connection just goes (its transport closes); the server's peer,
+    tracks and session are gone soon after."""
+
+    async def scenario():
+        client = Client(live_server, media)
+        assert (await client.offer({"consent": {"camera": True, "microphone": True}})).status_code == 200
+        await client.first("welcome")
+        await client.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and metric(live_server, "avatar_driver_webrtc_peers") > 0:
+            await asyncio.sleep(0.2)
+        return (
+            metric(live_server, "avatar_driver_webrtc_peers"),
+            metric(live_server, "avatar_driver_sessions"),
+            metric(live_server, "avatar_driver_webrtc_tracks"),
+        )
+
+    assert asyncio.run(scenario()) == (0, 0, 0)
+
+
+def test_a_peer_whose_connection_never_comes_up_is_closed(media, settings):
+    """The offer is answered but the client never applies the answer: no ICE, no channel. The
+    peer is closed after the hello timeout, and counted."""
+    with serving(settings.model_copy(update={"hello_timeout_s": 1.0})) as port:
+
+        async def scenario():
+            client = Client(port, media, microphone=False)
+            await client.pc.setLocalDescription(await client.pc.createOffer())
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+                answered = await http.post(
+                    "/v1/webrtc/offer",
+                    json={
+                        "sdp": client.pc.localDescription.sdp,
+                        "type": "offer",
+                        "hello": {"consent": {"camera": True}},
+                    },
+                )
+            opened = metric(port, "avatar_driver_webrtc_peers")
+            await asyncio.sleep(2.0)
+            await client.close()
+            return answered.status_code, opened
+
+        status, opened = asyncio.run(scenario())
+        assert status == 200 and opened == 1
+        assert metric(port, "avatar_driver_webrtc_peers") == 0
+        assert metric(port, "avatar_driver_webrtc_closed_total", '{reason="no_channel"}') == 1

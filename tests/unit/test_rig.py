@@ -1,0 +1,59 @@
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from avatar_mapping.rig import INPUT_NAMES, RigDefinition, RigError, compile_rig
+from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
+from tests.support.rigs import load_rig
+
+
+def inputs(**named):
+    v = np.zeros(len(INPUT_NAMES))
+    for k, w in named.items():
+        v[INPUT_NAMES.index(k)] = w
+    return v
+
+
+def test_arkit52_is_one_to_one_with_bones():
+    rig = load_rig("arkit52")
+    assert rig.channel_names == ARKIT_BLENDSHAPES
+    assert rig.bone_names == ("neck", "head", "left_eye", "right_eye")
+    x = np.linspace(0, 1, 52)
+    assert np.allclose(compile_rig(rig).evaluate(np.concatenate([x, np.zeros(len(INPUT_NAMES) - 52)])), x)
+
+
+def test_simple_rig_follows_the_design_table():
+    c = compile_rig(load_rig("simple"))
+    names = list(load_rig("simple").channel_names)
+    # AU12 -> smile: clamp(AU12 * 1.1, 0, 1)
+    assert c.evaluate(inputs(AU12=0.5))[names.index("smile")] == pytest.approx(0.55)
+    assert c.evaluate(inputs(AU12=0.95))[names.index("smile")] == 1.0
+    # AU04 -> frown: sigmoid with a smooth onset, 0 at 0 and 1 at 1, monotonic
+    frown = [c.evaluate(inputs(AU04=a))[names.index("frown")] for a in np.linspace(0, 1, 21)]
+    assert frown[0] == pytest.approx(0.0, abs=1e-12) and frown[-1] == pytest.approx(1.0)
+    assert all(b >= a for a, b in pairwise(frown))
+    assert frown[2] < 0.1 * 0.5 / 0.5  # slow onset: at AU04=0.1 well below linear
+    assert load_rig("simple").channels[names.index("cheek_raise")].smoothing == "damped"
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"channels": []}, "no 'id'"),
+        ({"id": "x y", "channels": []}, "letters, digits"),
+        ({"id": "x", "channels": [{"name": "a", "from": {"notAShape": 1}}]}, "unknown inputs"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12", "curve": "cubic"}]}, "curve"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12"}, {"name": "a", "from": "AU06"}]}, "duplicate"),
+        ({"id": "x", "channels": [{"name": "a", "from": "AU12", "gain": float("nan")}]}, "finite"),
+        ({"id": "x", "channels": [], "bones": {"tail": "Tail"}}, "unknown bones"),
+    ],
+)
+def test_bad_rigs_are_rejected_with_a_reason(bad, message):
+    with pytest.raises(RigError, match=message):
+        RigDefinition.from_dict(bad)
+
+
+def test_round_trip_through_dict():
+    rig = load_rig("simple")
+    assert RigDefinition.from_dict(rig.to_dict()) == rig
