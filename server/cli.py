@@ -255,9 +255,9 @@ def _ab(settings: Settings, args: argparse.Namespace) -> int:
     votes_db = settings.data_dir / "ab_votes.sqlite3"
     votes = None
     if votes_db.is_file():
-        store = VoteStore(votes_db)
-        votes = results(store.all())
-        store.close()
+        vote_store = VoteStore(votes_db)
+        votes = results(vote_store.all())
+        vote_store.close()
     data = report_data(args.recording.name, a, b, votes)
     if args.ab_command == "report":
         out = args.out or args.recording.with_suffix(".html")

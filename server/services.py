@@ -1,7 +1,9 @@
-"""What the server runs with: settings, stores, models, the bus and the live sessions.
+"""The composition root: the settings, stores, models, pools and live sessions one server
+process runs with, wired to the ports the layers below declare (server/live/ports.py,
+server/transports/ports.py). It imports downward only; nothing below imports it.
 
 Opened once in the app's lifespan (`Services.open`), closed at shutdown, and shared by the
-routers, the transports and every SessionController.
+routers, the transports (as their `Gateway`) and the cluster roles.
 """
 
 from __future__ import annotations
@@ -9,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from calibration.table import CalibrationTable
 
@@ -19,9 +20,13 @@ from .assets.rig_store import RigMirror, RigStore
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .inference.vmc_input import VmcListener
+from .live.assemble import SessionAssembler
 from .live.bus import Bus, InProcessBus
+from .live.connection_guard import ConnectionLimits
 from .live.controller import SessionController
+from .live.ports import Connection, HelloPolicy, LivePorts, SessionOptions, SessionResources
 from .live.registry import Parked, SessionRegistry, WatchRefusal
+from .live.session import Session
 from .metrics import Metrics
 from .models.store import ModelStore
 from .pools.inference_pool import InferenceWorkerPool
@@ -31,29 +36,9 @@ from .protocol.envelopes import Outgoing, SessionInfo
 from .settings import Settings
 from .sinks.outbox import ClientChannel
 from .sinks.wire import Subscriber
-from .stores.calibration import CalibrationStore
+from .stores.calibration import CalibrationStorage, CalibrationStore
 from .stores.recordings import RecordingStore
-from .stores.votes import VoteStore
-
-if TYPE_CHECKING:
-    from .live.session import Session
-
-
-class Connection(Protocol):
-    """What a transport drives for one publisher: a SessionController here, or an edge's
-    relay of one on a worker (server/cluster/edge.py)."""
-
-    close_code: Any
-    stopped: asyncio.Event
-
-    @property
-    def wait_s(self) -> float | None: ...
-
-    def timed_out(self) -> None: ...
-
-    async def receive(self, data: bytes | str) -> None: ...
-
-    def end(self) -> None: ...
+from .stores.votes import VoteStorage, VoteStore
 
 
 class Edge(Protocol):
@@ -71,8 +56,8 @@ class Edge(Protocol):
 class SharedStores:
     """Stores another process shares (a cluster's JetStream buckets), and how to let them go."""
 
-    calibration: CalibrationStore
-    votes: VoteStore
+    calibration: CalibrationStorage
+    votes: VoteStorage
     rigs: RigMirror
     close: Callable[[], None]
 
@@ -82,9 +67,9 @@ class Services:
     settings: Settings
     rigs: RigStore
     models: ModelStore
-    calibration: CalibrationStore
+    calibration: CalibrationStorage
     strategies: StrategyRegistry
-    votes: VoteStore
+    votes: VoteStorage
     speech: SpeechService
     recordings: RecordingStore
     metrics: Metrics
@@ -97,11 +82,36 @@ class Services:
     edge: Edge | None = None
     shared: SharedStores | None = None
     announce_calibration: Callable[[str], None] = lambda user_id: None
-    # VMC in (`serve --vmc-listen PORT`), opened in the app's lifespan; None when off.
-    vmc_input: VmcListener | None = None
     # Speech-emotion reports being made now (routers/speech_emotion.py; at most
     # settings.speech_emotion_jobs). Changed on the event loop only.
     speech_emotion_running: int = 0
+    # What sessions are built from, and what their controllers use (server/live/ports.py).
+    resources: SessionResources = field(init=False)
+    live: LivePorts = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.resources = SessionResources(
+            self.rigs,
+            self.models,
+            self.strategies,
+            self.calibration,
+            self.recordings,
+            self.bus,
+            self.metrics,
+            self.speech,
+            session_options(s),
+            self.inference_workers,
+        )
+        self.live = LivePorts(
+            SessionAssembler(self.resources),
+            self.registry,
+            self,
+            ServerDescription(s),
+            self.metrics,
+            connection_limits(s),
+            HelloPolicy(s.token, s.default_rate_hz, s.max_rate_hz),
+        )
 
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> Services:
@@ -110,6 +120,8 @@ class Services:
         rigs folder in the data folder)."""
         metrics = Metrics()
         data = settings.data_dir
+        calibration: CalibrationStorage
+        votes: VoteStorage
         if shared is not None:
             calibration, votes = shared.calibration, shared.votes
         else:
@@ -137,6 +149,15 @@ class Services:
             services.speech.load()
         return services
 
+    @property
+    def vmc_input(self) -> VmcListener | None:
+        """VMC in (`serve --vmc-listen PORT`), opened in the app's lifespan; None when off."""
+        return self.resources.vmc_input
+
+    @vmc_input.setter
+    def vmc_input(self, listener: VmcListener | None) -> None:
+        self.resources.vmc_input = listener
+
     async def housekeeping(self, every_s: float = 3600.0) -> None:
         """Runs for the server's life: recordings past their retention are deleted, now and
         every ``every_s``."""
@@ -157,10 +178,20 @@ class Services:
         if self.shared is not None:
             self.shared.close()
 
-    # -- what transports open ---------------------------------------------------------------------
+    # -- the transports' Gateway ----------------------------------------------------------------
+    @property
+    def relays_sessions(self) -> bool:
+        return self.edge is not None
+
+    @property
+    def sessions_full(self) -> bool:
+        return self.registry.full
+
     def open_connection(self, channel: ClientChannel) -> Connection:
-        """A publisher's connection: a session here, or relayed to a worker from an edge."""
-        return self.edge.open_connection(channel) if self.edge is not None else SessionController(self, channel)
+        return self.edge.open_connection(channel) if self.edge is not None else self.open_session(channel)
+
+    def open_session(self, channel: ClientChannel) -> SessionController:
+        return SessionController(self.live, channel)
 
     async def watch(self, session_id: str, subscriber: Subscriber, wait: bool = False) -> Outgoing | WatchRefusal:
         """Subscribes a watcher; returns its first message (a welcome, or session_paused while
@@ -172,7 +203,7 @@ class Services:
             return watched
         if isinstance(watched, Parked):  # the name's publisher is away: a welcome comes when it is back
             return envelopes.session_paused("waiting", self.settings.watch_linger_s, session_id)
-        return envelopes.welcome(self.session_info(watched), watching_format=subscriber.format)
+        return envelopes.welcome(self.describe(watched), watching_format=subscriber.format)
 
     async def unwatch(self, session_id: str, subscriber: Subscriber) -> None:
         if self.edge is not None:
@@ -180,6 +211,7 @@ class Services:
         else:
             self.registry.unwatch(session_id, subscriber)
 
+    # -- calibration (the sessions' CalibrationPublisher, and REST) --------------------------------
     async def publish_calibration(self, table: CalibrationTable) -> int:
         """Stores a new table version (off the loop) and applies it to the user's live sessions
         (on the loop); returns the version."""
@@ -211,30 +243,52 @@ class Services:
             self.announce_calibration(user_id)
         return removed
 
-    @property
-    def face_emotion_path(self) -> Path | None:
-        """The face-emotion CNN when enabled and fetched (else emotion from AU prototypes only);
-        never where inferring emotions is not allowed."""
-        s = self.settings
-        return self.models.optional(s.face_emotion_model) if s.face_emotion and s.emotion_inference else None
-
-    def session_info(self, session: Session) -> SessionInfo:
+    def describe(self, session: Session) -> SessionInfo:
         """What a welcome describes of a session."""
+        return self.live.describer.describe(session)
+
+
+@dataclass(frozen=True)
+class ServerDescription:
+    """What a welcome says besides the session's own: the server's version, limits and
+    emotion rate (the sessions' SessionDescriber)."""
+
+    settings: Settings
+
+    def describe(self, session: Session) -> SessionInfo:
+        s = self.settings
         return SessionInfo(
             session.id,
             session.hello,
             session.rig.channel_names,
             session.rig.bone_names,
-            self.settings.emotion_rate_hz,
-            self.limits(),
+            s.emotion_rate_hz,
+            {
+                "max_message_bytes": s.max_message_bytes,
+                "max_messages_per_s": s.max_messages_per_s,
+                "max_image_pixels": s.max_image_pixels,
+                "max_rate_hz": s.max_rate_hz,
+            },
             __version__,
         )
 
-    def limits(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "max_message_bytes": s.max_message_bytes,
-            "max_messages_per_s": s.max_messages_per_s,
-            "max_image_pixels": s.max_image_pixels,
-            "max_rate_hz": s.max_rate_hz,
-        }
+
+def session_options(settings: Settings) -> SessionOptions:
+    """The settings sessions run with. The face-emotion CNN only where it is enabled and
+    inferring emotions is allowed."""
+    s = settings
+    return SessionOptions(
+        s.emotion_rate_hz,
+        s.max_image_pixels,
+        s.emotion_inference,
+        s.geometric_channels,
+        s.vmc_targets,
+        s.face_emotion_model if s.face_emotion and s.emotion_inference else None,
+    )
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    s = settings
+    return ConnectionLimits(
+        s.max_message_bytes, s.max_messages_per_s, s.max_errors, s.error_window_s, s.hello_timeout_s
+    )

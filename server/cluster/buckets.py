@@ -37,5 +37,5 @@ async def keys(kv: KeyValue, pattern: str = ">") -> list[str]:
                 break
             found.append(entry.key)
     finally:
-        await watcher.stop()
+        await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves KeyWatcher.stop unannotated
     return found

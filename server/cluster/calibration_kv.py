@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -55,7 +56,7 @@ class JetStreamCalibrationStore:
         return self._link.call(insert)
 
     def get(self, user_id: str, version: int | None = None) -> CalibrationTable | None:
-        async def get(_: Client) -> dict | None:
+        async def get(_: Client) -> dict[str, Any] | None:
             wanted = version if version is not None else max(await self._versions(user_id), default=None)
             return await self._entry(user_id, wanted) if wanted is not None else None
 
@@ -88,7 +89,7 @@ class JetStreamCalibrationStore:
     async def _versions(self, user_id: str) -> list[int]:
         return [int(k.rsplit(".", 1)[1]) for k in await keys(self._kv, f"{key_part(user_id)}.*")]
 
-    async def _entry(self, user_id: str, version: int) -> dict | None:
+    async def _entry(self, user_id: str, version: int) -> dict[str, Any] | None:
         try:
             entry = await self._kv.get(f"{key_part(user_id)}.{version}")
         except (KeyNotFoundError, KeyDeletedError):

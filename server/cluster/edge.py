@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import nats.errors
@@ -25,7 +26,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from ..limits import RateLimiter, ViolationWindow
+from ..live.connection_guard import ConnectionGuard, Refusal
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
 from ..protocol.codec import Encoding, ProtocolError, decode
@@ -97,7 +98,7 @@ class ClusterEdge:
         self._workers = LivenessWatch(services.settings.worker_timeout_s, services.settings.heartbeat_s)
         self._heartbeat: Heartbeat | None = None
         self._numbers = itertools.count(1)
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.background = Background()
         self._alive: Subscription | None = None
         self.directory: SessionDirectory | None = None
@@ -155,7 +156,7 @@ class ClusterEdge:
             del self._streams[session_id]
             await _unsubscribe(stream.events)
 
-    def _fan_out(self, stream: _Stream, form: tuple[str, str]):
+    def _fan_out(self, stream: _Stream, form: tuple[str, str]) -> Callable[[Msg], Awaitable[None]]:
         async def fan_out(msg: Msg) -> None:
             data = msg.data.decode() if form[1] == "json" else msg.data  # decoded once for every client
             if msg.headers and NEXT_SEQUENCE in msg.headers:
@@ -308,18 +309,15 @@ class EdgeConnection:
         self._ended = False
         self._subscriber: Subscriber | None = None
         self._out: Subscription | None = None
-        self._violations = ViolationWindow(self.settings.max_errors, self.settings.error_window_s)
-        self._rate = RateLimiter(self.settings.max_messages_per_s)
-        self._hello_deadline = time.monotonic() + self.settings.hello_timeout_s
+        self.guard = ConnectionGuard(edge.services.live.limits)  # the controller's limits, kept here first
 
     @property
     def wait_s(self) -> float | None:
-        return None if self.session_id is not None else max(0.0, self._hello_deadline - time.monotonic())
+        return self.guard.wait_s(started=self.session_id is not None)
 
     def timed_out(self) -> None:
         if self.session_id is None and self.close_code is None:
-            self._error(ErrorCode.HELLO_TIMEOUT, f"no hello within {self.settings.hello_timeout_s:g} s; closing")
-            self._close(CloseCode.HELLO_TIMEOUT)
+            self._refuse(self.guard.hello_overdue())
 
     async def receive(self, data: bytes | str) -> None:
         """Relays the message to the session's worker, or (the first one) claims a worker. What
@@ -327,16 +325,7 @@ class EdgeConnection:
         if self.session_id is None:
             self.encoding = "json" if isinstance(data, str) else "cbor"
         try:
-            s = self.settings
-            if len(data) > s.max_message_bytes:
-                raise ProtocolError(
-                    ErrorCode.TOO_LARGE,
-                    f"message of {len(data)} bytes is over the limit of {s.max_message_bytes} bytes",
-                )
-            if not self._rate.allow():
-                raise ProtocolError(
-                    ErrorCode.RATE_LIMITED, f"more than {s.max_messages_per_s:g} messages per second; message dropped"
-                )
+            self.guard.check(data)
             if self.session_id is not None:
                 self.edge.writer.put(connection_in(self.conn), *as_relayed(data))
                 return
@@ -352,13 +341,7 @@ class EdgeConnection:
                     ErrorCode.NO_HELLO, f"{envelope.type[:40]} before hello: send hello with consent first"
                 )
         except ProtocolError as e:
-            self._error(e.code, e.message)
-            if self._violations.add():
-                self._error(
-                    ErrorCode.TOO_MANY_ERRORS,
-                    f"{self._violations.max_count} bad messages within {self._violations.window_s:g} s; closing",
-                )
-                self._close(CloseCode.TOO_BIG if e.code == ErrorCode.TOO_LARGE else CloseCode.POLICY)
+            self._refuse(self.guard.refuse(e))
 
     async def _claim(self, hello: bytes | str, session_id: str | None = None, next_sequence: int = 0) -> bool:
         await self._listen()
@@ -462,6 +445,12 @@ class EdgeConnection:
     def _close(self, code: CloseCode) -> None:
         self.close_code = code
         self.stopped.set()
+
+    def _refuse(self, refusal: Refusal) -> None:
+        for error in refusal.errors:
+            self._error(error.code, error.message)
+        if refusal.close is not None:
+            self._close(refusal.close)
 
     def _error(self, code: ErrorCode, text: str) -> None:
         self.edge.services.metrics.client_errors.labels(str(code)).inc()

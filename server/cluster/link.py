@@ -107,9 +107,9 @@ class Background:
     references to tasks: one nobody holds may be collected before it finishes)."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coroutine: Awaitable[Any], name: str | None = None) -> asyncio.Task:
+    def spawn(self, coroutine: Awaitable[Any], name: str | None = None) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         if name:
             task.set_name(name)

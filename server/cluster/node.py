@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from nats.aio.client import Client
 from nats.errors import SlowConsumerError
 
 from ..services import Services, SharedStores
@@ -28,7 +29,7 @@ def open_shared_stores(settings: Settings) -> SharedStores:
     link = SyncLink(options_for(settings, "stores"))
     return SharedStores(
         JetStreamCalibrationStore(link),
-        JetStreamVoteStore(link),  # type: ignore[arg-type]
+        JetStreamVoteStore(link),
         ObjectStoreRigs(link),
         link.close,
     )
@@ -39,22 +40,22 @@ class ClusterNode:
         self.services = services
         self.edge: ClusterEdge | None = None
         self.worker: ClusterWorker | None = None
-        self.client = None
+        self.client: Client | None = None
         self.writer: ClusterWriter | None = None
 
     async def start(self) -> None:
         s = self.services.settings
         if s.role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {s.role!r}")
-        self.client = await options_for(s, "relay").connect(error_cb=self._on_error)
-        self.writer = writer = ClusterWriter(self.client, self.services.metrics)
+        self.client = client = await options_for(s, "relay").connect(error_cb=self._on_error)
+        self.writer = writer = ClusterWriter(client, self.services.metrics)
         self.services.announce_calibration = lambda user_id: writer.put(CALIBRATION_CHANGED, user_id.encode())
         suffix = secrets.token_hex(3)
         if s.role in ("worker", "all"):
-            self.worker = ClusterWorker(self.services, self.client, writer, f"w{suffix}")
+            self.worker = ClusterWorker(self.services, client, writer, f"w{suffix}")
             await self.worker.start()
         if s.role in ("edge", "all"):
-            self.edge = self.services.edge = ClusterEdge(self.services, self.client, writer, f"e{suffix}")
+            self.edge = self.services.edge = ClusterEdge(self.services, client, writer, f"e{suffix}")
             await self.edge.start()
 
     async def _on_error(self, error: Exception) -> None:

@@ -29,7 +29,7 @@ def _dump(obj: Any) -> bytes:
     return cbor2.dumps({"v": VERSION, **asdict(obj)})
 
 
-def _load(cls: type, data: bytes) -> Any:
+def _load(cls: type[R], data: bytes) -> R:
     try:
         fields = cbor2.loads(data)
     except (cbor2.CBORDecodeError, ValueError) as e:
@@ -49,7 +49,10 @@ class Relayed:
         return _dump(self)
 
     @classmethod
-    def decode(cls: type[R], data: bytes) -> R:
+    def decode(cls: type[R], data: bytes | None) -> R:
+        """``data`` None (a deleted record): RelayError, as for any unreadable record."""
+        if data is None:
+            raise RelayError(f"no {cls.__name__} in an empty record")
         return _load(cls, data)
 
 

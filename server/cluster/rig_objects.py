@@ -33,9 +33,11 @@ class ObjectStoreRigs:
     def get(self, rig_id: str) -> dict[str, Any] | None:
         async def get(_: Client) -> dict[str, Any] | None:
             try:
-                return json.loads((await self._store.get(rig_id)).data)
+                data = (await self._store.get(rig_id)).data
             except (ObjectNotFoundError, ObjectDeletedError):
                 return None
+            document: dict[str, Any] | None = json.loads(data) if data is not None else None
+            return document
 
         return self._link.call(get)
 
@@ -56,12 +58,14 @@ class ObjectStoreRigs:
                 infos = await self._store.list(ignore_deletes=True)
             except NotFoundError:  # an empty store
                 return {}
-            found = {}
+            found: dict[str, dict[str, Any]] = {}
             for info in infos:
                 try:
-                    found[info.name] = json.loads((await self._store.get(info.name)).data)
+                    data = (await self._store.get(info.name)).data
                 except (ObjectNotFoundError, ObjectDeletedError):
                     continue  # deleted meanwhile
+                if data is not None:
+                    found[info.name] = json.loads(data)
             return found
 
         return self._link.call(documents)

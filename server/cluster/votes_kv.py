@@ -56,11 +56,12 @@ class JetStreamVoteStore:
         pass  # the link is the caller's
 
     async def _keyed_votes(self) -> dict[str, tuple[int, dict[str, Any]]]:
-        found = {}
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
         for key in await keys(self._kv):
             try:
                 entry = await self._kv.get(key)
             except (KeyNotFoundError, KeyDeletedError):
                 continue  # erased meanwhile
-            found[key] = (entry.revision, json.loads(entry.value))
+            if entry.value is not None and entry.revision is not None:
+                found[key] = (entry.revision, json.loads(entry.value))
         return found

@@ -20,6 +20,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import cbor2
 from nats.aio.client import Client
@@ -28,6 +29,7 @@ from nats.aio.subscription import Subscription
 
 from ..live.controller import Reclaim, SessionController
 from ..live.session import Session
+from ..live.session_config import SessionConfig
 from ..protocol import envelopes
 from ..protocol.codec import Encoding
 from ..services import Services
@@ -115,7 +117,7 @@ class ClusterWorker:
         self._heartbeat: Heartbeat | None = None
         self._claims: Subscription | None = None
         self._subscriptions: list[Subscription] = []
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.directory: SessionDirectory | None = None
         self._closing = False
         self._background = Background()
@@ -175,9 +177,11 @@ class ClusterWorker:
         reclaim = None
         if claim.session_id is not None:
             entry = await self.directory.get(claim.session_id) if self.directory else None
-            reclaim = Reclaim(claim.session_id, claim.next_sequence, entry.config if entry else {})
+            reclaim = Reclaim(claim.session_id, claim.next_sequence, _config_of(entry))
         channel = ConnectionChannel(self.writer, claim.conn)
-        controller = SessionController(self.services, channel, resume_token=secrets.token_urlsafe(24), reclaim=reclaim)
+        controller = SessionController(
+            self.services.live, channel, resume_token=secrets.token_urlsafe(24), reclaim=reclaim
+        )
         held = Held(claim.conn, claim.edge, channel, controller)
         controller.attach_stream = lambda session, subscriber: self._want(
             session, held, subscriber.format, subscriber.encoding
@@ -283,8 +287,8 @@ class ClusterWorker:
         held.inbound = await self._subscribe_inbound(held)
         session = held.session
         assert session is not None
-        config = {**session.config(), "resume_token": held.controller.resume_token, "resumed": True}
-        welcome = envelopes.welcome(self.services.session_info(session), config)
+        config = {**session.config().to_wire(), "resume_token": held.controller.resume_token, "resumed": True}
+        welcome = envelopes.welcome(self.services.describe(session), config)
         held.channel.put_control(welcome.encoded("named", held.controller.encoding))
         await self._put_entry(held)
         log.info("session %s resumed through edge %s", session.id, held.edge)
@@ -353,11 +357,16 @@ class ClusterWorker:
         session = held.session
         if session is None or self.directory is None:
             return
-        welcome = envelopes.welcome_payload(self.services.session_info(session))
+        welcome = envelopes.welcome_payload(self.services.describe(session))
         await self.directory.put(
             session.id,
             DirectoryEntry(
-                self.id, held.edge, held.conn, welcome, _plain(session.config()), session.hello.session_name is not None
+                self.id,
+                held.edge,
+                held.conn,
+                welcome,
+                _plain(session.config().to_wire()),
+                session.hello.session_name is not None,
             ),
         )
 
@@ -374,6 +383,15 @@ class ClusterWorker:
         await self._put_entry(held)
 
 
-def _plain(config: dict) -> dict:
+def _config_of(entry: DirectoryEntry | None) -> SessionConfig | None:
+    """The configuration a lost worker's session had, from its directory record."""
+    try:
+        return SessionConfig.from_wire(entry.config) if entry is not None else None
+    except ValueError:
+        return None
+
+
+def _plain(config: dict[str, Any]) -> dict[str, Any]:
     """A session's config as plain CBOR-able data (tuples become lists)."""
-    return cbor2.loads(cbor2.dumps(config))
+    plain: dict[str, Any] = cbor2.loads(cbor2.dumps(config))
+    return plain

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from calibration.adaptive import AdaptiveRanges
 from calibration.table import CalibrationTable
-from calibration.wizard import CalibrationRun, WizardEvent, WizardStep
+from calibration.wizard import ALL_STEPS, STEPS, VOICE_STEPS, CalibrationRun, WizardEvent, WizardStep
 
 from ..inference.realtime_visemes import VisemePrototypes, adapt_prototypes
+from ..protocol.codec import ProtocolError
+from ..protocol.constants import ErrorCode
+from ..protocol.messages import CalibrationStart, Hello
 
 # Adaptive ranges are pushed into the mapping this often.
 ADAPTIVE_PUSH_S = 1.0
@@ -34,6 +36,25 @@ def viseme_prototypes(table: CalibrationTable) -> VisemePrototypes:
 
 
 WizardListener = Callable[[CalibrationRun, list[WizardEvent]], None]
+FACE_STEPS = tuple(s.name for s in STEPS)
+VOICE_STEP_NAMES = tuple(s.name for s in VOICE_STEPS)
+
+
+def requested_steps(request: CalibrationStart, hello: Hello) -> tuple[WizardStep, ...]:
+    """The wizard's steps for a calibration_start: those it names, else the face steps with a
+    camera and the voice steps with a microphone; NO_CONSENT for a step the hello did not
+    consent to."""
+    if request.steps is not None:
+        steps = tuple(s for s in ALL_STEPS if s.name in request.steps)
+    else:
+        steps = (STEPS if hello.camera else ()) + (VOICE_STEPS if hello.microphone else ())
+    if not steps:
+        raise ProtocolError(ErrorCode.NO_CONSENT, "calibration needs camera or microphone consent")
+    if any(s.viseme is None for s in steps) and not hello.camera:
+        raise ProtocolError(ErrorCode.NO_CONSENT, "the face steps of the calibration need camera consent")
+    if any(s.viseme is not None for s in steps) and not hello.microphone:
+        raise ProtocolError(ErrorCode.NO_CONSENT, "the voice steps of the calibration need microphone consent")
+    return steps
 
 
 class SessionCalibration:
@@ -59,6 +80,15 @@ class SessionCalibration:
         """What the mapping applies now."""
         return self.adaptive.table(self.table) if self.adaptive is not None else self.table
 
+    @property
+    def adaptive_frozen(self) -> bool:
+        return self.adaptive is not None and self.adaptive.frozen
+
+    @property
+    def user_id(self) -> str | None:
+        """Whose stored table applies (None: no table)."""
+        return None if self.table.is_identity else self.table.user_id
+
     def set_table(self, table: CalibrationTable) -> None:
         """A new table applies from the next frame, without reconnecting."""
         self.table = table
@@ -73,13 +103,6 @@ class SessionCalibration:
                 self._on_table(self.table)
         if frozen is not None and self.adaptive is not None:
             self.adaptive.frozen = frozen
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "adaptive": self.adaptive is not None,
-            "adaptive_frozen": bool(self.adaptive and self.adaptive.frozen),
-            "calibration_user_id": self.table.user_id if not self.table.is_identity else None,
-        }
 
     def observe_face(self, features: FaceFeatures, dt_s: float, now_s: float) -> None:
         if self.adaptive is not None:

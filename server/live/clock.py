@@ -27,10 +27,10 @@ class OutputClock:
         self.min_gap_s = self.period_s / 2
         self._tick = tick
         self._name = name
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._kicked = asyncio.Event()
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self._run(), name=self._name)
         return self._task
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from avatar_mapping.latest_inputs import LatestInputs, TimingOptions
 from avatar_mapping.rig import RigDefinition
@@ -33,7 +33,8 @@ from .bus import Bus, Subscription
 from .calibration import SessionCalibration
 from .clock import OutputClock
 from .output import AvatarOutput
-from .stage import Stage
+from .session_config import SessionConfig, StrategyChoice
+from .stage import SessionStage
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ class Session:
         metrics: Metrics,
         output: AvatarOutput,
         calibration: SessionCalibration,
-        stages: Sequence[Stage],
-        strategy: tuple[str, dict[str, Any]],
+        stages: Sequence[SessionStage],
+        strategy: StrategyChoice,
     ):
         self.id = session_id
         self.hello = hello
@@ -74,8 +75,8 @@ class Session:
         self.calibration = calibration
         calibration.on_wizard = self._on_wizard
         self.stages = tuple(stages)
-        self.strategy_name, self.strategy_params = strategy[0], dict(strategy[1])
-        self.compare: tuple[str, dict[str, Any]] | None = None
+        self.strategy = strategy
+        self.compare: StrategyChoice | None = None
         self.wire = WireSink(metrics)
         output.add_sink(self.wire)
         self.state = SessionState.CREATED
@@ -103,7 +104,7 @@ class Session:
                 task.add_done_callback(self._on_task_done)
         self.state = SessionState.RUNNING
 
-    def _on_task_done(self, task: asyncio.Task) -> None:
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
         """Every task of a session runs until the session closes; one that ends otherwise has
         failed, and the session with it: logged, counted, and said to the controller."""
         if task.cancelled() or self.state in (SessionState.CLOSING, SessionState.CLOSED):
@@ -162,25 +163,28 @@ class Session:
             self._unsent_face_s = None
 
     # -- configuration -----------------------------------------------------------------------
-    def set_strategy(self, name: str, params: dict[str, Any], strategy: Strategy) -> None:
-        self.strategy_name, self.strategy_params = name, dict(params)
+    def set_strategy(self, choice: StrategyChoice, strategy: Strategy) -> None:
+        self.strategy = choice
         self.output.set_strategy(strategy)
 
-    def set_compare(self, name: str | None, params: dict[str, Any] | None, strategy: Strategy | None) -> None:
-        self.compare = (name, dict(params or {})) if name else None
+    def set_compare(self, choice: StrategyChoice | None, strategy: Strategy | None) -> None:
+        """A/B: ``strategy`` (the chosen one) maps every tick's inputs as variant B; None stops."""
+        self.compare = choice
         self.output.set_compare(strategy, self.wire)
 
     def add_sink(self, sink: FrameSink) -> None:
         self.output.add_sink(sink)
 
-    def config(self) -> dict[str, Any]:
-        """The session's settings, as welcome and configured report them."""
-        return {
-            "strategy": self.strategy_name,
-            "strategy_params": self.strategy_params,
-            **self.calibration.config(),
-            "compare": {"strategy": self.compare[0], "strategy_params": self.compare[1]} if self.compare else None,
-        }
+    def config(self) -> SessionConfig:
+        """The session's configuration beyond its hello, as it is now."""
+        calibration = self.calibration
+        return SessionConfig(
+            self.strategy,
+            self.compare,
+            calibration.adaptive is not None,
+            calibration.adaptive_frozen,
+            calibration.user_id,
+        )
 
     def close(self) -> None:
         """Stops the clock and the stages and closes the sinks (watchers are told). Synchronous,

@@ -12,14 +12,31 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from ..metrics import Metrics
 from ..protocol.bus import BusMessage, Topic
 from .bus import Bus, Subscription
 
 
+class SessionStage(Protocol):
+    """What a session asks of each of its stages: Stage below, or a source that is not fed
+    from the bus (vmc_stage.py)."""
+
+    name: str
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """What runs while the stage runs (the session watches it), once started."""
+
+    async def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Stage:
+    """A stage fed from one of its session's bus topics."""
+
     topic: Topic  # the input it subscribes to
     name: str  # for its thread and task
 
@@ -31,7 +48,7 @@ class Stage:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-{session_id}") if own_thread else None
         )
         self._ready = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
@@ -42,7 +59,7 @@ class Stage:
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-{self.session_id}")
 
     @property
-    def task(self) -> asyncio.Task | None:
+    def task(self) -> asyncio.Task[None] | None:
         """The stage's task, once started (the session watches it)."""
         return self._task
 

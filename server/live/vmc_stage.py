@@ -25,7 +25,7 @@ class VmcStage:
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
-    def task(self) -> asyncio.Task | None:
+    def task(self) -> asyncio.Task[None] | None:
         return None  # nothing runs of its own: the listener calls it
 
     async def start(self) -> None:

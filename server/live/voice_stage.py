@@ -99,7 +99,8 @@ class VoiceStage(Stage):
     async def _analyse(self, chunk: AudioChunk) -> Analysed:
         if self.workers is not None:
             return await self.workers.analyse(self.session_id, self.options, chunk)
-        return await self.on_thread(analyse_chunk, self._analyzer, chunk)
+        analysed: Analysed = await self.on_thread(analyse_chunk, self._analyzer, chunk)
+        return analysed
 
     def close(self) -> None:
         super().close()

@@ -164,8 +164,8 @@ class _Worker:
                 _on_loop(waiting[0], _settle, waiting[1], answer)
         with self._lock:  # the process ended: nobody will answer the rest
             self.alive = False
-            waiting, self._waiting = list(self._waiting.values()), {}
-        for loop, future in waiting:
+            unanswered, self._waiting = list(self._waiting.values()), {}
+        for loop, future in unanswered:
             _on_loop(loop, _fail, future, WorkerDied("the inference worker process ended"))
 
     def close(self) -> None:

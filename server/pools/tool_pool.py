@@ -22,7 +22,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-
 PARENT_CHECK_S = 0.5
 
 

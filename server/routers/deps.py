@@ -15,7 +15,8 @@ from ..services import Services
 
 
 def services_of(connection: HTTPConnection) -> Services:
-    return connection.app.state.services
+    services: Services = connection.app.state.services  # set in the app's lifespan
+    return services
 
 
 def services(request: Request) -> Services:

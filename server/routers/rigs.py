@@ -60,7 +60,8 @@ async def upload_rig(
         raise HTTPException(422, str(e)) from None
     except FileExistsError as e:
         raise HTTPException(409, str(e)) from None
-    return rig.to_dict()
+    described: dict[str, Any] = rig.to_dict()
+    return described
 
 
 @router.delete("/v1/rigs/{rig_id}")

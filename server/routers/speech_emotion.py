@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from ..inference.audio_file import AudioFileError, ByteStream
 from ..models.store import ModelError
 from ..services import Services
-from ..tools.speech_emotion import analyze_speech_emotion, options_for, scorer_for
+from ..tools.speech_emotion import SpeechEmotionReport, analyze_speech_emotion, options_for, scorer_for
 from ..tools.speech_emotion_html import render
 from .deps import ServicesDep
 
@@ -57,7 +58,7 @@ async def speech_emotion(
     svc.speech_emotion_running += 1
     stream = ByteStream()
 
-    def run():
+    def run() -> SpeechEmotionReport:
         try:
             return analyze_speech_emotion(stream, vad, scorer_for(svc.speech), options_for(settings))
         finally:
@@ -100,8 +101,8 @@ def _hand_over(stream: ByteStream, chunk: bytes) -> bool:
         return False
 
 
-def _release(svc: Services):
-    def done(job: asyncio.Future) -> None:
+def _release(svc: Services) -> Callable[[asyncio.Future[SpeechEmotionReport]], None]:
+    def done(job: asyncio.Future[SpeechEmotionReport]) -> None:
         svc.speech_emotion_running -= 1
         if not job.cancelled():
             job.exception()  # retrieved: after a refusal its "stream was closed" is expected

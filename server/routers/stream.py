@@ -30,6 +30,6 @@ async def watch(
         session_id,
         format,
         encoding,
-        token,  # type: ignore[arg-type]
+        token,
         wait,
     )

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 from calibration.table import CalibrationTable
 
@@ -29,6 +30,23 @@ _CREATE = """CREATE TABLE {exists}calibration (
     saved_ms INTEGER NOT NULL,
     data TEXT NOT NULL,
     UNIQUE (user_id, version))"""
+
+
+class CalibrationStorage(Protocol):
+    """Every version of every user's table: this SQLite store (embedded), or a cluster's
+    JetStream bucket (server/cluster/calibration_kv.py), held to the same tests. Blocking."""
+
+    def put(self, table: CalibrationTable) -> int: ...
+
+    def revert(self, user_id: str, version: int) -> int | None: ...
+
+    def get(self, user_id: str, version: int | None = None) -> CalibrationTable | None: ...
+
+    def history(self, user_id: str) -> list[dict[str, int]]: ...
+
+    def delete(self, user_id: str) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class CalibrationStore:

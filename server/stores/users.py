@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..assets.rig_store import RigStore
-from .calibration import CalibrationStore
+from .calibration import CalibrationStorage
 from .recordings import RecordingStore
-from .votes import VoteStore
+from .votes import VoteStorage
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Erased:
 
 
 def erase_user(
-    user_id: str, calibration: CalibrationStore, recordings: RecordingStore, votes: VoteStore, rigs: RigStore
+    user_id: str, calibration: CalibrationStorage, recordings: RecordingStore, votes: VoteStorage, rigs: RigStore
 ) -> Erased:
     """Blocking (SQLite, files): run it off the event loop."""
     return Erased(

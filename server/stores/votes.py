@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from avatar_mapping.strategies import STRATEGIES
 
@@ -55,6 +55,19 @@ def parse_vote(body: Any) -> dict[str, Any]:
         "session_id": session,
         "user_id": user,
     }
+
+
+class VoteStorage(Protocol):
+    """Every A/B vote: this SQLite store (embedded), or a cluster's JetStream bucket
+    (server/cluster/votes_kv.py), held to the same tests. Blocking."""
+
+    def add(self, vote: dict[str, Any]) -> int: ...
+
+    def all(self) -> list[dict[str, Any]]: ...
+
+    def erase_user(self, user_id: str) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class VoteStore:

@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any
 
 import av
 import cbor2
@@ -36,15 +37,12 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerCo
 from aiortc.mediastreams import MediaStreamError
 
 from ..access import token_ok
-from ..live.controller import SessionController
 from ..protocol.codec import ProtocolError
 from ..protocol.constants import CloseCode, ErrorCode, MessageType
 from ..protocol.envelopes import now_ms
 from ..protocol.messages import AudioChunk, Hello, VideoFrame, WebRtcOffer
 from ..sinks.outbox import Outbox
-
-if TYPE_CHECKING:
-    from ..services import Services
+from .ports import Gateway
 
 log = logging.getLogger(__name__)
 CONTROL, AVATAR = "control", "avatar"
@@ -57,14 +55,14 @@ AUDIO_RATE_HZ = 48000
 class WebRtcTransport:
     """The open peers of this server; accepts offers, closes what is left at shutdown."""
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, gateway: Gateway):
+        self.gateway = gateway
         self.peers: set[WebRtcPeer] = set()
 
     async def accept(self, offer: WebRtcOffer) -> str:
         """The SDP answer for an accepted offer; ProtocolError (with its code) for a refused one."""
-        s = self.services.settings
-        if self.services.edge is not None:
+        s = self.gateway.settings
+        if self.gateway.relays_sessions:
             raise ProtocolError(
                 ErrorCode.SERVER_BUSY,
                 "this edge relays WebSockets only; WebRTC runs on an "
@@ -73,7 +71,7 @@ class WebRtcTransport:
         hello = Hello.parse(offer.hello, s.default_rate_hz, s.max_rate_hz)
         if not token_ok(s.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "the offer's hello has a missing or wrong token")
-        if self.services.registry.full:
+        if self.gateway.sessions_full:
             raise ProtocolError(
                 ErrorCode.SERVER_BUSY, f"the server already has {s.max_sessions} sessions; try again later"
             )
@@ -92,14 +90,14 @@ class WebRtcTransport:
 class WebRtcPeer:
     def __init__(self, transport: WebRtcTransport, hello: dict[str, Any]):
         self.transport = transport
-        services = self.services = transport.services
-        self.metrics = services.metrics
+        gateway = self.gateway = transport.gateway
+        self.metrics = gateway.metrics
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # host candidates: no STUN, no TURN
         self.outbox = Outbox(on_drop=lambda reason: self.metrics.dropped.labels(reason).inc())
-        self.controller = SessionController(services, self.outbox)
+        self.controller = gateway.open_session(self.outbox)
         self.channels: dict[str, RTCDataChannel] = {}
         self._hello = hello
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self.metrics.webrtc_peers.inc()
         self.pc.on("datachannel", self._on_channel)
@@ -109,7 +107,7 @@ class WebRtcPeer:
     async def answer(self, sdp: str) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        self._spawn(self._no_channel_within(self.services.settings.hello_timeout_s))
+        self._spawn(self._no_channel_within(self.gateway.settings.hello_timeout_s))
         return self.pc.localDescription.sdp
 
     # -- channels ----------------------------------------------------------------------------
@@ -166,8 +164,12 @@ class WebRtcPeer:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.VideoFrame):
+                continue  # a video track delivers decoded frames
             arrival_ms = time.time() * 1000.0
-            media_ms = float(frame.pts * frame.time_base) * 1000.0 if frame.pts is not None else arrival_ms
+            media_ms = arrival_ms
+            if frame.pts is not None and frame.time_base is not None:
+                media_ms = float(frame.pts * frame.time_base) * 1000.0
             # The least-delayed frame maps the sender's RTP clock onto this one: capture_ms
             # keeps the sender's spacing and is never later than the frame's arrival.
             offset_ms = arrival_ms - media_ms if offset_ms is None else min(offset_ms, arrival_ms - media_ms)
@@ -188,7 +190,7 @@ class WebRtcPeer:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if not self.controller.wants("audio"):
+            if not isinstance(frame, av.AudioFrame) or not self.controller.wants("audio"):
                 continue
             for mono in to_mono.resample(frame):
                 if not pending:
@@ -232,7 +234,7 @@ class WebRtcPeer:
         self.metrics.webrtc_closed.labels(reason).inc()
         log.info("webrtc peer closed: %s", reason)
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

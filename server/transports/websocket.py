@@ -12,33 +12,32 @@ cannot tell from a network error).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..access import may_watch, origin_allowed
+from ..live.ports import Connection
 from ..live.registry import WatchRefusal
 from ..protocol.codec import Encoding
 from ..protocol.constants import CloseCode
 from ..protocol.messages import SESSION_NAME
 from ..sinks.outbox import Outbox
 from ..sinks.wire import Subscriber
-
-if TYPE_CHECKING:
-    from ..services import Connection, Services
+from .ports import Gateway
 
 # Errors queued before a close get this long to go out.
 FLUSH_S = 0.2
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a socket raises once the peer left
 
 
-async def serve_publisher(websocket: WebSocket, services: Services) -> None:
+async def serve_publisher(websocket: WebSocket, gateway: Gateway) -> None:
     await websocket.accept()
-    if not origin_allowed(websocket.headers.get("origin"), services.settings.allowed_origins):
+    if not origin_allowed(websocket.headers.get("origin"), gateway.settings.allowed_origins):
         await _close(websocket, CloseCode.POLICY, "origin not allowed")
         return
-    outbox = _outbox(services)
-    controller = services.open_connection(outbox)
+    outbox = _outbox(gateway)
+    controller = gateway.open_connection(outbox)
     sender = asyncio.create_task(_drain(outbox, websocket))
     try:
         while controller.close_code is None:
@@ -63,16 +62,16 @@ async def serve_publisher(websocket: WebSocket, services: Services) -> None:
 
 async def serve_watcher(
     websocket: WebSocket,
-    services: Services,
+    gateway: Gateway,
     session_id: str,
     fmt: str,
-    encoding: Encoding,
+    encoding: str,
     token: str | None,
     wait: bool = False,
 ) -> None:
     """Stream an existing session's frames to one more client (an NPC, another viewer); with
     ``wait``, also a named session that is not live yet (registry.py)."""
-    settings = services.settings
+    settings = gateway.settings
     await websocket.accept()
     if not origin_allowed(websocket.headers.get("origin"), settings.allowed_origins):
         await _close(websocket, CloseCode.POLICY, "origin not allowed")
@@ -80,28 +79,32 @@ async def serve_watcher(
     if not may_watch(settings.token, settings.watch_token, token):
         await _close(websocket, CloseCode.POLICY, "missing or wrong token")
         return
-    if fmt not in ("named", "packed") or encoding not in ("cbor", "json"):
+    if fmt not in ("named", "packed") or (wire := _encoding(encoding)) is None:
         await _close(websocket, CloseCode.POLICY, "format must be named|packed and encoding cbor|json")
         return
     if wait and not SESSION_NAME.fullmatch(session_id):
         await _close(websocket, CloseCode.POLICY, "wait=true needs a session name (8 to 64 of A-Z a-z 0-9 - _)")
         return
-    outbox = _outbox(services)
-    subscriber = Subscriber(outbox, fmt, encoding)
-    first = await services.watch(session_id, subscriber, wait)
+    outbox = _outbox(gateway)
+    subscriber = Subscriber(outbox, fmt, wire)
+    first = await gateway.watch(session_id, subscriber, wait)
     if isinstance(first, WatchRefusal):
         code = CloseCode.UNKNOWN_SESSION if first is WatchRefusal.UNKNOWN_SESSION else CloseCode.TRY_AGAIN
         await _close(websocket, code, first.value)
         return
     try:
-        outbox.put_control(first.encoded("named", encoding))
+        outbox.put_control(first.encoded("named", wire))
         if await _drain(outbox, websocket):
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:
-        await services.unwatch(session_id, subscriber)
+        await gateway.unwatch(session_id, subscriber)
 
 
-async def _receive(websocket: WebSocket, controller: Connection) -> dict | None:
+def _encoding(value: str) -> Encoding | None:
+    return "cbor" if value == "cbor" else "json" if value == "json" else None
+
+
+async def _receive(websocket: WebSocket, controller: Connection) -> Message | None:
     """The next ASGI message, or None when the controller closes first or its wait runs out."""
     receiving = asyncio.ensure_future(websocket.receive())
     stopping = asyncio.ensure_future(controller.stopped.wait())
@@ -120,8 +123,8 @@ async def _receive(websocket: WebSocket, controller: Connection) -> dict | None:
     return None
 
 
-def _outbox(services: Services) -> Outbox:
-    dropped = services.metrics.dropped
+def _outbox(gateway: Gateway) -> Outbox:
+    dropped = gateway.metrics.dropped
     return Outbox(on_drop=lambda reason: dropped.labels(reason).inc())
 
 
@@ -138,7 +141,7 @@ async def _drain(outbox: Outbox, websocket: WebSocket) -> bool:
         return False
 
 
-async def _flush(outbox: Outbox, sender: asyncio.Task) -> None:
+async def _flush(outbox: Outbox, sender: asyncio.Task[bool]) -> None:
     """Gives queued errors a moment to go out before closing."""
     deadline = asyncio.get_running_loop().time() + FLUSH_S
     while outbox.pending and not sender.done() and asyncio.get_running_loop().time() < deadline:

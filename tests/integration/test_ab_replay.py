@@ -1,15 +1,22 @@
 """Deterministic replays of a recording through two strategies, and the report."""
 
 import html
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from avatar_mapping.features import HeadPose
+from avatar_mapping.rig import RigDefinition
 from avatar_mapping.voice_features import VoiceFeatures
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from server.protocol.recording import Recorder, Recording, new_header
+from server.settings import Settings
 from server.tools.ab_replay import ReplayError, Variant, replay
 from server.tools.ab_report import better_of, render_html, report_data
 from tests.support.paths import REPO
@@ -17,7 +24,7 @@ from tests.support.samples import sample_face
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory):
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     path = tmp_path_factory.mktemp("rec") / "smile.cborseq"
     rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "synthetic"))
     for k in range(90):  # 3 s at 30 fps: a smile rising and falling, the head turning, speech in the middle
@@ -30,11 +37,13 @@ def recording(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rig():
-    return RigStore.from_dir(REPO / "rigs", REPO / "no-uploads").get("arkit52")
+def rig() -> RigDefinition:
+    rig = RigStore.from_dir(REPO / "rigs", REPO / "no-uploads").get("arkit52")
+    assert rig is not None
+    return rig
 
 
-def test_replays_are_bit_identical_and_strategies_differ(recording, rig):
+def test_replays_are_bit_identical_and_strategies_differ(recording: Recording, rig: RigDefinition) -> None:
     registry = StrategyRegistry(REPO / "rigs")
     a1 = replay(recording, Variant.parse("direct"), rig, registry)
     a2 = replay(recording, Variant.parse("direct"), rig, registry)
@@ -44,7 +53,7 @@ def test_replays_are_bit_identical_and_strategies_differ(recording, rig):
     assert a1.metrics.jitter_below_target and a1.metrics.mouth_speech is not None
 
 
-def test_variants_parse_and_bad_ones_are_refused(recording, rig):
+def test_variants_parse_and_bad_ones_are_refused(recording: Recording, rig: RigDefinition) -> None:
     assert Variant.parse("hybrid:accent=0.5,mode=soft") == Variant("hybrid", {"accent": 0.5, "mode": "soft"})
     assert Variant.parse('au_linear:{"gain": 2}').params == {"gain": 2}
     with pytest.raises(ReplayError, match="key=value"):
@@ -53,7 +62,7 @@ def test_variants_parse_and_bad_ones_are_refused(recording, rig):
         replay(recording, Variant.parse("no_such_strategy"), rig, StrategyRegistry(REPO / "rigs"))
 
 
-def test_the_report_renders_with_traces_metrics_and_votes(recording, rig):
+def test_the_report_renders_with_traces_metrics_and_votes(recording: Recording, rig: RigDefinition) -> None:
     registry = StrategyRegistry(REPO / "rigs")
     a = replay(recording, Variant.parse("direct"), rig, registry)
     b = replay(recording, Variant.parse("emotion_preset"), rig, registry)
@@ -81,12 +90,12 @@ def test_the_report_renders_with_traces_metrics_and_votes(recording, rig):
     assert data["votes"]["n"] == 10 and data["A"]["metrics"]["jitter_percent"] >= 0
 
 
-def test_the_better_side_of_a_metric():
+def test_the_better_side_of_a_metric() -> None:
     assert better_of(1.0, 2.0, "lower") == "A" and better_of(1.0, 2.0, "higher") == "B"
     assert better_of(1.0, 1.01, "lower") == "tie" and better_of(None, 1.0, "lower") == ""
 
 
-def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
+def test_a_consenting_session_is_recorded_and_replayable(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     """consent.record: the session's features (not its video) land in a recording served by
     REST, which replays."""
     import cbor2
@@ -117,10 +126,12 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
     assert sid in listed and listed[sid]["bytes"] > 1000
     data = client.get(f"/v1/recordings/{sid}").content
     assert image[:64] not in data  # features only, never the frames
+    assert isinstance(client.app, FastAPI)
     path = client.app.state.services.recordings.find(sid)
     rec = Recording.read(path)
     assert rec.header.source == f"session:{sid}" and any(s.face.present for s in rec.samples)
     rig = RigStore.from_dir(REPO / "rigs", REPO / "no-uploads").get("arkit52")
+    assert rig is not None
     out = replay(rec, Variant.parse("direct"), rig, StrategyRegistry(REPO / "rigs"))
     assert out.weights[:, out.channels.index("mouthSmileLeft")].max() > 0.5
     assert client.delete(f"/v1/recordings/{sid}").status_code == 200
@@ -131,9 +142,7 @@ def test_a_consenting_session_is_recorded_and_replayable(client, astronaut):
 
 
 @pytest.fixture()
-def client(settings):
-    from fastapi.testclient import TestClient
-
+def client(settings: Settings) -> Iterator[TestClient]:
     from server.app import create_app
 
     with TestClient(create_app(settings)) as c:
@@ -141,8 +150,12 @@ def client(settings):
 
 
 def test_record_a_video_then_replay_and_report_from_the_command_line(
-    tmp_path, astronaut, settings, monkeypatch, capsys
-):
+    tmp_path: Path,
+    astronaut: npt.NDArray[np.uint8],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import cv2
 
     from server import cli
@@ -150,14 +163,14 @@ def test_record_a_video_then_replay_and_report_from_the_command_line(
     monkeypatch.setenv("AVATAR_DRIVER_DATA_DIR", str(settings.data_dir))
     video = tmp_path / "clip.mp4"
     h, w = astronaut.shape[:2]
-    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (w, h))
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 30, (w, h))
     for i in range(30):
         m = cv2.getRotationMatrix2D((w / 2, h / 2), 10 * np.sin(i / 5), 1.0)
         out.write(cv2.warpAffine(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), m, (w, h), borderMode=cv2.BORDER_REFLECT))
     out.release()
     rec = tmp_path / "clip.cborseq"
     assert cli.main(["record", str(video), "--out", str(rec)]) == 0
-    runs = []
+    runs: list[bytes] = []
     for k in range(2):
         assert (
             cli.main(
@@ -195,8 +208,8 @@ def test_record_a_video_then_replay_and_report_from_the_command_line(
         )
         == 0
     )  # a folder that did not exist
-    out = tmp_path / "new" / "dir"
-    assert "<svg" in (out / "r.html").read_text() and (out / "r.json").is_file()
+    report_dir = tmp_path / "new" / "dir"
+    assert "<svg" in (report_dir / "r.html").read_text() and (report_dir / "r.json").is_file()
     assert cli.main(["ab", "replay", str(rec), "--a", "nope", "--b", "direct"]) == 1
     # a user without a stored table: the error says where it looked and how to point elsewhere
     assert cli.main(["ab", "replay", str(rec), "--a", "direct", "--b", "direct", "--calibration", "nobody"]) == 1

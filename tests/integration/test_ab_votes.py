@@ -1,7 +1,10 @@
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from server.stores.votes import VoteError, parse_vote
 
 VOTE = {
@@ -27,12 +30,12 @@ VOTE = {
         ({"blind": "yes"}, "blind"),
     ],
 )
-def test_bad_votes_are_refused(change, message):
+def test_bad_votes_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(VoteError, match=message):
         parse_vote({**VOTE, **change})
 
 
-def test_votes_are_stored_counted_and_survive_a_restart(settings):
+def test_votes_are_stored_counted_and_survive_a_restart(settings: Settings) -> None:
     with TestClient(create_app(settings)) as c:
         assert c.post("/v1/ab/votes", json=VOTE).status_code == 201
         assert c.post("/v1/ab/votes", json=VOTE).status_code == 422  # one vote per trial

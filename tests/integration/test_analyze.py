@@ -3,23 +3,28 @@
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import cbor2
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
+from server.settings import Settings
 from server.tools.analyze import AnalyzeError, AnalyzeOptions, analyze_messages
 from tests.support.media import rotated_video
 
 
-def run_cli(*args):
+def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", "analyze", *map(str, args)], capture_output=True, text=True, timeout=120
     )
 
 
-def test_image_gives_one_emotion_update_and_one_frame(tmp_path, astronaut):
+def test_image_gives_one_emotion_update_and_one_frame(tmp_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     img = tmp_path / "astronaut.png"
     cv2.imwrite(str(img), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     out = run_cli(img, "--rig", "simple")
@@ -30,7 +35,7 @@ def test_image_gives_one_emotion_update_and_one_frame(tmp_path, astronaut):
     assert records[1]["payload"]["au"]["AU12"] > 0.5
 
 
-def test_every_strategy_runs_offline(tmp_path, astronaut):
+def test_every_strategy_runs_offline(tmp_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     img = tmp_path / "astronaut.png"
     cv2.imwrite(str(img), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     for strategy in ("au_linear", "emotion_preset", "hybrid"):
@@ -40,7 +45,7 @@ def test_every_strategy_runs_offline(tmp_path, astronaut):
         assert frame["blendshapes"]["mouthSmileLeft"] > 0.3, strategy
 
 
-def test_cat_gives_a_rest_pose(tmp_path, cat):
+def test_cat_gives_a_rest_pose(tmp_path: Path, cat: npt.NDArray[np.uint8]) -> None:
     img = tmp_path / "cat.png"
     cv2.imwrite(str(img), cv2.cvtColor(cat, cv2.COLOR_RGB2BGR))
     records = [json.loads(line) for line in run_cli(img).stdout.splitlines()]
@@ -50,10 +55,10 @@ def test_cat_gives_a_rest_pose(tmp_path, cat):
     assert records[1]["payload"]["face_present"] is False
 
 
-def test_video_at_a_chosen_rate_as_cbor(tmp_path, astronaut):
+def test_video_at_a_chosen_rate_as_cbor(tmp_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     angles = [0, 5, 10, 15, 20, 15, 10, 5, 0, -5, -10, -15, -20, -15]
     video = tmp_path / "tilt.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10, (512, 512))
     for frame in rotated_video(astronaut, angles, [(0, 0)] * len(angles)):
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
@@ -69,7 +74,7 @@ def test_video_at_a_chosen_rate_as_cbor(tmp_path, astronaut):
     assert max(rolls) - min(rolls) > 25  # follows the ±20° tilt (smoothed)
 
 
-def _cbor_sequence(data):
+def _cbor_sequence(data: bytes) -> Iterator[Any]:
     import io
 
     f = io.BytesIO(data)
@@ -77,7 +82,7 @@ def _cbor_sequence(data):
         yield cbor2.load(f)
 
 
-def test_errors_are_clear(tmp_path, settings):
+def test_errors_are_clear(tmp_path: Path, settings: Settings) -> None:
     with pytest.raises(AnalyzeError, match="no such file"):
         list(analyze_messages(AnalyzeOptions(tmp_path / "nope.mp4"), settings))
     (tmp_path / "x.png").write_bytes(b"junk")
@@ -91,7 +96,7 @@ def test_errors_are_clear(tmp_path, settings):
     assert out.returncode == 1 and "no such file" in out.stderr
 
 
-def test_a_wav_alone_gives_a_speaking_mouth(tmp_path):
+def test_a_wav_alone_gives_a_speaking_mouth(tmp_path: Path) -> None:
     from server.inference.espeak import speak
     from tests.support.media import wav_bytes
 
@@ -109,12 +114,12 @@ def test_a_wav_alone_gives_a_speaking_mouth(tmp_path):
     assert max(f["payload"]["blendshapes"]["jawOpen"] for f in frames) > 0.3
 
 
-def test_video_with_audio(tmp_path, astronaut):
+def test_video_with_audio(tmp_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     from server.inference.espeak import speak
     from tests.support.media import wav_bytes
 
     video = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10, (512, 512))
     for _ in range(20):
         writer.write(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     writer.release()

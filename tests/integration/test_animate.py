@@ -1,15 +1,19 @@
 """POST /v1/animate: a recorded line and its transcript -> a viseme timeline."""
 
+from pathlib import Path
+from typing import Any
+
 import cbor2
 import numpy as np
 from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.inference.espeak import speak
+from server.settings import Settings
 from tests.support.media import wav_bytes
 
 
-def test_a_spoken_line_becomes_a_timeline(settings):
+def test_a_spoken_line_becomes_a_timeline(settings: Settings) -> None:
     text = "Please bring me the yellow book from the shelf."
     spoken = speak(text)
     silence = np.zeros(int(0.5 * spoken.rate_hz), np.float32)
@@ -35,13 +39,16 @@ def test_a_spoken_line_becomes_a_timeline(settings):
     assert {f["viseme"] for f in t["frames"]} >= {"PP", "aa", "sil"}
     assert cb["frames"] == t["frames"]
     assert bad.status_code == 422 and "WAV" in bad.json()["detail"]
-    first_pp = lambda t: next(i for i, f in enumerate(t["frames"]) if f["viseme"] == "PP")  # noqa: E731
+
+    def first_pp(timeline: dict[str, Any]) -> int:
+        return next(i for i, f in enumerate(timeline["frames"]) if f["viseme"] == "PP")
+
     assert led["lead_ms"] == 40 and first_pp(plain) - first_pp(led) == 4  # the mouth 40 ms ahead
     assert too_far.status_code == 422 and "lead_ms" in too_far.json()["detail"]
     assert no_text["method"] == "recognition"
 
 
-def test_sensevoice_transcript_and_emotion_join_the_timeline(settings, scripted_sensevoice):
+def test_sensevoice_transcript_and_emotion_join_the_timeline(settings: Settings, scripted_sensevoice: Path) -> None:
     """Without a given transcript, SenseVoice's transcript drives the alignment, and its
     speech emotion goes with the line (scripted tiny model: it always says "the")."""
     spoken = speak("the")
@@ -53,7 +60,7 @@ def test_sensevoice_transcript_and_emotion_join_the_timeline(settings, scripted_
     assert "DH" in {p["phone"] for p in out["phones"]}
 
 
-def test_awkward_and_overlong_wavs_get_an_answer_not_a_500(settings):
+def test_awkward_and_overlong_wavs_get_an_answer_not_a_500(settings: Settings) -> None:
     """A WAV whose data ends with half a sample used to raise inside numpy (500)."""
     one_s = wav_bytes(np.zeros(16000), 16000)
     odd = bytearray(one_s + b"\x01")

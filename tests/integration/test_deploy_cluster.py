@@ -11,12 +11,13 @@ import pytest
 import yaml
 from nats.errors import Error as NatsError
 
+from tests.support.nats_server import NatsServer
 from tests.support.paths import REPO
 
 DEPLOY = REPO / "deploy"
 
 
-def test_the_compose_file_runs_each_role_as_its_own_nats_user():
+def test_the_compose_file_runs_each_role_as_its_own_nats_user() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     services = compose["services"]
     assert "./nats.conf:/etc/nats/nats.conf:ro" in services["nats"]["volumes"]
@@ -31,7 +32,7 @@ def test_the_compose_file_runs_each_role_as_its_own_nats_user():
 
 
 def permission_errors(url: str, subscribe: list[str], publish: list[str]) -> list[str]:
-    async def scenario():
+    async def scenario() -> list[str]:
         errors: list[str] = []
 
         async def on_error(e: Exception) -> None:
@@ -50,12 +51,12 @@ def permission_errors(url: str, subscribe: list[str], publish: list[str]) -> lis
     return asyncio.run(scenario())
 
 
-def test_an_edge_cannot_read_what_clients_send_nor_take_claims(nats):
+def test_an_edge_cannot_read_what_clients_send_nor_take_claims(nats: NatsServer) -> None:
     errors = permission_errors(nats.url("edge"), ["avatar.conn.someone.in", "avatar.claim"], [])
     assert len(errors) == 2 and all("permissions violation" in e.lower() for e in errors)
 
 
-def test_a_worker_cannot_pose_as_a_client_or_an_edge(nats):
+def test_a_worker_cannot_pose_as_a_client_or_an_edge(nats: NatsServer) -> None:
     errors = permission_errors(
         nats.url("worker"),
         ["avatar.conn.someone.out"],
@@ -64,6 +65,6 @@ def test_a_worker_cannot_pose_as_a_client_or_an_edge(nats):
     assert len(errors) == 4 and all("permissions violation" in e.lower() for e in errors)
 
 
-def test_a_wrong_password_is_refused(nats):
+def test_a_wrong_password_is_refused(nats: NatsServer) -> None:
     with pytest.raises(NatsError, match="Authorization Violation"):
         permission_errors(nats.url("edge").replace("edge-secret", "guess"), [], [])

@@ -10,31 +10,37 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import cbor2
 import httpx2
 import pytest
 import websockets
 
+from server.settings import Settings
 from tests.support.paths import REPO
 
 TOKEN = "tls-test-token"
+# What the nginx fixture gives: its HTTPS port, a client context trusting its certificate, its access log.
+Nginx = tuple[int, ssl.SSLContext, Path]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @pytest.fixture()
-def settings_behind_tls(settings):
+def settings_behind_tls(settings: Settings) -> Settings:
     settings.token = TOKEN
     return settings
 
 
 @pytest.fixture()
-def nginx(tmp_path, settings_behind_tls, live_server):
+def nginx(tmp_path: Path, settings_behind_tls: Settings, live_server: int) -> Iterator[Nginx]:
     if shutil.which("nginx") is None:
         pytest.fail("nginx is not installed (Debian package nginx-light; .ci/run installs it)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -95,11 +101,11 @@ def nginx(tmp_path, settings_behind_tls, live_server):
     proc.wait(10)
 
 
-def test_the_tls_example_carries_rest_sessions_and_watchers(nginx):
+def test_the_tls_example_carries_rest_sessions_and_watchers(nginx: Nginx) -> None:
     port, ctx, log = nginx
     base, wss = f"https://localhost:{port}", f"wss://localhost:{port}"
 
-    async def scenario():
+    async def scenario() -> None:
         async with httpx2.AsyncClient(base_url=base, verify=ctx) as http:
             assert (await http.get("/healthz")).status_code == 200
             assert (await http.get("/v1/rigs")).status_code == 401
@@ -107,14 +113,14 @@ def test_the_tls_example_carries_rest_sessions_and_watchers(nginx):
             assert rigs.status_code == 200 and {r["id"] for r in rigs.json()} >= {"arkit52"}
         async with websockets.connect(f"{wss}/v1/stream", ssl=ctx) as ws:
             await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, "rate_hz": 30, "token": TOKEN}}))
-            sid = cbor2.loads(await ws.recv())["payload"]["session_id"]
+            sid = cbor2.loads(await ws.recv(decode=False))["payload"]["session_id"]
             async with websockets.connect(
                 f"{wss}/v1/sessions/{sid}/watch?format=packed&token={TOKEN}", ssl=ctx
             ) as watcher:
-                assert cbor2.loads(await watcher.recv())["payload"]["watching"] is True
+                assert cbor2.loads(await watcher.recv(decode=False))["payload"]["watching"] is True
                 frames = 0
                 while frames < 10:
-                    frames += cbor2.loads(await watcher.recv()).get(0) == 1
+                    frames += cbor2.loads(await watcher.recv(decode=False)).get(0) == 1
 
     asyncio.run(scenario())
     time.sleep(0.2)  # nginx writes its log line when the connection closes

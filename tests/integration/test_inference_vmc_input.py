@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_message_builder import ArgValue, OscMessageBuilder
 
+from avatar_mapping.avatar_frame import AvatarFrame
+from avatar_mapping.features import FaceFeatures
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from server.inference.vmc_input import VmcListener
 from server.metrics import Metrics
 from server.sinks.vmc import VmcSink
 
 
-def osc(address: str, *args) -> bytes:
+def osc(address: str, *args: ArgValue) -> bytes:
     builder = OscMessageBuilder(address=address)
     for a in args:
         builder.add_arg(a)
@@ -34,13 +37,13 @@ def flood(n: int) -> bytes:
     return bundle.build().dgram
 
 
-def run(datagrams, metrics: Metrics | None = None) -> tuple[list, Metrics]:
+def run(datagrams: Sequence[bytes], metrics: Metrics | None = None) -> tuple[list[FaceFeatures], Metrics]:
     """Sends the datagrams to a fresh listener on loopback; what it applied, and its metrics."""
     metrics = metrics or Metrics()
 
-    async def scenario():
+    async def scenario() -> list[FaceFeatures]:
         listener = await VmcListener.open("127.0.0.1", 0, metrics)
-        got = []
+        got: list[FaceFeatures] = []
         listener.subscribe(got.append)
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for d in datagrams:
@@ -55,7 +58,7 @@ def run(datagrams, metrics: Metrics | None = None) -> tuple[list, Metrics]:
 
 
 @pytest.mark.parametrize("profile", ["perfect_sync", "all"])
-def test_our_vmc_out_read_by_our_vmc_in_gives_the_same_face(smiling_frame, profile):
+def test_our_vmc_out_read_by_our_vmc_in_gives_the_same_face(smiling_frame: AvatarFrame, profile: str) -> None:
     sink = VmcSink(("127.0.0.1", 9), profile, Metrics())
     applied, metrics = run([sink.bundle(smiling_frame)])
     sink.close()
@@ -70,7 +73,7 @@ def test_our_vmc_out_read_by_our_vmc_in_gives_the_same_face(smiling_frame, profi
     assert metrics.registry.get_sample_value("avatar_driver_frames_in_total", {"kind": "vmc"}) == 1
 
 
-def test_what_is_not_the_protocol_is_dropped_and_counted_never_raised():
+def test_what_is_not_the_protocol_is_dropped_and_counted_never_raised() -> None:
     applied, metrics = run(
         [
             b"\x00garbage that is not OSC",

@@ -6,23 +6,27 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from typing import Any
 
 import cbor2
 import websockets
 from pythonosc.osc_bundle import OscBundle
 
+from server.settings import Settings
 from tests.support.server import serving
 from tests.support.sockets import free_udp_port
 from tests.support.vmc import tracker_frame
 
 
-def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings, udp_receiver):
+def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(
+    settings: Settings, udp_receiver: socket.socket
+) -> None:
     listen = free_udp_port()
     target = f"127.0.0.1:{udp_receiver.getsockname()[1]}"
     configured = settings.model_copy(update={"vmc_listen": listen, "vmc_targets": target})
     with serving(configured) as port:
 
-        async def scenario():
+        async def scenario() -> tuple[list[dict[str, Any]], list[bool]]:
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
                 await ws.send(
                     cbor2.dumps(
@@ -39,22 +43,22 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
                         }
                     )
                 )
-                assert cbor2.loads(await ws.recv())["type"] == "welcome"
+                assert cbor2.loads(await ws.recv(decode=False))["type"] == "welcome"
                 tracker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                frames = []
+                frames: list[dict[str, Any]] = []
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
                     tracker.sendto(tracker_frame(0.8, 20.0), ("127.0.0.1", listen))
-                    m = cbor2.loads(await ws.recv())
+                    m = cbor2.loads(await ws.recv(decode=False))
                     if m["type"] == "avatar_frame" and m["payload"]["face_present"]:
                         frames.append(m["payload"])
                         if m["payload"]["blendshapes"]["jawOpen"] > 0.6 and len(frames) > 10:
                             break
                 tracker.close()
-                after = []  # the tracker stopped: 0.5 s later the face is gone
+                after: list[bool] = []  # the tracker stopped: 0.5 s later the face is gone
                 deadline = time.monotonic() + 1.5
                 while time.monotonic() < deadline:
-                    m = cbor2.loads(await ws.recv())
+                    m = cbor2.loads(await ws.recv(decode=False))
                     if m["type"] == "avatar_frame":
                         after.append(m["payload"]["face_present"])
                 return frames, after
@@ -68,13 +72,14 @@ def test_a_vmc_tracker_drives_a_session_whose_frames_also_go_out_as_vmc(settings
     assert "aa" in names and "blinkLeft" in names and "JawOpen" not in names  # the vrm1 profile's names
 
 
-def test_vmc_targets_and_sources_the_server_does_not_have_are_refused(settings):
+def test_vmc_targets_and_sources_the_server_does_not_have_are_refused(settings: Settings) -> None:
     with serving(settings.model_copy(update={"vmc_targets": "127.0.0.1:39539"})) as port:
 
-        async def hello(payload: dict) -> dict:
+        async def hello(payload: dict[str, Any]) -> dict[str, Any]:
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
                 await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, **payload}}))
-                return cbor2.loads(await ws.recv())
+                reply: dict[str, Any] = cbor2.loads(await ws.recv(decode=False))
+                return reply
 
         elsewhere = asyncio.run(hello({"vmc": {"target": "203.0.113.7:39539"}}))
         bad_profile = asyncio.run(hello({"vmc": {"target": "127.0.0.1:39539", "profile": "vrm2"}}))

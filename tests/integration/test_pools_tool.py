@@ -18,7 +18,7 @@ from tests.support.jobs import die, refuse, sleep_then_pid, worker_pid
 from tests.support.paths import REPO
 
 
-def test_a_job_runs_in_another_process_and_its_own_error_comes_back():
+def test_a_job_runs_in_another_process_and_its_own_error_comes_back() -> None:
     async def scenario() -> int:
         pool = ToolPool(1, 0, 30.0)
         try:
@@ -32,7 +32,7 @@ def test_a_job_runs_in_another_process_and_its_own_error_comes_back():
     assert asyncio.run(scenario()) != os.getpid()
 
 
-def test_one_job_too_many_is_refused_at_once_not_queued():
+def test_one_job_too_many_is_refused_at_once_not_queued() -> None:
     async def scenario() -> tuple[float, int]:
         pool = ToolPool(1, 1, 30.0)
         try:
@@ -51,7 +51,7 @@ def test_one_job_too_many_is_refused_at_once_not_queued():
     assert refused_after < 0.1 and jobs_left == 0
 
 
-def test_a_slow_job_is_answered_as_failed_and_its_worker_takes_the_next_when_done():
+def test_a_slow_job_is_answered_as_failed_and_its_worker_takes_the_next_when_done() -> None:
     async def scenario() -> tuple[int, int]:
         pool = ToolPool(1, 2, 0.5)
         try:
@@ -68,7 +68,7 @@ def test_a_slow_job_is_answered_as_failed_and_its_worker_takes_the_next_when_don
     assert busy == 1 and pid != os.getpid()
 
 
-def test_a_dead_worker_fails_its_job_and_fresh_workers_take_the_next():
+def test_a_dead_worker_fails_its_job_and_fresh_workers_take_the_next() -> None:
     async def scenario() -> int:
         pool = ToolPool(1, 0, 30.0)
         try:
@@ -82,7 +82,7 @@ def test_a_dead_worker_fails_its_job_and_fresh_workers_take_the_next():
     assert asyncio.run(scenario()) != os.getpid()
 
 
-def test_the_workers_of_a_server_killed_with_sigkill_exit_by_themselves():
+def test_the_workers_of_a_server_killed_with_sigkill_exit_by_themselves() -> None:
     """kill -9 leaves no time to shut the pool down; its worker must not live on orphaned."""
     script = textwrap.dedent(
         """

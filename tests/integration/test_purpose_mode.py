@@ -4,17 +4,23 @@ transcribes, and every emotion_update says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from tests.support.media import jpeg
 from tests.support.ws_client import hello, msg, recv
 
 
 def test_with_emotion_inference_off_the_avatar_moves_and_nothing_infers_emotion(
-    settings, astronaut, scripted_sensevoice, tmp_path
-):
+    settings: Settings, astronaut: npt.NDArray[np.uint8], scripted_sensevoice: Path, tmp_path: Path
+) -> None:
     from tests.support.media import espeak, pcm16
 
     settings.emotion_inference = False
@@ -22,9 +28,12 @@ def test_with_emotion_inference_off_the_avatar_moves_and_nothing_infers_emotion(
     speech = pcm16(espeak("Good morning, how are you doing today?"))
     pcm = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000, "<i2")])
     image = jpeg(astronaut)
-    updates, frames, transcripts = [], [], []
+    updates: list[dict[str, Any]] = []
+    frames: list[dict[str, Any]] = []
+    transcripts: list[dict[str, Any]] = []
     with TestClient(create_app(settings)) as c:
-        assert c.app.state.services.face_emotion_path is None  # the CNN is not even loaded
+        assert isinstance(c.app, FastAPI)
+        assert c.app.state.services.resources.options.face_emotion_model is None  # the CNN is not even loaded
         with c.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(hello(camera=True, microphone=True, rate_hz=30, strategy="hybrid"))
             recv(ws)

@@ -4,11 +4,12 @@ tests/unit/test_rig_inspect.py)."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from avatar_mapping.vocabulary import VISEMES
 
 
-def test_cli_writes_the_rig(tmp_path, avatars):
+def test_cli_writes_the_rig(tmp_path: Path, avatars: Path) -> None:
     out = tmp_path / "rig.json"
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "rig", "inspect", str(avatars / "brunette-t.glb"), "--out", str(out)],

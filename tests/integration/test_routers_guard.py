@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import cbor2
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from server.app import create_app
 from server.routers.guard import RedactTokens
+from server.settings import Settings
 from tests.support.ws_client import hello, recv
 
 TOKEN, WATCH = "s3cret-full", "s3cret-watch"
@@ -20,13 +24,13 @@ PUBLIC = {"/healthz"}
 
 
 @pytest.fixture()
-def locked(settings):
+def locked(settings: Settings) -> Iterator[TestClient]:
     settings.token, settings.watch_token = TOKEN, WATCH
     with TestClient(create_app(settings)) as c:
         yield c
 
 
-def routes(app) -> list[tuple[str, str]]:
+def routes(app: FastAPI) -> list[tuple[str, str]]:
     """Every HTTP endpoint, from the app's own OpenAPI description."""
     return [
         (method.upper(), re.sub(r"\{[^}]+\}", "x1", path))
@@ -35,10 +39,11 @@ def routes(app) -> list[tuple[str, str]]:
     ]
 
 
-def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked):
+def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked: TestClient) -> None:
     """With AVATAR_DRIVER_TOKEN set, calibration, recordings, rig upload, votes and animate all
     used to answer without it."""
     checked = 0
+    assert isinstance(locked.app, FastAPI)
     for method, path in routes(locked.app):
         anonymous = locked.request(method, path)
         in_url = locked.request(method, path, params={"token": TOKEN})
@@ -55,7 +60,7 @@ def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked):
     assert checked >= 12  # metrics, rigs (3), strategies, calibration (4), recordings (3), animate, votes (2)
 
 
-def test_a_page_on_another_site_cannot_use_the_rest_api(settings, avatars):
+def test_a_page_on_another_site_cannot_use_the_rest_api(settings: Settings, avatars: Path) -> None:
     """A cross-site text/plain POST used to upload a rig (CSRF)."""
     with TestClient(create_app(settings)) as c:
         evil = c.post(
@@ -69,7 +74,7 @@ def test_a_page_on_another_site_cannot_use_the_rest_api(settings, avatars):
         assert c.get("/v1/rigs").status_code == 200  # no Origin: not a browser page
 
 
-def test_the_watch_token_watches_and_does_nothing_else(locked):
+def test_the_watch_token_watches_and_does_nothing_else(locked: TestClient) -> None:
     with locked.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(camera=False, token=WATCH))
         assert recv(ws)["payload"]["code"] == "auth_failed"
@@ -87,7 +92,7 @@ def test_the_watch_token_watches_and_does_nothing_else(locked):
         ws.send_bytes(cbor2.dumps({"type": "bye", "payload": {}}))
 
 
-def test_tokens_never_reach_the_logs():
+def test_tokens_never_reach_the_logs() -> None:
     """uvicorn logs a watcher's URL, query string included."""
     record = logging.LogRecord(
         "uvicorn.error",

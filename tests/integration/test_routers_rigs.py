@@ -7,10 +7,11 @@ import json
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from tests.support.gltf import BLOB, base_gltf, glb
 
 
-def test_the_upload_endpoint_answers_422_not_500(settings):
+def test_the_upload_endpoint_answers_422_not_500(settings: Settings) -> None:
     doc = base_gltf()
     doc["bufferViews"][1]["byteStride"] = -4
     with TestClient(create_app(settings)) as c:

@@ -2,12 +2,15 @@
 
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from tests.support.recorded_audio import calm_and_excited, encode
 
 
@@ -16,7 +19,7 @@ def mp3() -> bytes:
     return encode(calm_and_excited()[0], "mp3", rate=44100, channels=2)
 
 
-def test_a_recording_gets_its_report_as_json_and_as_a_page(settings, mp3):
+def test_a_recording_gets_its_report_as_json_and_as_a_page(settings: Settings, mp3: bytes) -> None:
     with TestClient(create_app(settings)) as c:
         data = c.post("/v1/speech-emotion", content=mp3, headers={"content-type": "audio/mpeg"})
         page = c.post("/v1/speech-emotion", params={"format": "html", "title": "my talk"}, content=mp3)
@@ -30,7 +33,7 @@ def test_a_recording_gets_its_report_as_json_and_as_a_page(settings, mp3):
     assert 'avatar_driver_speech_emotion_reports_total{result="ok"} 2.0' in metrics
 
 
-def test_refusals_are_specific(settings, mp3):
+def test_refusals_are_specific(settings: Settings, mp3: bytes) -> None:
     settings.speech_emotion_max_bytes = len(mp3) - 1
     with TestClient(create_app(settings)) as c:
         too_big = c.post("/v1/speech-emotion", content=mp3)
@@ -44,7 +47,7 @@ def test_refusals_are_specific(settings, mp3):
     assert still_fine.status_code == 200  # half a recording is a shorter recording
 
 
-def test_long_recordings_and_disabled_emotion_inference(settings, mp3):
+def test_long_recordings_and_disabled_emotion_inference(settings: Settings, mp3: bytes) -> None:
     settings.speech_emotion_max_seconds = 10.0
     with TestClient(create_app(settings)) as c:
         long = c.post("/v1/speech-emotion", content=mp3)
@@ -55,13 +58,14 @@ def test_long_recordings_and_disabled_emotion_inference(settings, mp3):
     assert off.status_code == 403 and "disabled" in off.json()["detail"]
 
 
-def test_a_slow_chunked_upload_holds_the_only_slot(settings, mp3):
+def test_a_slow_chunked_upload_holds_the_only_slot(settings: Settings, mp3: bytes) -> None:
     """On the real server: a chunked upload without a length, sent slowly; meanwhile a second
     request is told to retry (speech_emotion_jobs = 1); the first still gets its whole report."""
     wav = encode(calm_and_excited()[0], "wav")
-    sent, results = [], {}
+    sent: list[float] = []
+    results: dict[str, requests.Response] = {}
 
-    def slowly():
+    def slowly() -> Iterator[bytes]:
         for i in range(0, len(wav), 64 * 1024):
             sent.append(time.monotonic())
             yield wav[i : i + 64 * 1024]
@@ -72,10 +76,10 @@ def test_a_slow_chunked_upload_holds_the_only_slot(settings, mp3):
     with serving(settings) as port:
         url = f"http://127.0.0.1:{port}/v1/speech-emotion"
 
-        def first():
+        def send_first() -> None:
             results["first"] = requests.post(url, data=slowly(), timeout=60)
 
-        t = threading.Thread(target=first)
+        t = threading.Thread(target=send_first)
         t.start()
         while len(sent) < 5 and t.is_alive():
             time.sleep(0.02)
@@ -89,7 +93,7 @@ def test_a_slow_chunked_upload_holds_the_only_slot(settings, mp3):
     assert 'avatar_driver_speech_emotion_reports_total{result="busy"} 1.0' in metrics
 
 
-def test_nothing_of_the_recording_is_written_to_disk(settings, mp3, tmp_path):
+def test_nothing_of_the_recording_is_written_to_disk(settings: Settings, mp3: bytes, tmp_path: Path) -> None:
     """Privacy: the upload is decoded from memory; the data folder gains no file."""
     with TestClient(create_app(settings)) as c:
         before = {p for p in settings.data_dir.rglob("*")}
@@ -98,7 +102,7 @@ def test_nothing_of_the_recording_is_written_to_disk(settings, mp3, tmp_path):
     assert after == before
 
 
-def test_a_client_that_leaves_mid_upload_frees_its_slot(settings, mp3):
+def test_a_client_that_leaves_mid_upload_frees_its_slot(settings: Settings, mp3: bytes) -> None:
     """A chunked upload cut off halfway (the socket closed): the analysis stops, the only
     slot is free again, and the next report is made."""
     import socket

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cbor2
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from tests.support.samples import example_table
 from tests.support.ws_client import hello, recv, recv_until
 
 
-def test_erasing_a_user_through_the_server(settings, avatars):
+def test_erasing_a_user_through_the_server(settings: Settings, avatars: Path) -> None:
     table = example_table().to_dict()
     with TestClient(create_app(settings)) as c:
         assert c.put("/v1/calibration/ana", json=table).status_code == 200
@@ -57,7 +59,7 @@ def test_erasing_a_user_through_the_server(settings, avatars):
         assert c.delete("/v1/rigs/arkit52").status_code == 409 and c.delete("/v1/rigs/nope").status_code == 404
 
 
-def test_the_command_line_erases_with_the_server_stopped(settings, tmp_path):
+def test_the_command_line_erases_with_the_server_stopped(settings: Settings, tmp_path: Path) -> None:
     table = example_table().to_dict()
     with TestClient(create_app(settings)) as c:
         assert c.put("/v1/calibration/bo", json=table).status_code == 200

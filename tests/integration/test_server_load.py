@@ -8,6 +8,7 @@ import asyncio
 import statistics
 import subprocess
 import time
+from pathlib import Path
 
 import cbor2
 import httpx2
@@ -16,7 +17,7 @@ import websockets
 RATE_HZ = 30
 
 
-def long_line(tmp_path) -> bytes:
+def long_line(tmp_path: Path) -> bytes:
     """About a minute of speech (espeak-ng) as a WAV."""
     text = " ".join(["The quick brown fox jumps over the lazy dog near the river bank while the children play."] * 12)
     out = tmp_path / "long.wav"
@@ -24,11 +25,15 @@ def long_line(tmp_path) -> bytes:
     return out.read_bytes()
 
 
-def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server, avatars, tmp_path):
+def test_health_and_a_live_session_keep_their_rate_while_tools_work(
+    live_server: int, avatars: Path, tmp_path: Path
+) -> None:
     server = live_server
     wav, avatar = long_line(tmp_path), (avatars / "vroid.glb").read_bytes()
 
-    async def scenario():
+    async def scenario() -> tuple[
+        list[float], list[tuple[float, float]], httpx2.Response, httpx2.Response, float, float
+    ]:
         frames: list[float] = []
         health: list[tuple[float, float]] = []  # (asked at, answered after)
         async with (
@@ -36,14 +41,14 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server,
             httpx2.AsyncClient(base_url=f"http://127.0.0.1:{server}", timeout=120) as http,
         ):
             await ws.send(cbor2.dumps({"type": "hello", "payload": {"consent": {}, "rate_hz": RATE_HZ}}))
-            assert cbor2.loads(await ws.recv())["type"] == "welcome"
+            assert cbor2.loads(await ws.recv(decode=False))["type"] == "welcome"
 
-            async def read():
+            async def read() -> None:
                 while True:
-                    if cbor2.loads(await ws.recv()).get("type") == "avatar_frame":
+                    if cbor2.loads(await ws.recv(decode=False)).get("type") == "avatar_frame":
                         frames.append(time.monotonic())
 
-            async def poll():
+            async def poll() -> None:
                 while True:
                     t = time.monotonic()
                     assert (await http.get("/healthz")).status_code == 200
@@ -73,11 +78,11 @@ def test_health_and_a_live_session_keep_their_rate_while_tools_work(live_server,
     assert got >= 0.8 * RATE_HZ * busy_s, f"{got} frames in {busy_s:.1f} s"
 
 
-def test_a_huge_chunked_body_is_refused_while_it_streams(live_server):
+def test_a_huge_chunked_body_is_refused_while_it_streams(live_server: int) -> None:
     server = live_server
     """A 400 MiB chunked WAV used to be buffered whole before its size was checked (+728 MB)."""
 
-    async def scenario():
+    async def scenario() -> tuple[int, bytes]:
         reader, writer = await asyncio.open_connection("127.0.0.1", server)
         writer.write(
             b"POST /v1/animate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: audio/wav\r\n\r\n"

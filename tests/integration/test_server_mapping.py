@@ -4,41 +4,51 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
 
 from server.app import create_app
+from server.settings import Settings
 from tests.support.media import jpeg
 from tests.support.samples import example_table
 from tests.support.ws_client import hello, msg, recv, recv_until
 
 
 @pytest.fixture()
-def client(settings):
+def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
 
 
-def frames_until(ws, predicate, image, limit=300):
+def frames_until(
+    ws: WebSocketTestSession, predicate: Callable[[dict[str, Any]], bool], image: bytes, limit: int = 300
+) -> dict[str, Any]:
     """Keep sending the image and return the first avatar_frame payload that satisfies predicate."""
     for i in range(limit):
         ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1000 + 33 * i}))
-        m = recv_until(ws, "avatar_frame")
+        m: dict[str, Any] = recv_until(ws, "avatar_frame")
         if predicate(m["payload"]):
             return m
     raise AssertionError("condition never met")
 
 
-def test_strategies_are_listed(client):
+def test_strategies_are_listed(client: TestClient) -> None:
     names = {s["name"] for s in client.get("/v1/strategies").json()}
     assert names == {"direct", "au_linear", "emotion_preset", "hybrid"}
 
 
-def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
+def test_switching_strategy_live_keeps_the_sequence(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     image = jpeg(astronaut)
-    sequences, configured, after = [], None, None
+    sequences: list[int] = []
+    configured: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rig="arkit52", rate_hz=30))
         assert recv(ws)["payload"]["strategy"] == "hybrid"  # the default
@@ -57,6 +67,7 @@ def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
         ws.send_bytes(msg("configure", {"strategy": "nope"}))
         assert recv_until(ws, "error")["payload"]["code"] == "bad_configure"
         ws.send_bytes(msg("bye"))
+    assert configured is not None
     assert configured["strategy"] == "emotion_preset" and after is not None
     dropped = 'avatar_driver_frames_dropped_total{reason="slow_client"}' in client.get("/metrics").text
     if not dropped:  # every frame was read: the sequence runs on without a gap or a restart
@@ -66,10 +77,12 @@ def test_switching_strategy_live_keeps_the_sequence(client, astronaut):
     assert after["payload"]["blendshapes"]["mouthSmileLeft"] > 0.3
 
 
-def run_wizard(ws, image, steps=("neutral",)) -> tuple[list[dict], dict]:
+def run_wizard(
+    ws: WebSocketTestSession, image: bytes, steps: Sequence[str] = ("neutral",)
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Runs a quick wizard on one still image; its calibration_step payloads and the result."""
     ws.send_bytes(msg("calibration_start", {"steps": list(steps), "prepare_s": 0.2, "duration_scale": 0.25}))
-    events = []
+    events: list[dict[str, Any]] = []
     for i in range(1200):
         ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 5000 + 33 * i}))
         m = recv(ws)
@@ -80,12 +93,15 @@ def run_wizard(ws, image, steps=("neutral",)) -> tuple[list[dict], dict]:
     raise AssertionError(f"no calibration_result after {[e['state'] for e in events]}")
 
 
-def at_rest(payload: dict) -> float:
+def at_rest(payload: dict[str, Any]) -> float:
     """The largest expression channel (gaze aside)."""
-    return max(v for k, v in payload["blendshapes"].items() if not k.startswith("eyeLook"))
+    largest: float = max(v for k, v in payload["blendshapes"].items() if not k.startswith("eyeLook"))
+    return largest
 
 
-def test_calibration_wizard_over_the_websocket(client, astronaut, resting_face):
+def test_calibration_wizard_over_the_websocket(
+    client: TestClient, astronaut: npt.NDArray[np.uint8], resting_face: npt.NDArray[np.uint8]
+) -> None:
     """A real resting face is recorded as the user's neutral and then maps to ~0; the smiling
     astronaut is refused as a neutral face and nothing is stored."""
     with client.websocket_connect("/v1/stream") as ws:
@@ -115,7 +131,7 @@ def test_calibration_wizard_over_the_websocket(client, astronaut, resting_face):
     assert client.get("/v1/calibration/rest").json()["steps"] == ["neutral"]
 
 
-def test_calibration_messages_are_checked(client):
+def test_calibration_messages_are_checked(client: TestClient) -> None:
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello())
         recv(ws)
@@ -127,7 +143,9 @@ def test_calibration_messages_are_checked(client):
         assert recv_until(ws, "error")["payload"]["code"] == "bad_calibration"
 
 
-def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronaut):
+def test_rest_calibration_applies_live_and_survives_a_restart(
+    settings: Settings, astronaut: npt.NDArray[np.uint8]
+) -> None:
     image = jpeg(astronaut)
     smile_is_neutral = example_table().to_dict()
     for ch in smile_is_neutral["channels"].values():
@@ -169,7 +187,7 @@ def test_rest_calibration_applies_live_and_survives_a_restart(settings, astronau
         assert c.get("/v1/calibration/bo").status_code == 404
 
 
-def test_rig_upload_then_drive_it(client, avatars, astronaut):
+def test_rig_upload_then_drive_it(client: TestClient, avatars: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     data = (avatars / "brunette-t.glb").read_bytes()
     r = client.post("/v1/rigs?filename=brunette-t.glb", content=data)
     assert r.status_code == 201, r.text
@@ -189,14 +207,14 @@ def test_rig_upload_then_drive_it(client, avatars, astronaut):
         ws.send_bytes(msg("bye"))
 
 
-def test_every_body_is_bounded_before_it_is_held(settings):
+def test_every_body_is_bounded_before_it_is_held(settings: Settings) -> None:
     """Declared or chunked, a body over its limit is refused while it arrives: a 400 MiB chunked
     WAV used to be buffered whole, a 60 MB calibration table stored."""
     settings.max_upload_bytes = 1000
     settings.max_animate_bytes = 2000
     settings.max_json_bytes = 3000
 
-    def chunked(n_chunks: int, size: int = 1000):
+    def chunked(n_chunks: int, size: int = 1000) -> Iterator[bytes]:
         for _ in range(n_chunks):
             yield b"\0" * size
 
@@ -216,7 +234,7 @@ def test_every_body_is_bounded_before_it_is_held(settings):
         assert c.get("/v1/calibration/u?version=1180591620717411303424").status_code == 422  # 2**70
 
 
-def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
+def test_ab_session_streams_two_strategies_from_one_input(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     from server.protocol.packed import unpack_avatar_frame
 
     image = jpeg(astronaut)
@@ -224,7 +242,7 @@ def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
         ws.send_bytes(hello(rate_hz=30, format="packed", strategy="direct", compare={"strategy": "emotion_preset"}))
         welcome = recv(ws)["payload"]
         assert welcome["compare"] == {"strategy": "emotion_preset", "strategy_params": {}}
-        seen: dict[str, list] = {"A": [], "B": []}
+        seen: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
         for i in range(200):
             ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 100 + 33 * i}))
             m = recv(ws)
@@ -251,7 +269,7 @@ def test_ab_session_streams_two_strategies_from_one_input(client, astronaut):
         ws.send_bytes(msg("bye"))
 
 
-def test_voice_calibration_over_the_websocket(client):
+def test_voice_calibration_over_the_websocket(client: TestClient) -> None:
     """A microphone session runs a voice step; the saved table carries the user's viseme
     means and keeps the face part they already had."""
     from server.inference.audio import to_model_rate
@@ -266,7 +284,9 @@ def test_voice_calibration_over_the_websocket(client):
         ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30, user_id="singer"))
         recv(ws)
         ws.send_bytes(msg("calibration_start", {"steps": ["say_aa"], "prepare_s": 0.3, "duration_scale": 1.0}))
-        result, states, t0 = None, [], time.monotonic()
+        result: dict[str, Any] | None = None
+        states: list[str] = []
+        t0 = time.monotonic()
         i = 0
         while result is None and time.monotonic() - t0 < 20:
             if i < len(pcm):  # real time: the wizard's clock is the wall clock
@@ -296,6 +316,7 @@ def test_voice_calibration_over_the_websocket(client):
                 if m["type"] in ("avatar_frame", "calibration_result"):
                     break
         ws.send_bytes(msg("bye"))
+    assert result is not None, states
     assert "accepted" in states and result["status"] == "saved", states
     table = result["table"]
     assert set(table["visemes"]["means"]) == {"aa"} and table["visemes"]["frames"]["aa"] >= 50

@@ -2,29 +2,39 @@
 JetStream key-value (a cluster, on a real nats-server). Same calls, same answers."""
 
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from avatar_mapping.rig import RigDefinition
+from calibration.table import CalibrationTable
+from server.assets.rig_store import RigStore
 from server.cluster.calibration_kv import JetStreamCalibrationStore
 from server.cluster.link import LinkOptions, SyncLink
+from server.cluster.rig_objects import ObjectStoreRigs
 from server.cluster.votes_kv import JetStreamVoteStore
-from server.stores.calibration import CalibrationStore
-from server.stores.votes import VoteError, VoteStore
+from server.stores.calibration import CalibrationStorage, CalibrationStore
+from server.stores.votes import VoteError, VoteStorage, VoteStore
+from tests.support.nats_server import NatsServer
+from tests.support.paths import REPO
 from tests.support.samples import example_table as u_table
 
 _users = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def link(nats):
+def link(nats: NatsServer) -> Iterator[SyncLink]:
     link = SyncLink(LinkOptions(nats.url("worker"), "stores-test"))
     yield link
     link.close()
 
 
 @pytest.fixture(params=["sqlite", "jetstream"])
-def calibration(request, tmp_path):
+def calibration(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CalibrationStorage]:
+    store: CalibrationStorage
     if request.param == "sqlite":
         store = CalibrationStore(tmp_path / "c.sqlite3")
     else:
@@ -34,8 +44,8 @@ def calibration(request, tmp_path):
 
 
 @pytest.fixture(params=["sqlite", "jetstream"])
-def votes(request, tmp_path):
-    store = (
+def votes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VoteStorage]:
+    store: VoteStorage = (
         VoteStore(tmp_path / "v.sqlite3")
         if request.param == "sqlite"
         else JetStreamVoteStore(request.getfixturevalue("link"))
@@ -55,26 +65,33 @@ def fresh_user() -> str:
     return f"user {next(_users)}/é.*>"
 
 
-def table(user_id, **kw):
+def table(user_id: str, **kw: Any) -> CalibrationTable:
     return replace(u_table(), user_id=user_id, **kw)
 
 
-def test_calibration_versions_are_per_user_kept_and_reverted(calibration):
+def stored(calibration: CalibrationStorage, user_id: str, version: int | None = None) -> CalibrationTable:
+    """The user's table (its latest version, or the one asked for), which the store must hold."""
+    found = calibration.get(user_id, version)
+    assert found is not None
+    return found
+
+
+def test_calibration_versions_are_per_user_kept_and_reverted(calibration: CalibrationStorage) -> None:
     u, other = fresh_user(), fresh_user()
     assert calibration.get(u) is None and calibration.history(u) == []
     assert calibration.put(table(u)) == 1
     assert calibration.put(table(other)) == 1
     assert calibration.put(table(u, blink_closed=(0.9, 0.9))) == 2
     assert calibration.revert(u, 1) == 3
-    assert calibration.get(u).blink_closed == (0.8, 0.8) and calibration.get(u, 2).blink_closed == (0.9, 0.9)
-    assert calibration.get(u).user_id == u
+    assert stored(calibration, u).blink_closed == (0.8, 0.8) and stored(calibration, u, 2).blink_closed == (0.9, 0.9)
+    assert stored(calibration, u).user_id == u
     history = calibration.history(u)
     assert [h["version"] for h in history] == [1, 2, 3] and all(h["saved_ms"] > 0 for h in history)
     assert calibration.revert(u, 9) is None and calibration.revert(fresh_user(), 1) is None
     assert calibration.get(u, 9) is None
 
 
-def test_deleting_a_users_calibration_erases_every_version_and_only_theirs(calibration):
+def test_deleting_a_users_calibration_erases_every_version_and_only_theirs(calibration: CalibrationStorage) -> None:
     u, other = fresh_user(), fresh_user()
     for _ in range(3):
         calibration.put(table(u))
@@ -86,7 +103,7 @@ def test_deleting_a_users_calibration_erases_every_version_and_only_theirs(calib
     assert calibration.put(table(u)) == 1  # a new history
 
 
-def vote(trial, user=None, chosen="A"):
+def vote(trial: str, user: str | None = None, chosen: str = "A") -> dict[str, Any]:
     return {
         "trial_id": trial,
         "strategy_a": "direct",
@@ -100,7 +117,7 @@ def vote(trial, user=None, chosen="A"):
     }
 
 
-def test_votes_are_stored_once_per_trial_and_erased_per_user(votes):
+def test_votes_are_stored_once_per_trial_and_erased_per_user(votes: VoteStorage) -> None:
     u = fresh_user()
     trials = [f"trial-{fresh_user()}" for _ in range(3)]
     first = votes.add(vote(trials[0], u))
@@ -125,24 +142,22 @@ def test_votes_are_stored_once_per_trial_and_erased_per_user(votes):
 
 
 @pytest.fixture(params=["folder", "jetstream"])
-def rig_stores(request, tmp_path):
+def rig_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], RigStore]:
     """Two RigStores over the same storage, as two processes (or a restart) see it."""
-    from server.assets.rig_store import RigStore
-    from server.cluster.rig_objects import ObjectStoreRigs
-    from tests.support.paths import REPO
-
     if request.param == "folder":
         return lambda: RigStore.from_dir(REPO / "rigs", tmp_path / "uploads")
     mirror = ObjectStoreRigs(request.getfixturevalue("link"))
     return lambda: RigStore.from_dir(REPO / "rigs", mirror=mirror)
 
 
-def test_uploaded_rigs_are_kept_replaced_refused_and_erased_with_their_owner(rig_stores):
+def test_uploaded_rigs_are_kept_replaced_refused_and_erased_with_their_owner(
+    rig_stores: Callable[[], RigStore],
+) -> None:
     """What one store does, a store opened afterwards (a restart, another process) sees."""
-    from avatar_mapping.rig import RigDefinition
-
     store = rig_stores()
-    base = store.get("arkit52").to_dict()
+    built_in = store.get("arkit52")
+    assert built_in is not None
+    base = built_in.to_dict()
     tag = fresh_tag()
     mine, theirs = (RigDefinition.from_dict({**base, "id": f"rig-{tag}-{i}"}) for i in range(2))
     user = fresh_user()
@@ -166,15 +181,12 @@ def test_uploaded_rigs_are_kept_replaced_refused_and_erased_with_their_owner(rig
     assert again.get(mine.id) is None and again.get(theirs.id) is None and mine.id not in again.ids()
 
 
-def test_a_cluster_store_sees_what_another_process_changed_at_once(link):
+def test_a_cluster_store_sees_what_another_process_changed_at_once(link: SyncLink) -> None:
     """On a cluster every process's store reads the object store: no stale copy survives."""
-    from avatar_mapping.rig import RigDefinition
-    from server.assets.rig_store import RigStore
-    from server.cluster.rig_objects import ObjectStoreRigs
-    from tests.support.paths import REPO
-
     edge, worker = (RigStore.from_dir(REPO / "rigs", mirror=ObjectStoreRigs(link)) for _ in range(2))
-    rig = RigDefinition.from_dict({**edge.get("arkit52").to_dict(), "id": f"rig-{fresh_tag()}"})
+    built_in = edge.get("arkit52")
+    assert built_in is not None
+    rig = RigDefinition.from_dict({**built_in.to_dict(), "id": f"rig-{fresh_tag()}"})
     assert worker.get(rig.id) is None
     edge.add(rig, owner="ana")
     assert worker.get(rig.id) == rig and worker.owner(rig.id) == "ana"

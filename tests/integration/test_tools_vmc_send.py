@@ -10,6 +10,7 @@ import cbor2
 import websockets
 from pythonosc.osc_bundle import OscBundle
 
+from server.settings import Settings
 from server.tools.vmc_send import frame_of, send
 from tests.support.paths import GOLDEN
 from tests.support.server import serving
@@ -17,7 +18,7 @@ from tests.support.sockets import free_udp_port
 from tests.support.vmc import tracker_frame
 
 
-def test_a_named_frame_is_read_back_as_the_frame_it_was():
+def test_a_named_frame_is_read_back_as_the_frame_it_was() -> None:
     payload = json.loads((GOLDEN / "avatar_frame_named.json").read_text())["payload"]
     frame = frame_of(payload)
     assert frame.weights_by_name() == payload["blendshapes"]
@@ -25,14 +26,14 @@ def test_a_named_frame_is_read_back_as_the_frame_it_was():
     assert frame.head_yaw_deg == payload["bone_transforms"]["head_yaw_deg"] and frame.face_present
 
 
-def test_it_forwards_a_live_sessions_frames_to_a_vmc_receiver(settings):
+def test_it_forwards_a_live_sessions_frames_to_a_vmc_receiver(settings: Settings) -> None:
     listen = free_udp_port()
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
     receiver.settimeout(5)
     with serving(settings.model_copy(update={"vmc_listen": listen})) as port:
 
-        async def scenario():
+        async def scenario() -> int:
             async with websockets.connect(f"ws://127.0.0.1:{port}/v1/stream") as ws:
                 await ws.send(
                     cbor2.dumps(
@@ -42,10 +43,10 @@ def test_it_forwards_a_live_sessions_frames_to_a_vmc_receiver(settings):
                         }
                     )
                 )
-                assert cbor2.loads(await ws.recv())["type"] == "welcome"
+                assert cbor2.loads(await ws.recv(decode=False))["type"] == "welcome"
                 tracker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
-                async def track():
+                async def track() -> None:
                     while True:
                         tracker.sendto(tracker_frame(0.7, 0.0), ("127.0.0.1", listen))
                         await asyncio.sleep(1 / 30)

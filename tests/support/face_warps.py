@@ -14,6 +14,7 @@ the face model) applied with cv2.remap, at a strength from 0 (the photo) to 1:
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 import cv2
 import mediapipe as mp
@@ -28,7 +29,7 @@ def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
 
 
 class WarpedFace:
-    def __init__(self, model_path):
+    def __init__(self, model_path: Path) -> None:
         full = data.astronaut()
         self.image = cv2.resize(full[0:280, 80:360], (560, 560), interpolation=cv2.INTER_CUBIC)
         h, w = self.image.shape[:2]
@@ -44,7 +45,8 @@ class WarpedFace:
         self.eyes = float(np.linalg.norm(self.p[33] - self.p[263]))
 
     def _bump(self, centre: np.ndarray, sigma: float) -> np.ndarray:
-        return np.exp(-((self._x - centre[0]) ** 2 + (self._y - centre[1]) ** 2) / (2 * sigma**2))
+        bump: np.ndarray = np.exp(-((self._x - centre[0]) ** 2 + (self._y - centre[1]) ** 2) / (2 * sigma**2))
+        return bump
 
     def _remap(self, image: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
         """Content at x moves to x + (dx, dy) (inverse map: good for smooth, small fields)."""
@@ -62,7 +64,7 @@ class WarpedFace:
 
     def close_mouth(self, s: float) -> np.ndarray:
         p, e = self.p, self.eyes
-        half_width = np.linalg.norm(p[61] - p[291]) / 2
+        half_width = float(np.linalg.norm(p[61] - p[291])) / 2
         across = _smoothstep(1.3 * half_width, 0.9 * half_width, np.abs(self._x - (p[13, 0] + p[14, 0]) / 2))
         below = _smoothstep(p[13, 1] - 0.02 * e, p[14, 1], self._y) * _smoothstep(
             p[17, 1] + 0.35 * e, p[17, 1], self._y
@@ -73,7 +75,7 @@ class WarpedFace:
         """On the closed mouth (cheeks puff with the lips sealed)."""
         p, e = self.p, self.eyes
         mouth = (p[61] + p[291]) / 2
-        half_width = np.linalg.norm(p[61] - p[291]) / 2
+        half_width = float(np.linalg.norm(p[61] - p[291])) / 2
         lips_still = _smoothstep(
             1.0 * half_width, 1.6 * half_width, np.hypot(self._x - mouth[0], (self._y - mouth[1]) * 1.5)
         )

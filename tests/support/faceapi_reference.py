@@ -9,7 +9,7 @@ import numpy as np
 from tests.support.keras_reference import conv2d, depthwise
 
 
-def _sep(x, w, prefix, stride):
+def _sep(x: np.ndarray, w: dict[str, np.ndarray], prefix: str, stride: int) -> np.ndarray:
     y = depthwise(x, w[f"{prefix}/depthwise_filter"], (stride, stride), "same")
     return conv2d(y, w[f"{prefix}/pointwise_filter"], (1, 1), "valid", w[f"{prefix}/bias"])
 
@@ -17,7 +17,11 @@ def _sep(x, w, prefix, stride):
 def forward(w: dict[str, np.ndarray], x_nhwc: np.ndarray) -> np.ndarray:
     """x: normalised input (N, 112, 112, 3); returns softmax probabilities (N, 7)."""
     x = x_nhwc.astype(np.float64)
-    relu = lambda v: np.maximum(v, 0)  # noqa: E731
+
+    def relu(v: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.maximum(v, 0)
+        return out
+
     for b in range(4):
         p = f"dense{b}"
         c0 = (
@@ -33,4 +37,5 @@ def forward(w: dict[str, np.ndarray], x_nhwc: np.ndarray) -> np.ndarray:
     pooled = x.mean(axis=(1, 2))  # a 7x7 pool over the 7x7 map (stride 2, valid): one cell
     logits = pooled @ w["fc/weights"] + w["fc/bias"]
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = z / z.sum(axis=1, keepdims=True)
+    return probabilities

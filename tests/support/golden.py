@@ -201,7 +201,10 @@ def messages() -> dict[str, Any]:
     info = SessionInfo(
         SESSION, Hello.parse(hello, 30.0, 60.0), rig.channel_names, rig.bone_names, 10.0, limits, "0.1.0"
     )
-    env = lambda t, p, seq, sid=SESSION: envelopes.envelope(t, p, sid, seq, T0)  # noqa: E731
+
+    def env(t: MessageType, p: dict[str, Any], seq: int | None, sid: str | None = SESSION) -> dict[str, Any]:
+        return envelopes.envelope(t, p, sid, seq, T0)
+
     rejected = WizardEvent(
         WizardState.REJECTED,
         "smile",

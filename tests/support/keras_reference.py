@@ -31,21 +31,24 @@ def _windows(x: np.ndarray, k: tuple[int, int], s: tuple[int, int]) -> np.ndarra
     )
 
 
-def conv2d(x, kernel, strides, padding, bias=None):
+def conv2d(
+    x: np.ndarray, kernel: np.ndarray, strides: tuple[int, int], padding: str, bias: np.ndarray | None = None
+) -> np.ndarray:
     k = kernel.shape[:2]
     win = _windows(_pad(x, k, strides, padding), k, strides)
-    y = np.einsum("nhwijc,ijco->nhwo", win, kernel)
+    y: np.ndarray = np.einsum("nhwijc,ijco->nhwo", win, kernel)
     return y + bias if bias is not None else y
 
 
-def depthwise(x, kernel, strides, padding):
+def depthwise(x: np.ndarray, kernel: np.ndarray, strides: tuple[int, int], padding: str) -> np.ndarray:
     k = kernel.shape[:2]
     win = _windows(_pad(x, k, strides, padding), k, strides)
-    return np.einsum("nhwijc,ijc->nhwc", win, kernel[..., 0])
+    y: np.ndarray = np.einsum("nhwijc,ijc->nhwc", win, kernel[..., 0])
+    return y
 
 
 def forward(model: KerasModel, x_nhwc: np.ndarray) -> np.ndarray:
-    values = {}
+    values: dict[str, np.ndarray] = {}
     for layer in model.layers:
         c, w = layer.config, layer.weights
         x = values[layer.inputs[0]] if layer.inputs else x_nhwc.astype(np.float64)
@@ -68,7 +71,9 @@ def forward(model: KerasModel, x_nhwc: np.ndarray) -> np.ndarray:
             k, s = tuple(c["pool_size"]), tuple(c["strides"])
             y = _windows(_pad(x, k, s, c["padding"], -np.inf), k, s).max(axis=(3, 4))
         elif layer.kind == "Add":
-            y = sum(values[i] for i in layer.inputs)
+            total = sum(values[i] for i in layer.inputs)
+            assert isinstance(total, np.ndarray)  # an Add has inputs: never the empty sum, 0
+            y = total
         elif layer.kind == "GlobalAveragePooling2D":
             y = x.mean(axis=(1, 2))
         else:
@@ -79,10 +84,12 @@ def forward(model: KerasModel, x_nhwc: np.ndarray) -> np.ndarray:
     return values[model.output]
 
 
-def _act(x, kind):
+def _act(x: np.ndarray, kind: str) -> np.ndarray:
     if kind == "relu":
-        return np.maximum(x, 0)
+        relu: np.ndarray = np.maximum(x, 0)
+        return relu
     if kind == "softmax":
         z = np.exp(x - x.max(axis=-1, keepdims=True))
-        return z / z.sum(axis=-1, keepdims=True)
+        softmax: np.ndarray = z / z.sum(axis=-1, keepdims=True)
+        return softmax
     return x

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -49,13 +49,13 @@ def wav_bytes(samples: npt.NDArray[np.floating], rate: int, channels: int = 1) -
     return buf.getvalue()
 
 
-def rotated_video(img: Image, angles_deg: Sequence[float], shifts_px: Sequence[tuple[float, float]]) -> Iterator[Image]:
+def rotated_video(img: Image, angles_deg: Iterable[float], shifts_px: Iterable[tuple[float, float]]) -> Iterator[Image]:
     """Frames of a photo turned about the astronaut's face and moved, one per angle."""
     h, w = img.shape[:2]
     centre = (w * 0.42, h * 0.3)  # about the astronaut's face
     for angle, (dx, dy) in zip(angles_deg, shifts_px, strict=True):
         m = cv2.getRotationMatrix2D(centre, angle, 1.0)  # positive = counter-clockwise on screen
-        m[:, 2] += (dx, dy)
+        m[:, 2] += np.array((dx, dy))
         yield np.ascontiguousarray(cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT))
 
 
@@ -69,4 +69,5 @@ def espeak(text: str) -> npt.NDArray[np.float32]:
 
 def pcm16(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
     """Float samples as the 16-bit little-endian PCM clients send."""
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    pcm: npt.NDArray[np.int16] = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    return pcm

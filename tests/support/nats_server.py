@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def binary() -> str:
 
 
 class NatsServer:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path) -> None:
         self.port = free_tcp_port()
         config = (REPO / "deploy" / "nats.conf").read_text()
         config = re.sub(r"listen: \S+", f"listen: 127.0.0.1:{self.port}", config)
@@ -68,7 +69,7 @@ class NatsServer:
 
 
 @contextmanager
-def nats_server(folder: Path):
+def nats_server(folder: Path) -> Iterator[NatsServer]:
     server = NatsServer(folder)
     try:
         yield server

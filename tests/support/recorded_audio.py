@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Literal, TypedDict
 
 import av
 import numpy as np
@@ -12,8 +13,18 @@ import numpy as np
 from server.inference.audio import to_model_rate
 from server.inference.espeak import speak
 
-CALM = dict(words_per_minute=120, pitch=25, volume=40, pitch_range=20)
-EXCITED = dict(words_per_minute=230, pitch=80, volume=180, pitch_range=90)
+
+class Style(TypedDict):
+    """espeak-ng's voice settings (``speak``'s keyword arguments)."""
+
+    words_per_minute: int
+    pitch: int
+    volume: int
+    pitch_range: int
+
+
+CALM = Style(words_per_minute=120, pitch=25, volume=40, pitch_range=20)
+EXCITED = Style(words_per_minute=230, pitch=80, volume=180, pitch_range=90)
 CALM_LINES = (
     "I think we should take a slow walk by the river this evening.",
     "The weather is mild and the water is very still today.",
@@ -24,7 +35,8 @@ EXCITED_LINES = (
     "Quick, everybody get over here right now, look at this!",
     "This is the most amazing thing that has ever happened to me!",
 )
-FORMATS = {"wav": "pcm_s16le", "flac": "flac", "ogg": "libopus", "mp3": "libmp3lame"}
+AudioCodec = Literal["pcm_s16le", "flac", "libopus", "libmp3lame"]
+FORMATS: dict[str, AudioCodec] = {"wav": "pcm_s16le", "flac": "flac", "ogg": "libopus", "mp3": "libmp3lame"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Passage:
     end_s: float
 
 
-def line(text: str, style: dict) -> np.ndarray:
+def line(text: str, style: Style) -> np.ndarray:
     spoken = speak(text, **style)
     return to_model_rate(spoken.audio, spoken.rate_hz)
 

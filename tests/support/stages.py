@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,11 +17,19 @@ from server.live.voice_stage import VoiceStage
 from server.metrics import Metrics
 from server.models.store import ModelStore
 from server.pools.inference_pool import InferenceWorkerPool
-from server.protocol.bus import ReceivedAudio, Topic, VoiceResult
+from server.protocol.bus import BusMessage, ReceivedAudio, Topic, VoiceResult
 from server.protocol.messages import AudioChunk
 from server.settings import Settings
 
 CHUNK = 1600  # 100 ms at 16 kHz
+M = TypeVar("M", bound=BusMessage)
+
+
+def of_type(kind: type[M], messages: list[BusMessage]) -> list[M]:
+    """``messages``, every one of them a ``kind`` (what a topic's subscriber gets), as such."""
+    narrowed: list[M] = [m for m in messages if isinstance(m, kind)]
+    assert len(narrowed) == len(messages), [type(m).__name__ for m in messages]
+    return narrowed
 
 
 def speech_in_silence(speech: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
@@ -41,10 +50,10 @@ def run_voice_stage(
     async def scenario() -> tuple[list[VoiceResult], list[SpeechWindow], Metrics]:
         bus, metrics = InProcessBus(), Metrics()
         stage = VoiceStage("s1", bus, vad, DEFAULT_PROTOTYPES, metrics, segment_speech=True, workers=pool)
-        voices: list[VoiceResult] = []
-        windows: list[SpeechWindow] = []
-        bus.subscribe("s1", Topic.VOICE, lambda m: voices.append(m))  # type: ignore[arg-type]  # the topic's type
-        bus.subscribe("s1", Topic.SPEECH_WINDOW, lambda m: windows.append(m))  # type: ignore[arg-type]
+        voices: list[BusMessage] = []
+        windows: list[BusMessage] = []
+        bus.subscribe("s1", Topic.VOICE, voices.append)
+        bus.subscribe("s1", Topic.SPEECH_WINDOW, windows.append)
         await stage.start()
         stage.set_prototypes(DEFAULT_PROTOTYPES)
         for i in range(0, len(pcm), CHUNK):
@@ -54,7 +63,7 @@ def run_voice_stage(
         while len(voices) < chunks and time.monotonic() - t0 < 60:  # a worker process starts first
             await asyncio.sleep(0.02)
         stage.close()
-        return voices, windows, metrics
+        return of_type(VoiceResult, voices), of_type(SpeechWindow, windows), metrics
 
     return asyncio.run(scenario())
 
@@ -70,4 +79,5 @@ def assert_speech_was_analysed(
     assert any(v.features.viseme != "sil" for v in voices)
     assert all(isinstance(w, SpeechWindow) for w in windows) and any(w.final for w in windows)
     assert 3000 + 200 <= [w for w in windows if w.final][0].start_ms <= 3000 + 700
-    assert metrics.registry.get_sample_value("avatar_driver_stage_seconds_count", {"stage": "voice"}) >= 20
+    analysed = metrics.registry.get_sample_value("avatar_driver_stage_seconds_count", {"stage": "voice"})
+    assert analysed is not None and analysed >= 20

@@ -12,12 +12,13 @@ from avatar_mapping.vmc import gltf_to_unity
 def tracker_frame(jaw: float, yaw_deg: float) -> bytes:
     """What an ARKit tracker sends: perfect-sync blend values, the head, then Apply."""
     bundle = OscBundleBuilder(IMMEDIATELY)
-    for address, args in (
+    messages: tuple[tuple[str, list[str | float]], ...] = (
         ("/VMC/Ext/Blend/Val", ["JawOpen", jaw]),
         ("/VMC/Ext/Blend/Val", ["EyeBlinkLeft", 0.1]),
         ("/VMC/Ext/Bone/Pos", ["Head", 0.0, 0.0, 0.0, *gltf_to_unity(quat_from_euler(yaw_deg, 0, 0))]),
         ("/VMC/Ext/Blend/Apply", []),
-    ):
+    )
+    for address, args in messages:
         message = OscMessageBuilder(address=address)
         for a in args:
             message.add_arg(a)

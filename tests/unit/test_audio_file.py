@@ -2,6 +2,7 @@
 
 import io
 import threading
+from pathlib import Path
 
 import av
 import numpy as np
@@ -20,7 +21,7 @@ def fed(data: bytes, chunk: int = 4096) -> ByteStream:
     """A non-seekable stream fed by another thread, as an upload is."""
     stream = ByteStream(max_chunks=4)
 
-    def feed():
+    def feed() -> None:
         for i in range(0, len(data), chunk):
             if not stream.write_chunk(data[i : i + chunk]):
                 return
@@ -32,7 +33,9 @@ def fed(data: bytes, chunk: int = 4096) -> ByteStream:
 
 @pytest.mark.parametrize("container", sorted(FORMATS))
 @pytest.mark.parametrize("channels", [1, 2])
-def test_every_format_decodes_to_the_same_speech(speech, container, channels, tmp_path):
+def test_every_format_decodes_to_the_same_speech(
+    speech: np.ndarray, container: str, channels: int, tmp_path: Path
+) -> None:
     data = encode(speech, container, rate=44100, channels=channels)
     path = tmp_path / f"speech.{container}"
     path.write_bytes(data)
@@ -43,14 +46,17 @@ def test_every_format_decodes_to_the_same_speech(speech, container, channels, tm
         decoded = np.concatenate(blocks)
         # Codecs add a little padding (MP3 a frame, Opus its pre-skip) but never lose speech.
         assert len(speech) <= len(decoded) <= len(speech) + 0.06 * 16000
-        rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
+
+        def rms(a: np.ndarray) -> float:
+            return float(np.sqrt(np.mean(a**2)))
+
         assert rms(decoded) == pytest.approx(rms(speech), rel=0.1)  # stereo averaged, not summed
         if container in ("wav", "flac"):  # lossless: the samples themselves, after two resamplings
             corr = np.corrcoef(decoded[: len(speech)], speech)[0, 1]
             assert corr > 0.99
 
 
-def test_what_is_not_audio_is_refused_by_name(tmp_path):
+def test_what_is_not_audio_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(AudioFileError, match="not a readable audio file"):
         list(decode_blocks(fed(b"this is not audio at all" * 100)))
     with pytest.raises(AudioFileError, match="not a readable audio file"):
@@ -69,7 +75,7 @@ def test_what_is_not_audio_is_refused_by_name(tmp_path):
         list(decode_blocks(io.BytesIO(video.getvalue())))
 
 
-def test_damage_costs_only_the_damaged_audio(speech):
+def test_damage_costs_only_the_damaged_audio(speech: np.ndarray) -> None:
     """A recording cut short decodes up to the cut; scrambled bytes in the middle of an MP3
     cost a packet or two, counted, never the file."""
     data = encode(speech, "flac")
@@ -83,7 +89,7 @@ def test_damage_costs_only_the_damaged_audio(speech):
     assert decoded > 0.9 * len(speech) and stats.damaged_packets >= 1
 
 
-def test_a_recording_over_the_limit_is_refused_once_the_limit_is_passed(speech):
+def test_a_recording_over_the_limit_is_refused_once_the_limit_is_passed(speech: np.ndarray) -> None:
     seen = []
     with pytest.raises(AudioFileError, match="longer than the limit of 10 s"):
         for block in decode_blocks(fed(encode(speech, "mp3")), AudioLimits(max_seconds=10.0, block_seconds=2.0)):
@@ -91,7 +97,7 @@ def test_a_recording_over_the_limit_is_refused_once_the_limit_is_passed(speech):
     assert sum(seen) <= 10 * 16000  # nothing past the limit was handed on
 
 
-def test_closing_the_stream_frees_a_blocked_writer_and_fails_the_reader():
+def test_closing_the_stream_frees_a_blocked_writer_and_fails_the_reader() -> None:
     stream = ByteStream(max_chunks=1)
     assert stream.write_chunk(b"a")
     results = []

@@ -1,5 +1,8 @@
 """CalibrationTable: the stored form, its JSON round trip and validation."""
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -7,13 +10,13 @@ from calibration.table import CalibrationError, CalibrationTable
 from tests.support.samples import example_table
 
 
-def test_fields_are_keyword_only_and_the_identity_is_recognised():
+def test_fields_are_keyword_only_and_the_identity_is_recognised() -> None:
     with pytest.raises(TypeError):
-        CalibrationTable("u")  # type: ignore[misc]
+        CalibrationTable("u")  # type: ignore[call-arg, arg-type]  # positional on purpose: fields are keyword-only
     assert CalibrationTable.identity("u").is_identity and not example_table().is_identity
 
 
-def test_json_round_trip():
+def test_json_round_trip() -> None:
     t = example_table()
     back = CalibrationTable.from_dict(t.to_dict())
     assert np.array_equal(back.channels.neutral, t.channels.neutral) and back.blink_closed == t.blink_closed
@@ -40,7 +43,7 @@ def test_json_round_trip():
         (lambda d: d.update(created_ms=-(10**400)), "outside"),
     ],
 )
-def test_bad_tables_are_rejected(mutate, message):
+def test_bad_tables_are_rejected(mutate: Callable[[dict[str, Any]], object], message: str) -> None:
     d = example_table().to_dict()
     mutate(d)
     with pytest.raises(CalibrationError, match=message):

@@ -10,7 +10,7 @@ def checks(watch: LivenessWatch, start: float, end: float) -> dict[float, set[st
     return {t: watch.lost(t) for t in times}
 
 
-def test_a_silent_process_is_lost_after_the_timeout_and_a_heard_one_is_not():
+def test_a_silent_process_is_lost_after_the_timeout_and_a_heard_one_is_not() -> None:
     watch = LivenessWatch(timeout_s=0.5, check_every_s=0.1)
     watch.seen("w1", 0.0)
     watch.watch("w2", 0.0)  # expected to heartbeat, none heard yet
@@ -24,7 +24,7 @@ def test_a_silent_process_is_lost_after_the_timeout_and_a_heard_one_is_not():
     assert watch.lost(1.1) == {"w1"} and watch.last_seen("w2") is None
 
 
-def test_a_check_that_comes_late_judges_nobody():
+def test_a_check_that_comes_late_judges_nobody() -> None:
     """The watcher's own loop was busy for a second: the heartbeats that came meanwhile are
     unread, so silence says nothing yet."""
     watch = LivenessWatch(timeout_s=0.5, check_every_s=0.1)

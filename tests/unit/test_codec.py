@@ -7,7 +7,7 @@ import pytest
 from server.protocol.codec import Envelope, ProtocolError, decode, encode, payload_bytes
 
 
-def test_cbor_and_json_carry_the_same_message():
+def test_cbor_and_json_carry_the_same_message() -> None:
     env = Envelope("video_frame", {"image": b"\x89PNG..", "capture_ms": 5}, None, 10, 2)
     c, _ = decode(encode(env, "cbor"))
     j, enc = decode(encode(env, "json"))
@@ -15,7 +15,7 @@ def test_cbor_and_json_carry_the_same_message():
     assert (c.type, c.timestamp_ms, c.sequence) == (j.type, j.timestamp_ms, j.sequence) == ("video_frame", 10, 2)
 
 
-def test_json_never_emits_nan():
+def test_json_never_emits_nan() -> None:
     assert json.loads(encode(Envelope("error", {"x": float("nan")}), "json"))["payload"]["x"] is None
 
 
@@ -31,13 +31,13 @@ def test_json_never_emits_nan():
         (b"", "not valid CBOR"),
     ],
 )
-def test_malformed_messages_raise_bad_message(data, message):
+def test_malformed_messages_raise_bad_message(data: bytes | str, message: str) -> None:
     with pytest.raises(ProtocolError, match=message) as e:
         decode(data)
     assert e.value.code == "bad_message"
 
 
-def test_payload_bytes_errors_are_specific():
+def test_payload_bytes_errors_are_specific() -> None:
     with pytest.raises(ProtocolError, match="base64"):
         payload_bytes({"pcm": "***"}, "pcm", "json")
     with pytest.raises(ProtocolError, match="byte string"):
@@ -45,14 +45,15 @@ def test_payload_bytes_errors_are_specific():
     assert payload_bytes({"pcm": base64.b64encode(b"ab").decode()}, "pcm", "json") == b"ab"
 
 
-def test_integral_floats_are_accepted_for_integer_fields():
+def test_integral_floats_are_accepted_for_integer_fields() -> None:
     env, _ = decode(cbor2.dumps({"type": "bye", "timestamp_ms": 1.7e12, "sequence": 3.0}))
-    assert env.timestamp_ms == 1_700_000_000_000 and isinstance(env.timestamp_ms, int) and env.sequence == 3
+    assert env.timestamp_ms == 1_700_000_000_000 and env.sequence == 3
+    assert isinstance(env.timestamp_ms, int)  # not the float it was sent as
     with pytest.raises(ProtocolError, match="integer"):
         decode(cbor2.dumps({"type": "bye", "sequence": 2.5}))
 
 
-def test_a_self_described_message_is_accepted_and_trailing_bytes_are_not():
+def test_a_self_described_message_is_accepted_and_trailing_bytes_are_not() -> None:
     """RFC 8949 §3.4.6: tag 55799 marks CBOR and changes nothing. A second item after the
     message used to be ignored silently."""
     env, _ = decode(cbor2.dumps(cbor2.CBORTag(55799, {"type": "hello", "payload": {"consent": {"camera": True}}})))
@@ -62,10 +63,10 @@ def test_a_self_described_message_is_accepted_and_trailing_bytes_are_not():
     assert e.value.code == "bad_message"
 
 
-def test_structures_that_contain_themselves_or_nest_too_deep_are_refused():
+def test_structures_that_contain_themselves_or_nest_too_deep_are_refused() -> None:
     """CBOR shared references (tags 28/29) can make a value contain itself; JSON 100,000 levels
     deep overflowed the parser: both used to drop the socket with a traceback."""
-    loop: list = []
+    loop: list[object] = []
     loop.append(loop)
     for data in (
         cbor2.dumps({"type": "hello", "payload": {"x": loop}}, value_sharing=True),

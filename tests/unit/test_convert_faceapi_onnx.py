@@ -1,7 +1,10 @@
 """face-api's expression net converted to ONNX gives the original's outputs: compared with a
 NumPy implementation of face-api's tfjs layers (tests/support/faceapi_reference.py), real weights."""
 
+from pathlib import Path
+
 import numpy as np
+import numpy.typing as npt
 import onnxruntime as ort
 import pytest
 
@@ -14,18 +17,20 @@ TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
-def sources():
+def sources() -> tuple[Path, Path]:
     store = ModelStore(Settings().models)
     return store.require("faceapi_expression_manifest"), store.require("faceapi_expression_weights")
 
 
-def test_weights_dequantise_to_the_manifest_shapes(sources):
+def test_weights_dequantise_to_the_manifest_shapes(sources: tuple[Path, Path]) -> None:
     w = load_tfjs_weights(*sources)
     assert w["dense0/conv0/filters"].shape == (3, 3, 3, 32) and w["fc/weights"].shape == (256, len(CLASSES))
     assert len(w) == 49 and all(np.isfinite(v).all() for v in w.values())
 
 
-def test_the_converted_graph_matches_the_reference(sources, tmp_path, astronaut):
+def test_the_converted_graph_matches_the_reference(
+    sources: tuple[Path, Path], tmp_path: Path, astronaut: npt.NDArray[np.uint8]
+) -> None:
     import cv2
 
     onnx_path = convert(*sources, tmp_path / "faceapi.onnx")
@@ -39,7 +44,7 @@ def test_the_converted_graph_matches_the_reference(sources, tmp_path, astronaut)
     assert np.abs(out - reference).max() < TOLERANCE
 
 
-def test_a_truncated_weights_file_is_refused(sources, tmp_path):
+def test_a_truncated_weights_file_is_refused(sources: tuple[Path, Path], tmp_path: Path) -> None:
     short = tmp_path / "short.bin"
     short.write_bytes(sources[1].read_bytes()[:-10])
     with pytest.raises(ValueError):

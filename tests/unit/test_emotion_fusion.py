@@ -13,7 +13,7 @@ def onehot(name: str, p: float = 1.0) -> np.ndarray:
     return v
 
 
-def test_confidence_weighted_average_of_class_scores():
+def test_confidence_weighted_average_of_class_scores() -> None:
     face = EmotionEvidence("au_prototypes", 0.9, onehot("happy"))
     voice = EmotionEvidence("sensevoice", 0.9, onehot("sad"))
     f = fuse_emotion((face, voice))
@@ -23,7 +23,7 @@ def test_confidence_weighted_average_of_class_scores():
     assert f.sources == ("au_prototypes", "sensevoice") and f.source == "au_prototypes+sensevoice"
 
 
-def test_low_confidence_modalities_are_ignored():
+def test_low_confidence_modalities_are_ignored() -> None:
     f = fuse_emotion(
         (EmotionEvidence("au_prototypes", 0.95, onehot("angry")), EmotionEvidence("sensevoice", 0.1, onehot("happy")))
     )
@@ -31,7 +31,7 @@ def test_low_confidence_modalities_are_ignored():
     assert not fuse_emotion((EmotionEvidence("sensevoice", 0.2, onehot("happy")),)).present
 
 
-def test_valence_dominance_from_classes_and_arousal_blends_prosody():
+def test_valence_dominance_from_classes_and_arousal_blends_prosody() -> None:
     f = fuse_emotion((EmotionEvidence("au_prototypes", 1.0, onehot("happy")),))
     assert (f.valence, f.arousal, f.dominance) == pytest.approx(CIRCUMPLEX["happy"])
     calm = EmotionEvidence("prosody", 1.0, arousal=0.1)
@@ -40,14 +40,14 @@ def test_valence_dominance_from_classes_and_arousal_blends_prosody():
     assert g.arousal == pytest.approx((0.74 + 0.6 * 0.1) / 1.6) and g.valence == pytest.approx(0.76)
 
 
-def test_prosody_alone_gives_arousal_and_no_made_up_valence():
+def test_prosody_alone_gives_arousal_and_no_made_up_valence() -> None:
     f = fuse_emotion((EmotionEvidence("prosody", 0.8, arousal=0.9),))
     assert f.present and not f.scores.any()
     assert f.arousal == pytest.approx(0.9) and f.valence is None and f.dominance is None
     assert affect(None) == (None, None, None)
 
 
-def test_a_strongly_moving_face_raises_arousal():
+def test_a_strongly_moving_face_raises_arousal() -> None:
     from avatar_mapping.emotion_prototypes import expression_arousal
     from avatar_mapping.vocabulary import AU_INDEX
 

@@ -1,7 +1,11 @@
 """The real MediaPipe model on real photos (scikit-image's bundled images)."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from server.inference.face import FaceTracker, FaceTrackerOptions
@@ -13,12 +17,12 @@ ROLL_TOLERANCE_DEG = 3.0
 
 
 @pytest.fixture(scope="module")
-def still(model_path):
+def still(model_path: Path) -> Iterator[FaceTracker]:
     with FaceTracker(FaceTrackerOptions(model_path, mode="image")) as t:
         yield t
 
 
-def stretched_half(img, factor=1.25):
+def stretched_half(img: npt.NDArray[np.uint8], factor: float = 1.25) -> npt.NDArray[np.uint8]:
     """Widen the image-right half of the face: the model reads it as a turned head."""
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -27,7 +31,7 @@ def stretched_half(img, factor=1.25):
     return np.ascontiguousarray(cv2.remap(img, mapx, yy, cv2.INTER_LINEAR))
 
 
-def test_astronaut_smiles(still, astronaut):
+def test_astronaut_smiles(still: FaceTracker, astronaut: npt.NDArray[np.uint8]) -> None:
     f = still.process(Frame(astronaut, 0))
     assert f.present and f.confidence > 0.9
     named = f.blendshapes_by_name()
@@ -38,12 +42,12 @@ def test_astronaut_smiles(still, astronaut):
     assert f.blink_left < 0.3 and f.blink_right < 0.3
 
 
-def test_cat_has_no_face(still, cat):
+def test_cat_has_no_face(still: FaceTracker, cat: npt.NDArray[np.uint8]) -> None:
     f = still.process(Frame(cat, 7))
     assert not f.present and f.capture_ms == 7 and not f.blendshapes.any()
 
 
-def test_mirrored_image_flips_yaw_and_roll(still, astronaut):
+def test_mirrored_image_flips_yaw_and_roll(still: FaceTracker, astronaut: npt.NDArray[np.uint8]) -> None:
     turned = stretched_half(astronaut)
     a = still.process(Frame(turned, 0))
     b = still.process(Frame(np.ascontiguousarray(turned[:, ::-1]), 0))
@@ -53,7 +57,7 @@ def test_mirrored_image_flips_yaw_and_roll(still, astronaut):
     assert b.head.roll_deg == pytest.approx(-a.head.roll_deg, abs=1.5)
 
 
-def mouth_shifted_right(img, shift_px=8.0):
+def mouth_shifted_right(img: npt.NDArray[np.uint8], shift_px: float = 8.0) -> npt.NDArray[np.uint8]:
     """Move the mouth toward image-right: the subject's left on a non-mirrored camera."""
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -62,7 +66,7 @@ def mouth_shifted_right(img, shift_px=8.0):
     return np.ascontiguousarray(cv2.remap(img, xx - shift_px * g, yy, cv2.INTER_LINEAR))
 
 
-def test_mirror_option_swaps_sides_like_a_mirrored_camera(model_path, astronaut):
+def test_mirror_option_swaps_sides_like_a_mirrored_camera(model_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     shifted = mouth_shifted_right(astronaut)
     turned = stretched_half(astronaut)
     with FaceTracker(FaceTrackerOptions(model_path, mode="image")) as t:
@@ -79,7 +83,7 @@ def test_mirror_option_swaps_sides_like_a_mirrored_camera(model_path, astronaut)
     assert mirrored_yaw == pytest.approx(flipped_yaw, abs=1.5)
 
 
-def test_video_mode_tracks_known_rotations(model_path, astronaut):
+def test_video_mode_tracks_known_rotations(model_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     """Counter-clockwise on screen tilts the head toward the subject's right shoulder: roll grows."""
     angles = np.concatenate([np.linspace(0, 20, 11), np.linspace(20, -20, 21), np.linspace(-20, 0, 11)])
     shifts = [(int(30 * np.sin(i / 5)), int(15 * np.cos(i / 7))) for i in range(len(angles))]
@@ -89,13 +93,13 @@ def test_video_mode_tracks_known_rotations(model_path, astronaut):
             f = t.process(Frame(frame, i * 33))
             assert f.present, f"lost the face at frame {i} (angle {angles[i]:.1f})"
             rolls.append(f.head.roll_deg)
-    rolls = np.array(rolls)
-    relative = rolls - rolls[0]
+    roll = np.array(rolls)
+    relative = roll - roll[0]
     assert np.max(np.abs(relative - (angles - angles[0]))) < ROLL_TOLERANCE_DEG
-    assert np.corrcoef(rolls, angles)[0, 1] > 0.99
+    assert np.corrcoef(roll, angles)[0, 1] > 0.99
 
 
-def test_video_mode_accepts_repeated_timestamps(model_path, astronaut):
+def test_video_mode_accepts_repeated_timestamps(model_path: Path, astronaut: npt.NDArray[np.uint8]) -> None:
     with FaceTracker(FaceTrackerOptions(model_path, mode="video")) as t:
         assert t.process(Frame(astronaut, 100)).present
         assert t.process(Frame(astronaut, 100)).present  # same client clock value twice

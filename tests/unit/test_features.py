@@ -4,14 +4,14 @@ from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.vocabulary import ARKIT_INDEX
 
 
-def test_absent_is_neutral():
+def test_absent_is_neutral() -> None:
     f = FaceFeatures.absent(123)
     assert not f.present and f.capture_ms == 123
     assert not f.blendshapes.any() and not f.action_units.any()
     assert np.allclose(f.head_quaternion, [0, 0, 0, 1])
 
 
-def test_mirror_swaps_sides_consistently_and_twice_is_identity():
+def test_mirror_swaps_sides_consistently_and_twice_is_identity() -> None:
     b = np.zeros(52)
     b[ARKIT_INDEX["eyeBlinkLeft"]] = 0.9
     b[ARKIT_INDEX["mouthLeft"]] = 0.4

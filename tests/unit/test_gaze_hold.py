@@ -4,12 +4,14 @@ down; and through the whole mapper, per-user thresholds included."""
 
 from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from avatar_mapping.face_calibration import FaceCalibration
-from avatar_mapping.features import EyeGaze
+from avatar_mapping.features import EyeGaze, FaceFeatures
 from avatar_mapping.gaze_hold import GazeHold, GazeHoldOptions
 from avatar_mapping.mapper import AvatarMapper, MapperOptions
 from avatar_mapping.vocabulary import ARKIT_INDEX
@@ -19,23 +21,26 @@ from tests.support.paths import REPO
 
 
 @pytest.fixture(scope="module")
-def real_face(model_path, resting_face):
+def real_face(model_path: Path, resting_face: npt.NDArray[np.uint8]) -> FaceFeatures:
     face = tracked(model_path, resting_face)
     assert face.present
     return face
 
 
-def closing(face, t_ms: int, left: float, right: float, drift_deg: float = 12.0):
+def closing(face: FaceFeatures, t_ms: int, left: float, right: float, drift_deg: float = 12.0) -> FaceFeatures:
     """The face with its lids closed this much, the gaze dragged down with each lid."""
     b = face.blendshapes.copy()
     b[ARKIT_INDEX["eyeBlinkLeft"]], b[ARKIT_INDEX["eyeBlinkRight"]] = left, right
-    drag = lambda g, c: EyeGaze(g.yaw_deg, g.pitch_deg + drift_deg * c)  # noqa: E731 (pitch + = down)
+
+    def drag(g: EyeGaze, c: float) -> EyeGaze:
+        return EyeGaze(g.yaw_deg, g.pitch_deg + drift_deg * c)  # (pitch + = down)
+
     return replace(
         face, capture_ms=t_ms, blendshapes=b, left_eye=drag(face.left_eye, left), right_eye=drag(face.right_eye, right)
     )
 
 
-def test_a_blink_holds_each_eyes_open_gaze_and_lets_go_when_it_opens(real_face):
+def test_a_blink_holds_each_eyes_open_gaze_and_lets_go_when_it_opens(real_face: FaceFeatures) -> None:
     hold = GazeHold()
     lids = [0.0, 0.2, 0.5, 0.9, 1.0, 0.9, 0.5, 0.2, 0.0]
     out = [hold.apply(closing(real_face, i * 33, c, c)) for i, c in enumerate(lids)]
@@ -48,7 +53,7 @@ def test_a_blink_holds_each_eyes_open_gaze_and_lets_go_when_it_opens(real_face):
     assert max(f.left_eye.pitch_deg for f in out) <= open_pitch + 12.0 * 0.2 + 1e-9  # never dragged down by a lid
 
 
-def test_a_wink_drives_both_eyes_from_the_open_one_unless_asked_not_to(real_face):
+def test_a_wink_drives_both_eyes_from_the_open_one_unless_asked_not_to(real_face: FaceFeatures) -> None:
     looking = replace(real_face, right_eye=EyeGaze(15.0, -3.0), left_eye=EyeGaze(15.0, -3.0))
     wink = closing(looking, 0, 1.0, 0.0)
     shared = GazeHold().apply(wink)
@@ -57,8 +62,9 @@ def test_a_wink_drives_both_eyes_from_the_open_one_unless_asked_not_to(real_face
     assert own.left_eye == wink.left_eye  # never seen open: its own reading is all there is
 
 
-def test_the_mapper_holds_the_eye_bones_through_a_blink_and_thresholds_are_per_user(real_face):
+def test_the_mapper_holds_the_eye_bones_through_a_blink_and_thresholds_are_per_user(real_face: FaceFeatures) -> None:
     rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
+    assert rig is not None
 
     def eye_pitch_during_blink(mapper: AvatarMapper, lid: float) -> float:
         mapper.step(closing(real_face, 0, 0.0, 0.0), 1 / 30)
@@ -79,7 +85,7 @@ def test_the_mapper_holds_the_eye_bones_through_a_blink_and_thresholds_are_per_u
     np.testing.assert_allclose(eye_pitch_during_blink(AvatarMapper(rig), 0.8), held)  # deterministic
 
 
-def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(model_path):
+def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(model_path: Path) -> None:
     """A clip of the astronaut's photo whose lids close and open again (tests/support/face_warps.py),
     through the real tracker: MediaPipe's gaze drops as the lids close (what the hold is for).
     With this user's calibrated lids (open and closed levels measured from the same clip, as
@@ -110,6 +116,7 @@ def test_in_real_frames_closing_lids_drag_the_gaze_down_and_the_mapper_holds_it(
 
     user = FaceCalibration(blink_open=lids(range(10)), blink_closed=lids(closed))
     rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
+    assert rig is not None
 
     def eye_pitch(options: MapperOptions) -> list[float]:
         mapper = AvatarMapper(rig, options, calibration=user)

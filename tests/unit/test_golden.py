@@ -20,7 +20,7 @@ PACKED_ANGLE_TOLERANCE_DEG = 0.005
 PACKED_MAX_BYTES = 200
 
 
-def test_every_message_type_has_a_fixture():
+def test_every_message_type_has_a_fixture() -> None:
     types = {json.loads((GOLDEN / f"{n}.json").read_text()).get("type") for n in NAMES}
     assert {
         "hello",
@@ -41,14 +41,14 @@ def test_every_message_type_has_a_fixture():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fixture_decodes_to_its_json(name):
+def test_fixture_decodes_to_its_json(name: str) -> None:
     assert cbor2.loads((GOLDEN / f"{name}.cbor").read_bytes()) == from_tagged(
         json.loads((GOLDEN / f"{name}.json").read_text())
     )
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_encoder_still_produces_the_fixture_bytes(name):
+def test_encoder_still_produces_the_fixture_bytes(name: str) -> None:
     assert cbor2.dumps(messages()[name]) == (GOLDEN / f"{name}.cbor").read_bytes(), (
         f"{name} changed on the wire: update docs/protocol.md, then `make golden`"
     )
@@ -67,18 +67,18 @@ def test_encoder_still_produces_the_fixture_bytes(name):
         "configure_compare",
     ],
 )
-def test_client_fixtures_pass_the_server_decoder(name):
+def test_client_fixtures_pass_the_server_decoder(name: str) -> None:
     env, encoding = decode((GOLDEN / f"{name}.cbor").read_bytes())
     assert env.type == json.loads((GOLDEN / f"{name}.json").read_text())["type"] and encoding == "cbor"
 
 
-def test_fixture_image_is_a_real_png():
+def test_fixture_image_is_a_real_png() -> None:
     env, _ = decode((GOLDEN / "video_frame.cbor").read_bytes())
     f = decode_image(env.payload["image"], env.payload["capture_ms"], 100)
     assert f.rgb.tolist() == [[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]]
 
 
-def test_packed_frame_is_small_and_matches_the_named_frame():
+def test_packed_frame_is_small_and_matches_the_named_frame() -> None:
     packed_bytes = (GOLDEN / "avatar_frame_packed.cbor").read_bytes()
     assert len(packed_bytes) <= PACKED_MAX_BYTES
     welcome = cbor2.loads((GOLDEN / "welcome.cbor").read_bytes())["payload"]
@@ -98,7 +98,7 @@ def test_packed_frame_is_small_and_matches_the_named_frame():
     assert a["capture_ms"] == b["capture_ms"]
 
 
-def test_variant_b_frame_says_so_in_both_forms():
+def test_variant_b_frame_says_so_in_both_forms() -> None:
     welcome = cbor2.loads((GOLDEN / "welcome.cbor").read_bytes())["payload"]
     packed = cbor2.loads((GOLDEN / "avatar_frame_packed_variant_b.cbor").read_bytes())
     assert len((GOLDEN / "avatar_frame_packed_variant_b.cbor").read_bytes()) <= PACKED_MAX_BYTES
@@ -106,7 +106,7 @@ def test_variant_b_frame_says_so_in_both_forms():
     assert cbor2.loads((GOLDEN / "avatar_frame_named_variant_b.cbor").read_bytes())["payload"]["variant"] == "B"
 
 
-def test_the_webrtc_offer_fixture_is_what_the_offer_endpoint_reads():
+def test_the_webrtc_offer_fixture_is_what_the_offer_endpoint_reads() -> None:
     from server.protocol.messages import Hello, WebRtcOffer
 
     offer = WebRtcOffer.parse(json.loads((GOLDEN / "webrtc_offer.json").read_text()))

@@ -4,13 +4,15 @@ A video of the astronaut's face: a second at rest (the tracker learns her neutra
 same face warped more and more (tests/support/face_warps.py). The channel MediaPipe leaves near zero
 must rise with every step of the warp."""
 
+from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from avatar_mapping.action_units import ACTION_UNITS
-from avatar_mapping.vocabulary import ARKIT_INDEX
+from avatar_mapping.features import FaceFeatures
+from avatar_mapping.vocabulary import ACTION_UNITS, ARKIT_INDEX
 from server.inference.face import FaceTracker, FaceTrackerOptions
 from server.inference.input_frame import Frame
 from server.inference.landmark_measures import measure
@@ -20,14 +22,17 @@ STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @pytest.fixture(scope="module")
-def warped(model_path) -> WarpedFace:
+def warped(model_path: Path) -> WarpedFace:
     return WarpedFace(model_path)
 
 
-def track_sequence(model_path, rest: np.ndarray, warp, geometric=True):
+def track_sequence(
+    model_path: Path, rest: np.ndarray, warp: Callable[[float], np.ndarray], geometric: bool = True
+) -> list[FaceFeatures]:
     """Features of the last frame at each strength, after 1 s of the rest frame (30 fps)."""
     options = FaceTrackerOptions(model_path, mode="video", geometric_channels=geometric)
-    out, t = [], 0
+    out: list[FaceFeatures] = []
+    t = 0
     with FaceTracker(options) as tracker:
         for _ in range(30):
             tracker.process(Frame(rest, t))
@@ -42,23 +47,23 @@ def track_sequence(model_path, rest: np.ndarray, warp, geometric=True):
     return out
 
 
-def channel(faces, *names):
+def channel(faces: list[FaceFeatures], *names: str) -> list[float]:
     return [float(np.mean([f.blendshapes[ARKIT_INDEX[n]] for n in names])) for f in faces]
 
 
-def rises(values, total):
+def rises(values: list[float], total: float) -> bool:
     """Each step up (within the landmarks' jitter, 0.02) and the whole rise at least `total`."""
     return all(b >= a - 0.02 for a, b in pairwise(values)) and values[-1] - values[0] >= total
 
 
-def assert_both_sides_rise(faces, channel_name, total):
+def assert_both_sides_rise(faces: list[FaceFeatures], channel_name: str, total: float) -> None:
     for side in ("Left", "Right"):
         values = channel(faces, f"{channel_name}{side}")
         print(f"{channel_name}{side}", np.round(values, 3))
         assert values[0] < 0.1 and rises(values, total)
 
 
-def test_puffed_cheeks_read_cheek_puff(model_path, warped):
+def test_puffed_cheeks_read_cheek_puff(model_path: Path, warped: WarpedFace) -> None:
     faces = track_sequence(model_path, warped.mouth_closed, warped.puff)
     puff = channel(faces, "cheekPuff")
     print("cheekPuff", np.round(puff, 3))
@@ -69,19 +74,22 @@ def test_puffed_cheeks_read_cheek_puff(model_path, warped):
     assert max(channel(faces, "noseSneerLeft", "noseSneerRight")) < 0.1
 
 
-def test_a_wrinkled_nose_reads_nose_sneer_and_action_units_9_and_10(model_path, warped):
+def test_a_wrinkled_nose_reads_nose_sneer_and_action_units_9_and_10(model_path: Path, warped: WarpedFace) -> None:
     faces = track_sequence(model_path, warped.image, warped.nose_wrinkle)
     assert_both_sides_rise(faces, "noseSneer", 0.25)
-    au = lambda f, name: float(f.action_units[ACTION_UNITS.index(name)])  # noqa: E731
+
+    def au(f: FaceFeatures, name: str) -> float:
+        return float(f.action_units[ACTION_UNITS.index(name)])
+
     assert au(faces[-1], "AU09") > au(faces[0], "AU09") + 0.2
     assert au(faces[-1], "AU10") > au(faces[0], "AU10") + 0.2
 
 
-def test_raised_cheeks_read_cheek_squint(model_path, warped):
+def test_raised_cheeks_read_cheek_squint(model_path: Path, warped: WarpedFace) -> None:
     assert_both_sides_rise(track_sequence(model_path, warped.image, warped.cheek_raise), "cheekSquint", 0.12)
 
 
-def test_a_face_that_only_moves_reads_no_expression(model_path, warped):
+def test_a_face_that_only_moves_reads_no_expression(model_path: Path, warped: WarpedFace) -> None:
     """The measures are 3D ratios: the same face rolling and coming closer and farther reads
     (nearly) the same; what is left is the landmarks' jitter under the dead band."""
     import cv2
@@ -104,12 +112,12 @@ def test_a_face_that_only_moves_reads_no_expression(model_path, warped):
                     for n in ("cheekPuff", "noseSneerLeft", "noseSneerRight", "cheekSquintLeft", "cheekSquintRight")
                 ]
             )
-    values = np.array(values)
-    print("p95", np.percentile(values, 95, axis=0).round(3), "max", values.max(axis=0).round(3))
-    assert np.percentile(values, 95) < 0.05 and values.max() < 0.2
+    read = np.array(values)
+    print("p95", np.percentile(read, 95, axis=0).round(3), "max", read.max(axis=0).round(3))
+    assert np.percentile(read, 95) < 0.05 and read.max() < 0.2
 
 
-def test_measures_are_ratios_of_the_face_itself():
+def test_measures_are_ratios_of_the_face_itself() -> None:
     rng = np.random.default_rng(0)
     p = rng.normal(size=(478, 3)) * 50
     rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]

@@ -17,13 +17,13 @@ def voice(capture_ms: int) -> VoiceFeatures:
     return VoiceFeatures(True, capture_ms, speaking_probability=0.9)
 
 
-def test_before_any_input_the_user_is_absent_and_silent():
+def test_before_any_input_the_user_is_absent_and_silent() -> None:
     s = LatestInputs(start_s=10.0).sample(10.02)
     assert not s.face.present and not s.voice.present
     assert s.age_s == pytest.approx(0.02)
 
 
-def test_the_newest_face_and_its_age():
+def test_the_newest_face_and_its_age() -> None:
     inputs = LatestInputs()
     first, second = face(1000), face(1033)
     assert inputs.put_face(first, 1.0) == pytest.approx(1.0)  # from start_s 0, capped at 1 s
@@ -33,7 +33,7 @@ def test_the_newest_face_and_its_age():
     assert inputs.face_received_s == 1.033
 
 
-def test_a_face_older_than_the_stale_limit_becomes_absent_and_stays_one_object():
+def test_a_face_older_than_the_stale_limit_becomes_absent_and_stays_one_object() -> None:
     inputs = LatestInputs(TimingOptions(stale_s=0.5))
     f = face(1000)
     inputs.put_face(f, 1.0)
@@ -45,7 +45,7 @@ def test_a_face_older_than_the_stale_limit_becomes_absent_and_stays_one_object()
     assert inputs.sample(2.6).face is not stale.face
 
 
-def test_a_voice_that_stops_arriving_becomes_silent():
+def test_a_voice_that_stops_arriving_becomes_silent() -> None:
     inputs = LatestInputs()
     v = voice(500)
     inputs.put_voice(v, 1.0)
@@ -54,7 +54,7 @@ def test_a_voice_that_stops_arriving_becomes_silent():
     assert not silent.present and silent.capture_ms == 500 and inputs.sample(1.7).voice is silent
 
 
-def test_speech_emotion_is_held_for_its_hold_time_and_only_while_there_is_a_voice():
+def test_speech_emotion_is_held_for_its_hold_time_and_only_while_there_is_a_voice() -> None:
     inputs = LatestInputs(TimingOptions(speech_emotion_hold_s=4.0))
     heard = EmotionEvidence("sensevoice", 0.8, scores=np.eye(7)[1])
     inputs.put_speech_emotion(heard, 1.0)
@@ -70,7 +70,7 @@ def test_speech_emotion_is_held_for_its_hold_time_and_only_while_there_is_a_voic
     assert inputs.sample(5.0).voice is v  # the hold is over
 
 
-def test_look_ahead_delays_the_face_by_the_delay():
+def test_look_ahead_delays_the_face_by_the_delay() -> None:
     inputs = LatestInputs(TimingOptions(delay_s=0.3))
     faces = [face(1000 + 100 * k) for k in range(5)]
     for k, f in enumerate(faces):
@@ -83,15 +83,15 @@ def test_look_ahead_delays_the_face_by_the_delay():
     assert not inputs.sample(2.31).face.present  # 0.5 s stale on the delayed clock
 
 
-def test_the_delay_queue_is_bounded():
+def test_the_delay_queue_is_bounded() -> None:
     inputs = LatestInputs(TimingOptions(delay_s=1.0))
     for k in range(MAX_DELAYED_FACES * 3):
         inputs.put_face(face(k), 0.001 * k)
     assert len(inputs._delayed) == MAX_DELAYED_FACES
 
 
-def test_same_puts_and_times_give_the_same_samples():
-    def run():
+def test_same_puts_and_times_give_the_same_samples() -> None:
+    def run() -> list[tuple[bool, int, bool, float]]:
         inputs = LatestInputs(TimingOptions(delay_s=0.1))
         out = []
         for k in range(40):

@@ -6,15 +6,18 @@ import numpy as np
 from avatar_mapping.features import FaceFeatures
 from calibration.table import CalibrationTable
 from calibration.viseme_calibration import VisemeCalibration
-from calibration.wizard import STEPS, WizardState
+from calibration.wizard import STEPS, CalibrationRun, WizardEvent, WizardState
+from server.inference.realtime_visemes import VisemePrototypes
 from server.live.calibration import DEFAULT_PROTOTYPES, SessionCalibration, viseme_prototypes
 
 
 class Calls:
-    def __init__(self):
-        self.tables, self.prototypes, self.wizard = [], [], []
+    def __init__(self) -> None:
+        self.tables: list[CalibrationTable] = []
+        self.prototypes: list[VisemePrototypes] = []
+        self.wizard: list[tuple[CalibrationRun, list[WizardEvent]]] = []
 
-    def calibration(self, table, adaptive=False) -> SessionCalibration:
+    def calibration(self, table: CalibrationTable, adaptive: bool = False) -> SessionCalibration:
         return SessionCalibration(
             table,
             adaptive,
@@ -24,7 +27,7 @@ class Calls:
         )
 
 
-def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze():
+def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze() -> None:
     calls = Calls()
     cal = calls.calibration(CalibrationTable.identity("u"), adaptive=True)
     rng = np.random.default_rng(0)
@@ -34,29 +37,25 @@ def test_adaptive_ranges_reach_the_mapping_at_most_once_a_second_and_freeze():
     cal.set_adaptive(None, True)
     for k in range(60):
         cal.observe_face(FaceFeatures.from_blendshapes(rng.random(52), k * 33), 1 / 30, 3 + k / 30)
-    assert len(calls.tables) == 2 and cal.config() == {
-        "adaptive": True,
-        "adaptive_frozen": True,
-        "calibration_user_id": None,
-    }
+    assert len(calls.tables) == 2 and cal.adaptive is not None and cal.adaptive_frozen and cal.user_id is None
     cal.set_adaptive(False, None)
     assert calls.tables[-1] is cal.table and cal.effective is cal.table
 
 
-def test_a_new_table_applies_with_its_voice_part():
+def test_a_new_table_applies_with_its_voice_part() -> None:
     calls = Calls()
     cal = calls.calibration(CalibrationTable.identity("u"))
     voice = VisemeCalibration({"aa": tuple(np.full(13, 0.5))}, {"aa": 200}, -12.0, -2.0)
     table = CalibrationTable(user_id="u", visemes=voice, steps=("say_aa",))
     cal.set_table(table)
-    assert calls.tables == [table] and cal.config()["calibration_user_id"] == "u"
+    assert calls.tables == [table] and cal.user_id == "u"
     assert calls.prototypes[-1] is not DEFAULT_PROTOTYPES
     assert np.allclose(calls.prototypes[-1].mean, viseme_prototypes(table).mean)
     cal.set_table(CalibrationTable.identity("u"))
     assert calls.prototypes[-1] is DEFAULT_PROTOTYPES
 
 
-def test_the_wizard_hears_faces_and_says_what_happens_with_its_run():
+def test_the_wizard_hears_faces_and_says_what_happens_with_its_run() -> None:
     calls = Calls()
     cal = calls.calibration(CalibrationTable.identity("u"))
     cal.start_wizard(STEPS[:1], prepare_s=0.5, duration_scale=0.5, user_id="u", now_s=0.0)
@@ -69,7 +68,7 @@ def test_the_wizard_hears_faces_and_says_what_happens_with_its_run():
     states = [e.state for _, events in calls.wizard for e in events]
     assert all(r is run for r, _ in calls.wizard)
     assert states == [WizardState.PREPARE, WizardState.RECORDING, WizardState.ACCEPTED, WizardState.DONE]
-    assert run.table is not None and run.steps[0].duration_s == STEPS[0].duration_s * 0.5
+    assert run is not None and run.table is not None and run.steps[0].duration_s == STEPS[0].duration_s * 0.5
     said = len(calls.wizard)
     cal.cancel_wizard()  # nothing runs: nothing said
     assert len(calls.wizard) == said

@@ -10,8 +10,8 @@ from server.live.clock import OutputClock
 
 
 def ticks_during(rate_hz: float, seconds: float, stall_s: float = 0.0) -> list[tuple[float, float]]:
-    async def scenario():
-        got = []
+    async def scenario() -> list[tuple[float, float]]:
+        got: list[tuple[float, float]] = []
         clock = OutputClock(rate_hz, lambda dt, now: got.append((dt, now)))
         clock.start()
         await asyncio.sleep(seconds / 2)
@@ -27,7 +27,7 @@ def ticks_during(rate_hz: float, seconds: float, stall_s: float = 0.0) -> list[t
     return asyncio.run(scenario())
 
 
-def test_it_ticks_at_its_rate_with_the_real_dt():
+def test_it_ticks_at_its_rate_with_the_real_dt() -> None:
     got = ticks_during(50.0, 0.5)
     assert 20 <= len(got) <= 26
     dts = [dt for dt, _ in got[1:]]
@@ -35,7 +35,7 @@ def test_it_ticks_at_its_rate_with_the_real_dt():
     assert sorted(dts)[len(dts) // 2] == pytest.approx(0.02, abs=0.005)
 
 
-def test_after_a_stall_it_resumes_at_its_rate_instead_of_bursting():
+def test_after_a_stall_it_resumes_at_its_rate_instead_of_bursting() -> None:
     got = ticks_during(50.0, 0.4, stall_s=0.3)
     stall = max(range(1, len(got)), key=lambda i: got[i][0])
     assert got[stall][0] >= 0.25  # the tick after the stall says how long it was
@@ -43,12 +43,13 @@ def test_after_a_stall_it_resumes_at_its_rate_instead_of_bursting():
     assert all(dt > 0.01 for dt in after), after  # not a burst of catch-up ticks
 
 
-def test_a_kick_ticks_at_once_and_the_rate_stays_steady():
+def test_a_kick_ticks_at_once_and_the_rate_stays_steady() -> None:
     """New face features are shown when they arrive instead of at the next tick; kicks at the
     input rate (30 fps) leave a 60 Hz clock at 60 Hz, and one too soon after a tick waits."""
 
-    async def scenario():
-        got, delays = [], []
+    async def scenario() -> tuple[list[float], list[float | None], float]:
+        got: list[float] = []
+        delays: list[float | None] = []
         clock = OutputClock(60.0, lambda dt, now: got.append(now))
         clock.start()
         await asyncio.sleep(0.05)

@@ -3,15 +3,17 @@ out, latest frame wins, and the model released on close."""
 
 import asyncio
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from server.inference.face import FaceTrackerOptions
 from server.live.bus import InProcessBus
 from server.live.face_stage import FaceStage
 from server.metrics import Metrics
-from server.protocol.bus import FaceResult, ReceivedVideo, StageError, Topic
+from server.protocol.bus import BusMessage, FaceResult, ReceivedVideo, StageError, Topic
 from server.protocol.constants import ErrorCode
 from server.protocol.messages import VideoFrame
 
@@ -20,11 +22,13 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-def test_frames_become_features_errors_are_specific_and_the_newest_frame_wins(model_path, astronaut):
-    async def scenario():
+def test_frames_become_features_errors_are_specific_and_the_newest_frame_wins(
+    model_path: Path, astronaut: npt.NDArray[np.uint8]
+) -> None:
+    async def scenario() -> tuple[list[BusMessage], Metrics, InProcessBus]:
         bus, metrics = InProcessBus(), Metrics()
         stage = FaceStage("s1", bus, FaceTrackerOptions(model_path), 1920 * 1080, metrics)
-        results = []
+        results: list[BusMessage] = []
         bus.subscribe("s1", Topic.FACE, results.append)
         bus.subscribe("s1", Topic.STAGE_ERROR, results.append)
         await stage.start()
@@ -50,5 +54,6 @@ def test_frames_become_features_errors_are_specific_and_the_newest_frame_wins(mo
     assert faces[0].features.blendshapes[43] > 0.5  # the astronaut smiles
     errors = [r for r in results if isinstance(r, StageError)]
     assert errors and errors[0].code == ErrorCode.BAD_IMAGE and errors[0].stage == "face"
-    assert metrics.registry.get_sample_value("avatar_driver_frames_dropped_total", {"reason": "stale"}) >= 2
+    dropped = metrics.registry.get_sample_value("avatar_driver_frames_dropped_total", {"reason": "stale"})
+    assert dropped is not None and dropped >= 2
     assert bus.subscriptions == 2  # the stage's own subscription is gone

@@ -4,11 +4,14 @@ in order, with per-kind sequences; A/B adds variant B after variant A."""
 import numpy as np
 import pytest
 
+from avatar_mapping.avatar_frame import AvatarFrame
+from avatar_mapping.emotion_report import EmotionReport
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
 from avatar_mapping.voice_features import VoiceFeatures
 from server.live.output import AvatarOutput
 from server.protocol.constants import Variant
+from server.sinks.base import FrameMeta, MessageMeta
 from tests.support.fakes import Tally
 from tests.support.rigs import load_rig
 
@@ -19,19 +22,22 @@ def smiling(capture_ms: int = 100) -> InputSample:
     return InputSample(FaceFeatures.from_blendshapes(b, capture_ms), VoiceFeatures.silent(0), 0.01)
 
 
-def output(emotion_rate_hz: float = 10.0) -> tuple[AvatarOutput, list]:
-    calls = []
+Call = tuple[str, str, Variant | None, int]  # (sink, kind, variant, sequence)
+
+
+def output(emotion_rate_hz: float = 10.0) -> tuple[AvatarOutput, list[Call]]:
+    calls: list[Call] = []
 
     class Recorder(Tally):
-        def __init__(self, name):
+        def __init__(self, name: str) -> None:
             super().__init__()
             self.name = name
 
-        def on_frame(self, frame, meta):
+        def on_frame(self, frame: AvatarFrame, meta: FrameMeta) -> None:
             calls.append((self.name, "frame", meta.variant, meta.sequence))
             super().on_frame(frame, meta)
 
-        def on_emotion(self, report, meta):
+        def on_emotion(self, report: EmotionReport, meta: MessageMeta) -> None:
             calls.append((self.name, "emotion", None, meta.sequence))
 
     out = AvatarOutput("s1", load_rig("arkit52"), emotion_rate_hz)
@@ -40,7 +46,7 @@ def output(emotion_rate_hz: float = 10.0) -> tuple[AvatarOutput, list]:
     return out, calls
 
 
-def test_each_tick_reaches_every_sink_in_order_and_emotion_comes_at_its_rate():
+def test_each_tick_reaches_every_sink_in_order_and_emotion_comes_at_its_rate() -> None:
     out, calls = output(emotion_rate_hz=20.0)
     for k in range(6):
         out.tick(smiling(), 1 / 60, k / 60, 1000 + k)
@@ -52,7 +58,7 @@ def test_each_tick_reaches_every_sink_in_order_and_emotion_comes_at_its_rate():
     assert calls.index(("first", "emotion", None, 0)) > calls.index(("second", "frame", None, 0))
 
 
-def test_emotion_updates_keep_their_rate_at_any_tick_rate():
+def test_emotion_updates_keep_their_rate_at_any_tick_rate() -> None:
     """10 Hz from 60 Hz ticks is every sixth tick: resetting the timer made it every seventh (8.6 Hz)."""
     for tick_hz in (60.0, 30.0, 45.0):
         out, calls = output(emotion_rate_hz=10.0)
@@ -66,7 +72,7 @@ def test_emotion_updates_keep_their_rate_at_any_tick_rate():
     assert len([c for c in calls if c[:2] == ("first", "emotion")]) == 2
 
 
-def test_the_sinks_get_the_mapped_frame_and_the_inputs_it_came_from():
+def test_the_sinks_get_the_mapped_frame_and_the_inputs_it_came_from() -> None:
     out = AvatarOutput("s1", load_rig("arkit52"), 10.0)
     sink = Tally()
     out.add_sink(sink)
@@ -80,7 +86,7 @@ def test_the_sinks_get_the_mapped_frame_and_the_inputs_it_came_from():
     assert sink.emotions and sink.emotions[0].face is inputs.face
 
 
-def test_a_comparison_sends_b_after_a_with_its_own_sequence_and_stops_cleanly():
+def test_a_comparison_sends_b_after_a_with_its_own_sequence_and_stops_cleanly() -> None:
     from avatar_mapping.mapper import rig_context
     from avatar_mapping.strategies import make_strategy
 
@@ -103,8 +109,8 @@ def test_a_comparison_sends_b_after_a_with_its_own_sequence_and_stops_cleanly():
         out.set_compare(make_strategy("direct", rig_context(rig), {}))  # a new comparison needs its target
 
 
-def test_closing_closes_every_sink_once():
+def test_closing_closes_every_sink_once() -> None:
     out, _ = output()
     sinks = list(out.sinks)
     out.close()
-    assert all(s.closed for s in sinks) and out.sinks == []
+    assert all(isinstance(s, Tally) and s.closed for s in sinks) and out.sinks == []

@@ -7,6 +7,7 @@ import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from server.live.bus import InProcessBus
+from server.live.session_config import StrategyChoice
 from server.protocol.bus import FaceResult, StageError, Topic
 from server.protocol.constants import ErrorCode, SessionState
 from server.protocol.messages import VideoFrame
@@ -77,9 +78,10 @@ def test_configuration_is_reported_as_welcome_and_configured_say_it():
     from avatar_mapping.strategies import make_strategy
 
     strategy = make_strategy("hybrid", rig_context(session.rig), {"accent": 0.5})
-    session.set_strategy("hybrid", {"accent": 0.5}, strategy)
-    session.set_compare("emotion_preset", None, make_strategy("emotion_preset", rig_context(session.rig), {}))
-    assert session.config() == {
+    session.set_strategy(StrategyChoice("hybrid", {"accent": 0.5}), strategy)
+    preset = make_strategy("emotion_preset", rig_context(session.rig), {})
+    session.set_compare(StrategyChoice("emotion_preset"), preset)
+    assert session.config().to_wire() == {
         "strategy": "hybrid",
         "strategy_params": {"accent": 0.5},
         "adaptive": False,
@@ -87,8 +89,8 @@ def test_configuration_is_reported_as_welcome_and_configured_say_it():
         "calibration_user_id": None,
         "compare": {"strategy": "emotion_preset", "strategy_params": {}},
     }
-    session.set_compare(None, None, None)
-    assert session.config()["compare"] is None
+    session.set_compare(None, None)
+    assert session.config().compare is None
 
 
 def test_closing_a_session_that_never_started_is_safe():

@@ -3,6 +3,7 @@ a newer partial window replaces an older one, a bounded backlog."""
 
 import asyncio
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -12,21 +13,22 @@ from server.inference.speech_service import SpeechService
 from server.live.bus import InProcessBus
 from server.live.speech_stage import SpeechStage
 from server.metrics import Metrics
-from server.protocol.bus import Topic
+from server.protocol.bus import BusMessage, Topic
+from tests.support.stages import of_type
 
 
 def window(start_ms: int, final: bool) -> SpeechWindow:
     return SpeechWindow(np.random.default_rng(start_ms).normal(0, 0.1, 16000).astype(np.float32), start_ms, final)
 
 
-def test_finals_in_order_partials_latest_wins_backlog_bounded(scripted_sensevoice):
+def test_finals_in_order_partials_latest_wins_backlog_bounded(scripted_sensevoice: Path) -> None:
     speech = SpeechService(scripted_sensevoice, device="cpu")
     assert speech.load().available
 
-    async def scenario():
+    async def scenario() -> tuple[list[BusMessage], Metrics]:
         bus, metrics = InProcessBus(), Metrics()
         stage = SpeechStage("s1", bus, speech, metrics, max_pending=4)
-        heard = []
+        heard: list[BusMessage] = []
         bus.subscribe("s1", Topic.SPEECH, heard.append)
         await stage.start()
         for w in (
@@ -50,8 +52,9 @@ def test_finals_in_order_partials_latest_wins_backlog_bounded(scripted_sensevoic
     finally:
         speech.close()
     assert all(isinstance(r, SpeechRecognition) for r in heard)
+    recognised = of_type(SpeechRecognition, heard)
     # 0 and 1000 were replaced by newer partials; 3000 gave way to a final when the backlog was full
-    assert [(r.start_ms, r.final) for r in heard] == [(2000, True), (4000, True), (5000, True), (6000, True)]
+    assert [(r.start_ms, r.final) for r in recognised] == [(2000, True), (4000, True), (5000, True), (6000, True)]
     dropped = metrics.registry.get_sample_value
     assert dropped("avatar_driver_frames_dropped_total", {"reason": "speech_window"}) == 2
     assert dropped("avatar_driver_frames_dropped_total", {"reason": "speech_backlog"}) == 1

@@ -5,14 +5,14 @@ import pytest
 
 from avatar_mapping.vocabulary import VISEMES
 from server.inference.audio import to_model_rate
-from server.inference.espeak import speak
+from server.inference.espeak import SpokenText, speak
 from server.inference.lookahead_visemes import LookaheadOptions, LookaheadVisemes
 from server.tools.train_visemes import HELD_OUT_SENTENCES
 
 PAD_MS = 500
 
 
-def streamed(text: str, delay_ms: float = 300.0):
+def streamed(text: str, delay_ms: float = 300.0) -> tuple[SpokenText, np.ndarray, list[tuple[float, np.ndarray]]]:
     spoken = speak(text)
     pad = np.zeros(PAD_MS * 16, np.float32)
     audio = np.concatenate([pad, to_model_rate(spoken.audio, spoken.rate_hz), pad])
@@ -25,7 +25,7 @@ def streamed(text: str, delay_ms: float = 300.0):
     return spoken, audio, reads
 
 
-def test_streamed_phones_agree_with_the_offline_recognition_and_the_truth():
+def test_streamed_phones_agree_with_the_offline_recognition_and_the_truth() -> None:
     agree = same = total = 0
     for text in HELD_OUT_SENTENCES:
         spoken, audio, reads = streamed(text)
@@ -54,7 +54,7 @@ def la_final(audio: np.ndarray) -> LookaheadVisemes:
     return la
 
 
-def test_silence_reads_sil_and_the_delay_is_bounded():
+def test_silence_reads_sil_and_the_delay_is_bounded() -> None:
     la = LookaheadVisemes()
     la.push(np.zeros(3200, np.float32), 200.0, False)
     w, conf = la.at(la.read_ms)

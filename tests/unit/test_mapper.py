@@ -1,6 +1,8 @@
 import numpy as np
+import numpy.typing as npt
 import pytest
 
+from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.features import EyeGaze, FaceFeatures, HeadPose
 from avatar_mapping.mapper import AvatarMapper
 from avatar_mapping.rotation import quat_multiply
@@ -10,7 +12,7 @@ from tests.support.rigs import load_rig
 DT = 1 / 60
 
 
-def smiling(capture_ms=0, smile=0.8, yaw=20.0):
+def smiling(capture_ms: int = 0, smile: float = 0.8, yaw: float = 20.0) -> FaceFeatures:
     b = np.zeros(52)
     b[ARKIT_INDEX["mouthSmileLeft"]] = b[ARKIT_INDEX["mouthSmileRight"]] = smile
     return FaceFeatures.from_blendshapes(
@@ -23,14 +25,14 @@ def smiling(capture_ms=0, smile=0.8, yaw=20.0):
     )
 
 
-def run(mapper, features, seconds):
-    frames = []
+def run(mapper: AvatarMapper, features: FaceFeatures, seconds: float) -> list[AvatarFrame]:
+    frames: list[AvatarFrame] = []
     for _ in range(int(seconds / DT)):
         frames.append(mapper.step(features, DT))
     return frames
 
 
-def test_converges_to_the_mapped_face_and_splits_head_rotation():
+def test_converges_to_the_mapped_face_and_splits_head_rotation() -> None:
     m = AvatarMapper(load_rig("simple"))
     f = run(m, smiling(), 1.0)[-1]
     assert f.weights_by_name()["smile"] == pytest.approx(0.88, abs=0.01)
@@ -43,7 +45,7 @@ def test_converges_to_the_mapped_face_and_splits_head_rotation():
     assert rot["left_eye"][1] > 0  # gaze toward the subject's left is a +Y rotation
 
 
-def test_lost_face_holds_briefly_then_eases_to_rest_without_snapping():
+def test_lost_face_holds_briefly_then_eases_to_rest_without_snapping() -> None:
     m = AvatarMapper(load_rig("simple"))
     run(m, smiling(), 1.0)
     absent = FaceFeatures.absent(1000)
@@ -55,7 +57,7 @@ def test_lost_face_holds_briefly_then_eases_to_rest_without_snapping():
     assert not frames[-1].face_present
 
 
-def test_same_inputs_same_output():
+def test_same_inputs_same_output() -> None:
     a, b = AvatarMapper(load_rig("arkit52")), AvatarMapper(load_rig("arkit52"))
     for i in range(30):
         f = smiling(i * 33, smile=0.5 + 0.3 * np.sin(i))
@@ -63,20 +65,20 @@ def test_same_inputs_same_output():
         assert np.array_equal(fa.weights, fb.weights) and np.array_equal(fa.rotations, fb.rotations)
 
 
-def test_jitter_on_a_still_face_is_below_five_percent():
+def test_jitter_on_a_still_face_is_below_five_percent() -> None:
     rng = np.random.default_rng(1)
     m = AvatarMapper(load_rig("arkit52"))
     base = smiling(smile=0.5).blendshapes
-    outs = []
+    outs: list[npt.NDArray[np.float64]] = []
     for i in range(300):
         noisy = np.clip(base + rng.normal(0, 0.03, 52), 0, 1)
         outs.append(m.step(FaceFeatures.from_blendshapes(noisy, i * 16), DT).weights)
-    outs = np.array(outs[60:])
-    jitter_pct = 100 * np.mean(np.abs(np.diff(outs, axis=0)))  # channel range is 0..1
+    settled = np.array(outs[60:])
+    jitter_pct = 100 * np.mean(np.abs(np.diff(settled, axis=0)))  # channel range is 0..1
     assert jitter_pct < 5.0
 
 
-def test_head_is_extrapolated_along_its_velocity_but_capped():
+def test_head_is_extrapolated_along_its_velocity_but_capped() -> None:
     m = AvatarMapper(load_rig("arkit52"))
     m.step(smiling(0, yaw=0.0), DT)
     m.step(smiling(100, yaw=10.0), DT)  # 100 deg/s
@@ -93,7 +95,7 @@ def test_head_is_extrapolated_along_its_velocity_but_capped():
     assert far <= 10.0 + 100 * 0.1 + 1e-6
 
 
-def test_rig_without_neck_gives_head_the_whole_rotation():
+def test_rig_without_neck_gives_head_the_whole_rotation() -> None:
     rig = load_rig("arkit52")
     from dataclasses import replace
 
@@ -105,7 +107,7 @@ def test_rig_without_neck_gives_head_the_whole_rotation():
     assert np.allclose(f.rotations[0], quat_from_euler(f.head_yaw_deg, f.head_pitch_deg, f.head_roll_deg))
 
 
-def test_voice_moves_the_mouth_without_a_face():
+def test_voice_moves_the_mouth_without_a_face() -> None:
     from dataclasses import replace
 
     from avatar_mapping.vocabulary import VISEME_INDEX

@@ -1,5 +1,7 @@
 """Parsing what clients send: defaults, validation with specific codes."""
 
+from typing import Any
+
 import pytest
 
 from server.protocol.codec import ProtocolError
@@ -9,7 +11,7 @@ from server.protocol.messages import AudioChunk, Hello, VideoFrame
 CONSENT = {"consent": {"camera": True, "microphone": False}}
 
 
-def test_hello_defaults():
+def test_hello_defaults() -> None:
     h = Hello.parse(CONSENT, 30.0, 60.0)
     assert (h.camera, h.microphone, h.rig, h.format, h.rate_hz, h.strategy, h.mirror) == (
         True,
@@ -35,13 +37,13 @@ def test_hello_defaults():
         ({**CONSENT, "mirror": "no"}, "mirror"),
     ],
 )
-def test_bad_hello(payload, message):
+def test_bad_hello(payload: dict[str, Any], message: str) -> None:
     with pytest.raises(ProtocolError, match=message) as e:
         Hello.parse(payload, 30.0, 60.0)
     assert e.value.code == ErrorCode.BAD_HELLO
 
 
-def test_video_frame_forms():
+def test_video_frame_forms() -> None:
     assert VideoFrame.parse({"image": b"x", "capture_ms": 9}, "cbor", 0).image == b"x"
     raw = VideoFrame.parse({"rgb": b"abc", "width": 1, "height": 1}, "cbor", 77)
     assert raw.rgb == b"abc" and raw.capture_ms == 77
@@ -51,7 +53,7 @@ def test_video_frame_forms():
         VideoFrame.parse({"rgb": b"abc"}, "cbor", 0)
 
 
-def test_audio_chunk_validation():
+def test_audio_chunk_validation() -> None:
     assert AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 48000}, "cbor", 0).sample_rate_hz == 48000
     with pytest.raises(ProtocolError, match="sample_rate_hz"):
         AudioChunk.parse({"pcm": b"\x00\x01", "sample_rate_hz": 8000}, "cbor", 0)
@@ -70,14 +72,14 @@ def test_audio_chunk_validation():
         ({**CONSENT, "format": "x" * 10_000}, "format must be one of"),
     ],
 )
-def test_hostile_hello_fields_get_bad_hello_not_a_crash(payload, message):
+def test_hostile_hello_fields_get_bad_hello_not_a_crash(payload: dict[str, Any], message: str) -> None:
     """Huge integers and lists in hello fields used to raise OverflowError/TypeError: socket dropped."""
     with pytest.raises(ProtocolError, match=message) as e:
         Hello.parse(payload, 30.0, 60.0)
     assert e.value.code == ErrorCode.BAD_HELLO and len(e.value.message) < 300
 
 
-def test_hostile_media_fields_get_specific_errors():
+def test_hostile_media_fields_get_specific_errors() -> None:
     with pytest.raises(ProtocolError, match="capture_ms must be a number of milliseconds") as e:
         VideoFrame.parse({"image": b"x", "capture_ms": 10**400}, "cbor", 0)
     assert e.value.code == ErrorCode.BAD_MESSAGE
@@ -87,7 +89,7 @@ def test_hostile_media_fields_get_specific_errors():
         AudioChunk.parse({"pcm": b"\x00\x00", "sample_rate_hz": [16000]}, "cbor", 0)
 
 
-def test_resume_needs_a_session_id_and_a_token():
+def test_resume_needs_a_session_id_and_a_token() -> None:
     from server.protocol.messages import Resume
 
     assert Resume.parse({"session_id": "abcdefgh1234", "resume_token": "t" * 32}) == Resume("abcdefgh1234", "t" * 32)

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,9 @@ def _native_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(("W0000", "I0000", "INFO: Created"))]
 
 
-def test_building_a_real_face_tracker_keeps_stderr_clean_and_logs_the_lines(model_path, capfd, caplog):
+def test_building_a_real_face_tracker_keeps_stderr_clean_and_logs_the_lines(
+    model_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="avatar_driver.native")
     for _ in range(2):  # the second landmarker of a process is as quiet as the first
         FaceTracker(FaceTrackerOptions(model_path, mode="video")).close()
@@ -25,7 +28,9 @@ def test_building_a_real_face_tracker_keeps_stderr_clean_and_logs_the_lines(mode
     )
 
 
-def test_other_messages_and_native_errors_are_not_swallowed(capfd, caplog):
+def test_other_messages_and_native_errors_are_not_swallowed(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="avatar_driver.native")
     with native_stderr_to_log():
         os.write(2, b"W0000 00:00:1.0 1 graph.cc:1] chatter\n")
@@ -38,14 +43,14 @@ def test_other_messages_and_native_errors_are_not_swallowed(capfd, caplog):
     assert levels == {"chatter": logging.DEBUG, "a real failure": logging.WARNING}
 
 
-def test_the_setting_shows_native_lines(capfd, monkeypatch):
+def test_the_setting_shows_native_lines(capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AVATAR_DRIVER_NATIVE_LOGS", "1")
     with native_stderr_to_log():
         os.write(2, b"W0000 00:00:1.0 1 graph.cc:1] chatter\n")
     assert "chatter" in capfd.readouterr().err
 
 
-def test_an_error_inside_the_block_restores_stderr(capfd):
+def test_an_error_inside_the_block_restores_stderr(capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(RuntimeError), native_stderr_to_log():
         raise RuntimeError("boom")
     os.write(2, b"after\n")

@@ -1,5 +1,7 @@
 """The bus's messages as bytes: every topic round-trips exactly; foreign bytes are refused."""
 
+from typing import Any
+
 import cbor2
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from server.protocol.bus import (
     BUS_VERSION,
     TOPIC_OF,
     BusCodecError,
+    BusMessage,
     FaceResult,
     ReceivedAudio,
     ReceivedVideo,
@@ -27,7 +30,7 @@ from server.protocol.messages import AudioChunk, VideoFrame
 from tests.support.samples import awkward_face
 
 
-def examples():
+def examples() -> list[BusMessage]:
     rng = np.random.default_rng(3)
     heard = parse_result(
         {
@@ -53,7 +56,7 @@ def examples():
     ]
 
 
-def same(a, b) -> bool:
+def same(a: Any, b: Any) -> bool:
     """Deep equality of what a message carries: arrays bit for bit, dataclasses field by field."""
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
@@ -65,14 +68,14 @@ def same(a, b) -> bool:
 
 
 @pytest.mark.parametrize("message", examples(), ids=lambda m: type(m).__name__)
-def test_every_message_round_trips_exactly(message):
+def test_every_message_round_trips_exactly(message: BusMessage) -> None:
     topic = TOPIC_OF[type(message)]
     data = encode(message)
     assert cbor2.loads(data)["v"] == BUS_VERSION and cbor2.loads(data)["topic"] == topic
     assert same(decode(topic, data), message)
 
 
-def test_every_topic_has_a_message():
+def test_every_topic_has_a_message() -> None:
     assert set(TOPIC_OF.values()) == set(Topic)
 
 
@@ -96,6 +99,6 @@ def test_every_topic_has_a_message():
         ),
     ],
 )
-def test_foreign_bytes_are_refused_with_the_reason(data, topic, message):
+def test_foreign_bytes_are_refused_with_the_reason(data: bytes, topic: Topic, message: str) -> None:
     with pytest.raises(BusCodecError, match=message):
         decode(topic, data)

@@ -16,12 +16,12 @@ from server.protocol.codegen import (
 from tests.support.paths import REPO
 
 
-def test_generated_files_are_current():
+def test_generated_files_are_current() -> None:
     for relative, text in generated_files().items():
         assert (REPO / relative).read_text() == text, f"{relative} is stale: run `avatar-driver vocabulary` and commit"
 
 
-def test_generated_code_carries_every_name_in_order():
+def test_generated_code_carries_every_name_in_order() -> None:
     ts, cs = render_typescript(), render_csharp()
     for names in (ARKIT_BLENDSHAPES, VISEMES, CANONICAL_CHANNELS):
         quoted = [f'"{n}"' for n in names]
@@ -32,7 +32,7 @@ def test_generated_code_carries_every_name_in_order():
     assert "public static readonly string[] Visemes" in cs
 
 
-def test_every_wire_constant_is_generated_with_its_value():
+def test_every_wire_constant_is_generated_with_its_value() -> None:
     ts, cs = render_typescript_protocol(), render_csharp_protocol()
     assert {e for e, _ in ENUMS} >= {
         c.MessageType,
@@ -54,7 +54,7 @@ def test_every_wire_constant_is_generated_with_its_value():
     assert re.search(r"UnknownSession = 4404", cs) and "UnknownSession: 4404" in ts
 
 
-def test_clients_use_the_generated_constants_not_bare_numbers():
+def test_clients_use_the_generated_constants_not_bare_numbers() -> None:
     """The packed decoders and the reconnect logic read keys and codes from the generated files."""
     packed_ts = (REPO / "web_avatar/src/protocol/packed.ts").read_text()
     client_ts = (REPO / "web_avatar/src/connection/client.ts").read_text()

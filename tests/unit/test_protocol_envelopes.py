@@ -1,6 +1,7 @@
 """What the server sends, built in one place: envelopes, payloads, encode-once messages."""
 
 import json
+from typing import Any
 
 import cbor2
 
@@ -12,10 +13,10 @@ from tests.support.golden import SESSION, T0, avatar_frame, emotion_report
 from tests.support.rigs import load_rig
 
 
-def test_a_message_is_built_once_and_encoded_once_per_form():
-    built = []
+def test_a_message_is_built_once_and_encoded_once_per_form() -> None:
+    built: list[int] = []
 
-    def named():
+    def named() -> dict[str, Any]:
         built.append(1)
         return envelopes.envelope(MessageType.ERROR, {"x": 1}, SESSION, None, T0)
 
@@ -25,7 +26,7 @@ def test_a_message_is_built_once_and_encoded_once_per_form():
     assert json.loads(m.encoded("named", "json"))["payload"] == {"x": 1} and len(built) == 1
 
 
-def test_avatar_frames_in_both_forms_and_variants():
+def test_avatar_frames_in_both_forms_and_variants() -> None:
     frame = avatar_frame(load_rig("arkit52"))
     m = envelopes.avatar_frame(frame, SESSION, T0, 7, Variant.B)
     named, packed = cbor2.loads(m.encoded("named", "cbor")), cbor2.loads(m.encoded("packed", "cbor"))
@@ -34,7 +35,7 @@ def test_avatar_frames_in_both_forms_and_variants():
     assert "variant" not in envelopes.avatar_frame_payload(frame)
 
 
-def test_emotion_update_renders_the_report_as_documented():
+def test_emotion_update_renders_the_report_as_documented() -> None:
     p = envelopes.emotion_update_payload(emotion_report())
     assert p["emotion"] == "happy" and p["scores"]["happy"] == 0.71875 and p["gaze"] == {"x": 0.08749, "y": -0.03929}
     assert p["eyes"]["left"] == {"yaw_deg": 6.0, "pitch_deg": -2.0, "blink": p["eyes"]["left"]["blink"]}
@@ -42,7 +43,7 @@ def test_emotion_update_renders_the_report_as_documented():
     assert p["speech_emotion"][0]["emotion"] == "happy" and p["speech_emotion"][1]["scores"] is None
 
 
-def test_wizard_events_leave_out_what_they_do_not_carry():
+def test_wizard_events_leave_out_what_they_do_not_carry() -> None:
     done = envelopes.calibration_step_payload(WizardEvent(WizardState.DONE, None, 11, 11))
     assert done == {"state": "done", "step": None, "index": 11, "count": 11}
     prepare = envelopes.calibration_step_payload(
@@ -51,7 +52,7 @@ def test_wizard_events_leave_out_what_they_do_not_carry():
     assert list(prepare) == ["state", "step", "index", "count", "instruction", "duration_s", "attempt", "remaining_s"]
 
 
-def test_replies_carry_the_session_and_a_wall_clock_timestamp():
+def test_replies_carry_the_session_and_a_wall_clock_timestamp() -> None:
     before = envelopes.now_ms()
     e = envelopes.error(ErrorCode.NO_HELLO, "hello first", None).named
     assert e["type"] == "error" and e["payload"] == {"code": "no_hello", "message": "hello first"}
@@ -60,7 +61,7 @@ def test_replies_carry_the_session_and_a_wall_clock_timestamp():
     assert failed["payload"] == {"user_id": "u", "status": "failed", "reason": "no face"}
 
 
-def test_a_watchers_welcome_says_it_watches_in_its_own_format():
+def test_a_watchers_welcome_says_it_watches_in_its_own_format() -> None:
     rig = load_rig("arkit52")
     hello = Hello.parse({"consent": {"camera": True}, "format": "named"}, 30.0, 60.0)
     info = envelopes.SessionInfo(SESSION, hello, rig.channel_names, rig.bone_names, 10.0, {}, "0.1.0")

@@ -1,5 +1,8 @@
 """The stages' results as CBOR: exact round trips, shapes checked on the way in."""
 
+from collections.abc import Callable
+from typing import Any
+
 import cbor2
 import numpy as np
 import pytest
@@ -11,10 +14,11 @@ from server.protocol.features import face_from_cbor, face_to_cbor, voice_from_cb
 from tests.support.samples import awkward_face
 
 
-def test_a_face_survives_cbor_bit_for_bit():
+def test_a_face_survives_cbor_bit_for_bit() -> None:
     f = awkward_face().mirror()
     back = face_from_cbor(cbor2.loads(cbor2.dumps(face_to_cbor(f))))
     assert np.array_equal(back.blendshapes, f.blendshapes) and np.array_equal(back.action_units, f.action_units)
+    assert back.emotion_scores is not None and f.emotion_scores is not None
     assert np.array_equal(back.emotion_scores, f.emotion_scores)
     assert (back.head.yaw_deg, back.head.pitch_deg, back.head.roll_deg, back.head.translation_cm) == (
         f.head.yaw_deg,
@@ -33,7 +37,7 @@ def test_a_face_survives_cbor_bit_for_bit():
     assert not absent.present and absent.emotion_scores is None and absent.capture_ms == 9
 
 
-def test_a_voice_with_speech_emotion_survives_cbor_bit_for_bit():
+def test_a_voice_with_speech_emotion_survives_cbor_bit_for_bit() -> None:
     v = VoiceFeatures(
         True,
         12,
@@ -47,6 +51,7 @@ def test_a_voice_with_speech_emotion_survives_cbor_bit_for_bit():
     )
     back = voice_from_cbor(cbor2.loads(cbor2.dumps(voice_to_cbor(v))))
     assert np.array_equal(back.visemes, v.visemes) and back.speaking_probability == v.speaking_probability
+    assert back.speech_emotion[0].scores is not None and v.speech_emotion[0].scores is not None
     assert np.array_equal(back.speech_emotion[0].scores, v.speech_emotion[0].scores)
     assert back.speech_emotion[1].scores is None and back.speech_emotion[1].arousal == 1 / 3
 
@@ -60,14 +65,16 @@ def test_a_voice_with_speech_emotion_survives_cbor_bit_for_bit():
         (lambda d: d.update(emotion_scores=np.zeros(3).tobytes()), "emotion_scores has 3"),
     ],
 )
-def test_a_wrong_sized_face_is_refused_before_it_reaches_the_mapping(mutate, message):
+def test_a_wrong_sized_face_is_refused_before_it_reaches_the_mapping(
+    mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
     d = face_to_cbor(awkward_face())
     mutate(d)
     with pytest.raises(ValueError, match=message):
         face_from_cbor(d)
 
 
-def test_a_wrong_sized_voice_is_refused():
+def test_a_wrong_sized_voice_is_refused() -> None:
     d = voice_to_cbor(VoiceFeatures(True, 1))
     d["visemes"] = np.zeros(14).tobytes()
     with pytest.raises(ValueError, match="visemes has 14"):

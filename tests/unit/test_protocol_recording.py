@@ -1,5 +1,7 @@
 """Feature recordings: exact round trips, only changes written, clear errors."""
 
+from pathlib import Path
+
 import cbor2
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from server.protocol.recording import Recorder, Recording, RecordingError, new_h
 from tests.support.samples import sample_face
 
 
-def test_round_trip_is_exact_and_only_changes_are_written(tmp_path):
+def test_round_trip_is_exact_and_only_changes_are_written(tmp_path: Path) -> None:
     path = tmp_path / "r.cborseq"
     voice = VoiceFeatures(True, 10, 0.75, np.eye(15)[3] / 3.0, 0.5, (EmotionEvidence("prosody", 0.5, arousal=0.6),))
     faces = [sample_face(k) for k in range(3)]
@@ -27,11 +29,12 @@ def test_round_trip_is_exact_and_only_changes_are_written(tmp_path):
     got = back.samples[2]
     assert got.t_ms == 66.7 and np.array_equal(got.face.blendshapes, faces[2].blendshapes)
     assert np.array_equal(got.face.action_units, faces[2].action_units) and repr(got.face.head) == repr(faces[2].head)
+    assert got.face.emotion_scores is not None and faces[2].emotion_scores is not None
     assert np.array_equal(got.face.emotion_scores, faces[2].emotion_scores)
     assert np.array_equal(got.voice.visemes, voice.visemes) and got.voice.speech_emotion[0].arousal == 0.6
 
 
-def test_not_a_recording(tmp_path):
+def test_not_a_recording(tmp_path: Path) -> None:
     bad = tmp_path / "x.cborseq"
     bad.write_bytes(cbor2.dumps({"format": "something-else"}))
     with pytest.raises(RecordingError, match="not an avatar-driver recording"):
@@ -47,7 +50,7 @@ def test_not_a_recording(tmp_path):
         Recording.read(bad)
 
 
-def test_equal_values_in_a_new_object_are_not_written_again(tmp_path):
+def test_equal_values_in_a_new_object_are_not_written_again(tmp_path: Path) -> None:
     path = tmp_path / "r.cborseq"
     rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
     silent = VoiceFeatures.silent(0)
@@ -58,7 +61,7 @@ def test_equal_values_in_a_new_object_are_not_written_again(tmp_path):
     assert rec.items == 2 and len(Recording.read(path).samples) == 2
 
 
-def test_a_cut_off_recording_is_reported(tmp_path):
+def test_a_cut_off_recording_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "r.cborseq"
     rec = Recorder(path.open("wb"), new_header("arkit52", "direct", {}, None, 60.0, "test"))
     rec.write(0.0, sample_face(1), VoiceFeatures.silent(0))

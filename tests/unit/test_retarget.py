@@ -23,7 +23,7 @@ from avatar_mapping.retarget import (
         ("smile", None),
     ],
 )
-def test_arkit_matching(name, arkit):
+def test_arkit_matching(name: str, arkit: str | None) -> None:
     assert match_arkit(name) == arkit
 
 
@@ -38,17 +38,17 @@ def test_arkit_matching(name, arkit):
         ("mouthSmileLeft", None),
     ],
 )
-def test_viseme_matching(name, viseme):
+def test_viseme_matching(name: str, viseme: str | None) -> None:
     assert match_viseme(name) == viseme
 
 
-def test_expression_aliases():
+def test_expression_aliases() -> None:
     assert expression_row("Fcl_ALL_Joy") == "happy" and expression_row("joy") == "happy"
     assert expression_row("happy") == "happy" and expression_row("Fcl_MTH_A") == "aa"
     assert expression_row("Fcl_HA_Hide") is None
 
 
-def test_face_terms_drop_only_when_working_targets_show_them():
+def test_face_terms_drop_only_when_working_targets_show_them() -> None:
     assert retarget_sources("happy", set()) == {"preset_happy": 1.0, "AU12": 0.7, "AU06": 0.3}
     smile_works = {"mouthSmileLeft", "mouthSmileRight"}
     assert retarget_sources("happy", smile_works) == {"preset_happy": 1.0, "AU06": 0.3}
@@ -56,7 +56,7 @@ def test_face_terms_drop_only_when_working_targets_show_them():
     assert retarget_sources("aa", {"viseme_aa", "jawOpen"}) == {}
 
 
-def test_bones_by_name_prefer_joints_and_strip_prefixes():
+def test_bones_by_name_prefer_joints_and_strip_prefixes() -> None:
     assert normalise_bone("mixamorig:Head") == "head" and normalise_bone("J_Adj_L_FaceEye") == "faceeyel"
     found = match_bones(
         {0: "Hips", 1: "Spine", 2: "Spine1", 3: "Spine2", 4: "Neck", 5: "Head", 6: "LeftEye", 7: "RightEye"}

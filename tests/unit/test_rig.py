@@ -1,6 +1,8 @@
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from avatar_mapping.rig import INPUT_NAMES, RigDefinition, RigError, compile_rig
@@ -8,14 +10,14 @@ from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from tests.support.rigs import load_rig
 
 
-def inputs(**named):
+def inputs(**named: float) -> npt.NDArray[np.float64]:
     v = np.zeros(len(INPUT_NAMES))
     for k, w in named.items():
         v[INPUT_NAMES.index(k)] = w
     return v
 
 
-def test_arkit52_is_one_to_one_with_bones():
+def test_arkit52_is_one_to_one_with_bones() -> None:
     rig = load_rig("arkit52")
     assert rig.channel_names == ARKIT_BLENDSHAPES
     assert rig.bone_names == ("neck", "head", "left_eye", "right_eye")
@@ -23,7 +25,7 @@ def test_arkit52_is_one_to_one_with_bones():
     assert np.allclose(compile_rig(rig).evaluate(np.concatenate([x, np.zeros(len(INPUT_NAMES) - 52)])), x)
 
 
-def test_simple_rig_follows_the_design_table():
+def test_simple_rig_follows_the_design_table() -> None:
     c = compile_rig(load_rig("simple"))
     names = list(load_rig("simple").channel_names)
     # AU12 -> smile: clamp(AU12 * 1.1, 0, 1)
@@ -49,11 +51,11 @@ def test_simple_rig_follows_the_design_table():
         ({"id": "x", "channels": [], "bones": {"tail": "Tail"}}, "unknown bones"),
     ],
 )
-def test_bad_rigs_are_rejected_with_a_reason(bad, message):
+def test_bad_rigs_are_rejected_with_a_reason(bad: dict[str, Any], message: str) -> None:
     with pytest.raises(RigError, match=message):
         RigDefinition.from_dict(bad)
 
 
-def test_round_trip_through_dict():
+def test_round_trip_through_dict() -> None:
     rig = load_rig("simple")
     assert RigDefinition.from_dict(rig.to_dict()) == rig

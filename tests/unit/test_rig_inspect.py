@@ -1,5 +1,9 @@
 """`rig inspect` on the real third-party avatars and on VRM files the tests build."""
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pygltflib
 import pytest
@@ -8,7 +12,7 @@ from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from server.assets.rig_inspect import RigInspectError, inspect_bytes, inspect_file
 
 
-def test_ready_player_me_maps_everything(avatars):
+def test_ready_player_me_maps_everything(avatars: Path) -> None:
     rig = inspect_file(avatars / "brunette-t.glb")
     r = rig.report
     assert r["arkit"]["mapped"] == 52 and r["visemes"]["mapped"] == 15
@@ -24,7 +28,7 @@ def test_ready_player_me_maps_everything(avatars):
     assert r["unmapped_targets"] == []
 
 
-def test_vroid_maps_its_presets_and_bones_through_meshopt(avatars):
+def test_vroid_maps_its_presets_and_bones_through_meshopt(avatars: Path) -> None:
     rig = inspect_file(avatars / "vroid.glb")
     r = rig.report
     assert {"Fcl_ALL_Joy", "Fcl_ALL_Angry", "Fcl_ALL_Sorrow", "Fcl_ALL_Fun", "Fcl_ALL_Surprised"} <= set(
@@ -40,7 +44,12 @@ def test_vroid_maps_its_presets_and_bones_through_meshopt(avatars):
     assert "mouthSmileLeft" in by_name and "mouthSmileLeft" not in r["zero_delta_targets"]
 
 
-def _mesh_gltf(names, deltas, extensions=None, node_names=("Head",)):
+def _mesh_gltf(
+    names: Sequence[str],
+    deltas: Sequence[float],
+    extensions: dict[str, Any] | None = None,
+    node_names: Sequence[str] = ("Head",),
+) -> bytes:
     """A one-triangle mesh with morph targets `names` (delta per target) and optional extensions."""
     positions = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32)
     blobs = [positions.tobytes()] + [np.full((3, 3), d, np.float32).tobytes() for d in deltas]
@@ -64,7 +73,7 @@ def _mesh_gltf(names, deltas, extensions=None, node_names=("Head",)):
     return b"".join(g.save_to_bytes())
 
 
-def test_vrm0_blendshape_master_and_humanoid():
+def test_vrm0_blendshape_master_and_humanoid() -> None:
     vrm = {
         "VRM": {
             "blendShapeMaster": {
@@ -87,7 +96,7 @@ def test_vrm0_blendshape_master_and_humanoid():
     assert rig.report["unmapped_targets"] == []
 
 
-def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs():
+def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs() -> None:
     vrm = {
         "VRMC_vrm": {
             "expressions": {
@@ -116,6 +125,6 @@ def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs():
         (b"{not json", "not valid"),
     ],
 )
-def test_invalid_files_get_a_clear_error(data, message):
+def test_invalid_files_get_a_clear_error(data: bytes, message: str) -> None:
     with pytest.raises(RigInspectError, match=message):
         inspect_bytes(data, "x")

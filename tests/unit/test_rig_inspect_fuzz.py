@@ -7,19 +7,23 @@ or misbehaved before the checks), then hypothesis over mutated files (10,000 cas
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from avatar_mapping.rig import RigDefinition
 from server.assets.rig_inspect import InspectLimits, RigInspectError, inspect_bytes
 from tests.support.gltf import BLOB, base_gltf, glb
 
 
-def inspect(data: bytes, limits: InspectLimits | None = None):
+def inspect(data: bytes, limits: InspectLimits | None = None) -> RigDefinition:
     return inspect_bytes(data, "fuzz", limits=limits or InspectLimits())
 
 
-def test_the_base_file_is_a_rig():
+def test_the_base_file_is_a_rig() -> None:
     rig = inspect(glb(base_gltf()))
     assert {c.name for c in rig.channels} >= {"jawOpen"} and rig.report["zero_delta_targets"] == []
 
@@ -49,14 +53,16 @@ def test_the_base_file_is_a_rig():
         (lambda d: d["extensions"]["VRM"]["humanoid"]["humanBones"][0].update(node=42), "malformed"),
     ],
 )
-def test_hostile_numbers_are_refused_with_the_rule_they_break(mutate, message):
+def test_hostile_numbers_are_refused_with_the_rule_they_break(
+    mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
     doc = base_gltf()
     mutate(doc)
     with pytest.raises(RigInspectError, match=message):
         inspect(glb(doc))
 
 
-def meshopt_doc(count: int, stride: int = 12, mode: str = "ATTRIBUTES") -> dict:
+def meshopt_doc(count: int, stride: int = 12, mode: str = "ATTRIBUTES") -> dict[str, Any]:
     doc = base_gltf()
     doc["extensionsUsed"] = ["EXT_meshopt_compression"]
     doc["bufferViews"][1] = {
@@ -77,7 +83,7 @@ def meshopt_doc(count: int, stride: int = 12, mode: str = "ATTRIBUTES") -> dict:
     return doc
 
 
-def test_a_tiny_file_cannot_make_meshopt_decode_gigabytes():
+def test_a_tiny_file_cannot_make_meshopt_decode_gigabytes() -> None:
     with pytest.raises(RigInspectError, match="at most 268435456 bytes"):
         inspect(glb(meshopt_doc(50_000_000)))  # 600 MB declared by a kilobyte of JSON
     with pytest.raises(RigInspectError, match="at most 1000 bytes"):
@@ -123,14 +129,14 @@ PATHS = [
 ]
 
 
-def set_path(doc: dict, path: tuple, value) -> None:
-    target = doc
+def set_path(doc: dict[str, Any], path: tuple[str | int, ...], value: object) -> None:
+    target: Any = doc
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
 
 
-def sparse(doc: dict, count, offset) -> None:
+def sparse(doc: dict[str, Any], count: object, offset: object) -> None:
     doc["accessors"][1]["sparse"] = {
         "count": count,
         "indices": {"bufferView": 0, "componentType": 5125},
@@ -151,7 +157,13 @@ def sparse(doc: dict, count, offset) -> None:
     binds=st.one_of(st.none(), HOSTILE),
     blob_len=st.sampled_from([72, 40, 0, 100]),
 )
-def test_fuzzed_files_give_a_rig_or_a_reason(edits, meshopt, sparse_edit, binds, blob_len):
+def test_fuzzed_files_give_a_rig_or_a_reason(
+    edits: list[tuple[tuple[str | int, ...], object]],
+    meshopt: tuple[int, int, str] | None,
+    sparse_edit: tuple[object, object] | None,
+    binds: object,
+    blob_len: int,
+) -> None:
     doc = meshopt_doc(*meshopt) if meshopt is not None else base_gltf()
     for path, value in edits:
         set_path(doc, path, value)

@@ -2,12 +2,12 @@
 
 import asyncio
 
-from server.sinks.outbox import Outbox
+from server.sinks.outbox import Message, Outbox
 
 
-def test_control_first_and_data_latest_wins():
-    async def scenario():
-        drops = []
+def test_control_first_and_data_latest_wins() -> None:
+    async def scenario() -> tuple[list[Message | None], list[str]]:
+        drops: list[str] = []
         box = Outbox(max_data=2, on_drop=drops.append)
         for i in range(5):
             box.put_data(f"frame{i}")
@@ -20,8 +20,8 @@ def test_control_first_and_data_latest_wins():
     assert drops == ["slow_client"] * 3
 
 
-def test_next_waits_for_a_message():
-    async def scenario():
+def test_next_waits_for_a_message() -> None:
+    async def scenario() -> Message | None:
         box = Outbox()
         waiter = asyncio.create_task(box.next())
         await asyncio.sleep(0.01)
@@ -32,8 +32,8 @@ def test_next_waits_for_a_message():
     assert asyncio.run(scenario()) == "x"
 
 
-def test_end_lets_queued_messages_out_first_then_says_none():
-    async def scenario():
+def test_end_lets_queued_messages_out_first_then_says_none() -> None:
+    async def scenario() -> list[Message | None]:
         box = Outbox(on_drop=lambda r: None)
         box.put_control("welcome")
         box.put_data("frame")
@@ -43,9 +43,9 @@ def test_end_lets_queued_messages_out_first_then_says_none():
     assert asyncio.run(scenario()) == ["welcome", "frame", None]
 
 
-def test_control_overflow_drops_the_oldest_and_says_so():
-    async def scenario():
-        drops = []
+def test_control_overflow_drops_the_oldest_and_says_so() -> None:
+    async def scenario() -> tuple[list[Message | None], list[str]]:
+        drops: list[str] = []
         box = Outbox(max_control=3, on_drop=drops.append)
         for i in range(5):
             box.put_control(f"c{i}")

@@ -1,27 +1,29 @@
 """The recorder sink: the mapped inputs, never media, from the first tick; variant B skipped."""
 
+from pathlib import Path
+
 import numpy as np
 
 from avatar_mapping.features import FaceFeatures
 from avatar_mapping.latest_inputs import InputSample
 from avatar_mapping.voice_features import VoiceFeatures
 from server.protocol.constants import Variant
-from server.protocol.recording import Recording, new_header
+from server.protocol.recording import Recording, RecordingHeader, new_header
 from server.sinks.base import FrameMeta
 from server.sinks.recorder import RecorderSink
 from tests.support.golden import avatar_frame
 from tests.support.rigs import load_rig
 
 
-def meta(t_s: float, inputs: InputSample, variant=None) -> FrameMeta:
+def meta(t_s: float, inputs: InputSample, variant: Variant | None = None) -> FrameMeta:
     return FrameMeta("s1", 0, 0, variant, inputs, 1 / 60, t_s)
 
 
-def test_it_records_what_was_mapped_from_the_first_tick_and_replays(tmp_path):
+def test_it_records_what_was_mapped_from_the_first_tick_and_replays(tmp_path: Path) -> None:
     path = tmp_path / "recordings" / "s1.cborseq"
-    asked = []
+    asked: list[int] = []
 
-    def header():
+    def header() -> RecordingHeader:
         asked.append(1)
         return new_header("arkit52", "hybrid", {"accent": 0.5}, None, 60.0, "session:s1")
 

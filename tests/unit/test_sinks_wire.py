@@ -1,10 +1,13 @@
 """The wire sink: one encoding per (format, encoding), every client served, watchers counted
 and told when the session ends."""
 
+from typing import Any
+
 import cbor2
 
 from server.metrics import Metrics
 from server.protocol import envelopes
+from server.sinks.outbox import Message
 from server.sinks.wire import Subscriber, WireSink
 from tests.support.fakes import MemoryChannel
 from tests.support.golden import SESSION, T0, avatar_frame
@@ -12,16 +15,16 @@ from tests.support.rigs import load_rig
 
 
 class CountingChannel(MemoryChannel):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.raw = []
+        self.raw: list[Message] = []
 
-    def put_data(self, message):
+    def put_data(self, message: Message) -> None:
         self.raw.append(message)
         super().put_data(message)
 
 
-def test_each_client_gets_its_format_and_each_form_is_encoded_once():
+def test_each_client_gets_its_format_and_each_form_is_encoded_once() -> None:
     metrics = Metrics()
     wire = WireSink(metrics)
     a, b, c = CountingChannel(), CountingChannel(), CountingChannel()
@@ -31,12 +34,14 @@ def test_each_client_gets_its_format_and_each_form_is_encoded_once():
     message = envelopes.avatar_frame(avatar_frame(load_rig("arkit52")), SESSION, T0, 5)
     wire.send(message)
     assert a.raw[0] is b.raw[0]  # the same bytes object: encoded once for both
-    assert 0 in a.data[0] and c.data[0]["type"] == "avatar_frame"
+    # The packed form decodes with integer keys; MemoryChannel.data says str keys (the named form's).
+    packed: dict[Any, Any] = a.data[0]
+    assert 0 in packed and c.data[0]["type"] == "avatar_frame"
     assert wire.watchers == 2
     assert 'avatar_driver_messages_out_total{type="avatar_frame"} 1.0' in metrics.render().decode()
 
 
-def test_closing_ends_the_watchers_but_not_the_publisher():
+def test_closing_ends_the_watchers_but_not_the_publisher() -> None:
     wire = WireSink(Metrics())
     publisher, watcher = MemoryChannel(), MemoryChannel()
     wire.subscribe(Subscriber(publisher, "named", "cbor"))
@@ -50,7 +55,7 @@ def test_closing_ends_the_watchers_but_not_the_publisher():
     assert watcher.ended and not publisher.ended and wire.subscribers == ()
 
 
-def test_emotion_and_transcripts_go_out_as_their_messages():
+def test_emotion_and_transcripts_go_out_as_their_messages() -> None:
     from server.sinks.base import MessageMeta
     from tests.support.golden import emotion_report
 

@@ -6,7 +6,7 @@ from avatar_mapping.smoothing import GroupSmoother, SpringParams, jitter_percent
 from avatar_mapping.spring import CriticallyDampedSpring
 
 
-def test_spring_reaches_a_step_in_its_smooth_time_without_overshoot_at_any_rate():
+def test_spring_reaches_a_step_in_its_smooth_time_without_overshoot_at_any_rate() -> None:
     for rate in (30, 60, 144):
         s = CriticallyDampedSpring(np.array([0.025]))  # the visemes group
         s(np.array([0.0]), 1 / rate)
@@ -16,7 +16,7 @@ def test_spring_reaches_a_step_in_its_smooth_time_without_overshoot_at_any_rate(
         assert max(values) <= 1.0 + 1e-9
 
 
-def test_group_smoother_routes_each_element_to_its_filter():
+def test_group_smoother_routes_each_element_to_its_filter() -> None:
     g = GroupSmoother(["a", "b"], {"a": OneEuroParams(1.0, 0.0), "b": SpringParams(0.05)})
     g(np.zeros(2), 1 / 60)
     out = g(np.ones(2), 1 / 60)
@@ -24,7 +24,7 @@ def test_group_smoother_routes_each_element_to_its_filter():
     assert 0 < out[1] < 1
 
 
-def test_jitter_metric():
+def test_jitter_metric() -> None:
     frames = np.array([[0.0, 0.5], [0.1, 0.5], [0.0, 0.5]])
     assert np.allclose(jitter_percent(frames), [10.0, 0.0])
     assert np.allclose(jitter_percent(frames, np.array([0.5, 1.0])), [20.0, 0.0])

@@ -2,11 +2,14 @@
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from avatar_mapping.vocabulary import EMOTIONS
+from server.inference.sensevoice import SpeechRecognition
 from server.inference.speech_service import SpeechService
 from server.models.store import ModelStore
 from server.settings import Settings
@@ -14,6 +17,7 @@ from server.tools.speech_emotion import (
     UNKNOWN,
     ProsodyScorer,
     SpeechEmotionOptions,
+    Utterance,
     WindowScore,
     analyze_speech_emotion,
     scorer_for,
@@ -21,28 +25,35 @@ from server.tools.speech_emotion import (
     window_starts,
 )
 from server.tools.speech_emotion_html import write_report
-from tests.support.recorded_audio import calm_and_excited, encode
+from tests.support.recorded_audio import Passage, calm_and_excited, encode
 
 
 @pytest.fixture(scope="module")
-def vad() -> str:
+def vad() -> Path:
     return ModelStore(Settings().models).require("silero_vad")
 
 
 @pytest.fixture(scope="module")
-def two_rounds():
+def two_rounds() -> tuple[npt.NDArray[np.float32], list[Passage]]:
     return calm_and_excited(rounds=2)
 
 
-def overlap(u, p) -> float:
+def overlap(u: Utterance, p: Passage) -> float:
     return max(0.0, min(u.end_s, p.end_s) - max(u.start_s, p.start_s))
 
 
-def test_calm_and_excited_passages_of_a_recording_are_told_apart_by_prosody(vad, two_rounds):
+def arousal_of(u: Utterance) -> float:
+    assert u.arousal is not None, u
+    return u.arousal
+
+
+def test_calm_and_excited_passages_of_a_recording_are_told_apart_by_prosody(
+    vad: Path, two_rounds: tuple[npt.NDArray[np.float32], list[Passage]]
+) -> None:
     """Twelve lines, alternating calm and excited passages, in an MP3: one utterance per line,
     found where it was spoken, low arousal for every calm line and high for every excited one."""
     samples, passages = two_rounds
-    progress = []
+    progress: list[float] = []
     report = analyze_speech_emotion(
         io.BytesIO(encode(samples, "mp3", rate=44100)), vad, ProsodyScorer(), progress=progress.append
     )
@@ -54,8 +65,8 @@ def test_calm_and_excited_passages_of_a_recording_are_told_apart_by_prosody(vad,
         assert overlap(u, p) > 0.85 * (p.end_s - p.start_s)
         assert u.label == ("low" if p.style == "calm" else "high"), (u, p)
         assert u.confidence == 1.0 and u.text == ""
-    calm = [u.arousal for u, p in zip(report.utterances, passages, strict=True) if p.style == "calm"]
-    excited = [u.arousal for u, p in zip(report.utterances, passages, strict=True) if p.style == "excited"]
+    calm = [arousal_of(u) for u, p in zip(report.utterances, passages, strict=True) if p.style == "calm"]
+    excited = [arousal_of(u) for u, p in zip(report.utterances, passages, strict=True) if p.style == "excited"]
     assert min(excited) > max(calm) + 0.3
     dist = report.distribution()
     calm_s = sum(p.end_s - p.start_s for p in passages if p.style == "calm")
@@ -65,7 +76,7 @@ def test_calm_and_excited_passages_of_a_recording_are_told_apart_by_prosody(vad,
     assert all(0 <= a <= 1 for _, a in report.arousal_curve) and len(report.arousal_curve) >= len(passages)
 
 
-def test_a_long_utterance_is_voted_on_by_overlapping_windows(vad):
+def test_a_long_utterance_is_voted_on_by_overlapping_windows(vad: Path) -> None:
     """Three calm lines run together, then three excited ones: two utterances of ~12 and ~8 s,
     each decided by the majority of its 4 s windows (hop 2 s)."""
     samples, passages = calm_and_excited(joined=True)
@@ -74,11 +85,14 @@ def test_a_long_utterance_is_voted_on_by_overlapping_windows(vad):
     calm, excited = report.utterances
     assert sum(calm.votes.values()) >= 5 and sum(excited.votes.values()) >= 3
     assert calm.confidence >= 0.8 and excited.confidence >= 0.6
-    points_in = lambda u: [t for t, _ in report.arousal_curve if u.start_s <= t <= u.end_s]  # noqa: E731
+
+    def points_in(u: Utterance) -> list[float]:
+        return [t for t, _ in report.arousal_curve if u.start_s <= t <= u.end_s]
+
     assert len(points_in(calm)) == sum(calm.votes.values())
 
 
-def test_speech_longer_than_the_utterance_limit_is_cut(vad):
+def test_speech_longer_than_the_utterance_limit_is_cut(vad: Path) -> None:
     samples, _ = calm_and_excited(joined=True)
     options = SpeechEmotionOptions(max_utterance_s=5.0)
     report = analyze_speech_emotion(io.BytesIO(encode(samples, "wav")), vad, ProsodyScorer(), options)
@@ -86,13 +100,13 @@ def test_speech_longer_than_the_utterance_limit_is_cut(vad):
     assert len(lengths) >= 4 and max(lengths) <= 5.0 + 0.032  # to the VAD frame (32 ms)
 
 
-def test_silence_gives_an_empty_report_not_an_error(vad):
+def test_silence_gives_an_empty_report_not_an_error(vad: Path) -> None:
     report = analyze_speech_emotion(io.BytesIO(encode(np.zeros(16000 * 5, np.float32), "wav")), vad, ProsodyScorer())
     assert report.utterances == () and report.speech_s == 0
     assert all(d["share"] == 0 for d in report.distribution().values())
 
 
-def test_audio_is_analysed_as_it_arrives(vad):
+def test_audio_is_analysed_as_it_arrives(vad: Path) -> None:
     """Fed through a ByteStream (as an upload is), the analysis reports progress on the first
     half of the file while the second half has not been sent yet."""
     import threading
@@ -100,16 +114,17 @@ def test_audio_is_analysed_as_it_arrives(vad):
     from server.inference.audio_file import ByteStream
 
     data = encode(calm_and_excited()[0], "wav")
+    progress: list[float]
     stream, half_done, progress = ByteStream(max_chunks=2), threading.Event(), []
 
-    def feed():
+    def feed() -> None:
         for i in range(0, len(data), 32768):
             if i >= len(data) // 2:
                 assert half_done.wait(30), "nothing was analysed from the first half"
             stream.write_chunk(data[i : i + 32768])
         stream.finish()
 
-    def seen(seconds):
+    def seen(seconds: float) -> None:
         progress.append(seconds)
         if seconds >= 5:
             half_done.set()
@@ -121,36 +136,42 @@ def test_audio_is_analysed_as_it_arrives(vad):
     assert half_done.is_set() and len(report.utterances) == 6 and progress[0] < 11
 
 
-def test_majority_vote():
-    w = lambda label, **scores: WindowScore(label, scores)  # noqa: E731
-    assert vote([w("happy"), w("sad"), w("happy")]) == ("happy", pytest.approx(2 / 3), {"happy": 2, "sad": 1})
+def test_majority_vote() -> None:
+    def w(label: str | None, **scores: float) -> WindowScore:
+        return WindowScore(label, scores)
+
+    label, share, votes = vote([w("happy"), w("sad"), w("happy")])
+    assert label == "happy" and share == pytest.approx(2 / 3) and votes == {"happy": 2, "sad": 1}
     # A tie goes to the class with more summed score; unscorable windows do not vote.
     tie = [w("sad", sad=0.6, happy=0.4), w("happy", happy=0.9, sad=0.1), w(None)]
     assert vote(tie)[:2] == ("happy", 0.5)
     assert vote([w(None), w(None)]) == (UNKNOWN, 0.0, {})
 
 
-def test_windows_cover_the_utterance_and_end_flush():
+def test_windows_cover_the_utterance_and_end_flush() -> None:
     assert window_starts(3 * 16000, 64000, 32000) == [0]
     assert window_starts(int(4.9 * 16000), 64000, 32000) == [0]
     starts = window_starts(11 * 16000, 64000, 32000)
     assert starts[:4] == [0, 32000, 64000, 96000] and starts[-1] + 64000 == 11 * 16000
 
 
-def test_sensevoice_votes_with_its_emotion_scores_and_transcribes(vad, scripted_sensevoice, tmp_path):
+def test_sensevoice_votes_with_its_emotion_scores_and_transcribes(
+    vad: Path, scripted_sensevoice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The tiny SenseVoice model through the production loader (it always hears "the" and
     favours HAPPY): every utterance is happy by all its windows' votes, with its transcript."""
     samples, passages = calm_and_excited(joined=True)
     speech = SpeechService(scripted_sensevoice, device="cpu")
     assert speech.load().available
-    calls = []
+    calls: list[int] = []
     real_batch = speech.recognize_batch_blocking
 
-    def counted(stretches):  # the real model, its batch sizes noted
+    # the real model, its batch sizes noted
+    def counted(stretches: list[npt.NDArray[np.float32]]) -> list[SpeechRecognition] | None:
         calls.append(len(stretches))
         return real_batch(stretches)
 
-    speech.recognize_batch_blocking = counted
+    monkeypatch.setattr(speech, "recognize_batch_blocking", counted)
     try:
         scorer = scorer_for(speech)
         report = analyze_speech_emotion(io.BytesIO(encode(samples, "ogg")), vad, scorer)
@@ -171,13 +192,15 @@ def test_sensevoice_votes_with_its_emotion_scores_and_transcribes(vad, scripted_
     assert [f.name for f in files] == ["report.html", "report.json"] and all(f.is_file() for f in files)
 
 
-def test_without_sensevoice_weights_the_scorer_is_prosody(tmp_path):
+def test_without_sensevoice_weights_the_scorer_is_prosody(tmp_path: Path) -> None:
     speech = SpeechService(tmp_path / "nothing-here")
     speech.load()
     assert isinstance(scorer_for(speech), ProsodyScorer)
 
 
-def test_the_command_writes_the_page_and_its_json(tmp_path, monkeypatch, capsys):
+def test_the_command_writes_the_page_and_its_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from server.cli import main
 
     samples, _ = calm_and_excited()

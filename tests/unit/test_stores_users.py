@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def record(store: RecordingStore, session: str, user: str | None) -> None:
     rec.close()
 
 
-def stores(tmp_path):
+def stores(tmp_path: Path) -> tuple[CalibrationStore, RecordingStore, VoteStore, RigStore]:
     data = tmp_path / "data"
     return (
         CalibrationStore(data / "calibration.sqlite3"),
@@ -49,7 +50,7 @@ def stores(tmp_path):
     )
 
 
-def fill(calibration, recordings, votes, rigs) -> None:
+def fill(calibration: CalibrationStore, recordings: RecordingStore, votes: VoteStore, rigs: RigStore) -> None:
     for user in (USER, OTHER):
         for _ in range(3):
             calibration.put(users_table(user))
@@ -66,7 +67,9 @@ def fill(calibration, recordings, votes, rigs) -> None:
                 }
             )
         )
-        rig = rigs.get("arkit52").to_dict()
+        builtin = rigs.get("arkit52")
+        assert builtin is not None
+        rig = builtin.to_dict()
         rig["id"] = f"avatar-of-{user}"
         from avatar_mapping.rig import RigDefinition
 
@@ -74,7 +77,7 @@ def fill(calibration, recordings, votes, rigs) -> None:
     record(recordings, "s-anonymous", None)
 
 
-def test_erasing_a_user_removes_their_data_and_its_bytes_and_nothing_else(tmp_path):
+def test_erasing_a_user_removes_their_data_and_its_bytes_and_nothing_else(tmp_path: Path) -> None:
     calibration, recordings, votes, rigs = stores(tmp_path)
     fill(calibration, recordings, votes, rigs)
     erased = erase_user(USER, calibration, recordings, votes, rigs)
@@ -100,7 +103,7 @@ def test_erasing_a_user_removes_their_data_and_its_bytes_and_nothing_else(tmp_pa
     assert RigStore.from_dir(REPO / "rigs", data / "rigs").owner(f"avatar-of-{OTHER}") == OTHER
 
 
-def test_deleting_one_calibration_also_leaves_no_copy_in_the_wal(tmp_path):
+def test_deleting_one_calibration_also_leaves_no_copy_in_the_wal(tmp_path: Path) -> None:
     """A deleted table used to stay readable in SQLite's -wal file."""
     calibration = CalibrationStore(tmp_path / "c.sqlite3")
     calibration.put(users_table(USER))
@@ -110,7 +113,7 @@ def test_deleting_one_calibration_also_leaves_no_copy_in_the_wal(tmp_path):
     calibration.close()
 
 
-def test_recordings_expire_after_their_retention(tmp_path):
+def test_recordings_expire_after_their_retention(tmp_path: Path) -> None:
     store = RecordingStore(tmp_path / "recordings")
     record(store, "old", None)
     record(store, "new", None)
@@ -121,7 +124,7 @@ def test_recordings_expire_after_their_retention(tmp_path):
     assert store.expire(3 * 86400) == 1 and [r["id"] for r in store.list()] == ["new"]
 
 
-def test_a_rig_of_another_owner_or_a_built_in_one_is_not_removed(tmp_path):
+def test_a_rig_of_another_owner_or_a_built_in_one_is_not_removed(tmp_path: Path) -> None:
     rigs = stores(tmp_path)[3]
     with pytest.raises(PermissionError):
         rigs.remove("arkit52")

@@ -1,6 +1,9 @@
 import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from avatar_mapping.features import FaceFeatures
@@ -13,6 +16,7 @@ from avatar_mapping.strategies import (
     VIS,
     VISEME_ARKIT,
     StrategyContext,
+    StrategyOutput,
     make_strategy,
     spoken_mouth,
     spoken_visemes,
@@ -33,20 +37,20 @@ AU_TABLE = json.loads((REPO / "rigs" / "strategies" / "au_linear.json").read_tex
 CTX = StrategyContext()
 
 
-def face(**named):
+def face(**named: float) -> FaceFeatures:
     b = np.zeros(52)
     for k, v in named.items():
         b[ARKIT_INDEX[k]] = v
     return FaceFeatures.from_blendshapes(b, 0)
 
 
-def emotion(name):
+def emotion(name: str) -> npt.NDArray[np.float64]:
     e = np.zeros(len(EMOTIONS))
     e[EMOTIONS.index(name)] = 1.0
     return e
 
 
-def test_registry():
+def test_registry() -> None:
     assert set(STRATEGIES) == {"direct", "au_linear", "emotion_preset", "hybrid"}
     with pytest.raises(ValueError, match="unknown strategy"):
         make_strategy("magic", CTX)
@@ -70,25 +74,27 @@ def test_registry():
         ("au_linear", {**AU_TABLE, "passthrough": ["eyes"]}, "passthrough must list"),
     ],
 )
-def test_parameters_are_checked_when_a_strategy_is_made_and_named_when_wrong(name, params, message):
+def test_parameters_are_checked_when_a_strategy_is_made_and_named_when_wrong(
+    name: str, params: dict[str, Any], message: str
+) -> None:
     """Checked once, up front: a bad value used to pass, then fail inside the first tick."""
     with pytest.raises(ValueError, match=message):
         make_strategy(name, CTX, params)
 
 
-def test_parameters_take_their_defaults_and_accept_their_range():
+def test_parameters_take_their_defaults_and_accept_their_range() -> None:
     assert make_strategy("hybrid", CTX).value == {"accent": 0.3, "speaking_threshold": 0.7, "speaking_ramp": 0.15}
     assert make_strategy("emotion_preset", CTX, {"intensity": 3}).value == {"intensity": 3.0}
 
 
-def test_direct_passes_calibrated_arkit_through():
+def test_direct_passes_calibrated_arkit_through() -> None:
     f = face(mouthSmileLeft=0.6, jawOpen=0.3)
     out = make_strategy("direct", CTX).step(fuse(f), 1 / 60).channels
     assert np.array_equal(out[ARKIT], f.blendshapes) and np.array_equal(out[AU], f.action_units)
     assert len(out) == len(CANONICAL_CHANNELS) and not out[PRESET].any()
 
 
-def test_au_linear_follows_the_design_table():
+def test_au_linear_follows_the_design_table() -> None:
     s = make_strategy("au_linear", CTX, AU_TABLE)
     f = face(mouthSmileLeft=0.5, mouthSmileRight=0.5, browDownLeft=0.1, browDownRight=0.1, eyeBlinkLeft=0.9)
     out = s.step(fuse(f), 1 / 60).channels[ARKIT]
@@ -104,7 +110,7 @@ def test_au_linear_follows_the_design_table():
     assert values[-1] == pytest.approx(0.8 * (1 - np.exp(-1)), abs=0.02)
 
 
-def test_emotion_preset_from_probabilities():
+def test_emotion_preset_from_probabilities() -> None:
     s = make_strategy("emotion_preset", CTX)
     happy = s.step(FusedState(face(eyeBlinkLeft=1.0), emotion_scores=emotion("happy")), 1 / 60)
     assert happy.channels[PRESET][EXPRESSION_PRESETS.index("happy")] == 1.0
@@ -118,13 +124,13 @@ def test_emotion_preset_from_probabilities():
     assert surprise.channels[PRESET][EXPRESSION_PRESETS.index("surprised")] == 1.0
 
 
-def speaking(p, conf=1.0, viseme="aa"):
+def speaking(p: float, conf: float = 1.0, viseme: str = "aa") -> VoiceFeatures:
     v = np.zeros(len(VISEMES))
     v[VISEME_INDEX[viseme]] = 1.0
     return VoiceFeatures(True, 0, speaking_probability=p, visemes=v, viseme_conf=conf)
 
 
-def test_hybrid_gives_the_mouth_to_visemes_while_speaking_without_a_pop():
+def test_hybrid_gives_the_mouth_to_visemes_while_speaking_without_a_pop() -> None:
     s = make_strategy("hybrid", CTX, {"accent": 0.0})  # speech priority alone
     f = face(jawOpen=0.05, mouthPucker=0.7, browInnerUp=0.6)
     quiet = s.step(fuse(f, speaking(0.2)), 1 / 60).channels
@@ -141,14 +147,14 @@ def test_hybrid_gives_the_mouth_to_visemes_while_speaking_without_a_pop():
     assert 0.05 < unsure[ARKIT_INDEX["jawOpen"]] < VISEME_ARKIT["aa"]["jawOpen"]  # blended by confidence
 
 
-def test_hybrid_leaves_the_mouth_shape_to_viseme_targets_when_the_rig_has_them():
+def test_hybrid_leaves_the_mouth_shape_to_viseme_targets_when_the_rig_has_them() -> None:
     s = make_strategy("hybrid", StrategyContext(rig_has_visemes=True))
     out = s.step(fuse(face(jawOpen=0.4), speaking(0.95)), 1 / 60).channels
     assert out[ARKIT_INDEX["jawOpen"]] == pytest.approx(0.0) and out[VIS][VISEME_INDEX["aa"]] == 1.0
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_every_strategy_lets_the_voice_move_the_mouth_when_no_face_is_seen(name):
+def test_every_strategy_lets_the_voice_move_the_mouth_when_no_face_is_seen(name: str) -> None:
     """With the microphone alone, direct and au_linear used to leave every channel at 0."""
     params = AU_TABLE if name == "au_linear" else None
     no_face = FaceFeatures.absent(0)
@@ -164,7 +170,7 @@ def test_every_strategy_lets_the_voice_move_the_mouth_when_no_face_is_seen(name)
     assert v[VIS][VISEME_INDEX["aa"]] == 1.0 and v[ARKIT_INDEX["jawOpen"]] == 0.0  # the rig's own viseme shapes
 
 
-def test_the_mouth_shows_the_two_likeliest_visemes_at_full_strength():
+def test_the_mouth_shows_the_two_likeliest_visemes_at_full_strength() -> None:
     """The classifier spreads probability over similar sounds (its top viseme ~0.4)."""
     spread = np.zeros(len(VISEMES))
     spread[[VISEME_INDEX["aa"], VISEME_INDEX["O"], VISEME_INDEX["E"], VISEME_INDEX["sil"]]] = [0.4, 0.3, 0.2, 0.1]
@@ -175,13 +181,13 @@ def test_the_mouth_shows_the_two_likeliest_visemes_at_full_strength():
     assert not spoken_mouth(np.eye(len(VISEMES))[VISEME_INDEX["sil"]]).any()
 
 
-def test_emotion_accent_is_added_on_top_of_the_face():
+def test_emotion_accent_is_added_on_top_of_the_face() -> None:
     s = make_strategy("hybrid", CTX, {"accent": 0.5})
     out = s.step(FusedState(face(mouthSmileLeft=0.2), emotion_scores=emotion("happy")), 1 / 60).channels
     assert out[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.2 + 0.5 * 0.8)
 
 
-def test_prototypes_read_a_smile_as_happy():
+def test_prototypes_read_a_smile_as_happy() -> None:
     f = FaceFeatures.from_blendshapes(
         np.array(
             [
@@ -206,7 +212,7 @@ def test_prototypes_read_a_smile_as_happy():
 
 
 @pytest.fixture(scope="module")
-def recorded(model_path, astronaut):
+def recorded(model_path: Path, astronaut: npt.NDArray[np.uint8]) -> list[FaceFeatures]:
     """A feature sequence recorded by the real model from a tilting, smiling face."""
     from server.inference.face import FaceTracker, FaceTrackerOptions
     from server.inference.input_frame import Frame
@@ -217,13 +223,13 @@ def recorded(model_path, astronaut):
         return [t.process(Frame(f, i * 33)) for i, f in enumerate(rotated_video(astronaut, angles, [(0, 0)] * 30))]
 
 
-def test_each_strategy_on_a_recorded_sequence(recorded):
+def test_each_strategy_on_a_recorded_sequence(recorded: list[FaceFeatures]) -> None:
     from avatar_mapping.mapper import AvatarMapper
     from tests.support.rigs import load_rig
 
     rig = load_rig("arkit52")
     assert all(f.present for f in recorded)
-    outputs = {}
+    outputs: dict[str, list[StrategyOutput]] = {}
     for name in STRATEGIES:
         s = make_strategy(name, CTX, AU_TABLE if name == "au_linear" else None)
         outputs[name] = [s.step(fuse(f), 1 / 30) for f in recorded]

@@ -45,7 +45,7 @@ def named_paths() -> dict[str, list[str]]:
     return found
 
 
-def test_every_path_under_usr_share_is_owned_by_a_package_ci_installs():
+def test_every_path_under_usr_share_is_owned_by_a_package_ci_installs() -> None:
     owners = declared()
     unowned = {path: where for path, where in named_paths().items() if not any(path.startswith(p) for p in owners)}
     assert not unowned, (
@@ -54,13 +54,13 @@ def test_every_path_under_usr_share_is_owned_by_a_package_ci_installs():
     )
 
 
-def test_the_ci_script_installs_the_listed_packages():
+def test_the_ci_script_installs_the_listed_packages() -> None:
     script = (REPO / ".ci" / "run").read_text()
     assert "system-packages" in script and "apt-get install" in script
 
 
 @pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="not a Debian system: ownership cannot be read")
-def test_each_declared_path_belongs_to_its_package_where_it_is_installed():
+def test_each_declared_path_belongs_to_its_package_where_it_is_installed() -> None:
     wrong = {}
     for path, package in declared().items():
         if not Path(path).exists():

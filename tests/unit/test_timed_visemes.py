@@ -3,6 +3,7 @@
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from avatar_mapping.vocabulary import VISEMES
@@ -32,9 +33,9 @@ MAX_MEDIAN_BOUNDARY_ERROR_MS = 20.0
 
 
 @pytest.fixture(scope="module")
-def measured():
+def measured() -> tuple[dict[str, list[int]], list[float]]:
     stats = {"alignment": [0, 0], "recognition": [0, 0]}
-    errors = []
+    errors: list[float] = []
     for text in SENTENCES:
         spoken = speak(text)
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
@@ -51,7 +52,7 @@ def measured():
     return stats, errors
 
 
-def test_forced_alignment_meets_the_targets(measured):
+def test_forced_alignment_meets_the_targets(measured: tuple[dict[str, list[int]], list[float]]) -> None:
     stats, errors = measured
     aligned, frames = stats["alignment"]
     agreement = aligned / frames
@@ -65,14 +66,14 @@ def test_forced_alignment_meets_the_targets(measured):
     assert np.median(errors) <= MAX_MEDIAN_BOUNDARY_ERROR_MS
 
 
-def test_without_a_transcript_phone_recognition_finds_speech():
+def test_without_a_transcript_phone_recognition_finds_speech() -> None:
     spoken = speak(SENTENCES[0])
     phones, how = timed_phones(to_model_rate(spoken.audio, spoken.rate_hz))
     assert how == "recognition" and len([p for p in phones if p.viseme != "sil"]) >= 15
     assert all(b.start_ms >= a.start_ms for a, b in pairwise(phones))
 
 
-def test_crossfades_are_smooth_and_sum_to_one():
+def test_crossfades_are_smooth_and_sum_to_one() -> None:
     track = viseme_track([Phone(100, 200, "AA"), Phone(200, 300, "S")], 400)
     assert np.allclose(track.sum(axis=1), 1.0)
     aa = track[:, VISEMES.index("aa")]
@@ -82,20 +83,22 @@ def test_crossfades_are_smooth_and_sum_to_one():
     assert np.max(np.abs(np.diff(closing))) <= 0.5  # lips close faster, still over two frames
 
 
-def test_bad_transcripts_are_reported():
+def test_bad_transcripts_are_reported() -> None:
     audio = to_model_rate(speak("hello").audio, 22050)
     with pytest.raises(AlignmentError, match="no words"):
         align(audio, "!!!")
 
 
-def test_numbers_and_words_the_dictionary_lacks_are_aligned_where_they_are_spoken():
+def test_numbers_and_words_the_dictionary_lacks_are_aligned_where_they_are_spoken() -> None:
     """Digits used to be stripped and unknown words failed the alignment; espeak-ng now
     pronounces both (server/inference/pronunciations.py): the word's phones start where
     espeak-ng itself started speaking it."""
     from server.inference.espeak import phonemes_of
     from server.inference.pronunciations import arpabet
 
-    strip = lambda m: m.lstrip("',%=")  # noqa: E731
+    def strip(m: str) -> str:
+        return m.lstrip("',%=")
+
     for text, word in (
         ("Please bring me 12 yellow books from the shelf.", "12"),
         ("Please bring me the Zyxoid book from the shelf.", "zyxoid"),
@@ -110,7 +113,7 @@ def test_numbers_and_words_the_dictionary_lacks_are_aligned_where_they_are_spoke
         assert abs(phones[at].start_ms - spoken.phonemes[k][0]) < 60, (text, phones[at].start_ms, spoken.phonemes[k][0])
 
 
-def test_coarticulation_holds_a_short_closure_and_anticipates_rounding_without_moving_boundaries():
+def test_coarticulation_holds_a_short_closure_and_anticipates_rounding_without_moving_boundaries() -> None:
     phones = [
         Phone(0, 100, "AA"),
         Phone(100, 130, "M"),
@@ -128,8 +131,11 @@ def test_coarticulation_holds_a_short_closure_and_anticipates_rounding_without_m
     assert top[329] == "DD" and top[331] == "U"
 
 
-def test_a_lead_moves_the_mouth_ahead_of_the_sound():
+def test_a_lead_moves_the_mouth_ahead_of_the_sound() -> None:
     phones = [Phone(0, 200, "AA"), Phone(200, 400, "M")]
     plain, led = viseme_track(phones, 400), viseme_track(phones, 400, lead_ms=40)
-    first = lambda track: int(np.argmax(track[:, VISEMES.index("PP")] > 0.5))  # noqa: E731
+
+    def first(track: npt.NDArray[np.float64]) -> int:
+        return int(np.argmax(track[:, VISEMES.index("PP")] > 0.5))
+
     assert first(plain) - first(led) == 4  # 40 ms earlier at 10 ms frames

@@ -20,7 +20,7 @@ def one(viseme: str) -> np.ndarray:
     return v
 
 
-def test_th_shows_the_tongue_tip_sounds_a_little_closed_lips_never():
+def test_th_shows_the_tongue_tip_sounds_a_little_closed_lips_never() -> None:
     assert tongue_out(one("TH")) > 0.8
     assert 0.2 < tongue_out(one("DD"), jaw_open=0.3) < 0.4
     assert tongue_out(one("DD"), jaw_open=0.0) == 0.0  # a closed mouth hides it
@@ -33,7 +33,9 @@ def tongue_track(text: str) -> np.ndarray:
     spoken = speak(text)
     t = np.arange(0, 1000 * len(spoken.audio) / spoken.rate_hz, 10.0)
     track = [one(spoken.viseme_at(ms)) for ms in t]
-    mapper = AvatarMapper(RigStore.from_dir(REPO / "rigs").get("arkit52"))
+    rig = RigStore.from_dir(REPO / "rigs").get("arkit52")
+    assert rig is not None
+    mapper = AvatarMapper(rig)
     out = []
     for ms, v in zip(t, track, strict=True):
         frame = mapper.step(FaceFeatures.absent(int(ms)), 0.01, voice=VoiceFeatures(True, int(ms), 1.0, v, 1.0))
@@ -41,7 +43,7 @@ def tongue_track(text: str) -> np.ndarray:
     return np.array(out)
 
 
-def test_the_avatars_tongue_comes_out_on_th_words_and_stays_in_on_lip_words():
+def test_the_avatars_tongue_comes_out_on_th_words_and_stays_in_on_lip_words() -> None:
     th = tongue_track("Think of the thin thistles there.")
     lips = tongue_track("Mama may bob a big pea pod.")
     assert th.max() > 0.5 and (th > 0.3).mean() > 0.1

@@ -1,10 +1,13 @@
 """Silero VAD on real speech (espeak-ng) with known silences."""
 
+from pathlib import Path
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from server.inference.audio import PcmConditioner
-from server.inference.vad import VadOptions, VoiceActivityDetector, speech_segments
+from server.inference.vad import VadFrame, VadOptions, VoiceActivityDetector, speech_segments
 from server.models.store import ModelStore
 from server.settings import Settings
 from tests.support.media import espeak
@@ -14,7 +17,7 @@ BOUNDARY_TOLERANCE_MS = 100.0
 
 
 @pytest.fixture(scope="module")
-def vad_path():
+def vad_path() -> Path:
     return ModelStore(Settings().models).require("silero_vad")
 
 
@@ -24,10 +27,12 @@ def active(x: np.ndarray) -> tuple[int, int]:
     return int(idx[0]), int(idx[-1])
 
 
-def mixed(tmp_path):
+def mixed(tmp_path: Path) -> tuple[npt.NDArray[np.float32], list[tuple[float, float]]]:
     rng = np.random.default_rng(0)
     a = espeak("Hello there, this is the first sentence.")
     b = espeak("And here is another one, a little later.")
+    parts: list[npt.NDArray[np.float32]]
+    truth: list[tuple[float, float]]
     parts, truth, t = [], [], 0
     for gap_s, speech in ((1.0, a), (1.2, b), (0.8, None)):
         parts.append(np.zeros(int(gap_s * 16000), np.float32))
@@ -42,20 +47,20 @@ def mixed(tmp_path):
     return x, truth
 
 
-def run(vad_path, x: np.ndarray, rate: int = 16000, chunk_ms: int = 100):
+def run(vad_path: Path, x: npt.NDArray[np.float32], rate: int = 16000, chunk_ms: int = 100) -> list[VadFrame]:
     """Client PCM chunks through the production conditioning, then voice activity."""
     vad = VoiceActivityDetector(VadOptions(vad_path))
     condition = PcmConditioner()
     pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")
     step = rate * chunk_ms // 1000
-    frames = []
+    frames: list[VadFrame] = []
     for i in range(0, len(pcm), step):
         samples, _ = condition(pcm[i : i + step].tobytes(), rate)
         frames += vad.push_samples(samples, 1000.0 * (i + len(pcm[i : i + step])) / rate)
     return frames
 
 
-def test_speech_and_silence_are_found_within_100_ms(vad_path, tmp_path):
+def test_speech_and_silence_are_found_within_100_ms(vad_path: Path, tmp_path: Path) -> None:
     x, truth = mixed(tmp_path)
     frames = run(vad_path, x)
     assert len(frames) == len(x) // 512  # one probability per 32 ms
@@ -66,7 +71,7 @@ def test_speech_and_silence_are_found_within_100_ms(vad_path, tmp_path):
         assert abs(fe - te) <= BOUNDARY_TOLERANCE_MS + 32, (fe, te)  # + one frame of hangover
 
 
-def test_other_sample_rates_are_resampled(vad_path, tmp_path):
+def test_other_sample_rates_are_resampled(vad_path: Path, tmp_path: Path) -> None:
     from scipy.signal import resample_poly
 
     x, truth = mixed(tmp_path)
@@ -76,7 +81,7 @@ def test_other_sample_rates_are_resampled(vad_path, tmp_path):
 
 
 @pytest.mark.parametrize("signal", ["silence", "clipped", "dc", "noise"])
-def test_garbage_does_not_crash_or_count_as_speech(vad_path, signal):
+def test_garbage_does_not_crash_or_count_as_speech(vad_path: Path, signal: str) -> None:
     rng = np.random.default_rng(1)
     n = 16000 * 2
     x = {

@@ -2,6 +2,7 @@
 range), on a voice unlike the ones the default model was trained on (espeak-ng)."""
 
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pytest
@@ -28,12 +29,21 @@ SENTENCES = (
     "Should we wait for the bus or walk home?",
     "The children laughed at the funny puppet show.",
 )
-HIGH_VOICE = {"voice": "en-us+f3", "pitch": 80}  # a high female variant: far from the training voice
 
 
-def held_steps(**voice) -> list[VoiceStep]:
+class Voice(TypedDict, total=False):
+    """The espeak-ng voice settings (``speak``'s keyword arguments) a test varies."""
+
+    voice: str
+    pitch: int
+
+
+HIGH_VOICE: Voice = {"voice": "en-us+f3", "pitch": 80}  # a high female variant: far from the training voice
+
+
+def held_steps(**voice: Unpack[Voice]) -> list[VoiceStep]:
     quiet = np.log(np.full(40, 1e-7))  # the countdown before each step: silence
-    steps = []
+    steps: list[VoiceStep] = []
     for viseme, phoneme in HELD.items():
         spoken = speak(" ".join([f"[[{phoneme}]]"] * 4), words_per_minute=80, **voice)
         mfcc, energy = features(to_model_rate(spoken.audio, spoken.rate_hz))
@@ -41,7 +51,7 @@ def held_steps(**voice) -> list[VoiceStep]:
     return steps
 
 
-def agreement(prototypes: VisemePrototypes, **voice) -> float:
+def agreement(prototypes: VisemePrototypes, **voice: Unpack[Voice]) -> float:
     agree = total = 0
     for text in SENTENCES:
         spoken = speak(text, **voice)
@@ -54,7 +64,7 @@ def agreement(prototypes: VisemePrototypes, **voice) -> float:
     return agree / total
 
 
-def test_the_classifier_reads_a_far_voice_better_than_calibrated_prototypes_and_calibration_costs_little():
+def test_the_classifier_reads_a_far_voice_better_than_calibrated_prototypes_and_calibration_costs_little() -> None:
     """The context classifier, trained on five voices, reads a high voice it never heard
     better than the first model's prototypes did after that voice's calibration (which was
     +0.07 for them); adapting the energy gate and the jaw to the user leaves it within 0.03."""
@@ -74,14 +84,17 @@ def test_the_classifier_reads_a_far_voice_better_than_calibrated_prototypes_and_
     assert after >= before - 0.03 and same_after >= same_before - 0.03
 
 
-def test_a_silent_step_is_rejected_and_the_calibration_round_trips():
+def test_a_silent_step_is_rejected_and_the_calibration_round_trips() -> None:
     silent = VoiceStep("aa", np.zeros((200, 13)), np.full(200, -20.0))
-    assert "heard too little" in check_voice_step(silent)
-    assert "no audio" in check_voice_step(VoiceStep("aa", np.zeros((0, 13)), np.zeros(0)))
+    too_little = check_voice_step(silent)
+    assert too_little is not None and "heard too little" in too_little
+    no_audio = check_voice_step(VoiceStep("aa", np.zeros((0, 13)), np.zeros(0)))
+    assert no_audio is not None and "no audio" in no_audio
     cal = compute_viseme_calibration(held_steps()[:2])
     assert set(cal.means) == {"aa", "I"} and cal.noise_floor == pytest.approx(np.log(1e-7))
     table = CalibrationTable(user_id="u", visemes=cal)
     back = CalibrationTable.from_dict(table.to_dict())
+    assert back.visemes is not None
     assert back.visemes.means["aa"] == pytest.approx(cal.means["aa"], abs=1e-4)
     bad = table.to_dict()
     bad["visemes"]["means"]["xx"] = [0.0] * 13

@@ -9,7 +9,7 @@ from avatar_mapping.vocabulary import (
 )
 
 
-def test_sizes_and_uniqueness():
+def test_sizes_and_uniqueness() -> None:
     assert len(ARKIT_BLENDSHAPES) == len(set(ARKIT_BLENDSHAPES)) == 52
     assert VISEMES == ("sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U")
     assert set(EMOTIONS) == {"neutral", "happy", "sad", "angry", "surprise", "disgust", "fear"}
@@ -39,7 +39,7 @@ def test_sizes_and_uniqueness():
     assert required <= set(ACTION_UNITS)
 
 
-def test_mirror_permutation_swaps_pairs_and_is_an_involution():
+def test_mirror_permutation_swaps_pairs_and_is_an_involution() -> None:
     perm = ARKIT_MIRROR_PERMUTATION
     assert sorted(perm) == list(range(52))
     assert all(perm[perm[i]] == i for i in range(52))
