@@ -14,9 +14,9 @@ import cbor2
 from avatar_mapping.avatar_frame import AvatarFrame
 from avatar_mapping.emotion_report import EmotionReport
 from calibration.table import CalibrationTable
-from server.inference.sensevoice import SpeechRecognition
 from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
+from server.inference.sensevoice import SpeechRecognition
 from server.inference.speech_service import SpeechService
 from server.live.assemble import SessionAssembler
 from server.live.bus import Bus, InProcessBus
@@ -116,7 +116,9 @@ def live_ports(settings: Settings, bus: Bus | None = None, speech: SpeechService
     strategies and models) but with calibration kept in memory (a MemoryCalibration) and
     speech recognition off unless ``speech`` is given."""
     metrics = Metrics()
-    registry = SessionRegistry(metrics, settings.max_sessions, settings.max_watchers_per_session, settings.watch_linger_s)
+    registry = SessionRegistry(
+        metrics, settings.max_sessions, settings.max_watchers_per_session, settings.watch_linger_s
+    )
     calibration = MemoryCalibration(registry)
     resources = SessionResources(
         RigStore.from_dir(settings.rigs_dir),
