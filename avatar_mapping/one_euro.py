@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from numpy.typing import NDArray
 
 
@@ -29,7 +30,7 @@ def _alpha(cutoff_hz: NDArray[np.float64], dt_s: float) -> NDArray[np.float64]:
 
 
 class OneEuroFilter:
-    def __init__(self, min_cutoff_hz: NDArray[np.float64], beta: NDArray[np.float64], d_cutoff_hz: NDArray[np.float64]):
+    def __init__(self, min_cutoff_hz: npt.ArrayLike, beta: npt.ArrayLike, d_cutoff_hz: npt.ArrayLike):
         self.min_cutoff_hz = np.asarray(min_cutoff_hz, dtype=np.float64)
         self.beta = np.asarray(beta, dtype=np.float64)
         self.d_cutoff_hz = np.asarray(d_cutoff_hz, dtype=np.float64)

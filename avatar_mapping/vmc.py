@@ -23,6 +23,7 @@ client's `AxisConversion.MirrorZ` does: a quaternion (x, y, z, w) becomes (-x, -
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,7 @@ class BonePose:
     rotation: tuple[float, float, float, float]  # Unity frame, (x, y, z, w)
 
 
-def gltf_to_unity(q: NDArray[np.float64] | tuple[float, ...]) -> tuple[float, float, float, float]:
+def gltf_to_unity(q: Sequence[float] | NDArray[np.float64]) -> tuple[float, float, float, float]:
     """A local rotation from glTF's frame to Unity's, Z mirrored (UniVRM's import)."""
     x, y, z, w = (float(v) for v in q)
     return (-x, -y, z, w)

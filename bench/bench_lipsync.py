@@ -51,7 +51,7 @@ from server.inference.timed_visemes import (
     viseme_changes,
     viseme_track,
 )
-from server.tools.train_visemes import LIBRIVOX_HELD_OUT
+from server.tools.train_visemes import LIBRIVOX, LIBRIVOX_HELD_OUT
 
 SENTENCES = (
     "Please bring me the yellow book from the shelf.",
@@ -72,7 +72,6 @@ VOICES = (
 )
 UNSEEN_BY_THE_CLASSIFIER = {"en-us+m3", "en-gb-x-rp"}
 PATHS = ("alignment", "aligner_alone", "phone_recognition", "phone_recognition_alone", "realtime")
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
 def frames_right(track: np.ndarray, spoken: SpokenText) -> tuple[int, int]:

@@ -43,8 +43,8 @@ from server.settings import REPO_ROOT, Settings
 from server.tools.ab_replay import Variant, replay
 from server.tools.analyze import AnalyzeOptions
 from server.tools.record import record
+from server.tools.train_visemes import LIBRIVOX
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 STRATEGIES = ("direct", "au_linear", "emotion_preset", "hybrid")
 FPS, RATE_HZ, PAUSE_S = 30, 16000, 1.5
 # The astronaut's mouth in scikit-image's 512x512 photo (MediaPipe landmarks 13/14, 61/291, 152).

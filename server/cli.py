@@ -14,6 +14,13 @@ from .settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return _run(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatar-driver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -150,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     erase = usub.add_parser("erase", help="erase a user's calibration history, recordings, votes and uploaded rigs")
     erase.add_argument("user_id")
 
-    args = parser.parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return parser
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(settings, args)
     if args.command == "models":
@@ -330,29 +338,37 @@ def _vocabulary() -> int:
     return 0
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .app import create_app
-
+def apply_serve_arguments(settings: Settings, args: argparse.Namespace) -> str | None:
+    """`serve`'s options over the environment's settings; what is wrong with them, if anything."""
     if args.host:
         settings.host = args.host
     if args.port:
         settings.port = args.port
     if args.workers is not None:
         if args.workers < 0:
-            print("avatar-driver: --workers must be 0 or more", file=sys.stderr)
-            return 2
+            return "--workers must be 0 or more"
         settings.inference_workers = args.workers
     if args.vmc_listen is not None:
         settings.vmc_listen = args.vmc_listen
     if args.bus_deprecated:
-        warnings.warn("--bus is deprecated: use --cluster (the same NATS servers)", FutureWarning, stacklevel=1)
+        warnings.warn("--bus is deprecated: use --cluster (the same NATS servers)", FutureWarning, stacklevel=2)
         settings.cluster = args.bus_deprecated
     if args.cluster:
         settings.cluster = args.cluster
     if args.role:
         settings.role = args.role
+    return None
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    refusal = apply_serve_arguments(settings, args)
+    if refusal is not None:
+        print(f"avatar-driver: {refusal}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(f"avatar-driver: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     # Above our own message limit, so oversized messages get a protocol error, not a dropped socket.

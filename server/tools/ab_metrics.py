@@ -8,6 +8,7 @@ reported top emotion per frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -132,7 +133,7 @@ def saturation_share(weights: np.ndarray) -> float:
     return float(np.mean((w <= SATURATION_EPS) | (w >= 1.0 - SATURATION_EPS)))
 
 
-def switches_per_min(top: list[str | None], rate_hz: float) -> float | None:
+def switches_per_min(top: Sequence[str | None], rate_hz: float) -> float | None:
     known = [t for t in top if t is not None]
     if len(known) < 2:
         return None

@@ -11,8 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import cbor2
 import cv2
@@ -20,7 +23,7 @@ import httpx2
 import pytest
 import websockets
 
-from tests.support.nats_server import nats_server
+from tests.support.nats_server import NatsServer, nats_server
 from tests.support.paths import REPO
 from tests.support.samples import example_table as calibration_table
 from tests.support.sockets import free_tcp_port
@@ -28,12 +31,14 @@ from tests.support.sockets import free_tcp_port
 FPS = 15.0
 RATE_HZ = 30.0
 
+Frame = tuple[float, int, bytes]  # (arrived, sequence, raw)
+
 
 @dataclass
 class Node:
     role: str
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -44,8 +49,10 @@ class Node:
         return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
 
 
-def start_nodes(nats, roles: list[str], tmp_path, settings: dict[str, str] | None = None) -> list[Node]:
-    nodes = []
+def start_nodes(
+    nats: NatsServer, roles: list[str], tmp_path: Path, settings: dict[str, str] | None = None
+) -> list[Node]:
+    nodes: list[Node] = []
     for i, role in enumerate(roles):
         port = free_tcp_port()
         env = {
@@ -96,7 +103,7 @@ def stop(nodes: list[Node]) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(nats, tmp_path_factory):
+def cluster(nats: NatsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
     """Two edges and two workers; tests that kill one start its replacement."""
     nodes = start_nodes(nats, ["edge", "edge", "worker", "worker"], tmp_path_factory.mktemp("cluster"))
     yield nodes
@@ -113,19 +120,20 @@ def face_jpeg() -> bytes:
 
 @dataclass
 class Received:
-    frames: list[tuple[float, int, bytes]] = field(default_factory=list)  # (arrived, sequence, raw)
-    control: list[dict] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    control: list[dict[str, Any]] = field(default_factory=list)
 
 
-def hello(**extra) -> bytes:
+def hello(**extra: Any) -> bytes:
     return cbor2.dumps(
         {"type": "hello", "payload": {"consent": {"camera": True}, "format": "packed", "rate_hz": RATE_HZ, **extra}}
     )
 
 
-async def read(ws, into: Received) -> None:
+async def read(ws: websockets.ClientConnection, into: Received) -> None:
     try:
         async for raw in ws:
+            assert isinstance(raw, bytes)  # CBOR: binary frames
             message = cbor2.loads(raw)
             if isinstance(message, dict) and message.get(0) == 1:  # a packed avatar_frame
                 into.frames.append((time.monotonic(), message[2], raw))
@@ -135,7 +143,7 @@ async def read(ws, into: Received) -> None:
         pass
 
 
-async def publish(ws, jpeg: bytes, stop: asyncio.Event) -> None:
+async def publish(ws: websockets.ClientConnection, jpeg: bytes, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await ws.send(
@@ -146,7 +154,7 @@ async def publish(ws, jpeg: bytes, stop: asyncio.Event) -> None:
         await asyncio.sleep(1 / FPS)
 
 
-async def first(received: Received, kind: str, timeout_s: float = 20.0) -> dict:
+async def first(received: Received, kind: str, timeout_s: float = 20.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for m in received.control:
@@ -157,7 +165,7 @@ async def first(received: Received, kind: str, timeout_s: float = 20.0) -> dict:
     raise AssertionError(f"no {kind} within {timeout_s} s; got {[(m['type'], m['payload']) for m in received.control]}")
 
 
-async def frames_after(received: Received, t: float, count: int, timeout_s: float = 20.0) -> list:
+async def frames_after(received: Received, t: float, count: int, timeout_s: float = 20.0) -> list[Frame]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         after = [f for f in received.frames if f[0] > t]
@@ -171,10 +179,10 @@ def ws_url(node: Node, path: str = "/v1/stream") -> str:
     return f"ws://127.0.0.1:{node.port}{path}"
 
 
-def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster, face_jpeg):
+def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster: list[Node], face_jpeg: bytes) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
 
-    async def scenario():
+    async def scenario() -> tuple[Received, Received]:
         mine, theirs, stop = Received(), Received(), asyncio.Event()
         async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
             await pub.send(hello())
@@ -202,7 +210,9 @@ def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster
     assert sequences == sorted(sequences)
 
 
-def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_across_publishers(cluster, face_jpeg):
+def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_across_publishers(
+    cluster: list[Node], face_jpeg: bytes
+) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
     name = f"overlay-{time.monotonic_ns()}"
 
@@ -216,7 +226,7 @@ def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_acr
             await sending
             await pub.send(cbor2.dumps({"type": "bye", "payload": {}}))
 
-    async def scenario():
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
         watched = Received()
         async with websockets.connect(ws_url(edge_b, f"/v1/sessions/{name}/watch?format=packed&wait=true")) as watch:
             watching = asyncio.create_task(read(watch, watched))
@@ -236,7 +246,9 @@ def test_a_named_sessions_watchers_on_another_edge_wait_for_it_and_follow_it_acr
     assert second_welcome["payload"]["session_id"] == name
 
 
-async def calibrated_as(pub, received: Received, user: str, timeout_s: float = 10.0) -> dict:
+async def calibrated_as(
+    pub: websockets.ClientConnection, received: Received, user: str, timeout_s: float = 10.0
+) -> dict[str, Any]:
     """Asks the session for its configuration until its calibration is the user's (or the
     time is up); the last `configured`."""
     deadline = time.monotonic() + timeout_s
@@ -248,11 +260,13 @@ async def calibrated_as(pub, received: Received, user: str, timeout_s: float = 1
         await asyncio.sleep(0.1)
 
 
-def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_other(cluster, face_jpeg):
+def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_other(
+    cluster: list[Node], face_jpeg: bytes
+) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
     user = f"cluster-user-{time.monotonic_ns()}"
 
-    async def scenario():
+    async def scenario() -> dict[str, Any]:
         received, stop = Received(), asyncio.Event()
         async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
             await pub.send(hello(user_id=user))
@@ -277,7 +291,9 @@ def test_a_calibration_written_through_one_edge_applies_to_a_session_on_the_othe
     assert asyncio.run(scenario())["payload"]["calibration_user_id"] == user
 
 
-def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_announcement(cluster, nats):
+def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_announcement(
+    cluster: list[Node], nats: NatsServer
+) -> None:
     """Workers watch the calibration bucket itself: a table written straight into JetStream
     (no edge, so no announcement) still applies to the user's live session."""
     from server.cluster.calibration_kv import JetStreamCalibrationStore
@@ -286,7 +302,7 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
     edge_b = cluster[1]
     user = f"watched-user-{time.monotonic_ns()}"
 
-    async def scenario():
+    async def scenario() -> dict[str, Any]:
         received = Received()
         async with websockets.connect(ws_url(edge_b), max_size=None) as pub:
             await pub.send(hello(user_id=user))
@@ -304,10 +320,10 @@ def test_a_calibration_stored_by_any_process_reaches_the_sessions_without_an_ann
     assert asyncio.run(scenario())["payload"]["calibration_user_id"] == user
 
 
-def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
+def test_a_slow_watcher_does_not_slow_the_publisher(cluster: list[Node], face_jpeg: bytes) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
 
-    async def scenario():
+    async def scenario() -> list[Frame]:
         received, stop = Received(), asyncio.Event()
         async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
             await pub.send(hello())
@@ -331,11 +347,11 @@ def test_a_slow_watcher_does_not_slow_the_publisher(cluster, face_jpeg):
     assert len(during) / 4.0 >= 0.8 * FPS, f"the publisher got {len(during) / 4.0:.1f} frames/s"
 
 
-def test_a_client_that_leaves_while_its_session_is_being_claimed_leaves_no_session_behind(cluster):
+def test_a_client_that_leaves_while_its_session_is_being_claimed_leaves_no_session_behind(cluster: list[Node]) -> None:
     edge_a = cluster[0]
     workers = [n for n in cluster if n.role == "worker"]
 
-    async def scenario():
+    async def scenario() -> bool:
         for _ in range(3):
             async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
                 await pub.send(hello())  # and gone before the welcome
@@ -349,12 +365,12 @@ def test_a_client_that_leaves_while_its_session_is_being_claimed_leaves_no_sessi
     assert asyncio.run(scenario()), "a session outlived its client"
 
 
-def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(cluster):
+def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(cluster: list[Node]) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
     avatar = (REPO / "web_avatar" / "public" / "avatars" / "default.glb").read_bytes()
     rig_id = f"uploaded-{time.monotonic_ns()}"
 
-    async def scenario():
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[str]]:
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{edge_a.port}", timeout=60) as http:
             response = await http.post(
                 "/v1/rigs", params={"id": rig_id, "filename": "default.glb", "user_id": "uploader"}, content=avatar
@@ -376,7 +392,7 @@ def test_an_avatar_uploaded_through_one_edge_drives_a_session_through_the_other(
     assert erased["rigs"] == 1 and rig_id not in listed
 
 
-def test_limits_are_kept_at_the_edge_and_a_hello_without_workers_is_told_so(tmp_path):
+def test_limits_are_kept_at_the_edge_and_a_hello_without_workers_is_told_so(tmp_path: Path) -> None:
     with nats_server(tmp_path) as own_nats:  # a cluster with no worker at all
         (edge,) = start_nodes(own_nats, ["edge"], tmp_path, {"AVATAR_DRIVER_MAX_MESSAGE_BYTES": "1000"})
         try:
@@ -407,14 +423,14 @@ def holder(workers: list[Node]) -> Node:
 
 @pytest.mark.parametrize("how", ["killed", "stopped"])
 def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequence_goes_on(
-    how, cluster, face_jpeg, nats, tmp_path
-):
+    how: str, cluster: list[Node], face_jpeg: bytes, nats: NatsServer, tmp_path: Path
+) -> None:
     """kill -9, or a graceful stop (a rolling restart): either way every session it held is
     taken over by another worker, where it stood."""
     edge_a = cluster[0]
     workers = [n for n in cluster if n.role == "worker"]
 
-    async def one(stop: asyncio.Event, results: list) -> None:
+    async def one(stop: asyncio.Event, results: list[tuple[str, Received]]) -> None:
         received = Received()
         async with websockets.connect(ws_url(edge_a), max_size=None) as pub:
             await pub.send(hello())
@@ -427,8 +443,9 @@ def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequenc
             await sending
             reader.cancel()
 
-    async def scenario():
-        stop, results = asyncio.Event(), []
+    async def scenario() -> tuple[Node, float, float, list[tuple[str, Received]]]:
+        stop = asyncio.Event()
+        results: list[tuple[str, Received]] = []
         publishers = [asyncio.create_task(one(stop, results)) for _ in range(3)]
         while len(results) < 3:
             await asyncio.sleep(0.05)
@@ -464,10 +481,12 @@ def test_a_lost_workers_sessions_are_reclaimed_within_a_second_and_their_sequenc
     assert taken_over == held
 
 
-def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(cluster, face_jpeg, nats, tmp_path):
+def test_a_client_whose_edge_died_resumes_its_session_through_another_edge(
+    cluster: list[Node], face_jpeg: bytes, nats: NatsServer, tmp_path: Path
+) -> None:
     edge_a, edge_b = cluster[0], cluster[1]
 
-    async def scenario():
+    async def scenario() -> tuple[float, int, dict[str, Any], dict[str, Any], list[Frame], list[Frame], str]:
         mine, watched, stop = Received(), Received(), asyncio.Event()
         pub = await websockets.connect(ws_url(edge_a), max_size=None)
         await pub.send(hello(user_id="resuming-user"))

@@ -52,7 +52,7 @@ def test_a_frame_is_one_bundle_in_the_protocols_order_with_the_profiles_names(
     by_bone = smiling_frame.rotations_by_bone()
     for ours, theirs in (("neck", "Neck"), ("head", "Head"), ("left_eye", "LeftEye")):
         # atol: float32 on the wire
-        np.testing.assert_allclose(bones[theirs][3:], gltf_to_unity(tuple(by_bone[ours])), atol=1e-6)
+        np.testing.assert_allclose(bones[theirs][3:], gltf_to_unity(by_bone[ours]), atol=1e-6)
     blends = [(p[0], p[1]) for a, p in messages if a == "/VMC/Ext/Blend/Val"]
     assert [n for n, _ in blends] == list(NAMES[profile]) and all(0 <= v <= 1 for _, v in blends)
     assert addresses.index("/VMC/Ext/Blend/Apply") > max(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 import wave
+from pathlib import Path
+from typing import Any
 
 import cbor2
 import cv2
@@ -18,11 +20,14 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
 from server.inference.espeak import speak
+from server.settings import Settings
 from tests.support.server import serving
+
+Decoded = dict[str, Any]  # a message from the server, decoded
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory):
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4 s y4m of the astronaut tilting her head, and a WAV of a spoken sentence."""
     from skimage import data
 
@@ -48,26 +53,28 @@ def media(tmp_path_factory):
 class Client:
     """A browser's side, in aiortc: tracks, the two channels, what comes back on each."""
 
-    def __init__(self, port: int, media, camera: bool = True, microphone: bool = True):
+    def __init__(self, port: int, media: Path, camera: bool = True, microphone: bool = True):
         self.port = port
         self.pc = RTCPeerConnection()
         self.control = self.pc.createDataChannel("control")
         self.avatar = self.pc.createDataChannel("avatar", ordered=False, maxRetransmits=0)
-        self.messages: list[dict] = []
-        self.frames: list[tuple[float, dict]] = []
+        self.messages: list[Decoded] = []
+        self.frames: list[tuple[float, Decoded]] = []
         self.control.on("message", lambda m: self.messages.append(cbor2.loads(m)))
         self.avatar.on("message", lambda m: self.frames.append((time.time() * 1000, cbor2.loads(m))))
-        self.players = []
+        self.players: list[MediaPlayer] = []
         if camera:
             video = MediaPlayer(str(media / "face.y4m"))
             self.players.append(video)
+            assert video.video is not None
             self.pc.addTrack(video.video)
         if microphone:
             audio = MediaPlayer(str(media / "speech.wav"))
             self.players.append(audio)
+            assert audio.audio is not None
             self.pc.addTrack(audio.audio)
 
-    async def offer(self, hello: dict) -> httpx2.Response:
+    async def offer(self, hello: dict[str, Any]) -> httpx2.Response:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as http:
             response = await http.post(
@@ -77,7 +84,7 @@ class Client:
             await self.pc.setRemoteDescription(RTCSessionDescription(**response.json()))
         return response
 
-    async def first(self, kind: str, timeout_s: float = 20.0) -> dict:
+    async def first(self, kind: str, timeout_s: float = 20.0) -> Decoded:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for m in self.messages:
@@ -103,8 +110,12 @@ def metric(port: int, name: str, labels: str = "") -> float:
     )
 
 
-def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_the_avatar_channel(live_server, media):
-    async def scenario():
+def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_the_avatar_channel(
+    live_server: int, media: Path
+) -> None:
+    async def scenario() -> tuple[
+        Decoded, list[tuple[float, Decoded]], list[Decoded], list[Decoded], float, float, float, float
+    ]:
         client = Client(live_server, media)
         response = await client.offer(
             {"consent": {"camera": True, "microphone": True}, "format": "named", "rate_hz": 30}
@@ -140,37 +151,37 @@ def test_camera_and_microphone_tracks_drive_the_avatar_and_frames_come_back_on_t
     assert peers == 1 and tracks == 2 and closed == 1 and after == 0
 
 
-def test_refusals_are_http_errors_with_the_protocols_codes(live_server, media, settings):
-    async def scenario():
-        answers = {}
+def test_refusals_are_http_errors_with_the_protocols_codes(live_server: int, media: Path, settings: Settings) -> None:
+    async def scenario() -> tuple[dict[str, httpx2.Response], str]:
+        answers: dict[str, httpx2.Response] = {}
         client = Client(live_server, media, microphone=False)
         answers["bad_hello"] = await client.offer({"consent": {"camera": True}, "rate_hz": "fast"})
         await client.close()
         client = Client(live_server, media, microphone=False)  # refused once the models are looked up
         answers["bad_rig"] = await client.offer({"consent": {"camera": True}, "rig": "nope"})
-        answers["bad_rig_error"] = (await client.first("error"))["payload"]["code"]
+        bad_rig_error: str = (await client.first("error"))["payload"]["code"]
         await client.close()
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{live_server}") as http:
             answers["not_an_offer"] = await http.post("/v1/webrtc/offer", json={"sdp": "", "type": "answer"})
             answers["bad_sdp"] = await http.post(
                 "/v1/webrtc/offer", json={"sdp": "v=0 nonsense", "type": "offer", "hello": {"consent": {}}}
             )
-        return answers
+        return answers, bad_rig_error
 
-    answers = asyncio.run(scenario())
+    answers, bad_rig_error = asyncio.run(scenario())
     assert answers["bad_hello"].status_code == 400 and answers["bad_hello"].json()["detail"]["code"] == "bad_hello"
     assert answers["not_an_offer"].status_code == 400
     assert answers["bad_sdp"].status_code == 400 and answers["bad_sdp"].json()["detail"]["code"] == "bad_message"
     # an unknown rig passes the offer's checks and is refused on the control channel, as after a hello
-    assert answers["bad_rig"].status_code == 200 and answers["bad_rig_error"] == "bad_hello"
+    assert answers["bad_rig"].status_code == 200 and bad_rig_error == "bad_hello"
 
 
-def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
+def test_a_wrong_token_is_refused_before_any_peer_exists(media: Path, settings: Settings) -> None:
     """The offer is a REST request (Bearer header) whose hello carries the token as a WebSocket
     hello does; either one wrong is a 401 and no peer."""
     with serving(settings.model_copy(update={"token": "secret-token"})) as port:
 
-        async def offer(headers: dict, hello_token: str) -> httpx2.Response:
+        async def offer(headers: dict[str, str], hello_token: str) -> httpx2.Response:
             client = Client(port, media, microphone=False)
             await client.pc.setLocalDescription(await client.pc.createOffer())
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
@@ -196,8 +207,8 @@ def test_a_wrong_token_is_refused_before_any_peer_exists(media, settings):
         )
 
 
-def test_without_camera_consent_the_video_track_is_not_processed(live_server, media):
-    async def scenario():
+def test_without_camera_consent_the_video_track_is_not_processed(live_server: int, media: Path) -> None:
+    async def scenario() -> tuple[list[Decoded], float]:
         client = Client(live_server, media, microphone=False)
         assert (await client.offer({"consent": {"camera": False}, "format": "named", "rate_hz": 30})).status_code == 200
         await client.first("welcome")
@@ -212,11 +223,11 @@ def test_without_camera_consent_the_video_track_is_not_processed(live_server, me
     assert dropped > 0
 
 
-def test_a_peer_that_vanishes_is_closed_and_counted(live_server, media):
+def test_a_peer_that_vanishes_is_closed_and_counted(live_server: int, media: Path) -> None:
     """No bye: the client's connection just goes (its transport closes); the server's peer,
     tracks and session are gone soon after."""
 
-    async def scenario():
+    async def scenario() -> tuple[float, float, float]:
         client = Client(live_server, media)
         assert (await client.offer({"consent": {"camera": True, "microphone": True}})).status_code == 200
         await client.first("welcome")
@@ -233,12 +244,12 @@ def test_a_peer_that_vanishes_is_closed_and_counted(live_server, media):
     assert asyncio.run(scenario()) == (0, 0, 0)
 
 
-def test_a_peer_whose_connection_never_comes_up_is_closed(media, settings):
+def test_a_peer_whose_connection_never_comes_up_is_closed(media: Path, settings: Settings) -> None:
     """The offer is answered but the client never applies the answer: no ICE, no channel. The
     peer is closed after the hello timeout, and counted."""
     with serving(settings.model_copy(update={"hello_timeout_s": 1.0})) as port:
 
-        async def scenario():
+        async def scenario() -> tuple[int, float]:
             client = Client(port, media, microphone=False)
             await client.pc.setLocalDescription(await client.pc.createOffer())
             async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:

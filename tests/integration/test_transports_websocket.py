@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import cbor2
 import numpy as np
+import numpy.typing as npt
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
+from avatar_mapping.avatar_frame import AvatarFrame
+from avatar_mapping.emotion_report import EmotionReport
 from server.app import create_app
+from server.inference.sensevoice import SpeechRecognition
 from server.protocol.packed import unpack_avatar_frame
+from server.settings import Settings
+from server.sinks.base import FrameMeta, MessageMeta
 from tests.support.media import jpeg
 from tests.support.ws_client import hello, msg, recv, recv_until
 
 
 @pytest.fixture()
-def client(settings):
+def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
 
 
-def test_hello_frames_and_a_smiling_avatar(client, astronaut):
+def test_hello_frames_and_a_smiling_avatar(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     image = jpeg(astronaut)
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rig="arkit52", rate_hz=60))
@@ -31,7 +42,7 @@ def test_hello_frames_and_a_smiling_avatar(client, astronaut):
         assert welcome["type"] == "welcome"
         sid = welcome["payload"]["session_id"]
         assert welcome["payload"]["channels"][:2] == ["browDownLeft", "browDownRight"]
-        frames = []
+        frames: list[dict[str, Any]] = []
         for i in range(30):
             ws.send_bytes(msg("video_frame", {"image": image, "capture_ms": 1000 + 33 * i}, i))
             frames.append(recv_until(ws, "avatar_frame"))
@@ -52,10 +63,13 @@ def test_hello_frames_and_a_smiling_avatar(client, astronaut):
     assert 10 <= np.median(intervals) <= 25
 
 
-def test_with_inference_workers_the_face_is_tracked_in_a_worker_process(settings, astronaut, cat):
+def test_with_inference_workers_the_face_is_tracked_in_a_worker_process(
+    settings: Settings, astronaut: npt.NDArray[np.uint8], cat: npt.NDArray[np.uint8]
+) -> None:
     """`serve --workers 1`: the same stream, the face inferred in another process; the session's
     worker lets go of it when the session ends."""
     with TestClient(create_app(settings.model_copy(update={"inference_workers": 1}))) as c:
+        assert isinstance(c.app, FastAPI)
         workers = c.app.state.services.inference_workers
         assert workers is not None and workers.size == 1
         with c.websocket_connect("/v1/stream") as ws:
@@ -79,7 +93,7 @@ def test_with_inference_workers_the_face_is_tracked_in_a_worker_process(settings
         assert workers.worker_of(sid) is None
 
 
-def test_emotion_updates_carry_aus_and_pose(client, astronaut):
+def test_emotion_updates_carry_aus_and_pose(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rate_hz=30))
         recv(ws)
@@ -97,7 +111,7 @@ def test_emotion_updates_carry_aus_and_pose(client, astronaut):
     assert abs(sum(p["scores"].values()) - 1) < 1e-6 and p["speaking_probability"] is None
 
 
-def test_watcher_receives_the_same_frames(client, astronaut):
+def test_watcher_receives_the_same_frames(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(rate_hz=30))
         sid = recv(ws)["payload"]["session_id"]
@@ -106,7 +120,7 @@ def test_watcher_receives_the_same_frames(client, astronaut):
             assert welcome["payload"]["watching"] is True and welcome["payload"]["format"] == "packed"
             ws.send_bytes(msg("video_frame", {"image": jpeg(astronaut), "capture_ms": 1}))
             own = {recv_until(ws, "avatar_frame")["sequence"] for _ in range(5)}
-            watched = []
+            watched: list[dict[int, Any]] = []  # packed: integer keys
             for _ in range(10):
                 m = recv_until(watcher, "avatar_frame")
                 watched.append(m)
@@ -118,7 +132,9 @@ def test_watcher_receives_the_same_frames(client, astronaut):
     assert e.value.code == 4404
 
 
-def test_a_named_session_keeps_its_watchers_across_a_new_avatar_and_a_takeover(client, astronaut):
+def test_a_named_session_keeps_its_watchers_across_a_new_avatar_and_a_takeover(
+    client: TestClient, astronaut: npt.NDArray[np.uint8]
+) -> None:
     """The viewer reconnects with another rig under the same session_name: the watcher (an OBS
     overlay) is told the publisher paused, then gets a welcome for the new rig and its frames."""
     image, name = jpeg(astronaut), "alice-stream-01"
@@ -154,7 +170,9 @@ def test_a_named_session_keeps_its_watchers_across_a_new_avatar_and_a_takeover(c
             assert "session_name" in recv_until(ws, "error")["payload"]["message"]
 
 
-def test_a_watcher_may_wait_for_a_name_that_is_not_live_yet(client, astronaut):
+def test_a_watcher_may_wait_for_a_name_that_is_not_live_yet(
+    client: TestClient, astronaut: npt.NDArray[np.uint8]
+) -> None:
     """An OBS browser source opened before the tracker starts."""
     name = "overlay-before-stream"
     with client.websocket_connect(f"/v1/sessions/{name}/watch?wait=true") as watcher:
@@ -169,7 +187,9 @@ def test_a_watcher_may_wait_for_a_name_that_is_not_live_yet(client, astronaut):
     assert e.value.code == 1008  # only a valid session name may be waited for
 
 
-def test_bad_input_gets_specific_errors_and_the_session_survives(client, astronaut):
+def test_bad_input_gets_specific_errors_and_the_session_survives(
+    client: TestClient, astronaut: npt.NDArray[np.uint8]
+) -> None:
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(msg("video_frame", {"image": b"x"}))
         assert recv(ws)["payload"]["code"] == "no_hello"
@@ -198,7 +218,7 @@ def test_bad_input_gets_specific_errors_and_the_session_survives(client, astrona
         assert f["payload"]["face_present"] is True
 
 
-def test_no_processing_without_consent(client, astronaut):
+def test_no_processing_without_consent(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
         recv(ws)
@@ -212,10 +232,10 @@ def test_no_processing_without_consent(client, astronaut):
     assert 'avatar_driver_frames_in_total{kind="audio"} 1.0' in metrics
 
 
-def test_repeated_violations_close_the_connection(settings):
+def test_repeated_violations_close_the_connection(settings: Settings) -> None:
     settings.max_errors = 5
     with TestClient(create_app(settings)) as c, c.websocket_connect("/v1/stream") as ws:
-        codes = []
+        codes: list[str] = []
         with pytest.raises(WebSocketDisconnect) as e:
             for _ in range(10):
                 ws.send_bytes(b"\xff")
@@ -223,7 +243,7 @@ def test_repeated_violations_close_the_connection(settings):
         assert e.value.code == 1008 and "too_many_errors" in codes
 
 
-def test_json_text_messages_work_for_debugging(client, astronaut):
+def test_json_text_messages_work_for_debugging(client: TestClient, astronaut: npt.NDArray[np.uint8]) -> None:
     import base64
 
     with client.websocket_connect("/v1/stream") as ws:
@@ -245,7 +265,7 @@ def test_json_text_messages_work_for_debugging(client, astronaut):
         assert f["payload"]["blendshapes"]["smile"] > 0.5
 
 
-def test_token_and_origin(settings):
+def test_token_and_origin(settings: Settings) -> None:
     settings.token = "s3cret"
     with TestClient(create_app(settings)) as c:
         with c.websocket_connect("/v1/stream") as ws:
@@ -272,7 +292,7 @@ def test_token_and_origin(settings):
             assert recv(ws)["type"] == "welcome"
 
 
-def test_http_endpoints(client):
+def test_http_endpoints(client: TestClient) -> None:
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["models"] == {
         "face_emotion": True,
@@ -294,7 +314,7 @@ def test_http_endpoints(client):
     assert client.get("/").status_code == 200
 
 
-def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
+def test_microphone_gives_a_live_speaking_probability(client: TestClient, tmp_path: Path) -> None:
     from tests.support.media import espeak, pcm16
 
     speech = pcm16(espeak("Good morning, how are you doing today?"))
@@ -312,18 +332,19 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
             e = recv_until(ws, "emotion_update")
             spoken_visemes.update(f["payload"]["viseme"] for f in frames_seen if f["payload"]["viseme"] != "sil")
             if e["payload"]["speaking_probability"] is not None and e["timestamp_ms"] > sent_at + 150:
-                return e["payload"]["speaking_probability"]
+                probability: float = e["payload"]["speaking_probability"]
+                return probability
         raise AssertionError("no speaking probability")
 
     import time
 
     spoken_visemes: set[str] = set()
-    frames_seen: list[dict] = []
-    emotions_seen: list[dict] = []
+    frames_seen: list[dict[str, Any]] = []
+    emotions_seen: list[dict[str, Any]] = []
     with client.websocket_connect("/v1/stream") as ws:
         original_recv = ws.receive
 
-        def receive():  # keep every avatar_frame seen while waiting for emotion updates
+        def receive() -> Message:  # keep every avatar_frame seen while waiting for emotion updates
             m = original_recv()
             if m.get("bytes"):
                 decoded = cbor2.loads(m["bytes"])
@@ -333,7 +354,7 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
                     emotions_seen.append(decoded)
             return m
 
-        ws.receive = receive
+        ws.receive = receive  # type: ignore[method-assign]  # deliberate: this session's receive, wrapped
         ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30))
         recv(ws)
         sent_at = int(time.time() * 1000)
@@ -353,7 +374,9 @@ def test_microphone_gives_a_live_speaking_probability(client, tmp_path):
     assert 'avatar_driver_stage_seconds_count{stage="voice"}' in client.get("/metrics").text
 
 
-def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scripted_sensevoice, tmp_path):
+def test_speech_recognition_streams_transcripts_and_speech_emotion(
+    settings: Settings, scripted_sensevoice: Path, tmp_path: Path
+) -> None:
     """The live path with SenseVoice: VAD segments -> the shared recogniser -> `transcript`
     messages and SenseVoice scores fused into emotion_update (scripted tiny model)."""
     from tests.support.media import espeak, pcm16
@@ -373,7 +396,8 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
                         {"pcm": pcm[i : i + 1600].tobytes(), "sample_rate_hz": 16000, "capture_ms": 10_000 + i // 16},
                     )
                 )
-            transcripts, fused = [], None
+            transcripts: list[dict[str, Any]] = []
+            fused: dict[str, Any] | None = None
             for _ in range(3000):
                 m = recv(ws)
                 if m["type"] == "transcript":
@@ -391,11 +415,12 @@ def test_speech_recognition_streams_transcripts_and_speech_emotion(settings, scr
     assert final["text"] == "the" and final["emotion_scores"]["happy"] > 0.99
     # The segment lies on the audio's capture clock, around the spoken part (0.5 s in).
     assert 10_000 + 200 <= final["start_ms"] <= 10_000 + 500 < final["end_ms"] <= 10_000 + len(pcm) // 16
+    assert fused is not None
     assert fused["emotion"] == "happy" and fused["emotion_source"] == "prosody+sensevoice"
     assert fused["valence"] > 0.5
 
 
-def test_lookahead_lipsync_session(client, tmp_path):
+def test_lookahead_lipsync_session(client: TestClient, tmp_path: Path) -> None:
     """hello.lipsync lookahead: the mouth comes from streamed phone recognition, 300 ms behind."""
     from tests.support.media import espeak, pcm16
 
@@ -407,7 +432,7 @@ def test_lookahead_lipsync_session(client, tmp_path):
     with client.websocket_connect("/v1/stream") as ws:
         ws.send_bytes(hello(camera=False, microphone=True, rate_hz=30, lipsync={"mode": "lookahead", "delay_ms": 300}))
         recv(ws)
-        visemes = set()
+        visemes: set[str] = set()
         # Paced as a microphone sends it: each 100 ms chunk, then the 3 frames of those 100 ms
         # (a burst would be analysed between two output ticks, and the ticks would see little of it).
         for i in range(0, len(pcm) + 8000, 1600):
@@ -423,7 +448,7 @@ def test_lookahead_lipsync_session(client, tmp_path):
     assert len(visemes - {"sil"}) >= 3, visemes
 
 
-def test_a_publisher_that_never_says_hello_is_closed(settings):
+def test_a_publisher_that_never_says_hello_is_closed(settings: Settings) -> None:
     """300 silent sockets used to stay open for ever; now each is closed at the hello deadline."""
     settings.hello_timeout_s = 0.3
     with TestClient(create_app(settings)) as c, c.websocket_connect("/v1/stream") as ws:
@@ -433,23 +458,24 @@ def test_a_publisher_that_never_says_hello_is_closed(settings):
     assert error["payload"]["code"] == "hello_timeout" and e.value.code == 4408
 
 
-def test_a_failing_session_task_closes_the_session_with_the_reason(settings):
+def test_a_failing_session_task_closes_the_session_with_the_reason(settings: Settings) -> None:
     """A session whose output task died used to go silent for ever: no frame, no error, no log."""
 
     class BrokenSink:  # a plug-in with a bug
-        def on_frame(self, frame, meta):
+        def on_frame(self, frame: AvatarFrame, meta: FrameMeta) -> None:
             raise ZeroDivisionError("a bug in a sink")
 
-        def on_emotion(self, report, meta):
+        def on_emotion(self, report: EmotionReport, meta: MessageMeta) -> None:
             pass
 
-        def on_transcript(self, result, meta):
+        def on_transcript(self, result: SpeechRecognition, meta: MessageMeta) -> None:
             pass
 
-        def close(self):
+        def close(self) -> None:
             pass
 
     with TestClient(create_app(settings)) as c:
+        assert isinstance(c.app, FastAPI)
         with c.websocket_connect("/v1/stream") as ws:
             ws.send_bytes(hello(camera=False, rate_hz=30))
             sid = recv(ws)["payload"]["session_id"]
@@ -465,21 +491,22 @@ def test_a_failing_session_task_closes_the_session_with_the_reason(settings):
     assert "avatar_driver_sessions 0.0" in metrics
 
 
-def test_refusals_reach_a_real_client_as_their_close_codes(live_server):
+def test_refusals_reach_a_real_client_as_their_close_codes(live_server: int) -> None:
     """Closing before accepting answered HTTP 403: browsers saw 1006 and retried for ever."""
     import asyncio
 
     import websockets
 
-    async def close_code(path: str, **kw) -> int:
+    async def close_code(path: str, **kw: Any) -> int:
         async with websockets.connect(f"ws://127.0.0.1:{live_server}{path}", **kw) as ws:
             try:
                 await ws.recv()
             except websockets.ConnectionClosed as e:
+                assert e.rcvd is not None  # the server's close frame
                 return e.rcvd.code
         raise AssertionError("not closed")
 
-    async def scenario():
+    async def scenario() -> tuple[int, int, int]:
         return (
             await close_code("/v1/sessions/no-such-session/watch"),
             await close_code("/v1/stream", origin="https://evil.example"),

@@ -42,8 +42,8 @@ from .rigs import load_rig
 class MemoryChannel:
     """The client end of an in-memory transport: what the server sent, decoded."""
 
-    control: list[dict[str, Any]] = field(default_factory=list)
-    data: list[dict[str, Any]] = field(default_factory=list)
+    control: list[dict[Any, Any]] = field(default_factory=list)
+    data: list[dict[Any, Any]] = field(default_factory=list)
     ended: bool = False
 
     def put_control(self, message: bytes | str) -> None:

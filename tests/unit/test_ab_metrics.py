@@ -59,7 +59,7 @@ def test_expressiveness_saturation_and_switches() -> None:
     assert e["brows"]["dynamic_range"] == 0.0
     pinned = np.concatenate([np.zeros((30, 1)), np.full((30, 1), 0.5), np.ones((40, 1))])
     assert saturation_share(pinned) == pytest.approx(0.7)
-    tops = list[str | None](["happy"] * 300 + ["sad"] * 300 + ["happy"] * 600)  # 2 switches in 20 s
+    tops = ["happy"] * 300 + ["sad"] * 300 + ["happy"] * 600  # 2 switches in 20 s
     assert switches_per_min(tops, RATE) == pytest.approx(6.0)
     assert switches_per_min([None] * 10, RATE) is None
 

@@ -10,6 +10,7 @@ from server.cluster.relay import (
     Control,
     DirectoryEntry,
     Event,
+    Relayed,
     RelayError,
     as_client_message,
     as_relayed,
@@ -36,11 +37,11 @@ from server.cluster.relay import (
         ),
     ],
 )
-def test_relay_messages_round_trip(message):
+def test_relay_messages_round_trip(message: Relayed) -> None:
     assert type(message).decode(message.encode()) == message
 
 
-def test_an_unreadable_relay_message_is_a_relay_error_not_a_crash():
+def test_an_unreadable_relay_message_is_a_relay_error_not_a_crash() -> None:
     for data in (
         b"\xff\xff",
         cbor2.dumps([1, 2]),
@@ -51,6 +52,6 @@ def test_an_unreadable_relay_message_is_a_relay_error_not_a_crash():
             Event.decode(data)
 
 
-def test_client_messages_cross_as_they_came():
+def test_client_messages_cross_as_they_came() -> None:
     for message in (b"\xa1\x01\x02", '{"type": "bye"}'):
         assert as_client_message(*as_relayed(message)) == message

@@ -147,7 +147,7 @@ def test_repeated_bad_messages_close_with_the_right_code(
     settings.max_errors = 3
     settings.max_message_bytes = 1000
 
-    async def script(c: SessionController, ch: MemoryChannel, _: LivePorts) -> Any:
+    async def script(c: SessionController, ch: MemoryChannel, _ports: LivePorts) -> Any:
         bad = b"\x00" * 2000 if oversized else b"\xff"
         for _ in range(3):
             await c.receive(bad)

@@ -2,17 +2,20 @@
 
 from calibration.table import CalibrationTable
 from server.live.bus import InProcessBus
-from server.live.registry import SessionRegistry, WatchRefusal
+from server.live.registry import Parked, SessionRegistry, WatchRefusal
+from server.live.session import Session
 from server.metrics import Metrics
 from server.sinks.wire import Subscriber
 from tests.support.fakes import MemoryChannel, make_session
 
 
 def gauge(metrics: Metrics, name: str) -> float:
-    return metrics.registry.get_sample_value(name)
+    value = metrics.registry.get_sample_value(name)
+    assert value is not None, f"{name} was never set"
+    return value
 
 
-def test_watchers_are_counted_once_limited_and_told_when_the_session_ends():
+def test_watchers_are_counted_once_limited_and_told_when_the_session_ends() -> None:
     metrics = Metrics()
     registry = SessionRegistry(metrics, max_sessions=2, max_watchers_per_session=2)
     session = make_session(InProcessBus())
@@ -33,14 +36,14 @@ def test_watchers_are_counted_once_limited_and_told_when_the_session_ends():
     assert registry.get(session.id) is None and len(registry) == 0
 
 
-def test_the_session_limit():
+def test_the_session_limit() -> None:
     registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=1)
     assert not registry.full
     registry.add(make_session(InProcessBus()))
     assert registry.full
 
 
-def test_a_users_new_table_reaches_only_their_sessions():
+def test_a_users_new_table_reaches_only_their_sessions() -> None:
     registry = SessionRegistry(Metrics(), max_sessions=4, max_watchers_per_session=1)
     theirs, other = make_session(InProcessBus(), user_id="ana"), make_session(InProcessBus(), user_id="bo")
     other.id = "s2"
@@ -59,13 +62,13 @@ def test_a_users_new_table_reaches_only_their_sessions():
     assert len(registry) == 0
 
 
-def named_session(name="alice-stream"):
+def named_session(name: str = "alice-stream") -> Session:
     session = make_session(InProcessBus(), session_name=name)
     session.id = name
     return session
 
 
-def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted():
+def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted() -> None:
     """A new avatar or a reconnect makes a new session: under the same name its watchers
     (an OBS overlay, a Unity scene) keep the stream."""
     metrics = Metrics()
@@ -81,7 +84,7 @@ def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted():
     assert gauge(metrics, "avatar_driver_watchers") == 1 and gauge(metrics, "avatar_driver_sessions") == 0
     late = Subscriber(MemoryChannel(), "named", "cbor")
     parked = registry.watch("alice-stream", late)  # joins while the publisher is away
-    assert parked.watchers == [watcher, late]
+    assert isinstance(parked, Parked) and parked.watchers == [watcher, late]
     assert (
         registry.watch("alice-stream", Subscriber(MemoryChannel(), "named", "cbor")) is WatchRefusal.TOO_MANY_WATCHERS
     )
@@ -97,7 +100,7 @@ def test_a_named_sessions_watchers_wait_for_its_next_session_and_are_adopted():
     assert registry.take_over("nobody-here") is None
 
 
-def test_parked_watchers_end_after_the_linger_time_and_unnamed_sessions_end_at_once():
+def test_parked_watchers_end_after_the_linger_time_and_unnamed_sessions_end_at_once() -> None:
     metrics = Metrics()
     registry = SessionRegistry(metrics, max_sessions=2, max_watchers_per_session=2, linger_s=0.0)
     named, unnamed = named_session(), make_session(InProcessBus())
@@ -114,10 +117,11 @@ def test_parked_watchers_end_after_the_linger_time_and_unnamed_sessions_end_at_o
     assert on_named.ended and gauge(metrics, "avatar_driver_watchers") == 0  # expired on that call
 
 
-def test_waiting_for_a_name_not_live_yet_is_bounded():
+def test_waiting_for_a_name_not_live_yet_is_bounded() -> None:
     registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=2, linger_s=60.0)
     sub = Subscriber(MemoryChannel(), "named", "cbor")
-    assert registry.watch("overlay-first", sub, wait=True).watchers == [sub]
+    waiting = registry.watch("overlay-first", sub, wait=True)
+    assert isinstance(waiting, Parked) and waiting.watchers == [sub]
     assert (
         registry.watch("another-name", Subscriber(MemoryChannel(), "named", "cbor"), wait=True)
         is WatchRefusal.TOO_MANY_WATCHERS
