@@ -36,8 +36,6 @@ def viseme_prototypes(table: CalibrationTable) -> VisemePrototypes:
 
 
 WizardListener = Callable[[CalibrationRun, list[WizardEvent]], None]
-FACE_STEPS = tuple(s.name for s in STEPS)
-VOICE_STEP_NAMES = tuple(s.name for s in VOICE_STEPS)
 
 
 def requested_steps(request: CalibrationStart, hello: Hello) -> tuple[WizardStep, ...]:

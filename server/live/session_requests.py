@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 
+from calibration.wizard import FACE_STEP_NAMES, VOICE_STEP_NAMES
+
 from ..protocol import envelopes
 from ..protocol.codec import Encoding, Envelope, ProtocolError
 from ..protocol.constants import ErrorCode, MessageType
 from ..protocol.messages import AudioChunk, CalibrationStart, Configure, VideoFrame
-from .calibration import FACE_STEPS, VOICE_STEP_NAMES, requested_steps
+from .calibration import requested_steps
 from .ports import SessionFactory
 from .session import Session
 from .session_config import SessionConfig, StrategyChoice, strategy_after
@@ -50,7 +52,7 @@ def handle(session: Session, env: Envelope, encoding: Encoding, factory: Session
         configure(session, Configure.parse(env.payload), factory)
         return True
     elif kind == MessageType.CALIBRATION_START:
-        start_calibration(session, CalibrationStart.parse(env.payload, FACE_STEPS, VOICE_STEP_NAMES))
+        start_calibration(session, CalibrationStart.parse(env.payload, FACE_STEP_NAMES, VOICE_STEP_NAMES))
     elif env.payload.get("action") == "cancel":
         session.calibration.cancel_wizard()
     else:
