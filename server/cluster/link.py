@@ -8,7 +8,7 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -60,18 +60,18 @@ class SyncLink:
         self._thread.start()
         self.client: Client = self._run(options.connect(), options.timeout_s * 3)
 
-    def call(self, make: Callable[[Client], Awaitable[T]], timeout_s: float | None = None) -> T:
+    def call(self, make: Callable[[Client], Coroutine[Any, Any, T]], timeout_s: float | None = None) -> T:
         """``make(client)`` awaited on the link's loop; its result or its exception here."""
         return self._run(make(self.client), timeout_s or self.options.timeout_s * 3)
 
-    def submit(self, make: Callable[[Client], Awaitable[T]]) -> concurrent.futures.Future[T]:
+    def submit(self, make: Callable[[Client], Coroutine[Any, Any, T]]) -> concurrent.futures.Future[T]:
         """``make(client)`` started on the link's loop, not awaited (a task for the link's life)."""
-        return asyncio.run_coroutine_threadsafe(make(self.client), self._loop)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(make(self.client), self._loop)
 
-    def _run(self, coroutine: Awaitable[T], timeout_s: float) -> T:
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout_s: float) -> T:
         if threading.current_thread() is self._thread:
             raise RuntimeError("SyncLink.call from the link's own thread would wait for itself")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout_s)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout_s)
 
     def close(self) -> None:
         if self._loop.is_closed():

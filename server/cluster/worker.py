@@ -31,7 +31,7 @@ from ..live.controller import Reclaim, SessionController
 from ..live.session import Session
 from ..live.session_config import SessionConfig
 from ..protocol import envelopes
-from ..protocol.codec import Encoding
+from ..protocol.codec import Encoding, as_encoding
 from ..services import Services
 from ..sinks.outbox import Message
 from ..sinks.wire import Subscriber
@@ -263,8 +263,9 @@ class ClusterWorker:
             await msg.respond(Claimed(self.id).encode())
             return
         session = held.session
-        if control.op == "stream" and control.format in ("named", "packed") and control.encoding in ("cbor", "json"):
-            self._want(session, held, control.format, control.encoding)  # type: ignore[arg-type]
+        encoding = as_encoding(control.encoding)
+        if control.op == "stream" and control.format in ("named", "packed") and encoding is not None:
+            self._want(session, held, control.format, encoding)
             await msg.respond(Claimed(self.id, session.id, control.format, control.encoding).encode())
         elif control.op == "ping":  # an edge that missed this worker's heartbeats asks
             await msg.respond(Claimed(self.id, session.id).encode())

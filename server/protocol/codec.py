@@ -20,6 +20,13 @@ import cbor2
 from .constants import ErrorCode
 
 Encoding = Literal["cbor", "json"]
+
+
+def as_encoding(value: object) -> Encoding | None:
+    """``value`` as an Encoding, or None when it names none (a query parameter, a relay field)."""
+    return "cbor" if value == "cbor" else "json" if value == "json" else None
+
+
 # No message of the protocol nests deeper than a few levels; deeper ones (or CBOR shared
 # references that make a structure contain itself) are refused before anything walks them.
 MAX_DEPTH = 16

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..models.store import ModelError
-from ..protocol.codec import encode_map
+from ..protocol.codec import as_encoding, encode_map
 from ..tools.animate import AnimateError, animate, recognize_line
 from .deps import ServicesDep, read_body, run_tool
 
@@ -26,7 +26,8 @@ async def animate_line(
     """Body: a 16-bit PCM WAV of a spoken line. Returns its viseme timeline (JSON, or CBOR
     with format=cbor): forced alignment when a transcript is given, phone recognition otherwise;
     ``lead_ms`` (0–200) moves the mouth ahead of the sound, as animators do (a frame or two)."""
-    if format not in ("json", "cbor"):
+    encoding = as_encoding(format)
+    if encoding is None:
         raise HTTPException(422, "format must be json or cbor")
     data = await read_body(request, svc.settings.max_animate_bytes, "the WAV file")
     max_s = svc.settings.max_animate_seconds
@@ -45,5 +46,5 @@ async def animate_line(
         raise HTTPException(422, str(e)) from None
     except ModelError as e:
         raise HTTPException(503, str(e)) from None
-    media = "application/cbor" if format == "cbor" else "application/json"
-    return Response(encode_map(timeline, format), media_type=media)  # type: ignore[arg-type]
+    media = "application/cbor" if encoding == "cbor" else "application/json"
+    return Response(encode_map(timeline, encoding), media_type=media)

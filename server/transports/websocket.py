@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..access import may_watch, origin_allowed
 from ..live.ports import Connection
 from ..live.registry import WatchRefusal
-from ..protocol.codec import Encoding
+from ..protocol.codec import as_encoding
 from ..protocol.constants import CloseCode
 from ..protocol.messages import SESSION_NAME
 from ..sinks.outbox import Outbox
@@ -79,7 +79,7 @@ async def serve_watcher(
     if not may_watch(settings.token, settings.watch_token, token):
         await _close(websocket, CloseCode.POLICY, "missing or wrong token")
         return
-    if fmt not in ("named", "packed") or (wire := _encoding(encoding)) is None:
+    if fmt not in ("named", "packed") or (wire := as_encoding(encoding)) is None:
         await _close(websocket, CloseCode.POLICY, "format must be named|packed and encoding cbor|json")
         return
     if wait and not SESSION_NAME.fullmatch(session_id):
@@ -98,10 +98,6 @@ async def serve_watcher(
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:
         await gateway.unwatch(session_id, subscriber)
-
-
-def _encoding(value: str) -> Encoding | None:
-    return "cbor" if value == "cbor" else "json" if value == "json" else None
 
 
 async def _receive(websocket: WebSocket, controller: Connection) -> Message | None:

@@ -4,7 +4,7 @@ import json
 import cbor2
 import pytest
 
-from server.protocol.codec import Envelope, ProtocolError, decode, encode, payload_bytes
+from server.protocol.codec import Envelope, ProtocolError, as_encoding, decode, encode, payload_bytes
 
 
 def test_cbor_and_json_carry_the_same_message() -> None:
@@ -76,3 +76,8 @@ def test_structures_that_contain_themselves_or_nest_too_deep_are_refused() -> No
         with pytest.raises(ProtocolError) as e:
             decode(data)
         assert e.value.code == "bad_message"
+
+
+def test_only_the_two_encodings_are_encodings() -> None:
+    assert as_encoding("cbor") == "cbor" and as_encoding("json") == "json"
+    assert as_encoding("CBOR") is None and as_encoding(None) is None and as_encoding(b"json") is None
