@@ -1,6 +1,6 @@
 """Trains the real-time viseme model on espeak-ng speech with known phoneme timings.
 
-    python -m server.tools.train_visemes   # writes server/models/viseme_prototypes.json
+    python -m server.tools.train_visemes [OUT]  # writes server/models/viseme_prototypes.json (or OUT)
 
 Five voices (American and British, male and female, 130–200 words a minute, low to high
 pitch), so that no single synthetic speaker is learnt; each frame is labelled with the viseme
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import wave
 from collections.abc import Callable
 from functools import partial
@@ -174,6 +175,7 @@ def train() -> VisemePrototypes:
 
 
 if __name__ == "__main__":
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else PROTOTYPES_PATH
     prototypes = train()
-    PROTOTYPES_PATH.write_text(json.dumps(prototypes.to_dict(), indent=1) + "\n")
-    print(f"wrote {PROTOTYPES_PATH}: {len(prototypes.visemes)} visemes")
+    out.write_text(json.dumps(prototypes.to_dict(), indent=1) + "\n")
+    print(f"wrote {out}: {len(prototypes.visemes)} visemes")
