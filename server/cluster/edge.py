@@ -29,7 +29,7 @@ from nats.aio.subscription import Subscription
 from ..live.connection_guard import ConnectionGuard, Refusal
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
-from ..protocol.codec import Encoding, ProtocolError, as_encoding, decode
+from ..protocol.codec import Encoding, ProtocolError, decode
 from ..protocol.constants import CloseCode, ErrorCode, MessageType
 from ..protocol.envelopes import Outgoing
 from ..protocol.messages import Resume
@@ -397,10 +397,7 @@ class EdgeConnection:
         self.session_id, self.worker = claimed.session_id, claimed.worker
         self.edge.worker_bound(claimed.worker)
         if self._subscriber is None:
-            encoding = as_encoding(claimed.encoding)
-            if encoding is None:
-                raise ProtocolError(ErrorCode.SERVER_BUSY, f"a worker claimed the session in {claimed.encoding!r}")
-            self._subscriber = Subscriber(self.channel, claimed.format, encoding)
+            self._subscriber = Subscriber(self.channel, claimed.format, claimed.encoding)
             await self.edge.add_client(claimed.session_id, self._subscriber)
         return True
 

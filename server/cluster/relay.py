@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import cbor2
 
+from ..protocol.codec import Encoding, as_encoding
+
 VERSION = 1
 TEXT = {"t": "1"}  # header of a message that was a text (JSON) frame
 NEXT_SEQUENCE = "n"  # header of the stream's messages: the number of the session's next frame
@@ -85,8 +87,12 @@ class Claimed(Relayed):
     worker: str
     session_id: str | None = None
     format: str = "named"
-    encoding: str = "cbor"
+    encoding: Encoding = "cbor"
     close_code: int | None = None
+
+    def __post_init__(self) -> None:
+        if as_encoding(self.encoding) is None:  # decoding turns this into a RelayError
+            raise TypeError(f"encoding {self.encoding!r} is neither cbor nor json")
 
 
 @dataclass(frozen=True)

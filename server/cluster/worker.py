@@ -266,7 +266,7 @@ class ClusterWorker:
         encoding = as_encoding(control.encoding)
         if control.op == "stream" and control.format in ("named", "packed") and encoding is not None:
             self._want(session, held, control.format, encoding)
-            await msg.respond(Claimed(self.id, session.id, control.format, control.encoding).encode())
+            await msg.respond(Claimed(self.id, session.id, control.format, encoding).encode())
         elif control.op == "ping":  # an edge that missed this worker's heartbeats asks
             await msg.respond(Claimed(self.id, session.id).encode())
         elif control.op == "resume" and hmac.compare_digest(

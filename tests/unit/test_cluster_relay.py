@@ -55,3 +55,11 @@ def test_an_unreadable_relay_message_is_a_relay_error_not_a_crash() -> None:
 def test_client_messages_cross_as_they_came() -> None:
     for message in (b"\xa1\x01\x02", '{"type": "bye"}'):
         assert as_client_message(*as_relayed(message)) == message
+
+
+def test_a_claim_in_an_encoding_that_is_none_is_unreadable() -> None:
+    """The edge subscribes its client in the claimed encoding: only cbor or json may arrive."""
+    odd = cbor2.dumps({"v": 1, "worker": "w1", "session_id": "s", "format": "named", "encoding": "xml"})
+    with pytest.raises(RelayError, match="neither cbor nor json"):
+        Claimed.decode(odd)
+    assert Claimed.decode(Claimed("w1", "s", "packed", "json").encode()).encoding == "json"
