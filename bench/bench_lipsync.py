@@ -51,16 +51,8 @@ from server.inference.timed_visemes import (
     viseme_changes,
     viseme_track,
 )
-from server.tools.train_visemes import LIBRIVOX, LIBRIVOX_HELD_OUT
+from server.tools.train_visemes import ALIGNMENT_SENTENCES, LIBRIVOX, LIBRIVOX_HELD_OUT
 
-SENTENCES = (
-    "Please bring me the yellow book from the shelf.",
-    "Hello there, this is the first sentence.",
-    "And here is another one, a little later.",
-    "We will meet at noon by the old museum.",
-    "My brother keeps a small boat near the harbour.",
-    "Turn left at the second light and park behind the shop.",
-)
 VOICES = (
     ("en-us", 160, 50),
     ("en-us", 130, 35),
@@ -100,7 +92,7 @@ def realtime(audio: np.ndarray, spoken: SpokenText) -> tuple[int, int]:
 def voice_scores(voice: str, rate: int, pitch: int) -> dict[str, Any]:
     counts = {k: [0, 0] for k in PATHS}
     boundary_errors = []
-    for text in SENTENCES:
+    for text in ALIGNMENT_SENTENCES:
         spoken = speak(text, voice=voice, words_per_minute=rate, pitch=pitch)
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
         duration = 1000.0 * len(audio) / 16000

@@ -60,6 +60,17 @@ TRAINING_SENTENCES = (
     "Maybe the baby may play with the paper plane.",
     "Whisper softly, the sun is setting on the street.",
 )
+# Sentences never used for training, on which the timed visemes (their agreement with
+# espeak-ng's own phoneme times) are measured by the tests and bench/bench_lipsync.py; fixed
+# before measuring, none dropped when it fails to align.
+ALIGNMENT_SENTENCES = (
+    "Please bring me the yellow book from the shelf.",
+    "Hello there, this is the first sentence.",
+    "And here is another one, a little later.",
+    "We will meet at noon by the old museum.",
+    "My brother keeps a small boat near the harbour.",
+    "Turn left at the second light and park behind the shop.",
+)
 # Sentences never used for training: the tests measure the classifier on these.
 HELD_OUT_SENTENCES = (
     "Hello there, this is the first sentence.",

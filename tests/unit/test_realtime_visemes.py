@@ -15,7 +15,7 @@ from server.inference.realtime_visemes import (
     VisemeFrame,
     features,
 )
-from server.tools.train_visemes import HELD_OUT_SENTENCES, TRAINING_SENTENCES
+from server.tools.train_visemes import ALIGNMENT_SENTENCES, HELD_OUT_SENTENCES, TRAINING_SENTENCES
 
 # Measured 0.79-0.80 on these sentences (0.63 with the first, prototype-only model); chance is
 # 1/15 and the most frequent viseme ~0.25. bench/bench_lipsync.py measures it on seven voices.
@@ -49,6 +49,7 @@ def test_agreement_on_held_out_speech() -> None:
     print(f"real-time viseme agreement on {total} held-out 10 ms frames: {agreement:.3f}")
     assert agreement >= MIN_AGREEMENT
     assert not set(HELD_OUT_SENTENCES) & set(TRAINING_SENTENCES)
+    assert not set(ALIGNMENT_SENTENCES) & set(TRAINING_SENTENCES)
 
 
 def test_streaming_equals_batch_and_the_latency_is_the_half_window() -> None:

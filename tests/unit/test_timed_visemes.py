@@ -18,16 +18,8 @@ from server.inference.timed_visemes import (
     viseme_track,
     visemes_at,
 )
+from server.tools.train_visemes import ALIGNMENT_SENTENCES
 
-# Fixed before measuring; none is dropped when it fails to align.
-SENTENCES = (
-    "Please bring me the yellow book from the shelf.",
-    "Hello there, this is the first sentence.",
-    "And here is another one, a little later.",
-    "We will meet at noon by the old museum.",
-    "My brother keeps a small boat near the harbour.",
-    "Turn left at the second light and park behind the shop.",
-)
 MIN_AGREEMENT = 0.78  # of 10 ms frames (measured 0.81; bench/bench_lipsync.py prints it for five voices)
 MAX_MEDIAN_BOUNDARY_ERROR_MS = 20.0
 
@@ -36,7 +28,7 @@ MAX_MEDIAN_BOUNDARY_ERROR_MS = 20.0
 def measured() -> tuple[dict[str, list[int]], list[float]]:
     stats = {"alignment": [0, 0], "recognition": [0, 0]}
     errors: list[float] = []
-    for text in SENTENCES:
+    for text in ALIGNMENT_SENTENCES:
         spoken = speak(text)
         audio = to_model_rate(spoken.audio, spoken.rate_hz)
         phones, how = timed_phones(audio, text)
@@ -67,7 +59,7 @@ def test_forced_alignment_meets_the_targets(measured: tuple[dict[str, list[int]]
 
 
 def test_without_a_transcript_phone_recognition_finds_speech() -> None:
-    spoken = speak(SENTENCES[0])
+    spoken = speak(ALIGNMENT_SENTENCES[0])
     phones, how = timed_phones(to_model_rate(spoken.audio, spoken.rate_hz))
     assert how == "recognition" and len([p for p in phones if p.viseme != "sil"]) >= 15
     assert all(b.start_ms >= a.start_ms for a, b in pairwise(phones))
