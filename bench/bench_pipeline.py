@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import platform
-import socket
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ from server.inference.input_frame import decode_image
 from server.models.store import ModelStore
 from server.protocol import envelopes
 from server.settings import REPO_ROOT, Settings
+from tests.support.sockets import free_tcp_port
 
 W, H, FPS = 640, 480, 30
 
@@ -112,13 +112,6 @@ def stages(frames: list[bytes], model: Path, rig_id: str) -> dict[str, Any]:
         **{k: pct(v) for k, v in t.items()},
         "bytes_per_frame": {k: {"min": min(v), "max": max(v)} for k, v in sizes.items()},
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def live(frames: list[bytes], port: int, seconds: float, rate_hz: float, fmt: str) -> dict[str, Any]:
@@ -210,7 +203,7 @@ def main() -> None:
 
     from server.app import create_app
 
-    port = free_port()
+    port = free_tcp_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,16 +29,10 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_pipeline import video_frames
+from tests.support.sockets import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -47,7 +40,7 @@ def start_server(settings: dict[str, str], prefix: str) -> tuple[subprocess.Pope
     these AVATAR_DRIVER_* settings, once it answers /healthz; and its port."""
     import urllib.request
 
-    port = free_port()
+    port = free_tcp_port()
     env = {
         **os.environ,
         "AVATAR_DRIVER_PORT": str(port),

@@ -20,17 +20,11 @@ import websockets
 
 from server.settings import Settings
 from tests.support.paths import REPO
+from tests.support.sockets import free_tcp_port
 
 TOKEN = "tls-test-token"
 # What the nginx fixture gives: its HTTPS port, a client context trusting its certificate, its access log.
 Nginx = tuple[int, ssl.SSLContext, Path]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture()
@@ -66,7 +60,7 @@ def nginx(tmp_path: Path, settings_behind_tls: Settings, live_server: int) -> It
         check=True,
         capture_output=True,
     )
-    port = free_port()
+    port = free_tcp_port()
     site = (REPO / "deploy/nginx/avatar-driver.conf").read_text()
     for old, new in (
         ("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;"),
