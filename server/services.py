@@ -24,7 +24,14 @@ from .live.assemble import SessionAssembler
 from .live.bus import Bus, InProcessBus
 from .live.connection_guard import ConnectionLimits
 from .live.controller import SessionController
-from .live.ports import Connection, HelloPolicy, LivePorts, SessionOptions, SessionResources
+from .live.ports import (
+    CalibrationPublisher,
+    Connection,
+    HelloPolicy,
+    LivePorts,
+    SessionOptions,
+    SessionResources,
+)
 from .live.registry import Parked, SessionRegistry, WatchRefusal
 from .live.session import Session
 from .metrics import Metrics
@@ -103,15 +110,7 @@ class Services:
             session_options(s),
             self.inference_workers,
         )
-        self.live = LivePorts(
-            SessionAssembler(self.resources),
-            self.registry,
-            self,
-            ServerDescription(s),
-            self.metrics,
-            connection_limits(s),
-            HelloPolicy(s.token, s.default_rate_hz, s.max_rate_hz),
-        )
+        self.live = wire_live_ports(s, self.resources, self.registry, self)
 
     @classmethod
     def open(cls, settings: Settings, bus: Bus | None = None, shared: SharedStores | None = None) -> Services:
@@ -284,6 +283,23 @@ def session_options(settings: Settings) -> SessionOptions:
         s.geometric_channels,
         s.vmc_targets,
         s.face_emotion_model if s.face_emotion and s.emotion_inference else None,
+    )
+
+
+def wire_live_ports(
+    settings: Settings, resources: SessionResources, registry: SessionRegistry, calibration: CalibrationPublisher
+) -> LivePorts:
+    """What a SessionController uses: sessions built from ``resources`` into ``registry``,
+    wizard tables published to ``calibration``, the settings' limits and hello policy."""
+    s = settings
+    return LivePorts(
+        SessionAssembler(resources),
+        registry,
+        calibration,
+        ServerDescription(s),
+        resources.metrics,
+        connection_limits(s),
+        HelloPolicy(s.token, s.default_rate_hz, s.max_rate_hz),
     )
 
 

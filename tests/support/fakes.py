@@ -18,11 +18,10 @@ from server.assets.rig_store import RigStore
 from server.assets.strategy_registry import StrategyRegistry
 from server.inference.sensevoice import SpeechRecognition
 from server.inference.speech_service import SpeechService
-from server.live.assemble import SessionAssembler
 from server.live.bus import Bus, InProcessBus
 from server.live.calibration import SessionCalibration
 from server.live.output import AvatarOutput
-from server.live.ports import HelloPolicy, LivePorts, SessionResources
+from server.live.ports import LivePorts, SessionResources
 from server.live.registry import SessionRegistry
 from server.live.session import Session
 from server.live.session_config import StrategyChoice
@@ -30,7 +29,7 @@ from server.live.stage import SessionStage
 from server.metrics import Metrics
 from server.models.store import ModelStore
 from server.protocol.messages import Hello
-from server.services import ServerDescription, connection_limits, session_options
+from server.services import session_options, wire_live_ports
 from server.settings import Settings
 from server.sinks.base import FrameMeta, MessageMeta
 from server.stores.recordings import RecordingStore
@@ -131,13 +130,4 @@ def live_ports(settings: Settings, bus: Bus | None = None, speech: SpeechService
         speech or SpeechService(settings.models / "no-speech-model", enabled=False),
         session_options(settings),
     )
-    ports = LivePorts(
-        SessionAssembler(resources),
-        registry,
-        calibration,
-        ServerDescription(settings),
-        metrics,
-        connection_limits(settings),
-        HelloPolicy(settings.token, settings.default_rate_hz, settings.max_rate_hz),
-    )
-    return ports
+    return wire_live_ports(settings, resources, registry, calibration)
