@@ -1,5 +1,7 @@
 """VMC out: bytes and CPU per frame for each profile, against the packed avatar_frame of the
-same frame measured in the same run. Prints one JSON object; not a test.
+same frame measured in the same run; VMC in: CPU per frame to parse each profile's bundle with
+our bounded parser (server/inference/osc_packet.py) and, for reference, python-osc's. Prints one
+JSON object; not a test.
 
 The frame is a real one: the astronaut photo through the face model and the mapper (arkit52).
 
@@ -17,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from pythonosc.osc_packet import OscPacket
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,6 +29,7 @@ from avatar_mapping.vmc import PROFILES
 from server.assets.rig_store import RigStore
 from server.inference.face import FaceTracker, FaceTrackerOptions
 from server.inference.input_frame import frame_from_rgb
+from server.inference.osc_packet import parse
 from server.metrics import Metrics
 from server.models.store import ModelStore
 from server.protocol import envelopes
@@ -61,6 +65,10 @@ def per_frame_us(make: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - t0) / n * 1e6
 
 
+def python_osc_parse(bundle: bytes) -> object:
+    return OscPacket(bundle).messages
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=2000)
@@ -80,6 +88,11 @@ def main() -> None:
         }
         results[profile]["bytes_ratio_to_packed"] = round(results[profile]["bytes"] / baseline["bytes"], 1)
         results[profile]["cpu_ratio_to_packed"] = round(results[profile]["us_per_frame"] / baseline["us_per_frame"], 1)
+        bundle = sink.bundle(frame)
+        results[profile]["in_parse_us_per_frame"] = round(per_frame_us(partial(parse, bundle), args.frames), 1)
+        results[profile]["in_python_osc_us_per_frame"] = round(
+            per_frame_us(partial(python_osc_parse, bundle), args.frames), 1
+        )
         sink.close()
     print(json.dumps({"config": vars(args), "packed_avatar_frame": baseline, "vmc": results}, indent=1))
 

@@ -23,8 +23,9 @@ def origin_allowed(origin: str | None, allowed: str) -> bool:
 
 
 def token_ok(expected: str | None, given: str | None) -> bool:
-    """No token configured: anyone; else the same token, compared in constant time."""
-    return expected is None or (given is not None and hmac.compare_digest(expected.encode(), given.encode()))
+    """No token configured: anyone; else the same token, compared in constant time. An empty
+    token is no token (Settings makes it None; this holds for a Settings built without validation)."""
+    return not expected or (given is not None and hmac.compare_digest(expected.encode(), given.encode()))
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -35,6 +36,5 @@ def bearer(authorization: str | None) -> str | None:
 
 def may_watch(token: str | None, watch_token: str | None, given: str | None) -> bool:
     """Watching needs the full token or the watch-only one, once either is configured."""
-    if token is None and watch_token is None:
-        return True
-    return any(t is not None and token_ok(t, given) for t in (token, watch_token))
+    configured = [t for t in (token, watch_token) if t]
+    return not configured or any(token_ok(t, given) for t in configured)

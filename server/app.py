@@ -14,11 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from . import __version__
-from .inference.vmc_input import VmcListener
+from .inference.vmc_input import VmcLimits, VmcListener
 from .routers import ab, animate, calibration, health, metrics, recordings, rigs, speech_emotion, stream, users, webrtc
+from .routers.body_budget import BodyBudget, BodyBudgetMiddleware
 from .routers.guard import OriginGuard, redact_tokens_in_logs, require_token
+from .routers.unavailable import store_unavailable
 from .services import Services
 from .settings import Settings
+from .stores.unavailable import StoreUnavailable
 from .transports.webrtc import WebRtcTransport
 
 LANDING_PAGE = Path(__file__).with_name("static") / "index.html"
@@ -42,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         app.state.webrtc = WebRtcTransport(services)
         if settings.vmc_listen:
-            services.vmc_input = await VmcListener.open(settings.vmc_listen_host, settings.vmc_listen, services.metrics)
+            services.vmc_input = await VmcListener.open(
+                settings.vmc_listen_host, settings.vmc_listen, services.metrics, VmcLimits.from_settings(settings)
+            )
         housekeeping = asyncio.create_task(services.housekeeping(), name="housekeeping")
         try:
             yield
@@ -62,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Tracks a face from webcam frames and streams avatar animation frames.",
     )
     redact_tokens_in_logs()
-    app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)
+    app.add_exception_handler(StoreUnavailable, store_unavailable)  # the cluster's stores down: 503
+    app.add_middleware(BodyBudgetMiddleware, budget=BodyBudget(settings.max_body_bytes_in_flight))
+    app.add_middleware(OriginGuard, allowed_origins=settings.allowed_origins)  # outermost: first to refuse
     app.include_router(health.router)
     app.include_router(stream.router)  # WebSockets: the transport checks origin and token
     for module in (metrics, rigs, calibration, recordings, animate, speech_emotion, ab, users, webrtc):

@@ -53,7 +53,9 @@ class Metrics:
         )
         self.vmc_dropped = Counter(
             "avatar_driver_vmc_dropped_total",
-            "VMC in: OSC dropped, by why: malformed, unknown_address, bad_value, too_many_names.",
+            "VMC in: OSC dropped, by why: a datagram that is not OSC we take (malformed, bad_element_size, too_deep, "
+            "too_many_messages, unsupported_type), too_large, over_budget, queue_full, error; a message "
+            "(unknown_address, bad_value).",
             ["reason"],
             registry=self.registry,
         )
@@ -66,8 +68,20 @@ class Metrics:
         )
         self.speech_emotion_reports = Counter(
             "avatar_driver_speech_emotion_reports_total",
-            "Speech-emotion reports requested, by result: ok, bad_audio, busy.",
+            "Speech-emotion reports requested, by result: ok, bad_audio, decoder_failed (its decoder process died), "
+            "timeout (the upload stalled or was too slow, or the report took too long), busy.",
             ["result"],
+            registry=self.registry,
+        )
+        self.erasures = Counter(
+            "avatar_driver_user_erasures_total",
+            "Users erased (DELETE /v1/users), by result: complete, or incomplete (a live worker did not answer).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.bodies_refused = Counter(
+            "avatar_driver_bodies_refused_total",
+            "HTTP request bodies refused (503) before they were held: over the budget of bodies in flight.",
             registry=self.registry,
         )
 

@@ -9,7 +9,7 @@ routers, the transports (as their `Gateway`) and the cluster roles.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,6 +45,7 @@ from .sinks.outbox import ClientChannel
 from .sinks.wire import Subscriber
 from .stores.calibration import CalibrationStorage, CalibrationStore
 from .stores.recordings import RecordingStore
+from .stores.users import WorkersErased
 from .stores.votes import VoteStorage, VoteStore
 
 
@@ -89,6 +90,9 @@ class Services:
     edge: Edge | None = None
     shared: SharedStores | None = None
     announce_calibration: Callable[[str], None] = lambda user_id: None
+    # On a cluster's edge: erases a user on every live worker (their own recordings) and says
+    # what they erased (server/cluster/erasure.py `ClusterEraser`); None elsewhere.
+    erase_on_workers: Callable[[str], Awaitable[WorkersErased]] | None = None
     # Speech-emotion reports being made now (routers/speech_emotion.py; at most
     # settings.speech_emotion_jobs). Changed on the event loop only.
     speech_emotion_running: int = 0

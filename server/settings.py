@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 64 * 1024 * 1024
     max_animate_bytes: int = 32 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
+    # All request bodies held at once, every request together (issue 24 item 11): a declared
+    # length that does not fit what is left is refused (503 with Retry-After) before a byte is
+    # read, a body without one as soon as it would not fit; given back when its request ends.
+    max_body_bytes_in_flight: int = 256 * 1024 * 1024
     # What an avatar file may make the inspector decode (EXT_meshopt_compression).
     max_rig_decoded_bytes: int = 256 * 1024 * 1024
     # The longest line POST /v1/animate takes.
@@ -42,6 +46,18 @@ class Settings(BaseSettings):
     speech_emotion_max_seconds: float = 4 * 3600.0
     speech_emotion_max_bytes: int = 1024 * 1024 * 1024
     speech_emotion_jobs: int = 1
+    # Speech-emotion uploads against slow clients and hostile files (docs/voice.md): the longest
+    # wait for the next piece of the body, the slowest upload once it has waited that long
+    # (bytes/s over the time spent waiting on the client, never on the analysis), the longest a
+    # report may take in all (408 while uploading, 503 after); the fewest bytes a file may have
+    # per second of audio it decodes to (past its first 30 s), the most channels, and the memory
+    # (address space) of the process that decodes each upload.
+    speech_emotion_idle_s: float = 20.0
+    speech_emotion_min_upload_bytes_per_s: float = 1024.0
+    speech_emotion_timeout_s: float = 3600.0
+    speech_emotion_min_bytes_per_audio_s: float = 256.0
+    speech_emotion_max_channels: int = 64
+    speech_emotion_decoder_memory_bytes: int = 1024 * 1024 * 1024
     # Avatar inspection and line animation run in this many worker processes, at most
     # tool_workers + tool_queue jobs at a time (more: 503 with Retry-After), each for at most
     # tool_timeout_s.
@@ -83,12 +99,32 @@ class Settings(BaseSettings):
     claim_timeout_s: float = 10.0
     # Messages a cluster subscription holds for a slow consumer before dropping (counted).
     cluster_pending_messages: int = 256
+    # The cluster's credentials and sessions (docs/security.md): workers create the JetStream
+    # buckets, an edge waits this long for them at start (then fails to start). A session
+    # being reclaimed holds at most this many of its client's messages until it is rebuilt
+    # (then they are replayed; older ones go first, counted as dropped `cluster_reclaiming`).
+    cluster_bucket_wait_s: float = 120.0
+    cluster_reclaim_hold_messages: int = 64
+    # Erasing a user on a cluster (DELETE /v1/users on an edge, cluster/erasure.py): how long
+    # the edge waits for every live worker to answer with what it erased of its own (a worker
+    # that does not answer makes the answer 503: erasing again is safe).
+    erase_timeout_s: float = 5.0
     # VMC out (docs/vmc.md): where sessions may send VMC, comma-separated host:port (the
     # protocol's port 39539 when omitted). Chosen by the operator, named by a hello's vmc.target.
     vmc_targets: str = ""
     # VMC in: listen for a VMC stream (an ARKit tracker) on this UDP port (0: off), on this address.
     vmc_listen: int = 0
     vmc_listen_host: str = "127.0.0.1"
+    # VMC in's limits (docs/vmc.md#limits): what one datagram may be (bytes, bundle nesting,
+    # messages), what the stream may cost per second (bytes, messages, applied frames; past
+    # them datagrams are dropped and counted), and how many datagrams wait to be parsed.
+    vmc_max_datagram_bytes: int = 32 * 1024
+    vmc_max_bundle_depth: int = 8
+    vmc_max_messages_per_datagram: int = 1024
+    vmc_max_bytes_per_s: int = 1024 * 1024
+    vmc_max_messages_per_s: int = 10_000
+    vmc_max_applies_per_s: int = 240
+    vmc_queue_datagrams: int = 64
     tool_queue: int = 4
     tool_timeout_s: float = 120.0
     web_dir: Path = REPO_ROOT / "web_avatar" / "dist"
@@ -97,6 +133,14 @@ class Settings(BaseSettings):
     token: str | None = None
     # A token that may only watch sessions (an NPC, an OBS overlay), besides `token`.
     watch_token: str | None = None
+
+    @field_validator("token", "watch_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: object) -> object:
+        """An empty token (compose's `${AVATAR_DRIVER_TOKEN:-}`) is no token, for every door
+        alike: REST, hello and watch all read this one value."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     # Browser origins allowed to open WebSockets; empty allows localhost origins only.
     # "*" allows every origin. Clients that send no Origin header (native apps) are allowed.
     # Comma-separated, e.g. "https://app.example.com,http://localhost:5173".
@@ -109,6 +153,15 @@ class Settings(BaseSettings):
     max_sessions: int = 8
     # A publisher that sends no hello within this is closed (4408).
     hello_timeout_s: float = 10.0
+    # WebRTC (POST /v1/webrtc/offer, docs/protocol.md). ICE gathers host candidates on these
+    # addresses (comma-separated IPs; "*": every interface but loopback); empty: where `host`
+    # serves (127.0.0.1 stays on loopback; 0.0.0.0 or :: every interface). An offer's SDP may
+    # have at most these bytes, lines and media sections (m-lines: the viewer sends audio, video
+    # and one data channel). A peer not yet a session holds one of `max_sessions` meanwhile.
+    webrtc_ice_host: str = ""
+    webrtc_max_sdp_bytes: int = 32 * 1024
+    webrtc_max_sdp_lines: int = 600
+    webrtc_max_media_sections: int = 4
     max_rate_hz: float = 60.0
     default_rate_hz: float = 30.0
     emotion_rate_hz: float = 10.0

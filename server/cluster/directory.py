@@ -9,7 +9,7 @@ import logging
 
 import nats.errors
 from nats.aio.client import Client
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from nats.js.errors import InvalidKeyError, KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from .buckets import bucket
@@ -30,8 +30,8 @@ class SessionDirectory:
     async def get(self, session_id: str) -> DirectoryEntry | None:
         try:
             return DirectoryEntry.decode((await self._kv.get(session_id)).value)
-        except (KeyNotFoundError, KeyDeletedError, RelayError):
-            return None
+        except (KeyNotFoundError, KeyDeletedError, InvalidKeyError, RelayError):
+            return None  # InvalidKeyError: no session has an id that is not a key (a wildcard)
 
     async def put(self, session_id: str, entry: DirectoryEntry) -> None:
         try:

@@ -9,7 +9,10 @@ frame.<format>.<encoding>`) however many local clients share it. When the worker
 connection's session stops heartbeating, the edge claims the session again with its hello
 and the sequence where it stood: another worker takes it over, the stream goes on.
 A client whose edge was lost sends `resume` through another edge; the worker holding its
-session (which kept running meanwhile) sends its replies there from then on.
+session (which kept running meanwhile) sends its replies there from then on, once it knows
+the old edge is gone and the resume presented the server token the hello did (worker.py).
+The edge checks a hello's server token itself too, and a session id before it becomes a
+subject or a key (a watcher's `*` or `>` is an unknown session, 4404).
 """
 
 from __future__ import annotations
@@ -20,19 +23,21 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from ..access import token_ok
 from ..live.connection_guard import ConnectionGuard, Refusal
 from ..live.registry import WatchRefusal
 from ..protocol import envelopes
 from ..protocol.codec import Encoding, ProtocolError, decode
 from ..protocol.constants import CloseCode, ErrorCode, MessageType
 from ..protocol.envelopes import Outgoing
-from ..protocol.messages import Resume
+from ..protocol.messages import SESSION_NAME, Resume
 from ..services import Services
 from ..sinks.outbox import ClientChannel
 from ..sinks.wire import Subscriber
@@ -229,6 +234,8 @@ class ClusterEdge:
     # -- watchers ----------------------------------------------------------------------------------
     async def watch(self, session_id: str, subscriber: Subscriber, wait: bool) -> Outgoing | WatchRefusal:
         """The first message for a watcher of a session held anywhere in the cluster, or why not."""
+        if not SESSION_NAME.fullmatch(session_id):  # no session has it; as a subject or key it would be a wildcard
+            return WatchRefusal.UNKNOWN_SESSION
         known = self._streams.get(session_id)
         entry = known.entry if known is not None and known.entry is not None else await self.entry(session_id)
         if entry is None and not wait:
@@ -333,8 +340,10 @@ class EdgeConnection:
             if envelope.type == MessageType.BYE:
                 self._close(CloseCode.NORMAL)
             elif envelope.type == MessageType.RESUME:
-                await self._resume(Resume.parse(envelope.payload))
+                await self._resume(Resume.parse(envelope.payload), _server_token(envelope.payload))
             elif envelope.type == MessageType.HELLO:
+                if not token_ok(self.settings.token, _server_token(envelope.payload)):
+                    raise ProtocolError(ErrorCode.AUTH_FAILED, "hello has a missing or wrong token")
                 await self._claim(data)
             else:
                 raise ProtocolError(
@@ -363,9 +372,11 @@ class EdgeConnection:
         self._hello = hello
         return await self._bind(claimed)
 
-    async def _resume(self, request: Resume) -> None:
+    async def _resume(self, request: Resume, server_token: str | None) -> None:
         await self._listen()
-        control = Control("resume", conn=self.conn, edge=self.edge.id, token=request.resume_token)
+        control = Control(
+            "resume", conn=self.conn, edge=self.edge.id, token=request.resume_token, server_token=server_token
+        )
         try:
             reply = await self.edge.client.request(
                 session_control(request.session_id), control.encode(), timeout=self.settings.claim_timeout_s
@@ -455,3 +466,12 @@ class EdgeConnection:
     def _error(self, code: ErrorCode, text: str) -> None:
         self.edge.services.metrics.client_errors.labels(str(code)).inc()
         self.channel.put_control(envelopes.error(code, text, self.session_id).encoded("named", self.encoding))
+
+
+def _server_token(payload: dict[str, Any]) -> str | None:
+    """The server token a hello or resume presents. A hello's is checked here (`auth_failed`
+    closes, as on one machine) and again by its worker; a resume's goes to the worker, which
+    takes it only if it is the one the session's hello presented (else `resume_failed`, and
+    the connection stays open for a hello)."""
+    token = payload.get("token")
+    return token if isinstance(token, str) else None

@@ -98,8 +98,9 @@ class Claimed(Relayed):
 @dataclass(frozen=True)
 class Control(Relayed):
     """Edge → the worker holding a session: ``stream`` (publish this format too), ``resume``
-    (the client is back through ``conn`` on ``edge``, proving it with ``token``) or ``ping``
-    (does the worker still answer for the session)."""
+    (the client is back through ``conn`` on ``edge``, proving it with ``token``, its welcome's
+    resume token, and ``server_token``, the server token its resume presented, which must be
+    the one its hello presented) or ``ping`` (does the worker still answer for the session)."""
 
     op: str
     format: str = "named"
@@ -107,6 +108,7 @@ class Control(Relayed):
     conn: str = ""
     edge: str = ""
     token: str = ""
+    server_token: str | None = None
 
 
 @dataclass(frozen=True)

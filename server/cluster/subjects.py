@@ -13,6 +13,9 @@ WORKER_QUEUE = "workers"
 CLAIM = f"{PREFIX}.claim"
 # Which calibration table changed: every worker applies it to its sessions of that user.
 CALIBRATION_CHANGED = f"{PREFIX}.calibration.changed"
+# Erase a user (a request from the edge serving DELETE /v1/users): every worker answers with
+# what it erased of its own (cluster/erasure.py).
+USER_ERASE = f"{PREFIX}.user.erase"
 
 BUCKET_CALIBRATION = "avatar_calibration"
 BUCKET_VOTES = "avatar_votes"

@@ -10,15 +10,25 @@ the edges' heartbeats: the sessions of a lost edge keep running, without a clien
 other edges see no gap. Its sessions are recorded in the directory bucket (who holds each,
 what a watcher's welcome says, the configuration a reclaim restores); a worker that finds
 one of its sessions recorded under another worker (it was taken for lost) lets it go.
+
+A `resume` takes a session over only when it proves itself twice — the resume token of the
+session's latest welcome (a new one in each) and the server token its hello presented (kept
+here as an HMAC, compared in constant time) — and only once the session's edge is lost: while
+that edge heartbeats, its client is still there and the resume is refused. Whoever held the
+connection before is closed with 4409 should its edge come back. While a reclaimed session is
+being rebuilt, what its client sends meanwhile is held (bounded) and replayed once the session
+exists, never answered with `no_hello`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +42,7 @@ from ..live.session import Session
 from ..live.session_config import SessionConfig
 from ..protocol import envelopes
 from ..protocol.codec import Encoding, as_encoding
+from ..protocol.constants import CloseCode
 from ..services import Services
 from ..sinks.outbox import Message
 from ..sinks.wire import Subscriber
@@ -98,6 +109,11 @@ class Held:
     control: Subscription | None = None
     lost_since: float | None = None  # when its edge stopped heartbeating
     streams: dict[tuple[str, str], Subscriber] = field(default_factory=dict)
+    server_token: bytes = b""  # HMAC of the server token its hello presented (a resume must present it too)
+    resuming: bool = False  # a resume is being decided
+    # Until its hello was answered: what its client sent meanwhile (a reclaim: the edge relays
+    # at once), replayed in order once the session exists. None from then on.
+    pending: deque[Msg] | None = field(default_factory=deque)
 
     @property
     def session(self) -> Session | None:
@@ -121,6 +137,7 @@ class ClusterWorker:
         self.directory: SessionDirectory | None = None
         self._closing = False
         self._background = Background()
+        self._token_key = secrets.token_bytes(32)  # for the HMACs of server tokens, this process only
 
     async def start(self) -> None:
         s = self.settings
@@ -191,9 +208,11 @@ class ClusterWorker:
         await controller.receive(claim.first.decode() if claim.text else claim.first)
         session = held.session
         if session is None:  # refused (the reasons went to the client): the edge may claim again
+            held.pending = None
             await _unsubscribe(held.inbound)
             await msg.respond(Claimed(self.id, close_code=controller.close_code).encode())
             return
+        held.server_token = self._token_digest(session.hello.token)
         self.held[held.conn] = held
         self._by_session[session.id] = held
         held.control = await self.client.subscribe(
@@ -204,19 +223,42 @@ class ClusterWorker:
         await msg.respond(Claimed(self.id, session.id, session.hello.format, controller.encoding).encode())
         self._background.spawn(self._until_stopped(held), f"held-{held.conn}")
         await self._update_queue()
+        await self._replay(held)
         if reclaim is not None:
             log.info("session %s reclaimed by worker %s at frame %d", session.id, self.id, claim.next_sequence)
 
     async def _subscribe_inbound(self, held: Held) -> Subscription:
         async def inbound(msg: Msg) -> None:
-            if msg.headers and msg.headers.get(GONE):  # the client left: its session ends here
-                await self._release(held, None)
+            if held.pending is not None:
+                self._hold(held, msg)
                 return
-            await held.controller.receive(as_client_message(msg.data, msg.headers))
+            await self._inbound(held, msg)
 
         return await self.client.subscribe(
             connection_in(held.conn), cb=inbound, pending_msgs_limit=self.settings.cluster_pending_messages
         )
+
+    async def _inbound(self, held: Held, msg: Msg) -> None:
+        if msg.headers and msg.headers.get(GONE):  # the client left: its session ends here
+            await self._release(held, None)
+            return
+        await held.controller.receive(as_client_message(msg.data, msg.headers))
+
+    def _hold(self, held: Held, msg: Msg) -> None:
+        """A message that came before the session exists (a reclaim under way): kept for it
+        (the client leaving, too: its session must end once it exists)."""
+        assert held.pending is not None
+        if len(held.pending) >= self.settings.cluster_reclaim_hold_messages:
+            held.pending.popleft()
+            self.services.metrics.dropped.labels("cluster_reclaiming").inc()
+        held.pending.append(msg)
+
+    async def _replay(self, held: Held) -> None:
+        """The session exists: what was held goes to it, in order; from then on, as it comes
+        (nothing is awaited between the last held message and the switch)."""
+        while held.pending:
+            await self._inbound(held, held.pending.popleft())
+        held.pending = None
 
     async def _until_stopped(self, held: Held) -> None:
         await held.controller.stopped.wait()
@@ -269,18 +311,58 @@ class ClusterWorker:
             await msg.respond(Claimed(self.id, session.id, control.format, encoding).encode())
         elif control.op == "ping":  # an edge that missed this worker's heartbeats asks
             await msg.respond(Claimed(self.id, session.id).encode())
-        elif control.op == "resume" and hmac.compare_digest(
-            control.token.encode(), (held.controller.resume_token or "").encode()
-        ):
-            await self._resume(held, control)
-            await msg.respond(Claimed(self.id, session.id, session.hello.format, held.controller.encoding).encode())
+        elif control.op == "resume" and self._proves(held, control):
+            held.resuming = True  # decided off this subscription: pings must not wait behind it
+            self._background.spawn(self._resume_when_edge_lost(held, control, msg))
         else:
             await msg.respond(Claimed(self.id).encode())
 
+    def _token_digest(self, server_token: str | None) -> bytes:
+        return hmac.new(self._token_key, (server_token or "").encode(), hashlib.sha256).digest()
+
+    def _proves(self, held: Held, control: Control) -> bool:
+        """The resume token of the session's latest welcome and the server token of its hello,
+        both compared in constant time (both always: no early answer tells which was wrong)."""
+        resume_ok = hmac.compare_digest(control.token.encode(), (held.controller.resume_token or "").encode())
+        server_ok = hmac.compare_digest(self._token_digest(control.server_token), held.server_token)
+        return resume_ok and server_ok and not held.resuming
+
+    async def _edge_lost(self, held: Held) -> bool:
+        """Whether the session's edge is gone: taken for lost already, or silent for
+        `edge_timeout_s` within that long plus a little (a client whose edge just died resumes
+        at once; its edge's heartbeats stop and this waits for them to be missed)."""
+        timeout_s, beat_s = self.settings.edge_timeout_s, self.settings.heartbeat_s
+        deadline = time.monotonic() + timeout_s + 2 * max(beat_s, HOUSEKEEPING_S)
+        while held.lost_since is None:
+            now = time.monotonic()
+            last = self._edges.last_seen(held.edge)
+            if last is None or now - last > timeout_s:
+                return True
+            if now > deadline:
+                return False
+            await asyncio.sleep(beat_s)
+        return True
+
+    async def _resume_when_edge_lost(self, held: Held, control: Control, msg: Msg) -> None:
+        session_id = session_of(msg.subject)
+        try:
+            session = held.session
+            if not await self._edge_lost(held) or session is None or held.conn not in self.held:
+                log.warning("a resume of session %s was refused: its edge %s is alive", session_id, held.edge)
+                await msg.respond(Claimed(self.id).encode())
+                return
+            await self._resume(held, control)
+            await msg.respond(Claimed(self.id, session.id, session.hello.format, held.controller.encoding).encode())
+        finally:
+            held.resuming = False
+
     async def _resume(self, held: Held, control: Control) -> None:
-        """The client is back through another edge: its replies go there from now on."""
+        """The client is back through another edge: its replies go there from now on. Whoever
+        had the connection is told (4409), should its edge still reach it."""
         await _unsubscribe(held.inbound)
         del self.held[held.conn]
+        self.writer.put(connection_out(held.conn), b"", {CLOSE: str(int(CloseCode.REPLACED))})
+        held.controller.resume_token = secrets.token_urlsafe(24)  # a stolen one is worth nothing now
         held.conn, held.edge, held.lost_since = control.conn, control.edge, None
         self._edges.watch(held.edge, time.monotonic())
         held.channel = held.controller.channel = ConnectionChannel(self.writer, held.conn)

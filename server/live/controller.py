@@ -34,7 +34,7 @@ from ..sinks.wire import Subscriber
 from . import session_requests
 from .connection_guard import ConnectionGuard, Refusal
 from .ports import LivePorts
-from .registry import SessionLimitReached
+from .registry import NameTaken, SessionLimitReached
 from .session import Session
 from .session_config import SessionConfig
 
@@ -134,13 +134,12 @@ class SessionController:
         hello = Hello.parse(env.payload, policy.default_rate_hz, policy.max_rate_hz)
         if not token_ok(policy.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "hello has a missing or wrong token")
-        if hello.session_name is not None and (replaced := registry.take_over(hello.session_name)) is not None:
-            if replaced.listener is not None:
-                replaced.listener.on_replaced()
-        try:
-            reservation = registry.reserve()
+        try:  # a live session of the name is taken over only once this one runs (fill)
+            reservation = registry.reserve(hello.session_name)
         except SessionLimitReached as e:
             raise ProtocolError(ErrorCode.SERVER_BUSY, str(e)) from None
+        except NameTaken as e:
+            raise ProtocolError(ErrorCode.BAD_HELLO, str(e)) from None
         with reservation:
             reclaim = self.reclaim
             session = await self.ports.sessions.assemble(hello, reclaim.session_id if reclaim else None)
@@ -151,17 +150,14 @@ class SessionController:
                         session_requests.restore(session, reclaim.config, self.ports.sessions)
                     session.output.continue_from(reclaim.next_sequence)
                 await session.start()
+                adopted = reservation.fill(session)
+            except NameTaken as e:  # an unnamed session got this id meanwhile
+                session.close()
+                raise ProtocolError(ErrorCode.BAD_HELLO, str(e)) from None
             except BaseException:
                 session.close()
                 raise
-            if registry.get(session.id) is not None:  # the name was taken again while this one started
-                session.close()
-                raise ProtocolError(
-                    ErrorCode.BAD_HELLO,
-                    f"session_name {session.id!r} was taken by another connection meanwhile; try again",
-                )
             self.session = session
-            adopted = reservation.fill(session)
         info = self.ports.describer.describe(session)
         extra = {"resume_token": self.resume_token} if self.resume_token else {}
         self._send(envelopes.welcome(info, {**session.config().to_wire(), **extra}))

@@ -8,8 +8,8 @@ anything is awaited for it (`reserve`), so simultaneous hellos cannot all pass t
 A *named* session (`hello.session_name`; the name is its id) outlives its connection for its
 watchers: when the publisher leaves, its watchers are parked under the name (told
 `session_paused`) for `linger_s`, and the next session of that name adopts them, so an OBS
-overlay or a Unity scene keeps its stream across a new avatar or a reconnect. A hello that
-names a live session takes it over (`take_over`): the old connection is closed as replaced.
+overlay or a Unity scene keeps its stream across a new avatar or a reconnect. A hello naming
+a live session *created with that name* takes it over once the new one runs (`Reservation.fill`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ class SessionLimitReached(Exception):
     pass
 
 
+class NameTaken(Exception):  # a session_name that is the id of a live session created without it
+    pass
+
+
 @dataclass
 class Parked:
     """Watchers of a named session whose publisher is away, until ``expires_at`` (monotonic s)."""
@@ -48,15 +52,20 @@ class Parked:
 class Reservation:
     """A place for one session, held until `fill` or `release` (a context manager releases)."""
 
-    def __init__(self, registry: SessionRegistry):
+    def __init__(self, registry: SessionRegistry, replacing: str | None = None):
         self._registry: SessionRegistry | None = registry
+        self._replacing = replacing  # the name of the live session whose place this one takes
 
     def fill(self, session: Session) -> list[Subscriber]:
-        """Registers the session; returns the parked watchers it adopted (they need a welcome)."""
-        registry, self._registry = self._registry, None
+        """Registers the session, taking over a live named session of its name; returns the
+        parked watchers it adopted (they need a welcome). NameTaken: an unnamed one holds its id."""
+        registry = self._registry
         if registry is None:
             raise RuntimeError("this reservation was already used")
-        registry._reserved -= 1
+        if session.hello.session_name is not None:
+            registry.check_name(session.id)  # raises before anything changes
+            registry.take_over(session.id)
+        self.release()
         if session.id in registry._sessions:
             raise RuntimeError(f"session {session.id!r} is already registered")
         registry._sessions[session.id] = session
@@ -66,6 +75,7 @@ class Reservation:
     def release(self) -> None:
         if self._registry is not None:
             self._registry._reserved -= 1
+            self._registry._replacing.discard(self._replacing or "")
             self._registry = None
 
     def __enter__(self) -> Reservation:
@@ -84,6 +94,7 @@ class SessionRegistry:
         self._sessions: dict[str, Session] = {}
         self._parked: dict[str, Parked] = {}
         self._reserved = 0
+        self._replacing: set[str] = set()  # names a reservation will take over
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -95,13 +106,26 @@ class SessionRegistry:
     def full(self) -> bool:
         return len(self._sessions) + self._reserved >= self.max_sessions
 
-    def reserve(self) -> Reservation:
+    def reserve(self, name: str | None = None) -> Reservation:
         """A place for a session about to be built; SessionLimitReached when there is none.
-        Synchronous: the check and the reservation happen without an await between them."""
-        if self.full:
+        Synchronous: no await between the check and the reservation. ``name`` (session_name):
+        taking over a live named session needs no free place, it takes the victim's (one
+        such reservation per name at a time)."""
+        if name is not None:
+            self.check_name(name)
+        replacing = name if name is not None and name in self._sessions and name not in self._replacing else None
+        if self.full and (replacing is None or len(self._sessions) + self._reserved > self.max_sessions):
             raise SessionLimitReached(f"the server already has {self.max_sessions} sessions; try again later")
         self._reserved += 1
-        return Reservation(self)
+        if replacing is not None:
+            self._replacing.add(replacing)
+        return Reservation(self, replacing)
+
+    def check_name(self, name: str) -> None:
+        """NameTaken when a live session has this id without having been created with this name."""
+        session = self._sessions.get(name)
+        if session is not None and session.hello.session_name != name:
+            raise NameTaken(f"session_name {name!r} is the id of a live session started without that name")
 
     def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -123,11 +147,14 @@ class SessionRegistry:
         session.close()
 
     def take_over(self, name: str) -> Session | None:
-        """A new hello names a live session: the old one closes (its watchers wait for the new
-        one) and is returned so that its connection can be told; None when none is live."""
+        """The live session created with this name closes as replaced (its watchers wait for
+        the new one, its connection is told); returns it, or None (an unnamed one is not touched)."""
         session = self._sessions.get(name)
-        if session is not None:
-            self.close(name, reason="replaced")
+        if session is None or session.hello.session_name != name:
+            return None
+        self.close(name, reason="replaced")
+        if session.listener is not None:
+            session.listener.on_replaced()
         return session
 
     def watch(self, session_id: str, subscriber: Subscriber, wait: bool = False) -> Session | Parked | WatchRefusal:

@@ -1,14 +1,21 @@
-"""`POST /v1/animate`: a spoken line's viseme timeline."""
+"""`POST /v1/animate`: a spoken line's viseme timeline.
+
+The body is watched while it arrives (tools/wav_header.py): a WAV whose header says it is
+longer than ``max_animate_seconds``, or that goes on past what that length can be, is refused
+then, not after up to ``max_animate_bytes`` of it have been read.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Message
 
 from ..models.store import ModelError
 from ..protocol.codec import as_encoding, encode_map
 from ..tools.animate import AnimateError, animate, recognize_line
+from ..tools.wav_header import WavBodyWatch, WavRefused
 from .deps import ServicesDep, read_body, run_tool
 
 router = APIRouter()
@@ -29,8 +36,11 @@ async def animate_line(
     encoding = as_encoding(format)
     if encoding is None:
         raise HTTPException(422, "format must be json or cbor")
-    data = await read_body(request, svc.settings.max_animate_bytes, "the WAV file")
     max_s = svc.settings.max_animate_seconds
+    try:
+        data = await read_body(_watched(request, WavBodyWatch(max_s)), svc.settings.max_animate_bytes, "the WAV file")
+    except WavRefused as e:
+        raise HTTPException(422, str(e)) from None
     try:
         vad = svc.models.require("silero_vad")
         # SenseVoice runs on its own thread here (one model for the server); pocketsphinx in a worker.
@@ -48,3 +58,15 @@ async def animate_line(
         raise HTTPException(503, str(e)) from None
     media = "application/cbor" if encoding == "cbor" else "application/json"
     return Response(encode_map(timeline, encoding), media_type=media)
+
+
+def _watched(request: Request, watch: WavBodyWatch) -> Request:
+    """The same request, its body fed to ``watch`` as each piece arrives (WavRefused stops the read)."""
+
+    async def receive() -> Message:
+        message = await request.receive()
+        if message["type"] == "http.request":
+            watch.feed(message.get("body", b""))
+        return message
+
+    return Request(request.scope, receive)

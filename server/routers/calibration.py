@@ -1,5 +1,8 @@
 """Calibration tables: `GET/PUT/DELETE /v1/calibration/{user_id}`, `GET …/history`,
-`POST …/revert` (undo). A change applies at once to the user's live sessions."""
+`POST …/revert` (undo). A change applies at once to the user's live sessions.
+
+A cluster's store that cannot be reached now (NATS down or restarting) answers 503 with
+Retry-After, never 500 or a false 404 (routers/unavailable.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from calibration.table import CalibrationError, CalibrationTable
 
 from .deps import ServicesDep, read_json
+from .unavailable import unavailable_is_503
 
 router = APIRouter()
 
@@ -19,7 +23,8 @@ def get_calibration(
     user_id: str, svc: ServicesDep, version: int | None = Query(None, ge=1, le=2**62)
 ) -> dict[str, Any]:
     """The user's newest table (or one version): also the export format."""
-    table = svc.calibration.get(user_id, version)
+    with unavailable_is_503():
+        table = svc.calibration.get(user_id, version)
     if table is None:
         raise HTTPException(404, f"no calibration for user {user_id!r}")
     return table.to_dict()
@@ -27,7 +32,8 @@ def get_calibration(
 
 @router.get("/v1/calibration/{user_id}/history")
 def calibration_history(user_id: str, svc: ServicesDep) -> list[dict[str, int]]:
-    return svc.calibration.history(user_id)
+    with unavailable_is_503():
+        return svc.calibration.history(user_id)
 
 
 @router.put("/v1/calibration/{user_id}")
@@ -38,7 +44,9 @@ async def put_calibration(user_id: str, request: Request, svc: ServicesDep) -> d
         table = CalibrationTable.from_dict(body, user_id)
     except CalibrationError as e:
         raise HTTPException(422, str(e)) from None
-    return {"user_id": user_id, "version": await svc.publish_calibration(table)}
+    with unavailable_is_503():
+        version = await svc.publish_calibration(table)
+    return {"user_id": user_id, "version": version}
 
 
 @router.post("/v1/calibration/{user_id}/revert")
@@ -47,7 +55,8 @@ async def revert_calibration(
 ) -> dict[str, Any]:
     """Undo: version ``version`` becomes the newest again (stored as a new version, so the
     history keeps what was undone)."""
-    new_version = await svc.revert_calibration(user_id, version)
+    with unavailable_is_503():
+        new_version = await svc.revert_calibration(user_id, version)
     if new_version is None:
         raise HTTPException(404, f"no version {version} of user {user_id!r}'s calibration")
     return {"user_id": user_id, "version": new_version, "reverted_to": version}
@@ -55,7 +64,8 @@ async def revert_calibration(
 
 @router.delete("/v1/calibration/{user_id}")
 async def delete_calibration(user_id: str, svc: ServicesDep) -> dict[str, Any]:
-    removed = await svc.delete_calibration(user_id)
+    with unavailable_is_503():
+        removed = await svc.delete_calibration(user_id)
     if not removed:
         raise HTTPException(404, f"no calibration for user {user_id!r}")
     return {"user_id": user_id, "removed_versions": removed}

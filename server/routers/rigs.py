@@ -49,7 +49,8 @@ async def upload_rig(
         None, min_length=1, max_length=128, description="whose avatar it is (erasing the user removes it)"
     ),
 ) -> dict[str, Any]:
-    """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it."""
+    """Body: the GLB/glTF/VRM file itself. Returns the rig definition built from it. Refused
+    (503) before its body is read when it does not fit the budget of bodies in flight."""
     data = await read_body(request, svc.settings.max_upload_bytes, "the file")
     rig_id = id or Path(filename).stem
     limits = InspectLimits(max_decoded_bytes=svc.settings.max_rig_decoded_bytes)

@@ -20,7 +20,9 @@ async def offer(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Body: `{sdp, type: "offer", hello}` (hello: what a WebSocket's hello carries, token
     included; with a server token, the request needs it as a Bearer header too, as every REST
     request does). Answers `{sdp, type: "answer"}`; a refusal is 400/401/503 with the protocol's
-    error `{code, message}` as its detail."""
+    error `{code, message}` as its detail: 400 `bad_message` for an SDP over the webrtc_max_sdp_*
+    limits or not a session description (checked before aiortc reads it), 503 `server_busy` when
+    sessions and offers not yet sessions fill max_sessions."""
     body = await read_json(request, svc.settings.max_json_bytes)
     try:
         answer = await request.app.state.webrtc.accept(WebRtcOffer.parse(body))

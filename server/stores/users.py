@@ -2,11 +2,16 @@
 calibration table, the recordings of their sessions, their A/B votes and the rigs of the
 avatars they uploaded — with the bytes gone from the files, not only from the indexes
 (SQLite's secure_delete and a truncated WAL; recording and rig files unlinked).
+
+On a cluster the stores this process holds are the shared JetStream ones (erased for real:
+server/cluster/buckets.py), and what other machines keep of their own — the recordings of the
+sessions each worker ran — is erased by each live worker on request (`WorkersErased`,
+server/cluster/erasure.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..assets.rig_store import RigStore
 from .calibration import CalibrationStorage
@@ -24,6 +29,21 @@ class Erased:
 
     def as_dict(self) -> dict[str, str | int]:
         return asdict(self)
+
+    def with_workers(self, workers: WorkersErased) -> Erased:
+        """These counts and what the cluster's workers erased of their own."""
+        return replace(self, recordings=self.recordings + workers.recordings)
+
+
+@dataclass(frozen=True)
+class WorkersErased:
+    """What a cluster's workers erased of their own when asked: their recordings of the user;
+    how many workers answered, and which of those known to be alive did not (their part is
+    not erased yet: erasing again is safe)."""
+
+    recordings: int
+    answered: int
+    unanswered: tuple[str, ...] = ()
 
 
 def erase_user(

@@ -141,6 +141,13 @@ class SpeechEmotionReport:
         }
 
 
+class Decoder(Protocol):
+    """What turns a recording into 16 kHz blocks: audio_file.decode_blocks in this process (the
+    CLI), or pools.audio_decoder.ChildDecoder in a process that may die (the server)."""
+
+    def __call__(self, source: AudioSource, limits: AudioLimits, stats: DecodeStats) -> Iterator[np.ndarray]: ...
+
+
 class WindowScorer(Protocol):
     source: str
     classes: tuple[str, ...]
@@ -274,7 +281,13 @@ class UtteranceCutter:
 
 
 def options_for(settings: Settings) -> SpeechEmotionOptions:
-    return SpeechEmotionOptions(limits=AudioLimits(max_seconds=settings.speech_emotion_max_seconds))
+    return SpeechEmotionOptions(
+        limits=AudioLimits(
+            max_seconds=settings.speech_emotion_max_seconds,
+            max_channels=settings.speech_emotion_max_channels,
+            min_bytes_per_s=settings.speech_emotion_min_bytes_per_audio_s,
+        )
+    )
 
 
 def scorer_for(speech: SpeechService) -> WindowScorer:
@@ -288,6 +301,7 @@ def analyze_speech_emotion(
     scorer: WindowScorer,
     options: SpeechEmotionOptions = SpeechEmotionOptions(),
     progress: Callable[[float], None] | None = None,
+    decode: Decoder = decode_blocks,
 ) -> SpeechEmotionReport:
     """The report of a whole file; ``progress(seconds decoded so far)`` after every block.
     Raises AudioFileError (audio_file) for what cannot be decoded or is over the limit."""
@@ -303,7 +317,7 @@ def analyze_speech_emotion(
             utterances.append(utterance)
             curve.extend(points)
 
-    for block in decode_blocks(source, options.limits, stats):
+    for block in decode(source, options.limits, stats):
         decoded += len(block)
         judge(cutter.push(block))
         if progress is not None:

@@ -4,7 +4,9 @@ messages on two data channels.
 `POST /v1/webrtc/offer` (server/routers/webrtc.py) takes the browser's SDP offer together
 with what a WebSocket's hello carries; `WebRtcTransport.accept` checks it as the WebSocket
 path does (the same hello parser, token and session limit: refusals are HTTP errors with the
-protocol's error code), answers, and from then on a `WebRtcPeer` only moves things:
+protocol's error code), checks the SDP before aiortc reads it (sdp.py), answers with ICE host
+candidates only where the server serves (ice_hosts.py), and from then on a `WebRtcPeer` only
+moves things:
 
 * the `control` data channel (reliable, ordered) carries every message but avatar frames,
   as CBOR envelopes, both ways, into and out of the same SessionController as a WebSocket;
@@ -21,6 +23,11 @@ handed on (the face stage keeps one, latest wins); a data channel whose send buf
 its limit skips avatar frames (counted). A peer ends on `bye` (or any close code the
 controller sets), ICE failure, the control channel closing, or no channel within the hello
 timeout; its tracks and connection are closed and counted in /metrics.
+
+A peer holds a place among `max_sessions` from its offer on (the registry's `Reservation`, as
+a WebSocket's hello does), not only once its session runs: offers that never open a channel
+cannot pile up peers, sockets and memory beyond the limit. The place goes back when the peer
+ends, or passes to its session when the hello on the control channel starts one.
 """
 
 from __future__ import annotations
@@ -34,15 +41,19 @@ from typing import Any
 import av
 import cbor2
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError
 
 from ..access import token_ok
+from ..live.registry import Reservation, SessionLimitReached
 from ..protocol.codec import ProtocolError
 from ..protocol.constants import CloseCode, ErrorCode, MessageType
 from ..protocol.envelopes import now_ms
 from ..protocol.messages import AudioChunk, Hello, VideoFrame, WebRtcOffer
 from ..sinks.outbox import Outbox
+from . import ice_hosts
 from .ports import Gateway
+from .sdp import SdpLimits, check_offer
 
 log = logging.getLogger(__name__)
 CONTROL, AVATAR = "control", "avatar"
@@ -50,6 +61,8 @@ CONTROL, AVATAR = "control", "avatar"
 MAX_BUFFERED_BYTES = 256 * 1024
 AUDIO_CHUNK_S = 0.02  # as the viewer sends over WebSocket: lip-sync latency before message count
 AUDIO_RATE_HZ = 48000
+# What aiortc raises for an offer it cannot answer (besides ValueError).
+RTC_ERRORS = (InternalError, InvalidAccessError, InvalidStateError, OperationError)
 
 
 class WebRtcTransport:
@@ -58,6 +71,11 @@ class WebRtcTransport:
     def __init__(self, gateway: Gateway):
         self.gateway = gateway
         self.peers: set[WebRtcPeer] = set()
+        s = gateway.settings
+        self.sdp_limits = SdpLimits(s.webrtc_max_sdp_bytes, s.webrtc_max_sdp_lines, s.webrtc_max_media_sections)
+        ice_hosts.install()
+        self.ice_addresses = ice_hosts.ice_addresses(s.webrtc_ice_host, s.host)
+        log.info("webrtc: ICE host candidates on %s", ", ".join(self.ice_addresses or ("every interface",)))
 
     async def accept(self, offer: WebRtcOffer) -> str:
         """The SDP answer for an accepted offer; ProtocolError (with its code) for a refused one."""
@@ -71,17 +89,21 @@ class WebRtcTransport:
         hello = Hello.parse(offer.hello, s.default_rate_hz, s.max_rate_hz)
         if not token_ok(s.token, hello.token):
             raise ProtocolError(ErrorCode.AUTH_FAILED, "the offer's hello has a missing or wrong token")
-        if self.gateway.sessions_full:
-            raise ProtocolError(
-                ErrorCode.SERVER_BUSY, f"the server already has {s.max_sessions} sessions; try again later"
-            )
-        peer = WebRtcPeer(self, offer.hello)
+        check_offer(offer.sdp, self.sdp_limits)
+        try:
+            peer = WebRtcPeer(self, offer.hello)
+        except SessionLimitReached as e:
+            raise ProtocolError(ErrorCode.SERVER_BUSY, str(e)) from None
         self.peers.add(peer)
         try:
-            return await peer.answer(offer.sdp)
-        except ValueError as e:  # aiortc: an SDP it cannot read or answer
+            with ice_hosts.gathering_on(self.ice_addresses):
+                return await peer.answer(offer.sdp)
+        except (ValueError, *RTC_ERRORS) as e:  # aiortc: an SDP it cannot read or answer
             await peer.close("refused")
             raise ProtocolError(ErrorCode.BAD_MESSAGE, f"the offer's SDP was refused: {e}") from None
+        except BaseException:  # whatever else: the peer and its place never outlive the offer
+            await peer.close("error")
+            raise
 
     async def close(self) -> None:
         await asyncio.gather(*(peer.close("shutdown") for peer in tuple(self.peers)))
@@ -89,12 +111,14 @@ class WebRtcTransport:
 
 class WebRtcPeer:
     def __init__(self, transport: WebRtcTransport, hello: dict[str, Any]):
+        """SessionLimitReached, before anything is opened, when no place is left."""
         self.transport = transport
         gateway = self.gateway = transport.gateway
         self.metrics = gateway.metrics
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # host candidates: no STUN, no TURN
         self.outbox = Outbox(on_drop=lambda reason: self.metrics.dropped.labels(reason).inc())
         self.controller = gateway.open_session(self.outbox)
+        self.reservation: Reservation = self.controller.ports.registry.reserve()
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # host candidates: no STUN, no TURN
         self.channels: dict[str, RTCDataChannel] = {}
         self._hello = hello
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -124,6 +148,9 @@ class WebRtcPeer:
     async def _start(self) -> None:
         """The hello of the offer, as the first message on the control channel, then the
         session's messages out while it lasts."""
+        # The peer's place passes to the session: the controller reserves its own before its
+        # first await, and nothing is awaited between this release and that reservation.
+        self.reservation.release()
         await self.controller.receive(cbor2.dumps({"type": str(MessageType.HELLO), "payload": self._hello}))
         sender = self._spawn(self._send())
         if self.controller.session is None:  # refused after all (a model missing, …): the error goes out first
@@ -223,6 +250,7 @@ class WebRtcPeer:
         if self._closed:
             return
         self._closed = True
+        self.reservation.release()
         self.controller.end()
         self.outbox.end()
         for task in tuple(self._tasks):

@@ -2,7 +2,9 @@
 
 It only moves messages: a publisher's frames go to its SessionController and the client's
 outbox is drained to the socket by one task (so the socket never sees two concurrent sends);
-a watcher's outbox is drained the same way. Close codes come from the controller or the
+a watcher's outbox is drained the same way, while its socket is read, so that a watcher that
+leaves is noticed at once and its place freed (a parked watcher may get nothing to send for
+minutes: a send would never fail). Close codes come from the controller or the
 registry (server/protocol/constants.py). A refused connection is accepted and then closed
 with its code, so that every client sees the documented code and reason (closing before
 accepting answers HTTP 403, which a browser reports as 1006 and a reconnecting client
@@ -94,10 +96,31 @@ async def serve_watcher(
         return
     try:
         outbox.put_control(first.encoded("named", wire))
-        if await _drain(outbox, websocket):
+        if await _stream_to_watcher(outbox, websocket, gateway):
             await _close(websocket, CloseCode.GOING_AWAY, "session ended")
     finally:
         await gateway.unwatch(session_id, subscriber)
+
+
+async def _stream_to_watcher(outbox: Outbox, websocket: WebSocket, gateway: Gateway) -> bool:
+    """Drains the outbox to the watcher until it ends (True) or the watcher leaves (False)."""
+    sender = asyncio.create_task(_drain(outbox, websocket))
+    reader = asyncio.create_task(_until_gone(websocket, gateway))
+    try:
+        await asyncio.wait((sender, reader), return_when=asyncio.FIRST_COMPLETED)
+        return sender.done() and not reader.done() and sender.result()
+    finally:
+        sender.cancel()
+        reader.cancel()
+
+
+async def _until_gone(websocket: WebSocket, gateway: Gateway) -> None:
+    """Reads a watcher's socket until it disconnects; what a watcher sends is dropped and counted."""
+    try:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            gateway.metrics.dropped.labels("watcher_message").inc()
+    except _GONE:
+        pass
 
 
 async def _receive(websocket: WebSocket, controller: Connection) -> Message | None:

@@ -1,5 +1,6 @@
 """POST /v1/animate: a recorded line and its transcript -> a viseme timeline."""
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,27 @@ def test_awkward_and_overlong_wavs_get_an_answer_not_a_500(settings: Settings) -
         assert c.post("/v1/animate", content=bytes(stereo_cut)).status_code == 200
         long = c.post("/v1/animate", content=wav_bytes(np.zeros(16000 * 3), 16000))
     assert long.status_code == 422 and "3.0 s long; at most 2 s" in long.json()["detail"]
+
+
+def test_a_wav_too_long_is_refused_by_its_header_before_the_rest_is_sent(settings: Settings) -> None:
+    """Issue 24: a 600 s WAV to /v1/animate was refused only after all of it (19 MB) was read.
+    On the real server: the header and 64 KiB are sent, then nothing; the 422 comes at once.
+    A header that lies (1 s, then data on and on) is refused once the body passes the limit."""
+    from tests.support.media import wav_header
+    from tests.support.server import serving
+
+    def answer(port: int, declared: int, body: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(f"POST /v1/animate HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n".encode() + body)
+            s.settimeout(5)
+            return s.recv(65536)
+
+    long_line = wav_header(16000, 1, 600 * 32000) + bytes(64 * 1024)
+    lying = wav_header(16000, 1, 32000) + bytes(8 * 32000)
+    with serving(settings) as port:
+        refused = answer(port, 44 + 600 * 32000, long_line)
+    assert refused.startswith(b"HTTP/1.1 422") and b"600.0 s long; at most 120 s" in refused
+    settings.max_animate_seconds = 2.0
+    with serving(settings) as port:
+        lied = answer(port, 44 + 20 * 32000, lying)
+    assert lied.startswith(b"HTTP/1.1 422") and b"goes on past what 2 s of it can be" in lied

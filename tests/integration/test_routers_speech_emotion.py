@@ -1,16 +1,19 @@
 """POST /v1/speech-emotion: a recording in, its report out (JSON or HTML), streamed."""
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from tests.support.media import copied_to_channels, wav_bytes, wav_header
 from tests.support.recorded_audio import calm_and_excited, encode
 
 
@@ -105,8 +108,6 @@ def test_nothing_of_the_recording_is_written_to_disk(settings: Settings, mp3: by
 def test_a_client_that_leaves_mid_upload_frees_its_slot(settings: Settings, mp3: bytes) -> None:
     """A chunked upload cut off halfway (the socket closed): the analysis stops, the only
     slot is free again, and the next report is made."""
-    import socket
-
     from tests.support.server import serving
 
     with serving(settings) as port:
@@ -122,3 +123,93 @@ def test_a_client_that_leaves_mid_upload_frees_its_slot(settings: Settings, mp3:
                 break
             time.sleep(0.2)
     assert r.status_code == 200 and len(r.json()["utterances"]) == 6
+
+
+def test_a_7_1_recording_is_reported_and_the_server_lives_on(settings: Settings) -> None:
+    """Issue 24: any WAV of 8 or more channels POSTed here killed the server (a segfault in
+    PyAV). A 7.1 recording of the calm and excited lines gets its report, like its mono."""
+    speech = calm_and_excited()[0]
+    data = wav_bytes(copied_to_channels(speech, 8), 16000, channels=8)
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/speech-emotion", content=data)
+        healthy = c.get("/healthz").status_code
+    assert r.status_code == 200, r.text
+    assert [u["label"] for u in r.json()["utterances"]] == ["low"] * 3 + ["high"] * 3 and healthy == 200
+
+
+def test_format_changes_corrupt_files_and_expanding_files_are_never_a_500(settings: Settings, mp3: bytes) -> None:
+    """Issue 24: an MP3 switching 44.1 -> 48 kHz and corrupt MP3/OGG answered 500; a 14 KB WAV
+    at 1 Hz held the report slot 149 s."""
+    line = calm_and_excited()[0][: 6 * 16000]
+    switching = encode(line, "mp3", rate=44100) + encode(line, "mp3", rate=48000, channels=2)
+    corrupt: list[bytes] = []
+    for container in ("mp3", "ogg"):
+        bitten = bytearray(encode(line, container))
+        bitten[200:260] = bytes(range(60))
+        corrupt.append(bytes(bitten[: len(bitten) // 3]) + bytes(bitten[len(bitten) // 2 :]))
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/speech-emotion", content=switching)
+        assert r.status_code == 200, r.text
+        assert r.json()["duration_s"] == pytest.approx(12.0, abs=0.2)
+        for data in corrupt:
+            assert c.post("/v1/speech-emotion", content=data).status_code in (200, 422)
+        started = time.monotonic()
+        slow_rate = c.post("/v1/speech-emotion", content=wav_bytes(np.zeros(7000), 1))
+        assert slow_rate.status_code == 422 and "1 Hz" in slow_rate.json()["detail"]
+        assert time.monotonic() - started < 5
+
+
+def post_slowly(port: int, pieces: Iterator[bytes], every_s: float) -> tuple[bytes, float]:
+    """A chunked POST of ``pieces``, one every ``every_s``, until the server answers (which
+    requests would not notice: it sends its whole body first); the answer and when it came."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"POST /v1/speech-emotion HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        s.settimeout(every_s)
+        for piece in pieces:
+            try:
+                s.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                if answer := s.recv(65536):
+                    return answer, time.monotonic() - started
+            except TimeoutError:
+                continue
+            except OSError:  # the server answered and closed
+                break
+        s.settimeout(10)
+        return s.recv(65536), time.monotonic() - started
+
+
+def test_a_trickling_or_stalled_upload_loses_its_slot(settings: Settings) -> None:
+    """Issue 24: a client sending 1 byte every 5 s held the only job slot indefinitely. Here
+    the idle deadline is 1 s and at least 1024 bytes/s are needed: a byte every 0.2 s is
+    refused (408) within a few seconds; so is a client that stops sending; and the next
+    client gets the slot."""
+    settings.speech_emotion_idle_s = 1.0
+    settings.speech_emotion_min_upload_bytes_per_s = 1024
+    wav = encode(calm_and_excited()[0], "wav")
+    from tests.support.server import serving
+
+    with serving(settings) as port:
+        slow, slow_s = post_slowly(port, (wav[i : i + 1] for i in range(200)), 0.2)
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /v1/speech-emotion HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + wav[:5000])
+            s.settimeout(10)
+            stalled = s.recv(65536)
+        after = requests.post(f"http://127.0.0.1:{port}/v1/speech-emotion", data=wav, timeout=60)
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics").text
+    assert slow.startswith(b"HTTP/1.1 408") and b"bytes/s" in slow and slow_s < 5, slow
+    assert stalled.startswith(b"HTTP/1.1 408") and b"no part of the recording arrived for 1 s" in stalled
+    assert after.status_code == 200, after.text
+    assert 'avatar_driver_speech_emotion_reports_total{result="timeout"} 2.0' in metrics
+
+
+def test_the_whole_report_has_a_deadline(settings: Settings) -> None:
+    """An upload that keeps coming at a fair rate still ends at speech_emotion_timeout_s (408)."""
+    settings.speech_emotion_timeout_s = 2.0
+    pieces = iter([wav_header(16000, 1, 0xFFFFFFFF)] + [bytes(32000)] * 400)
+    from tests.support.server import serving
+
+    with serving(settings) as port:
+        answer, took = post_slowly(port, pieces, 0.05)
+    assert answer.startswith(b"HTTP/1.1 408") and b"took longer than 2 s" in answer, answer
+    assert took < 6

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
+from server.stores.users import WorkersErased
 from tests.support.samples import example_table
 from tests.support.ws_client import hello, recv, recv_until
 
@@ -74,3 +75,35 @@ def test_the_command_line_erases_with_the_server_stopped(settings: Settings, tmp
     assert json.loads(out.stdout)["calibration_versions"] == 1
     with TestClient(create_app(settings)) as c:
         assert c.get("/v1/calibration/bo").status_code == 404
+
+
+def test_on_a_cluster_edge_the_workers_recordings_are_counted_and_a_silent_worker_makes_it_503(
+    settings: Settings,
+) -> None:
+    """An edge used to answer `recordings: 0` while the recording stayed on the worker: now every
+    live worker erases its own (cluster/erasure.py) and the answer counts them; a live worker
+    that did not answer makes the erasure incomplete, said with 503 and Retry-After."""
+    asked: list[str] = []
+    silent: list[tuple[str, ...]] = [()]
+
+    async def erase_on_workers(user_id: str) -> WorkersErased:
+        asked.append(user_id)
+        return WorkersErased(recordings=2, answered=2, unanswered=silent[0])
+
+    with TestClient(create_app(settings)) as c:
+        c.app.state.services.erase_on_workers = erase_on_workers  # type: ignore[attr-defined]
+        assert c.put("/v1/calibration/cy", json=example_table().to_dict()).status_code == 200
+        done = c.delete("/v1/users/cy")
+        silent[0] = ("w-lost",)
+        incomplete = c.delete("/v1/users/cy")
+    assert asked == ["cy", "cy"]
+    assert done.status_code == 200 and done.json() == {
+        "user_id": "cy",
+        "calibration_versions": 1,
+        "recordings": 2,
+        "votes": 0,
+        "rigs": 0,
+    }
+    assert incomplete.status_code == 503 and incomplete.headers["retry-after"] == "2"
+    assert incomplete.json()["detail"]["unanswered_workers"] == ["w-lost"]
+    assert incomplete.json()["detail"]["erased"]["recordings"] == 2

@@ -14,6 +14,8 @@ import cbor2
 import httpx2
 import websockets
 
+from tests.support.media import wav_header
+
 RATE_HZ = 30
 
 
@@ -87,6 +89,10 @@ def test_a_huge_chunked_body_is_refused_while_it_streams(live_server: int) -> No
         writer.write(
             b"POST /v1/animate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: audio/wav\r\n\r\n"
         )
+        # A WAV header whose rate is so high that 120 s of it (184 MB) is over the byte limit (32 MiB):
+        # the size limit, not the header's length check, is what refuses it.
+        header = wav_header(192_000, 4, 192_000 * 8)
+        writer.write(b"%x\r\n" % len(header) + header + b"\r\n")
         chunk = b"%x\r\n" % (1 << 20) + b"\0" * (1 << 20) + b"\r\n"
         sent = 0
         response = asyncio.create_task(reader.read(4096))

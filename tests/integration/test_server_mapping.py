@@ -16,7 +16,7 @@ from starlette.testclient import WebSocketTestSession
 
 from server.app import create_app
 from server.settings import Settings
-from tests.support.media import jpeg
+from tests.support.media import jpeg, wav_header
 from tests.support.samples import example_table
 from tests.support.ws_client import hello, msg, recv, recv_until
 
@@ -215,6 +215,7 @@ def test_every_body_is_bounded_before_it_is_held(settings: Settings) -> None:
     settings.max_json_bytes = 3000
 
     def chunked(n_chunks: int, size: int = 1000) -> Iterator[bytes]:
+        yield wav_header(48_000, 2, 48_000 * 4)  # a header that lies: the size limit comes first
         for _ in range(n_chunks):
             yield b"\0" * size
 

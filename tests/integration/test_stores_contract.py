@@ -27,7 +27,8 @@ _users = itertools.count()
 
 @pytest.fixture(scope="module")
 def link(nats: NatsServer) -> Iterator[SyncLink]:
-    link = SyncLink(LinkOptions(nats.url("worker"), "stores-test"))
+    nats.create_buckets()  # as a worker does at start; the REST side of the stores is an edge's
+    link = SyncLink(LinkOptions(nats.url("edge"), "stores-test"))
     yield link
     link.close()
 

@@ -270,3 +270,141 @@ def test_a_peer_whose_connection_never_comes_up_is_closed(media: Path, settings:
         assert status == 200 and opened == 1
         assert metric(port, "avatar_driver_webrtc_peers") == 0
         assert metric(port, "avatar_driver_webrtc_closed_total", '{reason="no_channel"}') == 1
+
+
+async def post_offer(port: int, sdp: str, hello: dict[str, Any]) -> httpx2.Response:
+    """An offer as a browser posts it, without applying the answer (no ICE follows)."""
+    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        return await http.post("/v1/webrtc/offer", json={"sdp": sdp, "type": "offer", "hello": hello})
+
+
+async def data_only_offer(port: int, media: Path) -> tuple[Client, str]:
+    client = Client(port, media, camera=False, microphone=False)
+    await client.pc.setLocalDescription(await client.pc.createOffer())
+    return client, client.pc.localDescription.sdp
+
+
+def with_many_sections(offer: str, n: int) -> str:
+    """The offer plus ``n`` minimal audio sections (ICE and DTLS moved to the session level, as
+    aiortc reads them there): 500 stay under the offer's 64 KiB, and aiortc answers them all."""
+    lines = offer.split("\r\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("m="))
+    session = [line for line in lines[:first] if not line.startswith("a=group:BUNDLE")]
+    shared = ("a=ice-ufrag", "a=ice-pwd", "a=fingerprint", "a=setup")
+    session += dict.fromkeys(line for line in lines[first:] if line.startswith(shared))
+    extra = "".join(
+        f"m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:x{i}\r\na=sendonly\r\na=rtcp-mux\r\n"
+        "a=rtpmap:0 PCMU/8000\r\n"
+        for i in range(n)
+    )
+    return "\r\n".join(session + [line for line in lines[first:] if line]) + "\r\n" + extra
+
+
+def test_unfinished_offers_hold_at_most_max_sessions_peers_and_the_rest_are_busy(
+    media: Path, settings: Settings
+) -> None:
+    """Offers never followed by ICE once kept a peer each (475 of 1,000 against max_sessions 8).
+    A pending peer holds a session's place: beyond max_sessions the offer is 503 server_busy;
+    the places come back at the hello timeout, and pass to the sessions of honest peers."""
+    with serving(settings.model_copy(update={"max_sessions": 2, "hello_timeout_s": 1.5})) as port:
+
+        async def scenario() -> tuple[list[httpx2.Response], float, float, list[int], list[Decoded], httpx2.Response]:
+            flood = [await data_only_offer(port, media) for _ in range(6)]
+            answers = await asyncio.gather(*(post_offer(port, sdp, {"consent": {}}) for _, sdp in flood))
+            held = metric(port, "avatar_driver_webrtc_peers")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and metric(port, "avatar_driver_webrtc_peers") > 0:
+                await asyncio.sleep(0.2)
+            after = metric(port, "avatar_driver_webrtc_peers")
+            honest = [Client(port, media, camera=False, microphone=False) for _ in range(2)]
+            statuses = [(await c.offer({"consent": {}})).status_code for c in honest]
+            welcomes = [await c.first("welcome") for c in honest]
+            late, sdp = await data_only_offer(port, media)
+            third = await post_offer(port, sdp, {"consent": {}})
+            for client, _ in flood:
+                await client.close()
+            for c in [*honest, late]:
+                await c.close()
+            return answers, held, after, statuses, welcomes, third
+
+        answers, held, after, statuses, welcomes, third = asyncio.run(scenario())
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200, 200, 503, 503, 503, 503], codes
+        assert all(a.json()["detail"]["code"] == "server_busy" for a in answers if a.status_code == 503)
+        assert held == 2 and after == 0
+        assert metric(port, "avatar_driver_webrtc_closed_total", '{reason="no_channel"}') == 2
+        # the pending peers' places passed to their sessions: two sessions run, a third offer is busy
+        assert statuses == [200, 200] and all(w["payload"]["session_id"] for w in welcomes)
+        assert third.status_code == 503 and third.json()["detail"]["code"] == "server_busy"
+
+
+def test_offers_that_are_not_session_descriptions_are_refused_before_aiortc(live_server: int, media: Path) -> None:
+    """ "hello world" was answered 200; 500 m-lines were answered after the loop stood still
+    (~1 s, 4.8 s for ten). Both are 400 bad_message now, at once, and no peer is made."""
+
+    async def scenario() -> tuple[dict[str, httpx2.Response], float, float]:
+        client, sdp = await data_only_offer(live_server, media)
+        await client.close()
+        answers: dict[str, httpx2.Response] = {}
+        answers["hello_world"] = await post_offer(live_server, "hello world", {"consent": {}})
+        huge = with_many_sections(sdp, 500)
+        assert len(huge) < 64 * 1024
+        started = time.monotonic()
+        answers["500_m_lines"] = await post_offer(live_server, huge, {"consent": {}})
+        elapsed = time.monotonic() - started
+        data = sdp.index("m=application")
+        answers["no_data_channel"] = await post_offer(live_server, sdp[:data], {"consent": {}})
+        return answers, elapsed, metric(live_server, "avatar_driver_webrtc_closed_total")
+
+    answers, elapsed, closed = asyncio.run(scenario())
+    for name, answer in answers.items():
+        assert answer.status_code == 400, name
+        assert answer.json()["detail"]["code"] == "bad_message", name
+    assert "v=0" in answers["hello_world"].json()["detail"]["message"]
+    assert elapsed < 1.0
+    assert closed == 0  # refused before any peer existed
+
+
+def test_ice_gathers_only_where_the_server_serves(live_server: int, media: Path) -> None:
+    """A server on 127.0.0.1 bound its ICE ports on every other interface (and none on
+    loopback). Its answer now offers loopback host candidates only, and the peer still connects."""
+
+    async def scenario() -> tuple[list[str], Decoded]:
+        client = Client(live_server, media, camera=False, microphone=False)
+        response = await client.offer({"consent": {}})
+        assert response.status_code == 200
+        welcome = await client.first("welcome")
+        await client.close()
+        candidates = [line for line in response.json()["sdp"].splitlines() if line.startswith("a=candidate:")]
+        return [line.split()[4] for line in candidates], welcome
+
+    addresses, welcome = asyncio.run(scenario())
+    assert addresses and set(addresses) == {"127.0.0.1"}, addresses
+    assert welcome["payload"]["session_id"]
+
+
+def test_an_empty_token_is_no_token_for_rest_and_hello_alike(
+    media: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose.yaml's `${AVATAR_DRIVER_TOKEN:-}` once locked REST (401) while a hello with
+    `token: ""` got in. An empty token is unset: both doors are open, alike."""
+    monkeypatch.setenv("AVATAR_DRIVER_TOKEN", "")
+    monkeypatch.setenv("AVATAR_DRIVER_WATCH_TOKEN", "")
+    from_env = Settings(**settings.model_dump(exclude={"token", "watch_token"}))
+    with serving(from_env) as port:
+
+        async def scenario() -> tuple[int, list[int], list[Decoded]]:
+            async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                rest = (await http.get("/metrics")).status_code
+            clients = [Client(port, media, camera=False, microphone=False) for _ in range(2)]
+            statuses = [
+                (await clients[0].offer({"consent": {}})).status_code,
+                (await clients[1].offer({"consent": {}, "token": ""})).status_code,
+            ]
+            welcomes = [await c.first("welcome") for c in clients]
+            for c in clients:
+                await c.close()
+            return rest, statuses, welcomes
+
+        rest, statuses, welcomes = asyncio.run(scenario())
+        assert rest == 200 and statuses == [200, 200] and len(welcomes) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import cbor2
 import numpy as np
 import numpy.typing as npt
 import pytest
+import websockets
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message
@@ -25,6 +27,7 @@ from server.protocol.packed import unpack_avatar_frame
 from server.settings import Settings
 from server.sinks.base import FrameMeta, MessageMeta
 from tests.support.media import jpeg
+from tests.support.server import serving
 from tests.support.ws_client import hello, msg, recv, recv_until
 
 
@@ -514,3 +517,32 @@ def test_refusals_reach_a_real_client_as_their_close_codes(live_server: int) -> 
         )
 
     assert asyncio.run(scenario()) == (4404, 1008, 1008)
+
+
+def test_watchers_that_leave_free_their_place_at_once(settings: Settings) -> None:
+    """Issue 24 item 10: a watcher's socket was never read, so one that left was noticed only
+    when a send to it failed: 8 `wait=true` watchers that left (nothing is ever sent to a
+    name that is not live) kept every new name refused (1013) for `watch_linger_s`, 120 s."""
+    settings.max_sessions = 8
+
+    async def scenario(port: int) -> tuple[int, dict[str, Any]]:
+        def url(name: str) -> str:
+            return f"ws://127.0.0.1:{port}/v1/sessions/{name}/watch?wait=true"
+
+        for i in range(8):
+            async with websockets.connect(url(f"overlay-left-{i}")) as gone:
+                assert cbor2.loads(await gone.recv(decode=False))["type"] == "session_paused"
+        refused, deadline = 0, time.monotonic() + 2.0  # the server is told of the closes at once
+        while True:
+            try:
+                async with websockets.connect(url("overlay-ninth")) as ninth:
+                    return refused, cbor2.loads(await asyncio.wait_for(ninth.recv(decode=False), 5))
+            except websockets.ConnectionClosed as e:
+                assert e.rcvd is not None and e.rcvd.code == 1013 and time.monotonic() < deadline, e
+                refused += 1
+                await asyncio.sleep(0.05)
+
+    with serving(settings) as port:
+        refused, first = asyncio.run(scenario(port))
+    assert first["type"] == "session_paused" and first["payload"]["reason"] == "waiting", first
+    assert refused <= 3

@@ -71,3 +71,33 @@ def pcm16(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
     """Float samples as the 16-bit little-endian PCM clients send."""
     pcm: npt.NDArray[np.int16] = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     return pcm
+
+
+def copied_to_channels(samples: npt.NDArray[np.floating], channels: int) -> npt.NDArray[np.floating]:
+    """Mono samples as ``channels`` identical interleaved channels (wav_bytes' input)."""
+    return np.repeat(np.asarray(samples), channels)
+
+
+def id3v2_header(body_bytes: int) -> bytes:
+    """The 10-byte header of an ID3v2.4 tag whose body (frames) is ``body_bytes`` long: the
+    size "syncsafe", 7 bits a byte, as MP3 files carry it before their audio."""
+    size = bytes((body_bytes >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    return b"ID3\x04\x00\x00" + size
+
+
+def wav_header(rate: int, channels: int, data_bytes: int, sample_bytes: int = 2) -> bytes:
+    """The 44-byte header of a PCM WAV whose data chunk says ``data_bytes`` (it may lie)."""
+    import struct
+
+    block = channels * sample_bytes
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, 8 * sample_bytes)
+    riff_size = min(4 + 8 + len(fmt) + 8 + data_bytes, 0xFFFFFFFF)
+    return (
+        b"RIFF"
+        + struct.pack("<I", riff_size)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + (b"data" + struct.pack("<I", min(data_bytes, 0xFFFFFFFF)))
+    )

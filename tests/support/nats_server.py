@@ -3,6 +3,7 @@ documented per-role permissions are what the tests run under)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -13,6 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import nats as nats_client
+
+from server.cluster.bucket_setup import create_buckets
+from server.settings import Settings
 
 from .paths import REPO
 from .sockets import free_tcp_port
@@ -35,6 +41,8 @@ class NatsServer:
         config = (REPO / "deploy" / "nats.conf").read_text()
         config = re.sub(r"listen: \S+", f"listen: 127.0.0.1:{self.port}", config)
         config = config.replace("/data/jetstream", str(folder / "jetstream"))
+        if os.environ.get("AVATAR_TEST_NATS_TRACE"):  # every protocol line in nats.log, with its user
+            config += "\ntrace: true\nlogtime: false\n"
         self.config = folder / "nats.conf"
         self.config.write_text(config)
         env = {
@@ -58,6 +66,19 @@ class NatsServer:
 
     def url(self, role: str) -> str:
         return f"nats://{role}:{PASSWORDS[role]}@127.0.0.1:{self.port}"
+
+    def create_buckets(self) -> None:
+        """The cluster's buckets, as a worker creates them at start (an edge only waits for
+        them: a test that runs edges without a worker creates them first)."""
+
+        async def create() -> None:
+            client = await nats_client.connect(self.url("worker"))
+            try:
+                await create_buckets(client, Settings.model_fields["directory_ttl_s"].default)
+            finally:
+                await client.close()
+
+        asyncio.run(create())
 
     def stop(self) -> None:
         self.process.terminate()

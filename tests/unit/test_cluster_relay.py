@@ -26,6 +26,7 @@ from server.cluster.relay import (
         Claimed("w1", close_code=1008),
         Control("stream", "named", "cbor"),
         Control("resume", conn="e2-1", edge="e2", token="t" * 32),
+        Control("resume", conn="e2-1", edge="e2", token="t" * 32, server_token="the server's token"),
         Event("paused", "ended"),
         DirectoryEntry(
             "w1",

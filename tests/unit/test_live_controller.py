@@ -234,3 +234,48 @@ def test_bad_strategy_params_in_configure_are_refused_by_name(settings: Settings
     assert "no parameter 'acent'" in errors[0]["message"] and "hybrid.accent" not in errors[0]["message"]
     assert "direct.accent" not in errors[1]["message"] and "no parameter 'accent'" in errors[1]["message"]
     assert strategy == "direct" and frames  # the session goes on
+
+
+def test_a_takeover_hello_that_is_refused_leaves_the_named_session_alive(settings: Settings) -> None:
+    """Issue 24 item 10: a hello naming a live session with an unknown rig closed the victim
+    with 4409 before it was refused itself. The old session closes only once the new one runs,
+    at the session limit too."""
+    settings.max_sessions = 1
+
+    async def scenario() -> tuple[CloseCode | None, list[str], CloseCode | None, bool]:
+        ports = live_ports(settings)
+        refused_ch = MemoryChannel()
+        victim, refused, taker = (SessionController(ports, ch) for ch in (MemoryChannel(), refused_ch, MemoryChannel()))
+        named = {**NO_MEDIA, "session_name": "alice-stream"}
+        await victim.receive(cbor2.dumps(envelope("hello", named)))
+        await refused.receive(cbor2.dumps(envelope("hello", {**named, "rig": "no-such-rig"})))
+        alive = victim.close_code
+        await taker.receive(cbor2.dumps(envelope("hello", named)))  # a good one takes it over
+        taken = ports.registry.get("alice-stream") is taker.session and taker.session is not None
+        for c in (victim, refused, taker):
+            c.end()
+        return alive, codes(refused_ch), victim.close_code, taken
+
+    alive, refused_codes, replaced, taken = asyncio.run(scenario())
+    assert alive is None and refused_codes == ["bad_hello"]
+    assert replaced == CloseCode.REPLACED and taken
+
+
+def test_an_unnamed_sessions_id_is_not_a_name_to_take_it_over_by(settings: Settings) -> None:
+    """A hello whose session_name was another client's random session id closed that session
+    (4409) and took its id and its watchers."""
+
+    async def scenario() -> tuple[list[str], CloseCode | None, bool]:
+        ports = live_ports(settings)
+        victim_ch, thief_ch = MemoryChannel(), MemoryChannel()
+        victim, thief = SessionController(ports, victim_ch), SessionController(ports, thief_ch)
+        await victim.receive(cbor2.dumps(envelope("hello", NO_MEDIA)))
+        sid = victim_ch.control[0]["payload"]["session_id"]
+        await thief.receive(cbor2.dumps(envelope("hello", {**NO_MEDIA, "session_name": sid})))
+        intact = ports.registry.get(sid) is victim.session and victim.session is not None
+        for c in (victim, thief):
+            c.end()
+        return codes(thief_ch), victim.close_code, intact
+
+    thief_codes, victim_code, intact = asyncio.run(scenario())
+    assert thief_codes == ["bad_hello"] and victim_code is None and intact

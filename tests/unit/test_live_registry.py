@@ -1,10 +1,13 @@
 """The registry: sessions and their watchers in one place, limits, calibration for a user."""
 
+import pytest
+
 from calibration.table import CalibrationTable
 from server.live.bus import InProcessBus
-from server.live.registry import Parked, SessionRegistry, WatchRefusal
+from server.live.registry import NameTaken, Parked, SessionLimitReached, SessionRegistry, WatchRefusal
 from server.live.session import Session
 from server.metrics import Metrics
+from server.protocol.constants import SessionState
 from server.sinks.wire import Subscriber
 from tests.support.fakes import MemoryChannel, make_session
 
@@ -127,3 +130,37 @@ def test_waiting_for_a_name_not_live_yet_is_bounded() -> None:
         is WatchRefusal.TOO_MANY_WATCHERS
     )  # at most max_sessions names wait
     assert registry.reserve().fill(named_session("overlay-first")) == [sub]
+
+
+def test_only_a_session_created_with_a_name_can_be_taken_over_by_it() -> None:
+    """Issue 24 item 10: a hello naming a random session's id took that session over (closed it)."""
+    registry = SessionRegistry(Metrics(), max_sessions=2, max_watchers_per_session=2)
+    unnamed = make_session(InProcessBus())
+    unnamed.id = "x1RandomId_-"  # what new_session_id makes: it matches a session name's pattern
+    registry.add(unnamed)
+    assert registry.take_over(unnamed.id) is None and registry.get(unnamed.id) is unnamed
+    with pytest.raises(NameTaken):
+        registry.reserve(unnamed.id)
+    with registry.reserve() as reservation, pytest.raises(NameTaken):  # it got the id while being built
+        reservation.fill(named_session(unnamed.id))
+    assert registry.get(unnamed.id) is unnamed and not registry.full and len(registry) == 1
+
+
+def closed(session: Session) -> bool:
+    return session.state == SessionState.CLOSED
+
+
+def test_a_named_session_is_taken_over_only_when_its_successor_is_registered() -> None:
+    """A takeover hello reserves first and closes the old session only in `fill`: a hello
+    refused meanwhile (an unknown rig) leaves it alive. At the session limit the successor
+    takes the old one's place; a second takeover of the same name at once needs a place."""
+    registry = SessionRegistry(Metrics(), max_sessions=1, max_watchers_per_session=2)
+    first = named_session()
+    registry.add(first)
+    with registry.reserve("alice-stream"):  # built, then refused: released unused
+        with pytest.raises(SessionLimitReached):
+            registry.reserve("alice-stream")
+    assert registry.get("alice-stream") is first and not closed(first)
+    second = named_session()
+    registry.reserve("alice-stream").fill(second)
+    assert registry.get("alice-stream") is second and closed(first) and len(registry) == 1

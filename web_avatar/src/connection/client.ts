@@ -42,7 +42,9 @@ export class AvatarClient {
       this.attempt = 0;
       if (!this.options.hello) return;
       this.resuming = this.resumable !== null;
-      if (this.resumable) this.send(MessageType.Resume, this.resumable);
+      // A resume presents the hello's server token too: a resume_token alone resumes nothing.
+      const token = this.options.hello.token;
+      if (this.resumable) this.send(MessageType.Resume, token === undefined ? this.resumable : { ...this.resumable, token });
       else this.send(MessageType.Hello, this.options.hello);
     };
     ws.onmessage = (e) => this.receive(e.data);
