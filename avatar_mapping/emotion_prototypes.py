@@ -3,6 +3,10 @@
 Evidence for an emotion is the mean intensity of its prototype's AUs; neutral has a
 constant evidence; a softmax with a temperature turns evidence into probabilities.
 AU16 (lower lip depressor) is not measured, so disgust uses its AU10 variant.
+
+A crying face shows AU06+AU12 too (squeezed eyes, stretched lips): its ``distress``
+(distress.py) takes that much away from happiness and gives it to sadness, so sobbing does
+not read as joy.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .distress import distress
 from .vocabulary import ACTION_UNITS, AU_INDEX, EMOTIONS
 
 PROTOTYPES: dict[str, tuple[str, ...]] = {
@@ -22,6 +27,8 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
 }
 NEUTRAL_EVIDENCE = 0.2
 TEMPERATURE = 0.08
+# Sadness evidence of a fully crying face (above neutral's, below a full prototype's 1).
+DISTRESS_SADNESS = 0.5
 
 
 def _matrix() -> NDArray[np.float64]:
@@ -34,12 +41,18 @@ def _matrix() -> NDArray[np.float64]:
 
 _M = _matrix()
 _NEUTRAL = EMOTIONS.index("neutral")
+_HAPPY, _SAD = EMOTIONS.index("happy"), EMOTIONS.index("sad")
 
 
 def prototype_probabilities(aus: NDArray[np.float64]) -> NDArray[np.float64]:
     """Probabilities over EMOTIONS (neutral, happy, sad, angry, surprise, disgust, fear)."""
-    evidence = _M @ np.asarray(aus, dtype=np.float64)
+    aus = np.asarray(aus, dtype=np.float64)
+    evidence = _M @ aus
     evidence[_NEUTRAL] = NEUTRAL_EVIDENCE
+    crying = distress(aus)
+    if crying > 0.0:
+        evidence[_HAPPY] *= 1.0 - crying
+        evidence[_SAD] = max(evidence[_SAD], DISTRESS_SADNESS * crying)
     z = np.exp((evidence - evidence.max()) / TEMPERATURE)
     probabilities: NDArray[np.float64] = z / z.sum()
     return probabilities

@@ -49,6 +49,7 @@ class FaceFeaturesExtras(TypedDict, total=False):
     right_eye: EyeGaze
     mirrored: bool
     emotion_scores: NDArray[np.float64] | None
+    faces_seen: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +67,9 @@ class FaceFeatures:
     mirrored: bool = False
     # The face-emotion classifier's probabilities over EMOTIONS, when one runs.
     emotion_scores: NDArray[np.float64] | None = None
+    # How many faces the frame had; these features are the largest one's (one person is
+    # tracked at a time). 0: none, or not counted (features that were not detected).
+    faces_seen: int = 0
 
     @classmethod
     def absent(cls, capture_ms: int) -> FaceFeatures:

@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from .distress import distress
 from .emotion_fusion import EmotionEvidence, FusedEmotion, affect, fuse_emotion
 from .emotion_prototypes import expression_arousal, prototype_probabilities
 from .features import FaceFeatures
@@ -36,7 +37,10 @@ class FusedState:
         if self.face.present:
             # The ensemble: the classifier (when it ran) and the AU prototypes as a second opinion.
             if self.face.emotion_scores is not None:
-                evidence.append(EmotionEvidence("face_cnn", self.face.confidence, self.face.emotion_scores))
+                # The CNN reads a sobbing face as happy; while the face shows distress (grief brows,
+                # pressed lips with shut eyes) it is trusted less, down to ignored.
+                cnn_confidence = self.face.confidence * (1.0 - distress(self.face.action_units))
+                evidence.append(EmotionEvidence("face_cnn", cnn_confidence, self.face.emotion_scores))
             evidence.append(
                 EmotionEvidence("au_prototypes", self.face.confidence, prototype_probabilities(self.face.action_units))
             )

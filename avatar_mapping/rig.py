@@ -26,6 +26,72 @@ class RigError(ValueError):
     """A rig definition that cannot be used, with the reason."""
 
 
+EYE_LIMIT_SOURCES = ("vrm0", "vrm1", "default")
+# Largest eye turn in degrees that keeps every test avatar's iris inside its eye white
+# (VRoid rolls its irises out of sight past ~20 degrees up-and-out): used when a file has no
+# VRM lookAt ranges. Conservative on purpose: a gaze a little short reads; a blank eye does not.
+DEFAULT_EYE_YAW_IN_DEG = 12.0
+DEFAULT_EYE_YAW_OUT_DEG = 14.0
+DEFAULT_EYE_UP_DEG = 10.0
+DEFAULT_EYE_DOWN_DEG = 12.0
+# The eyeLook* morph weight allowed where an avatar also has eye bones: both move the iris, and
+# the two together would double the gaze.
+DEFAULT_EYE_LOOK_WEIGHT_MAX = 0.5
+
+
+@dataclass(frozen=True)
+class EyeLimits:
+    """How far each eye may turn from rest, in degrees (all >= 0): toward the nose (`yaw_in`),
+    toward the ear (`yaw_out`), `up` and `down`; and the largest eyeLook* morph weight
+    (`look_weight_max`, 0..1). From the file's VRM lookAt ranges (`source` "vrm0"/"vrm1") or
+    the conservative defaults ("default"). Conventions as `avatar_mapping/rotation.py`: yaw > 0
+    turns an eye toward the avatar's own left (outward for the left eye), pitch > 0 down."""
+
+    yaw_in: float = DEFAULT_EYE_YAW_IN_DEG
+    yaw_out: float = DEFAULT_EYE_YAW_OUT_DEG
+    up: float = DEFAULT_EYE_UP_DEG
+    down: float = DEFAULT_EYE_DOWN_DEG
+    look_weight_max: float = DEFAULT_EYE_LOOK_WEIGHT_MAX
+    source: str = "default"
+
+    @classmethod
+    def from_dict(cls, rig_id: str, data: object) -> EyeLimits:
+        if not isinstance(data, dict):
+            raise RigError(f"rig {rig_id!r}: eye_limits must be an object")
+        unknown = sorted(set(data) - {"yaw_in", "yaw_out", "up", "down", "look_weight_max", "source"})
+        if unknown:
+            raise RigError(f"rig {rig_id!r}: unknown eye_limits fields {unknown}")
+        try:
+            angles = {k: float(data.get(k, getattr(cls, k))) for k in ("yaw_in", "yaw_out", "up", "down")}
+            look = float(data.get("look_weight_max", DEFAULT_EYE_LOOK_WEIGHT_MAX))
+        except (TypeError, ValueError):
+            raise RigError(f"rig {rig_id!r}: eye_limits must be numbers") from None
+        if not all(np.isfinite(v) and 0.0 <= v <= 90.0 for v in angles.values()):
+            raise RigError(f"rig {rig_id!r}: eye_limits angles must be within 0..90 degrees")
+        if not (np.isfinite(look) and 0.0 <= look <= 1.0):
+            raise RigError(f"rig {rig_id!r}: eye_limits look_weight_max must be within 0..1")
+        source = data.get("source", "default")
+        if source not in EYE_LIMIT_SOURCES:
+            raise RigError(f"rig {rig_id!r}: eye_limits source must be one of {EYE_LIMIT_SOURCES}")
+        return cls(**angles, look_weight_max=look, source=source)
+
+    def to_dict(self) -> dict[str, Any]:  # JSON values
+        return {
+            "yaw_in": self.yaw_in,
+            "yaw_out": self.yaw_out,
+            "up": self.up,
+            "down": self.down,
+            "look_weight_max": self.look_weight_max,
+            "source": self.source,
+        }
+
+    def clamp(self, eye: str, yaw_deg: float, pitch_deg: float) -> tuple[float, float]:
+        """(yaw, pitch) of ``eye`` ("left_eye" or "right_eye") within the limits."""
+        # Outward is toward the avatar's left for its left eye (yaw > 0), right for its right eye.
+        lo, hi = (-self.yaw_in, self.yaw_out) if eye == "left_eye" else (-self.yaw_out, self.yaw_in)
+        return min(max(yaw_deg, lo), hi), min(max(pitch_deg, -self.up), self.down)
+
+
 @dataclass(frozen=True)
 class MorphTarget:
     """One morph target of the avatar that a channel drives (a channel may drive several,
@@ -65,6 +131,8 @@ class RigDefinition:
     description: str = ""
     # What `rig inspect` found and did not find (JSON values); informational.
     report: dict[str, Any] = field(default_factory=dict, compare=False)
+    # How far the eyes may turn (absent: the defaults apply).
+    eye_limits: EyeLimits = field(default_factory=EyeLimits)
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -103,6 +171,7 @@ class RigDefinition:
             neck_share=neck_share,
             description=str(data.get("description", "")),
             report=dict(data.get("report", {})),
+            eye_limits=EyeLimits.from_dict(rig_id, data["eye_limits"]) if "eye_limits" in data else EyeLimits(),
         )
 
     def to_dict(self) -> dict[str, Any]:  # JSON values
@@ -113,6 +182,7 @@ class RigDefinition:
             "channels": [_channel_to_dict(c) for c in self.channels],
             "bones": dict(self.bones),
             "neck_share": self.neck_share,
+            **({"eye_limits": self.eye_limits.to_dict()} if self.eye_limits != EyeLimits() else {}),
             **({"report": self.report} if self.report else {}),
         }
 

@@ -16,7 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .action_units import action_units
+from .distress import distress
 from .fused import FusedState
+from .mouth_composition import compose_mouth
 from .vocabulary import (
     ACTION_UNITS,
     ARKIT_BLENDSHAPES,
@@ -159,6 +161,7 @@ def spoken_mouth(visemes: NDArray[np.float64]) -> NDArray[np.float64]:
     return VISEME_TO_ARKIT @ spoken_visemes(visemes)
 
 
+SMILE = np.array([ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]])
 # Channels an emotion-driven face still takes from the tracked face: blinks and gaze.
 EYES = np.array([ARKIT_INDEX[n] for n in ARKIT_BLENDSHAPES if n.startswith(("eyeBlink", "eyeLook"))])
 
@@ -418,8 +421,8 @@ class EmotionPreset(Strategy):
 class Hybrid(Strategy):
     name = "hybrid"
     description = (
-        "Calibrated ARKit plus an emotion accent; while the user speaks, the mouth follows the "
-        "visemes, blended by confidence."
+        "Calibrated ARKit plus an emotion accent; while the user speaks, the visemes open and round "
+        "the mouth, blended by confidence, and the face keeps its smile, frown and brows."
     )
     numbers = {
         "accent": Param(0.3, 0.0, 2.0, "emotion accent on top of the face"),
@@ -441,13 +444,18 @@ class Hybrid(Strategy):
         presets[EXPRESSION_PRESETS.index("neutral")] = 0.0
         out = self._base(state)
         arkit = _unit(state.face.blendshapes + accent * (PRESET_TO_ARKIT @ presets))
+        if state.face.present:  # a sobbing face's lips read as a smile: no grin while it cries
+            arkit[SMILE] *= 1.0 - distress(state.face.action_units)
         # While speaking the voice takes the mouth; with no face to show it has it whole.
         w = 1.0 if self._voice_only(state) else self.speech_weight(state)
         if w > 0.0:
-            if self.context.rig_has_visemes:  # the viseme targets shape the mouth instead
-                arkit = np.where(MOUTH, (1.0 - w) * arkit, arkit)
-            else:
+            if self._voice_only(state) and not self.context.rig_has_visemes:
                 arkit = self._voice_mouth(state, arkit, w)
+            elif self._voice_only(state):  # the viseme targets shape the mouth instead
+                arkit = np.where(MOUTH, 0.0, arkit)
+            else:  # channel-wise: the visemes open and round the mouth, the face keeps its expression
+                voice = None if self.context.rig_has_visemes else spoken_mouth(state.voice.visemes)
+                arkit = compose_mouth(arkit, voice, w)
             out[VIS] *= w
         else:
             out[VIS] = 0.0

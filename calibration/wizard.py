@@ -4,6 +4,11 @@
 typed `WizardEvent`s (prepare, recording, accepted, rejected, done, failed, cancelled) and
 computes the table at the end with medians and percentiles, so a few bad frames do not move
 the result.
+
+Only `neutral` is needed (one click, 3 s: what VTube Studio and VSeeFace offer); the other
+steps are optional, in groups (`STEP_GROUPS`), each tried at most twice. An expression step
+is accepted only when its channels stay raised over most of the recording (its median), past
+the resting face's own jitter, so a resting face is refused by every step.
 """
 
 from __future__ import annotations
@@ -27,8 +32,17 @@ MIN_FACE_SHARE = 0.8
 # ... or when the head moves more than this (standard deviation of any angle).
 MAX_HEAD_MOTION_DEG = 4.0
 MIN_SAMPLES = 5
-# A look step must move the eyes at least this far from the neutral gaze (90th percentile).
+# An expression step's main channels must rise at least this far above rest over most of the
+# recording (the median; a 90th percentile let a resting face's jitter pass as a cheek puff) ...
+MIN_RISE = 0.1
+# ... and this many times the resting face's own jitter on that channel (how far the neutral
+# recording's 90th percentile lies above its median), when that is more.
+REST_JITTER_FACTOR = 3.0
+# A look step must move the eyes at least this far from the neutral gaze (median), and this
+# many times the neutral gaze's own jitter.
 MIN_GAZE_MOVE_DEG = 4.0
+# Tries per step: a step that fails twice is skipped (neutral: the run fails).
+MAX_ATTEMPTS = 2
 # The neutral step must face the camera: a table recorded looking away tilts every later frame.
 MAX_NEUTRAL_HEAD_DEG = 25.0
 
@@ -39,7 +53,7 @@ class WizardState(StrEnum):
     ACCEPTED = "accepted"  # the step's recording is usable
     REJECTED = "rejected"  # it is not (the event says why); the step is repeated or skipped
     DONE = "done"  # the table is computed
-    FAILED = "failed"  # the neutral step failed three times: no table
+    FAILED = "failed"  # the neutral step failed every try: no table
     CANCELLED = "cancelled"
 
 
@@ -198,6 +212,14 @@ ALL_STEPS = STEPS + VOICE_STEPS
 STEP_NAMES = tuple(s.name for s in ALL_STEPS)
 FACE_STEP_NAMES = tuple(s.name for s in STEPS)
 VOICE_STEP_NAMES = tuple(s.name for s in VOICE_STEPS)
+# The optional steps in groups a user may add after the neutral one (in STEPS order); a face
+# group runs after a fresh neutral recording, the voice group alone.
+STEP_GROUPS: dict[str, tuple[str, ...]] = {
+    "expressions": ("smile", "brows_up", "frown", "nose_wrinkle"),
+    "mouth": ("jaw_open", "pucker", "cheek_puff"),
+    "eyes": ("eyes_closed", "look_left", "look_right", "look_up", "look_down"),
+    "voice": VOICE_STEP_NAMES,
+}
 
 
 @dataclass(frozen=True)
@@ -206,11 +228,21 @@ class Rest:
 
     blendshapes: NDArray[np.float64]  # per-channel median
     gaze_deg: NDArray[np.float64]  # median (yaw, pitch) of both eyes
+    jitter: NDArray[np.float64]  # per channel: how far the 90th percentile lies above the median
+    gaze_jitter_deg: NDArray[np.float64]  # (yaw, pitch): the 90th percentile of |gaze - median|
 
     @classmethod
     def of(cls, faces: list[FaceFeatures]) -> Rest:
         faces = [f for f in faces if f.present]
-        return cls(np.median(np.array([f.blendshapes for f in faces]), axis=0), np.median(_gaze(faces), axis=0))
+        shapes = np.array([f.blendshapes for f in faces])
+        gaze = _gaze(faces)
+        median, gaze_median = np.median(shapes, axis=0), np.median(gaze, axis=0)
+        return cls(
+            median,
+            gaze_median,
+            np.percentile(shapes, 90, axis=0) - median,
+            np.percentile(np.abs(gaze - gaze_median), 90, axis=0),
+        )
 
 
 def _gaze(faces: list[FaceFeatures]) -> NDArray[np.float64]:
@@ -226,7 +258,8 @@ def _gaze(faces: list[FaceFeatures]) -> NDArray[np.float64]:
 def check_step(step: WizardStep, samples: list[FaceFeatures], rest: Rest | None) -> str | None:
     """Why a recorded step cannot be used, or None when it can: no face, a moving head, a
     recording that is not what the step asked for (its plausible ranges; the neutral step
-    facing away), an expression too small, eyes that did not move."""
+    facing away), an expression too small or not held, eyes that did not move. Every step
+    but neutral is judged against the neutral recording (`rest`)."""
     if not samples:
         return "no frames arrived: is the camera on?"
     faces = [f for f in samples if f.present]
@@ -242,16 +275,20 @@ def check_step(step: WizardStep, samples: list[FaceFeatures], rest: Rest | None)
             return bound.reason
     if step.name == "neutral" and np.abs(np.median(angles[:, :2], axis=0)).max() > MAX_NEUTRAL_HEAD_DEG:
         return "face the camera: turn your head towards it"
-    if rest is None:
+    if step.name == "neutral" or not (step.primary or step.gaze_axis is not None):
         return None
+    if rest is None:
+        return "record the neutral face first"
     if step.primary:
         idx = [ARKIT_INDEX[n] for n in step.primary]
-        peak = np.percentile(shapes[:, idx], 90, axis=0)
-        if (peak - rest.blendshapes[idx]).max() < MIN_SPAN:
-            return "the expression was too small to measure: try it more strongly"
+        rise = median[idx] - rest.blendshapes[idx]
+        needed = np.maximum(MIN_RISE, REST_JITTER_FACTOR * rest.jitter[idx])
+        if not (rise >= needed).any():
+            return "the expression was too small or not held: make it more strongly and hold it"
     if step.gaze_axis is not None:
-        moved = np.percentile(np.abs(_gaze(faces)[:, step.gaze_axis] - rest.gaze_deg[step.gaze_axis]), 90)
-        if moved < MIN_GAZE_MOVE_DEG:
+        axis = step.gaze_axis
+        moved = np.median(np.abs(_gaze(faces)[:, axis] - rest.gaze_deg[axis]))
+        if moved < max(MIN_GAZE_MOVE_DEG, REST_JITTER_FACTOR * rest.gaze_jitter_deg[axis]):
             return "your eyes did not move: look further that way, keeping your head still"
     return None
 
@@ -264,7 +301,9 @@ def compute_table(
     base: CalibrationTable | None = None,
 ) -> CalibrationTable:
     """The table from accepted step recordings; `neutral` is required for the face part,
-    the rest optional. Without face steps the face part is `base`'s (a voice-only run)."""
+    the rest optional. Without face steps the face part is `base`'s (a voice-only run); with
+    them, what `base` measured and this run did not (a neutral-only run after a full one) is
+    kept where it still lies above the new neutral."""
     visemes = compute_viseme_calibration(voice) if voice else (base.visemes if base is not None else None)
     if "neutral" not in recordings and voice:
         base = base or CalibrationTable.identity(user_id)
@@ -292,6 +331,12 @@ def compute_table(
         for i, p in zip(idx, peak, strict=True):
             if p - neutral[i] >= MIN_SPAN:
                 rng[i] = max(rng[i] if rng[i] < 1.0 else 0.0, p)
+    kept = set(base.steps) - set(recordings) if base is not None else set()
+    for step in STEPS:
+        if step.name in kept and base is not None:
+            for i in (ARKIT_INDEX[n] for n in step.measures):
+                if rng[i] >= 1.0 and base.channels.range[i] - neutral[i] >= MIN_SPAN:
+                    rng[i] = base.channels.range[i]
     neutral = np.minimum(neutral, rng - MIN_SPAN / 2)
     # Dead zone: the resting face's own noise, in units of the channel's span.
     noise = 2.0 * nb.std(axis=0) / np.maximum(rng - neutral, 1e-6)
@@ -308,6 +353,10 @@ def compute_table(
         for eye in range(2):
             if levels[eye] - blink_open[eye] >= 2 * MIN_SPAN:
                 blink_closed[eye] = float(levels[eye])
+    elif base is not None and "eyes_closed" in kept:
+        for eye in range(2):
+            if base.blink_closed[eye] - blink_open[eye] >= 2 * MIN_SPAN:
+                blink_closed[eye] = base.blink_closed[eye]
 
     def extent(step_names: tuple[str, str], axis: int) -> float:
         values = []
@@ -315,7 +364,11 @@ def compute_table(
             faces = [f for f in recordings.get(name, []) if f.present]
             if faces:
                 values.append(np.percentile(np.abs(_gaze(faces)[:, axis] - gaze_offset[axis]), 90))
-        return float(np.clip(np.mean(values), 5.0, 60.0)) if values else TARGET_GAZE_RANGE_DEG
+        if values:
+            return float(np.clip(np.mean(values), 5.0, 60.0))
+        if base is not None and kept & set(step_names):
+            return base.gaze_range_deg[axis]
+        return TARGET_GAZE_RANGE_DEG
 
     rest = [f.emotion_scores for f in neutral_faces if f.emotion_scores is not None]
     baseline = tuple(float(x) for x in np.clip(np.mean(rest, axis=0), 1e-6, 1.0)) if rest else None
@@ -328,7 +381,7 @@ def compute_table(
         blink_open=blink_open,
         blink_closed=(blink_closed[0], blink_closed[1]),
         created_ms=created_ms,
-        steps=tuple(s for s in STEP_NAMES if s in recordings or s in _voice_names(voice or [])),
+        steps=tuple(s for s in STEP_NAMES if s in recordings or s in kept or s in _voice_names(voice or [])),
         visemes=visemes,
         emotion_baseline=baseline,
     )
@@ -346,7 +399,7 @@ class CalibrationRun:
     user_id: str
     steps: tuple[WizardStep, ...] = STEPS
     prepare_s: float = 1.5
-    max_attempts: int = 3
+    max_attempts: int = MAX_ATTEMPTS
     index: int = 0
     state: WizardState = WizardState.PREPARE
     attempts: int = 0

@@ -1,4 +1,4 @@
-"""The ``avatar-driver`` command: serve, models, rig, vocabulary, avatar, analyze, record, ab, user."""
+"""The ``avatar-driver`` command: serve, models, rig, vocabulary, avatar, analyze, record, ab, vmc, user."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from avatar_mapping.strategies import DEFAULT_STRATEGY
+from avatar_mapping.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 from .settings import Settings
 
@@ -77,17 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
     avatar = sub.add_parser("avatar", help="build the default avatar (a CC0 head with ARKit + viseme targets)")
     avatar.add_argument("--out", type=Path, default=Path("web_avatar/public/avatars/default.glb"))
 
-    analyze = sub.add_parser("analyze", help="run the pipeline on an image, a video or a WAV file")
+    analyze = sub.add_parser("analyze", help="run the pipeline on an image, a video or an audio file")
     analyze.add_argument(
         "input",
         type=Path,
-        help="image, video, or a WAV of a spoken line; with --emotion-report "
-        "any recorded audio (WAV, FLAC, OGG, MP3, ...), minutes to hours",
+        help="image, video, or recorded audio of a spoken line (WAV, MP3, FLAC, OGG, M4A, ...: the voice "
+        "alone, no face); with --emotion-report any recorded audio, minutes to hours",
     )
-    analyze.add_argument("--audio", type=Path, help="a WAV to go with the video (its mouth comes from the voice)")
+    analyze.add_argument(
+        "--audio", type=Path, help="recorded audio to go with the video (its mouth comes from the voice)"
+    )
     analyze.add_argument("--transcript", help="what is said in the audio (forced alignment); else phone recognition")
-    analyze.add_argument("--rig", default="arkit52")
-    analyze.add_argument("--strategy", default=DEFAULT_STRATEGY)
+    analyze.add_argument(
+        "--rig",
+        default="arkit52",
+        help="the avatar's rig id: one of rigs/*.json or an uploaded rig (`avatar-driver rig inspect` makes "
+        "one); default arkit52 (the 52 ARKit blendshapes)",
+    )
+    analyze.add_argument(
+        "--strategy",
+        default=DEFAULT_STRATEGY,
+        help=f"how features become the avatar's channels (docs/strategies.md): {', '.join(sorted(STRATEGIES))}; "
+        f"default {DEFAULT_STRATEGY}",
+    )
     analyze.add_argument("--format", choices=("jsonl", "cbor"), default="jsonl")
     analyze.add_argument(
         "--rate-hz",
@@ -139,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
             "report: the HTML file (the JSON goes beside it)",
         )
 
-    vmc = sub.add_parser("vmc", help="the VMC protocol (docs/vmc.md)")
+    vmc = sub.add_parser("vmc", help="send a session's frames to a VMC receiver (VSeeFace, VNyan...; docs/vmc.md)")
     vsub = vmc.add_subparsers(dest="vmc_command", required=True)
     vsend = vsub.add_parser("send", help="watch a session and send its frames as VMC to a receiver")
     vsend.add_argument("--session", required=True, help="the session's id or name")
@@ -150,7 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("perfect_sync", "vrm0", "vrm1", "all"),
         help="the blend names the receiver's avatar has",
     )
-    vsend.add_argument("--server", default=None, help="the server's ws:// address (default: this machine's)")
+    vsend.add_argument(
+        "--server",
+        default=None,
+        help="the server's ws:// address (default: this machine's, ws://127.0.0.1:PORT with "
+        "AVATAR_DRIVER_PORT, default 8000)",
+    )
 
     user = sub.add_parser("user", help="what the server keeps about a user")
     usub = user.add_subparsers(dest="user_command", required=True)
@@ -187,14 +204,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _vmc_send(settings: Settings, args: argparse.Namespace) -> int:
     from .sinks.vmc import parse_target
-    from .tools.vmc_send import run
+    from .tools.vmc_send import default_server, run
 
     try:
         target = parse_target(args.to)
     except ValueError as e:
         print(f"avatar-driver: {e}", file=sys.stderr)
         return 2
-    server = args.server or f"ws://{settings.host}:{settings.port}"
+    server = args.server or default_server(settings.host, settings.port)
     return run(server, args.session, target, args.profile, settings.watch_token or settings.token)
 
 
@@ -378,6 +395,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level,
         ws_max_size=max(16 << 20, 4 * settings.max_message_bytes),
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
     return 0
 
@@ -410,7 +428,7 @@ def _analyze(settings: Settings, args: argparse.Namespace) -> int:
     from avatar_mapping.rig import RigError
 
     from .models.store import ModelError
-    from .tools.analyze import AnalyzeError, AnalyzeOptions, analyze
+    from .tools.analyze import AnalyzeError, AnalyzeOptions, AnalyzeSummary, analyze
 
     options = AnalyzeOptions(
         input=args.input,
@@ -422,15 +440,18 @@ def _analyze(settings: Settings, args: argparse.Namespace) -> int:
         audio=args.audio,
         transcript=args.transcript,
     )
+    summary = AnalyzeSummary()
     try:
         if args.out == "-":
-            analyze(options, settings, sys.stdout.buffer)
+            analyze(options, settings, sys.stdout.buffer, summary)
         else:
             with open(args.out, "wb") as out:
-                analyze(options, settings, out)
+                analyze(options, settings, out, summary)
     except (AnalyzeError, ModelError, RigError) as e:
         print(f"avatar-driver analyze: {e}", file=sys.stderr)
         return 1
+    for line in summary.lines():
+        print(f"avatar-driver analyze: {args.input.name}: {line}", file=sys.stderr)
     return 0
 
 

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     # the edge waits for every live worker to answer with what it erased of its own (a worker
     # that does not answer makes the answer 503: erasing again is safe).
     erase_timeout_s: float = 5.0
+    # Stopping (SIGTERM, issue 25 item 9): requests and sockets still running this long after the
+    # signal are cancelled, then the app closes (leaving the cluster: each step bounded by
+    # claim_timeout_s). Without it an edge whose NATS was gone waited out a pending claim.
+    shutdown_grace_s: int = 3
     # VMC out (docs/vmc.md): where sessions may send VMC, comma-separated host:port (the
     # protocol's port 39539 when omitted). Chosen by the operator, named by a hello's vmc.target.
     vmc_targets: str = ""

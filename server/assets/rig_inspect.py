@@ -29,7 +29,7 @@ import numpy as np
 from pygltflib import GLTF2
 
 from avatar_mapping.retarget import expression_row, match_arkit, match_bones, match_viseme, retarget_sources
-from avatar_mapping.rig import RigDefinition
+from avatar_mapping.rig import EyeLimits, RigDefinition
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES, VISEMES
 
 _COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
@@ -343,6 +343,37 @@ class _Inspector:
             found.setdefault(bone, node)
         return {bone: nodes[i].name or f"node{i}" for bone, i in found.items()}
 
+    def eye_limits(self) -> tuple[EyeLimits, list[str]]:
+        """The eyes' range from VRM 0.x `firstPerson.lookAt*` curves or VRM 1.0 `lookAt.rangeMap*`
+        (bone type: the output range in degrees bounds the eye bones; blend shape/expression type:
+        the output weight bounds the eyeLook* morphs), else the conservative defaults; with the
+        fields it could not use (a range that is not a number from 0 to 90 keeps its default)."""
+        defaults = EyeLimits()
+        vrm0 = self.ext.get("VRM", {}).get("firstPerson") if isinstance(self.ext.get("VRM"), dict) else None
+        vrm1 = self.ext.get("VRMC_vrm", {}).get("lookAt") if isinstance(self.ext.get("VRMC_vrm"), dict) else None
+        if isinstance(vrm1, dict) and any(k.startswith("rangeMap") for k in vrm1):
+            source, kind = "vrm1", str(vrm1.get("type", "bone")).lower()
+            fields = {f: (vrm1.get(key), "outputScale") for f, key in _VRM1_LOOK_AT.items()}
+        elif isinstance(vrm0, dict) and any(k.startswith("lookAt") for k in vrm0):
+            source, kind = "vrm0", str(vrm0.get("lookAtTypeName", "Bone")).lower()
+            fields = {f: (vrm0.get(key), "yRange") for f, key in _VRM0_LOOK_AT.items()}
+        else:
+            return defaults, []
+        ignored: list[str] = []
+        ranges: dict[str, float] = {}
+        for name, (curve, key) in fields.items():
+            value = curve.get(key) if isinstance(curve, dict) else None
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 90.0:
+                ignored.append(f"{source} {name} {key}={value!r}")
+                continue
+            ranges[name] = float(value)
+        if kind == "bone":
+            return EyeLimits(**{**defaults.to_dict(), **ranges, "source": source}), ignored
+        # Expression/blend shape lookAt: the ranges are morph weights (0..1), not angles.
+        weights = [min(v, 1.0) for v in ranges.values()]
+        look = min(weights) if weights else defaults.look_weight_max
+        return EyeLimits(**{**defaults.to_dict(), "look_weight_max": look, "source": source}), ignored
+
     # -- the rig ------------------------------------------------------------------------
     def rig(self, rig_id: str, source: str) -> RigDefinition:
         targets = self.targets()
@@ -405,6 +436,7 @@ class _Inspector:
                 covered.append(name)
         driven = {c["name"] for c in channels}
         bones = self.bones()
+        eyes, eyes_ignored = self.eye_limits()
         report = {
             "source": source,
             "meshes": [
@@ -436,6 +468,7 @@ class _Inspector:
                 and not all((t.mesh_index, t.index) in bound for t in by_name[n])
             ),
             "zero_delta_targets": zero,
+            "eye_limits": {"source": eyes.source, "ignored": eyes_ignored},
         }
         if not channels:
             raise RigInspectError(
@@ -450,10 +483,25 @@ class _Inspector:
                 "channels": channels,
                 "bones": bones,
                 "neck_share": 0.4,
+                "eye_limits": eyes.to_dict(),
                 "report": report,
             }
         )
 
+
+# EyeLimits field -> the VRM lookAt range that bounds it.
+_VRM0_LOOK_AT = {
+    "yaw_in": "lookAtHorizontalInner",
+    "yaw_out": "lookAtHorizontalOuter",
+    "down": "lookAtVerticalDown",
+    "up": "lookAtVerticalUp",
+}
+_VRM1_LOOK_AT = {
+    "yaw_in": "rangeMapHorizontalInner",
+    "yaw_out": "rangeMapHorizontalOuter",
+    "down": "rangeMapVerticalDown",
+    "up": "rangeMapVerticalUp",
+}
 
 _MESHOPT_STRIDES: dict[str, Callable[[int], bool]] = {
     "ATTRIBUTES": lambda s: 4 <= s <= 256 and s % 4 == 0,
@@ -500,7 +548,7 @@ def _element_type(a: Any, index: int) -> tuple[np.dtype, int]:
 
 def summary(rig: RigDefinition) -> str:
     """A short human-readable account of an inspection."""
-    r = rig.report
+    r, eyes = rig.report, rig.eye_limits
     lines = [
         f"rig {rig.id!r} from {r.get('source')}: {len(rig.channels)} channels",
         f"  ARKit blendshapes: {r['arkit']['mapped']}/52"
@@ -517,5 +565,7 @@ def summary(rig: RigDefinition) -> str:
         + (f" (missing: {', '.join(r['bones']['missing'])})" if r["bones"]["missing"] else ""),
         f"  unmapped morph targets: {len(r['unmapped_targets'])}",
         f"  morph targets that do nothing (all deltas zero): {', '.join(r['zero_delta_targets']) or 'none'}",
+        f"  eye range ({eyes.source}): {eyes.yaw_in:g}° in, {eyes.yaw_out:g}° out, {eyes.up:g}° up, "
+        f"{eyes.down:g}° down, eyeLook weights ≤ {eyes.look_weight_max:g}",
     ]
     return "\n".join(lines)

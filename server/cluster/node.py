@@ -106,5 +106,7 @@ class ClusterNode:
 async def _bounded(step: str, closing: Awaitable[None], timeout_s: float) -> None:
     try:
         await asyncio.wait_for(closing, timeout_s)
-    except (TimeoutError, nats.errors.Error, OSError) as e:
+    # RuntimeError: the NATS client's close flushes what it buffered while reconnecting onto a
+    # transport uvloop has already closed ("the handler is closed").
+    except (TimeoutError, nats.errors.Error, OSError, RuntimeError) as e:
         log.warning("leaving the cluster: %s did not close cleanly (%s); going on", step, type(e).__name__)

@@ -22,7 +22,7 @@ from calibration.wizard import ALL_STEPS, STEPS, VOICE_STEPS, CalibrationRun, Wi
 
 from ..inference.realtime_visemes import VisemePrototypes, adapt_prototypes
 from ..protocol.codec import ProtocolError
-from ..protocol.constants import ErrorCode
+from ..protocol.constants import CalibrationPreset, ErrorCode
 from ..protocol.messages import CalibrationStart, Hello
 
 # Adaptive ranges are pushed into the mapping this often.
@@ -39,13 +39,17 @@ WizardListener = Callable[[CalibrationRun, list[WizardEvent]], None]
 
 
 def requested_steps(request: CalibrationStart, hello: Hello) -> tuple[WizardStep, ...]:
-    """The wizard's steps for a calibration_start: those it names, else the face steps with a
-    camera and the voice steps with a microphone; NO_CONSENT for a step the hello did not
-    consent to."""
+    """The wizard's steps for a calibration_start: those it names; "all": the face steps with a
+    camera and the voice steps with a microphone; "neutral": the neutral step. Neither (the
+    default): "neutral" with a camera, the voice steps for a microphone alone. NO_CONSENT for
+    a step the hello did not consent to."""
+    preset = request.preset or (CalibrationPreset.NEUTRAL if hello.camera else CalibrationPreset.ALL)
     if request.steps is not None:
         steps = tuple(s for s in ALL_STEPS if s.name in request.steps)
-    else:
+    elif preset == CalibrationPreset.ALL:
         steps = (STEPS if hello.camera else ()) + (VOICE_STEPS if hello.microphone else ())
+    else:
+        steps = STEPS[:1]
     if not steps:
         raise ProtocolError(ErrorCode.NO_CONSENT, "calibration needs camera or microphone consent")
     if any(s.viseme is None for s in steps) and not hello.camera:
@@ -119,9 +123,11 @@ class SessionCalibration:
     def start_wizard(
         self, steps: tuple[WizardStep, ...], prepare_s: float, duration_scale: float, user_id: str, now_s: float
     ) -> None:
-        """What the run does not record is kept from the user's current table."""
+        """What the run does not record is kept from the user's current table (a neutral-only
+        run keeps the ranges a full run measured)."""
         steps = tuple(replace(s, duration_s=s.duration_s * duration_scale) for s in steps)
-        base = None if self.table.is_identity else self.table
+        # Another user's table (a calibration_start naming someone else) is no base.
+        base = None if self.table.is_identity or self.table.user_id != user_id else self.table
         self.run = CalibrationRun(user_id, steps=steps, prepare_s=prepare_s, base=base)
         self._say(self.run, self.run.start(now_s))
 

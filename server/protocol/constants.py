@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 
 from avatar_mapping.strategies import DEFAULT_STRATEGY  # hello.strategy when a client names none
-from calibration.wizard import FACE_STEP_NAMES, VOICE_STEP_NAMES, WizardState
+from calibration.wizard import FACE_STEP_NAMES, STEP_GROUPS, VOICE_STEP_NAMES, WizardState
 
 PROTOCOL_VERSION = 1
 
@@ -156,12 +156,24 @@ class CalibrationStatus(StrEnum):
 # with a microphone); `calibration_start.steps` picks from these.
 CALIBRATION_FACE_STEPS = FACE_STEP_NAMES
 CALIBRATION_VOICE_STEPS = VOICE_STEP_NAMES
+# The optional steps by group: a `calibration_start.steps` list may name a group for its steps.
+CALIBRATION_GROUPS = STEP_GROUPS
+
+
+class CalibrationPreset(StrEnum):
+    """`calibration_start.steps` as one word instead of a list."""
+
+    NEUTRAL = "neutral"  # the neutral step only (one click); no `steps`: this with a camera
+    ALL = "all"  # the face steps with a camera, the voice steps with a microphone
+
 
 __all__ = [
     "PROTOCOL_VERSION",
     "DEFAULT_STRATEGY",
     "CALIBRATION_FACE_STEPS",
     "CALIBRATION_VOICE_STEPS",
+    "CALIBRATION_GROUPS",
+    "CalibrationPreset",
     "MessageType",
     "CLIENT_TYPES",
     "SERVER_TYPES",

@@ -174,6 +174,7 @@ def emotion_update_payload(r: EmotionReport) -> dict[str, Any]:
         "speech_emotion": [_speech_evidence(e) for e in r.speech_emotion],
         "face_present": f.present,
         "face_confidence": f.confidence,
+        "faces_seen": f.faces_seen,
         "capture_ms": f.capture_ms,
         "emotion_inference": r.emotion_inference,
     }

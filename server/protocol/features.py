@@ -53,6 +53,7 @@ def face_to_cbor(f: FaceFeatures) -> dict[str, Any]:
         "eyes": [f.left_eye.yaw_deg, f.left_eye.pitch_deg, f.right_eye.yaw_deg, f.right_eye.pitch_deg],
         "mirrored": f.mirrored,
         "emotion_scores": array_to_cbor(f.emotion_scores),
+        "faces_seen": f.faces_seen,
     }
 
 
@@ -71,7 +72,15 @@ def face_from_cbor(d: dict[str, Any]) -> FaceFeatures:
         right_eye=EyeGaze(e[2], e[3]),
         mirrored=bool(d["mirrored"]),
         emotion_scores=array_from_cbor(d.get("emotion_scores"), len(EMOTIONS), "emotion_scores"),
+        faces_seen=_count(d.get("faces_seen", 0), "faces_seen"),  # absent from older recordings
     )
+
+
+def _count(x: object, what: str) -> int:
+    """A non-negative integer (a bool is not one)."""
+    if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+        raise ValueError(f"{what} must be a non-negative integer")
+    return x
 
 
 def evidence_to_cbor(e: EmotionEvidence) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from avatar_mapping.strategies import DEFAULT_STRATEGY, STRATEGIES
 from avatar_mapping.vmc import PROFILES as VMC_PROFILES
 
 from .codec import Encoding, ProtocolError, payload_bytes
-from .constants import ErrorCode
+from .constants import CALIBRATION_GROUPS, CalibrationPreset, ErrorCode
 
 FORMATS = ("named", "packed")
 AUDIO_RATES_HZ = (16000, 22050, 44100, 48000)
@@ -252,33 +252,49 @@ class Configure:
 @dataclass(frozen=True)
 class CalibrationStart:
     user_id: str | None
-    steps: tuple[str, ...] | None
+    steps: tuple[str, ...] | None  # the steps named (groups expanded); None: those of `preset`
     prepare_s: float
     duration_scale: float
+    preset: CalibrationPreset | None = None  # None: no `steps` given (neutral with a camera)
 
     @classmethod
     def parse(
         cls, p: dict[str, Any], face_steps: tuple[str, ...], voice_steps: tuple[str, ...] = ()
     ) -> CalibrationStart:
-        """Face steps, when asked for, start with 'neutral'; voice steps may come alone."""
+        """`steps` is "neutral" (the default: one click), "all", or a list of step and group
+        names (CALIBRATION_GROUPS); face steps, when asked for, start with 'neutral'; voice
+        steps may come alone."""
         user_id = p.get("user_id")
         if user_id is not None and (not isinstance(user_id, str) or not 0 < len(user_id) <= 128):
             raise ProtocolError(ErrorCode.BAD_CALIBRATION, "user_id must be a string of 1 to 128 characters")
         steps = p.get("steps")
-        if steps is not None:
-            known = face_steps + voice_steps
-            if not isinstance(steps, list) or not steps or any(s not in known for s in steps):
-                raise ProtocolError(ErrorCode.BAD_CALIBRATION, f"steps must be among {list(known)}")
-            face = [s for s in steps if s in face_steps]
+        preset = None
+        if isinstance(steps, str) and steps in tuple(CalibrationPreset):
+            preset, steps = CalibrationPreset(steps), None
+        elif steps is not None:
+            known = face_steps + voice_steps + tuple(CALIBRATION_GROUPS)
+            if (
+                not isinstance(steps, list)
+                or not steps
+                or len(steps) > len(known)
+                or any(not isinstance(s, str) or s not in known for s in steps)
+            ):
+                raise ProtocolError(
+                    ErrorCode.BAD_CALIBRATION,
+                    f"steps must be {' or '.join(repr(str(x)) for x in CalibrationPreset)} "
+                    f"or a list of names among {list(known)}",
+                )
+            named = [n for s in steps for n in CALIBRATION_GROUPS.get(s, (s,))]
+            face = [s for s in named if s in face_steps]
             if face and face[0] != "neutral":
                 raise ProtocolError(ErrorCode.BAD_CALIBRATION, "face steps must start with 'neutral'")
-            steps = tuple(steps)
+            steps = tuple(dict.fromkeys(named))
         prepare = p.get("prepare_s", 1.5)
         scale = p.get("duration_scale", 1.0)
         for name, v, lo, hi in (("prepare_s", prepare, 0.0, 10.0), ("duration_scale", scale, 0.1, 5.0)):
             if not _number_in(v, lo, hi):
                 raise ProtocolError(ErrorCode.BAD_CALIBRATION, f"{name} must be a number from {lo:g} to {hi:g}")
-        return cls(user_id, steps, float(prepare), float(scale))
+        return cls(user_id, steps, float(prepare), float(scale), preset)
 
 
 def _capture_ms(p: dict[str, Any], fallback_ms: int) -> int:

@@ -32,6 +32,11 @@ MAX_LAG_MS = 300.0
 SATURATION_EPS = 1e-3
 MOUTH_OPEN = 0.1
 SPEAKING = 0.5
+# Expression channels for "expression kept while speaking": what the face says beside the
+# words (smile, frown, brows, cheeks, nose), and how strongly a channel must be shown on the
+# input to count.
+EXPRESSION_PREFIXES = ("mouthSmile", "mouthFrown", "mouthDimple", "brow", "cheekSquint", "noseSneer")
+EXPRESSED = 0.2
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class StreamMetrics:
     mouth_speech: dict[str, float] | None  # correlation and agreement of mouth opening with speaking
     saturation_share: float  # share of (frame, moving channel) pairs pinned at 0 or 1
     emotion_switches_per_min: float | None
+    # Share of the face's expression (smile, frown, brows, ...) the avatar still shows while the user speaks.
+    expression_kept_while_speaking: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -125,6 +132,25 @@ def mouth_speech(weights: np.ndarray, channels: tuple[str, ...], speaking: np.nd
     return {"correlation": corr, "agreement": agree}
 
 
+def expression_kept_while_speaking(
+    weights: np.ndarray, channels: tuple[str, ...], inputs: np.ndarray, speaking: np.ndarray
+) -> float | None:
+    """Over the frames where the user speaks, for each expression channel the input shows
+    (>= EXPRESSED): the share of it the output keeps, sum(min(output, input)) / sum(input),
+    over all such (frame, channel) pairs. 1 = every smile and frown stays while speaking;
+    a strategy that hands the whole mouth to the visemes drops the smile towards 0. None
+    without speech or without an expression to keep."""
+    talking = speaking > SPEAKING
+    kept = shown = 0.0
+    for j, name in enumerate(channels):
+        if name.startswith(EXPRESSION_PREFIXES) and name in ARKIT_BLENDSHAPES:
+            x = inputs[talking, ARKIT_BLENDSHAPES.index(name)]
+            on = x >= EXPRESSED
+            kept += float(np.minimum(weights[talking, j][on], x[on]).sum())
+            shown += float(x[on].sum())
+    return kept / shown if shown > 0 else None
+
+
 def saturation_share(weights: np.ndarray) -> float:
     moving = (weights.max(axis=0) - weights.min(axis=0)) > 1e-6
     if not moving.any():
@@ -158,4 +184,5 @@ def stream_metrics(
         mouth_speech(weights, channels, speaking),
         saturation_share(weights),
         switches_per_min(top_emotions, rate_hz),
+        expression_kept_while_speaking(weights, channels, inputs, speaking),
     )

@@ -69,6 +69,8 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, float | None, float | None, s
         ("saturation (share of frames at 0 or 1)", ma["saturation_share"], mb["saturation_share"], "lower"),
         ("emotion switches per minute", ma["emotion_switches_per_min"], mb["emotion_switches_per_min"], "lower"),
     ]
+    kept_a, kept_b = ma.get("expression_kept_while_speaking"), mb.get("expression_kept_while_speaking")
+    rows.append(("expression kept while speaking (share)", kept_a, kept_b, "higher"))
     for key in ("correlation", "agreement"):
         rows.append(
             (f"mouth-speech {key}", (ma["mouth_speech"] or {}).get(key), (mb["mouth_speech"] or {}).get(key), "higher")

@@ -133,3 +133,45 @@ def test_video_with_audio(tmp_path: Path, astronaut: npt.NDArray[np.uint8]) -> N
     emotions = [r for r in records if r["type"] == "emotion_update"]
     assert any(f["payload"]["viseme"] != "sil" for f in frames) and frames[-1]["payload"]["face_present"]
     assert max(e["payload"]["speaking_probability"] or 0 for e in emotions) > 0.5
+
+
+def test_recorded_speech_as_mp3_gives_a_speaking_mouth_and_a_summary(tmp_path: Path) -> None:
+    """Issue 25, item 9: `analyze talk.mp3` said "not a readable video". A real person reading
+    (LibriVox, pocketsphinx-testdata) as MP3: the voice path alone, no face, a clear summary."""
+    from server.tools.animate import read_wav
+    from server.tools.train_visemes import LIBRIVOX
+    from tests.support.recorded_audio import encode
+
+    samples, rate = read_wav((LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav").read_bytes())
+    assert rate == 16000
+    talk = tmp_path / "talk.mp3"
+    talk.write_bytes(encode(samples, "mp3"))
+    out = run_cli(talk, "--rate-hz", 30)
+    assert out.returncode == 0, out.stderr
+    frames = [json.loads(line) for line in out.stdout.splitlines() if '"avatar_frame"' in line[:40]]
+    assert len(frames) >= int(30 * len(samples) / rate)  # MP3 adds a little padding
+    assert not any(f["payload"]["face_present"] for f in frames)
+    assert max(f["payload"]["blendshapes"]["jawOpen"] for f in frames) > 0.2
+    assert "talk.mp3: audio only (no face)" in out.stderr and "not a readable video" not in out.stderr
+
+
+def test_a_group_photo_reports_how_many_faces_it_saw(tmp_path: Path) -> None:
+    """Issue 25, item 10: five people with ~100 px faces were "no face", silently."""
+    from tests.support.group_photo import group_photo
+
+    img = tmp_path / "group.png"
+    cv2.imwrite(str(img), cv2.cvtColor(group_photo()[0], cv2.COLOR_RGB2BGR))
+    out = run_cli(img)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert records[0]["payload"]["face_present"] is True
+    emotion = next(r["payload"] for r in records if r["type"] == "emotion_update")
+    assert emotion["faces_seen"] == 5  # the output says so too, not only the terminal
+    assert "faces_seen 5" in out.stderr and "the largest drives the avatar" in out.stderr
+
+
+def test_no_face_anywhere_is_said(tmp_path: Path, cat: npt.NDArray[np.uint8]) -> None:
+    img = tmp_path / "cat.png"
+    cv2.imwrite(str(img), cv2.cvtColor(cat, cv2.COLOR_RGB2BGR))
+    out = run_cli(img)
+    assert out.returncode == 0 and "no face found in any frame" in out.stderr

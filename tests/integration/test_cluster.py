@@ -5,6 +5,7 @@ face (scikit-image's astronaut) is streamed as JPEG frames; nothing is mocked.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -184,6 +185,24 @@ async def frames_after(received: Received, t: float, count: int, timeout_s: floa
 
 def ws_url(node: Node, path: str = "/v1/stream") -> str:
     return f"ws://127.0.0.1:{node.port}{path}"
+
+
+def health(node: Node) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/healthz", timeout=5) as response:
+        body: dict[str, Any] = json.loads(response.read())
+    return body
+
+
+def test_an_edges_healthz_says_its_role_its_nats_and_the_workers_it_hears(cluster: list[Node]) -> None:
+    """Issue 25, item 9: an edge's /healthz said "ok" and nothing about the bus or the workers."""
+    workers = [n for n in cluster if n.role == "worker" and n.process.poll() is None]
+    for edge in (n for n in cluster if n.role == "edge"):
+        deadline = time.monotonic() + 10  # processes just started on a busy machine may miss a beat
+        while len((said := health(edge)["cluster"])["workers_alive"]) != len(workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert said["role"] == "edge" and said["nats_connected"] is True
+        assert len(said["workers_alive"]) == len(workers) and all(w.startswith("w") for w in said["workers_alive"])
+    assert health(workers[0])["cluster"] == {"role": "worker"}
 
 
 def test_a_watcher_on_another_edge_gets_the_same_frames_as_the_publisher(cluster: list[Node], face_jpeg: bytes) -> None:
@@ -722,3 +741,53 @@ def test_an_edge_stopped_while_nats_is_down_exits_and_closes_its_tool_pool(tmp_p
     assert "shutdown failed" not in said, said[-2000:]  # it was: ConnectionReconnectingError from leaving NATS
     assert "leaked semaphore" not in said, said[-2000:]  # the pool's, never shut down
     assert not any(alive(p) for p in tools)
+
+
+def test_an_edge_whose_nats_is_gone_stops_within_seconds_of_a_sigterm(tmp_path: Path, face_jpeg: bytes) -> None:
+    """Issue 25, item 9: once NATS was gone an edge went on for more than 15 s after SIGTERM (a
+    hello's claim waited out `claim_timeout_s` while uvicorn waited for its socket to close), and
+    the NATS client's close raised on the way out ("Application shutdown failed": the tool pool
+    and the stores were left open). A publisher streams, NATS stops, a new client says hello:
+    the edge exits within ~5 s of SIGTERM and its shutdown completes."""
+    log = tmp_path / "edge.log"
+    with log.open("wb") as output, (tmp_path / "worker.log").open("wb") as worker_output:
+        with nats_server(tmp_path) as own_nats:
+            own_nats.create_buckets()
+            (edge,) = start_nodes(own_nats, ["edge"], tmp_path / "edge", output=output)
+            (worker,) = start_nodes(own_nats, ["worker"], tmp_path / "worker", output=worker_output)
+            try:
+                took_s, code = asyncio.run(sigterm_without_nats(edge, own_nats, face_jpeg))
+            finally:
+                stop([edge, worker])
+    said = log.read_text(errors="replace")
+    assert code in (0, -signal.SIGTERM), f"the edge did not stop (exit code {code}): {said[-2000:]}"
+    assert took_s < 5.0, f"the edge took {took_s:.1f} s to stop: {said[-2000:]}"
+    assert "shutdown failed" not in said, said[-3000:]
+
+
+async def sigterm_without_nats(edge: Node, nats: NatsServer, jpeg: bytes) -> tuple[float, int | None]:
+    """How long ``edge`` takes to exit after SIGTERM, NATS stopped under a live session and a
+    pending hello; and its exit code (None: it was still running after 20 s)."""
+    received, done = Received(), asyncio.Event()
+    async with websockets.connect(ws_url(edge), max_size=None) as publisher:
+        reader = asyncio.create_task(read(publisher, received))
+        await publisher.send(hello())
+        await first(received, "welcome")
+        sending = asyncio.create_task(publish(publisher, jpeg, done))
+        await frames_after(received, time.monotonic(), 5)
+        nats.stop()
+        await asyncio.sleep(1.0)  # longer than worker_timeout_s
+        said = (await asyncio.to_thread(health, edge))["cluster"]
+        assert said == {"role": "edge", "nats_connected": False, "workers_alive": []}, said
+        async with websockets.connect(ws_url(edge), max_size=None) as late:
+            await late.send(hello())  # its claim cannot be answered: NATS is gone
+            await asyncio.sleep(0.5)
+            t0 = time.monotonic()
+            edge.process.terminate()
+            while edge.process.poll() is None and time.monotonic() - t0 < 20:
+                await asyncio.sleep(0.05)
+            took_s = time.monotonic() - t0
+        done.set()
+        await sending
+        reader.cancel()
+    return took_s, edge.process.poll()

@@ -4,7 +4,6 @@ false "no table" while JetStream recovers, and an outage is `StoreUnavailable` (
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from server.cluster.calibration_kv import JetStreamCalibrationStore
 from server.cluster.link import LinkOptions, SyncLink
 from server.cluster.subjects import BUCKET_CALIBRATION
 from server.stores.unavailable import StoreUnavailable
-from tests.support.nats_server import PASSWORDS, NatsServer, binary, nats_server
+from tests.support.nats_server import NatsServer, nats_server
 from tests.support.samples import example_table
 
 CALLS = 1200
@@ -60,15 +59,8 @@ def test_calibration_calls_leave_no_consumers_behind(server: NatsServer) -> None
 
 
 def restart(nats: NatsServer) -> subprocess.Popen[bytes]:
-    """The same nats-server again: its config (port, store dir) and users."""
-    env = {
-        **os.environ,
-        "AVATAR_NATS_EDGE_PASSWORD": PASSWORDS["edge"],
-        "AVATAR_NATS_WORKER_PASSWORD": PASSWORDS["worker"],
-    }
-    return subprocess.Popen(
-        [binary(), "-c", str(nats.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-    )
+    """The same nats-server again: its config, environment (port, store dir) and users."""
+    return subprocess.Popen(nats.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=nats.env)
 
 
 def test_a_restart_and_an_outage_never_read_as_a_missing_table(server: NatsServer) -> None:

@@ -31,6 +31,27 @@ def test_the_compose_file_runs_each_role_as_its_own_nats_user() -> None:
     assert (DEPLOY / gateway).is_file()
 
 
+def test_nats_listens_and_stores_where_its_environment_says() -> None:
+    """Issue 25, item 9: deploy/nats.conf hard-coded 127.0.0.1:4222 and /data/jetstream, so a dev
+    box had to edit it. Both come from the environment; compose sets them for its network and
+    volume (nats-server has no defaults: it refuses to start while one is unset)."""
+    conf = (DEPLOY / "nats.conf").read_text()
+    assert "listen: $AVATAR_NATS_LISTEN" in conf and "store_dir: $AVATAR_NATS_STORE_DIR" in conf
+    assert "127.0.0.1:4222" not in conf.split("listen:")[1].splitlines()[0]
+    nats = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["nats"]
+    env = nats["environment"]
+    assert env["AVATAR_NATS_LISTEN"] == "0.0.0.0:4222" and env["AVATAR_NATS_STORE_DIR"] == "/data/jetstream"
+    assert "jetstream:/data/jetstream" in nats["volumes"]
+    assert env["AVATAR_NATS_EDGE_PASSWORD"].startswith("${AVATAR_NATS_EDGE_PASSWORD:?")
+    assert env["AVATAR_NATS_WORKER_PASSWORD"].startswith("${AVATAR_NATS_WORKER_PASSWORD:?")
+
+
+def test_the_tests_nats_server_runs_the_file_unchanged_on_its_own_port(nats: NatsServer) -> None:
+    assert nats.config == DEPLOY / "nats.conf"
+    assert nats.env["AVATAR_NATS_LISTEN"] == f"127.0.0.1:{nats.port}"
+    assert not permission_errors(nats.url("worker"), [], [])  # it listens where it was told
+
+
 def permission_errors(url: str, subscribe: list[str], publish: list[str]) -> list[str]:
     async def scenario() -> list[str]:
         errors: list[str] = []

@@ -88,6 +88,7 @@ def face() -> FaceFeatures:
         head=HeadPose(12.5, -4.25, 3.0, (1.5, -2.0, -55.0)),
         left_eye=EyeGaze(6.0, -2.0),
         right_eye=EyeGaze(4.0, -2.5),
+        faces_seen=1,
     )
 
 

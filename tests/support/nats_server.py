@@ -1,11 +1,11 @@
-"""A real nats-server for the tests, on a random loopback port, with deploy/nats.conf (so the
-documented per-role permissions are what the tests run under)."""
+"""A real nats-server for the tests, on a random loopback port, with deploy/nats.conf as it is
+(so the documented per-role permissions are what the tests run under): where it listens, where
+JetStream keeps its files and the passwords come from the environment, as in deploy/compose.yaml."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -38,22 +38,20 @@ def binary() -> str:
 class NatsServer:
     def __init__(self, folder: Path) -> None:
         self.port = free_tcp_port()
-        config = (REPO / "deploy" / "nats.conf").read_text()
-        config = re.sub(r"listen: \S+", f"listen: 127.0.0.1:{self.port}", config)
-        config = config.replace("/data/jetstream", str(folder / "jetstream"))
-        if os.environ.get("AVATAR_TEST_NATS_TRACE"):  # every protocol line in nats.log, with its user
-            config += "\ntrace: true\nlogtime: false\n"
-        self.config = folder / "nats.conf"
-        self.config.write_text(config)
-        env = {
+        self.config = REPO / "deploy" / "nats.conf"
+        # What deploy/nats.conf reads from the environment (nats-server refuses to start without).
+        self.env = {
             **os.environ,
+            "AVATAR_NATS_LISTEN": f"127.0.0.1:{self.port}",
+            "AVATAR_NATS_STORE_DIR": str(folder / "jetstream"),
             "AVATAR_NATS_EDGE_PASSWORD": PASSWORDS["edge"],
             "AVATAR_NATS_WORKER_PASSWORD": PASSWORDS["worker"],
         }
+        self.command = [binary(), "-c", str(self.config)]
+        if os.environ.get("AVATAR_TEST_NATS_TRACE"):  # every protocol line in nats.log, with its user
+            self.command += ["--trace", "--logtime=false"]
         self.log = (folder / "nats.log").open("wb")
-        self.process = subprocess.Popen(
-            [binary(), "-c", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env
-        )
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -6,6 +6,7 @@ import pytest
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from server.tools.ab_metrics import (
     added_latency_ms,
+    expression_kept_while_speaking,
     expressiveness,
     jitter_percent,
     lag_ms,
@@ -89,4 +90,26 @@ def test_all_metrics_together() -> None:
         "mouth_speech",
         "saturation_share",
         "emotion_switches_per_min",
+        "expression_kept_while_speaking",
     }
+    assert m.expression_kept_while_speaking is None  # no speech, no expression
+
+
+def test_expression_kept_while_speaking() -> None:
+    """A smile held at 0.9 through speech: a strategy that keeps it scores 1, one that hands the
+    mouth to the visemes (the smile falling to 0.1 while speaking, issue 25) scores ~0.1."""
+    n = 120
+    inputs = np.zeros((n, 52))
+    smile, brow = ARKIT_BLENDSHAPES.index("mouthSmileLeft"), ARKIT_BLENDSHAPES.index("browInnerUp")
+    inputs[:, smile] = 0.9
+    inputs[:, brow] = 0.05  # below EXPRESSED: not counted
+    speaking = np.r_[np.zeros(n // 2), np.ones(n // 2)]
+    channels = ("mouthSmileLeft", "browInnerUp", "jawOpen")
+    kept = np.c_[np.full(n, 0.9), np.zeros(n), speaking * 0.6]
+    replaced = np.c_[np.where(speaking > 0.5, 0.1, 0.9), np.zeros(n), speaking * 0.6]
+    boosted = np.c_[np.ones(n), np.zeros(n), speaking * 0.6]  # more than the face: capped at what it showed
+    assert expression_kept_while_speaking(kept, channels, inputs, speaking) == pytest.approx(1.0)
+    assert expression_kept_while_speaking(replaced, channels, inputs, speaking) == pytest.approx(0.1 / 0.9)
+    assert expression_kept_while_speaking(boosted, channels, inputs, speaking) == pytest.approx(1.0)
+    assert expression_kept_while_speaking(kept, channels, inputs, np.zeros(n)) is None
+    assert expression_kept_while_speaking(kept, channels, np.zeros((n, 52)), speaking) is None

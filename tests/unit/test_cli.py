@@ -55,3 +55,17 @@ def test_former_environment_names_still_apply_and_warn(monkeypatch: pytest.Monke
     said = {str(w.message) for w in caught}
     assert "AVATAR_DRIVER_BUS is deprecated: use AVATAR_DRIVER_CLUSTER" in said
     assert "AVATAR_DRIVER_FACE_WORKERS is deprecated: use AVATAR_DRIVER_INFERENCE_WORKERS" in said
+
+
+def test_every_command_and_analyze_option_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 25, item 9: `--help` left out `vmc`; `analyze --rig/--strategy` had no help."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    top = capsys.readouterr().out
+    assert "ab, vmc, user" in top and "VMC receiver" in top
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["analyze", "--help"])
+    analyze = " ".join(capsys.readouterr().out.split())
+    assert "--rig RIG the avatar's rig id" in analyze
+    assert "--strategy STRATEGY how features become" in analyze and "hybrid" in analyze
+    assert "MP3" in analyze

@@ -8,8 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from server.inference.face import FaceTracker, FaceTrackerOptions
+from server.inference.face import FaceTracker, FaceTrackerOptions, _tiles
 from server.inference.input_frame import Frame
+from tests.support.group_photo import group_photo
 from tests.support.media import rotated_video
 
 # Roll must follow a known in-plane rotation within this many degrees.
@@ -104,3 +105,47 @@ def test_video_mode_accepts_repeated_timestamps(model_path: Path, astronaut: npt
         assert t.process(Frame(astronaut, 100)).present
         assert t.process(Frame(astronaut, 100)).present  # same client clock value twice
         assert t.process(Frame(astronaut, 50)).present  # clock stepped back
+
+
+def test_a_group_photo_of_small_faces_finds_all_five_and_says_so(model_path: Path) -> None:
+    """Issue 25, item 10: five people, faces ~100 px wide in 1000 x 667. On the whole image the
+    short-range detector finds nobody; the tiles find all five, and the largest is tracked."""
+    photo, people = group_photo()
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", max_faces=5, small_face_tiles=0.0)) as whole_only:
+        assert not whole_only.process(Frame(photo, 0)).present  # why the tiles are needed
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", max_faces=5)) as t:
+        f = t.process(Frame(photo, 0))
+        assert f.present and t.faces_seen == 5 and f.faces_seen == 5
+        assert f.confidence > 0.9  # 100 px faces: above the reduced-confidence width
+
+
+def test_of_two_faces_the_largest_is_tracked_and_both_are_counted(model_path: Path) -> None:
+    """The astronaut smiles, Grace Hopper does not: whichever is larger drives the avatar."""
+    with FaceTracker(FaceTrackerOptions(model_path, mode="image", max_faces=5)) as t:
+        small_astronaut = t.process(Frame(group_photo((130.0, 220.0))[0], 0))
+        assert t.faces_seen == 2 and small_astronaut.faces_seen == 2  # the features say so too
+        large_astronaut = t.process(Frame(group_photo((220.0, 130.0))[0], 0))
+        assert t.faces_seen == 2 and large_astronaut.faces_seen == 2
+    assert small_astronaut.blendshapes_by_name()["mouthSmileLeft"] < 0.3  # Grace Hopper's face
+    assert large_astronaut.blendshapes_by_name()["mouthSmileLeft"] > 0.5  # the astronaut's
+
+
+def test_a_video_counts_the_faces_it_tracks(model_path: Path) -> None:
+    photo = group_photo((220.0, 130.0))[0]
+    with FaceTracker(FaceTrackerOptions(model_path, max_faces=5)) as t:
+        for k in range(3):
+            f = t.process(Frame(photo, 33 * k))
+        assert f.present and t.faces_seen == 2 and f.faces_seen == 2
+        assert f.blendshapes_by_name()["mouthSmileLeft"] > 0.5
+
+
+def test_every_face_up_to_half_a_tile_lies_whole_in_a_tile() -> None:
+    width, height = 1000, 667
+    tiles = _tiles(width, height, 0.4)
+    side = tiles[0][2]
+    assert side == 400 and all(x0 + s <= width and y0 + s <= height for x0, y0, s in tiles)
+    face = side // 2
+    for x in range(0, width - face + 1, 25):
+        for y in range(0, height - face + 1, 25):  # a face's box of side/2 at (x, y)
+            assert any(x0 <= x and x + face <= x0 + s and y0 <= y and y + face <= y0 + s for x0, y0, s in tiles)
+    assert _tiles(640, 480, 0.9) == []  # a tile nearly the whole image: the whole-image pass saw it

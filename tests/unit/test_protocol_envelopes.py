@@ -1,10 +1,12 @@
 """What the server sends, built in one place: envelopes, payloads, encode-once messages."""
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import cbor2
 
+from avatar_mapping.features import FaceFeatures
 from calibration.wizard import WizardEvent, WizardState
 from server.protocol import envelopes
 from server.protocol.constants import ErrorCode, MessageType, PackedKey, PackedType, Variant
@@ -41,6 +43,14 @@ def test_emotion_update_renders_the_report_as_documented() -> None:
     assert p["eyes"]["left"] == {"yaw_deg": 6.0, "pitch_deg": -2.0, "blink": p["eyes"]["left"]["blink"]}
     assert [e["source"] for e in p["speech_emotion"]] == ["sensevoice", "prosody"]
     assert p["speech_emotion"][0]["emotion"] == "happy" and p["speech_emotion"][1]["scores"] is None
+
+
+def test_emotion_update_says_how_many_faces_the_frame_had() -> None:
+    """Issue 25, item 10: two people in view, the larger one tracked: a client is told there were two."""
+    report = emotion_report()
+    two = replace(report, face=replace(report.face, faces_seen=2))
+    assert envelopes.emotion_update_payload(two)["faces_seen"] == 2
+    assert envelopes.emotion_update_payload(replace(report, face=FaceFeatures.absent(T0)))["faces_seen"] == 0
 
 
 def test_wizard_events_leave_out_what_they_do_not_carry() -> None:

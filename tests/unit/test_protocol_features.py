@@ -1,6 +1,7 @@
 """The stages' results as CBOR: exact round trips, shapes checked on the way in."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import cbor2
@@ -35,6 +36,22 @@ def test_a_face_survives_cbor_bit_for_bit() -> None:
     )
     absent = face_from_cbor(cbor2.loads(cbor2.dumps(face_to_cbor(FaceFeatures.absent(9)))))
     assert not absent.present and absent.emotion_scores is None and absent.capture_ms == 9
+
+
+def test_the_faces_seen_count_crosses_the_bus_and_older_maps_read_as_none_counted() -> None:
+    """Issue 25, item 10: how many people a worker's tracker saw reaches the edge's emotion_update."""
+    two = replace(awkward_face(), faces_seen=2)
+    assert face_from_cbor(cbor2.loads(cbor2.dumps(face_to_cbor(two)))).faces_seen == 2
+    older = face_to_cbor(awkward_face())
+    del older["faces_seen"]  # a recording made before the count existed
+    assert face_from_cbor(older).faces_seen == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "2", None])
+def test_a_faces_seen_that_is_not_a_count_is_refused(bad: object) -> None:
+    d = face_to_cbor(awkward_face()) | {"faces_seen": bad}
+    with pytest.raises(ValueError, match="faces_seen must be a non-negative integer"):
+        face_from_cbor(d)
 
 
 def test_a_voice_with_speech_emotion_survives_cbor_bit_for_bit() -> None:

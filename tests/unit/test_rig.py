@@ -5,7 +5,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from avatar_mapping.rig import INPUT_NAMES, RigDefinition, RigError, compile_rig
+from avatar_mapping.rig import INPUT_NAMES, EyeLimits, RigDefinition, RigError, compile_rig
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from tests.support.rigs import load_rig
 
@@ -59,3 +59,31 @@ def test_bad_rigs_are_rejected_with_a_reason(bad: dict[str, Any], message: str) 
 def test_round_trip_through_dict() -> None:
     rig = load_rig("simple")
     assert RigDefinition.from_dict(rig.to_dict()) == rig
+
+
+def test_eye_limits_clamp_each_eye_inward_outward_up_and_down() -> None:
+    # Issue 25 item 5: looking far up and right must stay inside the eye white.
+    limits = EyeLimits(yaw_in=10.0, yaw_out=20.0, up=8.0, down=12.0)
+    # yaw > 0 turns toward the avatar's left: outward for its left eye, inward for its right eye.
+    assert limits.clamp("left_eye", 35.0, -30.0) == (20.0, -8.0)
+    assert limits.clamp("right_eye", 35.0, -30.0) == (10.0, -8.0)
+    assert limits.clamp("right_eye", -35.0, 30.0) == (-20.0, 12.0)
+    assert limits.clamp("left_eye", 5.0, 3.0) == (5.0, 3.0)
+
+
+def test_eye_limits_travel_with_the_rig_and_bad_ones_are_refused() -> None:
+    rig = load_rig("simple")
+    assert rig.eye_limits == EyeLimits() and "eye_limits" not in rig.to_dict()  # absent: the defaults
+    custom = RigDefinition.from_dict({**rig.to_dict(), "eye_limits": {"yaw_out": 9, "up": 4, "source": "vrm1"}})
+    assert (custom.eye_limits.yaw_out, custom.eye_limits.up, custom.eye_limits.source) == (9.0, 4.0, "vrm1")
+    assert RigDefinition.from_dict(custom.to_dict()) == custom
+    for bad, message in [
+        ({"up": -1}, "0..90"),
+        ({"down": "far"}, "numbers"),
+        ({"look_weight_max": 2}, "0..1"),
+        ({"sideways": 3}, "unknown"),
+        ({"source": "guess"}, "source"),
+        ([], "object"),
+    ]:
+        with pytest.raises(RigError, match=message):
+            RigDefinition.from_dict({**rig.to_dict(), "eye_limits": bad})

@@ -8,6 +8,7 @@ import numpy as np
 import pygltflib
 import pytest
 
+from avatar_mapping.rig import EyeLimits
 from avatar_mapping.vocabulary import ARKIT_BLENDSHAPES
 from server.assets.rig_inspect import RigInspectError, inspect_bytes, inspect_file
 
@@ -113,6 +114,56 @@ def test_vrm1_expressions_and_a_rig_with_only_a_few_emotion_morphs() -> None:
     plain = inspect_bytes(_mesh_gltf(["happy", "blink", "zero"], [0.1, 0.1, 0.0]), "few")
     assert {c.name for c in plain.channels} == {"happy", "blink"}
     assert plain.report["zero_delta_targets"] == ["zero"]
+
+
+def test_vroid_eyes_looking_up_right_stay_inside_the_eye(avatars: Path) -> None:
+    # Issue 25 item 5: the VRoid file has no VRM lookAt ranges, so it gets the conservative
+    # defaults, and a gaze far up and to the right (30 degrees each) is clamped to them.
+    rig = inspect_file(avatars / "vroid.glb")
+    limits = rig.eye_limits
+    assert limits == EyeLimits() and rig.report["eye_limits"] == {"source": "default", "ignored": []}
+    assert rig.to_dict()["bones"]["left_eye"] == "LeftEye"
+    # Up is pitch < 0; the avatar's right is yaw < 0 (inward for its left eye, outward for its right).
+    left, right = limits.clamp("left_eye", -30.0, -30.0), limits.clamp("right_eye", -30.0, -30.0)
+    assert left == (-limits.yaw_in, -limits.up) and right == (-limits.yaw_out, -limits.up)
+    assert max(limits.yaw_in, limits.yaw_out, limits.up) <= 15.0 and limits.look_weight_max <= 0.5
+
+
+def test_vrm_look_at_ranges_become_the_rigs_eye_limits() -> None:
+    vrm0 = {
+        "VRM": {
+            "firstPerson": {
+                "lookAtTypeName": "Bone",
+                "lookAtHorizontalInner": {"xRange": 90, "yRange": 8},
+                "lookAtHorizontalOuter": {"xRange": 90, "yRange": 12},
+                "lookAtVerticalDown": {"xRange": 90, "yRange": 10},
+                "lookAtVerticalUp": {"xRange": 90, "yRange": "far"},  # unusable: keeps its default
+            },
+            "blendShapeMaster": {"blendShapeGroups": [{"presetName": "joy", "binds": [{"mesh": 0, "index": 0}]}]},
+        }
+    }
+    rig = inspect_bytes(_mesh_gltf(["smile"], [0.1], vrm0), "vrm0")
+    assert (rig.eye_limits.yaw_in, rig.eye_limits.yaw_out, rig.eye_limits.down) == (8.0, 12.0, 10.0)
+    assert rig.eye_limits.up == EyeLimits().up and rig.eye_limits.source == "vrm0"
+    assert rig.report["eye_limits"]["ignored"] == ["vrm0 up yRange='far'"]
+    vrm1 = {
+        "VRMC_vrm": {
+            "lookAt": {
+                "type": "bone",
+                "rangeMapHorizontalInner": {"inputMaxValue": 90, "outputScale": 9},
+                "rangeMapHorizontalOuter": {"inputMaxValue": 90, "outputScale": 16},
+                "rangeMapVerticalDown": {"inputMaxValue": 90, "outputScale": 11},
+                "rangeMapVerticalUp": {"inputMaxValue": 90, "outputScale": 7},
+            },
+            "expressions": {"preset": {"happy": {"morphTargetBinds": [{"node": 0, "index": 0}]}}},
+        }
+    }
+    limits = inspect_bytes(_mesh_gltf(["a"], [0.1], vrm1), "vrm1").eye_limits
+    assert (limits.yaw_in, limits.yaw_out, limits.down, limits.up, limits.source) == (9.0, 16.0, 11.0, 7.0, "vrm1")
+    ranges = {f"rangeMap{d}": {"inputMaxValue": 90, "outputScale": 0.7} for d in ("HorizontalOuter", "VerticalUp")}
+    vrm1["VRMC_vrm"]["lookAt"] = {"type": "expression", **ranges}
+    limits = inspect_bytes(_mesh_gltf(["a"], [0.1], vrm1), "vrm1").eye_limits
+    assert limits.look_weight_max == 0.7 and limits.yaw_out == EyeLimits().yaw_out
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from avatar_mapping.strategies import (
     STRATEGIES,
     VIS,
     VISEME_ARKIT,
+    Hybrid,
     StrategyContext,
     StrategyOutput,
     make_strategy,
@@ -22,6 +23,7 @@ from avatar_mapping.strategies import (
     spoken_visemes,
 )
 from avatar_mapping.vocabulary import (
+    ARKIT_BLENDSHAPES,
     ARKIT_INDEX,
     AU_INDEX,
     CANONICAL_CHANNELS,
@@ -153,6 +155,29 @@ def test_hybrid_leaves_the_mouth_shape_to_viseme_targets_when_the_rig_has_them()
     assert out[ARKIT_INDEX["jawOpen"]] == pytest.approx(0.0) and out[VIS][VISEME_INDEX["aa"]] == 1.0
 
 
+def test_hybrid_keeps_the_smile_frown_and_brows_while_the_visemes_open_and_round_the_mouth() -> None:
+    """Issue 25: the visemes replaced the whole mouth, a 0.93 smile fell to 0.11 on every syllable."""
+    s = make_strategy("hybrid", CTX, {"accent": 0.0})
+    smiling = face(mouthSmileLeft=0.93, mouthSmileRight=0.9, jawOpen=0.05, browDownLeft=0.4)
+    out = s.step(fuse(smiling, speaking(0.95)), 1 / 60).channels
+    assert out[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.93)
+    assert out[ARKIT_INDEX["mouthSmileRight"]] == pytest.approx(0.9)
+    assert out[ARKIT_INDEX["jawOpen"]] == pytest.approx(VISEME_ARKIT["aa"]["jawOpen"])  # the voice opens it
+    assert out[ARKIT_INDEX["browDownLeft"]] == pytest.approx(0.4)
+    frowning = s.step(fuse(face(mouthFrownLeft=0.6, mouthPucker=0.2), speaking(0.95, viseme="O")), 1 / 60).channels
+    assert frowning[ARKIT_INDEX["mouthFrownLeft"]] == pytest.approx(0.6)
+    assert frowning[ARKIT_INDEX["mouthFunnel"]] == pytest.approx(VISEME_ARKIT["O"]["mouthFunnel"])  # rounded
+    assert frowning[ARKIT_INDEX["mouthPucker"]] == pytest.approx(0.0)  # rounding is the voice's
+    # A viseme's own bit of expression (E's slight smile) shows on a face that does not smile.
+    e = s.step(fuse(face(), speaking(0.95, viseme="E")), 1 / 60).channels
+    assert e[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(VISEME_ARKIT["E"]["mouthSmileLeft"])
+    # On a rig with viseme targets the ARKit articulation rests and the smile stays.
+    v = make_strategy("hybrid", StrategyContext(rig_has_visemes=True), {"accent": 0.0})
+    on_visemes = v.step(fuse(smiling, speaking(0.95)), 1 / 60).channels
+    assert on_visemes[ARKIT_INDEX["jawOpen"]] == 0.0 and on_visemes[VIS][VISEME_INDEX["aa"]] == 1.0
+    assert on_visemes[ARKIT_INDEX["mouthSmileLeft"]] == pytest.approx(0.93)
+
+
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
 def test_every_strategy_lets_the_voice_move_the_mouth_when_no_face_is_seen(name: str) -> None:
     """With the microphone alone, direct and au_linear used to leave every channel at 0."""
@@ -250,3 +275,34 @@ def test_each_strategy_on_a_recorded_sequence(recorded: list[FaceFeatures]) -> N
     mapper = AvatarMapper(rig)
     rolls = [mapper.step(f, 1 / 30).head_roll_deg for f in recorded]
     assert max(rolls) - min(rolls) > 20
+
+
+def test_a_real_smiling_talker_keeps_the_smile_while_speaking(recorded: list[FaceFeatures]) -> None:
+    """The astronaut's real broad smile through the real face model, with real read speech
+    (LibriVox) through the real voice path: under hybrid the smile stays (>= 0.7 x direct)
+    in every frame where the voice holds the mouth, while the visemes still open the jaw.
+    Before: the smile fell towards 0 on every syllable."""
+    from server.tools.ab_metrics import expression_kept_while_speaking
+    from tests.support.talker import librivox_voice
+
+    voices = librivox_voice(6.0)
+    states = [fuse(recorded[i % len(recorded)], v) for i, v in enumerate(voices)]
+    hybrid, direct = make_strategy("hybrid", CTX), make_strategy("direct", CTX)
+    assert isinstance(hybrid, Hybrid)
+    h = np.array([hybrid.step(st, 1 / 30).channels for st in states])
+    d = np.array([direct.step(st, 1 / 30).channels for st in states])
+    held = np.array([hybrid.speech_weight(st) > 0.5 for st in states])
+    assert held.mean() > 0.3  # the voice held the mouth for much of the clip
+    smile, jaw = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["jawOpen"]
+    assert d[held, smile].min() > 0.8  # she smiles broadly throughout
+    assert (h[held, smile] >= 0.7 * d[held, smile]).all()
+    assert h[held, jaw].mean() > d[held, jaw].mean() + 0.1  # the visemes open the mouth the camera sees closed
+    assert h[held, jaw].max() > 0.4
+    inputs = np.array([st.face.blendshapes for st in states])
+    speaking_p = np.array([st.voice.speaking_probability for st in states])
+    kept = expression_kept_while_speaking(h[:, ARKIT], ARKIT_BLENDSHAPES, inputs, speaking_p)
+    assert kept is not None and kept > 0.9
+    # Same inputs and dt, same output.
+    again = make_strategy("hybrid", CTX)
+    for st, out in zip(states, h, strict=True):
+        assert again.step(st, 1 / 30).channels == pytest.approx(out, abs=1e-12)

@@ -1,6 +1,7 @@
 import { Leva, useControls } from "leva";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
+import { WebRtcClient } from "./connection/webrtcClient";
 import { DEFAULT_STRATEGY, MessageType } from "./generated/protocol";
 import { OVERLAY } from "./overlay";
 import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME, TRANSPORTS } from "./persistedSettings";
@@ -8,6 +9,7 @@ import { listDevices, type Devices } from "./capture/devices";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
 import { AvatarView, defaultQuality, type RenderQuality } from "./scene/AvatarView";
+import { describeUpload, uploadAvatar, type UploadedRig } from "./scene/avatarUpload";
 import { ABControls, ABView } from "./ui/ABView";
 import { ChannelPanel, Hud } from "./ui/Hud";
 import { Wizard } from "./ui/Wizard";
@@ -32,6 +34,7 @@ export function App() {
   const video = useRef<HTMLVideoElement>(null);
   const [avatarUrl, setAvatarUrl] = useState(remembered.avatarUrl ?? DEFAULT_AVATAR);
   const [avatarInfo, setAvatarInfo] = useState("");
+  const [avatarName, setAvatarName] = useState("default head");
   const [urlInput, setUrlInput] = useState("");
   const [strategies, setStrategies] = useState<string[]>([DEFAULT_STRATEGY]);
   const [settings, setSettings] = useState<SessionSettings>(remembered.settings);
@@ -58,7 +61,9 @@ export function App() {
     const timer = setInterval(rerender, 250); // HUD numbers
     api("/v1/strategies").then((r) => r.json()).then((s) => setStrategies(s.map((x: { name: string }) => x.name)))
       .catch(() => undefined);
-    if (watchId) runtime.watch(watchId, OVERLAY.enabled);
+    // A watcher of a name (every stream this viewer publishes is named) waits for it: through a
+    // server restart, a publisher that is away, or one that has not started yet (docs/web-viewer.md).
+    if (watchId) runtime.watch(watchId, true);
     window.__avatarDriver = {
       runtime,
       weight: (name: string) => runtime.drivers.A?.weight(name) ?? 0,
@@ -77,15 +82,20 @@ export function App() {
     for (const d of Object.values(runtime.drivers)) if (d) d.options = { ...d.options, weightTauS: tuning.smoothing_ms / 1000 };
   }, [tuning]);
 
+  const starting = useRef(false);
   const start = async (s = settings) => {
     setConsented(true);
     runtime.calibrationEvents = [];
+    starting.current = true;
     try {
       await runtime.start(s, video.current!);
       setDevices(await listDevices()); // names are readable once access was granted
+      if (runtime.client === null) ended(runtime.lastError ?? "WebRTC refused"); // WebRTC asked for and refused
     } catch (e) {
       runtime.lastError = `camera/microphone unavailable: ${(e as Error).message}`;
       setConsented(false);
+    } finally {
+      starting.current = false;
     }
   };
   const stop = () => {
@@ -93,17 +103,35 @@ export function App() {
     setConsented(false);
     setCompare(null);
   };
+  /** As Stop, but "ended: why" stays in the HUD. */
+  const ended = (detail = runtime.stateDetail) => {
+    stop();
+    [runtime.state, runtime.stateDetail] = ["closed", detail];
+    runtime.notify();
+  };
+  // A publisher's session that ended (refused, taken over, ended by the server, WebRTC that would
+  // not come back on a forced transport) stops the camera, the microphone and the red indicator.
+  // WebRTC that would not come back while the server is there goes on over the WebSocket (auto).
+  useEffect(() => {
+    if (!consented || starting.current || runtime.state !== "closed") return;
+    if (runtime.client instanceof WebRtcClient && runtime.client.fallBack && settings.transport === "auto") {
+      runtime.lastError = `WebRTC: ${runtime.stateDetail}; going on over the WebSocket`;
+      void start({ ...settings, transport: "websocket" });
+    } else ended();
+  });
 
-  /** A user's avatar: shown at once, and its rig built by the server so the stream fits it. */
+  /** A user's avatar: its rig built by the server (with progress), then drawn, so that the
+   * upload and the drawing do not fight for the CPU; the session switches to the new rig. */
   const useAvatar = async (url: string, file: Blob, filename: string) => {
-    setAvatarUrl(url);
-    setAvatarInfo(`building a rig for ${filename}…`);
-    const r = await api(`/v1/rigs?filename=${encodeURIComponent(filename)}&replace=true`, { method: "POST", body: file });
-    const rig = await r.json();
-    if (!r.ok) {
-      setAvatarInfo(`the server could not read ${filename}: ${rig.detail}`);
+    setAvatarName(filename);
+    let rig: UploadedRig;
+    try {
+      rig = await uploadAvatar(file, filename, (p) => setAvatarInfo(describeUpload(p)));
+    } catch (e) {
+      setAvatarInfo(`the server could not read ${filename}: ${(e as Error).message}`);
       return;
     }
+    setAvatarUrl(url);
     const report = rig.report;
     setAvatarInfo(`${filename}: ${rig.channels.length} channels, ARKit ${report.arkit.working}/52, visemes ${report.visemes.working}/15`);
     const next = { ...settings, rig: rig.id };
@@ -113,6 +141,7 @@ export function App() {
   /** Back to the built-in head: its rig too, and a running session switches with it. */
   const useDefaultAvatar = async () => {
     setAvatarUrl(DEFAULT_AVATAR);
+    setAvatarName("default head");
     setAvatarInfo("");
     const next = { ...settings, rig: "arkit52" };
     setSettings(next);
@@ -195,6 +224,7 @@ export function App() {
           <div className="url"><input placeholder="https://…/avatar.vrm" value={urlInput} onChange={(e) => setUrlInput(e.target.value)} />
             <button onClick={() => void onUrl()} disabled={!urlInput}>Load</button></div>
           <button onClick={() => void useDefaultAvatar()}>Default avatar</button>
+          <p className="avatar-name" data-testid="avatar-name">{avatarName}</p>
           <p className="muted">or drop a GLB/VRM anywhere. {avatarInfo}</p>
         </section>
         {consented && <ABControls strategies={strategies} blind={blind} setBlind={setBlind} compare={compare} setCompare={setCompare} />}

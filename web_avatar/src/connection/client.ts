@@ -5,6 +5,7 @@
 import { CloseCode, ErrorCode, MessageType } from "../generated/protocol";
 import { decodeCbor, encodeMessage, type Envelope, type Payload } from "../protocol/codec";
 import { isPacked, unpackAvatarFrame } from "../protocol/packed";
+import { backoffMs } from "./backoff";
 
 /** "paused": a watcher's named session has no publisher for now (session_paused). */
 export type ConnectionState = "idle" | "connecting" | "open" | "paused" | "reconnecting" | "closed";
@@ -50,14 +51,17 @@ export class AvatarClient {
     ws.onmessage = (e) => this.receive(e.data);
     ws.onclose = (e) => {
       this.ws = null;
-      // Final: asked for, refused, no such session, or (for a watcher) the session ended.
+      if (this.stopped) return; // closed here: a client that was closed reports nothing more
+      // Final: asked for, refused, no such session, taken over by another connection (coming
+      // back would take the name back, and the two would take turns), or (for a watcher) the
+      // session ended.
       const ended = !this.options.hello && e.code === CloseCode.GoingAway && !this.options.reconnectWhenEnded;
-      if (this.stopped || ended || e.code === CloseCode.Normal || e.code === CloseCode.Policy
-          || e.code === CloseCode.UnknownSession) {
+      if (ended || e.code === CloseCode.Normal || e.code === CloseCode.Policy
+          || e.code === CloseCode.UnknownSession || e.code === CloseCode.Replaced) {
         this.options.onState("closed", e.reason || `code ${e.code}`);
         return;
       }
-      const delay = Math.min(this.options.maxBackoffMs ?? 8000, 500 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      const delay = backoffMs(this.attempt++, this.options.maxBackoffMs);
       this.options.onState("reconnecting", `retry in ${(delay / 1000).toFixed(1)} s`);
       this.timer = setTimeout(() => this.connect(), delay);
     };

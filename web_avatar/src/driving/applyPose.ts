@@ -5,6 +5,7 @@ import { boneLocalRotation, type AvatarModel } from "../scene/avatarModel";
 import { smoothToward, type Quat } from "./math";
 import type { PoseFrame } from "./jitterBuffer";
 import { withIdle, type IdlePose } from "./idleLife";
+import { clampEyeRotation, DEFAULT_EYE_LIMITS, isLookChannel } from "./eyeLimits";
 
 export interface DriveOptions {
   /** Time constant of the client-side smoothing of weights (s); visemes use `visemeTauS`. */
@@ -24,7 +25,12 @@ export class AvatarDriver {
   apply(pose: PoseFrame, dtS: number): void {
     const { morphs, vrm } = this.model;
     const expressions = vrm?.expressionManager;
-    for (const [name, value] of Object.entries(pose.weights)) {
+    // Eyes stay within the avatar's range; where eye bones turn the eyes, the eyeLook* morphs that
+    // also move the iris are capped, so the two together never roll it out of sight.
+    const limits = this.model.eyeLimits ?? DEFAULT_EYE_LIMITS;
+    const eyeBones = this.model.bones.has("left_eye") || this.model.bones.has("right_eye");
+    for (const [name, raw] of Object.entries(pose.weights)) {
+      const value = eyeBones && isLookChannel(name) ? Math.min(raw, limits.lookWeightMax) : raw;
       const tau = name.startsWith("viseme_") ? this.options.visemeTauS : this.options.weightTauS;
       const w = smoothToward(this.applied.get(name) ?? 0, value, dtS, tau);
       this.applied.set(name, w);
@@ -39,7 +45,8 @@ export class AvatarDriver {
     for (const [bone, q] of Object.entries(pose.bones)) {
       const binding = this.model.bones.get(bone);
       if (!binding) continue;
-      boneLocalRotation(binding, q as Quat, this.target);
+      const rotation = bone === "left_eye" || bone === "right_eye" ? clampEyeRotation(bone, q as Quat, limits) : (q as Quat);
+      boneLocalRotation(binding, rotation, this.target);
       binding.node.quaternion.slerp(this.target, 1 - Math.exp(-dtS / this.options.boneTauS));
     }
     vrm?.update(dtS);

@@ -5,7 +5,9 @@ import * as THREE from "three";
 import { DRACOLoader } from "three/examples/jsm/loaders/DRACOLoader.js";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
+import { DEFAULT_EYE_LIMITS, eyeLimitsFromLookAt, type EyeLimits } from "../driving/eyeLimits";
 import type { Quat } from "../driving/math";
+import { findArms, lowerArms, type Arm } from "./restPose";
 
 export interface MorphBinding {
   mesh: THREE.Mesh;
@@ -24,6 +26,10 @@ export interface AvatarModel {
   morphs: Map<string, MorphBinding[]>;
   bones: Map<string, BoneBinding>;
   headHeight: number;
+  /** How far the eyes may turn (the VRM's lookAt ranges, else defaults); absent: the defaults. */
+  eyeLimits?: EyeLimits;
+  /** The upper arms found, lowered from a T-pose to the A-pose rest on load (scene/restPose.ts). */
+  arms?: Arm[];
 }
 
 const BONE_NAMES: Record<string, string[]> = {
@@ -54,7 +60,33 @@ export async function loadAvatar(url: string): Promise<AvatarModel> {
   }
   const root = vrm ? vrm.scene : gltf.scene;
   root.updateMatrixWorld(true);
-  return { root, vrm, morphs: indexMorphs(root), bones: findBones(root, vrm), headHeight: headHeight(root) };
+  // Arms down before anything records a rest rotation: the A-pose is the rest.
+  const arms = findArms(root, vrm);
+  lowerArms(root, arms);
+  if (vrm) vrm.humanoid.update(); // normalized bones -> the skinned ones
+  root.updateMatrixWorld(true);
+  return {
+    root, vrm, morphs: indexMorphs(root), bones: findBones(root, vrm), headHeight: headHeight(root),
+    eyeLimits: vrmEyeLimits(vrm), arms,
+  };
+}
+
+/** The VRM's own lookAt ranges (three-vrm reads both VRM 0.x curves and VRM 1.0 range maps). */
+function vrmEyeLimits(vrm: VRM | null): EyeLimits {
+  const applier = vrm?.lookAt?.applier as
+    | { type?: string; rangeMapHorizontalInner?: { outputScale: number }; rangeMapHorizontalOuter?: { outputScale: number };
+        rangeMapVerticalDown?: { outputScale: number }; rangeMapVerticalUp?: { outputScale: number } }
+    | undefined;
+  if (!applier?.rangeMapHorizontalOuter) return DEFAULT_EYE_LIMITS;
+  const type = (applier.constructor as { type?: string }).type === "expression" ? "expression" : "bone";
+  const source = vrm?.meta?.metaVersion === "0" ? "vrm0" : "vrm1";
+  return eyeLimitsFromLookAt({
+    type,
+    horizontalInner: applier.rangeMapHorizontalInner?.outputScale,
+    horizontalOuter: applier.rangeMapHorizontalOuter?.outputScale,
+    verticalDown: applier.rangeMapVerticalDown?.outputScale,
+    verticalUp: applier.rangeMapVerticalUp?.outputScale,
+  }, source);
 }
 
 function indexMorphs(root: THREE.Object3D): Map<string, MorphBinding[]> {

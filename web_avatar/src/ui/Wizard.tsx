@@ -1,4 +1,5 @@
-// The calibration wizard: steps with instructions, countdown and feedback, driven by the
+// The calibration wizard: one click records the neutral face (3 s); the other steps are
+// optional, picked in "More steps"; instructions, countdown and feedback come from the
 // server's calibration_step events; then a before/after comparison at rest.
 import { useEffect, useState } from "react";
 import { api } from "../connection/auth";
@@ -7,14 +8,20 @@ import {
 } from "../generated/protocol";
 import { runtime } from "../runtime";
 
-/** The steps the server runs for this session: face steps with a camera, voice steps with a microphone. */
-function sessionSteps(): string[] {
-  return [...(runtime.sendsVideo ? CALIBRATION_FACE_STEPS : []), ...(runtime.sendsAudio ? CALIBRATION_VOICE_STEPS : [])];
+const NEUTRAL = CALIBRATION_FACE_STEPS[0];
+const OPTIONAL_FACE: string[] = CALIBRATION_FACE_STEPS.slice(1);
+
+/** The steps a run records: face steps (after a fresh neutral) with a camera, voice steps with a microphone. */
+function runSteps(picked: Set<string>): string[] {
+  const face = runtime.sendsVideo ? OPTIONAL_FACE.filter((s) => picked.has(s)) : [];
+  const voice = runtime.sendsAudio ? CALIBRATION_VOICE_STEPS.filter((s) => picked.has(s)) : [];
+  return [...(face.length ? [NEUTRAL, ...face] : []), ...voice];
 }
 
 export function Wizard({ userId }: { userId: string }) {
   const [before, setBefore] = useState<Map<string, number> | null>(null);
-  const [steps, setSteps] = useState<string[]>(sessionSteps);
+  const [steps, setSteps] = useState<string[]>([]);
+  const [picked, setPicked] = useState<Set<string>>(new Set());
   const [stored, setStored] = useState<string>("");
   const [undone, setUndone] = useState<string>("");
   const [now, setNow] = useState(Date.now());
@@ -29,15 +36,29 @@ export function Wizard({ userId }: { userId: string }) {
   const result = runtime.calibrationResult as Record<string, any> | null;
   const running = last && !([WizardState.Done, WizardState.Failed, WizardState.Cancelled] as string[]).includes(last.state) && !result;
 
-  const start = () => {
-    if (!userId) return;
-    setSteps(sessionSteps());
+  /** Starts a run of `names` (the server checks them against the session's consent). */
+  const start = (names: string[]) => {
+    if (!userId || !names.length) return;
+    setSteps(names);
     setUndone("");
     setBefore(new Map(runtime.drivers.A?.applied ?? []));
     runtime.calibrationEvents = [];
     runtime.calibrationResult = null;
-    runtime.send(MessageType.CalibrationStart, { user_id: userId });
+    runtime.send(MessageType.CalibrationStart, { user_id: userId, steps: names });
   };
+  const toggle = (name: string) => setPicked((p) => {
+    const next = new Set(p);
+    if (next.has(name)) next.delete(name); else next.add(name);
+    return next;
+  });
+  const choices = (names: readonly string[], title: string, enabled: boolean) => (
+    <fieldset disabled={!enabled}>
+      <legend>{title}{!enabled && <span className="muted"> (needs the {title === "voice" ? "microphone" : "camera"})</span>}</legend>
+      {names.map((n) => (
+        <label key={n}><input type="checkbox" checked={picked.has(n)} onChange={() => toggle(n)} /> {n}</label>
+      ))}
+    </fieldset>
+  );
   const table = async (method: string, body?: unknown) => {
     const r = await api(`/v1/calibration/${encodeURIComponent(userId)}`, {
       method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined,
@@ -76,7 +97,24 @@ export function Wizard({ userId }: { userId: string }) {
   return (
     <div className="wizard" data-testid="wizard">
       <h3>Calibration {userId ? <span className="muted">for {userId}</span> : <span className="error">(set a user id first)</span>}</h3>
-      {!running && <button onClick={start} disabled={!userId || runtime.state !== "open"}>Start calibration</button>}
+      {!running && (
+        <>
+          <button data-testid="calibrate-neutral" onClick={() => start([NEUTRAL])}
+            disabled={!userId || runtime.state !== "open" || !runtime.sendsVideo}
+            title="Relax your face and look at the camera for 3 seconds: what you do at rest becomes the avatar's rest">
+            Start calibration: neutral face (3 s)</button>
+          <details className="more-steps">
+            <summary>More steps (optional): your own maximum of each expression, your eyes, your voice</summary>
+            {choices(OPTIONAL_FACE, "face", runtime.sendsVideo)}
+            {choices(CALIBRATION_VOICE_STEPS, "voice", runtime.sendsAudio)}
+            <button onClick={() => start(runSteps(picked))}
+              disabled={!userId || runtime.state !== "open" || runSteps(picked).length === 0}>
+              Record {runSteps(picked).length || ""} steps</button>
+            <div className="muted">Face steps start with a fresh neutral (3 s); each step gets two tries and is
+              skipped if it does not work. What you leave out keeps its earlier calibration.</div>
+          </details>
+        </>
+      )}
       {running && <button onClick={() => runtime.send(MessageType.CalibrationStep, { action: "cancel" })}>Cancel</button>}
       {last && (
         <div className={`step ${last.state}`}>

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { checkArmsDown, checkEyesStayInRange, checkUploadShowsProgress } from "./avatar_checks.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const web = resolve(here, "../..");
@@ -47,16 +48,22 @@ const port = await freePort();
 // Behind a token, as a deployment is: the viewer gets it from its URL fragment (#token=).
 const token = `e2e-${Math.random().toString(36).slice(2)}`;
 const auth = { headers: { Authorization: `Bearer ${token}` } };
-const server = spawn(join(repo, ".venv/bin/avatar-driver"), ["serve", "--port", String(port)], {
+// The same server again on the same port, data and token after a kill (the restart check).
+const startServer = () => spawn(join(repo, ".venv/bin/avatar-driver"), ["serve", "--port", String(port)], {
   cwd: repo, env: { ...process.env, AVATAR_DRIVER_DATA_DIR: join(media, "data"), AVATAR_DRIVER_LOG_LEVEL: "warning",
     AVATAR_DRIVER_TOKEN: token },
   stdio: ["ignore", "inherit", "inherit"],
 });
+let server = startServer();
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 100; i++) {
-  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
-  await new Promise((r) => setTimeout(r, 200));
+async function serverUp() {
+  for (let i = 0; i < 150; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the server did not come up within 30 s");
 }
+await serverUp();
 
 // Chromium's fake camera plays one file per browser: a camera of another shape is another browser.
 const launch = (video, audio = "voice.wav") => chromium.launch({
@@ -183,9 +190,17 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await overlay.close();
   });
 
-  await check("watching an unknown session says so instead of retrying for ever", async () => {
+  await check("watching a name that is not live says it waits for it; an id that cannot be one says unknown", async () => {
+    // A name waits (wait=true), quietly: one connection, not a retry loop.
     const watcher = await browser.newPage({ viewport: { width: 640, height: 480 } });
     await watcher.goto(`${base}/?watch=no-such-session#token=${token}`);
+    await watcher.waitForFunction("window.__avatarDriver?.runtime.state === 'paused'", null, { timeout: 15000 });
+    await watcher.waitForTimeout(1500);
+    assert(await watcher.evaluate("window.__avatarDriver.runtime.state") === "paused", "it did not stay waiting");
+    const hud = await watcher.getByTestId("hud").innerText();
+    assert(/waiting for the session to start/.test(hud), `the HUD does not say it waits: ${hud}`);
+    // Shorter than a name: not a session the server could ever have, and no wait to ask for.
+    await watcher.goto(`${base}/?watch=nope#token=${token}`);
     await watcher.waitForFunction("window.__avatarDriver?.runtime.state === 'closed'", null, { timeout: 15000 });
     const detail = await watcher.evaluate("window.__avatarDriver.runtime.stateDetail");
     assert(/unknown session/.test(detail), `state detail: ${detail}`);
@@ -218,14 +233,19 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
 
   await check("a meshopt-compressed VRoid avatar loads and is driven through its own rig", async () => {
     assert(existsSync(join(avatars, "vroid.glb")), `missing ${avatars}/vroid.glb`);
-    await page.getByTestId("avatar-file").setInputFiles(join(avatars, "vroid.glb"));
+    // The browser's upload, rig included, within 1.5× of the command line's inspection of the same file.
+    const t0 = Date.now();
+    spawnSync(join(repo, ".venv/bin/avatar-driver"), ["rig", "inspect", join(avatars, "vroid.glb"), "--out", join(shots, "vroid-rig.json")]);
+    await checkUploadShowsProgress(page, join(avatars, "vroid.glb"), (1.5 * (Date.now() - t0)) / 1000);
     await waitFor("window.__avatarDriver.avatar().morphs > 100", 60000);
-    await page.getByText(/vroid\.glb: \d+ channels/).waitFor({ timeout: 60000 });
     await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'vroid' && window.__avatarDriver.runtime.state === 'open'", 60000);
     await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 60000);
     await page.waitForTimeout(500);
     await page.screenshot({ path: join(shots, "06-vroid.png") });
   });
+
+  await check("VRoid looking up and right keeps its irises in sight", () => checkEyesStayInRange(page));
+  await check("VRoid rests with its arms down, not in a T-pose", () => checkArmsDown(page));
 
   await check("the default avatar after a custom one brings its own rig back; the session id and its watcher stay", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
@@ -243,6 +263,15 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     const before = await watcher.evaluate("window.__avatarDriver.runtime.framesReceived");
     await watcher.waitForFunction(`window.__avatarDriver.runtime.framesReceived > ${before + 30}`, null, { timeout: 20000 });
     await watcher.close();
+  });
+
+  await check("a Ready Player Me avatar rests with its arms down", async () => {
+    await page.getByTestId("avatar-file").setInputFiles(join(avatars, "brunette-t.glb"));
+    await page.getByText(/brunette-t\.glb: \d+ channels/).waitFor({ timeout: 60000 });
+    await waitFor("window.__avatarDriver.runtime.drivers.A?.model.arms?.length === 2", 60000);
+    await checkArmsDown(page);
+    await page.getByText("Default avatar").click();
+    await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'", 30000);
   });
 
   await check("stop ends capture and the stream at once; a watcher sees the publisher leave and eases to rest", async () => {
@@ -326,7 +355,7 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
       await p.getByText("Start calibration").click();
       await p.getByText("you are smiling").first().waitFor({ timeout: 20000 });
       const progress = await p.getByTestId("wizard").locator(".progress").innerText();
-      assert(/step 1 of 13: neutral/.test(progress), `progress: ${progress}`);
+      assert(/step 1 of \d+: neutral/.test(progress), `progress: ${progress}`);
       await p.screenshot({ path: join(shots, "09-wizard-refuses.png") });
       await p.getByTestId("calibration-result").waitFor({ timeout: 30000 });
       const result = await p.getByTestId("calibration-result").innerText();
@@ -409,6 +438,82 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     assert(json?.startsWith("blob:"), "no JSON download");
     await p.screenshot({ path: join(shots, "10-speech-emotion.png"), fullPage: true });
     await p.close();
+  });
+
+  await check("after the server is killed and restarted, publishers on both transports and their watchers are live again within 10 s", async () => {
+    const pages = [];
+    const open = async (url) => {
+      const p = await browser.newPage({ viewport: { width: 480, height: 360 } });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      pages.push(p);
+      await p.goto(url);
+      return p;
+    };
+    const live = "window.__avatarDriver.runtime.state === 'open' && window.__avatarDriver.runtime.framesReceived > ";
+    const frames = (p) => p.evaluate("window.__avatarDriver.runtime.framesReceived");
+    try {
+      const streams = [];
+      for (const transport of ["webrtc", "websocket"]) {
+        const name = `restart-${transport}-${Math.random().toString(36).slice(2, 8)}`;
+        const publisher = await open(`${base}/#token=${token}`);
+        await publisher.getByTestId("transport").selectOption(transport);
+        await publisher.getByTestId("session-name").fill(name);
+        await publisher.getByTestId("start").click();
+        await publisher.waitForFunction(`${live}20`, null, { timeout: 30000 });
+        assert(await publisher.evaluate("window.__avatarDriver.runtime.transport") === transport, `not on ${transport}`);
+        const watcher = await open(`${base}/?watch=${name}#token=${token}`);
+        await watcher.waitForFunction(`${live}20`, null, { timeout: 30000 });
+        streams.push({ transport, publisher, watcher });
+      }
+      // SIGKILL: the server says nothing (WebRTC's data channels go silent; ICE would call it failed
+      // after ~17 s). SIGTERM: it closes every connection on its way out, the peers' channels too.
+      for (const signal of ["SIGKILL", "SIGTERM"]) {
+        const exited = new Promise((r) => server.once("exit", r));
+        server.kill(signal);
+        await exited;
+        const before = await Promise.all(streams.flatMap((s) => [frames(s.publisher), frames(s.watcher)]));
+        for (const { publisher } of streams)  // lost, never ended: the camera and the indicator stay on
+          await publisher.waitForFunction("window.__avatarDriver.runtime.state === 'reconnecting'", null, { timeout: 10000 });
+        server = startServer();
+        await serverUp();
+        const up = Date.now();
+        const opened = streams.flatMap((s) => [s.publisher, s.watcher]).map((p) =>  // for the log: when each said open
+          p.waitForFunction("window.__avatarDriver.runtime.state === 'open'", null, { timeout: 30000, polling: 100 })
+            .then(() => ((Date.now() - up) / 1000).toFixed(1), () => "–"));
+        let i = 0;
+        for (const { transport, publisher, watcher } of streams) {
+          for (const [who, p] of [["publisher", publisher], ["watcher", watcher]]) {
+            const left = Math.max(1, 10000 - (Date.now() - up));
+            try {
+              await p.waitForFunction(`${live}${before[i++] + 20}`, null, { timeout: left, polling: 100 });
+            } catch {
+              const [state, detail] = await p.evaluate("[window.__avatarDriver.runtime.state, window.__avatarDriver.runtime.stateDetail]");
+              const late = await p.waitForFunction(`${live}${before[i - 1] + 20}`, null, { timeout: 20000, polling: 100 })
+                .then(() => `live after ${((Date.now() - up) / 1000).toFixed(1)} s`, () => "not live after 30 s either");
+              throw new Error(`after ${signal}, the ${transport} ${who} is not live again within 10 s (${state} ${detail}; ${late})`);
+            }
+          }
+          assert(await publisher.evaluate("window.__avatarDriver.runtime.transport") === transport, `${transport} came back on another transport`);
+          assert(await publisher.getByTestId("recording").count() === 1, "the capture indicator went off");
+        }
+        console.log(`  after ${signal}: all live again ${((Date.now() - up) / 1000).toFixed(1)} s after the server was `
+          + `(open after ${(await Promise.all(opened)).join(", ")} s: WebRTC publisher, watcher, WebSocket publisher, watcher)`);
+      }
+      // A session that ends (taken over by another tab under the same name) stops capture and the indicator.
+      const { publisher } = streams[0];
+      const name = await publisher.evaluate("window.__avatarDriver.runtime.sessionId");  // a named session's id is its name
+      const taker = await open(`${base}/#token=${token}`);
+      await taker.getByTestId("session-name").fill(name);
+      await taker.getByTestId("start").click();
+      await taker.waitForFunction(`${live}5`, null, { timeout: 30000 });
+      await publisher.getByTestId("consent").waitFor({ timeout: 10000 });
+      assert(await publisher.evaluate("window.__avatarDriver.runtime.stream") === null, "the camera is still captured");
+      assert(/ended/.test(await publisher.getByTestId("hud").innerText()), "the HUD does not say the session ended");
+      await publisher.waitForTimeout(3000);
+      assert(await taker.evaluate("window.__avatarDriver.runtime.state") === "open", "the ended tab took its name back");
+    } finally {
+      for (const p of pages) await p.close();
+    }
   });
 
   await check("no errors in the browser console", async () => {

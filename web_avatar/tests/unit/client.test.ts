@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { backoffMs } from "../../src/connection/backoff";
 import { AvatarClient } from "../../src/connection/client";
 import { decodeCbor, encodeMessage } from "../../src/protocol/codec";
 
@@ -25,7 +26,7 @@ class ScriptedSocket {
   deliver(bytes: Uint8Array) {
     this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer });
   }
-  drop() { this.readyState = 3; this.onclose?.({ code: 1006, reason: "" }); }
+  drop(code = 1006, reason = "") { this.readyState = 3; this.onclose?.({ code, reason }); }
 }
 
 const golden = (name: string) => new Uint8Array(readFileSync(join(GOLDEN, `${name}.cbor`)));
@@ -81,5 +82,34 @@ describe("AvatarClient", () => {
     const third = ScriptedSocket.made[2];
     third.open();
     expect(third.sent.map((m) => m.type)).toEqual(["hello"]);
+  });
+
+  it("does not come back once another connection took its stream name (the two would take turns)", () => {
+    const { states } = publisher();
+    ScriptedSocket.made[0].open();
+    ScriptedSocket.made[0].deliver(golden("welcome"));
+    ScriptedSocket.made[0].drop(4409, "another connection took this session's name");
+    vi.runAllTimers();
+    expect(ScriptedSocket.made).toHaveLength(1);
+    expect(states.at(-1)).toBe("closed");
+  });
+
+  it("reports nothing once closed: a new client's session is not ended by the old one's close", () => {
+    const { client, states } = publisher();
+    ScriptedSocket.made[0].open();
+    ScriptedSocket.made[0].deliver(golden("welcome"));
+    client.close();
+    ScriptedSocket.made[0].drop(1000); // the close handshake ends after the next client started
+    vi.runAllTimers();
+    expect(states).toEqual(["connecting", "open"]);
+    expect(ScriptedSocket.made).toHaveLength(1);
+  });
+});
+
+describe("backoffMs", () => {
+  it("doubles from 0.5 s to at most 4 s, drawn from the upper half", () => {
+    expect([0, 1, 2, 3, 4, 9].map((n) => backoffMs(n, undefined, () => 1))).toEqual([500, 1000, 2000, 4000, 4000, 4000]);
+    expect(backoffMs(0, undefined, () => 0)).toBe(250);
+    expect(backoffMs(3, 3000, () => 1)).toBe(3000);
   });
 });
