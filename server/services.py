@@ -16,7 +16,7 @@ from typing import Protocol
 from calibration.table import CalibrationTable
 
 from . import __version__
-from .assets.rig_store import RigMirror, RigStore
+from .assets.rig_store import RigMirror, RigStore, avatar_url
 from .assets.strategy_registry import StrategyRegistry
 from .inference.speech_service import SpeechService
 from .inference.vmc_input import VmcListener
@@ -273,6 +273,7 @@ class ServerDescription:
                 "max_rate_hz": s.max_rate_hz,
             },
             __version__,
+            avatar_url(session.rig),
         )
 
 

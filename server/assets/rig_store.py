@@ -1,12 +1,43 @@
-"""Loads rig definitions from the rigs/ folder (the only place rigs touch the disk)."""
+"""Loads rig definitions from the rigs/ folder (the only place rigs touch the disk), and keeps
+uploaded rigs with the avatar files they were built from (so watchers and OBS overlays draw the
+publisher's avatar, not the default head: `GET /v1/rigs/{id}/avatar`, `welcome.avatar_url`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Protocol
 
 from avatar_mapping.rig import RigDefinition, RigError
+
+# Where an uploaded rig notes its stored avatar file: {"bytes": n, "sha256": hex} in its report
+# (the rig document travels everywhere the rig does, so a session's rig says whether it has one).
+AVATAR_REPORT_KEY = "avatar_file"
+GLB_MAGIC = b"glTF"
+
+
+def avatar_url(rig: RigDefinition) -> str | None:
+    """The path (on this server) of the rig's stored avatar file, versioned by its digest so a
+    replaced avatar gets a new URL and an unchanged one can be cached for good; None for a rig
+    without one (built-in rigs, rigs from a cluster's object store)."""
+    stored = rig.report.get(AVATAR_REPORT_KEY)
+    if not isinstance(stored, dict) or not isinstance(stored.get("sha256"), str):
+        return None
+    return f"/v1/rigs/{rig.id}/avatar?v={stored['sha256'][:16]}"
+
+
+def avatar_content_type(head: bytes) -> str:
+    """GLB and VRM files are binary glTF; anything else the inspector accepted is glTF JSON."""
+    return "model/gltf-binary" if head[:4] == GLB_MAGIC else "model/gltf+json"
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredAvatar:
+    path: Path
+    sha256: str
+    content_type: str
 
 
 class RigMirror(Protocol):
@@ -25,8 +56,9 @@ class RigMirror(Protocol):
 
 class RigStore:
     """Built-in rigs (read-only) plus uploaded ones, saved as JSON in `upload_dir` with the user
-    who uploaded them, when they said (so erasing a user removes their avatars' rigs) — or, on
-    a cluster, in the `mirror` every process shares."""
+    who uploaded them, when they said (so erasing a user removes their avatars' rigs), each with
+    its avatar file beside it (`<id>.glb`) — or, on a cluster, in the `mirror` every process
+    shares (the rig only: a cluster keeps no avatar files, its welcomes carry no avatar_url)."""
 
     def __init__(
         self,
@@ -79,29 +111,59 @@ class RigStore:
             if isinstance(document.get("owner"), str):
                 self._owners[rid] = document["owner"]
 
-    def add(self, rig: RigDefinition, replace: bool = False, owner: str | None = None) -> None:
-        """Save an uploaded rig; built-in rigs cannot be replaced."""
+    def add(
+        self, rig: RigDefinition, replace: bool = False, owner: str | None = None, avatar: bytes | None = None
+    ) -> RigDefinition:
+        """Save an uploaded rig, with the avatar file it was built from when given (not on a
+        cluster); built-in rigs cannot be replaced. Returns the rig as stored (its report notes
+        the avatar file)."""
         if rig.id in self._builtin:
             raise FileExistsError(f"rig {rig.id!r} is built in; choose another id")
         if self.mirror is not None:
             self._refresh(rig.id)
         if rig.id in self._uploaded and not replace:
             raise FileExistsError(f"rig {rig.id!r} exists; pass replace=true to overwrite it")
+        if self.mirror is None and self.upload_dir is None:
+            raise RuntimeError("this server has no folder for uploaded rigs")
+        report = {k: v for k, v in rig.report.items() if k != AVATAR_REPORT_KEY}  # only this store says so
+        if avatar is not None and self.mirror is None:
+            report[AVATAR_REPORT_KEY] = {"bytes": len(avatar), "sha256": hashlib.sha256(avatar).hexdigest()}
+        rig = dataclasses.replace(rig, report=report)
         document = {**rig.to_dict(), **({"owner": owner} if owner else {})}
         if self.mirror is not None:
             self.mirror.put(rig.id, document)
-        elif self.upload_dir is None:
-            raise RuntimeError("this server has no folder for uploaded rigs")
         else:
+            assert self.upload_dir is not None
             self.upload_dir.mkdir(parents=True, exist_ok=True)
+            if avatar is not None:  # the file first: a rig that says it has one has it
+                tmp_avatar = self.upload_dir / f".{rig.id}.glb.tmp"
+                tmp_avatar.write_bytes(avatar)
+                tmp_avatar.replace(self.upload_dir / f"{rig.id}.glb")
             tmp = self.upload_dir / f".{rig.id}.json.tmp"
             tmp.write_text(json.dumps(document, indent=1))
             tmp.replace(self.upload_dir / f"{rig.id}.json")  # atomic
+            if avatar is None:  # a replaced rig's old avatar is not its avatar
+                (self.upload_dir / f"{rig.id}.glb").unlink(missing_ok=True)
         self._uploaded[rig.id] = rig
         self._rigs[rig.id] = rig
         self._owners.pop(rig.id, None)
         if owner:
             self._owners[rig.id] = owner
+        return rig
+
+    def avatar(self, rig_id: str) -> StoredAvatar | None:
+        """The stored avatar file of an uploaded rig; None for built-in rigs, rigs without
+        one and unknown ids (only ids of rigs this store holds name a path)."""
+        rig = self._uploaded.get(rig_id) if self.mirror is None else None
+        if rig is None or self.upload_dir is None or avatar_url(rig) is None:
+            return None
+        path = self.upload_dir / f"{rig.id}.glb"
+        try:
+            with path.open("rb") as f:
+                head = f.read(4)
+        except FileNotFoundError:
+            return None
+        return StoredAvatar(path, str(rig.report[AVATAR_REPORT_KEY]["sha256"]), avatar_content_type(head))
 
     def remove(self, rig_id: str) -> None:
         """Delete an uploaded rig; KeyError when there is none of that id, PermissionError for a
@@ -119,11 +181,12 @@ class RigStore:
             raise KeyError(rig_id)
         if self.upload_dir is not None:
             (self.upload_dir / f"{rig_id}.json").unlink(missing_ok=True)
+            (self.upload_dir / f"{rig_id}.glb").unlink(missing_ok=True)
         del self._uploaded[rig_id], self._rigs[rig_id]
         self._owners.pop(rig_id, None)
 
     def erase_user(self, user_id: str) -> int:
-        """Deletes every rig the user uploaded; returns how many."""
+        """Deletes every rig the user uploaded, with its avatar file; returns how many."""
         if self.mirror is not None:
             self._refresh()
         owned = [r for r, owner in self._owners.items() if owner == user_id]

@@ -216,6 +216,9 @@ def transcript_payload(r: SpeechRecognition) -> dict[str, Any]:
 # -- replies and events to the publisher ----------------------------------------------------
 
 
+WELCOME_AVATAR_URL = "avatar_url"  # welcome's key for SessionInfo.avatar_url (docs/protocol.md)
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     """What a welcome describes: the session and what it runs with."""
@@ -227,10 +230,14 @@ class SessionInfo:
     emotion_rate_hz: float
     limits: dict[str, Any]
     server_version: str
+    # The path of the avatar file the session's rig was built from (server/assets/rig_store.py
+    # avatar_url), so watchers and OBS overlays draw it; None: no stored avatar.
+    avatar_url: str | None = None
 
 
 def welcome_payload(info: SessionInfo) -> dict[str, Any]:
     hello = info.hello
+    avatar = {WELCOME_AVATAR_URL: info.avatar_url} if info.avatar_url else {}
     return {
         "session_id": info.session_id,
         "protocol_version": PROTOCOL_VERSION,
@@ -244,6 +251,7 @@ def welcome_payload(info: SessionInfo) -> dict[str, Any]:
         "bones": list(info.bones),
         "visemes": list(VISEMES),
         "limits": info.limits,
+        **avatar,
     }
 
 

@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..access import bearer, origin_allowed, token_ok
+from ..access import bearer, may_watch, origin_allowed, token_ok
 from .deps import services_of
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., object])
+_WATCHABLE = "__avatar_driver_watchable__"
+
+
+def watch_token_allowed(endpoint: Endpoint) -> Endpoint:
+    """Marks a read-only endpoint that watchers need (the avatar file a welcome names): the
+    watch token (AVATAR_DRIVER_WATCH_TOKEN) opens it as well as the full token. Still a Bearer
+    header, never a token in the URL."""
+    setattr(endpoint, _WATCHABLE, True)
+    return endpoint
 
 
 class OriginGuard:
@@ -38,9 +51,19 @@ class OriginGuard:
 
 
 def require_token(request: Request) -> None:
-    """With a token configured: `Authorization: Bearer <token>` (never in the URL, which logs keep)."""
-    expected = services_of(request).settings.token
-    if expected is not None and not token_ok(expected, bearer(request.headers.get("authorization"))):
+    """With a token configured: `Authorization: Bearer <token>` (never in the URL, which logs keep);
+    the watch token as well on the endpoints marked `watch_token_allowed`."""
+    settings = services_of(request).settings
+    expected, given = settings.token, bearer(request.headers.get("authorization"))
+    if getattr(request.scope.get("endpoint"), _WATCHABLE, False):
+        if not may_watch(expected, settings.watch_token, given):
+            raise HTTPException(
+                401,
+                "this endpoint needs `Authorization: Bearer <token>` (AVATAR_DRIVER_TOKEN or _WATCH_TOKEN)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return
+    if expected is not None and not token_ok(expected, given):
         raise HTTPException(
             401,
             "this endpoint needs `Authorization: Bearer <token>` (AVATAR_DRIVER_TOKEN)",

@@ -122,7 +122,10 @@ async def _feed(request: Request, stream: ByteStream, limit: int, settings: Sett
     while True:
         started = clock()
         try:
-            chunk = await asyncio.wait_for(anext(chunks), idle)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the report's own deadline
+            # (the outer timeout's cancellation) when a piece arrives at the same moment.
+            async with asyncio.timeout(idle):
+                chunk = await anext(chunks)
         except StopAsyncIteration:
             break
         except TimeoutError:

@@ -1,7 +1,8 @@
 """Erasing a user: everything the server keeps that names them — every version of their
 calibration table, the recordings of their sessions, their A/B votes and the rigs of the
-avatars they uploaded — with the bytes gone from the files, not only from the indexes
-(SQLite's secure_delete and a truncated WAL; recording and rig files unlinked).
+avatars they uploaded with the avatar files kept beside them — with the bytes gone from the
+files, not only from the indexes (SQLite's secure_delete and a truncated WAL; recording, rig
+and avatar files unlinked).
 
 On a cluster the stores this process holds are the shared JetStream ones (erased for real:
 server/cluster/buckets.py), and what other machines keep of their own — the recordings of the

@@ -21,6 +21,7 @@ from tests.support.ws_client import hello, recv
 
 TOKEN, WATCH = "s3cret-full", "s3cret-watch"
 PUBLIC = {"/healthz"}
+WATCHABLE = {("GET", "/v1/rigs/x1/avatar")}  # what a watcher or OBS overlay draws: the watch token opens it too
 
 
 @pytest.fixture()
@@ -54,9 +55,11 @@ def test_every_endpoint_but_healthz_needs_the_token_as_a_bearer_header(locked: T
             assert anonymous.status_code == 200
             continue
         checked += 1
-        for r in (anonymous, in_url, wrong, watch_only):
+        watchable = (method, path) in WATCHABLE
+        for r in (anonymous, in_url, wrong) if watchable else (anonymous, in_url, wrong, watch_only):
             assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", (method, path, r.status_code)
         assert allowed.status_code != 401, (method, path)
+        assert not watchable or watch_only.status_code != 401, (method, path)
     assert checked >= 12  # metrics, rigs (3), strategies, calibration (4), recordings (3), animate, votes (2)
 
 

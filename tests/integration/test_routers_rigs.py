@@ -2,12 +2,15 @@
 with the rule it breaks, never a 500 (the inspector itself: tests/unit/test_rig_inspect*.py)."""
 
 import base64
+import hashlib
 import json
 import threading
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.assets.rig_store import AVATAR_REPORT_KEY
 from server.settings import Settings
 from tests.support.gltf import BLOB, base_gltf, glb
 from tests.support.server import serving
@@ -84,3 +87,41 @@ def test_a_body_without_a_length_is_refused_when_it_outgrows_the_budget(settings
         assert c.post("/v1/rigs?filename=small.glb", content=(piece for _ in range(2))).status_code == 422
         metrics = c.get("/metrics").text
     assert "avatar_driver_bodies_refused_total 1.0" in metrics
+
+
+def test_an_uploaded_avatar_is_kept_served_to_watchers_and_erased_with_its_user(
+    settings: Settings, avatars: Path
+) -> None:
+    """Issue 25 item 2: OBS drew the built-in head because the uploaded file was thrown away
+    after its rig was built. Now the RPM avatar uploaded by a user is served back, byte for
+    byte, to a watcher holding only the watch token (a Bearer header), cached by its digest,
+    refused without a token, and gone when the user is erased."""
+    settings.token, settings.watch_token = "full-token", "watch-token"
+    full, watch = {"Authorization": "Bearer full-token"}, {"Authorization": "Bearer watch-token"}
+    body = (avatars / "brunette-t.glb").read_bytes()
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/rigs?id=brunette&filename=brunette-t.glb&user_id=u-25", content=body, headers=full)
+        assert r.status_code == 201, r.text
+        digest = hashlib.sha256(body).hexdigest()
+        assert r.json()["report"][AVATAR_REPORT_KEY] == {"bytes": len(body), "sha256": digest}
+        got = c.get("/v1/rigs/brunette/avatar", headers=watch)
+        assert got.status_code == 200 and got.content == body
+        assert got.headers["content-type"] == "model/gltf-binary" and got.headers["etag"] == f'"{digest}"'
+        assert "immutable" not in got.headers["cache-control"]
+        versioned = c.get(f"/v1/rigs/brunette/avatar?v={digest[:16]}", headers=watch)
+        assert versioned.content == body and "immutable" in versioned.headers["cache-control"]
+        again = c.get("/v1/rigs/brunette/avatar", headers={**watch, "If-None-Match": f'"{digest}"'})
+        assert again.status_code == 304 and again.content == b""
+        for refused in ({}, {"Authorization": "Bearer guess"}):
+            assert c.get("/v1/rigs/brunette/avatar", headers=refused).status_code == 401
+        assert c.get("/v1/rigs/brunette", headers=watch).status_code == 401  # the rest stays the full token's
+        assert c.delete("/v1/users/u-25", headers=full).json()["rigs"] == 1
+        assert c.get("/v1/rigs/brunette/avatar", headers=watch).status_code == 404
+    assert list((settings.data_dir / "rigs").glob("*")) == []
+
+
+def test_built_in_and_unknown_rigs_have_no_avatar_file(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as c:
+        for rig_id in ("arkit52", "nothing", "..calibration.sqlite3"):
+            r = c.get(f"/v1/rigs/{rig_id}/avatar")
+            assert r.status_code == 404 and "no stored avatar" in r.json()["detail"], rig_id

@@ -79,3 +79,17 @@ def test_a_watchers_welcome_says_it_watches_in_its_own_format() -> None:
     watcher = envelopes.welcome(info, watching_format="packed").named["payload"]
     assert publisher["format"] == "named" and "watching" not in publisher and publisher["strategy"] == "direct"
     assert watcher["format"] == "packed" and watcher["watching"] is True and watcher["session_id"] == SESSION
+
+
+def test_a_welcome_names_the_stored_avatar_of_the_sessions_rig_and_only_then() -> None:
+    """Issue 25 item 2: watchers and OBS overlays drew the default head; the welcome now says
+    where the publisher's avatar file is (every watcher's welcome too), and nothing for a rig
+    without one."""
+    rig = load_rig("arkit52")
+    hello = Hello.parse({"consent": {"camera": True}, "format": "named"}, 30.0, 60.0)
+    url = "/v1/rigs/mine/avatar?v=0123456789abcdef"
+    info = envelopes.SessionInfo(SESSION, hello, rig.channel_names, rig.bone_names, 10.0, {}, "0.1.0", url)
+    assert envelopes.welcome(info).named["payload"][envelopes.WELCOME_AVATAR_URL] == url
+    assert envelopes.welcome(info, watching_format="packed").named["payload"]["avatar_url"] == url
+    bare = envelopes.SessionInfo(SESSION, hello, rig.channel_names, rig.bone_names, 10.0, {}, "0.1.0")
+    assert "avatar_url" not in envelopes.welcome(bare).named["payload"]

@@ -73,7 +73,7 @@ def fill(calibration: CalibrationStore, recordings: RecordingStore, votes: VoteS
         rig["id"] = f"avatar-of-{user}"
         from avatar_mapping.rig import RigDefinition
 
-        rigs.add(RigDefinition.from_dict(rig), owner=user)
+        rigs.add(RigDefinition.from_dict(rig), owner=user, avatar=b"glTF" + f"the avatar file of {user}".encode())
     record(recordings, "s-anonymous", None)
 
 
@@ -99,8 +99,10 @@ def test_erasing_a_user_removes_their_data_and_its_bytes_and_nothing_else(tmp_pa
     assert OTHER.encode() in everything  # what was not erased is still there
     calibration.close()
     votes.close()
-    # the rigs folder reloads without the erased one
+    # the rigs folder reloads without the erased one; the avatar files went with their rigs
     assert RigStore.from_dir(REPO / "rigs", data / "rigs").owner(f"avatar-of-{OTHER}") == OTHER
+    assert sorted(p.name for p in (data / "rigs").glob("*.glb")) == [f"avatar-of-{OTHER}.glb"]
+    assert rigs.avatar(f"avatar-of-{USER}") is None and rigs.avatar(f"avatar-of-{OTHER}") is not None
 
 
 def test_deleting_one_calibration_also_leaves_no_copy_in_the_wal(tmp_path: Path) -> None:

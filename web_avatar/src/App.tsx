@@ -3,8 +3,8 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { api } from "./connection/auth";
 import { WebRtcClient } from "./connection/webrtcClient";
 import { DEFAULT_STRATEGY, MessageType } from "./generated/protocol";
-import { OVERLAY } from "./overlay";
-import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME, TRANSPORTS } from "./persistedSettings";
+import { AVATAR_OVERRIDE, OVERLAY, watchedAvatarUrl } from "./overlay";
+import { FRAME_RATES, LONG_SIDES, newSessionName, recall, remember, SESSION_NAME, storedAvatarUrl, TRANSPORTS } from "./persistedSettings";
 import { listDevices, type Devices } from "./capture/devices";
 import { runtime, type SessionSettings } from "./runtime";
 import type { AvatarModel } from "./scene/avatarModel";
@@ -34,11 +34,13 @@ export function App() {
   const video = useRef<HTMLVideoElement>(null);
   const [avatarUrl, setAvatarUrl] = useState(remembered.avatarUrl ?? DEFAULT_AVATAR);
   const [avatarInfo, setAvatarInfo] = useState("");
-  const [avatarName, setAvatarName] = useState("default head");
+  const [avatarName, setAvatarName] = useState(remembered.avatarUrl ? remembered.settings.rig : "default head");
+  // What a reload loads again: the avatar's URL, or for a file the copy the server keeps with its rig.
+  const [keptAvatarUrl, setKeptAvatarUrl] = useState(avatarUrl);
   const [urlInput, setUrlInput] = useState("");
   const [strategies, setStrategies] = useState<string[]>([DEFAULT_STRATEGY]);
   const [settings, setSettings] = useState<SessionSettings>(remembered.settings);
-  useEffect(() => remember(localStorage, settings, avatarUrl), [settings, avatarUrl]);
+  useEffect(() => remember(localStorage, settings, keptAvatarUrl), [settings, keptAvatarUrl]);
   const [consented, setConsented] = useState(false);
   const [devices, setDevices] = useState<Devices>({ cameras: [], microphones: [] });
   useEffect(() => {
@@ -126,12 +128,15 @@ export function App() {
     setAvatarName(filename);
     let rig: UploadedRig;
     try {
-      rig = await uploadAvatar(file, filename, (p) => setAvatarInfo(describeUpload(p)));
+      // With a user id the avatar is theirs: erasing the user removes it (DELETE /v1/users/{id}).
+      rig = await uploadAvatar(file, filename, (p) => setAvatarInfo(describeUpload(p)),
+        { replace: "true", ...(settings.userId ? { user_id: settings.userId } : {}) });
     } catch (e) {
       setAvatarInfo(`the server could not read ${filename}: ${(e as Error).message}`);
       return;
     }
     setAvatarUrl(url);
+    setKeptAvatarUrl(url.startsWith("blob:") ? storedAvatarUrl(rig.id) : url);
     const report = rig.report;
     setAvatarInfo(`${filename}: ${rig.channels.length} channels, ARKit ${report.arkit.working}/52, visemes ${report.visemes.working}/15`);
     const next = { ...settings, rig: rig.id };
@@ -141,6 +146,7 @@ export function App() {
   /** Back to the built-in head: its rig too, and a running session switches with it. */
   const useDefaultAvatar = async () => {
     setAvatarUrl(DEFAULT_AVATAR);
+    setKeptAvatarUrl(DEFAULT_AVATAR);
     setAvatarName("default head");
     setAvatarInfo("");
     const next = { ...settings, rig: "arkit52" };
@@ -153,14 +159,24 @@ export function App() {
     await useAvatar(urlInput, blob, urlInput.split("/").pop() || "avatar.glb");
   };
   const onLoaded = (m: AvatarModel) => {
-    avatarState = { url: avatarUrl, morphs: m.morphs.size, bones: [...m.bones.keys()], vrm: Boolean(m.vrm) };
+    avatarState = { url: shownUrl, morphs: m.morphs.size, bones: [...m.bones.keys()], vrm: Boolean(m.vrm) };
     rerender();
+  };
+
+  // A watcher and the OBS overlay draw the publisher's avatar (the welcome's avatar_url) or
+  // `&avatar=URL`; a publisher draws its own.
+  const shownUrl = watchId ? watchedAvatarUrl(AVATAR_OVERRIDE, runtime.welcomeAvatarUrl, DEFAULT_AVATAR) : avatarUrl;
+  /** A remembered avatar the server no longer keeps (its rig erased): back to the default head. */
+  const avatarFailed = (message: string) => {
+    runtime.lastError = message;
+    if (!watchId && avatarUrl.startsWith("/v1/rigs/")) void useDefaultAvatar();
+    else rerender();
   };
 
   if (OVERLAY.enabled) {
     return (
       <div className="overlay" data-testid="overlay">
-        <AvatarView url={avatarUrl} onLoaded={onLoaded} onError={(m) => console.warn(m)} background={OVERLAY.background}
+        <AvatarView url={shownUrl} onLoaded={onLoaded} onError={(m) => console.warn(m)} background={OVERLAY.background}
           quality={DEFAULT_QUALITY} />
         <Leva hidden />
       </div>
@@ -193,6 +209,9 @@ export function App() {
                 {TRANSPORTS.map((t) => <option key={t} value={t}>{t === "auto" ? "auto (WebRTC, else WebSocket)" : t === "webrtc" ? "WebRTC" : "WebSocket"}</option>)}</select>
             </div>}
             <label><input type="checkbox" checked={settings.microphone} onChange={(e) => setSettings({ ...settings, microphone: e.target.checked })} /> Microphone</label>
+            {/* Unticked until asked for (the voice is the more private of the two); say what it gives. */}
+            <p className={`hint ${settings.microphone ? "muted" : ""}`} data-testid="microphone-hint">
+              {settings.microphone ? "Lip-sync and voice emotion use it." : "Lip-sync (the mouth following your words) needs the microphone: tick it to let the avatar speak with you."}</p>
             {settings.microphone && <div className="device">
               <select value={settings.microphoneId} data-testid="microphone-device" onChange={(e) => setSettings({ ...settings, microphoneId: e.target.value })}>
                 <option value="">default microphone</option>
@@ -234,8 +253,8 @@ export function App() {
       <main>
         {compare && consented
           ? <ABView url={avatarUrl} blind={blind} quality={quality} onError={(m) => { runtime.lastError = m; rerender(); }} />
-          : <AvatarView url={avatarUrl} onLoaded={onLoaded} quality={quality} onError={(m) => { runtime.lastError = m; rerender(); }} />}
-        <Hud />
+          : <AvatarView url={shownUrl} onLoaded={onLoaded} quality={quality} onError={avatarFailed} />}
+        <Hud quality={quality} />
         <ChannelPanel />
       </main>
       <Leva collapsed theme={{ sizes: { rootWidth: "300px", controlWidth: "130px" } }} />

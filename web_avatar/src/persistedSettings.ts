@@ -1,6 +1,7 @@
 // The consent form's choices stay across reloads (localStorage, this browser only): camera and
 // microphone toggles and devices, resolution and frame rate, the transport, strategy, user id,
-// mirror, the stream name, and the avatar when it came from a URL (a dropped file cannot be reopened).
+// mirror, the stream name, and the avatar: its URL, or for a file (which cannot be reopened) the
+// copy the server keeps with its rig (`/v1/rigs/{id}/avatar`).
 // Consent itself is never remembered: every visit asks again.
 import type { SessionSettings, TransportChoice } from "./runtime";
 
@@ -8,9 +9,21 @@ const KEY = "avatar-driver-settings-v1";
 
 export interface Remembered {
   settings: SessionSettings;
-  /** An http(s) avatar URL, or null for the default avatar. */
+  /** An http(s) avatar URL or a stored avatar's path, or null for the default avatar. */
   avatarUrl: string | null;
 }
+
+/** Where the server serves an uploaded avatar (server/routers/rigs.py), its rig id as the server makes them. */
+const STORED_AVATAR = /^\/v1\/rigs\/[A-Za-z0-9_-]{1,128}\/avatar$/;
+
+/** The path of the avatar file the server keeps for an uploaded rig. */
+export function storedAvatarUrl(rigId: string): string {
+  return `/v1/rigs/${encodeURIComponent(rigId)}/avatar`;
+}
+
+/** An avatar worth remembering: one that can be loaded again after a reload. */
+const reloadable = (url: unknown): url is string =>
+  typeof url === "string" && (/^https?:\/\//.test(url) || STORED_AVATAR.test(url));
 
 type Store = Pick<Storage, "getItem" | "setItem">;
 
@@ -53,13 +66,13 @@ export function recall(store: Store, defaults: SessionSettings): Remembered {
       : defaults.transport,
   };
   const url = saved.avatarUrl;
-  const avatarUrl = typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
+  const avatarUrl = reloadable(url) ? url : null;
   if (avatarUrl && typeof saved.rig === "string") settings.rig = saved.rig; // the rig built for that avatar
   return { settings, avatarUrl };
 }
 
 export function remember(store: Store, settings: SessionSettings, avatarUrl: string): void {
-  const url = /^https?:\/\//.test(avatarUrl) ? avatarUrl : null;
+  const url = reloadable(avatarUrl) ? avatarUrl : null;
   const { camera, microphone, mirror, strategy, userId, rig, sessionName, cameraId, microphoneId, longSide, fps,
     transport } = settings;
   try {

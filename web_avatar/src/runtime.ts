@@ -7,6 +7,8 @@ import { OfferRefused, WebRtcClient, type WebRtcStats } from "./connection/webrt
 import { CameraCapture } from "./capture/camera";
 import { MicrophoneCapture } from "./capture/microphone";
 import { JitterBuffer, poseFromPayload } from "./driving/jitterBuffer";
+import { DrawMeter } from "./driving/drawMeter";
+import { StreamRate } from "./driving/streamRate";
 import type { AvatarDriver } from "./driving/applyPose";
 import { epochMs, type Envelope, type Payload } from "./protocol/codec";
 import { SESSION_NAME } from "./persistedSettings";
@@ -63,34 +65,35 @@ export class Runtime {
   /** The newest `transcript` (only while the server runs SenseVoice). */
   transcript: Payload | null = null;
   lastError: string | null = null;
-  latencyMs: number | null = null;
+  /** Camera capture → avatar frame on screen, of the main view (A), while a tracked frame is drawn. */
+  readonly draw = new DrawMeter();
   calibrationEvents: Payload[] = [];
   calibrationResult: Payload | null = null;
   configured: Payload | null = null;
+  /** The avatar file the latest welcome names (`avatar_url`: the publisher's uploaded avatar,
+   * kept by the server with its rig), null when it names none. Watchers and the overlay draw it. */
+  welcomeAvatarUrl: string | null = null;
   readonly listeners = new Set<() => void>();
-  private receivedTimes: Record<Variant, number[]> = { A: [], B: [] };
+  /** Avatar frames per stream, counted on the server's clock (driving/streamRate.ts). */
+  private readonly rates: Record<Variant, StreamRate> = { A: new StreamRate(), B: new StreamRate() };
 
-  private renderTimes: number[] = [];
-
-  /** Called once per drawn frame of the main view. */
-  rendered(): void {
-    this.renderTimes.push(performance.now());
-    if (this.renderTimes.length > 240) this.renderTimes.splice(0, 120);
+  /** Camera capture → avatar frame on screen (ms), measured at draw time (driving/drawMeter.ts);
+   * null while no tracked frame is drawn. */
+  get latencyMs(): number | null {
+    return this.draw.delayMs;
   }
 
   /** Frames drawn over the last second: what the user sees, which software GL can hold far
    * below the stream's rate. */
   get renderFps(): number {
-    const now = performance.now();
-    return this.renderTimes.filter((t) => now - t < 1000).length;
+    return this.draw.fps(Date.now());
   }
 
-  /** Avatar frames per second over the last second, per stream (B only in A/B). */
+  /** Avatar frames per second over the last second of the stream, per stream (B only in A/B). */
   get outputHzByVariant(): { A: number; B?: number } {
-    const now = performance.now();
-    for (const v of ["A", "B"] as const) this.receivedTimes[v] = this.receivedTimes[v].filter((t) => now - t < 1000);
-    const { A, B } = this.receivedTimes;
-    return B.length ? { A: A.length, B: B.length } : { A: A.length };
+    const now = Date.now();
+    const A = this.rates.A.hz(now), B = this.rates.B.hz(now);
+    return B ? { A, B } : { A };
   }
 
   /** The size of the camera frames the server gets (0×0 before the first), whichever the transport. */
@@ -217,7 +220,9 @@ export class Runtime {
   /** What the last stream said (emotion, words, latency, frames) no longer describes anyone. */
   private forgetStream(): void {
     this.emotion = this.transcript = null;
-    this.latencyMs = null;
+    this.draw.reset();
+    this.rates.A.reset();
+    this.rates.B.reset();
     this.buffers.A.reset();
     this.buffers.B.reset();
   }
@@ -234,15 +239,23 @@ export class Runtime {
       this.sessionId = detail;
       this.buffers.A.reset(); // a (re)connected session starts its own sequence
       this.buffers.B.reset();
+      this.rates.A.reset();
+      this.rates.B.reset();
     }
     this.notify();
   }
 
   private onMessage(m: Envelope): void {
     switch (m.type) {
+      case MessageType.Welcome: {
+        const url = m.payload.avatar_url;
+        this.welcomeAvatarUrl = typeof url === "string" ? url : null;
+        this.notify();
+        break;
+      }
       case MessageType.AvatarFrame:
         this.framesReceived++;
-        this.receivedTimes[(m.payload.variant as Variant | undefined) ?? "A"].push(performance.now());
+        this.rates[(m.payload.variant as Variant | undefined) ?? "A"].push(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, Date.now());
         this.buffers[(m.payload.variant as Variant | undefined) ?? "A"]
           .push(poseFromPayload(m.timestamp_ms ?? Date.now(), m.sequence ?? 0, m.payload), Date.now());
         break;

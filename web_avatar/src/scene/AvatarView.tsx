@@ -7,6 +7,7 @@ import { AvatarDriver } from "../driving/applyPose";
 import { IdleLife, withIdle } from "../driving/idleLife";
 import { runtime, type Variant } from "../runtime";
 import { loadAvatar, type AvatarModel } from "./avatarModel";
+import { pageRenderer } from "./renderer";
 
 // A stream this far behind has stopped (the session ended, the network went): ease to rest.
 const STALE_MS = 500;
@@ -19,18 +20,19 @@ function Driven({ model, variant, idle }: { model: AvatarModel; variant: Variant
     const driver = runtime.drivers[variant];
     if (!driver) return;
     const dt = Math.min(delta, 0.1);
-    if (variant === "A") runtime.rendered();
+    // The frame before this one is on screen now: its delay counts from here (driving/drawMeter.ts).
+    if (variant === "A") runtime.draw.frameStart(now);
     const lively = idle ? life.step(dt) : undefined;
     const pose = buffer.sample(now);
     if (!pose || buffer.behindMs(now) > STALE_MS) {
       driver.rest(dt, lively);
-      if (variant === "A") runtime.latencyMs = null;
+      if (variant === "A") runtime.draw.drawing(null);
       return;
     }
     driver.apply(lively && !pose.facePresent ? withIdle(pose, lively) : pose, dt);
     // Camera to avatar, while a face is tracked (without one, capture_ms stops moving and the
     // figure would only count the seconds since the face was lost).
-    if (variant === "A") runtime.latencyMs = pose.captureMs && (pose.facePresent || !runtime.sendsVideo) ? now - pose.captureMs : null;
+    if (variant === "A") runtime.draw.drawing(pose.captureMs && (pose.facePresent || !runtime.sendsVideo) ? pose.captureMs : null);
   });
   return <primitive object={model.root} />;
 }
@@ -74,16 +76,7 @@ export type RenderQuality = "high" | "low";
 /** "low" where WebGL runs in software (SwiftShader, llvmpipe: no GPU, or a blocklisted one),
  * where image-based lighting would take the CPU the capture and the stream need; else "high". */
 export function defaultQuality(): RenderQuality {
-  try {
-    const gl = document.createElement("canvas").getContext("webgl2") ?? document.createElement("canvas").getContext("webgl");
-    if (!gl) return "low";
-    const info = gl.getExtension("WEBGL_debug_renderer_info");
-    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-    gl.getExtension("WEBGL_lose_context")?.loseContext();
-    return /swiftshader|llvmpipe|software|basic render/i.test(renderer) ? "low" : "high";
-  } catch {
-    return "low";
-  }
+  return pageRenderer().software ? "low" : "high";
 }
 
 export interface AvatarViewProps {

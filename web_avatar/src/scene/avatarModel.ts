@@ -5,6 +5,7 @@ import * as THREE from "three";
 import { DRACOLoader } from "three/examples/jsm/loaders/DRACOLoader.js";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { MeshoptDecoder } from "three/examples/jsm/libs/meshopt_decoder.module.js";
+import { serverToken } from "../connection/auth";
 import { DEFAULT_EYE_LIMITS, eyeLimitsFromLookAt, type EyeLimits } from "../driving/eyeLimits";
 import type { Quat } from "../driving/math";
 import { findArms, lowerArms, type Arm } from "./restPose";
@@ -46,8 +47,23 @@ const VRM_BONES: Record<string, string> = {
 
 let dracoLoader: DRACOLoader | null = null;
 
+/** The headers an avatar's request carries: the server's token as a Bearer header for this
+ * server's own API (`/v1/rigs/{id}/avatar`: the full token or the watch token), nothing for any
+ * other URL (the token never leaves for another site, nor goes into a URL). */
+export function avatarRequestHeaders(url: string, origin: string, token: string | null): Record<string, string> {
+  if (!token) return {};
+  let target: URL;
+  try {
+    target = new URL(url, origin);
+  } catch {
+    return {};
+  }
+  return target.origin === origin && target.pathname.startsWith("/v1/") ? { Authorization: `Bearer ${token}` } : {};
+}
+
 export async function loadAvatar(url: string): Promise<AvatarModel> {
   const loader = new GLTFLoader();
+  loader.setRequestHeader(avatarRequestHeaders(url, location.origin, serverToken()));
   dracoLoader ??= new DRACOLoader().setDecoderPath("/draco/");
   loader.setDRACOLoader(dracoLoader);
   loader.setMeshoptDecoder(MeshoptDecoder);

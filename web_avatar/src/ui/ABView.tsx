@@ -72,8 +72,9 @@ export function ABView({ url, blind, quality, onError }: {
       <div className="ab-sides">
         {sides.map((variant, i) => (
           <div key={`${trial.id}-${variant}`} className="ab-side">
-            <div className="ab-label">{i === 0 ? "Left" : "Right"}{blind ? "" : `: ${names[variant]}`}</div>
+            {/* The label under the avatar, next to its vote button: the status strip lies over the top of the stage. */}
             <AvatarView url={url} variant={variant} onLoaded={() => undefined} onError={onError} idle={false} quality={quality} />
+            <div className="ab-label" data-testid={`ab-label-${i === 0 ? "left" : "right"}`}>{i === 0 ? "Left" : "Right"}{blind ? "" : `: ${names[variant]}`}</div>
             <button className="primary" data-testid={`vote-${i === 0 ? "left" : "right"}`} onClick={() => void vote(variant)}>
               {i === 0 ? "Left" : "Right"} is better</button>
           </div>

@@ -5,6 +5,8 @@
 import { useState } from "react";
 import { EMOTIONS } from "../generated/vocabulary";
 import { runtime } from "../runtime";
+import type { RenderQuality } from "../scene/AvatarView";
+import { pageRenderer, softwareName } from "../scene/renderer";
 
 /** The emotion sources (avatar_mapping/emotion_fusion.py) as a person would say them. */
 const SOURCES: Record<string, string> = {
@@ -30,7 +32,22 @@ function readHudOpen(): boolean {
 const sources = (s: string) => s.split("+").map((x) => SOURCES[x] ?? x.replace(/_/g, " ")).join(", ");
 const level = (x: number, low: string, mid: string, high: string) => (x < 0.35 ? low : x < 0.65 ? mid : high);
 
-export function Hud() {
+/** Where WebGL runs in software, says so (the avatar is drawn at a few fps and lags behind the
+ * camera), and suggests low render quality while it is high. */
+function SoftwareRendering({ quality }: { quality: RenderQuality }) {
+  const gl = pageRenderer();
+  if (!gl.software) return null;
+  const what = gl.renderer ? `in software (${softwareName(gl.renderer)})` : "without WebGL acceleration";
+  return (
+    <div className="warn" data-testid="software-rendering" title={gl.renderer ?? "no WebGL renderer"}>
+      rendering {what}: the avatar is drawn at {runtime.renderFps} fps and lags behind the camera;{" "}
+      {quality === "high" ? "set render quality to low (playback panel, top right)"
+        : "render quality is low; a browser with GPU acceleration draws faster"}
+    </div>
+  );
+}
+
+export function Hud({ quality = "low" }: { quality?: RenderQuality }) {
   const [open, setOpenState] = useState(() => readHudOpen());
   const setOpen = (value: boolean) => {
     setOpenState(value);
@@ -69,6 +86,7 @@ export function Hud() {
         {runtime.transport && <span data-testid="transport-used">{" · "}{runtime.transport === "webrtc"
           ? `WebRTC${rtc?.rttMs != null ? ` rtt ${rtc.rttMs} ms` : ""}${rtc?.kbitPerSecond != null ? ` · ${rtc.kbitPerSecond} kbit/s` : ""}`
           : "WebSocket"}</span>}</div>
+      <SoftwareRendering quality={quality} />
       {transcript && said && (
         <div className="transcript" data-testid="transcript">
           “{said}”{transcript.final ? "" : " …"}
@@ -101,6 +119,7 @@ export function ChannelPanel() {
   const driver = runtime.drivers.A;
   if (!driver) return null;
   const rows = [...driver.applied.entries()].sort(([a], [b]) => a.localeCompare(b));
+  if (rows.length === 0) return null; // nothing applied yet: no "channels (0)" before the first frame
   return (
     <details className="channels">
       <summary>channels ({rows.length})</summary>

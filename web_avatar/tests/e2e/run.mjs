@@ -9,6 +9,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { checkArmsDown, checkEyesStayInRange, checkUploadShowsProgress } from "./avatar_checks.mjs";
+import { checkAbAfterBlind, checkConsentLayout, checkDelayIsHonest } from "./honesty_checks.mjs";
+import { checkOverlayDrawsPublishersAvatar } from "./overlay_avatar_checks.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const web = resolve(here, "../..");
@@ -100,6 +102,8 @@ try {
     await page.screenshot({ path: join(shots, "01-consent.png") });
   });
 
+  await check("the consent form fits the sidebar and says lip-sync needs the microphone", () => checkConsentLayout(page));
+
   await check("after consent it connects and frames flow both ways", async () => {
     await page.locator("label", { hasText: "Microphone" }).locator("input").check();
     await page.locator("label", { hasText: "User id" }).locator("input").fill("e2e-user");
@@ -135,6 +139,8 @@ try {
       null, { timeout: 20000, polling: 50 });
     await page.waitForFunction("window.__avatarDriver.runtime.latencyMs === null", null, { timeout: 3000, polling: 20 });
   });
+
+  await check("software rendering is said and the delay shown is not below the capture-to-draw lag", () => checkDelayIsHonest(page));
 
   await check("watch mode shows the same session in another tab", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
@@ -231,6 +237,8 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await page.getByTestId("ab-view").waitFor({ state: "detached", timeout: 10000 });
   });
 
+  await check("A/B after toggling Blind: rates at most the output rate, labels clear of the status strip", () => checkAbAfterBlind(page));
+
   await check("a meshopt-compressed VRoid avatar loads and is driven through its own rig", async () => {
     assert(existsSync(join(avatars, "vroid.glb")), `missing ${avatars}/vroid.glb`);
     // The browser's upload, rig included, within 1.5× of the command line's inspection of the same file.
@@ -273,6 +281,9 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await page.getByText("Default avatar").click();
     await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'", 30000);
   });
+
+  await check("OBS (a fresh browser profile) draws the publisher's uploaded avatar; &avatar= overrides; a file survives a reload",
+    () => checkOverlayDrawsPublishersAvatar({ browser, page, base, token, avatars }));
 
   await check("stop ends capture and the stream at once; a watcher sees the publisher leave and eases to rest", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newSessionName, recall, remember, SESSION_NAME } from "../../src/persistedSettings";
+import { newSessionName, recall, remember, SESSION_NAME, storedAvatarUrl } from "../../src/persistedSettings";
 import type { SessionSettings } from "../../src/runtime";
 
 const DEFAULTS: SessionSettings = {
@@ -46,5 +46,21 @@ describe("persisted settings", () => {
     expect(names.size).toBe(50);
     for (const n of names) expect(SESSION_NAME.test(n)).toBe(true);
     expect(newSessionName(() => new Uint8Array(12).fill(255))).toBe("____________");
+  });
+});
+
+describe("a file-loaded avatar (issue 25: it was gone after a reload)", () => {
+  it("comes back as the copy the server keeps with its rig", () => {
+    const store = new MemoryStore();
+    remember(store, { ...DEFAULTS, rig: "brunette-t" }, storedAvatarUrl("brunette-t"));
+    expect(recall(store, DEFAULTS)).toMatchObject({ avatarUrl: "/v1/rigs/brunette-t/avatar", settings: { rig: "brunette-t" } });
+  });
+
+  it("is not confused with another path of the server", () => {
+    const store = new MemoryStore();
+    for (const url of ["/v1/users/ana", "/v1/rigs/../users/avatar", "//evil.example/v1/rigs/x/avatar"]) {
+      store.setItem("avatar-driver-settings-v1", JSON.stringify({ avatarUrl: url, rig: "x" }));
+      expect(recall(store, DEFAULTS)).toMatchObject({ avatarUrl: null, settings: { rig: "arkit52" } });
+    }
   });
 });
