@@ -209,8 +209,10 @@ class AvatarMapper:
             "chest": lambda: quat_from_euler(0.0, slouch * SLOUCH_CHEST_DEG + lean * LEAN_CHEST_DEG, 0.0),
             "neck": lambda: neck,
             "head": lambda: quat_multiply(quat_conjugate(neck), total),
-            "left_eye": lambda: quat_from_euler(ly, lp, 0.0),
-            "right_eye": lambda: quat_from_euler(ry, rp, 0.0),
+            # Within the rig's eye range (its VRM lookAt, or conservative defaults): an eye turned
+            # further shows its white where the iris should be.
+            "left_eye": lambda: quat_from_euler(*self.rig.eye_limits.clamp("left_eye", ly, lp), 0.0),
+            "right_eye": lambda: quat_from_euler(*self.rig.eye_limits.clamp("right_eye", ry, rp), 0.0),
         }
         last = self._last_present
         visemes: dict[str, float] = {}

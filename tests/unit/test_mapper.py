@@ -127,3 +127,21 @@ def test_voice_moves_the_mouth_without_a_face() -> None:
     last = frames[-1]
     assert not last.face_present and last.viseme == "aa" and last.weights_by_name()["viseme_aa"] > 0.9
     assert last.weights_by_name()["mouthSmileLeft"] == 0.0  # no face: the face channels rest
+
+
+def test_eyes_turn_no_further_than_the_rigs_eye_range() -> None:
+    """Looking far up and right turned VRoid's irises out of sight: the eye bones stay within
+    the rig's `eye_limits` (its VRM lookAt, or the defaults), for every client of the stream."""
+    from dataclasses import replace
+
+    from avatar_mapping.rig import EyeLimits
+    from avatar_mapping.rotation import euler_from_matrix, quat_to_matrix
+
+    rig = replace(load_rig("simple"), eye_limits=EyeLimits(yaw_in=8.0, yaw_out=10.0, up=6.0, down=9.0))
+    far = replace(smiling(yaw=0.0), left_eye=EyeGaze(-35.0, -30.0), right_eye=EyeGaze(-35.0, -30.0))
+    rot = run(AvatarMapper(rig), far, 1.0)[-1].rotations_by_bone()
+    left_yaw, left_pitch, _ = euler_from_matrix(quat_to_matrix(np.array(rot["left_eye"])))
+    right_yaw, right_pitch, _ = euler_from_matrix(quat_to_matrix(np.array(rot["right_eye"])))
+    # toward the avatar's right: inward for its left eye, outward for its right eye; pitch < 0 is up
+    assert left_yaw == pytest.approx(-8.0, abs=0.01) and right_yaw == pytest.approx(-10.0, abs=0.01)
+    assert left_pitch == pytest.approx(-6.0, abs=0.01) and right_pitch == pytest.approx(-6.0, abs=0.01)

@@ -273,17 +273,23 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
     await watcher.close();
   });
 
-  await check("a Ready Player Me avatar rests with its arms down", async () => {
-    await page.getByTestId("avatar-file").setInputFiles(join(avatars, "brunette-t.glb"));
-    await page.getByText(/brunette-t\.glb: \d+ channels/).waitFor({ timeout: 60000 });
-    await waitFor("window.__avatarDriver.runtime.drivers.A?.model.arms?.length === 2", 60000);
-    await checkArmsDown(page);
-    await page.getByText("Default avatar").click();
-    await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'arkit52' && window.__avatarDriver.runtime.state === 'open'", 30000);
+  await check("a Ready Player Me avatar rests with its arms down; OBS (a fresh profile) draws it; &avatar= overrides; it survives a reload", async () => {
+    const other = await launch("face.y4m");  // a browser of its own: the RPM avatar is heavy to draw in software
+    try {
+      const p = await other.newPage({ viewport: { width: 800, height: 560 } });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await p.goto(`${base}/#token=${token}`);
+      await p.getByTestId("start").click();
+      await p.waitForFunction("window.__avatarDriver.runtime.state === 'open'", null, { timeout: 30000 });
+      await p.getByTestId("avatar-file").setInputFiles(join(avatars, "brunette-t.glb"));
+      await p.getByText(/brunette-t\.glb: \d+ channels/).waitFor({ timeout: 60000 });
+      await p.waitForFunction("window.__avatarDriver.runtime.drivers.A?.model.arms?.length === 2", null, { timeout: 60000 });
+      await checkArmsDown(p);
+      await checkOverlayDrawsPublishersAvatar({ browser: other, page: p, base, token, avatars });
+    } finally {
+      await other.close();
+    }
   });
-
-  await check("OBS (a fresh browser profile) draws the publisher's uploaded avatar; &avatar= overrides; a file survives a reload",
-    () => checkOverlayDrawsPublishersAvatar({ browser, page, base, token, avatars }));
 
   await check("stop ends capture and the stream at once; a watcher sees the publisher leave and eases to rest", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
@@ -423,6 +429,35 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
       const tracking = await p.getByTestId("tracking").innerText();
       assert(tracking === "voice only", `the HUD says "${tracking}" for a microphone-only session`);
       await p.screenshot({ path: join(shots, "08-microphone-only.png") });
+    } finally {
+      await other.close();
+    }
+  });
+
+  await check("speaking while smiling: the voice opens the mouth and the smile stays (hybrid, the default)", async () => {
+    const other = await launch("face.y4m", "speech.wav");  // the smiling astronaut (and a cat), a looped sentence
+    try {
+      const p = await other.newPage({ viewport: { width: 800, height: 560 } });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await p.goto(`${base}/#token=${token}`);
+      await p.locator("label", { hasText: "Microphone" }).locator("input").check();
+      await p.getByTestId("start").click();
+      await p.waitForFunction("window.__avatarDriver.runtime.framesReceived > 30", null, { timeout: 20000 });
+      const samples = [];
+      for (let i = 0; i < 160; i++) {  // 8 s: the sentence plays more than once over the smiling face
+        samples.push(await p.evaluate(`({ smile: window.__avatarDriver.weight('mouthSmileLeft'),
+          jaw: window.__avatarDriver.weight('jawOpen'), face: (window.__avatarDriver.runtime.emotion?.faces_seen ?? 0) > 0,
+          speaking: (window.__avatarDriver.runtime.emotion?.speaking_probability ?? 0) >= 0.5 })`));
+        await p.waitForTimeout(50);
+      }
+      const talking = samples.filter((x) => x.speaking && x.face);
+      const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+      const smile = median(talking.map((x) => x.smile));
+      const jaw = talking.reduce((a, x) => Math.max(a, x.jaw), 0);
+      console.log(`  smiling talker: ${talking.length} samples, smile median ${smile.toFixed(2)}, jawOpen max ${jaw.toFixed(2)}`);
+      assert(talking.length >= 10, "never a tracked face while the voice activity said speech");
+      assert(smile >= 0.5, `the smile fell to ${smile.toFixed(2)} while speaking (visemes replaced it)`);
+      assert(jaw > 0.2, `jawOpen at most ${jaw.toFixed(2)} while speaking`);
     } finally {
       await other.close();
     }
