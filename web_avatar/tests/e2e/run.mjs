@@ -241,10 +241,14 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
 
   await check("a meshopt-compressed VRoid avatar loads and is driven through its own rig", async () => {
     assert(existsSync(join(avatars, "vroid.glb")), `missing ${avatars}/vroid.glb`);
-    // The browser's upload, rig included, within 1.5× of the command line's inspection of the same file.
+    // The browser's upload, rig included, against the command line's inspection of the same file.
+    // A later upload takes about half the CLI's time (docs/web-viewer.md); this first one also
+    // starts the server's tool worker process, and the page draws beside it in software GL: 2×.
     const t0 = Date.now();
     spawnSync(join(repo, ".venv/bin/avatar-driver"), ["rig", "inspect", join(avatars, "vroid.glb"), "--out", join(shots, "vroid-rig.json")]);
-    await checkUploadShowsProgress(page, join(avatars, "vroid.glb"), (1.5 * (Date.now() - t0)) / 1000);
+    const cliS = (Date.now() - t0) / 1000;
+    const uploadS = await checkUploadShowsProgress(page, join(avatars, "vroid.glb"), 2 * cliS);
+    console.log(`  upload: ${uploadS.toFixed(1)} s in the browser, ${cliS.toFixed(1)} s for rig inspect`);
     await waitFor("window.__avatarDriver.avatar().morphs > 100", 60000);
     await waitFor("window.__avatarDriver.runtime.client?.welcome?.rig === 'vroid' && window.__avatarDriver.runtime.state === 'open'", 60000);
     await waitFor("window.__avatarDriver.weight('mouthSmileLeft') > 0.3", 60000);
@@ -253,7 +257,10 @@ print(json.dumps([[int(c) for c in img[int(fy * (h - 1)), int(fx * (w - 1))]] fo
   });
 
   await check("VRoid looking up and right keeps its irises in sight", () => checkEyesStayInRange(page));
-  await check("VRoid rests with its arms down, not in a T-pose", () => checkArmsDown(page));
+  await check("VRoid rests with its arms down, not in a T-pose", async () => {
+    await waitFor("window.__avatarDriver.runtime.drivers.A?.model.arms?.length === 2", 30000);
+    await checkArmsDown(page);
+  });
 
   await check("the default avatar after a custom one brings its own rig back; the session id and its watcher stay", async () => {
     const sid = await hook("window.__avatarDriver.runtime.sessionId");
