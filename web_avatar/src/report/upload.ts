@@ -3,6 +3,7 @@
 // upload as it arrives and reads it no faster than it analyses, so the bytes sent are the
 // analysis's progress too (give or take a few buffers).
 import { serverToken } from "../connection/auth";
+import { refusalDetail, statusHint } from "../connection/refusal";
 
 export interface Progress {
   sentBytes: number;
@@ -31,15 +32,7 @@ export function embeddedJson(html: string): string | null {
 
 /** Why the server refused: FastAPI's `{detail}`, else the status text. */
 export function refusal(status: number, body: string): ReportError {
-  let detail = body;
-  try {
-    const parsed = JSON.parse(body);
-    detail = typeof parsed.detail === "string" ? parsed.detail : JSON.stringify(parsed.detail);
-  } catch {
-    // not JSON: keep the text
-  }
-  const hint = status === 503 ? " (the server is busy; try again in a moment)" : "";
-  return new ReportError(status, `${status}: ${detail || "no answer"}${hint}`);
+  return new ReportError(status, `${status}: ${refusalDetail(body) || "no answer"}${statusHint(status)}`);
 }
 
 export function uploadForReport(file: Blob, title: string, onProgress: (p: Progress) => void): Promise<string> {

@@ -3,6 +3,7 @@
 // of a request body has been sent. Phases: "uploading" (bytes sent), "inspecting" (the server
 // builds the rig: about as long as `avatar-driver rig inspect` on the same file), then done.
 import { serverToken } from "../connection/auth";
+import { refusalDetail, statusHint } from "../connection/refusal";
 
 export interface AvatarUploadProgress {
   filename: string;
@@ -34,15 +35,7 @@ export function describeUpload(p: AvatarUploadProgress): string {
 
 /** The server's reason (FastAPI's `detail`), else the status. */
 export function uploadRefusal(status: number, body: string): AvatarUploadError {
-  let detail = body;
-  try {
-    const parsed = JSON.parse(body);
-    detail = typeof parsed.detail === "string" ? parsed.detail : JSON.stringify(parsed.detail);
-  } catch {
-    // not JSON: keep the text
-  }
-  const hint = status === 503 ? " (the server is busy; try again in a moment)" : "";
-  return new AvatarUploadError(status, `${detail || `HTTP ${status}`}${hint}`);
+  return new AvatarUploadError(status, `${refusalDetail(body) || `HTTP ${status}`}${statusHint(status)}`);
 }
 
 export function uploadAvatar(file: Blob, filename: string, onProgress: (p: AvatarUploadProgress) => void,
