@@ -36,6 +36,7 @@ from typing import Any
 import cbor2
 import numpy as np
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -132,12 +133,7 @@ async def watcher(port: int, session_id: str, stop: asyncio.Event, counter: Coun
         f"ws://127.0.0.1:{port}/v1/sessions/{session_id}/watch?format=packed", max_size=None
     ) as ws:
         await ws.recv()  # welcome
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
-            except TimeoutError:
-                continue
-            counter.frames += cbor2.loads(raw).get(0) == 1
+        await count_frames(ws, stop, counter)
 
 
 async def vmc_session(port: int, rate_hz: float, stop: asyncio.Event, counter: Counter) -> None:
@@ -146,17 +142,22 @@ async def vmc_session(port: int, rate_hz: float, stop: asyncio.Event, counter: C
         hello = {"consent": {}, "source": "vmc", "format": "packed", "rate_hz": rate_hz}
         await ws.send(cbor2.dumps({"type": "hello", "payload": hello}))
         await ws.recv()  # welcome
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
-            except TimeoutError:
-                continue
-            m = cbor2.loads(raw)
-            if m.get(0) == 1:
-                counter.frames += 1
-            elif m.get("type") == "error":
-                counter.errors.append(m["payload"]["code"])
+        await count_frames(ws, stop, counter)
         await ws.send(cbor2.dumps({"type": "bye", "payload": {}}))
+
+
+async def count_frames(ws: ClientConnection, stop: asyncio.Event, counter: Counter) -> None:
+    """Packed avatar frames (and the codes of errors) received until ``stop``."""
+    while not stop.is_set():
+        try:
+            raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
+        except TimeoutError:
+            continue
+        m = cbor2.loads(raw)
+        if m.get(0) == 1:
+            counter.frames += 1
+        elif m.get("type") == "error":
+            counter.errors.append(m["payload"]["code"])
 
 
 async def vmc_tracker(vmc_port: int, hz: float, stop: asyncio.Event, sent: list[int]) -> None:
